@@ -1,0 +1,104 @@
+"""stepgrad's autograd engine: tensors, define-by-run graphs and ops with PyTorch's names."""
+
+from engine import cuda
+from engine.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from engine.creation import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from engine.dtypes import (
+    bool_ as bool,  # noqa: A004 (PyTorch's name: engine.bool)
+)
+from engine.dtypes import (
+    device,
+    double,
+    dtype,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    uint8,
+)
+from engine.dtypes import float_ as float  # noqa: A004
+from engine.dtypes import int_ as int  # noqa: A004
+from engine.ops import (
+    abs,  # noqa: A004
+    add,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    cos,
+    div,
+    eq,
+    exp,
+    flatten,
+    ge,
+    gt,
+    le,
+    log,
+    lt,
+    matmul,
+    max,  # noqa: A004
+    maximum,
+    mean,
+    min,  # noqa: A004
+    minimum,
+    mul,
+    ne,
+    neg,
+    permute,
+    pow,  # noqa: A004
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,  # noqa: A004
+    t,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from engine.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from engine.tensor import Size, Tensor
+
+clip = clamp
+mm = matmul
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:  # noqa: A002
+    return input.numel()

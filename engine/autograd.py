@@ -1,0 +1,271 @@
+"""Graph nodes, grad mode and the backward walk."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from engine import backend
+
+
+class _ThreadState(threading.local):
+    """Per-thread autograd switches: a worker thread never flips the UI thread's mode."""
+
+    grad_enabled = True
+    instrument = None  # set by engine.debug; when None an op pays this one check
+
+
+state = _ThreadState()
+
+
+class OpError(RuntimeError):
+    """An op rejected its inputs; the message names the op and the shapes."""
+
+
+class Function:
+    """One primitive: `forward` and `backward` on arrays; an instance is a graph node.
+
+    `parents` has one entry per tensor input: the input's node when it was made
+    by an op, the input itself when it is a leaf that requires grad, else None
+    (no gradient flows there, so `backward` may skip computing it).
+    """
+
+    op = "function"
+    scope = ""  # module that ran the op, filled in while instrumentation is on
+    retained = None  # weak reference to an output tensor that called retain_grad()
+    freed = False
+
+    def forward(self, *arrays, **kwargs):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        """Gradients for each input (a tuple, None where no gradient is needed)."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        """Run the op on tensors and, when grad is on, record it in the graph."""
+        instrument = state.instrument
+        if instrument is not None:
+            return instrument.apply(cls, inputs, kwargs)
+        return cls.run(inputs, kwargs)
+
+    @classmethod
+    def run(cls, inputs, kwargs):
+        node = cls()
+        try:
+            out = node.forward(*[t._data for t in inputs], **kwargs)
+        except OpError:
+            raise
+        except Exception as exc:
+            raise _describe_failure(cls.op, inputs, exc) from exc
+        if isinstance(out, np.generic):
+            out = np.asarray(out)
+        if state.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    node.parents = tuple(
+                        t._ctx if t._ctx is not None else (t if t.requires_grad else None)
+                        for t in inputs
+                    )
+                    return Tensor._make(out, True, node)
+        return Tensor._make(out, False, None)
+
+    def needs(self, i: int) -> bool:
+        """Whether input `i` wants a gradient."""
+        return self.parents[i] is not None
+
+    def free(self) -> None:
+        """Drop what forward saved; the graph's shape (parents, scope) stays."""
+        keep = {k: v for k, v in self.__dict__.items() if k in ("parents", "scope")}
+        self.__dict__.clear()
+        self.__dict__.update(keep)
+        self.freed = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} op={self.op!r}>"
+
+
+def _describe_failure(op: str, inputs, exc: Exception) -> Exception:
+    shapes = " and ".join(str(tuple(t._data.shape)) for t in inputs)
+    text = str(exc)
+    if "broadcast" in text:
+        return OpError(f"{op}: shapes {shapes} cannot be broadcast together")
+    kind = type(exc) if isinstance(exc, IndexError | TypeError) else OpError
+    return kind(f"{op}: {text} (input shapes {shapes})")
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum `grad` back to `shape`, undoing NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def topological_order(root: Function) -> list[Function]:
+    """Nodes reachable from `root`, each after all of its parents."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for parent in node.parents:
+            if isinstance(parent, Function) and parent not in seen:
+                stack.append((parent, False))
+    return order
+
+
+class BackwardStep(NamedTuple):
+    """One node's backward: the gradient that reached it and what it sends to each input."""
+
+    node: Function
+    grad_output: object
+    grad_inputs: tuple
+
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Saved intermediate values of the "
+    "graph are freed when you call .backward(). Specify retain_graph=True if you need "
+    "to backward through the graph a second time."
+)
+
+
+def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[BackwardStep]:
+    """Walk the graph under `root` in reverse, one node per step.
+
+    Each step is yielded after the node computed its input gradients and
+    before they are passed on, so a debugger can look at them; exhausting the
+    iterator is exactly `root.backward()`.
+    """
+    if not root.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if gradient is None:
+        if root._data.size != 1:
+            raise RuntimeError(
+                "grad can be implicitly created only for scalar outputs "
+                f"(the output has shape {tuple(root.shape)}); pass gradient= to backward()"
+            )
+        grad = backend.array_module(root._data).ones_like(root._data)
+    else:
+        grad = gradient._data if isinstance(gradient, Tensor) else gradient
+        if tuple(grad.shape) != tuple(root.shape):
+            raise RuntimeError(
+                f"backward: gradient has shape {tuple(grad.shape)} but the output "
+                f"has shape {tuple(root.shape)}"
+            )
+    if root._ctx is None:
+        _accumulate_leaf(root, grad)
+        return
+    grads = {root._ctx: grad}
+    for node in reversed(topological_order(root._ctx)):
+        grad_out = grads.pop(node, None)
+        if grad_out is None:
+            continue
+        if node.freed:
+            raise RuntimeError(FREED_MESSAGE)
+        if node.retained is not None and (kept := node.retained()) is not None:
+            kept.grad = Tensor._make(
+                grad_out if kept.grad is None else kept.grad._data + grad_out, False, None
+            )
+        grad_in = node.backward(grad_out)
+        if not isinstance(grad_in, tuple):
+            grad_in = (grad_in,)
+        yield BackwardStep(node, grad_out, grad_in)
+        for parent, g in zip(node.parents, grad_in, strict=False):
+            if parent is None or g is None:
+                continue
+            if isinstance(parent, Function):
+                prev = grads.get(parent)
+                grads[parent] = g if prev is None else prev + g
+            else:
+                _accumulate_leaf(parent, g)
+        if not retain_graph:
+            node.free()
+
+
+def _accumulate_leaf(leaf, grad) -> None:
+    if grad.dtype != leaf._data.dtype:
+        grad = grad.astype(leaf._data.dtype)
+    if leaf.grad is None:
+        # a backward may hand the same array to several inputs: own a copy
+        leaf.grad = Tensor._make(grad.copy(), False, None)
+    else:
+        leaf.grad = Tensor._make(leaf.grad._data + grad, False, None)
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for the current thread."""
+
+    enabled = True
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev = state.grad_enabled
+            state.grad_enabled = enabled
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                state.grad_enabled = prev
+
+        return wrapper
+
+
+class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+    """Ops inside build no graph."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+    """Ops inside build a graph again, even within `no_grad`."""
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name)
+    """Set grad mode to `mode` inside the block."""
+
+    def __init__(self, mode: bool = True):
+        self.enabled = bool(mode)
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __call__(self, fn):
+        state.grad_enabled = self._prev
+        return super().__call__(fn)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops on this thread record a graph."""
+    return state.grad_enabled
+
+
+from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)

@@ -1,0 +1,96 @@
+"""The one place that knows NumPy from CuPy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_cupy = None
+_cuda_ok: bool | None = None
+
+
+def _import_cupy():
+    global _cupy
+    if _cupy is None:
+        import cupy  # noqa: PLC0415  (optional dependency, imported on demand)
+
+        _cupy = cupy
+    return _cupy
+
+
+def is_cuda_available() -> bool:
+    """True only when CuPy is installed and an allocation on a GPU succeeds."""
+    global _cuda_ok
+    if _cuda_ok is None:
+        try:
+            cp = _import_cupy()
+            cp.zeros(1, dtype=cp.float32) + 1
+            _cuda_ok = True
+        except Exception:  # no cupy, no driver, no device: all mean "no GPU"
+            _cuda_ok = False
+    return _cuda_ok
+
+
+def xp(device: str):
+    """The array module for a device name ('cpu' or 'cuda')."""
+    if device == "cpu":
+        return np
+    if device == "cuda":
+        if not is_cuda_available():
+            raise RuntimeError(
+                "device 'cuda' is not available: install the 'gpu' extra "
+                "(cupy-cuda12x) and check that an NVIDIA GPU and driver are present"
+            )
+        return _cupy
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def device_of(array) -> str:
+    """'cpu' for NumPy arrays, 'cuda' for CuPy arrays."""
+    return "cpu" if isinstance(array, np.ndarray | np.generic) else "cuda"
+
+
+def array_module(array):
+    """The array module that owns `array`."""
+    return np if isinstance(array, np.ndarray | np.generic) else _cupy
+
+
+def to_device(array, device: str):
+    """Copy `array` to `device` (no copy when it is already there)."""
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    return xp("cuda").asarray(array)
+
+
+def to_numpy(array) -> np.ndarray:
+    """A host copy (or view, on the CPU) of `array` as a NumPy array."""
+    return np.asarray(array) if device_of(array) == "cpu" else array.get()
+
+
+def index_add(out, index, values) -> None:
+    """out[index] += values, with repeated indices adding up."""
+    if device_of(out) == "cpu":
+        np.add.at(out, index, values)
+    else:
+        import cupyx  # noqa: PLC0415
+
+        cupyx.scatter_add(out, index, values)
+
+
+def erf(x):
+    """The error function, elementwise, in x's dtype."""
+    if device_of(x) == "cuda":
+        import cupyx.scipy.special  # noqa: PLC0415
+
+        return cupyx.scipy.special.erf(x)
+    return _erf_cpu(x).astype(x.dtype, copy=False)
+
+
+_erf_cpu = np.vectorize(math.erf, otypes=[np.float64])
+
+# A NaN or Inf inside a network is something to show the user (the debugger
+# finds its source), not a warning printed over the terminal UI.
+np.seterr(divide="ignore", invalid="ignore", over="ignore", under="ignore")

@@ -1,0 +1,150 @@
+"""Functions that make tensors, with PyTorch's names and defaults."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine import backend
+from engine.dtypes import default_dtype, device, int64, to_dtype
+from engine.random import _rng
+from engine.tensor import Tensor, _shape_arg, _to_array
+
+
+def _finish(arr, dtype_, device_, requires_grad) -> Tensor:
+    if dtype_ is not None:
+        arr = arr.astype(to_dtype(dtype_).np, copy=False)
+    if device_ is not None:
+        arr = backend.to_device(arr, device(device_).type)
+    t = Tensor._make(arr, False, None)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of `data` (floats become float32, ints int64)."""
+    t = Tensor._make(_to_array(data, dtype, device), False, None)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    return tensor(data, dtype, device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array (its dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
+    to_dtype(array.dtype)  # rejects object and string arrays with a clear error
+    return Tensor._make(array, False, None)
+
+
+def _filled(size, value, dtype, device, requires_grad):
+    shape = _shape_arg(size)
+    dt = to_dtype(dtype).np if dtype is not None else default_dtype.np
+    return _finish(np.full(shape, value, dtype=dt), None, device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(size, 1, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = (
+            "bool" if isinstance(fill_value, bool)
+            else int64 if isinstance(fill_value, int) else default_dtype
+        )  # fmt: skip
+    return _filled((size,), fill_value, dtype, device, requires_grad)
+
+
+def _like(t: Tensor, dtype, device):
+    return dtype or t.dtype, device or t.device
+
+
+def zeros_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+    dt, dev = _like(input, dtype, device)
+    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+    dt, dev = _like(input, dtype, device)
+    return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+    dt, dev = _like(input, dtype, device)
+    return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    integral = all(isinstance(v, int) for v in (start, end, step))
+    dt = dtype or (int64 if integral else default_dtype)
+    arr = np.arange(start, end, step, dtype=np.float64 if not integral else np.int64)
+    return _finish(arr, dt, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    arr = np.linspace(start, end, int(steps))
+    return _finish(arr, dtype or default_dtype, device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    arr = np.eye(n, n if m is None else m)
+    return _finish(arr, dtype or default_dtype, device, requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform on [0, 1)."""
+    dt = to_dtype(dtype or default_dtype).np
+    arr = _rng(generator).random(_shape_arg(size), dtype=dt if dt.itemsize >= 4 else np.float32)
+    return _finish(arr, dt, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal."""
+    dt = to_dtype(dtype or default_dtype).np
+    arr = _rng(generator).standard_normal(
+        _shape_arg(size), dtype=dt if dt.itemsize >= 4 else np.float32
+    )
+    return _finish(arr, dt, device, requires_grad)
+
+
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
+            requires_grad=False) -> Tensor:  # fmt: skip
+    """Integers uniform on [low, high); int64 unless `dtype` says otherwise."""
+    if size is None and isinstance(high, tuple | list):
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint: missing the 'size' argument")
+    arr = _rng(generator).integers(low, high, size=_shape_arg((size,)), dtype=np.int64)
+    return _finish(arr, dtype, device, requires_grad)
+
+
+def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
+    """A random permutation of 0..n-1."""
+    return _finish(_rng(generator).permutation(int(n)), dtype or int64, device, False)
+
+
+def rand_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+    dt, dev = _like(input, dtype, device)
+    return rand(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+    dt, dev = _like(input, dtype, device)
+    return randn(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)

@@ -1,0 +1,104 @@
+"""Data types and devices with PyTorch's names."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+
+class dtype:  # noqa: N801 (PyTorch's name)
+    """A tensor element type; wraps the NumPy dtype that stores it."""
+
+    __slots__ = ("name", "np", "is_floating_point", "itemsize")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.np = np.dtype(name)
+        self.is_floating_point = self.np.kind == "f"
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self) -> str:
+        return f"engine.{self.name}"
+
+    def __reduce__(self):
+        return (to_dtype, (self.name,))
+
+
+float16 = dtype("float16")
+float32 = dtype("float32")
+float64 = dtype("float64")
+uint8 = dtype("uint8")
+int8 = dtype("int8")
+int16 = dtype("int16")
+int32 = dtype("int32")
+int64 = dtype("int64")
+bool_ = dtype("bool")
+
+half, float_, double = float16, float32, float64
+short, int_, long = int16, int32, int64
+
+_BY_NUMPY = {d.np: d for d in (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)}
+_ALIASES = {
+    float: float64,  # torch.tensor(x, dtype=float) is float64
+    int: int64,
+    builtins.bool: bool_,
+    "float": float32,
+    "double": float64,
+    "half": float16,
+    "long": int64,
+    "int": int32,
+    "bool": bool_,
+}
+
+default_dtype = float32
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The engine dtype for a NumPy dtype."""
+    try:
+        return _BY_NUMPY[np_dtype]
+    except KeyError:
+        raise TypeError(f"unsupported element type {np_dtype}") from None
+
+
+def to_dtype(value) -> dtype:
+    """Accept an engine dtype, a NumPy dtype, a Python type or a name."""
+    if isinstance(value, dtype):
+        return value
+    if value in _ALIASES:
+        return _ALIASES[value]
+    try:
+        return from_numpy_dtype(np.dtype(value))
+    except TypeError:
+        raise TypeError(f"unknown dtype {value!r}") from None
+
+
+class device:  # noqa: N801 (PyTorch's name)
+    """Where a tensor lives: 'cpu' or 'cuda'. Compares equal to its name."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str | device, index: int | None = None):  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        name, _, number = str(type).partition(":")
+        if name not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {type!r}: expected 'cpu' or 'cuda'")
+        self.type = name
+        self.index = int(number) if number else index
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and other.type == self.type
+
+    def __hash__(self) -> int:
+        return hash(self.type)
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        extra = "" if self.index is None else f", index={self.index}"
+        return f"device(type={self.type!r}{extra})"

@@ -1,0 +1,414 @@
+"""The Tensor: an array, its gradient, and the node that made it."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+
+import numpy as np
+
+from engine import backend
+from engine.autograd import backward_steps, state
+from engine.dtypes import default_dtype, device, dtype, from_numpy_dtype, to_dtype
+
+_CPU = device("cpu")
+_CUDA = device("cuda")
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it."""
+
+    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # `ndarray op Tensor` defers to the Tensor's reflected op
+
+    def __init__(self, *args, requires_grad: bool = False):
+        if args and all(isinstance(a, int) for a in args):
+            data = np.zeros(args, dtype=default_dtype.np)  # Tensor(2, 3): a shape
+        elif len(args) == 1:
+            data = _to_array(args[0], default_dtype, None)
+        elif not args:
+            data = np.zeros((0,), dtype=default_dtype.np)
+        else:
+            raise TypeError(f"Tensor(): expected sizes or one sequence, got {args!r}")
+        self._data, self.grad, self._ctx = data, None, None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, requires_grad: bool, ctx) -> Tensor:
+        t = object.__new__(cls)
+        t._data = data
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._ctx = ctx
+        return t
+
+    # ----- what it is -------------------------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's storage, outside the graph."""
+        return Tensor._make(self._data, False, None)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    @property
+    def dtype(self) -> dtype:
+        return from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> device:
+        return _CPU if isinstance(self._data, np.ndarray) else _CUDA
+
+    @property
+    def is_cuda(self) -> bool:
+        return not isinstance(self._data, np.ndarray)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        return self.permute(*reversed(range(self.ndim)))
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def size(self, dim: int | None = None):
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    __hash__ = object.__hash__
+
+    # ----- values out ------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self._data).tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
+            )
+        if not isinstance(self._data, np.ndarray):
+            raise TypeError(
+                "can't convert cuda tensor to numpy. Use Tensor.cpu() to copy the "
+                "tensor to host memory first."
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self._data)
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        arr = backend.to_numpy(self._data)
+        body = np.array2string(
+            arr, precision=4, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3
+        )
+        extras = []
+        if self._data.dtype not in (np.float32, np.int64, np.bool_) or arr.size == 0:
+            extras.append(f"dtype={self.dtype!r}")
+        if self.is_cuda:
+            extras.append("device='cuda'")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----- autograd --------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True) is not supported")
+        for _ in backward_steps(self, gradient, bool(retain_graph)):
+            pass
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward."""
+        if self._ctx is not None:
+            self._ctx.retained = weakref.ref(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                "only Tensors of floating point dtype can require gradients "
+                f"(this one is {self.dtype})"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables; "
+                "use detach() to get a tensor outside the graph"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        return Tensor._make(self._data, False, None)
+
+    def detach_(self) -> Tensor:
+        self._ctx, self.requires_grad = None, False
+        return self
+
+    # ----- copies and moves ------------------------------------------------
+    def to(self, *args, **kwargs) -> Tensor:
+        """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other_tensor)`."""
+        target_device = kwargs.pop("device", None)
+        target_dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                target_device, target_dtype = arg.device, arg.dtype
+            elif isinstance(arg, device) or (isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")):
+                target_device = arg
+            else:
+                target_dtype = arg
+        out = self
+        if target_dtype is not None:
+            out = ops.Cast.apply(out, dtype=to_dtype(target_dtype).np)
+        if target_device is not None:
+            out = ops.ToDevice.apply(out, device=device(target_device).type)
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Tensor:  # noqa: ARG002 (one GPU)
+        return self.to("cuda")
+
+    def type(self, dtype=None):  # noqa: A002
+        if dtype is None:
+            return f"engine.{'cuda.' if self.is_cuda else ''}{type(self).__name__}"
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtype=_dt.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtype=_dt.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtype=_dt.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtype=_dt.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtype=_dt.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtype=_dt.bool_)
+
+    def clone(self) -> Tensor:
+        return ops.Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def new_zeros(self, *size) -> Tensor:
+        return Tensor._make(self._xp().zeros(_shape_arg(size), self._data.dtype), False, None)
+
+    def new_ones(self, *size) -> Tensor:
+        return Tensor._make(self._xp().ones(_shape_arg(size), self._data.dtype), False, None)
+
+    def new_tensor(self, data) -> Tensor:
+        arr = _to_array(data, None, self.device.type)
+        return Tensor._make(arr, False, None)
+
+    def _xp(self):
+        return backend.array_module(self._data)
+
+    # ----- in place (outside the graph) ------------------------------------
+    def _inplace_target(self, name: str):
+        if state.grad_enabled and self.requires_grad:
+            kind = "a leaf Variable that requires grad" if self._ctx is None else "a tensor in the graph"
+            raise RuntimeError(
+                f"{name}: {kind} is being used in an in-place operation; "
+                "wrap it in engine.no_grad() or use the out-of-place form"
+            )
+        return self._data
+
+    def _inplace(self, name: str, fn, other=None) -> Tensor:
+        arr = self._inplace_target(name)
+        if isinstance(other, Tensor):
+            other = other._data
+        result = fn(arr, other)
+        arr[...] = result
+        return self
+
+    def add_(self, other, alpha=1) -> Tensor:
+        return self._inplace("add_", lambda a, b: a + alpha * b, other)
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        return self._inplace("sub_", lambda a, b: a - alpha * b, other)
+
+    def mul_(self, other) -> Tensor:
+        return self._inplace("mul_", lambda a, b: a * b, other)
+
+    def div_(self, other) -> Tensor:
+        return self._inplace("div_", lambda a, b: a / b, other)
+
+    def addcmul_(self, t1, t2, value=1) -> Tensor:
+        return self._inplace("addcmul_", lambda a, _: a + value * t1._data * t2._data)
+
+    def addcdiv_(self, t1, t2, value=1) -> Tensor:
+        return self._inplace("addcdiv_", lambda a, _: a + value * t1._data / t2._data)
+
+    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
+        return self._inplace("clamp_", lambda a, _: a.clip(min, max))
+
+    def zero_(self) -> Tensor:
+        return self._inplace("zero_", lambda a, _: 0)
+
+    def fill_(self, value) -> Tensor:
+        return self._inplace("fill_", lambda a, v: v, value)
+
+    def copy_(self, src) -> Tensor:
+        arr = self._inplace_target("copy_")
+        value = src._data if isinstance(src, Tensor) else src
+        arr[...] = backend.to_device(value, self.device.type) if not np.isscalar(value) else value
+        return self
+
+    def uniform_(self, a=0.0, b=1.0) -> Tensor:
+        return self.copy_(random.host_uniform(self.shape, a, b, self._data.dtype))
+
+    def normal_(self, mean=0.0, std=1.0) -> Tensor:
+        return self.copy_(random.host_normal(self.shape, mean, std, self._data.dtype))
+
+    def __setitem__(self, index, value) -> None:
+        arr = self._inplace_target("__setitem__")
+        value = value._data if isinstance(value, Tensor) else value
+        arr[ops.index_for(index)] = value
+
+    def _augmented(self, name: str, op, other):
+        # x += y on a tensor in the graph rebinds x to x + y, like an out-of-place op
+        if state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            if self._ctx is None and self.requires_grad:
+                self._inplace_target(name)
+            return op(self, other)
+        out = op(self, other)
+        self._data[...] = out._data
+        return self
+
+    def __iadd__(self, other):
+        return self._augmented("__iadd__", Tensor.__add__, other)
+
+    def __isub__(self, other):
+        return self._augmented("__isub__", Tensor.__sub__, other)
+
+    def __imul__(self, other):
+        return self._augmented("__imul__", Tensor.__mul__, other)
+
+    def __itruediv__(self, other):
+        return self._augmented("__itruediv__", Tensor.__truediv__, other)
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like PyTorch's."""
+
+    def __repr__(self) -> str:
+        return f"engine.Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
+def _shape_arg(size) -> tuple:
+    """Accept f(2, 3), f((2, 3)) and f([2, 3])."""
+    if len(size) == 1 and isinstance(size[0], list | tuple | Size):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _to_array(data, dtype_, device_name):
+    """Build a backend array from nested lists, scalars, arrays or tensors."""
+    if isinstance(data, Tensor):
+        arr = data._data
+    else:
+        if isinstance(data, list | tuple) and any(isinstance(x, Tensor) for x in data):
+            data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
+        arr = data if hasattr(data, "__cuda_array_interface__") else np.asarray(data)
+    if dtype_ is None:
+        kind = arr.dtype.kind
+        if kind == "f" and not isinstance(data, np.ndarray | Tensor) and not hasattr(
+            data, "__cuda_array_interface__"
+        ):
+            dtype_ = default_dtype  # Python floats become float32, as in PyTorch
+        elif kind in "iu" and not isinstance(data, np.ndarray | Tensor):
+            dtype_ = _dt.int64
+        elif kind not in "fiub":
+            raise TypeError(f"can't build a tensor from {type(data).__name__} of {arr.dtype}")
+    if dtype_ is not None:
+        arr = arr.astype(to_dtype(dtype_).np, copy=False)
+    if device_name is not None:
+        arr = backend.to_device(arr, device(device_name).type)
+    if arr is data or (isinstance(data, Tensor) and arr is data._data):
+        arr = arr.copy()
+    return arr
+
+
+from engine import dtypes as _dt  # noqa: E402
+from engine import ops, random  # noqa: E402  (ops build on Tensor)
