@@ -60,9 +60,12 @@ def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = (
-            "bool" if isinstance(fill_value, bool)
-            else int64 if isinstance(fill_value, int) else default_dtype
-        )  # fmt: skip
+            "bool"
+            if isinstance(fill_value, bool)
+            else int64
+            if isinstance(fill_value, int)
+            else default_dtype
+        )
     return _filled((size,), fill_value, dtype, device, requires_grad)
 
 
@@ -122,8 +125,9 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
     return _finish(arr, dt, device, requires_grad)
 
 
-def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
-            requires_grad=False) -> Tensor:  # fmt: skip
+def randint(
+    low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False
+) -> Tensor:
     """Integers uniform on [low, high); int64 unless `dtype` says otherwise."""
     if size is None and isinstance(high, tuple | list):
         low, high, size = 0, low, high

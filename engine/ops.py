@@ -10,7 +10,7 @@ import numpy as np
 
 from engine import backend
 from engine.autograd import Function, OpError, unbroadcast
-from engine.dtypes import default_dtype, to_dtype
+from engine.dtypes import default_dtype
 from engine.tensor import Tensor, _shape_arg
 
 
@@ -452,7 +452,11 @@ class Mean(Function):
         return total / total.dtype.type(self.n) if self.n else total * np.nan
 
     def backward(self, g):
-        return (_restore(g / g.dtype.type(builtins.max(self.n, 1)), self.shape, self.axes, self.keepdim),)
+        return (
+            _restore(
+                g / g.dtype.type(builtins.max(self.n, 1)), self.shape, self.axes, self.keepdim
+            ),
+        )
 
 
 class Var(Function):
@@ -475,7 +479,9 @@ class Extremum(Function):
 
     def forward(self, a):
         if a.size == 0:
-            raise OpError(f"{self.op}(): expected a non-empty tensor; pass dim= to reduce an empty one")
+            raise OpError(
+                f"{self.op}(): expected a non-empty tensor; pass dim= to reduce an empty one"
+            )
         self.a = a
         self.out = a.max() if self.op == "max" else a.min()
         return self.out
@@ -498,7 +504,9 @@ class ExtremumDim(Function):
 
     def forward(self, a, dim, keepdim):
         if a.shape and a.shape[dim] == 0:
-            raise OpError(f"{self.op}(): cannot reduce over dimension {dim} of size 0 (shape {a.shape})")
+            raise OpError(
+                f"{self.op}(): cannot reduce over dimension {dim} of size 0 (shape {a.shape})"
+            )
         xp = _xp(a)
         idx = a.argmax(axis=dim) if self.op == "max" else a.argmin(axis=dim)
         self.indices = xp.expand_dims(idx, dim) if a.ndim else idx
@@ -631,7 +639,8 @@ class Stack(Function):
     def backward(self, g):
         xp = _xp(g)
         return tuple(
-            xp.take(g, i, axis=self.dim) if self.needs(i) else None for i in range(len(self.parents))
+            xp.take(g, i, axis=self.dim) if self.needs(i) else None
+            for i in range(len(self.parents))
         )
 
 
@@ -643,7 +652,9 @@ class Matmul(Function):
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise OpError(f"matmul: both arguments need at least 1 dimension, got {a.shape} and {b.shape}")
+            raise OpError(
+                f"matmul: both arguments need at least 1 dimension, got {a.shape} and {b.shape}"
+            )
         k_a = a.shape[-1]
         k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
@@ -801,7 +812,9 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # n
     if isinstance(dim, builtins.bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
     axes = _axes(dim, input.ndim, "var")
-    return Var.apply(_floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction))
+    return Var.apply(
+        _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
+    )
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
@@ -905,7 +918,9 @@ def t(input):  # noqa: A002
 def unsqueeze(input, dim):  # noqa: A002
     n = input.ndim + 1
     if not -n <= dim < n:
-        raise IndexError(f"unsqueeze: dimension {dim} is out of range for a result with {n} dimensions")
+        raise IndexError(
+            f"unsqueeze: dimension {dim} is out of range for a result with {n} dimensions"
+        )
     shape = list(input.shape)
     shape.insert(dim % n, 1)
     return Reshape.apply(input, shape=tuple(shape))
@@ -958,13 +973,19 @@ def _check_same(tensors, dim, op):
     first = tensors[0].shape
     for i, t in enumerate(tensors[1:], 1):
         s = t.shape
-        if len(s) != len(first) or (op == "stack" and s != first) or any(
-            a != b for j, (a, b) in enumerate(zip(s, first, strict=False)) if j != dim
+        if (
+            len(s) != len(first)
+            or (op == "stack" and s != first)
+            or any(a != b for j, (a, b) in enumerate(zip(s, first, strict=False)) if j != dim)
         ):
-            rule = "all tensors must have the same shape" if op == "stack" else (
-                f"sizes must match except in dimension {dim}"
+            rule = (
+                "all tensors must have the same shape"
+                if op == "stack"
+                else (f"sizes must match except in dimension {dim}")
             )
-            raise RuntimeError(f"{op}: tensor {i} has shape {tuple(s)} but tensor 0 has {tuple(first)}: {rule}")
+            raise RuntimeError(
+                f"{op}: tensor {i} has shape {tuple(s)} but tensor 0 has {tuple(first)}: {rule}"
+            )
 
 
 def cat(tensors, dim=0):

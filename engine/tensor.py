@@ -219,7 +219,9 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 target_device, target_dtype = arg.device, arg.dtype
-            elif isinstance(arg, device) or (isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")):
+            elif isinstance(arg, device) or (
+                isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda")
+            ):
                 target_device = arg
             else:
                 target_dtype = arg
@@ -284,7 +286,11 @@ class Tensor:
     # ----- in place (outside the graph) ------------------------------------
     def _inplace_target(self, name: str):
         if state.grad_enabled and self.requires_grad:
-            kind = "a leaf Variable that requires grad" if self._ctx is None else "a tensor in the graph"
+            kind = (
+                "a leaf Variable that requires grad"
+                if self._ctx is None
+                else "a tensor in the graph"
+            )
             raise RuntimeError(
                 f"{name}: {kind} is being used in an in-place operation; "
                 "wrap it in engine.no_grad() or use the out-of-place form"
@@ -393,8 +399,10 @@ def _to_array(data, dtype_, device_name):
         arr = data if hasattr(data, "__cuda_array_interface__") else np.asarray(data)
     if dtype_ is None:
         kind = arr.dtype.kind
-        if kind == "f" and not isinstance(data, np.ndarray | Tensor) and not hasattr(
-            data, "__cuda_array_interface__"
+        if (
+            kind == "f"
+            and not isinstance(data, np.ndarray | Tensor)
+            and not hasattr(data, "__cuda_array_interface__")
         ):
             dtype_ = default_dtype  # Python floats become float32, as in PyTorch
         elif kind in "iu" and not isinstance(data, np.ndarray | Tensor):

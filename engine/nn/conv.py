@@ -1,0 +1,166 @@
+"""Conv2d and the 2-D pooling layers."""
+
+from __future__ import annotations
+
+import math
+
+from engine import creation
+from engine.nn import _checks, init
+from engine.nn import functional as F
+from engine.nn.module import Module, Parameter
+
+
+class Conv2d(Module):
+    """2-D convolution over NCHW input."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        name = "Conv2d"
+        self.in_channels = _checks.positive_int(name, "in_channels", in_channels)
+        self.out_channels = _checks.positive_int(name, "out_channels", out_channels)
+        self.groups = _checks.positive_int(name, "groups", groups)
+        if in_channels % groups:
+            raise ValueError(
+                f"Conv2d: in_channels must be divisible by groups ({in_channels} % {groups} != 0)"
+            )
+        if out_channels % groups:
+            raise ValueError(
+                f"Conv2d: out_channels must be divisible by groups ({out_channels} % {groups} != 0)"
+            )
+        self.kernel_size = _checks.pair(name, "kernel_size", kernel_size)
+        self.stride = _checks.pair(name, "stride", stride)
+        if isinstance(padding, str):
+            self.padding = _checks.choice(name, "padding", padding, ("valid", "same"))
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
+        else:
+            self.padding = _checks.pair(name, "padding", padding, allow_zero=True)
+        self.dilation = _checks.pair(name, "dilation", dilation)
+        self.padding_mode = _checks.choice(name, "padding_mode", padding_mode, ("zeros",))
+        kh, kw = self.kernel_size
+        self.weight = Parameter(
+            creation.empty(out_channels, in_channels // groups, kh, kw, dtype=dtype, device=device)
+        )
+        if bias:
+            self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):  # noqa: A002
+        return F.conv2d(
+            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            s += (
+                f", padding={self.padding!r}"
+                if isinstance(self.padding, str)
+                else f", padding={self.padding}"
+            )
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class MaxPool2d(Module):
+    """Maximum over each kernel window."""
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
+        super().__init__()
+        _checks.pair("MaxPool2d", "kernel_size", kernel_size)
+        if stride is not None:
+            _checks.pair("MaxPool2d", "stride", stride)
+        _checks.pair("MaxPool2d", "padding", padding, allow_zero=True)
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input):  # noqa: A002
+        return F.max_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class AvgPool2d(Module):
+    """Mean over each kernel window."""
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        super().__init__()
+        _checks.pair("AvgPool2d", "kernel_size", kernel_size)
+        if stride is not None:
+            _checks.pair("AvgPool2d", "stride", stride)
+        _checks.pair("AvgPool2d", "padding", padding, allow_zero=True)
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+
+    def forward(self, input):  # noqa: A002
+        return F.avg_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean pooling to a fixed output size."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        _checks.pair("AdaptiveAvgPool2d", "output_size", output_size)
+        self.output_size = output_size
+
+    def forward(self, input):  # noqa: A002
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets for stepgrad's screens; they never import `app`."""
