@@ -102,3 +102,7 @@ def is_tensor(obj) -> bool:
 
 def numel(input) -> int:  # noqa: A002
     return input.numel()
+
+
+# subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`)
+from engine import nn, optim  # noqa: E402

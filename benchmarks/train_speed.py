@@ -1,0 +1,121 @@
+"""Training-step throughput, engine against PyTorch on the CPU, each in its own process.
+
+A step is forward, cross-entropy, backward and an SGD-with-momentum update on
+random data of MNIST's shape. Each library runs in a fresh process with the
+same thread count; the figure is the median of several timed repeats.
+
+    python benchmarks/train_speed.py [--threads 2] [--steps 30] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+GOALS = {"mlp": 1.0, "lenet": 0.75}  # engine samples/s as a fraction of PyTorch's
+BATCH = {"mlp": 128, "lenet": 64}
+
+
+def build(lib, model: str):
+    nn = lib.nn
+    if model == "mlp":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+            nn.Linear(128, 10),
+        )  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+def measure(lib_name: str, model: str, steps: int, repeats: int, threads: int) -> dict:
+    """Run in the child process: samples/s of the training step, and peak RSS."""
+    import numpy as np
+
+    if lib_name == "torch":
+        import torch as lib
+
+        lib.set_num_threads(threads)
+    else:
+        import engine as lib
+    lib.manual_seed(0)
+    net = build(lib, model)
+    opt = lib.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = lib.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+    batch = BATCH[model]
+    xs = [lib.tensor(rng.random((batch, 1, 28, 28), dtype=np.float32)) for _ in range(4)]
+    ys = [lib.tensor(rng.integers(0, 10, batch)) for _ in range(4)]
+
+    def step(i: int) -> None:
+        opt.zero_grad()
+        loss = loss_fn(net(xs[i % 4]), ys[i % 4])
+        loss.backward()
+        opt.step()
+
+    for i in range(5):
+        step(i)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(steps):
+            step(i)
+        rates.append(steps * batch / (time.perf_counter() - start))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"samples_per_s": statistics.median(rates), "peak_rss_mb": peak_mb}
+
+
+def run_child(lib_name: str, model: str, args) -> dict | None:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(args.threads)
+    cmd = [sys.executable, __file__, "--child", lib_name, "--model", model, "--steps", str(args.steps),
+           "--repeats", str(args.repeats), "--threads", str(args.threads)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        if lib_name == "torch" and "No module named 'torch'" in proc.stderr:
+            return None
+        raise RuntimeError(f"{lib_name} {model} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", choices=["mlp", "lenet", "both"], default="both")
+    parser.add_argument("--child", choices=["engine", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(args.child, args.model, args.steps, args.repeats, args.threads)))
+        return 0
+
+    models = ["mlp", "lenet"] if args.model == "both" else [args.model]
+    print(f"training step (forward, loss, backward, SGD momentum), {args.threads} threads, "
+          f"median of {args.repeats} x {args.steps} steps")  # fmt: skip
+    print(f"{'model':<8}{'batch':>6}{'engine/s':>11}{'torch/s':>10}{'ratio':>8}{'goal':>7}"
+          f"{'engine MB':>11}{'torch MB':>10}")  # fmt: skip
+    for model in models:
+        ours = run_child("engine", model, args)
+        theirs = run_child("torch", model, args)
+        if theirs is None:
+            print(f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}  (PyTorch not installed)")
+            continue
+        ratio = ours["samples_per_s"] / theirs["samples_per_s"]
+        print(f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}{theirs['samples_per_s']:>10.0f}"
+              f"{ratio:>7.2f}x{GOALS[model]:>6.2f}x{ours['peak_rss_mb']:>11.0f}"
+              f"{theirs['peak_rss_mb']:>10.0f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""The Optimizer base: parameter groups, per-parameter state, saving and loading both."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from engine import backend
+from engine.autograd import enable_grad
+from engine.tensor import Tensor
+
+
+class Optimizer:
+    """Holds parameter groups and their state; subclasses write `step()`.
+
+    `params` is an iterable of tensors, or of dicts (parameter groups) whose
+    'params' entry lists tensors and whose other entries override `defaults`
+    for that group, as in `SGD([{'params': a}, {'params': b, 'lr': 0.1}], lr=0.01)`.
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors "
+                "or dicts, but got a Tensor"
+            )
+        self.defaults = defaults
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines + [")"])
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, with its own options, to `param_groups`."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is "
+                    f"{type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError(
+                    "can't optimize a non-leaf Tensor (it was computed by an op; "
+                    "optimize the leaf it came from, or a .detach()ed copy)"
+                )
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        if len({id(p) for p in group["params"]}) != len(group["params"]):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in group["params"]):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient, or fill it with zeros when `set_to_none=False`."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad._data.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; return `closure()`'s loss."""
+        raise NotImplementedError
+
+    def _closure_loss(self, closure: Callable[[], Any] | None) -> Any:
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # ----- saving and loading --------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state in PyTorch's layout, parameters replaced by their indices.
+
+        {'state': {index: {'step': 3, 'exp_avg': Tensor, ...}},
+         'param_groups': [{'lr': 0.01, ..., 'params': [0, 1]}, ...]}
+
+        Unlike PyTorch, the state tensors are copies: a saved dict stays a snapshot
+        while training goes on.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {
+            index[id(p)]: {k: _snapshot(v) for k, v in s.items()}
+            for p, s in self.state.items()
+            if id(p) in index
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore options and state saved by `state_dict()` onto this optimizer's parameters."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, "
+                f"this optimizer has {len(self.param_groups)}"
+            )
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"loaded state dict's parameter group {i} has {len(saved['params'])} "
+                    f"parameters, this optimizer's group {i} has {len(group['params'])}"
+                )
+        params_by_index = dict(
+            zip(
+                chain.from_iterable(g["params"] for g in saved_groups),
+                chain.from_iterable(g["params"] for g in self.param_groups),
+                strict=True,
+            )
+        )
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for index, saved_state in state_dict["state"].items():
+            if index not in params_by_index:
+                raise ValueError(
+                    f"loaded state dict has state for parameter {index}, "
+                    "which none of its parameter groups lists"
+                )
+            p = params_by_index[index]
+            state[p] = {k: _restore(v, p, k, index) for k, v in saved_state.items()}
+        self.param_groups = [
+            {**{k: v for k, v in saved.items() if k != "params"}, "params": group["params"]}
+            for group, saved in zip(self.param_groups, saved_groups, strict=True)
+        ]
+        self.state = state
+
+
+def zeros_state(p: Tensor) -> Tensor:
+    """A zero buffer shaped, typed and placed like parameter `p`, for optimizer state."""
+    return Tensor._make(backend.array_module(p._data).zeros_like(p._data), False, None)
+
+
+def _snapshot(value):
+    if isinstance(value, Tensor):
+        return Tensor._make(value._data.copy(), False, None)
+    return value
+
+
+def _restore(value, p: Tensor, key: str, index: int):
+    """A copy of saved `value` on `p`'s device, in `p`'s dtype for floating buffers."""
+    if isinstance(value, np.ndarray):
+        value = Tensor._make(value, False, None)
+    if not isinstance(value, Tensor):
+        return value
+    if key == "step":  # PyTorch keeps it as a 0-d tensor; here it is a number
+        return value.item()
+    if tuple(value.shape) != tuple(p.shape):
+        raise ValueError(
+            f"loaded state dict's '{key}' for parameter {index} has shape "
+            f"{tuple(value.shape)}, the parameter has shape {tuple(p.shape)}"
+        )
+    arr = backend.to_device(value._data, p.device.type)
+    if p._data.dtype.kind == "f":
+        arr = arr.astype(p._data.dtype, copy=False)
+    return Tensor._make(arr.copy() if arr is value._data else arr, False, None)
