@@ -105,4 +105,5 @@ def numel(input) -> int:  # noqa: A002
 
 
 # subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`)
-from engine import nn, optim  # noqa: E402
+from engine import datasets, nn, optim, utils  # noqa: E402
+from engine.serialization import load, save  # noqa: E402

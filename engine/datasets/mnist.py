@@ -1,0 +1,221 @@
+"""MNIST and Fashion-MNIST, read from IDX files in torchvision's folder layout."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.datasets.vision import DIGIT_CLASSES, VisionDataset
+from engine.tensor import Tensor
+
+_IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset's files are not where the dataset looked."""
+
+
+class CorruptDatasetError(ValueError):
+    """A dataset file exists but does not hold what it should."""
+
+
+class DownloadError(RuntimeError):
+    """No mirror gave a file with the right checksum."""
+
+
+class MNIST(VisionDataset):
+    """The MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28.
+
+    Files are looked for in `root/MNIST/raw/` (torchvision's layout) and then in
+    `root/` itself, each as `train-images-idx3-ubyte` or with `.gz`. `.data` is the
+    uint8 tensor (N, 28, 28) and `.targets` the int64 labels, as in torchvision;
+    items are (image (1, 28, 28) float32 in [0, 1], label).
+    """
+
+    mirrors = [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    ]
+    classes = DIGIT_CLASSES
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+    ):
+        super().__init__(transform, target_transform)
+        self.root = os.path.expanduser(os.fspath(root))
+        self.train = train
+        if download:
+            self.download()
+        prefix = "train" if train else "t10k"
+        images_path = self._find_or_explain(f"{prefix}-images-idx3-ubyte")
+        labels_path = self._find_or_explain(f"{prefix}-labels-idx1-ubyte")
+        images = read_idx(images_path, ndim=3)
+        labels = read_idx(labels_path, ndim=1)
+        if len(images) != len(labels):
+            raise CorruptDatasetError(
+                f"{images_path} holds {len(images)} images but {labels_path} holds "
+                f"{len(labels)} labels; the two files must come from the same set"
+            )
+        if len(labels) and labels.max() >= len(self.classes):
+            raise CorruptDatasetError(
+                f"{labels_path}: label {int(labels.max())} is out of range "
+                f"0..{len(self.classes) - 1}"
+            )
+        self.data = Tensor._make(images, False, None)
+        self.targets = Tensor._make(labels.astype(np.int64), False, None)
+
+    @property
+    def raw_folder(self) -> str:
+        return os.path.join(self.root, type(self).__name__, "raw")
+
+    def _candidates(self, stem: str) -> list[str]:
+        folders = (self.raw_folder, self.root)
+        return [os.path.join(folder, stem + ext) for folder in folders for ext in ("", ".gz")]
+
+    def _find(self, stem: str) -> str | None:
+        return next((p for p in self._candidates(stem) if os.path.isfile(p)), None)
+
+    def _find_or_explain(self, stem: str) -> str:
+        path = self._find(stem)
+        if path is not None:
+            return path
+        files = ", ".join(name for name, _ in self.resources)
+        raise DatasetNotFoundError(
+            f"{type(self).__name__}: {stem} not found. Looked for:\n  "
+            + "\n  ".join(self._candidates(stem))
+            + f"\nPass download=True to fetch it, or copy the four files ({files}) "
+            f"into {self.raw_folder} or {self.root}."
+        )
+
+    def download(self) -> None:
+        """Fetch the files that are missing into `raw_folder`, checking their MD5."""
+        for filename, md5 in self.resources:
+            if self._find(filename.removesuffix(".gz")) is None:
+                os.makedirs(self.raw_folder, exist_ok=True)
+                download_file(self.mirrors, filename, md5, os.path.join(self.raw_folder, filename))
+
+    def _images(self, index) -> np.ndarray:
+        images = self.data._data[index].astype(np.float32) / np.float32(255)
+        return np.expand_dims(images, -3)
+
+    def extra_repr(self) -> str:
+        return f"Root location: {self.root}\nSplit: {'Train' if self.train else 'Test'}"
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: MNIST's format and sizes, ten kinds of clothing."""
+
+    mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    ]
+    classes = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]  # fmt: skip
+
+
+def read_idx(path: str, ndim: int, type_code: int = 0x08) -> np.ndarray:
+    """The array in an IDX file (gzipped or not), checked against its header."""
+    raw = _read_maybe_gzipped(path)
+    expected = (type_code << 8) | ndim
+    if len(raw) < 4:
+        raise CorruptDatasetError(f"{path}: truncated: {len(raw)} bytes, too short for a header")
+    magic = struct.unpack(">I", raw[:4])[0]
+    if magic != expected:
+        raise CorruptDatasetError(
+            f"{path}: bad magic number 0x{magic:08x}, expected 0x{expected:08x} "
+            f"(an IDX file of {ndim}-d unsigned bytes); is it the right file?"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise CorruptDatasetError(f"{path}: truncated inside the header ({len(raw)} bytes)")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_TYPES[type_code])
+    count = int(np.prod(shape, dtype=np.int64))
+    need, have = count * dtype.itemsize, len(raw) - header
+    if have < need:
+        raise CorruptDatasetError(
+            f"{path}: truncated: the header says shape {shape} ({need} bytes of data) "
+            f"but the file holds {have}"
+        )
+    if have > need:
+        raise CorruptDatasetError(
+            f"{path}: {have - need} unexpected bytes after the data of shape {shape}"
+        )
+    array = np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))  # a writable, native-order copy
+
+
+def _read_maybe_gzipped(path: str) -> bytes:
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] != b"\x1f\x8b":  # gzip's magic, whatever the file is called
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise CorruptDatasetError(f"{path}: not a valid gzip file ({e})") from None
+
+
+def download_file(mirrors: list[str], filename: str, md5: str, destination: str) -> None:
+    """Fetch `filename` from the first mirror that serves it with this MD5; write atomically."""
+    import http.client  # noqa: PLC0415  (only downloads pay for importing the web modules)
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    tried = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + filename
+        try:
+            request = urllib.request.Request(url, headers={"User-Agent": "stepgrad"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                got = _save_stream(response, destination, md5)
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+            tried.append(f"{url}: {e}")
+            continue
+        if got == md5:
+            return
+        tried.append(f"{url}: checksum mismatch (md5 {got}, expected {md5})")
+    raise DownloadError(
+        f"could not download {filename} to {destination}. Tried:\n  " + "\n  ".join(tried)
+    )
+
+
+def _save_stream(response, destination: str, md5: str) -> str:
+    """Stream to a temporary file beside `destination`; rename only when the MD5 matches."""
+    digest = hashlib.md5(usedforsecurity=False)
+    folder, name = os.path.split(destination)
+    fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                f.write(chunk)
+        if digest.hexdigest() == md5:
+            os.replace(tmp, destination)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return digest.hexdigest()

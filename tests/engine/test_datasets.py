@@ -1,0 +1,324 @@
+"""engine.datasets: the shipped digits, MNIST/Fashion-MNIST from IDX files, toy sets, transforms."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import struct
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import engine
+from engine.datasets import (
+    MNIST,
+    CorruptDatasetError,
+    DatasetNotFoundError,
+    Digits,
+    DownloadError,
+    FashionMNIST,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+)
+from engine.datasets import transforms as T
+from engine.utils.data import DataLoader
+
+REAL_MNIST = Path("/work/shared/data/mnist")
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+# ----- IDX fixtures ---------------------------------------------------------
+def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
+    magic = (0x08 << 8) | array.ndim if magic is None else magic
+    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_file(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
+
+
+def write_mnist(folder: Path, gz: bool = True, sizes=(6, 4), seed: int = 0) -> dict:
+    """Tiny MNIST-format files in `folder`; returns the arrays written, by split."""
+    rng = np.random.default_rng(seed)
+    written = {}
+    for (split, (images_name, labels_name)), n in zip(FILES.items(), sizes, strict=True):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+        ext = ".gz" if gz else ""
+        write_file(folder / (images_name + ext), idx_bytes(images))
+        write_file(folder / (labels_name + ext), idx_bytes(labels))
+        written[split] = images, labels
+    return written
+
+
+# ----- Digits ---------------------------------------------------------------
+class TestDigits:
+    def test_split_sizes_and_shapes(self):
+        train, test = Digits(train=True), Digits(train=False)
+        assert (len(train), len(test)) == (1442, 355)
+        assert tuple(train.data.shape) == (1442, 1, 8, 8) and train.data.dtype == engine.float32
+        assert train.targets.dtype == engine.int64 and len(train.classes) == 10
+
+    def test_items_are_images_in_unit_range_and_int_labels(self):
+        image, label = Digits()[0]
+        assert tuple(image.shape) == (1, 8, 8) and image.dtype == engine.float32
+        assert isinstance(label, int) and 0 <= label <= 9
+        data = Digits().data.numpy()
+        assert data.min() == 0.0 and data.max() == 1.0
+
+    def test_split_is_deterministic(self):
+        a, b = Digits(train=False), Digits(train=False)
+        np.testing.assert_array_equal(a.data.numpy(), b.data.numpy())
+        np.testing.assert_array_equal(a.targets.numpy(), b.targets.numpy())
+
+    def test_classes_are_balanced_in_both_splits(self):
+        train = np.bincount(Digits().targets.numpy(), minlength=10)
+        test = np.bincount(Digits(train=False).targets.numpy(), minlength=10)
+        assert train.min() >= 140 and train.max() <= 147
+        assert test.min() >= 34 and test.max() <= 36
+
+    def test_train_and_test_images_differ(self):
+        train = {row.tobytes() for row in Digits().data.numpy()}
+        test = [row.tobytes() for row in Digits(train=False).data.numpy()]
+        assert sum(row in train for row in test) < 5  # a few digits are drawn identically
+
+    def test_fast_batch_path_matches_items(self):
+        normalize = T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.25,))])
+        ds = Digits(train=False, transform=normalize)
+        images, labels = next(iter(DataLoader(ds, batch_size=5)))
+        expected = np.stack([ds[i][0].numpy() for i in range(5)])
+        np.testing.assert_allclose(images.numpy(), expected, rtol=1e-6)
+        assert labels.tolist() == [ds[i][1] for i in range(5)]
+
+    def test_target_transform_is_applied_per_item(self):
+        ds = Digits(train=False, target_transform=lambda y: y + 100)
+        _, labels = next(iter(DataLoader(ds, batch_size=3)))
+        assert all(v >= 100 for v in labels.tolist())
+
+    def test_positional_train_is_refused(self):
+        with pytest.raises(TypeError, match="train by keyword"):
+            Digits(False)
+
+
+# ----- MNIST ----------------------------------------------------------------
+class TestMNIST:
+    def test_reads_gzipped_files_in_torchvision_layout(self, tmp_path):
+        written = write_mnist(tmp_path / "MNIST" / "raw")
+        ds = MNIST(tmp_path)
+        assert (
+            len(ds) == 6 and ds.data.dtype == engine.uint8 and tuple(ds.data.shape) == (6, 28, 28)
+        )
+        np.testing.assert_array_equal(ds.data.numpy(), written["train"][0])
+        assert ds.targets.dtype == engine.int64
+        image, label = ds[2]
+        assert tuple(image.shape) == (1, 28, 28) and image.dtype == engine.float32
+        np.testing.assert_allclose(image.numpy()[0], written["train"][0][2] / 255, rtol=1e-6)
+        assert label == int(written["train"][1][2])
+
+    def test_reads_uncompressed_files_from_a_flat_folder(self, tmp_path):
+        written = write_mnist(tmp_path, gz=False)
+        ds = MNIST(str(tmp_path), train=False)
+        assert len(ds) == 4
+        np.testing.assert_array_equal(ds.targets.numpy(), written["test"][1])
+
+    def test_transform_and_batches(self, tmp_path):
+        write_mnist(tmp_path)
+        ds = MNIST(tmp_path, transform=T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))]))
+        images, labels = next(iter(DataLoader(ds, batch_size=4)))
+        assert tuple(images.shape) == (4, 1, 28, 28)
+        np.testing.assert_allclose(images.numpy()[1], ds[1][0].numpy(), rtol=1e-6)
+
+    def test_fashion_mnist_uses_its_own_folder(self, tmp_path):
+        write_mnist(tmp_path / "FashionMNIST" / "raw")
+        ds = FashionMNIST(tmp_path)
+        assert len(ds) == 6 and ds.classes[9] == "Ankle boot"
+        with pytest.raises(DatasetNotFoundError):
+            MNIST(tmp_path)
+
+    def test_missing_files_list_the_paths_tried(self, tmp_path):
+        with pytest.raises(FileNotFoundError) as info:
+            MNIST(tmp_path)
+        message = str(info.value)
+        assert isinstance(info.value, DatasetNotFoundError)
+        assert os.path.join(str(tmp_path), "MNIST", "raw", "train-images-idx3-ubyte.gz") in message
+        assert os.path.join(str(tmp_path), "train-images-idx3-ubyte") in message
+        assert "download=True" in message
+
+    def test_bad_magic_number(self, tmp_path):
+        write_mnist(tmp_path)
+        labels = np.zeros(6, dtype=np.uint8)
+        write_file(tmp_path / "train-labels-idx1-ubyte.gz", idx_bytes(labels, magic=0x00000803))
+        with pytest.raises(
+            CorruptDatasetError, match=r"train-labels-idx1-ubyte.gz: bad magic number 0x00000803"
+        ):
+            MNIST(tmp_path)
+
+    def test_truncated_file(self, tmp_path):
+        write_mnist(tmp_path)
+        payload = idx_bytes(np.zeros((6, 28, 28), dtype=np.uint8))[:-100]
+        write_file(tmp_path / "train-images-idx3-ubyte.gz", payload)
+        with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz: truncated"):
+            MNIST(tmp_path)
+
+    def test_image_and_label_counts_must_match(self, tmp_path):
+        write_mnist(tmp_path)
+        write_file(tmp_path / "train-labels-idx1-ubyte.gz", idx_bytes(np.zeros(5, dtype=np.uint8)))
+        with pytest.raises(CorruptDatasetError, match="6 images but .* 5 labels"):
+            MNIST(tmp_path)
+
+    def test_broken_gzip(self, tmp_path):
+        write_mnist(tmp_path)
+        path = tmp_path / "train-images-idx3-ubyte.gz"
+        path.write_bytes(path.read_bytes()[:50])
+        with pytest.raises(CorruptDatasetError, match="not a valid gzip file"):
+            MNIST(tmp_path)
+
+    @pytest.mark.slow
+    @pytest.mark.skipif(not REAL_MNIST.is_dir(), reason="the full MNIST files are not present")
+    def test_real_mnist(self):
+        train, test = MNIST(REAL_MNIST), MNIST(REAL_MNIST, train=False)
+        assert (len(train), len(test)) == (60000, 10000)
+        assert set(np.unique(train.targets.numpy())) == set(range(10))
+        image, _ = test[0]
+        assert float(image.max()) <= 1.0 and tuple(image.shape) == (1, 28, 28)
+
+
+# ----- downloads from a local server ----------------------------------------
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the base class's signature)
+        pass
+
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch):
+    """A local HTTP server with good copies of the files under /good/ and none under /gone/."""
+    served = tmp_path / "served"
+    write_mnist(served / "good")
+    resources = [
+        (name, hashlib.md5((served / "good" / name).read_bytes()).hexdigest())
+        for split in FILES.values()
+        for name in (split[0] + ".gz", split[1] + ".gz")
+    ]
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(variable, "127.0.0.1,localhost")
+    handler = functools.partial(QuietHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setattr(MNIST, "resources", resources)
+    yield base
+    server.shutdown()
+    server.server_close()
+
+
+class TestDownload:
+    def test_falls_back_to_the_next_mirror(self, tmp_path, mirror, monkeypatch):
+        monkeypatch.setattr(MNIST, "mirrors", [f"{mirror}/gone/", f"{mirror}/good/"])
+        root = tmp_path / "data"
+        ds = MNIST(root, download=True)
+        assert len(ds) == 6 and len(MNIST(root, train=False)) == 4
+        raw = sorted(os.listdir(root / "MNIST" / "raw"))
+        assert raw == sorted(name for name, _ in MNIST.resources)  # no temporary files left
+
+    def test_checksum_mismatch_lists_every_mirror_tried(self, tmp_path, mirror, monkeypatch):
+        monkeypatch.setattr(MNIST, "mirrors", [f"{mirror}/gone/", f"{mirror}/good/"])
+        bad = [(name, "0" * 32) for name, _ in MNIST.resources]
+        monkeypatch.setattr(MNIST, "resources", bad)
+        with pytest.raises(DownloadError) as info:
+            MNIST(tmp_path / "data", download=True)
+        message = str(info.value)
+        assert f"{mirror}/gone/train-images-idx3-ubyte.gz: HTTP Error 404" in message
+        assert f"{mirror}/good/train-images-idx3-ubyte.gz: checksum mismatch" in message
+        assert os.listdir(tmp_path / "data" / "MNIST" / "raw") == []
+
+    def test_present_files_are_not_downloaded(self, tmp_path, monkeypatch):
+        write_mnist(tmp_path / "MNIST" / "raw", gz=False)
+        monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/unreachable/"])
+        assert len(MNIST(tmp_path, download=True)) == 6
+
+
+# ----- toy sets -------------------------------------------------------------
+TOY_SETS = {
+    "moons": (make_moons, 2),
+    "circles": (make_circles, 2),
+    "spirals": (make_spirals, 2),
+    "spirals3": (functools.partial(make_spirals, classes=3), 3),
+    "xor": (make_xor, 2),
+    "blobs": (make_blobs, 3),
+}
+
+
+@pytest.mark.parametrize("name", TOY_SETS)
+def test_toy_set_shapes_labels_and_determinism(name):
+    make, classes = TOY_SETS[name]
+    x, y = make(n=101, noise=0.1, seed=1)
+    assert tuple(x.shape) == (101, 2) and x.dtype == engine.float32
+    assert tuple(y.shape) == (101,) and y.dtype == engine.int64
+    assert set(y.tolist()) == set(range(classes))
+    counts = np.bincount(y.numpy())
+    assert counts.min() >= 101 // classes - 15
+    again, _ = make(n=101, noise=0.1, seed=1)
+    other, _ = make(n=101, noise=0.1, seed=2)
+    np.testing.assert_array_equal(x.numpy(), again.numpy())
+    assert not np.array_equal(x.numpy(), other.numpy())
+
+
+def test_toy_sets_do_not_touch_the_global_generator():
+    engine.manual_seed(0)
+    before = engine.rand(3).tolist()
+    engine.manual_seed(0)
+    make_moons()
+    assert engine.rand(3).tolist() == before
+
+
+def test_toy_set_arguments_are_checked():
+    with pytest.raises(ValueError, match="factor"):
+        make_circles(factor=1.5)
+    with pytest.raises(ValueError, match="noise"):
+        make_moons(noise=-1)
+    with pytest.raises(ValueError, match="classes"):
+        make_spirals(classes=1)
+    x, y = make_blobs(n=40, centers=[(0, 0), (5, 5)], noise=0.0)
+    assert set(map(tuple, x.numpy().tolist())) == {(0.0, 0.0), (5.0, 5.0)}
+
+
+# ----- transforms -----------------------------------------------------------
+class TestTransforms:
+    def test_to_tensor_scales_uint8_and_moves_channels_first(self):
+        gray = T.ToTensor()(np.full((4, 5), 255, dtype=np.uint8))
+        assert tuple(gray.shape) == (1, 4, 5) and gray.dtype == engine.float32
+        assert float(gray.max()) == 1.0
+        rgb = T.ToTensor()(np.zeros((4, 5, 3), dtype=np.uint8))
+        assert tuple(rgb.shape) == (3, 4, 5)
+        floats = T.ToTensor()(np.full((2, 2), 7.0, dtype=np.float32))
+        assert float(floats.max()) == 7.0  # only uint8 is scaled, as in torchvision
+
+    def test_normalize_per_channel(self):
+        image = engine.ones(2, 3, 3)
+        out = T.Normalize((0.5, 0.0), (0.5, 2.0))(image).numpy()
+        np.testing.assert_allclose(out[0], 1.0)
+        np.testing.assert_allclose(out[1], 0.5)
+
+    def test_normalize_needs_a_float_tensor(self):
+        with pytest.raises(TypeError, match="ToTensor"):
+            T.Normalize((0.5,), (0.5,))(np.zeros((1, 2, 2), np.float32))
+        with pytest.raises(ValueError, match="3 means for an image with 1 channels"):
+            T.Normalize((0.1, 0.2, 0.3), (1, 1, 1))(engine.zeros(1, 2, 2))
+
+    def test_compose_is_batchable_only_if_every_step_is(self):
+        assert T.Compose([T.ToTensor(), T.Normalize((0.0,), (1.0,))]).batchable
+        assert not T.Compose([T.ToTensor(), T.Lambda(lambda x: x)]).batchable
