@@ -180,9 +180,8 @@ def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[
         if node.freed:
             raise RuntimeError(FREED_MESSAGE)
         if node.retained is not None and (kept := node.retained()) is not None:
-            kept.grad = Tensor._make(
-                grad_out if kept.grad is None else kept.grad._data + grad_out, False, None
-            )
+            total = grad_out if kept.grad is None else kept.grad._data + grad_out
+            kept.grad = Tensor._make(backend.array_module(total).array(total), False, None)
         grad_in = node.backward(grad_out)
         if not isinstance(grad_in, tuple):
             grad_in = (grad_in,)
@@ -204,9 +203,9 @@ def _accumulate_leaf(leaf, grad) -> None:
         grad = grad.astype(leaf._data.dtype)
     if leaf.grad is None:
         # a backward may hand the same array to several inputs: own a copy
-        leaf.grad = Tensor._make(grad.copy(), False, None)
+        leaf.grad = Tensor._make(backend.array_module(grad).array(grad), False, None)
     else:
-        leaf.grad = Tensor._make(leaf.grad._data + grad, False, None)
+        leaf.grad = Tensor._make(backend.array_module(grad).asarray(leaf.grad._data + grad), False, None)
 
 
 class _GradMode:

@@ -227,7 +227,7 @@ class Abs(Function):
 
     def forward(self, a):
         self.a = a
-        return abs(a)
+        return _xp(a).abs(a)
 
     def backward(self, g):
         return (g * _xp(g).sign(self.a),)
@@ -666,6 +666,8 @@ class Matmul(Function):
 
     def backward(self, g):
         a, b, xp = self.a, self.b, _xp(g)
+        if a.ndim == 1 and b.ndim == 1:  # dot product
+            return (g * b if self.needs(0) else None, g * a if self.needs(1) else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1:
@@ -1057,4 +1059,5 @@ def view_as(input, other):  # noqa: A002
 
 
 Tensor.view_as = view_as
+Tensor.where = lambda self, condition, other: where(condition, self, other)
 Tensor.reshape_as = view_as

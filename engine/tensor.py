@@ -13,6 +13,7 @@ from engine.dtypes import default_dtype, device, dtype, from_numpy_dtype, to_dty
 
 _CPU = device("cpu")
 _CUDA = device("cuda")
+_HOST_TYPES = (np.ndarray, np.generic)
 
 
 class Tensor:
@@ -64,11 +65,11 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        return _CPU if isinstance(self._data, np.ndarray) else _CUDA
+        return _CPU if isinstance(self._data, _HOST_TYPES) else _CUDA
 
     @property
     def is_cuda(self) -> bool:
-        return not isinstance(self._data, np.ndarray)
+        return not isinstance(self._data, _HOST_TYPES)
 
     @property
     def ndim(self) -> int:
@@ -128,12 +129,12 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
             )
-        if not isinstance(self._data, np.ndarray):
+        if not isinstance(self._data, _HOST_TYPES):
             raise TypeError(
                 "can't convert cuda tensor to numpy. Use Tensor.cpu() to copy the "
                 "tensor to host memory first."
             )
-        return self._data
+        return np.asarray(self._data)
 
     def __array__(self, dtype=None, copy=None):
         arr = backend.to_numpy(self._data)
