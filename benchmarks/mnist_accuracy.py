@@ -61,7 +61,9 @@ def run(lib_name: str, data: str, epochs: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--data", required=True, help="folder with the four MNIST IDX files")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=1)
@@ -75,8 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         env[var] = str(args.threads)
     results = {}
     for lib_name in ("engine", "torch"):
-        cmd = [sys.executable, __file__, "--child", lib_name, "--data", args.data,
-               "--epochs", str(args.epochs)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            lib_name,
+            "--data",
+            args.data,
+            "--epochs",
+            str(args.epochs),
+        ]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             if lib_name == "torch" and "No module named 'torch'" in proc.stderr:
@@ -85,12 +95,17 @@ def main(argv: list[str] | None = None) -> int:
             print(proc.stderr, file=sys.stderr)
             return 1
         results[lib_name] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"LeNet-5, MNIST, {args.epochs} epoch(s), Adam 1e-3, batch 128, seed 0, {args.threads} threads")
+    print(
+        f"LeNet-5, MNIST, {args.epochs} epoch(s), Adam 1e-3, batch 128, seed 0, "
+        f"{args.threads} threads"
+    )
     for name, r in results.items():
         print(f"{name:<7} test accuracy {r['accuracy']:.4f}   train time {r['train_s']:.1f} s")
     if len(results) == 2:
         ratio = results["torch"]["train_s"] / results["engine"]["train_s"]
-        print(f"engine speed / torch speed = {ratio:.2f}x (goal >= 0.5x: no more than twice the time)")
+        print(
+            f"engine speed / torch speed = {ratio:.2f}x (goal >= 0.5x: no more than twice the time)"
+        )
     return 0
 
 

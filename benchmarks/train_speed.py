@@ -26,14 +26,27 @@ def build(lib, model: str):
     nn = lib.nn
     if model == "mlp":
         return nn.Sequential(
-            nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(784, 256),
+            nn.ReLU(),
+            nn.Linear(256, 128),
+            nn.ReLU(),
             nn.Linear(128, 10),
-        )  # fmt: skip
+        )
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
-    )  # fmt: skip
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
 
 
 def measure(lib_name: str, model: str, steps: int, repeats: int, threads: int) -> dict:
@@ -77,8 +90,20 @@ def run_child(lib_name: str, model: str, args) -> dict | None:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(args.threads)
-    cmd = [sys.executable, __file__, "--child", lib_name, "--model", model, "--steps", str(args.steps),
-           "--repeats", str(args.repeats), "--threads", str(args.threads)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        lib_name,
+        "--model",
+        model,
+        "--steps",
+        str(args.steps),
+        "--repeats",
+        str(args.repeats),
+        "--threads",
+        str(args.threads),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         if lib_name == "torch" and "No module named 'torch'" in proc.stderr:
@@ -88,7 +113,9 @@ def run_child(lib_name: str, model: str, args) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
@@ -100,20 +127,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     models = ["mlp", "lenet"] if args.model == "both" else [args.model]
-    print(f"training step (forward, loss, backward, SGD momentum), {args.threads} threads, "
-          f"median of {args.repeats} x {args.steps} steps")  # fmt: skip
-    print(f"{'model':<8}{'batch':>6}{'engine/s':>11}{'torch/s':>10}{'ratio':>8}{'goal':>7}"
-          f"{'engine MB':>11}{'torch MB':>10}")  # fmt: skip
+    print(
+        f"training step (forward, loss, backward, SGD momentum), {args.threads} threads, "
+        f"median of {args.repeats} x {args.steps} steps"
+    )
+    print(
+        f"{'model':<8}{'batch':>6}{'engine/s':>11}{'torch/s':>10}{'ratio':>8}{'goal':>7}"
+        f"{'engine MB':>11}{'torch MB':>10}"
+    )
     for model in models:
         ours = run_child("engine", model, args)
         theirs = run_child("torch", model, args)
         if theirs is None:
-            print(f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}  (PyTorch not installed)")
+            print(
+                f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}"
+                "  (PyTorch not installed)"
+            )
             continue
         ratio = ours["samples_per_s"] / theirs["samples_per_s"]
-        print(f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}{theirs['samples_per_s']:>10.0f}"
-              f"{ratio:>7.2f}x{GOALS[model]:>6.2f}x{ours['peak_rss_mb']:>11.0f}"
-              f"{theirs['peak_rss_mb']:>10.0f}")  # fmt: skip
+        print(
+            f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}{theirs['samples_per_s']:>10.0f}"
+            f"{ratio:>7.2f}x{GOALS[model]:>6.2f}x{ours['peak_rss_mb']:>11.0f}"
+            f"{theirs['peak_rss_mb']:>10.0f}"
+        )
     return 0
 
 

@@ -23,10 +23,19 @@ def mlp(lib):
 def lenet(lib):
     n = lib.nn
     return n.Sequential(
-        n.Conv2d(1, 6, 5, padding=2), n.ReLU(), n.MaxPool2d(2),
-        n.Conv2d(6, 16, 5), n.ReLU(), n.MaxPool2d(2), n.Flatten(),
-        n.Linear(400, 120), n.ReLU(), n.Linear(120, 84), n.ReLU(), n.Linear(84, 10),
-    )  # fmt: skip
+        n.Conv2d(1, 6, 5, padding=2),
+        n.ReLU(),
+        n.MaxPool2d(2),
+        n.Conv2d(6, 16, 5),
+        n.ReLU(),
+        n.MaxPool2d(2),
+        n.Flatten(),
+        n.Linear(400, 120),
+        n.ReLU(),
+        n.Linear(120, 84),
+        n.ReLU(),
+        n.Linear(84, 10),
+    )
 
 
 class Net(nn.Module):
@@ -42,13 +51,26 @@ class Net(nn.Module):
 
 def test_tree_names_follow_pytorch():
     net = Net()
-    assert [n for n, _ in net.named_modules()] == ["", "features", "features.0", "features.1", "head"]
+    assert [n for n, _ in net.named_modules()] == [
+        "",
+        "features",
+        "features.0",
+        "features.1",
+        "head",
+    ]
     assert [n for n, _ in net.named_parameters()] == [
-        "features.0.weight", "features.0.bias", "head.weight", "head.bias",
-    ]  # fmt: skip
+        "features.0.weight",
+        "features.0.bias",
+        "head.weight",
+        "head.bias",
+    ]
     assert list(net.state_dict()) == [
-        "calls", "features.0.weight", "features.0.bias", "head.weight", "head.bias",
-    ]  # fmt: skip
+        "calls",
+        "features.0.weight",
+        "features.0.bias",
+        "head.weight",
+        "head.bias",
+    ]
     assert [type(c).__name__ for c in net.children()] == ["Sequential", "Linear"]
     assert len(list(net.buffers())) == 1
 
@@ -104,7 +126,9 @@ def test_repr_reproduces_constructor_calls():
         "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))"
     )
     assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"
-    assert "(0): Linear(in_features=2, out_features=2, bias=True)" in repr(nn.Sequential(nn.Linear(2, 2)))
+    assert "(0): Linear(in_features=2, out_features=2, bias=True)" in repr(
+        nn.Sequential(nn.Linear(2, 2))
+    )
 
 
 @pytest.mark.parametrize(
@@ -202,7 +226,9 @@ def test_same_loss_and_gradients_as_pytorch(builder, shape):
     loss_t.backward()
     assert abs(loss_e.item() - loss_t.item()) < 1e-5
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name
+        )
     for (name, b), c in zip(ours.named_buffers(), theirs.buffers(), strict=True):
         np.testing.assert_allclose(b.numpy(), c.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
 
