@@ -36,6 +36,7 @@ class Function:
 
     op = "function"
     scope = ""  # module that ran the op, filled in while instrumentation is on
+    trace_id = None  # the record a debug instrument keeps for this node
     retained = None  # weak reference to an output tensor that called retain_grad()
     freed = False
 
@@ -81,13 +82,16 @@ class Function:
 
     def free(self) -> None:
         """Drop what forward saved; the graph's shape (parents, scope) stays."""
-        keep = {k: v for k, v in self.__dict__.items() if k in ("parents", "scope")}
+        keep = {k: v for k, v in self.__dict__.items() if k in _KEPT_AFTER_FREE}
         self.__dict__.clear()
         self.__dict__.update(keep)
         self.freed = True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} op={self.op!r}>"
+
+
+_KEPT_AFTER_FREE = ("parents", "scope", "trace_id")
 
 
 def _describe_failure(op: str, inputs, exc: Exception) -> Exception:
@@ -205,7 +209,8 @@ def _accumulate_leaf(leaf, grad) -> None:
         # a backward may hand the same array to several inputs: own a copy
         leaf.grad = Tensor._make(backend.array_module(grad).array(grad), False, None)
     else:
-        leaf.grad = Tensor._make(backend.array_module(grad).asarray(leaf.grad._data + grad), False, None)
+        total = leaf.grad._data + grad
+        leaf.grad = Tensor._make(backend.array_module(total).asarray(total), False, None)
 
 
 class _GradMode:

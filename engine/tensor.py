@@ -179,7 +179,11 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
         if create_graph:
             raise NotImplementedError("backward(create_graph=True) is not supported")
-        for _ in backward_steps(self, gradient, bool(retain_graph)):
+        steps = backward_steps(self, gradient, bool(retain_graph))
+        if state.instrument is not None:
+            state.instrument.backward(steps)
+            return
+        for _ in steps:
             pass
 
     def retain_grad(self) -> None:

@@ -69,9 +69,10 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = zeros_state(p)
                 state["step"] += 1
                 step = state["step"]
+                decay = None
                 if weight_decay != 0:
                     if self.decoupled_weight_decay:
-                        p._data *= 1 - lr * weight_decay
+                        decay = (lr * weight_decay) * p._data
                     else:
                         grad = grad + weight_decay * p._data
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
@@ -91,7 +92,8 @@ class Adam(Optimizer):
                     denom = xp.sqrt(exp_avg_sq)
                 denom /= bias_correction2**0.5
                 denom += eps
-                p._data -= step_size * (exp_avg / denom)
+                update = step_size * (exp_avg / denom)
+                self._apply_update(p, update if decay is None else update + decay, group)
         return loss
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from engine import backend
-from engine.autograd import enable_grad
+from engine.autograd import enable_grad, state
 from engine.tensor import Tensor
 
 
@@ -92,6 +92,13 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return `closure()`'s loss."""
         raise NotImplementedError
+
+    def _apply_update(self, p: Tensor, update, group: dict) -> None:
+        """p -= update: the one place a parameter changes, so a debugger can show each update."""
+        instrument = state.instrument
+        if instrument is not None:
+            instrument.update(self, p, update, group)
+        p._data -= update
 
     def _closure_loss(self, closure: Callable[[], Any] | None) -> Any:
         if closure is None:

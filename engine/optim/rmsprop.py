@@ -87,7 +87,7 @@ class RMSprop(Optimizer):
                     buf = state["momentum_buffer"]._data
                     buf *= momentum
                     buf += grad / avg
-                    p._data -= lr * buf
+                    self._apply_update(p, lr * buf, group)
                 else:
-                    p._data -= lr * (grad / avg)
+                    self._apply_update(p, lr * (grad / avg), group)
         return loss

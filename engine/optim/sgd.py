@@ -66,5 +66,5 @@ class SGD(Optimizer):
                         buf._data *= momentum
                         buf._data += (1 - dampening) * grad
                     grad = grad + momentum * buf._data if nesterov else buf._data
-                p._data -= lr * grad
+                self._apply_update(p, lr * grad, group)
         return loss
