@@ -39,8 +39,9 @@ class Stats:
 def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     """min, max, mean, std, L2 norm, NaN and Inf counts, zero fraction and a histogram.
 
-    Takes a Tensor or an array. Empty and all-NaN inputs give NaN statistics
-    and an empty histogram, without warnings.
+    Takes a Tensor or an array. Exact counts; the histogram of a large array is
+    drawn from an even sample and scaled to its size. Empty and all-NaN inputs
+    give NaN statistics and an empty histogram, without warnings.
     """
     a = getattr(x, "_data", x)
     xp = backend.array_module(a)
@@ -51,25 +52,29 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     if a.dtype.kind == "b":
         a = a.astype(np.float32)
     flat = a.reshape(-1)
-    zeros = n - int(xp.count_nonzero(flat))
+    zeros = int(xp.count_nonzero(flat == 0))
     nan_count = inf_count = 0
-    if a.dtype.kind == "f":
-        total = flat.sum(dtype=np.float64)
-        if not math.isfinite(float(total)):  # only then pay for the finiteness pass
-            nan_mask = xp.isnan(flat)
-            nan_count = int(nan_mask.sum())
-            inf_count = int(xp.isinf(flat).sum())
-            flat = flat[xp.isfinite(flat)]
-            zeros = int((flat == 0).sum())
-            total = flat.sum(dtype=np.float64)
-    else:
-        total = flat.sum(dtype=np.float64)
+    total = float(flat.sum())
+    if not math.isfinite(total) and a.dtype.kind == "f":  # only then pay for a finiteness pass
+        nan_count = int(xp.isnan(flat).sum())
+        inf_count = int(xp.isinf(flat).sum())
+        flat = flat[xp.isfinite(flat)]
+        zeros = int(xp.count_nonzero(flat == 0))
+        total = float(flat.sum())
     m = int(flat.size)
     if m == 0:
         return Stats(shape, n, *([math.nan] * 5), nan_count, inf_count, zeros / n)
-    f64 = flat if flat.dtype == np.float64 else flat.astype(np.float64)
-    sq = float(f64 @ f64)
-    mean = float(total) / m
+    if not math.isfinite(total):  # float32 sum overflowed although every value is finite
+        total = float(flat.sum(dtype=np.float64))
+    sq = (
+        float(flat @ flat)
+        if flat.dtype.kind == "f"
+        else float((flat.astype(np.float64) ** 2).sum())
+    )
+    if not math.isfinite(sq):
+        f64 = flat.astype(np.float64)
+        sq = float(f64 @ f64)
+    mean = total / m
     lo, hi = float(flat.min()), float(flat.max())
     var = max(sq / m - mean * mean, 0.0)
     edges: list = []
@@ -92,12 +97,19 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     )
 
 
+HISTOGRAM_SAMPLE = 1 << 14  # past this many values the histogram counts an even sample, scaled
+
+
 def _histogram(xp, flat, lo: float, hi: float, bins: int) -> tuple[list, list]:
     if lo == hi:
         return [lo - 0.5, hi + 0.5], [int(flat.size)]
+    n = int(flat.size)
+    sample = flat[:: -(-n // HISTOGRAM_SAMPLE)] if n > HISTOGRAM_SAMPLE else flat
     scale = bins / (hi - lo)
-    idx = ((flat - lo) * scale).astype(np.int64)
+    idx = ((sample - lo) * scale).astype(np.int32)
     xp.minimum(idx, bins - 1, out=idx)
-    counts = xp.bincount(idx, minlength=bins)
+    counts = backend.to_numpy(xp.bincount(idx, minlength=bins))
+    if sample.size != n:
+        counts = np.round(counts * (n / sample.size)).astype(np.int64)
     edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)]
-    return edges, [int(c) for c in backend.to_numpy(counts)]
+    return edges, [int(c) for c in counts]

@@ -1,0 +1,78 @@
+"""What looking inside costs: a LeNet-5 training step (batch 64) plain and instrumented.
+
+Prints each mode's time per step as a ratio to the plain step. Goals: stats
+<= 1.3x, values <= 2x; with no instrument active an op pays one flag check.
+
+    python benchmarks/debug_overhead.py [--steps 20] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+from train_speed import build
+
+import engine
+import engine.debug as debug
+
+GOALS = {"trace(level='stats')": 1.3, "trace(level='values')": 2.0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    engine.manual_seed(0)
+    net = build(engine, "lenet")
+    opt = engine.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(0)
+    x = engine.tensor(rng.random((64, 1, 28, 28), dtype=np.float32))
+    y = engine.tensor(rng.integers(0, 10, 64))
+
+    def step():
+        opt.zero_grad()
+        loss = engine.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+
+    def stepper_to_end():
+        s = debug.Stepper(step)
+        s.resume()
+        s.close()
+
+    modes = {
+        "plain": step,
+        "trace(level='graph')": lambda: debug.trace(step, "graph"),
+        "trace(level='stats')": lambda: debug.trace(step, "stats"),
+        "trace(level='values')": lambda: debug.trace(step, "values"),
+        "Stepper, resume() to the end": stepper_to_end,
+    }
+    for fn in modes.values():
+        fn()
+    times = {name: [] for name in modes}
+    for _ in range(args.repeats):  # interleaved, so drift in machine load hits every mode alike
+        for name, fn in modes.items():
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                fn()
+            times[name].append((time.perf_counter() - start) / args.steps)
+    plain = statistics.median(times["plain"])
+    print(f"LeNet-5 training step, batch 64, median of {args.repeats} x {args.steps} steps")
+    print(f"{'mode':<32}{'ms/step':>9}{'ratio':>8}{'goal':>7}")
+    for name in modes:
+        t = statistics.median(times[name])
+        goal = f"{GOALS[name]:.1f}x" if name in GOALS else ""
+        print(f"{name:<32}{t * 1e3:>9.2f}{t / plain:>7.2f}x{goal:>7}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
