@@ -18,7 +18,7 @@ def _as_strided(arr, shape, strides):
 
 
 class _ScratchArrays(threading.local):
-    arrays: dict = {}
+    """Each thread's scratch arrays: a worker thread never writes into the UI thread's."""
 
     def __init__(self):
         self.arrays = {}
@@ -79,12 +79,13 @@ def _out_size(op: str, size, pad, kernel, dilation, stride) -> tuple[int, int]:
 class Conv2d(Function):
     """Cross-correlation of (N, C, H, W) with (O, C/groups, kH, kW) weights, plus bias.
 
-    The input is copied channel-major into a flat zero-padded buffer (C, N, Hp*Wp), so
-    the im2col columns (groups, C/groups*kH*kW, N*OH*OW) are one copy of a strided view
-    and each group is one matmul. With stride 1 every output row is read as a whole
-    padded row ("wide" rows of Wp instead of OW columns): each column of the view is
-    then one contiguous run, which copies several times faster; the extra Wp - OW
-    output columns are cropped, and are zero in backward.
+    The input is copied channel-major into a flat zero-padded buffer (C, N, S), S =
+    Hp*Wp plus a tail, so the im2col columns (groups, C/groups*kH*kW, N*OH*OW) are one
+    copy of a strided view and each group is one matmul. With stride 1 ("wide") every
+    output row is read as a whole padded row of Wp columns instead of OW: each column
+    of the view is then one contiguous run, which copies several times faster; the
+    extra output columns are cropped, and are zero in backward, where the output
+    gradient also takes S columns per image so that col2im adds whole (C, N*S) rows.
     """
 
     op = "conv2d"
@@ -99,8 +100,10 @@ class Conv2d(Function):
         (sh, sw), (dh, dw), (pt, pb, pl, pr) = stride, dilation, padding
         OH, OW = _out_size("conv2d", (H, W), (pt + pb, pl + pr), (kh, kw), dilation, stride)
         Hp, Wp = H + pt + pb, W + pl + pr
-        OWc = Wp if (sh, sw) == (1, 1) else OW  # columns per output row in the column matrix
-        flat = _scratch(xp, "padded", (C, N, Hp * Wp + (kw - 1) * dw), x.dtype)  # tail: last wide row
+        wide = (sh, sw) == (1, 1)
+        OWc = Wp if wide else OW  # columns per output row in the column matrix
+        S = Hp * Wp + (kw - 1) * dw  # the tail lets the last wide row run past the corner
+        flat = _scratch(xp, "padded", (C, N, S), x.dtype)
         flat.fill(0)
         grid = flat[:, :, : Hp * Wp].reshape(C, N, Hp, Wp)
         grid[:, :, pt : pt + H, pl : pl + W] = x.transpose(1, 0, 2, 3)
@@ -112,43 +115,50 @@ class Conv2d(Function):
         cols[...] = view
         cols = cols.reshape(groups, Cg * kh * kw, -1)
         wm = w.reshape(groups, O // groups, -1)
-        out = xp.matmul(wm, cols, out=_scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype))
+        out = _scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype)
+        xp.matmul(wm, cols, out=out)
         if b is not None:
             out.reshape(O, -1)[...] += b[:, None]
         self.cols, self.wm, self.w_shape, self.has_bias = cols, wm, w.shape, b is not None
-        # backward adds into the flat gradient through this window, one kernel offset at a time
-        self.window = (C, N, OH, OWc), (sc, sn, sh * Wp * e, sw * e)
-        self.geometry = x.shape, (OH, OW, OWc), (Hp, Wp), dilation, padding
+        self.geometry = x.shape, (OH, OW, OWc), (Hp, Wp, S), stride, dilation, padding
         y = out.reshape(O, N, OH, OWc)[:, :, :, :OW].transpose(1, 0, 2, 3)
         return y[0] if self.unbatched else y
 
     def backward(self, g):
         xp = backend.array_module(g)
-        (N, C, H, W), (OH, OW, OWc), (Hp, Wp), (dh, dw), (pt, _, pl, _) = self.geometry
-        cols, wm = self.cols, self.wm
-        groups, O = wm.shape[0], self.w_shape[0]
+        (N, C, H, W), (OH, OW, OWc), (Hp, Wp, S), stride, (dh, dw), padding = self.geometry
+        cols, wm, (O, _, kh, kw) = self.cols, self.wm, self.w_shape
+        groups, wide = wm.shape[0], stride == (1, 1)
         g = g[None] if self.unbatched else g
-        gt = _scratch(xp, "grad_out", (O, N, OH, OWc), g.dtype)
-        gt[:, :, :, :OW] = g.transpose(1, 0, 2, 3)
-        gt[:, :, :, OW:] = 0
-        gt = gt.reshape(groups, O // groups, -1)
+        per_image = S if wide and self.needs(0) else OH * OWc
+        gt = _scratch(xp, "grad_out", (O, N, per_image), g.dtype)
+        if per_image != OH * OW:
+            gt.fill(0)
+        gt[:, :, : OH * OWc].reshape(O, N, OH, OWc)[:, :, :, :OW] = g.transpose(1, 0, 2, 3)
         gw = gb = gx = None
         if self.needs(1):
-            gw = xp.matmul(gt, cols.transpose(0, 2, 1)).reshape(self.w_shape)
+            rows = xp.ascontiguousarray(gt[:, :, : OH * OWc]).reshape(groups, O // groups, -1)
+            gw = xp.matmul(rows, cols.transpose(0, 2, 1)).reshape(self.w_shape)
         if self.has_bias and self.needs(2):
             gb = gt.reshape(O, -1).sum(axis=1)
         if self.needs(0):
-            kh, kw = self.w_shape[2:]
-            dcols = _scratch(xp, "grad_cols", cols.shape, g.dtype)
-            xp.matmul(wm.transpose(0, 2, 1), gt, out=dcols)
-            dcols = dcols.reshape(C, kh, kw, N, OH, OWc)
-            flat = _scratch(xp, "grad_padded", (C, N, Hp * Wp + (kw - 1) * dw), g.dtype)
+            dcols = _scratch(xp, "grad_cols", (groups, cols.shape[1], gt[0].size), g.dtype)
+            xp.matmul(wm.transpose(0, 2, 1), gt.reshape(groups, O // groups, -1), out=dcols)
+            reach = (kh - 1) * dh * Wp + (kw - 1) * dw  # the furthest kernel offset
+            flat = _scratch(xp, "grad_padded", (C, N * S + reach), g.dtype)
             flat.fill(0)
+            e, sc = flat.itemsize, flat.strides[0]
+            if wide:  # output pixel p of every image reads input p + offset: one run per row
+                shape, strides = (C, N * S), (sc, e)
+            else:
+                shape, strides = (C, N, OH, OW), (sc, S * e, stride[0] * Wp * e, stride[1] * e)
+            dcols = dcols.reshape(C, kh, kw, *shape[1:])
             for i in range(kh):  # col2im: one strided add per kernel offset
                 for j in range(kw):
                     start = i * dh * Wp + j * dw
-                    _as_strided(flat[:, :, start:], *self.window)[...] += dcols[:, i, j]
-            grid = flat[:, :, : Hp * Wp].reshape(C, N, Hp, Wp)
+                    _as_strided(flat[:, start:], shape, strides)[...] += dcols[:, i, j]
+            grid = flat[:, : N * S].reshape(C, N, S)[:, :, : Hp * Wp].reshape(C, N, Hp, Wp)
+            pt, _, pl, _ = padding
             gx = grid[:, :, pt : pt + H, pl : pl + W].transpose(1, 0, 2, 3)
             gx = gx[0] if self.unbatched else gx
         return (gx, gw, gb) if self.has_bias else (gx, gw)
@@ -162,9 +172,13 @@ def _check_conv(x, w, b, groups: int) -> None:
         )
     C, (O, Cg) = x.shape[1], w.shape[:2]
     if C % groups:
-        raise OpError(f"conv2d: in_channels {C} of input {x.shape} is not divisible by groups={groups}")
+        raise OpError(
+            f"conv2d: in_channels {C} of input {x.shape} is not divisible by groups={groups}"
+        )
     if O % groups:
-        raise OpError(f"conv2d: out_channels {O} of weight {w.shape} is not divisible by groups={groups}")
+        raise OpError(
+            f"conv2d: out_channels {O} of weight {w.shape} is not divisible by groups={groups}"
+        )
     if C != Cg * groups:
         also = f", groups={groups}" if groups > 1 else ""
         raise OpError(
@@ -173,9 +187,9 @@ def _check_conv(x, w, b, groups: int) -> None:
         )
     if b is not None and b.shape != (O,):
         raise OpError(f"conv2d: expected bias of shape ({O},) for weight {w.shape}, got {b.shape}")
-    dtypes = {a.dtype for a in (x, w, b) if a is not None}
-    if len(dtypes) > 1:
-        names = ", ".join(f"{n} {a.dtype}" for n, a in zip(("input", "weight", "bias"), (x, w, b)) if a is not None)
+    named = {"input": x, "weight": w, "bias": b}
+    if len({a.dtype for a in named.values() if a is not None}) > 1:
+        names = ", ".join(f"{n} {a.dtype}" for n, a in named.items() if a is not None)
         raise OpError(f"conv2d: input, weight and bias must have one dtype, got {names}")
 
 
@@ -186,11 +200,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     groups = positive_int("conv2d", "groups", groups)
     if isinstance(padding, str):
         if padding not in ("valid", "same"):
-            raise ValueError(f"conv2d: padding must be 'valid', 'same', an int or a pair, got {padding!r}")
+            raise ValueError(
+                f"conv2d: padding must be 'valid', 'same', an int or a pair, got {padding!r}"
+            )
         if padding == "same" and stride != (1, 1):
-            raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions (stride {stride})")
+            raise ValueError(
+                "conv2d: padding='same' is not supported for strided convolutions "
+                f"(stride {stride})"
+            )
         pads = [0, 0, 0, 0]
-        if padding == "same":  # PyTorch puts the odd pixel after (bottom, right)
+        if padding == "same" and weight.ndim == 4:  # the odd pixel goes after, as in PyTorch
             for axis in (0, 1):
                 total = dilation[axis] * (weight.shape[2 + axis] - 1)
                 pads[2 * axis : 2 * axis + 2] = total // 2, total - total // 2
@@ -198,7 +217,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         ph, pw = pair("conv2d", "padding", padding, allow_zero=True)
         pads = [ph, ph, pw, pw]
     inputs = (input, weight) if bias is None else (input, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=tuple(pads), dilation=dilation, groups=groups)
+    return Conv2d.apply(
+        *inputs, stride=stride, padding=tuple(pads), dilation=dilation, groups=groups
+    )
 
 
 # ----- pooling --------------------------------------------------------------
@@ -225,24 +246,31 @@ class _Pool2d(Function):
             padded = x
         self.x_shape, self.padded_shape, self.padding = x.shape, padded.shape, padding
         self.slices = [
-            (slice(None), slice(None), slice(i * dh, i * dh + sh * (OH - 1) + 1, sh),
-             slice(j * dw, j * dw + sw * (OW - 1) + 1, sw))
-            for i in range(kh) for j in range(kw)
+            (
+                slice(None),
+                slice(None),
+                slice(i * dh, i * dh + sh * (OH - 1) + 1, sh),
+                slice(j * dw, j * dw + sw * (OW - 1) + 1, sw),
+            )
+            for i in range(kh)
+            for j in range(kw)
         ]
-        # windows that share no input let backward assign instead of add
-        self.disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
+        # windows that share no input let backward assign instead of add, and when they
+        # also tile the whole padded input no element is left for zeros to fill
+        span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        self.disjoint = sh >= span_h and sw >= span_w
+        self.tiled = (sh, sw) == (span_h, span_w) and padded.shape[2:] == (OH * sh, OW * sw)
         return padded
 
-    def _scatter(self, part):
-        """Input gradient from `part(t)`, the gradient that kernel offset t received."""
-        first = part(0)
-        xp = backend.array_module(first)
-        gx = xp.zeros(self.padded_shape, first.dtype)
-        for t, s in enumerate(self.slices):
-            if self.disjoint:
-                gx[s] = part(t) if t else first
-            else:
-                gx[s] += part(t) if t else first
+    def _grad_buffer(self, g):
+        """The padded input's gradient, zero wherever the offsets will not write."""
+        g = g[None] if self.unbatched else g
+        gx = _scratch(backend.array_module(g), self.op, self.padded_shape, g.dtype)
+        if not self.tiled:
+            gx.fill(0)
+        return g, gx
+
+    def _crop(self, gx):
         H, W = self.x_shape[2:]
         ph, pw = self.padding
         gx = gx[:, :, ph : ph + H, pw : pw + W]
@@ -250,6 +278,12 @@ class _Pool2d(Function):
 
     def _out(self, y):
         return y[0] if self.unbatched else y
+
+
+def _lowest(x):
+    """The padding value for max pooling: below every value of x's dtype."""
+    xp = backend.array_module(x)
+    return -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
 
 
 def _window_max(padded, slices):
@@ -261,7 +295,7 @@ def _window_max(padded, slices):
         v = padded[s]
         # offsets only grow, so max(idx, t * better) is t where v beats the max so far;
         # branch-free, it is several times faster than copyto(where=) on random masks
-        xp.maximum(idx, (v > out) * idx.dtype.type(t), out=idx)
+        idx[...] = xp.maximum(idx, (v > out) * idx.dtype.type(t))
         xp.maximum(out, v, out=out)
     return out, idx
 
@@ -270,15 +304,19 @@ class MaxPool2d(_Pool2d):
     op = "max_pool2d"
 
     def forward(self, x, kernel_size, stride, padding=(0, 0), dilation=(1, 1)):
-        xp = backend.array_module(x)
-        low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
-        padded = self._setup(x, kernel_size, stride, padding, dilation, low)
+        padded = self._setup(x, kernel_size, stride, padding, dilation, _lowest(x))
         out, self.idx = _window_max(padded, self.slices)
         return self._out(out)
 
     def backward(self, g):
-        g = g[None] if self.unbatched else g
-        return self._scatter(lambda t: g * (self.idx == t))
+        xp = backend.array_module(g)
+        g, gx = self._grad_buffer(g)
+        for t, s in enumerate(self.slices):  # the gradient goes to each window's argmax
+            if self.disjoint:
+                xp.multiply(g, self.idx == t, out=gx[s])
+            else:
+                gx[s] += g * (self.idx == t)
+        return self._crop(gx)
 
 
 class AvgPool2d(_Pool2d):
@@ -302,9 +340,14 @@ class AvgPool2d(_Pool2d):
         return self._out(out)
 
     def backward(self, g):
-        g = g[None] if self.unbatched else g
+        g, gx = self._grad_buffer(g)
         share = g / self.divisor
-        return self._scatter(lambda t: share)
+        for s in self.slices:
+            if self.disjoint:
+                gx[s] = share
+            else:
+                gx[s] += share
+        return self._crop(gx)
 
 
 def _pool_args(op, kernel_size, stride, padding, dilation, ceil_mode):
@@ -315,14 +358,19 @@ def _pool_args(op, kernel_size, stride, padding, dilation, ceil_mode):
     padding = pair(op, "padding", padding, allow_zero=True)
     dilation = pair(op, "dilation", dilation)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(
-            f"{op}: padding {padding} should be at most half of kernel_size {kernel}"
-        )
+        raise ValueError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
     return kernel, stride, padding, dilation
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
-               return_indices=False):
+def max_pool2d(
+    input,  # noqa: A002 (PyTorch's names)
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """Max over kH x kW windows; with `return_indices`, also each max's flat index in H*W."""
     kernel, stride, padding, dilation = _pool_args(
         "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode
@@ -340,7 +388,7 @@ def _max_indices(x, kernel, stride, padding, dilation):
     """PyTorch's `return_indices`: row * W + column of each window's max in the input."""
     xp = backend.array_module(x)
     node = MaxPool2d()
-    padded = node._setup(x, kernel, stride, padding, dilation, -xp.inf)
+    padded = node._setup(x, kernel, stride, padding, dilation, _lowest(x))
     _, idx = _window_max(padded, node.slices)
     idx = idx.astype(xp.int64)
     OH, OW = idx.shape[2:]
@@ -350,12 +398,23 @@ def _max_indices(x, kernel, stride, padding, dilation):
     return flat[0] if x.ndim == 3 else flat
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
-               count_include_pad=True) -> Tensor:
+def avg_pool2d(
+    input,  # noqa: A002 (PyTorch's names)
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+) -> Tensor:
     """Mean over kH x kW windows."""
-    kernel, stride, padding, _ = _pool_args("avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
+    kernel, stride, padding, _ = _pool_args(
+        "avg_pool2d", kernel_size, stride, padding, 1, ceil_mode
+    )
     return AvgPool2d.apply(
-        input, kernel_size=kernel, stride=stride, padding=padding,
+        input,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
         count_include_pad=count_include_pad,
     )
 
@@ -382,7 +441,7 @@ class AdaptiveAvgPool2d(Function):
 
 
 def _averaging_matrix(xp, size: int, out: int, dtype):
-    """(out, size) matrix whose row i averages input positions floor(i*size/out) to ceil((i+1)*size/out)."""
+    """(out, size) matrix whose row i averages inputs floor(i*size/out) to ceil((i+1)*size/out)."""
     m = xp.zeros((out, size), dtype)
     for i in range(out):
         start, stop = i * size // out, -(-(i + 1) * size // out)
