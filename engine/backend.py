@@ -92,5 +92,12 @@ def erf(x):
 _erf_cpu = np.vectorize(math.erf, otypes=[np.float64])
 
 # A NaN or Inf inside a network is something to show the user (the debugger
-# finds its source), not a warning printed over the terminal UI.
-np.seterr(divide="ignore", invalid="ignore", over="ignore", under="ignore")
+# finds its source), not a warning printed over the terminal UI. NumPy keeps
+# this setting per thread: threads that run ops enter `quiet_float_errors()`.
+FLOAT_ERRORS = {"divide": "ignore", "invalid": "ignore", "over": "ignore", "under": "ignore"}
+np.seterr(**FLOAT_ERRORS)
+
+
+def quiet_float_errors():
+    """Context manager: this thread's ops produce NaN/Inf silently, as on the main thread."""
+    return np.errstate(**FLOAT_ERRORS)

@@ -27,7 +27,7 @@ class ParamHealth:
     name: str
     grad_norm: float | None
     weight_norm: float
-    update_ratio: float | None  # |update| / |weight| of the optimizer step that followed
+    update_ratio: float | None  # |update| / |weight before it| of the step that followed
 
 
 @dataclass
@@ -93,7 +93,8 @@ class Monitor:
                 ratio = None
                 if before is not None and before.shape == p._data.shape:
                     delta = float(xp.linalg.norm(p._data - before))
-                    ratio = delta / w if w else math.inf
+                    w_before = float(xp.linalg.norm(before))
+                    ratio = delta / w_before if w_before else math.inf
                 report.params.append(ParamHealth(name, g, w, ratio))
             self.reports.append(report)
             del self.reports[: -self.keep]

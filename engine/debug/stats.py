@@ -54,7 +54,7 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     flat = a.reshape(-1)
     zeros = int(xp.count_nonzero(flat == 0))
     nan_count = inf_count = 0
-    total = float(flat.sum())
+    total = _sum(xp, flat)
     if not math.isfinite(total) and a.dtype.kind == "f":  # only then pay for a finiteness pass
         nan_count = int(xp.isnan(flat).sum())
         inf_count = int(xp.isinf(flat).sum())
@@ -77,6 +77,9 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     mean = total / m
     lo, hi = float(flat.min()), float(flat.max())
     var = max(sq / m - mean * mean, 0.0)
+    if var < 1e-4 * mean * mean:  # the one-pass formula cancels when the spread is tiny
+        centred = flat.astype(np.float64) - mean
+        var = float(centred @ centred) / m
     edges: list = []
     counts: list = []
     if histogram:
@@ -97,7 +100,20 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     )
 
 
-HISTOGRAM_SAMPLE = 1 << 14  # past this many values the histogram counts an even sample, scaled
+HISTOGRAM_SAMPLE = 1 << 14
+_ONES: dict = {}
+
+
+def _sum(xp, flat) -> float:
+    """The sum, as a BLAS dot with ones on the CPU: a third of the time of NumPy's pairwise sum."""
+    if xp is not np or flat.dtype.kind != "f":
+        return float(flat.sum())
+    ones = _ONES.get(flat.dtype)
+    if ones is None or ones.size < flat.size:
+        ones = _ONES[flat.dtype] = np.ones(max(flat.size, 1 << 16), flat.dtype)
+    return float(
+        flat @ ones[: flat.size]
+    )  # past this many values the histogram counts an even sample, scaled
 
 
 def _histogram(xp, flat, lo: float, hi: float, bins: int) -> tuple[list, list]:
@@ -106,7 +122,7 @@ def _histogram(xp, flat, lo: float, hi: float, bins: int) -> tuple[list, list]:
     n = int(flat.size)
     sample = flat[:: -(-n // HISTOGRAM_SAMPLE)] if n > HISTOGRAM_SAMPLE else flat
     scale = bins / (hi - lo)
-    idx = ((sample - lo) * scale).astype(np.int32)
+    idx = ((sample.astype(np.float64) - lo) * scale).astype(np.int32)
     xp.minimum(idx, bins - 1, out=idx)
     counts = backend.to_numpy(xp.bincount(idx, minlength=bins))
     if sample.size != n:

@@ -137,7 +137,8 @@ class Stepper:
     pausing at every event: each forward op after it ran, each backward node after it
     computed its input gradients, each parameter update before it is applied.
 
-    `step()` after the run has ended keeps returning the final "done" (or "error") event.
+    `step()` after the run has ended keeps returning the final "done" (or "error") event;
+    after `close()` it raises RuntimeError.
     """
 
     def __init__(
@@ -202,6 +203,8 @@ class Stepper:
     def _advance(self, predicate: Callable[[Event], bool]) -> Event:
         if self.finished:
             return self.last
+        if self._closing:
+            raise RuntimeError("stepper: closed before the run ended; start a new Stepper")
         self._predicate = predicate
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="stepgrad-stepper", daemon=True)
@@ -233,11 +236,11 @@ class Stepper:
     # ----- the worker's side -----------------------------------------------
     def _run(self) -> None:
         try:
-            with self.tracer:
+            with backend.quiet_float_errors(), self.tracer:
                 self.result = self.fn()
         except _Closed:
             return
-        except Exception as exc:  # the run failed: hand the error and the partial graph over
+        except BaseException as exc:  # the run failed: hand the error and the partial graph over
             self.tracer.trace.error = exc
             self._finish(Event(0, "error", self._failed_node(), error=exc, trace=self.trace))
             return
