@@ -51,31 +51,23 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
         return Stats(shape, 0, *([math.nan] * 5), 0, 0, math.nan)
     if a.dtype.kind == "b":
         a = a.astype(np.float32)
-    flat = a.reshape(-1)
-    zeros = int(xp.count_nonzero(flat == 0))
+    flat = a.ravel(order="K")  # memory order: a view even of a transposed array
     nan_count = inf_count = 0
-    total = _sum(xp, flat)
-    if not math.isfinite(total) and a.dtype.kind == "f":  # only then pay for a finiteness pass
-        nan_count = int(xp.isnan(flat).sum())
-        inf_count = int(xp.isinf(flat).sum())
-        flat = flat[xp.isfinite(flat)]
-        zeros = int(xp.count_nonzero(flat == 0))
-        total = float(flat.sum())
+    total, sq, lo, hi, zeros = _moments(xp, flat)
+    if not math.isfinite(total + sq) and a.dtype.kind == "f":
+        finite = xp.isfinite(flat)
+        if not bool(finite.all()):  # NaN or Inf present: count them, summarise the rest
+            nan_count = int(xp.isnan(flat).sum())
+            inf_count = int(flat.size - finite.sum()) - nan_count
+            flat = flat[finite]
+            if flat.size == 0:
+                return Stats(shape, n, *([math.nan] * 5), nan_count, inf_count, 0.0)
+            total, sq, lo, hi, zeros = _moments(xp, flat)
+        if not math.isfinite(total + sq):  # float32 sums overflowed: every value is finite
+            f64 = flat.astype(np.float64)
+            total, sq = float(f64.sum()), float(f64 @ f64)
     m = int(flat.size)
-    if m == 0:
-        return Stats(shape, n, *([math.nan] * 5), nan_count, inf_count, zeros / n)
-    if not math.isfinite(total):  # float32 sum overflowed although every value is finite
-        total = float(flat.sum(dtype=np.float64))
-    sq = (
-        float(flat @ flat)
-        if flat.dtype.kind == "f"
-        else float((flat.astype(np.float64) ** 2).sum())
-    )
-    if not math.isfinite(sq):
-        f64 = flat.astype(np.float64)
-        sq = float(f64 @ f64)
     mean = total / m
-    lo, hi = float(flat.min()), float(flat.max())
     var = max(sq / m - mean * mean, 0.0)
     if var < 1e-4 * mean * mean:  # the one-pass formula cancels when the spread is tiny
         centred = flat.astype(np.float64) - mean
@@ -100,20 +92,37 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     )
 
 
-HISTOGRAM_SAMPLE = 1 << 14
+HISTOGRAM_SAMPLE = 1 << 12  # past this many values the histogram counts an even sample
 _ONES: dict = {}
 
 
-def _sum(xp, flat) -> float:
-    """The sum, as a BLAS dot with ones on the CPU: a third of the time of NumPy's pairwise sum."""
+CHUNK = 1 << 15  # elements summarised together while they sit in the CPU's cache
+
+
+def _moments(xp, flat) -> tuple[float, float, float, float, int]:
+    """Sum, sum of squares, min, max and zero count in one sweep over the array.
+
+    On the CPU the array is taken in cache-sized chunks, each read by all five
+    reductions before the next is fetched; sums are BLAS dots (with ones for
+    the plain sum), three times faster than NumPy's pairwise sum.
+    """
     if xp is not np or flat.dtype.kind != "f":
-        return float(flat.sum())
+        f = flat if flat.dtype.kind == "f" else flat.astype(np.float64)
+        total, sq = float(f.sum()), float((f * f).sum())
+        return total, sq, float(f.min()), float(f.max()), int(xp.count_nonzero(f == 0))
     ones = _ONES.get(flat.dtype)
-    if ones is None or ones.size < flat.size:
-        ones = _ONES[flat.dtype] = np.ones(max(flat.size, 1 << 16), flat.dtype)
-    return float(
-        flat @ ones[: flat.size]
-    )  # past this many values the histogram counts an even sample, scaled
+    if ones is None:
+        ones = _ONES[flat.dtype] = np.ones(CHUNK, flat.dtype)
+    total = sq = 0.0
+    lo, hi, zeros = math.inf, -math.inf, 0
+    for start in range(0, flat.size, CHUNK):
+        c = flat[start : start + CHUNK]
+        total += float(c @ ones[: c.size])
+        sq += float(c @ c)
+        lo = min(lo, float(c.min()))
+        hi = max(hi, float(c.max()))
+        zeros += int(np.count_nonzero(c == 0))
+    return total, sq, lo, hi, zeros
 
 
 def _histogram(xp, flat, lo: float, hi: float, bins: int) -> tuple[list, list]:
@@ -122,7 +131,8 @@ def _histogram(xp, flat, lo: float, hi: float, bins: int) -> tuple[list, list]:
     n = int(flat.size)
     sample = flat[:: -(-n // HISTOGRAM_SAMPLE)] if n > HISTOGRAM_SAMPLE else flat
     scale = bins / (hi - lo)
-    idx = ((sample.astype(np.float64) - lo) * scale).astype(np.int32)
+    wide = sample.astype(np.float64) if not math.isfinite(float(np.float32(hi - lo))) else sample
+    idx = ((wide - lo) * scale).astype(np.intp)
     xp.minimum(idx, bins - 1, out=idx)
     counts = backend.to_numpy(xp.bincount(idx, minlength=bins))
     if sample.size != n:
