@@ -1,6 +1,7 @@
 """LeNet-5 on MNIST for one epoch (Adam 1e-3, batch 128, seed 0): engine against PyTorch.
 
-Both libraries see the same images in the same order (one seeded permutation);
+Both libraries start from the same initial weights and see the same images in
+the same order (one seeded permutation);
 each runs in its own process with the same thread count. Prints test accuracy
 and wall time for both.
 
@@ -17,6 +18,13 @@ import sys
 import time
 
 from train_speed import build
+
+
+def _initial_weights() -> dict:
+    import engine
+
+    engine.manual_seed(0)
+    return {k: v.numpy() for k, v in build(engine, "lenet").state_dict().items()}
 
 
 def run(lib_name: str, data: str, epochs: int) -> dict:
@@ -37,6 +45,9 @@ def run(lib_name: str, data: str, epochs: int) -> dict:
         import engine as lib
     lib.manual_seed(0)
     net = build(lib, "lenet")
+    # both libraries start from the engine's seeded initial weights
+    engine_init = _initial_weights()
+    net.load_state_dict({k: lib.tensor(v) for k, v in engine_init.items()})
     opt = lib.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = lib.nn.CrossEntropyLoss()
     order_rng = np.random.default_rng(0)

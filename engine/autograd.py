@@ -39,6 +39,7 @@ class Function:
     trace_id = None  # the record a debug instrument keeps for this node
     retained = None  # weak reference to an output tensor that called retain_grad()
     freed = False
+    fresh_grads = False  # backward returns new arrays that no one else holds: no copy needed
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -197,17 +198,19 @@ def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[
                 prev = grads.get(parent)
                 grads[parent] = g if prev is None else prev + g
             else:
-                _accumulate_leaf(parent, g)
+                _accumulate_leaf(parent, g, node.fresh_grads)
         if not retain_graph:
             node.free()
 
 
-def _accumulate_leaf(leaf, grad) -> None:
+def _accumulate_leaf(leaf, grad, fresh: bool = False) -> None:
     if grad.dtype != leaf._data.dtype:
-        grad = grad.astype(leaf._data.dtype)
+        grad, fresh = grad.astype(leaf._data.dtype), True
     if leaf.grad is None:
-        # a backward may hand the same array to several inputs: own a copy
-        leaf.grad = Tensor._make(backend.array_module(grad).array(grad), False, None)
+        # a backward may hand the same array to several inputs: own a copy unless it is new
+        leaf.grad = Tensor._make(
+            grad if fresh else backend.array_module(grad).array(grad), False, None
+        )
     else:
         total = leaf.grad._data + grad
         leaf.grad = Tensor._make(backend.array_module(total).asarray(total), False, None)

@@ -649,6 +649,7 @@ class Stack(Function):
 
 class Matmul(Function):
     op = "matmul"
+    fresh_grads = True
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

@@ -29,6 +29,7 @@ def _xp(a):
 
 class Linear(Function):
     op = "linear"
+    fresh_grads = True
 
     def forward(self, x, weight, bias=None):
         if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
