@@ -59,8 +59,11 @@ class Function:
     @classmethod
     def run(cls, inputs, kwargs):
         node = cls()
+        arrays = [t._data for t in inputs]
+        if backend.cuda_used and len(arrays) > 1:
+            backend.check_same_device(cls.op, arrays)
         try:
-            out = node.forward(*[t._data for t in inputs], **kwargs)
+            out = node.forward(*arrays, **kwargs)
         except OpError:
             raise
         except Exception as exc:

@@ -8,6 +8,7 @@ import numpy as np
 
 _cupy = None
 _cuda_ok: bool | None = None
+cuda_used = False  # set once any array is placed on the GPU: only then can devices mix
 
 
 def _import_cupy():
@@ -58,11 +59,21 @@ def array_module(array):
 
 def to_device(array, device: str):
     """Copy `array` to `device` (no copy when it is already there)."""
+    global cuda_used
     if device_of(array) == device:
         return array
     if device == "cpu":
         return array.get()
+    cuda_used = True
     return xp("cuda").asarray(array)
+
+
+def check_same_device(op: str, arrays) -> None:
+    """Raise a clear error when the arrays of one op live on different devices."""
+    devices = [device_of(a) for a in arrays]
+    if len(set(devices)) > 1:
+        where = ", ".join(f"input {i} on {d}" for i, d in enumerate(devices))
+        raise RuntimeError(f"{op}: expected all tensors on the same device, got {where}")
 
 
 def to_numpy(array) -> np.ndarray:
