@@ -871,7 +871,8 @@ class TestMonitor:
                 assert p.grad_norm == pytest.approx(grad_norms[p.name], rel=1e-5)
                 assert p.weight_norm == pytest.approx(float(np.linalg.norm(w)), rel=1e-5)
                 delta = np.linalg.norm(w - before[p.name])
-                assert p.update_ratio == pytest.approx(delta / np.linalg.norm(before[p.name]), rel=1e-4)
+                ratio = delta / np.linalg.norm(before[p.name])
+                assert p.update_ratio == pytest.approx(ratio, rel=1e-4)
                 assert p.update_ratio > 0
         assert [r is not None for r in reports] == [True, False, True, False]
         assert [r.step for r in monitor.reports] == [0, 2]
