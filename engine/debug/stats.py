@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -24,8 +25,29 @@ class Stats:
     nan_count: int
     inf_count: int
     zero_fraction: float
-    hist_edges: list = field(default_factory=list)
-    hist_counts: list = field(default_factory=list)
+    bins: int = 20
+    sample: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def histogram(self) -> tuple[list, list]:
+        """(bin edges, counts) over [min, max], computed when first asked for.
+
+        Up to HISTOGRAM_SAMPLE values are counted exactly; past that, an even
+        sample kept at summary time is counted and scaled to the total.
+        """
+        if self.sample is None or self.sample.size == 0:
+            return [], []
+        return _histogram(
+            self.sample, self.count - self.nan_count - self.inf_count, self.min, self.max, self.bins
+        )
+
+    @property
+    def hist_edges(self) -> list:
+        return self.histogram[0]
+
+    @property
+    def hist_counts(self) -> list:
+        return self.histogram[1]
 
     @property
     def finite(self) -> bool:
@@ -72,10 +94,10 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     if var < 1e-4 * mean * mean:  # the one-pass formula cancels when the spread is tiny
         centred = flat.astype(np.float64) - mean
         var = float(centred @ centred) / m
-    edges: list = []
-    counts: list = []
-    if histogram:
-        edges, counts = _histogram(xp, flat, lo, hi, bins)
+    sample = None
+    if histogram:  # a bounded, evenly strided host copy: enough to draw the histogram later
+        step = -(-m // HISTOGRAM_SAMPLE)
+        sample = np.array(backend.to_numpy(flat[::step]), copy=True)
     return Stats(
         shape,
         n,
@@ -87,8 +109,8 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
         nan_count,
         inf_count,
         zeros / n,
-        edges,
-        counts,
+        bins,
+        sample,
     )
 
 
@@ -125,17 +147,17 @@ def _moments(xp, flat) -> tuple[float, float, float, float, int]:
     return total, sq, lo, hi, zeros
 
 
-def _histogram(xp, flat, lo: float, hi: float, bins: int) -> tuple[list, list]:
+def _histogram(
+    sample: np.ndarray, total: int, lo: float, hi: float, bins: int
+) -> tuple[list, list]:
     if lo == hi:
-        return [lo - 0.5, hi + 0.5], [int(flat.size)]
-    n = int(flat.size)
-    sample = flat[:: -(-n // HISTOGRAM_SAMPLE)] if n > HISTOGRAM_SAMPLE else flat
+        return [lo - 0.5, hi + 0.5], [total]
     scale = bins / (hi - lo)
-    wide = sample.astype(np.float64) if not math.isfinite(float(np.float32(hi - lo))) else sample
+    wide = sample.astype(np.float64)
     idx = ((wide - lo) * scale).astype(np.intp)
-    xp.minimum(idx, bins - 1, out=idx)
-    counts = backend.to_numpy(xp.bincount(idx, minlength=bins))
-    if sample.size != n:
-        counts = np.round(counts * (n / sample.size)).astype(np.int64)
+    np.clip(idx, 0, bins - 1, out=idx)
+    counts = np.bincount(idx, minlength=bins)
+    if sample.size != total:
+        counts = np.round(counts * (total / sample.size)).astype(np.int64)
     edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)]
     return edges, [int(c) for c in counts]
