@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats in each process")
+    parser.add_argument("--rounds", type=int, default=5, help="engine/torch process pairs")
     parser.add_argument("--model", choices=["mlp", "lenet", "both"], default="both")
     parser.add_argument("--child", choices=["engine", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -128,27 +129,33 @@ def main(argv: list[str] | None = None) -> int:
 
     models = ["mlp", "lenet"] if args.model == "both" else [args.model]
     print(
-        f"training step (forward, loss, backward, SGD momentum), {args.threads} threads, "
-        f"median of {args.repeats} x {args.steps} steps"
+        f"training step (forward, loss, backward, SGD momentum), {args.threads} threads; "
+        f"{args.rounds} rounds of one engine and one PyTorch process, each the median of "
+        f"{args.repeats} x {args.steps} steps; ratio = median of the rounds' ratios"
     )
     print(
-        f"{'model':<8}{'batch':>6}{'engine/s':>11}{'torch/s':>10}{'ratio':>8}{'goal':>7}"
-        f"{'engine MB':>11}{'torch MB':>10}"
+        f"{'model':<8}{'batch':>6}{'engine/s':>11}{'torch/s':>10}{'ratio':>8}{'range':>14}"
+        f"{'goal':>7}{'engine MB':>11}{'torch MB':>10}"
     )
     for model in models:
-        ours = run_child("engine", model, args)
-        theirs = run_child("torch", model, args)
-        if theirs is None:
-            print(
-                f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}"
-                "  (PyTorch not installed)"
-            )
+        ours, theirs = [], []
+        for _ in range(args.rounds):  # alternate, so drift in machine load hits both alike
+            ours.append(run_child("engine", model, args))
+            theirs.append(run_child("torch", model, args))
+        rate = statistics.median(r["samples_per_s"] for r in ours)
+        mb = max(r["peak_rss_mb"] for r in ours)
+        if theirs[0] is None:
+            print(f"{model:<8}{BATCH[model]:>6}{rate:>11.0f}  (PyTorch not installed)")
             continue
-        ratio = ours["samples_per_s"] / theirs["samples_per_s"]
+        ratios = sorted(
+            o["samples_per_s"] / t["samples_per_s"] for o, t in zip(ours, theirs, strict=True)
+        )
+        their_rate = statistics.median(r["samples_per_s"] for r in theirs)
+        span = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
         print(
-            f"{model:<8}{BATCH[model]:>6}{ours['samples_per_s']:>11.0f}{theirs['samples_per_s']:>10.0f}"
-            f"{ratio:>7.2f}x{GOALS[model]:>6.2f}x{ours['peak_rss_mb']:>11.0f}"
-            f"{theirs['peak_rss_mb']:>10.0f}"
+            f"{model:<8}{BATCH[model]:>6}{rate:>11.0f}{their_rate:>10.0f}"
+            f"{statistics.median(ratios):>7.2f}x{span:>14}{GOALS[model]:>6.2f}x{mb:>11.0f}"
+            f"{max(r['peak_rss_mb'] for r in theirs):>10.0f}"
         )
     return 0
 
