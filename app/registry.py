@@ -1,0 +1,270 @@
+"""The layer registry: what the engine's layer classes take, plus what they cannot say."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import engine.nn as nn
+
+CATEGORIES = (
+    "Linear",
+    "Convolution",
+    "Pooling",
+    "Activation",
+    "Normalization",
+    "Regularization",
+    "Shape",
+    "Container",
+)
+REQUIRED = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One constructor argument: its kind, default and the values it accepts."""
+
+    name: str
+    kind: str  # "int", "float", "bool", "choice", "size" (an int or a pair), "shape" (ints)
+    default: Any = REQUIRED
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple = ()
+    optional: bool = False  # None is allowed (e.g. MaxPool2d's stride)
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A layer type as the palette, the forms, validation, build and export see it."""
+
+    type: str
+    cls: type
+    category: str
+    help: str
+    args: tuple[ArgSpec, ...]
+    key_args: tuple[str, ...] = ()  # shown in the tree row
+
+    @property
+    def container(self) -> bool:
+        return self.category == "Container"
+
+    def arg(self, name: str) -> ArgSpec | None:
+        return next((a for a in self.args if a.name == name), None)
+
+    def defaults(self) -> dict:
+        return {a.name: a.default for a in self.args if not a.required}
+
+
+# What the engine's signatures cannot say: category, help, and the range or choices of
+# each argument. Everything else (names, order, defaults) is read from the classes.
+_EXTRA: dict[str, dict] = {
+    "Linear": dict(
+        category="Linear",
+        help="y = x W^T + b over the last dimension",
+        keys=("in_features", "out_features"),
+        args=dict(
+            in_features=dict(kind="int", minimum=1), out_features=dict(kind="int", minimum=1)
+        ),
+    ),
+    "Conv2d": dict(
+        category="Convolution",
+        help="2-D convolution over (C, H, W) input",
+        keys=("in_channels", "out_channels", "kernel_size", "stride", "padding"),
+        args=dict(
+            in_channels=dict(kind="int", minimum=1),
+            out_channels=dict(kind="int", minimum=1),
+            kernel_size=dict(kind="size", minimum=1),
+            stride=dict(kind="size", minimum=1),
+            padding=dict(kind="size", minimum=0),
+            dilation=dict(kind="size", minimum=1),
+            groups=dict(kind="int", minimum=1),
+            padding_mode=dict(kind="choice", choices=("zeros",)),
+        ),
+    ),
+    "MaxPool2d": dict(
+        category="Pooling",
+        help="maximum over each window",
+        keys=("kernel_size", "stride"),
+        args=dict(
+            kernel_size=dict(kind="size", minimum=1),
+            stride=dict(kind="size", minimum=1, optional=True),
+            padding=dict(kind="size", minimum=0),
+            dilation=dict(kind="size", minimum=1),
+        ),
+    ),
+    "AvgPool2d": dict(
+        category="Pooling",
+        help="mean over each window",
+        keys=("kernel_size", "stride"),
+        args=dict(
+            kernel_size=dict(kind="size", minimum=1),
+            stride=dict(kind="size", minimum=1, optional=True),
+            padding=dict(kind="size", minimum=0),
+        ),
+    ),
+    "AdaptiveAvgPool2d": dict(
+        category="Pooling",
+        help="mean pooling to a fixed output size",
+        keys=("output_size",),
+        args=dict(output_size=dict(kind="size", minimum=1)),
+    ),
+    "ReLU": dict(category="Activation", help="max(x, 0)"),
+    "LeakyReLU": dict(
+        category="Activation",
+        help="x if x > 0 else slope * x",
+        keys=("negative_slope",),
+        args=dict(negative_slope=dict(kind="float", minimum=0)),
+    ),
+    "GELU": dict(
+        category="Activation",
+        help="x * Phi(x), smooth ReLU",
+        keys=("approximate",),
+        args=dict(approximate=dict(kind="choice", choices=("none", "tanh"))),
+    ),
+    "Sigmoid": dict(category="Activation", help="1 / (1 + exp(-x)), squashes to (0, 1)"),
+    "Tanh": dict(category="Activation", help="tanh(x), squashes to (-1, 1)"),
+    "Softmax": dict(
+        category="Activation",
+        help="exp(x) normalised over a dimension",
+        keys=("dim",),
+        args=dict(dim=dict(kind="int", optional=True)),
+    ),
+    "LogSoftmax": dict(
+        category="Activation",
+        help="log of softmax, computed stably",
+        keys=("dim",),
+        args=dict(dim=dict(kind="int", optional=True)),
+    ),
+    "BatchNorm1d": dict(
+        category="Normalization",
+        help="normalise each feature over the batch",
+        keys=("num_features",),
+        args=dict(
+            num_features=dict(kind="int", minimum=1),
+            eps=dict(kind="float", minimum=0),
+            momentum=dict(kind="float", minimum=0, maximum=1, optional=True),
+        ),
+    ),
+    "BatchNorm2d": dict(
+        category="Normalization",
+        help="normalise each channel over the batch",
+        keys=("num_features",),
+        args=dict(
+            num_features=dict(kind="int", minimum=1),
+            eps=dict(kind="float", minimum=0),
+            momentum=dict(kind="float", minimum=0, maximum=1, optional=True),
+        ),
+    ),
+    "LayerNorm": dict(
+        category="Normalization",
+        help="normalise each sample over its last dimensions",
+        keys=("normalized_shape",),
+        args=dict(
+            normalized_shape=dict(kind="shape", minimum=1), eps=dict(kind="float", minimum=0)
+        ),
+    ),
+    "Dropout": dict(
+        category="Regularization",
+        help="zero elements with probability p while training",
+        keys=("p",),
+        args=dict(p=dict(kind="float", minimum=0, maximum=1)),
+    ),
+    "Flatten": dict(
+        category="Shape",
+        help="flatten dims start_dim..end_dim into one",
+        args=dict(start_dim=dict(kind="int"), end_dim=dict(kind="int")),
+    ),
+    "Identity": dict(category="Shape", help="passes its input through"),
+    "Sequential": dict(category="Container", help="runs its layers in order"),
+    "Residual": dict(
+        category="Container", help="output = input + layers(input): a skip connection"
+    ),
+}
+
+# arguments a design does not set: placement, in-place forms, options the engine rejects
+_SKIPPED_ARGS = {"self", "device", "dtype", "inplace", "return_indices", "ceil_mode"}
+
+
+def _kind_of(default) -> str:
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    if isinstance(default, str):
+        return "choice"
+    return "size"
+
+
+def _spec(type_name: str, extra: dict) -> LayerSpec:
+    cls = getattr(nn, type_name)
+    overrides = extra.get("args", {})
+    args = []
+    if type_name not in ("Sequential", "Residual"):
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.name in _SKIPPED_ARGS or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            info = dict(overrides.get(p.name, {}))
+            kind = info.pop("kind", None) or _kind_of(p.default)
+            args.append(ArgSpec(p.name, kind, p.default, **info))
+    return LayerSpec(
+        type_name, cls, extra["category"], extra["help"], tuple(args), extra.get("keys", ())
+    )
+
+
+REGISTRY: dict[str, LayerSpec] = {name: _spec(name, extra) for name, extra in _EXTRA.items()}
+
+
+def spec(type_name: str) -> LayerSpec | None:
+    """The registry entry for a layer type, or None if there is none."""
+    return REGISTRY.get(type_name)
+
+
+def by_category() -> dict[str, list[LayerSpec]]:
+    """Layer types grouped for the palette, categories in a fixed order."""
+    groups: dict[str, list[LayerSpec]] = {c: [] for c in CATEGORIES}
+    for s in REGISTRY.values():
+        groups[s.category].append(s)
+    return {c: specs for c, specs in groups.items() if specs}
+
+
+def check_arg(arg: ArgSpec, value) -> str | None:
+    """Why `value` is not acceptable for `arg`, or None when it is."""
+    if value is None:
+        return None if arg.optional else "is required"
+    if arg.kind == "bool":
+        return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+    if arg.kind == "choice":
+        return (
+            None
+            if value in arg.choices
+            else f"must be one of {', '.join(map(repr, arg.choices))}, got {value!r}"
+        )
+    if arg.kind in ("size", "shape"):
+        items = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+        limit = 2 if arg.kind == "size" else 8
+        if not isinstance(items, list | tuple) or not 1 <= len(items) <= limit:
+            return f"must be an integer or a list of {limit} integers, got {value!r}"
+        for v in items:
+            problem = _check_number(arg, v, integer=True)
+            if problem:
+                return problem
+        return None
+    return _check_number(arg, value, integer=arg.kind == "int")
+
+
+def _check_number(arg: ArgSpec, value, integer: bool) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        return f"must be {'an integer' if integer else 'a number'}, got {value!r}"
+    if arg.minimum is not None and value < arg.minimum:
+        return f"must be at least {arg.minimum:g}, got {value!r}"
+    if arg.maximum is not None and value > arg.maximum:
+        return f"must be at most {arg.maximum:g}, got {value!r}"
+    return None
