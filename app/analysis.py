@@ -178,7 +178,8 @@ def explain(node: LayerNode, path: tuple[int, ...], got: tuple, err: Exception) 
         fixes = []
         if len(got) > 1:
             flat = math.prod(got)
-            edits = [insert_flatten] + ([] if flat == want else [set_arg("in_features", flat)])
+            # set before inserting: the insert shifts this layer's path by one
+            edits = ([] if flat == want else [set_arg("in_features", flat)]) + [insert_flatten]
             label = "insert Flatten before it" + (
                 "" if flat == want else f" and set in_features={flat}"
             )
