@@ -1,29 +1,324 @@
-"""The `stepgrad` command line."""
+"""The `stepgrad` command line: open the app, or summarise, train and export a design."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import re
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
 
 from app import __version__
+from app.analysis import Analysis, analyse
+from app.data import DatasetError
+from app.design import Design, DesignError
+from app.export import ExportError, export_file
+from app.session import BatchReport, EpochReport, SessionError, TrainingSession
+
+COMMANDS = ("summary", "train", "export")
+EXIT_PROBLEMS = 1  # summary: the design has problems; train: the loss went non-finite
+EXIT_USAGE = 2  # bad input: a file, an argument, a dataset, a design that cannot train
+EXIT_INTERRUPTED = 130  # stopped by Ctrl+C (after saving a checkpoint)
+
+
+class CLIError(Exception):
+    """Bad input, said in one message; the command exits with status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage block
+        raise CLIError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for `stepgrad`."""
-    parser = argparse.ArgumentParser(
+    """The argument parser for the `stepgrad` subcommands."""
+    parser = _Parser(
         prog="stepgrad",
-        description="A terminal workbench for neural networks on stepgrad's autograd engine.",
+        description="A terminal workbench for neural networks on stepgrad's autograd engine. "
+        "`stepgrad [DESIGN]` opens the app; the commands below work headless.",
     )
     parser.add_argument("--version", action="version", version=f"stepgrad {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    summary = commands.add_parser(
+        "summary",
+        help="print a design's layers, shapes and parameter counts",
+        description="Print each layer's output shape and parameters, the totals, and every "
+        "problem found. Exits 0 for a valid design, 1 when it has problems, 2 when it "
+        "cannot be read.",
+    )
+    summary.add_argument("design", metavar="DESIGN", help="a design .json or an exported .py")
+
+    train = commands.add_parser(
+        "train",
+        help="train a design headless, with a progress bar",
+        description="Train a design and write a checkpoint (weights.npz, optimizer.npz, "
+        "metrics.json, session.json) after each epoch. Ctrl+C stops after the current "
+        "batch and saves; --resume continues exactly where it stopped.",
+    )
+    train.add_argument("design", metavar="DESIGN", help="a design .json or an exported .py")
+    train.add_argument(
+        "--epochs", type=_positive_int, help="epochs in all, counting resumed ones (default: "
+        "the design's)"
+    )  # fmt: skip
+    train.add_argument("--data", metavar="DIR", help="folder of the MNIST/Fashion-MNIST files")
+    train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    train.add_argument(
+        "--out", metavar="DIR", help="checkpoint folder (default: runs/<design name>)"
+    )
+    train.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR")
+
+    export = commands.add_parser(
+        "export",
+        help="write a design as runnable Python for the engine or PyTorch",
+        description="Write the design as a Python file that builds the model (and loads "
+        "trained weights, with --weights) for stepgrad's engine or for PyTorch.",
+    )
+    export.add_argument("design", metavar="DESIGN", help="a design .json or an exported .py")
+    export.add_argument("--target", choices=("engine", "torch"), default="engine")
+    export.add_argument("-o", "--output", metavar="FILE", required=True, help="the .py to write")
+    export.add_argument("--weights", metavar="W.npz", help="trained weights (a weights.npz)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `stepgrad` command; returns the process exit status."""
-    build_parser().parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not args_list or args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
+            if len(args_list) > 1:
+                raise CLIError(f"unexpected arguments {' '.join(args_list[1:])!r} (see --help)")
+            return open_app(args_list[0] if args_list else None)
+        args = build_parser().parse_args(args_list)
+        if args.command is None:
+            return open_app(None)
+        run = {"summary": summary, "train": train, "export": export}[args.command]
+        return run(args, Console(highlight=False))
+    except SystemExit as done:  # --help and --version
+        return done.code if isinstance(done.code, int) else 0
+    except (CLIError, DesignError, DatasetError, SessionError) as err:
+        return _fail(str(err))
+    except OSError as err:
+        return _fail(f"{err.filename or ''}: {err.strerror or err}".lstrip(": "))
+    except KeyboardInterrupt:
+        print("stepgrad: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def open_app(design_path: str | None) -> int:
+    """Open the terminal app on a design (the TUI replaces this)."""
+    if design_path is not None:
+        Design.load(design_path)  # bad files fail the same way they will in the app
     print(f"stepgrad {__version__}")
     print(
-        "The terminal app arrives in a later release; the engine is usable now: "
-        "`import engine as torch`."
+        "The terminal app is coming in a later release. Meanwhile: stepgrad summary|train|"
+        "export DESIGN (see stepgrad --help)."
     )
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"stepgrad: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# ----- summary ---------------------------------------------------------------
+def summary(args: argparse.Namespace, console: Console) -> int:
+    """Print the layer table, the totals and every problem of a design."""
+    design = Design.load(args.design)
+    analysis = analyse(design)
+    console.print(summary_table(design, analysis))
+    print(
+        f"Input shape: {_shape(design.input_shape)}  output shape: {_shape(analysis.output_shape)}"
+    )
+    print(f"Total parameters: {analysis.total_params:,}")
+    print(f"Activation memory per sample: {_size(analysis.activation_bytes)} (float32)")
+    if not analysis.problems:
+        return 0
+    print(f"{len(analysis.problems)} problem{'s' if len(analysis.problems) > 1 else ''}:")
+    for problem in analysis.problems:
+        print(f"  {problem}")
+    return EXIT_PROBLEMS
+
+
+def summary_table(design: Design, analysis: Analysis) -> Table:
+    """One row a layer: position and name (children indented), type, output shape, params."""
+    table = Table(title=design.name, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("Layer")
+    table.add_column("Type")
+    table.add_column("Output shape")
+    table.add_column("Params", justify="right")
+    for info in analysis.layers:
+        position = ".".join(str(i + 1) for i in info.path)
+        label = (
+            "  " * (len(info.path) - 1)
+            + position
+            + (f" {info.node.name}" if info.node.name else "")
+        )
+        shape = "error" if info.problem else _shape(info.output_shape)
+        params = "--" if info.node.layers is not None else f"{info.params:,}"
+        table.add_row(Text(label), Text(info.node.type), Text(shape), Text(params))
+    return table
+
+
+def _shape(shape: tuple | None) -> str:
+    if shape is None:
+        return "?"
+    return f"({shape[0]},)" if len(shape) == 1 else str(tuple(shape))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+# ----- train -----------------------------------------------------------------
+def train(args: argparse.Namespace, console: Console) -> int:
+    """Train headless, save a checkpoint each epoch and on stop, print how to resume."""
+    design = _valid_design(args.design)
+    if args.resume:
+        session = TrainingSession.resume_from(args.resume, design, args.data, args.device)
+    else:
+        session = TrainingSession(design, args.data, args.device)
+    out = Path(args.out or args.resume or Path("runs") / _slug(design.name))
+    epochs = args.epochs or session.epochs
+    if session.epoch >= epochs:
+        print(f"{design.name}: {session.epoch} epochs already done; pass --epochs to train more")
+        return 0
+    data = session.data
+    start = "resuming" if args.resume else "training"
+    print(
+        f"{start} {design.name} on {data.name} ({len(data.train):,} train, {len(data.val):,} "
+        f"validation samples), epoch {session.epoch + 1} of {epochs}, {args.device}"
+    )
+    status = _train_with_progress(session, epochs, out, console)
+    session.save_checkpoint(out)
+    resume = f"stepgrad train {args.design} --resume {out}"
+    if status == "stopped":
+        print(
+            f"stopped at epoch {session.epoch + 1}, batch {session.batch} (step "
+            f"{session.global_step}); checkpoint in {out}\nresume with: {resume}"
+        )
+        return EXIT_INTERRUPTED
+    if status == "nonfinite":
+        bad = session.bad_batch
+        print(
+            f"stepgrad: the loss became {bad.loss} at epoch {bad.epoch + 1}, batch {bad.batch + 1} "
+            f"(step {bad.global_step + 1}); training stopped before that update. Lower the "
+            f"learning rate, or step through that batch in the app's debugger. The weights "
+            f"before it are in {out}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    print(f"finished {session.epoch} epochs; checkpoint in {out}")
+    return 0
+
+
+def _train_with_progress(session: TrainingSession, epochs: int, out: Path, console) -> str:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}  {task.fields[rate]}  eta {task.fields[eta]}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,  # logs and pipes get the epoch lines only
+    )
+
+    def on_report(report) -> None:
+        if isinstance(report, BatchReport):
+            progress.update(
+                task,
+                description=f"epoch {report.epoch}/{epochs}",
+                total=report.batches,
+                completed=report.batch,
+                loss=f"{report.smooth_loss:.4f}",
+                rate=f"{report.samples_per_s:,.0f} samples/s",
+                eta=f"{report.eta_s:.0f}s",
+            )
+        elif isinstance(report, EpochReport):
+            progress.console.print(epoch_line(report, epochs), highlight=False, markup=False)
+            session.save_checkpoint(out)
+            progress.reset(task, description=f"epoch {report.epoch + 1}/{epochs}")
+
+    with progress, _stop_on_interrupt(session, progress.console):
+        task = progress.add_task(f"epoch {session.epoch + 1}/{epochs}", loss="-", rate="", eta="-")
+        return session.run(epochs, on_report)
+
+
+def epoch_line(report: EpochReport, epochs: int) -> str:
+    """The line printed after an epoch: losses, accuracies and time."""
+
+    def part(name: str, loss: float, acc: float | None) -> str:
+        return f"{name} loss {loss:.4f}" + ("" if acc is None else f" acc {acc:.1%}")
+
+    train_part = part("train", report.train_loss, report.train_acc)
+    val_part = part("val", report.val_loss, report.val_acc)
+    return f"epoch {report.epoch}/{epochs}  {train_part}  {val_part}  {report.seconds:.1f}s"
+
+
+@contextmanager
+def _stop_on_interrupt(session: TrainingSession, console: Console) -> Iterator[None]:
+    """Ctrl+C asks the session to stop after its batch; a second Ctrl+C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    asked = False
+
+    def handler(signum, frame):
+        nonlocal asked
+        if asked:
+            raise KeyboardInterrupt
+        asked = True
+        session.request_stop()
+        console.print("stopping after this batch (Ctrl+C again to quit without saving)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _valid_design(path: str) -> Design:
+    """The design at `path`, or a CLIError listing its problems."""
+    design = Design.load(path)
+    problems = analyse(design).problems
+    if problems:
+        listed = "\n  ".join(str(p) for p in problems)
+        raise CLIError(f"{path}: the design has problems (see stepgrad summary):\n  {listed}")
+    return design
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "untitled"
+
+
+# ----- export ----------------------------------------------------------------
+def export(args: argparse.Namespace, console: Console) -> int:
+    """Write the design as Python for the engine or PyTorch."""
+    design = _valid_design(args.design)
+    try:
+        export_file(design, args.output, args.target, weights=args.weights)
+    except ExportError as err:
+        raise CLIError(str(err)) from None
+    console.print(f"wrote {args.output} ({args.target})", markup=False)
     return 0

@@ -1,0 +1,213 @@
+"""The `stepgrad` command line: summary, train (stop and resume), export and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import engine
+from app import __version__
+from app.cli import main
+from app.design import Design
+from app.session import BatchReport, TrainingSession
+
+LAYERS = [
+    {"type": "Flatten", "name": "flatten"},
+    {"type": "Linear", "args": {"in_features": 64, "out_features": 32}, "name": "fc1"},
+    {"type": "ReLU"},
+    {
+        "type": "Residual",
+        "name": "block",
+        "layers": [
+            {"type": "Linear", "args": {"in_features": 32, "out_features": 32}, "name": "inner"},
+            {"type": "Dropout", "args": {"p": 0.2}},
+        ],
+    },
+    {"type": "Linear", "args": {"in_features": 32, "out_features": 10}, "name": "out"},
+]
+
+
+def write_design(tmp_path, layers=None, name="tiny", **training) -> str:
+    settings = {"dataset": "digits", "epochs": 2, "batch_size": 64, "seed": 0}
+    settings["optimizer"] = {"type": "Adam", "lr": 0.01}
+    settings.update(training)
+    data = {
+        "format": "stepgrad.design",
+        "version": 1,
+        "name": name,
+        "input": {"shape": [1, 8, 8]},
+        "layers": LAYERS if layers is None else layers,
+        "training": settings,
+    }
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2))
+    return str(path)
+
+
+def fails(capsys, argv, *phrases) -> str:
+    """Run `argv`, expect status 2 and one `stepgrad: ` message holding every phrase."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("stepgrad: ") and "Traceback" not in err
+    for phrase in phrases:
+        assert phrase in err
+    return err
+
+
+def weights(folder) -> dict:
+    return {k: v.numpy() for k, v in engine.load(folder / "weights.npz").items()}
+
+
+class TestBasics:
+    def test_version(self, capsys):
+        assert main(["--version"]) == 0
+        assert capsys.readouterr().out.strip() == f"stepgrad {__version__}"
+
+    def test_no_command_says_the_app_is_coming(self, capsys):
+        assert main([]) == 0
+        assert "coming" in capsys.readouterr().out
+
+    @pytest.mark.parametrize("command", ["summary", "train", "export"])
+    def test_help(self, capsys, command):
+        assert main([command, "--help"]) == 0
+        assert f"usage: stepgrad {command}" in capsys.readouterr().out
+
+
+class TestSummary:
+    def test_table_and_totals(self, tmp_path, capsys):
+        assert main(["summary", write_design(tmp_path)]) == 0
+        out = capsys.readouterr().out
+        lines = {
+            line.split()[0] + " " + line.split()[1]: line
+            for line in out.splitlines()
+            if len(line.split()) > 3
+        }
+        assert "(32,)" in lines["2 fc1"] and "2,080" in lines["2 fc1"]
+        assert "Residual" in lines["4 block"] and "--" in lines["4 block"]
+        assert lines["4.1 inner"].startswith("    4.1")  # children are indented
+        assert "1,056" in lines["4.1 inner"]
+        assert "(10,)" in lines["5 out"] and "330" in lines["5 out"]
+        assert "Total parameters: 3,466" in out
+        # every leaf layer's output: (64 + 32 + 32 + 32 + 32 + 10) * 4 bytes
+        assert "Activation memory per sample: 0.8 KB" in out
+
+    def test_problems_are_listed_with_status_1(self, tmp_path, capsys):
+        layers = [{"type": "Linear", "args": {"in_features": 64, "out_features": 10}}]
+        assert main(["summary", write_design(tmp_path, layers)]) == 1
+        out = capsys.readouterr().out
+        assert "1 problem:" in out
+        assert "layer 1 (Linear): expects input (*, 64), gets (1, 8, 8)" in out
+
+    def test_an_exported_file_reads_as_its_design(self, tmp_path, capsys):
+        exported = tmp_path / "model.py"
+        assert main(["export", write_design(tmp_path), "-o", str(exported)]) == 0
+        assert main(["summary", str(exported)]) == 0
+        assert "Total parameters: 3,466" in capsys.readouterr().out
+
+
+class TestBadInput:
+    def test_malformed_json_gives_line_and_column(self, tmp_path, capsys):
+        path = tmp_path / "broken.json"
+        path.write_text('{\n  "format": "stepgrad.design",\n  "version": ,\n}\n')
+        fails(capsys, ["summary", str(path)], f"{path}:3:14: malformed JSON")
+
+    def test_missing_file(self, tmp_path, capsys):
+        fails(capsys, ["train", str(tmp_path / "nope.json")], "nope.json: no such file")
+
+    def test_unknown_layer(self, tmp_path, capsys):
+        path = write_design(tmp_path, [{"type": "Bogus"}])
+        fails(capsys, ["train", path], "unknown layer type 'Bogus'")
+        fails(capsys, ["export", path, "-o", str(tmp_path / "x.py")], "unknown layer type")
+
+    def test_mnist_without_data_folder(self, tmp_path, capsys):
+        path = write_design(tmp_path, dataset="mnist")
+        fails(capsys, ["train", path], "--data DIR", "train-images-idx3-ubyte")
+        fails(capsys, ["train", path, "--data", str(tmp_path)], "MNIST", str(tmp_path))
+
+    def test_invalid_arguments(self, tmp_path, capsys):
+        path = write_design(tmp_path)
+        fails(capsys, ["train", path, "--epochs", "zero"], "--epochs", "'zero'")
+        fails(capsys, ["train", path, "--device", "tpu"], "--device")
+        fails(capsys, ["export", path], "-o/--output")
+        fails(capsys, ["summary"], "DESIGN")
+        fails(capsys, ["train", path, "--resume", str(tmp_path)], "not a checkpoint folder")
+
+    def test_cuda_without_a_gpu(self, tmp_path, capsys):
+        from engine.backend import is_cuda_available
+
+        if is_cuda_available():
+            pytest.skip("a GPU is present")
+        fails(capsys, ["train", write_design(tmp_path), "--device", "cuda"], "CUDA")
+
+
+class TestTrain:
+    def test_writes_a_checkpoint_and_resume_continues(self, tmp_path, capsys):
+        path, out = write_design(tmp_path), tmp_path / "run"
+        assert main(["train", path, "--epochs", "1", "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        assert "epoch 1/1  train loss" in printed and "val loss" in printed and "acc" in printed
+        assert {"weights.npz", "metrics.json", "optimizer.npz", "session.json"} <= {
+            p.name for p in out.iterdir()
+        }
+        assert len(json.loads((out / "metrics.json").read_text())["history"]) == 1
+
+        assert main(["train", path, "--resume", str(out)]) == 0
+        assert "epoch 2/2" in capsys.readouterr().out
+        assert json.loads((out / "session.json").read_text())["epoch"] == 2
+
+    def test_ctrl_c_stops_after_the_batch_and_resume_is_exact(self, tmp_path, capsys, monkeypatch):
+        path = write_design(tmp_path)
+        assert main(["train", path, "--out", str(tmp_path / "straight")]) == 0
+
+        run = TrainingSession.run
+
+        def interrupted_run(self, epochs=None, on_report=None):
+            def report(r):
+                on_report(r)
+                if isinstance(r, BatchReport) and r.global_step == 30:
+                    os.kill(os.getpid(), signal.SIGINT)
+
+            self.report_interval = 0
+            return run(self, epochs, report)
+
+        monkeypatch.setattr(TrainingSession, "run", interrupted_run)
+        out = tmp_path / "stopped"
+        assert main(["train", path, "--out", str(out)]) == 130
+        printed = capsys.readouterr().out
+        assert f"resume with: stepgrad train {path} --resume {out}" in printed
+        assert json.loads((out / "session.json").read_text())["global_step"] == 30
+
+        monkeypatch.setattr(TrainingSession, "run", run)
+        assert main(["train", path, "--resume", str(out)]) == 0
+        want, got = weights(tmp_path / "straight"), weights(out)
+        assert all(np.array_equal(want[k], got[k]) for k in want)
+
+    def test_nonfinite_loss_exits_1_with_a_message(self, tmp_path, capsys):
+        path = write_design(tmp_path, optimizer={"type": "SGD", "lr": 1e6})
+        assert main(["train", path, "--out", str(tmp_path / "run")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("stepgrad: the loss became") and "Lower the learning rate" in err
+
+
+class TestExport:
+    @pytest.mark.parametrize("target", ["engine", "torch"])
+    def test_writes_python(self, tmp_path, capsys, target):
+        out = tmp_path / f"{target}_model.py"
+        assert main(["export", write_design(tmp_path), "--target", target, "-o", str(out)]) == 0
+        source = out.read_text()
+        compile(source, str(out), "exec")
+        assert ("import torch" in source) == (target == "torch")
+        assert Design.load(out).name == "tiny"
+
+    def test_with_trained_weights(self, tmp_path, capsys):
+        path, run = write_design(tmp_path), tmp_path / "run"
+        assert main(["train", path, "--epochs", "1", "--out", str(run)]) == 0
+        out = tmp_path / "model.py"
+        argv = ["export", path, "-o", str(out), "--weights", str(run / "weights.npz")]
+        assert main(argv) == 0
+        assert "weights.npz" in out.read_text()
+        fails(capsys, [*argv[:-1], str(tmp_path / "missing.npz")], "missing.npz")
