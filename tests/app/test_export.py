@@ -389,3 +389,29 @@ def test_design_load_reads_an_exported_file_without_running_it(tmp_path):
     )
     assert Design.load(path).to_dict() == design.to_dict()
     assert not flag.exists()
+
+
+SAMPLE_DESIGNS = sorted(
+    p.stem
+    for p in (Path(__file__).resolve().parents[2] / "sample_models").glob("*.json")
+    if p.stem != "shape_mismatch"  # its planted bug makes it unexportable on purpose
+)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", SAMPLE_DESIGNS)
+def test_every_sample_exports_to_the_same_function_in_both_libraries(tmp_path, name):
+    import torch
+
+    design = Design.load(Path(__file__).resolve().parents[2] / "sample_models" / f"{name}.json")
+    npz = tmp_path / "weights.npz"
+    engine.save(random_state(design), npz)
+    engine_model = import_file(export_file(design, tmp_path / "e.py", "engine", weights=npz))
+    torch_model = import_file(export_file(design, tmp_path / "t.py", "torch", weights=npz))
+    engine_model, torch_model = engine_model.build_model().eval(), torch_model.build_model().eval()
+    x = np.random.default_rng(2).standard_normal((3, *design.input_shape)).astype(np.float32)
+    with engine.no_grad():
+        want = engine_model(engine.tensor(x)).numpy()
+    with torch.no_grad():
+        got = torch_model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
