@@ -115,14 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def open_app(design_path: str | None) -> int:
-    """Open the terminal app on a design (the TUI replaces this)."""
-    if design_path is not None:
-        Design.load(design_path)  # bad files fail the same way they will in the app
-    print(f"stepgrad {__version__}")
-    print(
-        "The terminal app is coming in a later release. Meanwhile: stepgrad summary|train|"
-        "export DESIGN (see stepgrad --help)."
-    )
+    """Open the terminal app on a design (default: a copy of the mlp_digits sample)."""
+    from app.editor import DesignEditor  # the app's imports stay off the headless commands
+    from app.tui import StepgradApp
+
+    editor = DesignEditor.open(design_path) if design_path is not None else None
+    StepgradApp(editor).run()
     return 0
 
 

@@ -37,6 +37,7 @@ class DesignEditor:
         self._undo: list[Snapshot] = []
         self._redo: list[Snapshot] = []
         self.listeners: list[Callable[[DesignEditor], None]] = []
+        self._last_key: object = None  # edits with the same key merge into one undo step
         self.analysis: Analysis = analyse(design)
 
     # ----- opening and saving ---------------------------------------------
@@ -67,9 +68,24 @@ class DesignEditor:
     def autosave(self) -> None:
         if self.modified:
             write_atomic(self.recovery_path(), self.design.to_json())
+            source = str(self.path.resolve()) if self.path else ""
+            write_atomic(self.recovery_path().with_suffix(".path"), source)
 
     def discard_recovery(self) -> None:
         self.recovery_path().unlink(missing_ok=True)
+        self.recovery_path().with_suffix(".path").unlink(missing_ok=True)
+
+    @classmethod
+    def recover(cls) -> DesignEditor | None:
+        """The design autosaved before a crash (modified, with its file), or None if none."""
+        if not cls.recovery_path().exists():
+            return None
+        design = Design.load(cls.recovery_path())
+        note = cls.recovery_path().with_suffix(".path")
+        source = note.read_text(encoding="utf-8").strip() if note.exists() else ""
+        editor = cls(design, source or None)
+        editor.modified = True
+        return editor
 
     # ----- what is selected -------------------------------------------------
     @property
@@ -78,6 +94,7 @@ class DesignEditor:
 
     def select(self, path: Path_ | None) -> None:
         self.selection = path
+        self._last_key = None
         self._notify()
 
     def incoming_shape(self, path: Path_ | None) -> tuple | None:
@@ -178,10 +195,13 @@ class DesignEditor:
         taken = [n.name for i, n in enumerate(self.design.siblings(sel)) if i != sel[-1]]
         if name and name in taken:
             raise ValueError(f"another layer here is already called {name!r}")
-        self._edit(lambda: (setattr(self.design.node(sel), "name", name), sel)[1])
+        self._edit(lambda: (setattr(self.design.node(sel), "name", name), sel)[1], ("name", sel))
 
     def set_arg(self, name: str, value) -> None:
-        """Set one argument of the selected layer (None removes it: the default applies)."""
+        """Set one argument of the selected layer (None removes it: the default applies).
+
+        Consecutive changes of the same argument (typing a number) undo as one step.
+        """
         sel = self.selection
         if sel is None:
             return
@@ -194,7 +214,7 @@ class DesignEditor:
                 args[name] = value
             return sel
 
-        self._edit(edit)
+        self._edit(edit, key=("arg", sel, name))
 
     def apply_fix(self, fix: Fix) -> None:
         def edit():
@@ -209,7 +229,7 @@ class DesignEditor:
             self.design.training[key] = value
             return self.selection
 
-        self._edit(edit)
+        self._edit(edit, key=("training", key))
 
     def set_name(self, name: str) -> None:
         self._edit(lambda: (setattr(self.design, "name", name), self.selection)[1])
@@ -239,14 +259,17 @@ class DesignEditor:
         snap = source.pop()
         self.design = Design.from_dict(snap.design)
         self.selection = snap.selection
+        self._last_key = None
         self._changed()
         return True
 
-    def _edit(self, change: Callable[[], Path_ | None]) -> Path_ | None:
+    def _edit(self, change: Callable[[], Path_ | None], key: object = None) -> Path_ | None:
         before = self._snapshot()
         selection = change()
-        self._undo.append(before)
-        del self._undo[:-UNDO_LIMIT]
+        if key is None or key != self._last_key or not self._undo:
+            self._undo.append(before)
+            del self._undo[:-UNDO_LIMIT]
+        self._last_key = key
         self._redo.clear()
         self.selection = selection
         self._changed()

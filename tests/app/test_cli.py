@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,9 +68,22 @@ class TestBasics:
         assert main(["--version"]) == 0
         assert capsys.readouterr().out.strip() == f"stepgrad {__version__}"
 
-    def test_no_command_says_the_app_is_coming(self, capsys):
+    def test_no_command_opens_the_app_on_the_default_sample(self, monkeypatch):
+        from app.tui import StepgradApp
+
+        opened = []
+        monkeypatch.setattr(StepgradApp, "run", lambda app: opened.append(app.editor))
         assert main([]) == 0
-        assert "coming" in capsys.readouterr().out
+        assert opened[0].design.name == "mlp_digits" and opened[0].path is None
+
+    def test_a_design_argument_opens_that_file(self, monkeypatch):
+        from app.tui import StepgradApp
+
+        opened = []
+        monkeypatch.setattr(StepgradApp, "run", lambda app: opened.append(app.editor))
+        sample = Path(__file__).parents[2] / "sample_models" / "cnn_digits.json"
+        assert main([str(sample)]) == 0
+        assert opened[0].design.name == "cnn_digits"
 
     @pytest.mark.parametrize("command", ["summary", "train", "export"])
     def test_help(self, capsys, command):

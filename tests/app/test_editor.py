@@ -122,3 +122,32 @@ def test_listeners_hear_every_change():
     ed.set_arg("out_features", 2)
     ed.undo()
     assert len(heard) == 3 and heard[1] != heard[2]
+
+
+def test_typing_one_argument_undoes_as_one_step():
+    from app.design import Design, LayerNode
+
+    editor = DesignEditor(
+        Design(
+            input_shape=(4,), layers=[LayerNode("Linear", {"in_features": 4, "out_features": 8})]
+        )
+    )
+    for value in (1, 12, 128):
+        editor.set_arg("out_features", value)
+    editor.set_arg("in_features", 4)
+    assert editor.undo() and editor.design.layers[0].args["out_features"] == 128
+    assert editor.undo() and editor.design.layers[0].args["out_features"] == 8
+    assert not editor.can_undo
+
+
+def test_recovery_keeps_the_file_the_design_came_from(tmp_path):
+    from app.design import Design, LayerNode
+
+    path = tmp_path / "d.json"
+    Design(input_shape=(4,), layers=[LayerNode("ReLU")]).save(path)
+    editor = DesignEditor.open(path)
+    editor.delete()
+    recovered = DesignEditor.recover()
+    assert recovered.path == path.resolve() and recovered.modified and not recovered.design.layers
+    editor.save()
+    assert DesignEditor.recover() is None

@@ -1,0 +1,1 @@
+"""The app's screens and dialogs, one a file, each with its own .tcss."""

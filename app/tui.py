@@ -1,0 +1,192 @@
+"""The Textual app: three screens around one DesignEditor, and the app-wide actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.screen import ModalScreen
+
+from app.actions import ACTIONS, ActionCommands, bindings_for
+from app.design import Design, DesignError
+from app.editor import DesignEditor
+from app.samples import DEFAULT_SAMPLE, sample_names, sample_path
+from app.screens.build import BuildScreen
+from app.screens.choose import ChooseScreen
+from app.screens.confirm import ConfirmScreen
+from app.screens.export_dialog import ExportDialog
+from app.screens.help import HelpScreen
+from app.screens.open_dialog import OpenDialog
+from app.screens.placeholder import PlaceholderScreen
+from app.screens.prompt import PromptScreen
+
+REGISTRY_METHODS = {a.method.split("(")[0] for a in ACTIONS if a.scope == "app"}
+
+
+def editor_from_sample(name: str = DEFAULT_SAMPLE) -> DesignEditor:
+    """A new, unsaved design copied from a shipped sample (saving asks where)."""
+    return DesignEditor(Design.load(sample_path(name)))
+
+
+class StepgradApp(App[int]):
+    """stepgrad's terminal app: Build, Train and Debug screens over the open design."""
+
+    CSS_PATH = "tui.tcss"
+    TITLE = "stepgrad"
+    BINDINGS = bindings_for("app")
+    COMMANDS = {ActionCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
+    MODES = {
+        "build": BuildScreen,
+        "train": partial(
+            PlaceholderScreen, "Train", "Train the design and watch loss and accuracy live."
+        ),
+        "debug": partial(
+            PlaceholderScreen, "Debug", "Step through the graph op by op, forward and backward."
+        ),
+    }
+    DEFAULT_MODE = "build"
+
+    def __init__(self, editor: DesignEditor | None = None, offer_recovery: bool = True) -> None:
+        super().__init__()
+        self.editor_listeners: list[Callable[[DesignEditor], None]] = []
+        self.editor = editor or editor_from_sample()
+        self.editor.listeners.append(self._editor_changed)
+        self.offer_recovery = offer_recovery
+        self.trained_weights: Path | None = None  # set by the Train screen once it exists
+
+    def on_mount(self) -> None:
+        self._editor_changed(self.editor)
+        if self.offer_recovery:
+            self.recover()
+
+    # ----- the open design ---------------------------------------------------------
+    def use_editor(self, editor: DesignEditor) -> None:
+        """Make `editor` the open design and redraw everything."""
+        self.editor.listeners.remove(self._editor_changed)
+        self.editor = editor
+        editor.listeners.append(self._editor_changed)
+        self._editor_changed(editor)
+
+    def _editor_changed(self, editor: DesignEditor) -> None:
+        self.title = editor.design.name + (" ●" if editor.modified else "")
+        self.sub_title = str(editor.path) if editor.path else "not saved yet"
+        for listener in list(self.editor_listeners):
+            listener(editor)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The registry's app actions wait while a dialog is open."""
+        if action in REGISTRY_METHODS and isinstance(self.screen, ModalScreen):
+            return False
+        return True
+
+    @work
+    async def recover(self) -> None:
+        """Offer the design autosaved before stepgrad last stopped without saving."""
+        try:
+            recovered = DesignEditor.recover()
+        except DesignError:
+            DesignEditor.discard_recovery()
+            return
+        if recovered is None:
+            return
+        where = f" (from {recovered.path})" if recovered.path else ""
+        answer = await self.push_screen_wait(
+            ConfirmScreen(
+                f"stepgrad stopped last time with unsaved changes to "
+                f"[b]{recovered.design.name}[/b]{where}. Recover them?",
+                [("recover", "Recover", "primary"), ("discard", "Discard", "default")],
+            )
+        )
+        if answer == "recover":
+            self.use_editor(recovered)
+        else:
+            DesignEditor.discard_recovery()
+
+    # ----- actions -------------------------------------------------------------------
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_add_layer(self, type_name: str) -> None:
+        self.switch_mode("build")
+        self.editor.add_layer(type_name)
+
+    @work
+    async def action_save(self, ask: bool = False) -> bool:
+        """Save to the design's file, asking for one when it has none."""
+        path = self.editor.path
+        if path is None or ask:
+            default = str(path or Path(f"{self.editor.design.name}.json"))
+            typed = await self.push_screen_wait(PromptScreen("Save the design as", default))
+            if typed is None:
+                return False
+            path = Path(typed).expanduser()
+        try:
+            saved = self.editor.save(path)
+        except (OSError, ValueError) as err:
+            self.notify(f"not saved: {err}", severity="error")
+            return False
+        self.notify(f"saved {saved}", timeout=3)
+        return True
+
+    @work
+    async def action_open(self) -> None:
+        if not await self._may_replace():
+            return
+        path = await self.push_screen_wait(OpenDialog(Path.cwd()))
+        if path is not None:
+            self.open_design(path)
+
+    def open_design(self, path: Path) -> bool:
+        try:
+            self.use_editor(DesignEditor.open(path))
+        except DesignError as err:
+            self.notify(str(err), severity="error", timeout=8)
+            return False
+        return True
+
+    @work
+    async def action_new(self) -> None:
+        if not await self._may_replace():
+            return
+        options = [(n, n) for n in sample_names()]
+        name = await self.push_screen_wait(ChooseScreen("New design from a sample", options))
+        if name is not None:
+            self.use_editor(editor_from_sample(name))
+
+    def action_export(self, target: str = "engine") -> None:
+        self.push_screen(ExportDialog(self.editor.design, target, self.trained_weights))
+
+    @work
+    async def action_quit_app(self) -> None:
+        """Quit, asking first when there are unsaved changes."""
+        if await self._may_replace(leaving=True):
+            self.exit(0)
+
+    async def action_quit(self) -> None:
+        self.action_quit_app()
+
+    async def _may_replace(self, leaving: bool = False) -> bool:
+        """True when the open design may be closed: saved, or the changes saved or discarded."""
+        if not self.editor.modified:
+            return True
+        verb = "Quit" if leaving else "Continue"
+        answer = await self.push_screen_wait(
+            ConfirmScreen(
+                f"[b]{self.editor.design.name}[/b] has unsaved changes.",
+                [
+                    ("save", "Save", "primary"),
+                    ("discard", f"{verb} without saving", "error"),
+                    ("cancel", "Cancel", "default"),
+                ],
+            )
+        )
+        if answer == "save":
+            return await self.action_save().wait()
+        if answer == "discard":
+            self.editor.discard_recovery()
+            return True
+        return False

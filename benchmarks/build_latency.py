@@ -1,0 +1,75 @@
+"""Build screen latency: key press to screen updated, for edit keys on every sample model.
+
+Runs the app headless (App.run_test), presses each key with Pilot and measures from the key
+press to the last frame the app drew for it (App._display, the write of a rendered screen
+update): the edit, the shape inference, the widgets' updates, layout and rendering. Pilot's
+own waiting for the app to go idle is left out. Goal: at most 50 ms per edit.
+Run: .venv/bin/python benchmarks/build_latency.py [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery file private
+
+from app.editor import DesignEditor  # noqa: E402
+from app.tui import StepgradApp  # noqa: E402
+
+# each edit, then its undo: the design stays the same size however many rounds run
+EDIT_KEYS = ("c", "ctrl+z", "shift+down", "ctrl+z", "w", "ctrl+z", "d", "ctrl+z", "ctrl+y")
+GOAL_MS = 50.0
+
+
+async def measure(sample: Path, rounds: int) -> list[float]:
+    app = StepgradApp(DesignEditor.open(sample), offer_recovery=False)
+    times = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        frames: list[float] = []
+        display = app._display
+
+        def timed_display(screen, renderable):
+            display(screen, renderable)
+            if renderable is not None:
+                frames.append(time.perf_counter())
+
+        app._display = timed_display
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.pause()
+        for _ in range(rounds):
+            for key in EDIT_KEYS:
+                frames.clear()
+                start = time.perf_counter()
+                await pilot.press(key)
+                await pilot.pause()
+                if frames:
+                    times.append((frames[-1] - start) * 1000)
+    return times
+
+
+def main() -> int:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    worst = 0.0
+    print(f"{'sample':<24}{'edits':>6}{'median ms':>11}{'max ms':>9}")
+    for sample in sorted((ROOT / "sample_models").glob("*.json")):
+        times = asyncio.run(measure(sample, rounds))
+        worst = max(worst, statistics.median(times))
+        print(
+            f"{sample.stem:<24}{len(times):>6}{statistics.median(times):>11.1f}{max(times):>9.1f}"
+        )
+    verdict = "meets" if worst <= GOAL_MS else "misses"
+    print(f"worst median {worst:.1f} ms: {verdict} the {GOAL_MS:.0f} ms goal")
+    return 0 if worst <= GOAL_MS else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

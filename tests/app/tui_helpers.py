@@ -1,0 +1,21 @@
+"""Shared pieces of the app's Pilot tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.editor import DesignEditor
+from app.tui import StepgradApp
+
+ROOT = Path(__file__).parents[2]
+SAMPLES = ROOT / "sample_models"
+
+
+def app_on(sample: str, tmp_path: Path | None = None) -> StepgradApp:
+    """The app on a copy of a sample (in tmp_path when given, so saving touches nothing real)."""
+    source = SAMPLES / f"{sample}.json"
+    if tmp_path is not None:
+        copy = tmp_path / source.name
+        copy.write_text(source.read_text())
+        source = copy
+    return StepgradApp(DesignEditor.open(source), offer_recovery=False)
