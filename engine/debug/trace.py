@@ -79,6 +79,17 @@ class Trace:
         return [r for r in self.nodes if not r.is_leaf]
 
 
+_DTYPE_NAMES: dict = {}
+
+
+def _dtype_name(dtype) -> str:
+    """str(dtype), cached: NumPy builds the name anew on every call."""
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
+
+
 def in_scope(scope: str, module: str) -> bool:
     """Whether `scope` is `module` or inside it (by dotted name)."""
     return module == "" or scope == module or scope.startswith(module + ".")
@@ -172,7 +183,7 @@ class Tracer:
             self.trace.nodes.append(rec)
             self.on_forward_error(rec, inputs, exc)
             raise
-        rec.shape, rec.dtype = tuple(out.shape), str(out._data.dtype)
+        rec.shape, rec.dtype = out._data.shape, _dtype_name(out._data.dtype)
         if out._ctx is not None:
             out._ctx.scope, out._ctx.trace_id = rec.scope, rec.id
         self._by_tensor[id(out)] = (weakref.ref(out), rec.id)
@@ -194,7 +205,7 @@ class Tracer:
             scope=name,
             parents=[],
             shape=tuple(t.shape),
-            dtype=str(t._data.dtype),
+            dtype=_dtype_name(t._data.dtype),
             name=name,
         )
         self._by_tensor[id(t)] = (weakref.ref(t), rec.id)
