@@ -72,10 +72,13 @@ class StepgradApp(App[int]):
         self._editor_changed(editor)
 
     def _editor_changed(self, editor: DesignEditor) -> None:
-        self.title = editor.design.name + (" ●" if editor.modified else "")
-        self.sub_title = str(editor.path) if editor.path else "not saved yet"
-        for listener in list(self.editor_listeners):
-            listener(editor)
+        with self.batch_update():  # one repaint for all the widgets an edit touches
+            title = editor.design.name + (" ●" if editor.modified else "")
+            sub_title = str(editor.path) if editor.path else "not saved yet"
+            if (title, sub_title) != (self.title, self.sub_title):
+                self.title, self.sub_title = title, sub_title
+            for listener in list(self.editor_listeners):
+                listener(editor)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """The registry's app actions wait while a dialog is open."""

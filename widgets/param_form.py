@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
@@ -36,6 +36,7 @@ class ParamForm(VerticalScroll):
     ParamForm Select { margin: 0 1; }
     ParamForm Checkbox { margin: 0 1; }
     ParamForm .form-title { text-style: bold; padding: 0 0 0 1; }
+    ParamForm .field-group { height: auto; }
     """
 
     class Changed(Message):
@@ -60,25 +61,33 @@ class ParamForm(VerticalScroll):
         self._values: dict[str, str | bool] = {}  # what each field holds, to post real changes
         self._inputs: dict[str, Input | Checkbox | Select] = {}
         self._notes: dict[str, Static] = {}
+        # one group of widgets per field layout, built once and then shown or hidden:
+        # mounting and styling new widgets is what makes a form slow to switch
+        self._groups: dict[tuple, tuple[Vertical, dict, dict, Static]] = {}
+        self._shown: tuple | None = None
 
     def show(self, key: object, title: str, fields: list[FieldSpec]) -> None:
-        """Show `fields`; for the same `key` and field names, update values in place."""
+        """Show `fields`; widgets of a layout seen before are reused, values updated in place."""
         same_key = key == self.key
-        # same fields (another layer of the same type): reuse the widgets, building them is slow
-        same = [(f.name, f.kind, f.choices) for f in fields] == [
-            (f.name, f.kind, f.choices) for f in self.fields
-        ]
+        layout = tuple((f.name, f.kind, f.choices) for f in fields)
         self.key, self.fields, self.title = key, fields, title
         self._values = {f.name: f.value for f in fields if not (same_key and self._focused(f.name))}
-        if same:
+        fresh = layout not in self._groups  # new widgets are built holding the values
+        if fresh:
+            self._inputs, self._notes = {}, {}
+            title_widget = Static(self.title, classes="form-title")
+            group = Vertical(title_widget, *self._widgets(), classes="field-group")
+            self._groups[layout] = (group, self._inputs, self._notes, title_widget)
+            self.mount(group)
+        group, self._inputs, self._notes, _ = self._groups[layout]
+        if layout != self._shown:
+            for other, *_ in self._groups.values():
+                other.display = other is group
+            self._shown = layout
+        if not fresh:
             self._update_values(same_key)
-            return
-        self.remove_children()
-        self._inputs, self._notes = {}, {}
-        self.mount_all(list(self._widgets()))
 
     def _widgets(self) -> ComposeResult:
-        yield Static(self.title, classes="form-title")
         for f in self.fields:
             tip = f.help or None
             if f.kind == "bool":
@@ -120,7 +129,9 @@ class ParamForm(VerticalScroll):
                     widget.value = f.value
         finally:
             self._quiet = False
-        self.query(".form-title").first(Static).update(self.title)
+        title = self._groups[self._shown][3]
+        if title.content != self.title:
+            title.update(self.title)
 
     def _focused(self, name: str) -> bool:
         widget = self._inputs.get(name)
