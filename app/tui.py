@@ -74,7 +74,7 @@ class StepgradApp(App[int]):
     def _editor_changed(self, editor: DesignEditor) -> None:
         with self.batch_update():  # one repaint for all the widgets an edit touches
             title = editor.design.name + (" ●" if editor.modified else "")
-            sub_title = str(editor.path) if editor.path else "not saved yet"
+            sub_title = display_path(editor.path) if editor.path else "not saved yet"
             if (title, sub_title) != (self.title, self.sub_title):
                 self.title, self.sub_title = title, sub_title
             for listener in list(self.editor_listeners):
@@ -193,3 +193,13 @@ class StepgradApp(App[int]):
             self.editor.discard_recovery()
             return True
         return False
+
+
+def display_path(path: Path) -> str:
+    """A path as the header shows it: relative to the working folder when inside it."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        home = Path.home()
+        return "~/" + str(path.relative_to(home)) if path.is_relative_to(home) else str(path)

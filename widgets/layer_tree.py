@@ -48,20 +48,45 @@ class LayerTree(Tree[Path_]):
         self.rows: list[LayerRow] = []
         self.selection: Path_ | None = None
         self.collapsed: set[Path_] = set()
+        self._drawn_width = 0
+        self._drawn_columns = (0, 0)
+        self._tree_nodes: dict = {}
 
     def show(self, rows: list[LayerRow], selection: Path_ | None) -> None:
         """Draw `rows` (depth-first order) and put the cursor on `selection`."""
-        self.rows, self.selection = rows, selection
-        self._draw()
+        same_structure = [(r.path, r.container) for r in rows] == [
+            (r.path, r.container) for r in self.rows
+        ]
+        old, self.rows, self.selection = self.rows, rows, selection
+        if same_structure and self._tree_nodes and self._drawn_width:
+            self._relabel(old)  # an argument changed: no need to rebuild the tree
+        else:
+            self._draw()
+
+    def _columns(self) -> tuple[int, int]:
+        return (
+            max((len(r.shape) for r in self.rows), default=0) + 2,
+            max((len(r.params) for r in self.rows), default=0) + 2,
+        )
+
+    def _relabel(self, old: list[LayerRow]) -> None:
+        columns = self._columns()
+        for row, before in zip(self.rows, old, strict=True):
+            if row != before or columns != self._drawn_columns:
+                indent = self.guide_depth * (len(row.path) - 1) + (2 if row.container else 0)
+                label = self._label(row, self._drawn_width - indent - 1, columns)
+                self._tree_nodes[row.path].set_label(label)
+        self._drawn_columns = columns
+        line = self._line_of(self.selection)
+        if line is not None and line != self.cursor_line:
+            self.move_cursor_to_line(line)
 
     def _draw(self) -> None:
         self.clear()
         nodes = {(): self.root}
-        width = self.scrollable_content_region.width or 60
-        columns = (
-            max((len(r.shape) for r in self.rows), default=0) + 2,
-            max((len(r.params) for r in self.rows), default=0) + 2,
-        )
+        self._drawn_width = self.scrollable_content_region.width
+        width = self._drawn_width or 60
+        columns = self._drawn_columns = self._columns()
         for row in self.rows:
             parent = nodes.get(row.path[:-1], self.root)
             indent = self.guide_depth * (len(row.path) - 1) + (2 if row.container else 0)
@@ -71,6 +96,7 @@ class LayerTree(Tree[Path_]):
             else:
                 node = parent.add_leaf(label, data=row.path)
             nodes[row.path] = node
+        self._tree_nodes = nodes
         line = self._line_of(self.selection)
         if line is not None:
             self.move_cursor_to_line(line)
@@ -108,7 +134,9 @@ class LayerTree(Tree[Path_]):
         return head
 
     def on_resize(self) -> None:
-        if self.rows:
+        # labels are laid out to the width: redraw only when that changed
+        width = self.scrollable_content_region.width
+        if self.rows and width != self._drawn_width:
             self._draw()
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
