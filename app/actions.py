@@ -51,6 +51,30 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit.undo", "ctrl+z", "Undo", "edit: undo", "build", "undo", True),
     Action("edit.redo", "ctrl+y", "Redo", "edit: redo", "build", "redo"),
     Action("design.training", "t", "Training", "design: training settings", "build", "training"),
+    Action(
+        "train.toggle",
+        "space",
+        "Start/Pause",
+        "train: start, pause or resume",
+        "train",
+        "toggle",
+        True,
+    ),
+    Action("train.stop", "s", "Stop", "train: stop", "train", "stop", True),
+    Action(
+        "train.restart", "r", "Restart", "train: restart with fresh weights", "train", "restart"
+    ),
+    Action("train.lr", "l", "Set lr", "train: set the learning rate", "train", "set_lr", True),
+    Action("train.save", "c", "Checkpoint", "train: save a checkpoint", "train", "save_checkpoint"),
+    Action("train.load", "C", "Load ckpt", "train: load a checkpoint", "train", "load_checkpoint"),
+    Action(
+        "train.unfocus",
+        "escape",
+        "Leave form",
+        "train: leave the settings form",
+        "train",
+        "unfocus",
+    ),
 )
 
 

@@ -145,6 +145,8 @@ class TrainingSession:
         self.lr_changes: list[dict] = []  # {"step": global step, "lr": value}
         self.losses: list[float] = []  # every batch's loss, for plots
         self.bad_batch: BadBatch | None = None
+        # called in the training thread after every optimizer step (debug.Monitor.step)
+        self.step_hooks: list[Callable[[], Any]] = []
         self.status = "ready"
         self._epoch_shuffle_state = self.shuffle_generator.get_state()
         self._sums = _empty_sums()
@@ -248,6 +250,8 @@ class TrainingSession:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+            for hook in self.step_hooks:
+                hook()
 
             self.batch += 1
             self.global_step += 1

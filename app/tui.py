@@ -22,6 +22,7 @@ from app.screens.help import HelpScreen
 from app.screens.open_dialog import OpenDialog
 from app.screens.placeholder import PlaceholderScreen
 from app.screens.prompt import PromptScreen
+from app.screens.train import TrainScreen
 
 REGISTRY_METHODS = {a.method.split("(")[0] for a in ACTIONS if a.scope == "app"}
 
@@ -41,9 +42,7 @@ class StepgradApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     MODES = {
         "build": BuildScreen,
-        "train": partial(
-            PlaceholderScreen, "Train", "Train the design and watch loss and accuracy live."
-        ),
+        "train": TrainScreen,
         "debug": partial(
             PlaceholderScreen, "Debug", "Step through the graph op by op, forward and backward."
         ),
@@ -56,7 +55,9 @@ class StepgradApp(App[int]):
         self.editor = editor or editor_from_sample()
         self.editor.listeners.append(self._editor_changed)
         self.offer_recovery = offer_recovery
-        self.trained_weights: Path | None = None  # set by the Train screen once it exists
+        self.trained_weights: Path | None = None  # the weights of the last checkpoint saved
+        self.bad_batch = None  # the batch a run stopped on with a non-finite loss, to debug
+        self.data_dir: Path | None = None  # where MNIST-like sets are read from
 
     def on_mount(self) -> None:
         self._editor_changed(self.editor)

@@ -65,7 +65,8 @@ class Monitor:
 
     def _hook(self, name: str):
         def hook(module, inputs, output):
-            if not self.sampling or not hasattr(output, "_data"):
+            # evaluation passes (eval mode) would mix into the training step's summary
+            if not self.sampling or not module.training or not hasattr(output, "_data"):
                 return
             if self._pending is None:
                 self._pending = HealthReport(self.steps)

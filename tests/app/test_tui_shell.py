@@ -13,6 +13,7 @@ from app.screens.confirm import ConfirmScreen
 from app.screens.export_dialog import ExportDialog
 from app.screens.help import HelpScreen
 from app.screens.placeholder import PlaceholderScreen
+from app.screens.train import TrainScreen
 from app.tui import StepgradApp
 from tests.app.tui_helpers import SAMPLES, app_on
 
@@ -28,7 +29,7 @@ def test_palette_names_are_category_verb_and_keys_are_unique():
     for action in ACTIONS:
         category, _, verb = action.palette.partition(": ")
         assert category and verb, action.palette
-    for scope in ("app", "build"):
+    for scope in ("app", "build", "train"):
         keys = [k for b in bindings_for(scope) for k in b.key.split(",")]
         assert len(keys) == len(set(keys)), scope
 
@@ -37,8 +38,10 @@ async def test_number_keys_switch_screens_and_help_lists_every_binding(tmp_path)
     app = app_on("mlp_digits", tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
+        assert isinstance(app.screen, TrainScreen)
+        await pilot.press("3")
         assert isinstance(app.screen, PlaceholderScreen)
-        await pilot.press("3", "1")
+        await pilot.press("1")
         assert app.screen.SCOPE == "build"
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)

@@ -1,0 +1,391 @@
+"""The Train screen: settings, progress, live curves, decision map, layer health, checkpoints."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from app.actions import bindings_for
+from app.build_view import parse_training, training_fields
+from app.data import IMAGE_SETS, TOY_SETS, DatasetError
+from app.design import Design
+from app.screens.prompt import PromptScreen
+from app.session import (
+    BatchReport,
+    EpochReport,
+    NonFiniteReport,
+    Report,
+    SessionError,
+    TrainingSession,
+)
+from app.train_view import (
+    accuracy_series,
+    confusion_matrix,
+    decision_grid,
+    health_rows,
+    loss_series,
+    lr_marks,
+    progress_text,
+)
+from engine.debug.monitor import Monitor
+from widgets.decision_map import DecisionMap
+from widgets.param_form import ParamForm
+from widgets.plots import LinePlot
+
+HEALTH_COLUMNS = ("layer", "dead", "act std", "upd/w", "")
+
+
+class TrainScreen(Screen):
+    """Trains the open design in a thread worker and draws what its session reports."""
+
+    SCOPE = "train"
+    CSS_PATH = "train.tcss"
+    BINDINGS = bindings_for("train")
+    AUTO_FOCUS = None  # keys such as space go to the screen, not to the settings form
+    show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
+    health_every: ClassVar[int] = 10  # steps between layer-health samples
+    draw_interval: ClassVar[float] = 0.25  # seconds between decision maps
+
+    class Reported(Message):
+        """A session report, with what the worker computed for the views alongside it."""
+
+        def __init__(self, report: Report | None, status: str, extras: dict) -> None:
+            self.report, self.status, self.extras = report, status, extras
+            super().__init__()
+
+        def can_replace(self, message: Message) -> bool:
+            # a batch report with nothing else is superseded by the next batch report
+            return (
+                isinstance(message, TrainScreen.Reported)
+                and isinstance(self.report, BatchReport)
+                and isinstance(message.report, BatchReport)
+                and not self.extras
+            )
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session: TrainingSession | None = None
+        self.monitor: Monitor | None = None
+        self.latest: BatchReport | None = None
+        self.run_epochs = 0  # the epochs the current run goes to
+        self.finished = threading.Event()  # clear while a worker trains
+        self.finished.set()
+        self._last_drawn = 0.0  # the worker's clock of the last decision map
+        self._health_shown = None  # the monitor report in the table
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="train"):
+            with VerticalScroll(id="settings"):
+                yield ParamForm(id="training")
+            with Vertical(id="main"):
+                yield Static(id="progress")
+                yield Static(id="alert")
+                with Horizontal(id="plots"):
+                    yield LinePlot("loss", "step", id="loss-plot")
+                    yield LinePlot("accuracy", "epoch", id="acc-plot")
+                with Horizontal(id="lower"):
+                    yield DecisionMap(id="decision")
+                    yield Static(id="confusion")
+                    yield DataTable(id="health", cursor_type="none", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#health", DataTable).add_columns(*HEALTH_COLUMNS)
+        self.query_one("#alert").display = False
+        self.app.editor_listeners.append(self.show_settings)
+        self.show_settings()
+        self.show_progress()
+        self._show_kind(str(self.app.editor.design.training.get("dataset")))
+
+    def on_unmount(self) -> None:
+        """Stop the run and let the worker end: no thread goes on training after this."""
+        if self.show_settings in self.app.editor_listeners:
+            self.app.editor_listeners.remove(self.show_settings)
+        if self.session is not None:
+            self.session.request_stop()
+        self.finished.wait(timeout=30)
+
+    # ----- state ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """A worker is training (or paused inside a run)."""
+        return not self.finished.is_set()
+
+    @property
+    def run_status(self) -> str:
+        if self.session is None:
+            return "ready"
+        if self.running and self.session.paused:
+            return "paused"
+        return {"nonfinite": "non-finite loss"}.get(self.session.status, self.session.status)
+
+    def _epochs_wanted(self) -> int:
+        epochs = self.app.editor.design.training.get("epochs")
+        return epochs if isinstance(epochs, int) and epochs > 0 else 1
+
+    # ----- drawing ---------------------------------------------------------------------
+    def show_settings(self, *_) -> None:
+        training = self.app.editor.design.training
+        self.query_one("#training", ParamForm).show(
+            "training", "Training", training_fields(training)
+        )
+
+    def show_progress(self) -> None:
+        epochs = self.run_epochs if self.running else self._epochs_wanted()
+        batch_size = self.session.batch_size if self.session else 1
+        text = progress_text(self.run_status, epochs, self.latest, self.show_timing, batch_size)
+        self.query_one("#progress", Static).update(text)
+
+    def show_alert(self, text: Text | str | None) -> None:
+        alert = self.query_one("#alert", Static)
+        alert.display = text is not None
+        alert.update(text or "")
+
+    def show_curves(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        marks = lr_marks(session.lr_changes)
+        self.query_one("#loss-plot", LinePlot).show(
+            loss_series(session.losses[: session.global_step], session.history), marks
+        )
+        self.query_one("#acc-plot", LinePlot).show(accuracy_series(session.history))
+
+    def _show_kind(self, dataset: str) -> None:
+        """The decision map for toy sets, the confusion matrix for image sets."""
+        self.query_one(DecisionMap).display = dataset in TOY_SETS
+        self.query_one("#confusion").display = dataset in IMAGE_SETS
+
+    def _show_extras(self, extras: dict) -> None:
+        if "grid" in extras:
+            g = extras["grid"]
+            self.query_one(DecisionMap).show(g.classes, g.points, g.labels, g.extent)
+        if "health" in extras and extras["health"] is not self._health_shown:
+            self._health_shown = extras["health"]
+            table = self.query_one("#health", DataTable)
+            table.clear()
+            for row in health_rows(extras["health"]):
+                badge = Text(f"⚠ {row.warning}", style="bold yellow") if row.warning else ""
+                table.add_row(row.layer, row.dead, row.act_std, row.update_ratio, badge)
+        if "confusion" in extras:
+            self.query_one("#confusion", Static).update(confusion_table(extras["confusion"]))
+
+    # ----- reports from the worker -----------------------------------------------------
+    @on(Reported)
+    def _reported(self, event: Reported) -> None:
+        report = event.report
+        if isinstance(report, BatchReport):
+            self.latest = report
+        elif isinstance(report, NonFiniteReport):
+            self.app.bad_batch = self.session.bad_batch
+            self.show_alert(
+                Text.assemble(
+                    ("✗ non-finite loss ", "bold red"),
+                    f"({report.loss}) at epoch {report.epoch}, batch {report.batch} "
+                    f"(step {report.global_step}); training stopped before that update.\n  press ",
+                    ("3", "bold reverse"),
+                    " to debug this batch",
+                )
+            )
+        self._show_extras(event.extras)
+        self.show_curves()
+        self.show_progress()
+
+    # ----- training ------------------------------------------------------------------
+    def _new_session(self) -> bool:
+        design = Design.from_json(self.app.editor.design.to_json())  # edits stay out of the run
+        try:
+            session = TrainingSession(design, getattr(self.app, "data_dir", None))
+        except (SessionError, DatasetError) as err:
+            self.show_alert(Text.assemble(("✗ cannot train: ", "bold red"), str(err)))
+            return False
+        if self.monitor is not None:
+            self.monitor.close()
+        self.session, self.latest = session, None
+        self.monitor = Monitor(session.model, every=self.health_every)
+        session.step_hooks.append(self.monitor.step)
+        self.show_alert(None)
+        self._show_kind(str(design.training.get("dataset")))
+        self.query_one("#health", DataTable).clear()
+        self.show_curves()
+        return True
+
+    def _same_network(self) -> bool:
+        """The open design trains the session's network the same way (epochs aside)."""
+        mine, theirs = self.app.editor.design.to_dict(), self.session.design.to_dict()
+        mine["training"] = {k: v for k, v in mine["training"].items() if k != "epochs"}
+        theirs["training"] = {k: v for k, v in theirs["training"].items() if k != "epochs"}
+        return mine == theirs
+
+    def start(self) -> None:
+        """Go on with the session when the design is unchanged and epochs remain, else anew."""
+        session, epochs = self.session, self._epochs_wanted()
+        if (
+            session is None
+            or session.status == "nonfinite"
+            or not self._same_network()
+            or session.epoch >= epochs
+        ):
+            if not self._new_session():
+                return
+        self.finished.clear()
+        self.run_epochs = epochs
+        self.train(self.session, epochs)
+        self.show_progress()
+
+    @work(thread=True, exclusive=True, group="train")
+    def train(self, session: TrainingSession, epochs: int) -> str:
+        """Run the session in this thread; reports go to the screen as merging messages."""
+        worker = get_current_worker()
+
+        def relay(report: Report) -> None:
+            if worker.is_cancelled:
+                session.request_stop()
+            self.post_message(self.Reported(report, session.status, self._extras(report)))
+
+        try:
+            status = session.run(epochs, on_report=relay)
+            self.post_message(self.Reported(None, status, self._extras(None)))
+            return status
+        finally:
+            self.finished.set()
+
+    def _extras(self, report: Report | None) -> dict:
+        """What the views need besides the report, computed here in the training thread."""
+        session, extras = self.session, {}
+        if self.monitor is not None and self.monitor.reports:
+            extras["health"] = self.monitor.reports[-1]
+        dataset = session.data.name
+        final = report is None
+        if dataset in TOY_SETS and (isinstance(report, EpochReport) or final):
+            now = time.monotonic()
+            if final or now - self._last_drawn >= self.draw_interval:
+                self._last_drawn = now
+                extras["grid"] = decision_grid(session.model, session.data.train, session.device)
+        if dataset in IMAGE_SETS and (isinstance(report, EpochReport) or final):
+            extras["confusion"] = confusion_matrix(
+                session.model, session.val_loader, session.data.num_classes, session.device
+            )
+        return extras
+
+    # ----- actions ---------------------------------------------------------------------
+    def action_toggle(self) -> None:
+        """Start, pause or resume."""
+        if not self.running:
+            self.start()
+        elif self.session.paused:
+            self.session.resume()
+        else:
+            self.session.request_pause()
+        self.show_progress()
+
+    def action_stop(self) -> None:
+        if self.running:
+            self.session.request_stop()
+
+    def action_restart(self) -> None:
+        if self.running:
+            self.notify("stop the run first (s)", timeout=3)
+        elif self._new_session():
+            self.start()
+
+    def action_unfocus(self) -> None:
+        self.set_focus(None)
+
+    @work
+    async def action_set_lr(self) -> None:
+        """Ask for a learning rate: the session's from the next batch on, else the design's."""
+        current = (
+            self.session.lr
+            if self.session
+            else self.app.editor.design.training.get("optimizer", {}).get("lr", 0.001)
+        )
+        typed = await self.app.push_screen_wait(PromptScreen("Learning rate", f"{current:g}"))
+        if typed is None:
+            return
+        training = self.app.editor.design.training
+        key, value, error = parse_training(training, "lr", typed)
+        if error:
+            self.notify(f"lr {error}", severity="error")
+            return
+        if self.session is None:
+            self.app.editor.set_training(key, value)
+            return
+        self.session.set_lr(value["lr"])
+        self.show_curves()
+        self.notify(f"lr {value['lr']:g} from the next batch on", timeout=3)
+
+    @work
+    async def action_save_checkpoint(self) -> None:
+        session = self.session
+        if session is None or (self.running and session.status != "paused"):
+            self.notify("pause or stop the run first", timeout=3)
+            return
+        default = f"checkpoints/{session.design.name}"
+        typed = await self.app.push_screen_wait(PromptScreen("Save a checkpoint in", default))
+        if typed is None:
+            return
+        try:
+            folder = session.save_checkpoint(Path(typed).expanduser())
+        except OSError as err:
+            self.notify(f"not saved: {err}", severity="error")
+            return
+        self.app.trained_weights = folder / "weights.npz"
+        self.notify(f"checkpoint saved in {folder}", timeout=3)
+
+    @work
+    async def action_load_checkpoint(self) -> None:
+        if self.running:
+            self.notify("stop the run first (s)", timeout=3)
+            return
+        typed = await self.app.push_screen_wait(PromptScreen("Load the checkpoint in", ""))
+        if typed is None or not self._new_session():
+            return
+        try:
+            self.session.load_checkpoint(Path(typed).expanduser())
+        except SessionError as err:
+            self.notify(str(err), severity="error", timeout=8)
+            return
+        self.app.trained_weights = Path(typed).expanduser() / "weights.npz"
+        self.show_curves()
+        self.show_progress()
+        self.notify(f"loaded {typed}: epoch {self.session.epoch}, step {self.session.global_step}")
+
+    # ----- the settings form ---------------------------------------------------------------
+    @on(ParamForm.Changed, "#training")
+    def _training_changed(self, event: ParamForm.Changed) -> None:
+        training = self.app.editor.design.training
+        key, value, error = parse_training(training, event.name, event.value)
+        event.form.mark(event.name, error and f"{event.name} {error}")
+        if error is None and training.get(key) != value:
+            self.app.editor.set_training(key, value)
+            if not self.running:
+                self.show_progress()
+
+
+def confusion_table(matrix) -> Table:
+    """Rows are true classes, columns predicted; the diagonal in green."""
+    table = Table(title="confusion (val)", box=None, padding=(0, 0), show_edge=False)
+    table.add_column("", style="dim")
+    for c in range(len(matrix)):
+        table.add_column(str(c), justify="right", min_width=4)
+    for r, row in enumerate(matrix):
+        cells = [
+            Text(str(n), style="bold green" if r == c else ("red" if n else "dim"))
+            for c, n in enumerate(row)
+        ]
+        table.add_row(str(r), *cells)
+    return table

@@ -1,0 +1,182 @@
+"""What the Train screen shows, as plain data: progress, plot lines, grids, health. No Textual."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+import engine
+from app.session import SMOOTHING, BatchReport
+from engine.debug.monitor import HealthReport
+from widgets.plots import Mark, Series
+
+TOY_GRID = (64, 48)  # columns and rows of the decision map's grid of predictions
+PLOT_POINTS = 400  # at most this many points a line: a terminal plot is narrower
+
+
+def duration_text(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "—"
+    seconds = round(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def progress_text(
+    status: str, epochs: int, report: BatchReport | None, timing: bool, batch_size: int = 1
+) -> str:
+    """The progress line: status, epoch, batch, step, loss, lr; speed and ETA when `timing`."""
+    if report is None:
+        return f"{status} · {epochs} epochs · press space to start"
+    parts = [
+        status,
+        f"epoch {report.epoch}/{epochs}",
+        f"batch {report.batch}/{report.batches}",
+        f"step {report.global_step}",
+        f"loss {report.smooth_loss:.4g}",
+        f"lr {report.lr:.3g}",
+    ]
+    left = report.batches - report.batch + (epochs - report.epoch) * report.batches
+    if not timing:
+        parts.append("—/s")
+    elif report.samples_per_s > 0:
+        parts.append(f"{report.samples_per_s:,.0f}/s")
+        if status in ("running", "paused"):
+            parts.append(f"ETA {duration_text(left * batch_size / report.samples_per_s)}")
+    return " · ".join(parts)
+
+
+def smoothed(losses: list[float], weight: float = SMOOTHING) -> list[float]:
+    """The running average of `losses` the session reports, debiased at the start."""
+    out, average = [], 0.0
+    for count, loss in enumerate(losses, 1):
+        average = weight * average + (1 - weight) * loss
+        out.append(average / (1 - weight**count))
+    return out
+
+
+def thinned(xs: list, ys: list, limit: int = PLOT_POINTS) -> tuple[tuple, tuple]:
+    """At most `limit` evenly spread points of a line, always keeping the last."""
+    if len(xs) <= limit:
+        return tuple(xs), tuple(ys)
+    keep = np.unique(np.linspace(0, len(xs) - 1, limit).round().astype(int))
+    return tuple(xs[i] for i in keep), tuple(ys[i] for i in keep)
+
+
+def loss_series(losses: list[float], history: list[dict]) -> list[Series]:
+    """The training loss per step (smoothed) and the validation loss at each epoch's end."""
+    finite = [v if math.isfinite(v) else math.nan for v in losses]
+    train = thinned(list(range(1, len(finite) + 1)), smoothed(finite))
+    val = [(h["global_step"], h["val_loss"]) for h in history]
+    return [
+        Series("train (smoothed)", *train, color="cyan"),
+        Series("val", tuple(s for s, _ in val), tuple(v for _, v in val), "orange", "dot"),
+    ]
+
+
+def lr_marks(lr_changes: list[dict]) -> list[Mark]:
+    return [Mark(change["step"], f"lr {change['lr']:.3g}") for change in lr_changes]
+
+
+def accuracy_series(history: list[dict]) -> list[Series]:
+    """Train and validation accuracy per epoch; empty for regression."""
+    rows = [h for h in history if h["train_acc"] is not None]
+    epochs = tuple(h["epoch"] for h in rows)
+    return [
+        Series("train", epochs, tuple(h["train_acc"] for h in rows), "cyan", "dot"),
+        Series("val", epochs, tuple(h["val_acc"] for h in rows), "orange", "dot"),
+    ]
+
+
+# ----- the decision map of 2-D toy sets --------------------------------------------
+@dataclass
+class DecisionGrid:
+    """The predicted class over a grid (row 0 at the top) and the points drawn on it."""
+
+    classes: np.ndarray  # (rows, columns) ints
+    points: np.ndarray  # (n, 2) floats
+    labels: np.ndarray  # (n,) ints
+    extent: tuple[float, float, float, float]  # x0, x1, y0, y1
+
+
+def decision_grid(model, dataset, device: str = "cpu", size=TOY_GRID) -> DecisionGrid:
+    """The model's predicted class over the dataset's extent; runs the model in eval mode."""
+    x, y = dataset.tensors
+    points, labels = x.numpy(), y.numpy()
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = (high - low) * 0.05 + 1e-6
+    x0, y0 = low - pad
+    x1, y1 = high + pad
+    columns, rows = size
+    gx, gy = np.meshgrid(np.linspace(x0, x1, columns), np.linspace(y1, y0, rows))
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with engine.no_grad():
+            out = model(engine.tensor(grid).to(device)).numpy()
+    finally:
+        model.train(was_training)
+    predicted = out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else out.ravel() > 0
+    classes = predicted.astype(int).reshape(rows, columns)
+    return DecisionGrid(classes, points, labels.astype(int), (x0, x1, y0, y1))
+
+
+# ----- health and the confusion matrix ---------------------------------------------------
+@dataclass(frozen=True)
+class HealthRow:
+    """One layer's line in the health table; `warning` says what looks wrong, or ""."""
+
+    layer: str
+    dead: str
+    act_std: str
+    update_ratio: str
+    warning: str
+
+
+def health_rows(report: HealthReport) -> list[HealthRow]:
+    """One row per layer: dead-ReLU fraction, activation std and its weight's update ratio."""
+    ratios: dict[str, float] = {}
+    for p in report.params:
+        if p.update_ratio is not None and p.name.endswith("weight"):
+            ratios[p.name.rsplit(".", 1)[0]] = p.update_ratio
+    rows = []
+    for layer in report.layers:
+        ratio = ratios.get(layer.name)
+        warnings = []
+        if layer.dead_fraction is not None and layer.dead_fraction >= 0.5:
+            warnings.append("dead ReLUs")
+        if math.isfinite(layer.act_std) and layer.act_std < 1e-3:
+            warnings.append("vanishing")
+        if not math.isfinite(layer.act_std) or layer.act_std > 1e3:
+            warnings.append("exploding")
+        if ratio is not None and (ratio > 0.1 or not math.isfinite(ratio)):
+            warnings.append("lr too high?")
+        elif ratio is not None and ratio < 1e-5:
+            warnings.append("lr too low?")
+        rows.append(
+            HealthRow(
+                f"{layer.name} {layer.kind}",
+                "" if layer.dead_fraction is None else f"{layer.dead_fraction:.0%}",
+                f"{layer.act_std:.3g}",
+                "" if ratio is None else f"{ratio:.1e}",
+                ", ".join(warnings),
+            )
+        )
+    return rows
+
+
+def confusion_matrix(model, loader, classes: int, device: str = "cpu") -> np.ndarray:
+    """Counts of (true class, predicted class) over `loader`, in eval mode."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    was_training = model.training
+    model.eval()
+    try:
+        with engine.no_grad():
+            for x, y in loader:
+                predicted = model(x.to(device)).numpy().argmax(axis=1)
+                np.add.at(matrix, (y.numpy().astype(int), predicted), 1)
+    finally:
+        model.train(was_training)
+    return matrix

@@ -1,0 +1,178 @@
+"""Pilot tests of the Train screen: start, pause, resume, stop, exact resume, NaN, lr, quit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from textual import events
+from textual.widgets import Input
+
+from app.design import Design
+from app.screens.train import TrainScreen
+from app.session import TrainingSession
+from tests.app.tui_helpers import app_on
+from widgets.decision_map import DecisionMap
+from widgets.plots import LinePlot
+
+
+async def wait_for(condition, timeout: float = 20.0) -> None:
+    """Let the app run until `condition()` holds (Pilot's own waits last while training runs)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def send_keys(app, *keys: str) -> None:
+    """Press keys without waiting for the app to go idle: a person pressing them in a row.
+
+    `pilot.press` waits until the process is idle, up to two seconds a key while
+    a run keeps the CPU busy.
+    """
+    for key in keys:
+        app.post_message(events.Key(key, " " if key == "space" else key))
+        await asyncio.sleep(0)
+
+
+async def run_ends(pilot, screen: TrainScreen) -> None:
+    """Wait for the run to end and the screen to draw its last report."""
+    await wait_for(lambda: not screen.running)
+    await pilot.pause()
+
+
+async def answer_prompt(pilot, key: str, text: str) -> None:
+    """Press `key`, type `text` into the prompt that opens (all at once) and accept it."""
+    await pilot.press(key)
+    pilot.app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def open_train(pilot, app, **training) -> TrainScreen:
+    app.editor.design.training.update(training)
+    await pilot.press("2")
+    await pilot.pause()
+    assert isinstance(app.screen, TrainScreen)
+    return app.screen
+
+
+def weights(model) -> dict:
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+async def test_space_starts_pauses_and_resumes_and_s_stops(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=1000)
+        assert "press space" in str(screen.query_one("#progress").render())
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 0)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.status == "paused")
+        step = screen.session.global_step
+        await pilot.pause(0.1)
+        assert screen.session.global_step == step and screen.running
+        assert str(screen.query_one("#progress").render()).startswith("paused")
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.global_step > step)
+        await send_keys(app, "s")
+        await run_ends(pilot, screen)
+        await wait_for(lambda: not [w for w in app.workers if w.is_running])
+        await pilot.pause()
+        assert screen.session.status == "stopped" and screen.session.epoch < 1000
+        assert str(screen.query_one("#progress").render()).startswith("stopped")
+
+
+async def test_paused_then_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=3)
+        design = Design.from_json(app.editor.design.to_json())
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.status == "paused")
+        assert 0 < screen.session.global_step < 3 * len(screen.session.train_loader)
+        await send_keys(app, "space")
+        await run_ends(pilot, screen)
+        assert screen.session.status == "finished"
+        trained = weights(screen.session.model)
+    straight = TrainingSession(design)
+    assert straight.run() == "finished"
+    expected = weights(straight.model)
+    assert trained.keys() == expected.keys()
+    for key in expected:
+        np.testing.assert_array_equal(trained[key], expected[key])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+async def test_non_finite_loss_stops_and_offers_the_debugger(tmp_path):
+    app = app_on("exploding_lr", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        assert screen.session.status == "nonfinite"
+        alert = screen.query_one("#alert")
+        assert alert.display and "press 3 to debug this batch" in str(alert.render())
+        assert app.bad_batch is screen.session.bad_batch is not None
+        assert str(screen.query_one("#progress").render()).startswith("non-finite")
+
+
+async def test_lr_change_is_applied_and_marked_on_the_loss_plot(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=2)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        step = screen.session.global_step
+        await answer_prompt(pilot, "l", "0.002")
+        assert screen.session.lr == 0.002
+        assert [(m.x, m.label) for m in screen.query_one("#loss-plot", LinePlot).marks] == [
+            (step, "lr 0.002")
+        ]
+        # two more epochs go on from there with the new rate
+        app.editor.design.training["epochs"] = 4
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        assert screen.session.epoch == 4 and screen.session.history[-1]["lr"] == 0.002
+        decision = screen.query_one(DecisionMap)
+        assert decision.display and decision.predicted.shape == (48, 64)
+
+
+async def test_quitting_stops_the_run_and_leaves_no_training_thread(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=10_000)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 0)
+        await send_keys(app, "1")  # training goes on behind the Build screen
+        await wait_for(lambda: app.screen.SCOPE == "build")
+        step = screen.session.global_step
+        await wait_for(lambda: screen.session.global_step > step)
+        await send_keys(app, "q")
+        await wait_for(lambda: not app.is_running)
+    assert screen.finished.is_set()
+    assert screen.session.status == "stopped"
+
+
+async def test_a_paused_run_checkpoints_and_sets_the_weights_to_export(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=2)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        folder = tmp_path / "ckpt"
+        await answer_prompt(pilot, "c", str(folder))
+        assert (folder / "session.json").exists()
+        assert app.trained_weights == folder / "weights.npz"
+        saved = weights(screen.session.model)
+        await pilot.press("r")  # fresh weights
+        await run_ends(pilot, screen)
+        await answer_prompt(pilot, "C", str(folder))
+        assert screen.session.global_step == len(screen.session.losses)
+        for key, value in weights(screen.session.model).items():
+            np.testing.assert_array_equal(value, saved[key])
