@@ -57,6 +57,7 @@ class TrainScreen(Screen):
     show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
     health_every: ClassVar[int] = 10  # steps between layer-health samples
     draw_interval: ClassVar[float] = 0.25  # seconds between decision maps
+    ui_interval: ClassVar[float] = 0.5  # seconds between redraws while a run goes on
 
     class Reported(Message):
         """A session report, with what the worker computed for the views alongside it."""
@@ -84,6 +85,8 @@ class TrainScreen(Screen):
         self.finished.set()
         self._last_drawn = 0.0  # the worker's clock of the last decision map
         self._health_shown = None  # the monitor report in the table
+        self._drawn_at = 0.0  # the UI's clock of the last redraw
+        self._pending_extras: dict = {}  # views computed by the worker, not drawn yet
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -200,7 +203,17 @@ class TrainScreen(Screen):
                     " to debug this batch",
                 )
             )
-        self._show_extras(event.extras)
+        # Drawing (plotext, layout, a full repaint) costs far more than a small epoch and
+        # competes with the training thread for the interpreter: mid-run, draw at most
+        # every ui_interval seconds; the end of a run and a stop are always drawn.
+        self._pending_extras.update(event.extras)
+        now = time.monotonic()
+        mid_run = isinstance(report, BatchReport | EpochReport)
+        if mid_run and now - self._drawn_at < self.ui_interval:
+            return
+        self._drawn_at = now
+        self._show_extras(self._pending_extras)
+        self._pending_extras = {}
         self.show_curves()
         self.show_progress()
 
