@@ -55,7 +55,7 @@ class TrainScreen(Screen):
     BINDINGS = bindings_for("train")
     AUTO_FOCUS = None  # keys such as space go to the screen, not to the settings form
     show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
-    health_every: ClassVar[int] = 10  # steps between layer-health samples
+    health_every: ClassVar[int] = 50  # steps between layer-health samples (a few a second)
     draw_interval: ClassVar[float] = 0.25  # seconds between decision maps
     ui_interval: ClassVar[float] = 0.5  # seconds between redraws while a run goes on
 
@@ -150,7 +150,7 @@ class TrainScreen(Screen):
         epochs = self.run_epochs if self.running else self._epochs_wanted()
         batch_size = self.session.batch_size if self.session else 1
         text = progress_text(self.run_status, epochs, self.latest, self.show_timing, batch_size)
-        self.query_one("#progress", Static).update(text)
+        self.query_one("#progress", Static).update(text, layout=False)  # fixed height: no layout
 
     def show_alert(self, text: Text | str | None) -> None:
         alert = self.query_one("#alert", Static)
@@ -184,7 +184,9 @@ class TrainScreen(Screen):
                 badge = Text(f"⚠ {row.warning}", style="bold yellow") if row.warning else ""
                 table.add_row(row.layer, row.dead, row.act_std, row.update_ratio, badge)
         if "confusion" in extras:
-            self.query_one("#confusion", Static).update(confusion_table(extras["confusion"]))
+            box = self.query_one("#confusion", Static)
+            # the table keeps its size from one epoch to the next: repaint, no layout
+            box.update(confusion_table(extras["confusion"]), layout=not box.content)
 
     # ----- reports from the worker -----------------------------------------------------
     @on(Reported)
@@ -283,12 +285,16 @@ class TrainScreen(Screen):
             extras["health"] = self.monitor.reports[-1]
         dataset = session.data.name
         final = report is None
-        if dataset in TOY_SETS and (isinstance(report, EpochReport) or final):
-            now = time.monotonic()
-            if final or now - self._last_drawn >= self.draw_interval:
-                self._last_drawn = now
-                extras["grid"] = decision_grid(session.model, session.data.train, session.device)
-        if dataset in IMAGE_SETS and (isinstance(report, EpochReport) or final):
+        if not (isinstance(report, EpochReport) or final):
+            return extras
+        # both views cost a forward pass: compute them no more often than they are drawn
+        now = time.monotonic()
+        if not final and now - self._last_drawn < max(self.draw_interval, self.ui_interval):
+            return extras
+        self._last_drawn = now
+        if dataset in TOY_SETS:
+            extras["grid"] = decision_grid(session.model, session.data.train, session.device)
+        if dataset in IMAGE_SETS:
             extras["confusion"] = confusion_matrix(
                 session.model, session.val_loader, session.data.num_classes, session.device
             )
