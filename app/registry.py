@@ -63,6 +63,11 @@ class LayerSpec:
 
 # What the engine's signatures cannot say: category, help, and the range or choices of
 # each argument. Everything else (names, order, defaults) is read from the classes.
+_BATCH_NORM_ARGS = dict(
+    num_features=dict(kind="int", minimum=1),
+    eps=dict(kind="float", minimum=0),
+    momentum=dict(kind="float", minimum=0, maximum=1, optional=True),
+)
 _EXTRA: dict[str, dict] = {
     "Linear": dict(
         category="Linear",
@@ -145,21 +150,13 @@ _EXTRA: dict[str, dict] = {
         category="Normalization",
         help="normalise each feature over the batch",
         keys=("num_features",),
-        args=dict(
-            num_features=dict(kind="int", minimum=1),
-            eps=dict(kind="float", minimum=0),
-            momentum=dict(kind="float", minimum=0, maximum=1, optional=True),
-        ),
+        args=_BATCH_NORM_ARGS,
     ),
     "BatchNorm2d": dict(
         category="Normalization",
         help="normalise each channel over the batch",
         keys=("num_features",),
-        args=dict(
-            num_features=dict(kind="int", minimum=1),
-            eps=dict(kind="float", minimum=0),
-            momentum=dict(kind="float", minimum=0, maximum=1, optional=True),
-        ),
+        args=_BATCH_NORM_ARGS,
     ),
     "LayerNorm": dict(
         category="Normalization",
