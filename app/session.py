@@ -131,8 +131,8 @@ class TrainingSession:
         # the engine's generator is global: a session keeps its own state between runs
         self._rng_state = engine.get_rng_state()
         self.loss_name = str(training["loss"])
-        self.loss_fn = _make_loss(self.loss_name)
-        self.optimizer = _make_optimizer(training.get("optimizer"), self.model.parameters())
+        self.loss_fn = make_loss(self.loss_name)
+        self.optimizer = make_optimizer(training.get("optimizer"), self.model.parameters())
         self.scheduler = _make_scheduler(training.get("schedule"), self.optimizer)
         self.shuffle_generator = engine.Generator().manual_seed(self.seed)
         self.train_loader = DataLoader(
@@ -323,12 +323,7 @@ class TrainingSession:
         return self.loss_name in CLASSIFICATION_LOSSES + BINARY_LOSSES
 
     def _target(self, out: engine.Tensor, y: engine.Tensor) -> engine.Tensor:
-        """Labels as the loss wants them: indices, or floats shaped like the output."""
-        if self.loss_name in CLASSIFICATION_LOSSES or y.is_floating_point():
-            return y
-        if out.ndim == 2 and out.shape[1] > 1:
-            return F.one_hot(y, out.shape[1]).float()
-        return y.float().reshape(out.shape)
+        return loss_target(self.loss_name, out, y)
 
     def _correct(self, out: engine.Tensor, target: engine.Tensor) -> int:
         if self.loss_name in CLASSIFICATION_LOSSES:
@@ -480,7 +475,17 @@ def _check_fits(design: Design, data, loss: str) -> None:
         )
 
 
-def _make_loss(name: str) -> nn.Module:
+def loss_target(loss_name: str, out: engine.Tensor, y: engine.Tensor) -> engine.Tensor:
+    """Labels as the loss wants them: indices, or floats shaped like the output."""
+    if loss_name in CLASSIFICATION_LOSSES or y.is_floating_point():
+        return y
+    if out.ndim == 2 and out.shape[1] > 1:
+        return F.one_hot(y, out.shape[1]).float()
+    return y.float().reshape(out.shape)
+
+
+def make_loss(name: str) -> nn.Module:
+    """The loss module named in a design's training settings."""
     cls = getattr(nn, name, None)
     if not isinstance(cls, type) or not name.endswith("Loss"):
         known = ", ".join(n for n in dir(nn) if n.endswith("Loss") and not n.startswith("_"))
@@ -488,7 +493,8 @@ def _make_loss(name: str) -> nn.Module:
     return cls()
 
 
-def _make_optimizer(settings: Any, params) -> engine.optim.Optimizer:
+def make_optimizer(settings: Any, params) -> engine.optim.Optimizer:
+    """The optimizer a design's training settings describe, over `params`."""
     if not isinstance(settings, dict) or settings.get("type") not in OPTIMIZERS:
         kind = settings.get("type") if isinstance(settings, dict) else settings
         raise SessionError(f"unknown optimizer {kind!r} (known: {', '.join(OPTIMIZERS)})")
