@@ -161,6 +161,7 @@ class DebugSession:
         )
         x, y = next(iter(loader))
         engine.manual_seed(seed)
+        self.design.build()  # the RNG as training's first step finds it: after the weights
         return DebugBatch(x, y, engine.get_rng_state(), f"the first batch of {data.name} ({size})")
 
     def _fresh(self):
@@ -271,6 +272,8 @@ class DebugSession:
     # ----- breakpoints --------------------------------------------------------------
     def toggle_breakpoint(self, node: int | None = None, scope: str | None = None) -> bool:
         """Set or clear a breakpoint on a node or a module scope; True when now set."""
+        if node is None and scope is None:
+            raise ValueError("a breakpoint needs a node or a module scope")
         for spec in self.specs:
             if spec.when is None and (spec.node, spec.scope) == (node, scope):
                 self.specs.remove(spec)
@@ -321,10 +324,12 @@ class DebugSession:
         if err is None:
             return None
         self.restart()
-        if not err.node.is_leaf:
-            self.run_to_node(err.node.id, err.phase)
-        elif err.phase == "update":
-            self.run_to_node(err.node.id, "update")
+        self.stepper.breakpoints.clear()  # straight to the producer, past every breakpoint
+        try:
+            if not err.node.is_leaf or err.phase == "update":
+                self.run_to_node(err.node.id, err.phase)
+        finally:
+            self._reapply()
         return err
 
     def gradcheck(self, node: int) -> debug.GradCheck:
@@ -389,6 +394,7 @@ class DebugSession:
             view.value, view.dropped = fwd.output, fwd.dropped
         elif rec.is_leaf and reached:
             view.value = rec.value  # leaves: the overview's copy (the same weights and batch)
+            view.dropped = rec.value_dropped
         if bwd is not None:
             view.grad, view.dropped = bwd.grad_output, view.dropped or bwd.dropped
             parents = [self.overview.nodes[p] for p in rec.parents]
@@ -401,6 +407,7 @@ class DebugSession:
         if upd is not None:
             view.update, view.value = upd.update, upd.inputs[0] if upd.inputs else view.value
             view.update_stats = None if upd.update is None else debug.stats(upd.update)
+            view.dropped = view.dropped or upd.dropped
         return view
 
     def _seen_event(self, phase: str, node: int) -> Event | None:
@@ -414,7 +421,7 @@ class DebugSession:
         return event is not None and event.phase in ("update", "done")
 
     def _glyph(self, rec: NodeRecord, view: NodeView) -> str:
-        if rec.error and self.phase == "error":
+        if rec.error:  # known from the full pass, before the stepper gets there
             return "error"
         if not view.reached:
             return ""
@@ -435,11 +442,26 @@ class DebugSession:
             self._vanish = top * VANISHING if math.isfinite(top) else 0.0
         return self._vanish
 
+    def _modules(self) -> dict:
+        if not hasattr(self, "_named"):
+            self._named = dict(self.design.build().named_modules())
+        return self._named
+
     def _module_types(self) -> dict[str, str]:
         if not hasattr(self, "_types"):
-            model = self.design.build()
-            self._types = {name: type(m).__name__ for name, m in model.named_modules() if name}
+            self._types = {name: type(m).__name__ for name, m in self._modules().items() if name}
         return self._types
+
+    def layer_of(self, rec: NodeRecord) -> str:
+        """The layer a node belongs to, as its constructor call, and the line that ran the op."""
+        scope = rec.name.rpartition(".")[0] if rec.is_leaf else rec.scope
+        module = self._modules().get(scope) if scope else None
+        parts = []
+        if module is not None:
+            parts.append(f"layer {scope}: {type(module).__name__}({module.extra_repr()})")
+        if rec.source and not rec.source.startswith(__file__):
+            parts.append(f"at {rec.source}")
+        return " ".join(parts)
 
     # ----- findings -----------------------------------------------------------------
     def _findings(self) -> list[Finding]:
@@ -579,4 +601,4 @@ def describe_event(event: Event | None) -> str:
     where = f" in {rec.scope}" if rec.scope and not rec.is_leaf else ""
     if event.phase == "update":
         return f"update of {rec.name} (lr {event.lr:g})"
-    return f"{event.phase} #{rec.id} {rec.op}{where}"
+    return f"#{rec.id} {rec.op}{where}"

@@ -427,6 +427,14 @@ class TrainingSession:
         return session
 
 
+def same_network(mine: Design, theirs: Design) -> bool:
+    """Both designs train the same network the same way (the number of epochs aside)."""
+    a, b = mine.to_dict(), theirs.to_dict()
+    a["training"] = {k: v for k, v in a["training"].items() if k != "epochs"}
+    b["training"] = {k: v for k, v in b["training"].items() if k != "epochs"}
+    return a == b
+
+
 def _read_position(folder: Path) -> dict:
     path = folder / "session.json"
     try:

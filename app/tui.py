@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from textual import work
@@ -17,10 +16,10 @@ from app.samples import DEFAULT_SAMPLE, sample_names, sample_path
 from app.screens.build import BuildScreen
 from app.screens.choose import ChooseScreen
 from app.screens.confirm import ConfirmScreen
+from app.screens.debug import DebugScreen
 from app.screens.export_dialog import ExportDialog
 from app.screens.help import HelpScreen
 from app.screens.open_dialog import OpenDialog
-from app.screens.placeholder import PlaceholderScreen
 from app.screens.prompt import PromptScreen
 from app.screens.train import TrainScreen
 
@@ -43,9 +42,7 @@ class StepgradApp(App[int]):
     MODES = {
         "build": BuildScreen,
         "train": TrainScreen,
-        "debug": partial(
-            PlaceholderScreen, "Debug", "Step through the graph op by op, forward and backward."
-        ),
+        "debug": DebugScreen,
     }
     DEFAULT_MODE = "build"
 
@@ -56,6 +53,7 @@ class StepgradApp(App[int]):
         self.editor.listeners.append(self._editor_changed)
         self.offer_recovery = offer_recovery
         self.trained_weights: Path | None = None  # the weights of the last checkpoint saved
+        self.train_session = None  # the Train screen's session, whose weights Debug copies
         self.bad_batch = None  # the batch a run stopped on with a non-finite loss, to debug
         self.data_dir: Path | None = None  # where MNIST-like sets are read from
 

@@ -29,6 +29,7 @@ from app.session import (
     Report,
     SessionError,
     TrainingSession,
+    same_network,
 )
 from app.train_view import (
     accuracy_series,
@@ -230,6 +231,7 @@ class TrainScreen(Screen):
         if self.monitor is not None:
             self.monitor.close()
         self.session, self.latest = session, None
+        self.app.train_session = session  # the Debug screen copies its weights
         self.monitor = Monitor(session.model, every=self.health_every)
         session.step_hooks.append(self.monitor.step)
         self.show_alert(None)
@@ -239,11 +241,7 @@ class TrainScreen(Screen):
         return True
 
     def _same_network(self) -> bool:
-        """The open design trains the session's network the same way (epochs aside)."""
-        mine, theirs = self.app.editor.design.to_dict(), self.session.design.to_dict()
-        mine["training"] = {k: v for k, v in mine["training"].items() if k != "epochs"}
-        theirs["training"] = {k: v for k, v in theirs["training"].items() if k != "epochs"}
-        return mine == theirs
+        return same_network(self.app.editor.design, self.session.design)
 
     def start(self) -> None:
         """Go on with the session when the design is unchanged and epochs remain, else anew."""

@@ -12,7 +12,7 @@ from app.samples import SAMPLES_DIR
 from app.screens.confirm import ConfirmScreen
 from app.screens.export_dialog import ExportDialog
 from app.screens.help import HelpScreen
-from app.screens.placeholder import PlaceholderScreen
+from app.screens.debug import DebugScreen
 from app.screens.train import TrainScreen
 from app.tui import StepgradApp
 from tests.app.tui_helpers import SAMPLES, app_on
@@ -29,7 +29,7 @@ def test_palette_names_are_category_verb_and_keys_are_unique():
     for action in ACTIONS:
         category, _, verb = action.palette.partition(": ")
         assert category and verb, action.palette
-    for scope in ("app", "build", "train"):
+    for scope in ("app", "build", "train", "debug"):
         keys = [k for b in bindings_for(scope) for k in b.key.split(",")]
         assert len(keys) == len(set(keys)), scope
 
@@ -40,7 +40,7 @@ async def test_number_keys_switch_screens_and_help_lists_every_binding(tmp_path)
         await pilot.press("2")
         assert isinstance(app.screen, TrainScreen)
         await pilot.press("3")
-        assert isinstance(app.screen, PlaceholderScreen)
+        assert isinstance(app.screen, DebugScreen)
         await pilot.press("1")
         assert app.screen.SCOPE == "build"
         await pilot.press("question_mark")

@@ -1,0 +1,123 @@
+"""A 2-D array as coloured half-block cells: two rows of values in each line of text."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+LEVELS = 33  # odd, so that the diverging scale has a white middle for 0
+DIVERGING = ((33, 102, 172), (247, 247, 247), (178, 24, 43))  # blue, white, red
+SEQUENTIAL = ((16, 20, 40), (60, 110, 170), (235, 242, 255))  # dark to bright
+NAN, INF = LEVELS, LEVELS + 1  # levels of the colours that stand out: magenta, bright yellow
+NONE = -1  # no value: below the last row of an odd number of rows
+
+
+def _ramp(stops: tuple[tuple[int, int, int], ...]) -> list[Color]:
+    """`LEVELS` colours evenly between the stops, then the NaN and Inf colours."""
+    colours = []
+    for p in np.linspace(0, len(stops) - 1, LEVELS):
+        i = min(int(p), len(stops) - 2)
+        rgb = [round(a + (b - a) * (p - i)) for a, b in zip(stops[i], stops[i + 1], strict=True)]
+        colours.append(Color.from_rgb(*rgb))
+    return [*colours, Color.parse("#ff00ff"), Color.parse("#ffff00")]
+
+
+PALETTES = {"diverging": _ramp(DIVERGING), "sequential": _ramp(SEQUENTIAL)}
+
+
+@lru_cache(maxsize=4096)
+def _cell_style(scale: str, top: int, bottom: int) -> Style:
+    palette = PALETTES[scale]
+    return Style(color=palette[top], bgcolor=None if bottom == NONE else palette[bottom])
+
+
+def colour_levels(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """Each value's colour level and the scale's name.
+
+    Diverging (0 in the middle, white) when the values have both signs, else sequential from the
+    smallest to the largest. Levels are 0..LEVELS-1, then `NAN` for NaN and `INF` for ±Inf.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    shown = np.where(finite, values, 0.0)
+    lo, hi = (shown[finite].min(), shown[finite].max()) if finite.any() else (0.0, 0.0)
+    if lo < 0 < hi:
+        scale, t = "diverging", (shown / max(-lo, hi) + 1) / 2
+    else:
+        scale, t = "sequential", (shown - lo) / (hi - lo) if hi > lo else np.full_like(shown, 0.5)
+    levels = np.rint(np.clip(t, 0, 1) * (LEVELS - 1)).astype(np.int64)
+    levels[np.isnan(values)] = NAN
+    levels[np.isinf(values)] = INF
+    return levels, scale
+
+
+def strides(rows: int, cols: int, max_rows: int, max_cols: int) -> tuple[int, int]:
+    """The smallest row and column steps that fit `rows`×`cols` into `max_rows`×`max_cols`."""
+    return max(1, -(-rows // max_rows)), max(1, -(-cols // max_cols))
+
+
+def describe(values: np.ndarray, row_step: int = 1, col_step: int = 1) -> str:
+    """A caption: the finite range, the size and any subsampling."""
+    finite = values[np.isfinite(values)]
+    low, high = (f"{finite.min():.4g}", f"{finite.max():.4g}") if finite.size else ("–", "–")
+    caption = f"min {low} max {high}, {values.shape[0]}×{values.shape[1]}"
+    if row_step > 1 or col_step > 1:
+        caption += f", stride {row_step}×{col_step}"
+    return caption
+
+
+class Heatmap(Widget):
+    """Shows a 2-D array, subsampled to fit `max_rows`×`max_cols` values; it sizes itself."""
+
+    DEFAULT_CSS = """
+    Heatmap { width: auto; height: auto; }
+    """
+
+    def __init__(self, max_rows: int = 64, max_cols: int = 64, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.max_rows, self.max_cols = max_rows, max_cols
+        self.caption = ""
+        self._lines: list[Strip] = []
+
+    def show(self, values: np.ndarray) -> None:
+        """Draw `values` (2-D) and set `caption` to describe them."""
+        values = np.asarray(values, dtype=np.float64)
+        row_step, col_step = strides(*values.shape, self.max_rows, self.max_cols)
+        self.caption = describe(values, row_step, col_step)
+        levels, scale = colour_levels(values[::row_step, ::col_step])
+        if len(levels) % 2:
+            levels = np.vstack([levels, np.full((1, levels.shape[1]), NONE)])
+        self._lines = [
+            _strip(top, bottom, scale)
+            for top, bottom in zip(levels[0::2].tolist(), levels[1::2].tolist(), strict=True)
+        ]
+        self.refresh(layout=True)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return self._lines[0].cell_length if self._lines else 0
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines)
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._lines):
+            return self._lines[y].crop_extend(0, self.size.width, self.rich_style)
+        return Strip.blank(self.size.width, self.rich_style)
+
+
+def _strip(top: list[int], bottom: list[int], scale: str) -> Strip:
+    """One line of cells: `top` values in the foreground, `bottom` ones in the background."""
+    segments, start = [], 0
+    for x in range(1, len(top) + 1):  # one segment per run of equal cells
+        if x == len(top) or top[x] != top[start] or bottom[x] != bottom[start]:
+            style = _cell_style(scale, top[start], bottom[start])
+            segments.append(Segment("▀" * (x - start), style))
+            start = x
+    return Strip(segments, len(top))
