@@ -46,7 +46,19 @@ async def train_screen() -> None:
         app.save_screenshot("train.svg", path=str(ROOT / "docs"))
 
 
+async def debug_screen() -> None:
+    app = app_on("mlp_digits")
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.press("3")
+        while app.screen.session.phase != "backward":
+            await pilot.press("n")
+        await pilot.press("n", "n", "n")
+        await pilot.pause()
+        app.save_screenshot("debug.svg", path=str(ROOT / "docs"))
+
+
 if __name__ == "__main__":
     asyncio.run(build_screen())
     asyncio.run(train_screen())
-    print("wrote docs/build.svg and docs/train.svg")
+    asyncio.run(debug_screen())
+    print("wrote docs/build.svg, docs/train.svg and docs/debug.svg")
