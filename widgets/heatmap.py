@@ -94,11 +94,14 @@ class Heatmap(Widget):
         levels, scale = colour_levels(values[::row_step, ::col_step])
         if len(levels) % 2:
             levels = np.vstack([levels, np.full((1, levels.shape[1]), NONE)])
+        size = (len(self._lines), self._lines[0].cell_length if self._lines else 0)
         self._lines = [
             _strip(top, bottom, scale)
             for top, bottom in zip(levels[0::2].tolist(), levels[1::2].tolist(), strict=True)
         ]
-        self.refresh(layout=True)
+        # sized by its lines: lay out again only when their number or width changed
+        same = size == (len(self._lines), self._lines[0].cell_length if self._lines else 0)
+        self.refresh(layout=not same)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return self._lines[0].cell_length if self._lines else 0

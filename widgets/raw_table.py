@@ -7,21 +7,22 @@ from itertools import groupby
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
+from textual.actions import SkipAction
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 MIN_WIDTH = 6  # of a column, so that a block of short numbers is not cramped
 NORMAL, NAN, INF = 0, 1, 2  # kinds of value, each with its own colour
-STYLES = ("raw-table--value", "raw-table--nan", "raw-table--inf")
+STYLES = ("raw-table--value", "raw-table--nan", "raw-table--inf")  # by kind
 
 
 class RawTable(ScrollView, can_focus=True):
     """Shows the values of a 1-D or 2-D array given through `show`, at most `max_rows`×`max_cols`.
 
     Column indices head the table and stay in view when it scrolls down; row indices stay in
-    view when it scrolls right. `shape` is the size of the block shown, `caption` says when the
-    array was cut to fit.
+    view when it scrolls right, which it does a whole column at a time. `shape` is the size of
+    the block shown, `caption` says when the array was cut to fit.
     """
 
     COMPONENT_CLASSES = {"raw-table--header", "raw-table--label", *STYLES}
@@ -39,11 +40,12 @@ class RawTable(ScrollView, can_focus=True):
         self.max_rows, self.max_cols = max_rows, max_cols
         self.shape: tuple[int, int] = (0, 0)
         self.caption = ""
-        self._texts: list[str] = []  # each line of the table, the header first, without labels
-        self._labels: list[str] = []  # the row index in front of each line, "" for the header
+        self._texts: list[list[str]] = []  # each line's column indices or values, unpadded
+        self._labels: list[str] = []  # the row index in front of each line, blank for the header
         self._kinds: np.ndarray = np.zeros((0, 0), dtype=np.int8)  # NORMAL, NAN or INF
         self._cell = 0  # characters per column: a space, then the value on the right
         self._strips: dict[int, tuple[Strip, Strip]] = {}  # line -> label, values; built on use
+        self._styles: dict[str, Style] = {}  # component class -> its style; looked up on use
 
     def show(self, values: np.ndarray, row_offset: int = 0, col_offset: int = 0) -> None:
         """Show `values` (a 1-D array as one row); indices are numbered from the offsets."""
@@ -58,51 +60,68 @@ class RawTable(ScrollView, can_focus=True):
             self.caption = f"showing {rows}×{cols} of {values.shape[0]}×{values.shape[1]}"
         texts = [f"{v:.4g}" for v in block.ravel().tolist()]
         columns = [str(col_offset + c) for c in range(cols)]
-        width = max(MIN_WIDTH, *map(len, texts), *map(len, columns))
-        pad = width + 1
-        self._cell = pad
-        self._texts = ["".join(c.rjust(pad) for c in columns)] if rows else []
-        self._texts += [
-            "".join(t.rjust(pad) for t in texts[r * cols : (r + 1) * cols]) for r in range(rows)
-        ]
+        width = max([MIN_WIDTH, *map(len, texts), *map(len, columns)])
+        cell = self._cell = width + 1
+        lines = [columns, *(texts[r * cols : (r + 1) * cols] for r in range(rows))]
+        self._texts = lines if rows else []
         labels = [str(row_offset + r) for r in range(rows)]
         label_width = max(map(len, labels), default=0)
         self._labels = [" " * label_width] + [label.rjust(label_width) for label in labels]
-        with np.errstate(invalid="ignore"):
-            self._kinds = np.where(np.isnan(block), NAN, np.where(np.isinf(block), INF, NORMAL))
+        self._kinds = np.where(np.isnan(block), NAN, np.where(np.isinf(block), INF, NORMAL))
         self._strips.clear()
-        self.virtual_size = Size(label_width + cols * pad if rows else 0, len(self._texts))
+        self.virtual_size = Size(label_width + cols * cell if rows else 0, len(self._texts))
         self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # their colours come from the styles
+        self._styles.clear()
+
+    def action_scroll_left(self) -> None:
+        if not self.allow_horizontal_scroll:
+            raise SkipAction()
+        self.scroll_to(x=self.scroll_target_x - self._cell, animate=False)
+
+    def action_scroll_right(self) -> None:
+        if not self.allow_horizontal_scroll:
+            raise SkipAction()
+        self.scroll_to(x=self.scroll_target_x + self._cell, animate=False)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
-        line = y and scroll_y + y  # the header, line 0, stays in view
+        base = self._style("")
+        line = scroll_y + y if y else 0  # the header, line 0, stays in view
         if line >= len(self._texts):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(self.size.width, base)
         if line not in self._strips:
             self._strips[line] = self._build(line)
-        label, values = self._strips[line]
-        start = scroll_x + label.cell_length  # the label stays in view too
-        values = values.crop_extend(start, max(start, scroll_x + width), self.rich_style)
-        return Strip.join([label, values]).crop(0, width)
+        label, values = self._strips[line]  # the label stays in view too
+        # Whole columns only, from the first that starts at or after scroll_x: a value cut on
+        # the left would read as another number (-1.5 as 1.5). At the largest scroll_x, the
+        # last column is the last one in view.
+        cell = self._cell
+        start = -(-scroll_x // cell) * cell
+        view = self.container_size.width - self.scrollbar_size_vertical - label.cell_length
+        values = values.crop_extend(start, start + max(0, view) // cell * cell, base)
+        return Strip.join([label, values]).crop_extend(0, self.size.width, base)
+
+    def _style(self, name: str) -> Style:
+        """The style of the component class `name`, or the widget's own for ""."""
+        if name not in self._styles:  # Textual computes these afresh on each call
+            style = self.get_component_rich_style(name) if name else self.rich_style
+            self._styles[name] = style
+        return self._styles[name]
 
     def _build(self, line: int) -> tuple[Strip, Strip]:
         """The label and values of a line of the table, each as a Strip of the full width."""
-        text = self._texts[line]
+        text = "".join(t.rjust(self._cell) for t in self._texts[line])  # padded only when shown
         if line == 0:
-            style = self.get_component_rich_style("raw-table--header")
+            style = self._style("raw-table--header")
             return Strip([Segment(self._labels[0], style)]), Strip([Segment(text, style)])
-        label_style = self.get_component_rich_style("raw-table--label")
-        label = Strip([Segment(self._labels[line], label_style)])
-        styles: list[Style] = [self.get_component_rich_style(name) for name in STYLES]
+        label = Strip([Segment(self._labels[line], self._style("raw-table--label"))])
         segments, start = [], 0
         for kind, run in groupby(self._kinds[line - 1].tolist()):  # one segment per run
             end = start + len(list(run)) * self._cell
-            segments.append(Segment(text[start:end], styles[kind]))
+            segments.append(Segment(text[start:end], self._style(STYLES[kind])))
             start = end
         return label, Strip(segments, len(text))

@@ -10,13 +10,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 from textual_plotext import PlotextPlot
 
 from widgets.heatmap import Heatmap
+from widgets.raw_table import RawTable
 from widgets.slicing import default_slice, parse_slice, shift_index
 
-TABLE_ROWS, TABLE_COLUMNS = 100, 24
+TABLE_ROWS, TABLE_COLUMNS = 128, 32  # a 28×28 or 32×32 feature map fits whole
 HEATMAP_ROWS, HEATMAP_COLUMNS = 64, 64  # rows of values: two to a line of text
 NOT_RECORDED = Text("values not recorded", style="dim")
 
@@ -31,6 +32,12 @@ class Histogram(PlotextPlot):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.bins: tuple[tuple[float, ...], tuple[int, ...]] = ((), ())
+
+    def render(self):
+        # plotext fails on an empty bar plot, and on one too small for its axes
+        if not self.bins[1] or self.size.width < 12 or self.size.height < 5:
+            return ""
+        return super().render()
 
     def show(self, edges: Sequence[float], counts: Sequence[int]) -> None:
         """Draw `counts[i]` over the bin from `edges[i]` to `edges[i + 1]`."""
@@ -53,17 +60,17 @@ class TensorInspector(Vertical):
 
     DEFAULT_CSS = """
     TensorInspector { height: 1fr; }
-    TensorInspector #title { height: auto; max-height: 3; }
+    TensorInspector #title { height: 2; }
     TensorInspector #top { height: 12; max-height: 50%; }
-    TensorInspector #stats { width: 28; height: auto; padding: 0 1; }
+    TensorInspector #stats { width: 28; height: 10; padding: 0 1; }
     TensorInspector #no-histogram { width: 1fr; color: $text-muted; content-align: center middle; }
     TensorInspector #slice { height: 1; }
     TensorInspector #slice-error { color: $error; height: auto; }
     TensorInspector #bottom { height: 1fr; }
     TensorInspector #bottom > Vertical { width: 1fr; height: 1fr; }
     TensorInspector #heatmap-scroll { height: 1fr; }
-    TensorInspector .caption { height: auto; color: $text-muted; }
-    TensorInspector DataTable { height: 1fr; }
+    TensorInspector .caption { height: 1; color: $text-muted; }
+    TensorInspector RawTable { height: 1fr; }
     """
 
     class SliceChanged(Message):
@@ -97,7 +104,7 @@ class TensorInspector(Vertical):
                     yield Heatmap(HEATMAP_ROWS, HEATMAP_COLUMNS)
             with Vertical():
                 yield Static(classes="caption", id="table-caption")
-                yield DataTable(id="table", cursor_type="none", zebra_stripes=True)
+                yield RawTable(TABLE_ROWS, TABLE_COLUMNS, id="table")
 
     def show(self, title: str, stats, array: np.ndarray | None, note: str = "") -> None:
         """Show a tensor's statistics and, when recorded, its values; skips what did not change."""
@@ -105,7 +112,7 @@ class TensorInspector(Vertical):
             self._title = (title, note)
             if note:
                 title += f"\n[dim]{escape(note)}[/]"
-            self.query_one("#title", Static).update(title)
+            self.query_one("#title", Static).update(title, layout=False)
         self._show_stats(stats)
         self.array = array
         if array is None:
@@ -166,12 +173,13 @@ class TensorInspector(Vertical):
         for i, (label, value, style) in enumerate(rows):
             text.append(("\n" if i else "") + f"{label:<6} ", style="dim")
             text.append(value, style=style)
-        self.query_one("#stats", Static).update(text)
+        self.query_one("#stats", Static).update(text, layout=False)
         edges, counts = stats.hist_edges, stats.hist_counts
         has_bins = len(counts) > 0 and len(edges) == len(counts) + 1
         histogram = self.query_one(Histogram)
-        histogram.display = has_bins
-        self.query_one("#no-histogram").display = not has_bins
+        if histogram.display != has_bins:
+            histogram.display = has_bins
+            self.query_one("#no-histogram").display = not has_bins
         histogram.show(edges, counts)
 
     def _show_view(self) -> None:
@@ -192,35 +200,28 @@ class TensorInspector(Vertical):
         self._view = view.copy()
         heatmap = self.query_one(Heatmap)
         heatmap.show(view)
-        self.query_one("#heatmap-caption", Static).update(heatmap.caption)
-        self._fill_table(view)
-        self.query_one("#heatmap-scroll").display = True
-        self.query_one("#table").display = True
-
-    def _fill_table(self, view: np.ndarray) -> None:
-        rows, columns = view.shape
-        shown = view[:TABLE_ROWS, :TABLE_COLUMNS].tolist()
-        table = self.query_one("#table", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*map(str, range(len(shown[0]))))
-        cells = [[f"{v:.4g}" for v in values] for values in shown]
-        widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
-        for i, row in enumerate(cells):  # padded, so that numbers line up on the right
-            table.add_row(*map(str.rjust, row, widths), label=Text(str(i)))
-        caption = ""
-        if rows > TABLE_ROWS or columns > TABLE_COLUMNS:
-            caption = f"showing {len(shown)}×{len(shown[0])} of {rows}×{columns}"
-        self.query_one("#table-caption", Static).update(caption)
+        self.query_one("#heatmap-caption", Static).update(heatmap.caption, layout=False)
+        table = self.query_one(RawTable)
+        table.show(view)
+        self.query_one("#table-caption", Static).update(table.caption, layout=False)
+        self._set_display(True)
 
     def _show_error(self, error: str) -> None:
         """Say under the slice box why the slice typed cannot be shown; "" hides it."""
         line = self.query_one("#slice-error", Static)
-        line.update(Text(error))
-        line.display = bool(error)
+        if line.display or error:
+            line.update(Text(error))
+            line.display = bool(error)
 
     def _show_message(self, message: Text) -> None:
         """Say `message` where the heatmap and the table go."""
-        self.query_one("#heatmap-scroll").display = False
-        self.query_one("#table").display = False
-        self.query_one("#heatmap-caption", Static).update(message)
-        self.query_one("#table-caption", Static).update(message)
+        self._set_display(False)
+        self.query_one("#heatmap-caption", Static).update(message, layout=False)
+        self.query_one("#table-caption", Static).update(message, layout=False)
+
+    def _set_display(self, shown: bool) -> None:
+        """Show or hide the heatmap and table; setting `display` unchanged still costs a layout."""
+        for selector in ("#heatmap-scroll", "#table"):
+            widget = self.query_one(selector)
+            if widget.display != shown:
+                widget.display = shown

@@ -48,6 +48,7 @@ class DebugScreen(Screen):
         self.shown_node: int | None = None
         self.busy = False  # a long move runs in a worker; keys wait for it
         self._phase = "ready"
+        self._findings_shown: Text | None = Text()
         self._input_walk: tuple[int, int] | None = None  # (child node, input index)
 
     def compose(self) -> ComposeResult:
@@ -166,13 +167,15 @@ class DebugScreen(Screen):
         if select_current and node is not None:
             graph.set_current(node, phase)
         title = Text.assemble(("graph ", "bold"), (f"· {phase}", "dim"))
-        self.query_one("#graph-title", Static).update(title)
-        self.query_one("#status", Static).update(status_text(session))
+        # fixed-height lines: repaint them without a layout pass
+        self.query_one("#graph-title", Static).update(title, layout=False)
+        self.query_one("#status", Static).update(status_text(session), layout=False)
         findings = findings_text(session)
         box = self.query_one("#findings", Static)
-        box.display = findings is not None
-        if findings is not None:
-            box.update(findings)
+        if findings != self._findings_shown:  # the same for the whole session
+            self._findings_shown = findings
+            box.display = findings is not None
+            box.update(findings or "")
         selected = graph.selected_node
         self.show_node(selected if selected is not None else node, force=True)
 
@@ -182,7 +185,7 @@ class DebugScreen(Screen):
             return
         self.shown_node = node
         view = self.session.view(node)
-        self.query_one("#node-title", Static).update(node_title(self.session, view))
+        self.query_one("#node-title", Static).update(node_title(self.session, view), layout=False)
         tab = self.query_one("#tabs", Tabs).active or "value"
         switcher = self.query_one("#switcher", ContentSwitcher)
         if tab == "split":

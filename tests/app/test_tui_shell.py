@@ -10,9 +10,9 @@ from app.actions import ACTIONS, bindings_for
 from app.editor import DesignEditor
 from app.samples import SAMPLES_DIR
 from app.screens.confirm import ConfirmScreen
+from app.screens.debug import DebugScreen
 from app.screens.export_dialog import ExportDialog
 from app.screens.help import HelpScreen
-from app.screens.debug import DebugScreen
 from app.screens.train import TrainScreen
 from app.tui import StepgradApp
 from tests.app.tui_helpers import SAMPLES, app_on
