@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import functools
+import glob
 import math
+import os
 import sys
 
 import numpy as np
@@ -132,3 +135,29 @@ def _keep_large_arrays_on_the_heap() -> None:
 
 
 _keep_large_arrays_on_the_heap()
+
+
+def limit_blas_threads(n: int) -> int | None:
+    """Let matrix products made on the calling thread use at most `n` BLAS threads.
+
+    For threads that run ops while the terminal UI draws on the main thread: on two
+    cores, OpenBLAS's spinning helpers starve the UI (a LeNet-5 convolution backward
+    measured 10 ms alone, 100-260 ms beside the UI). Needs the per-thread setting of
+    OpenBLAS 0.3.27+, which NumPy's wheels ship; returns the previous count, or None
+    where the BLAS has no such setting (nothing changes then).
+    """
+    setter = _blas_thread_setter()
+    return None if setter is None else int(setter(int(n)))
+
+
+@functools.cache
+def _blas_thread_setter():
+    folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in glob.glob(os.path.join(folder, "*openblas*")):
+        try:
+            setter = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        return setter
+    return None

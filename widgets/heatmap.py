@@ -8,7 +8,7 @@ import numpy as np
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -74,10 +74,11 @@ def describe(values: np.ndarray, row_step: int = 1, col_step: int = 1) -> str:
 
 
 class Heatmap(Widget):
-    """Shows a 2-D array, subsampled to fit `max_rows`×`max_cols` values; it sizes itself."""
+    """Shows a 2-D array, subsampled to fit its area (two rows of values a line) and at most
+    `max_rows`×`max_cols` values; it fills its area, so a new array never needs a layout."""
 
     DEFAULT_CSS = """
-    Heatmap { width: auto; height: auto; }
+    Heatmap { width: 1fr; height: 1fr; }
     """
 
     def __init__(self, max_rows: int = 64, max_cols: int = 64, **kwargs) -> None:
@@ -85,29 +86,32 @@ class Heatmap(Widget):
         self.max_rows, self.max_cols = max_rows, max_cols
         self.caption = ""
         self._lines: list[Strip] = []
+        self._values: np.ndarray | None = None
 
     def show(self, values: np.ndarray) -> None:
         """Draw `values` (2-D) and set `caption` to describe them."""
-        values = np.asarray(values, dtype=np.float64)
-        row_step, col_step = strides(*values.shape, self.max_rows, self.max_cols)
+        self._values = values = np.asarray(values, dtype=np.float64)
+        width, height = self.size
+        max_rows = min(self.max_rows, 2 * height) if height else self.max_rows
+        max_cols = min(self.max_cols, width) if width else self.max_cols
+        row_step, col_step = strides(*values.shape, max_rows, max_cols)
         self.caption = describe(values, row_step, col_step)
         levels, scale = colour_levels(values[::row_step, ::col_step])
         if len(levels) % 2:
             levels = np.vstack([levels, np.full((1, levels.shape[1]), NONE)])
-        size = (len(self._lines), self._lines[0].cell_length if self._lines else 0)
         self._lines = [
             _strip(top, bottom, scale)
             for top, bottom in zip(levels[0::2].tolist(), levels[1::2].tolist(), strict=True)
         ]
-        # sized by its lines: lay out again only when their number or width changed
-        same = size == (len(self._lines), self._lines[0].cell_length if self._lines else 0)
-        self.refresh(layout=not same)
+        self.refresh()
 
-    def get_content_width(self, container: Size, viewport: Size) -> int:
-        return self._lines[0].cell_length if self._lines else 0
+    class Redrawn(Message):
+        """The heatmap subsampled its array again for a new size: the caption changed."""
 
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._lines)
+    def on_resize(self) -> None:
+        if self._values is not None:  # subsample again for the new area
+            self.show(self._values)
+            self.post_message(self.Redrawn())
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._lines):

@@ -27,8 +27,9 @@ class RawTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"raw-table--header", "raw-table--label", *STYLES}
 
+    # scrollbars that never come and go: a new array needs no layout pass
     DEFAULT_CSS = """
-    RawTable { height: auto; max-height: 100%; }
+    RawTable { height: 1fr; overflow: scroll scroll; }
     RawTable > .raw-table--header { color: $text-muted; text-style: bold; }
     RawTable > .raw-table--label { color: $text-muted; }
     RawTable > .raw-table--nan { color: #ff00ff; }
@@ -69,7 +70,12 @@ class RawTable(ScrollView, can_focus=True):
         self._labels = [" " * label_width] + [label.rjust(label_width) for label in labels]
         self._kinds = np.where(np.isnan(block), NAN, np.where(np.isinf(block), INF, NORMAL))
         self._strips.clear()
-        self.virtual_size = Size(label_width + cols * cell if rows else 0, len(self._texts))
+        virtual = Size(label_width + cols * cell if rows else 0, len(self._texts))
+        if virtual != self.virtual_size:
+            # Setting virtual_size lays out the whole screen. The scrollbars are always
+            # shown (overflow: scroll), so only their extents change: update them in place.
+            self.set_reactive(RawTable.virtual_size, virtual)
+            self._scroll_update(virtual)
         self.refresh()
 
     def notify_style_update(self) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 from textual_plotext import PlotextPlot
@@ -68,7 +68,7 @@ class TensorInspector(Vertical):
     TensorInspector #slice-error { color: $error; height: auto; }
     TensorInspector #bottom { height: 1fr; }
     TensorInspector #bottom > Vertical { width: 1fr; height: 1fr; }
-    TensorInspector #heatmap-scroll { height: 1fr; }
+    TensorInspector #heatmap { height: 1fr; }
     TensorInspector .caption { height: 1; color: $text-muted; }
     TensorInspector RawTable { height: 1fr; }
     """
@@ -100,8 +100,7 @@ class TensorInspector(Vertical):
         with Horizontal(id="bottom"):
             with Vertical():
                 yield Static(classes="caption", id="heatmap-caption")
-                with ScrollableContainer(id="heatmap-scroll"):
-                    yield Heatmap(HEATMAP_ROWS, HEATMAP_COLUMNS)
+                yield Heatmap(HEATMAP_ROWS, HEATMAP_COLUMNS, id="heatmap")
             with Vertical():
                 yield Static(classes="caption", id="table-caption")
                 yield RawTable(TABLE_ROWS, TABLE_COLUMNS, id="table")
@@ -134,6 +133,11 @@ class TensorInspector(Vertical):
         if text is not None and text != self.slice_text:
             self._apply(text)
             self.query_one("#slice", Input).value = text
+
+    def on_heatmap_redrawn(self, event: Heatmap.Redrawn) -> None:
+        event.stop()
+        caption = self.query_one(Heatmap).caption
+        self.query_one("#heatmap-caption", Static).update(caption, layout=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -221,7 +225,7 @@ class TensorInspector(Vertical):
 
     def _set_display(self, shown: bool) -> None:
         """Show or hide the heatmap and table; setting `display` unchanged still costs a layout."""
-        for selector in ("#heatmap-scroll", "#table"):
+        for selector in ("#heatmap", "#table"):
             widget = self.query_one(selector)
             if widget.display != shown:
                 widget.display = shown

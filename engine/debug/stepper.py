@@ -235,6 +235,7 @@ class Stepper:
 
     # ----- the worker's side -----------------------------------------------
     def _run(self) -> None:
+        backend.limit_blas_threads(1)  # the caller (often a UI) needs the other cores
         try:
             with backend.quiet_float_errors(), self.tracer:
                 self.result = self.fn()

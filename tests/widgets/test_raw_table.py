@@ -20,8 +20,11 @@ class TableApp(App):
 
 
 def lines(table: RawTable) -> list[str]:
-    """The text of each line the table draws, as on the screen."""
-    return [table.render_line(y).text.rstrip() for y in range(table.size.height)]
+    """The text of each line the table draws, as on the screen, without the blank ones below."""
+    drawn = [table.render_line(y).text.rstrip() for y in range(table.size.height)]
+    while drawn and not drawn[-1]:
+        drawn.pop()
+    return drawn
 
 
 async def test_header_and_row_labels_count_from_the_offsets():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
-from widgets.heatmap import INF, LEVELS, NAN, colour_levels, describe, strides
+from widgets.heatmap import INF, LEVELS, NAN, Heatmap, colour_levels, describe, strides
 from widgets.raw_table import RawTable
 from widgets.slicing import default_slice, shift_index
 from widgets.tensor_inspector import Histogram, TensorInspector, parse_slice
@@ -230,7 +231,10 @@ async def test_a_big_matrix_is_subsampled_and_truncated():
         inspector.show("fc1.weight", stats_of(w), w)
         await pilot.pause()
         assert inspector.slice_text == "[:, :]"
-        assert text_of(inspector, "#heatmap-caption").endswith("300×200, stride 5×4")
+        caption = text_of(inspector, "#heatmap-caption")
+        rows, cols = map(int, re.search(r"300×200, stride (\d+)×(\d+)$", caption).groups())
+        heatmap = inspector.query_one(Heatmap)  # subsampled to fit: two rows of values a line
+        assert -(-300 // rows) <= 2 * heatmap.size.height and -(-200 // cols) <= heatmap.size.width
         assert "showing 128×32 of 300×200" in text_of(inspector, "#table-caption")
         assert inspector.query_one(RawTable).shape == (128, 32)
         inspector.query_one(Input).value = "[0, 0]"  # a scalar: a 1×1 heatmap
