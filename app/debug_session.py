@@ -380,10 +380,10 @@ class DebugSession:
         fwd = self._seen_event("forward", node)
         bwd = self._seen_event("backward", node)
         upd = self._seen_event("update", node)
-        reached = rec.is_leaf and here is not None or fwd is not None
+        reached = rec.is_leaf or fwd is not None  # the batch and the weights exist from the start
         view = NodeView(rec, reached, inputs=[self.overview.nodes[p] for p in rec.parents])
-        if reached and here is not None:
-            view.value_stats = here.value_stats
+        if reached:
+            view.value_stats = here.value_stats if here is not None else rec.value_stats
         if here is not None and (bwd is not None or (rec.is_leaf and self._backward_done())):
             view.grad_stats = here.grad_stats
         if upd is not None:
@@ -431,7 +431,7 @@ class DebugSession:
         bias = rec.op == "parameter" and len(rec.shape) < 2  # before a BatchNorm, rightly ~0
         if gs is not None and gs.count and not bias and _rms(gs) < self._vanishing_below():
             return "vanishing"
-        if vs is not None and vs.zero_fraction >= ZEROS:
+        if vs is not None and vs.zero_fraction >= ZEROS and not rec.is_leaf:  # zero biases: fine
             return "zeros"
         return "ok" if vs is not None else ""
 

@@ -86,7 +86,7 @@ class TensorInspector(Vertical):
         self.slice_text = ""  # the last valid slice: what the heatmap and table show
         self._shape: tuple[int, ...] | None = None
         self._title: tuple[str, str] | None = None
-        self._stats: tuple | None = None
+        self._stats: tuple | str | None = None  # what the statistics show, or "none"
         self._view: np.ndarray | None = None  # a copy of what the heatmap and table show
 
     def compose(self) -> ComposeResult:
@@ -106,7 +106,8 @@ class TensorInspector(Vertical):
                 yield RawTable(TABLE_ROWS, TABLE_COLUMNS, id="table")
 
     def show(self, title: str, stats, array: np.ndarray | None, note: str = "") -> None:
-        """Show a tensor's statistics and, when recorded, its values; skips what did not change."""
+        """Show a tensor's statistics (None: not known yet) and, when recorded, its values;
+        skips what did not change."""
         if (title, note) != self._title:
             self._title = (title, note)
             if note:
@@ -160,6 +161,13 @@ class TensorInspector(Vertical):
         self.post_message(self.SliceChanged(text))
 
     def _show_stats(self, stats) -> None:
+        if stats is None:  # nothing known yet: say so, no histogram
+            if self._stats != "none":
+                self._stats = "none"
+                none_yet = Text("no values yet", style="dim")
+                self.query_one("#stats", Static).update(none_yet, layout=False)
+                self._show_histogram([], [])
+            return
         names = ("shape", "count", "min", "max", "mean", "std", "norm", "nan_count", "inf_count")
         key = (*(getattr(stats, n) for n in names), stats.zero_fraction)
         key += (tuple(stats.hist_edges), tuple(stats.hist_counts))
@@ -178,7 +186,9 @@ class TensorInspector(Vertical):
             text.append(("\n" if i else "") + f"{label:<6} ", style="dim")
             text.append(value, style=style)
         self.query_one("#stats", Static).update(text, layout=False)
-        edges, counts = stats.hist_edges, stats.hist_counts
+        self._show_histogram(stats.hist_edges, stats.hist_counts)
+
+    def _show_histogram(self, edges, counts) -> None:
         has_bins = len(counts) > 0 and len(edges) == len(counts) + 1
         histogram = self.query_one(Histogram)
         if histogram.display != has_bins:

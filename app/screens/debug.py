@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,7 +26,6 @@ from app.design import Design
 from app.screens.choose import ChooseScreen
 from app.screens.prompt import PromptScreen
 from app.session import same_network
-from engine.debug import stats as debug_stats
 from widgets.graph_list import GraphList, GraphRow
 from widgets.tensor_inspector import TensorInspector
 
@@ -193,7 +191,7 @@ class DebugScreen(Screen):
             self.query_one("#split-table", Static).update(split_table(view))
             return
         switcher.current = "tensor"
-        inspector = _Inspector(self.query_one("#tensor", TensorInspector))
+        inspector = self.query_one("#tensor", TensorInspector)
         if tab == "value":
             note = _missing(view, "value")
             inspector.show("[b]value[/b]", view.value_stats, view.value, note)
@@ -376,18 +374,6 @@ class DebugScreen(Screen):
         self.show_state(select_current=False)
 
 
-class _Inspector:
-    """Stands between the screen and the widget: stats for a node not reached yet are empty."""
-
-    def __init__(self, widget: TensorInspector):
-        self.widget = widget
-
-    def show(self, title, stats, array, note) -> None:
-        if stats is None:
-            stats = debug_stats(array if array is not None else np.zeros(0, np.float32))
-        self.widget.show(title, stats, array, note)
-
-
 def _graph_row(row) -> GraphRow:
     return GraphRow(
         row.node,
@@ -416,7 +402,7 @@ def _failed(session: DebugSession) -> int | None:
 def _missing(view, what: str) -> str:
     if what == "value":
         if not view.reached:
-            return "not reached yet in this pass (n steps, t runs to the selected node)"
+            return "not reached yet: n steps, t runs to it"
         if view.value is None:
             return "values dropped to keep the history under its cap (stats kept)"
         return ""

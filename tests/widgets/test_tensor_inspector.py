@@ -244,3 +244,18 @@ async def test_a_big_matrix_is_subsampled_and_truncated():
         inspector.query_one(Input).value = "[1:1]"  # nothing left
         await pilot.pause()
         assert "empty slice" in text_of(inspector, "#table-caption")
+
+
+async def test_a_tensor_not_computed_yet_shows_no_statistics_until_it_is():
+    app = InspectorApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        inspector = app.query_one(TensorInspector)
+        inspector.show("relu", None, None, note="not reached yet")
+        await pilot.pause()
+        assert text_of(inspector, "#stats") == "no values yet"
+        assert not inspector.query_one(Histogram).display
+        a = np.arange(-3.0, 5.0).reshape(2, 4)
+        inspector.show("relu", stats_of(a), a)
+        await pilot.pause()
+        assert "min    -3" in text_of(inspector, "#stats")
+        assert inspector.query_one(Histogram).display
