@@ -73,6 +73,9 @@ def describe(values: np.ndarray, row_step: int = 1, col_step: int = 1) -> str:
     return caption
 
 
+MAX_ZOOM = 4  # a value of a small map becomes at most 4×4 half-cells
+
+
 class Heatmap(Widget):
     """Shows a 2-D array, subsampled to fit its area (two rows of values a line) and at most
     `max_rows`×`max_cols` values; it fills its area, so a new array never needs a layout."""
@@ -97,6 +100,10 @@ class Heatmap(Widget):
         row_step, col_step = strides(*values.shape, max_rows, max_cols)
         self.caption = describe(values, row_step, col_step)
         levels, scale = colour_levels(values[::row_step, ::col_step])
+        if width and height and levels.size:  # a small map: each value a block of cells
+            rows, cols = levels.shape
+            zoom = max(1, min(MAX_ZOOM, width // cols, 2 * height // rows))  # half-blocks: square
+            levels = np.repeat(np.repeat(levels, zoom, axis=0), zoom, axis=1)
         if len(levels) % 2:
             levels = np.vstack([levels, np.full((1, levels.shape[1]), NONE)])
         self._lines = [

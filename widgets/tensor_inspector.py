@@ -190,10 +190,11 @@ class TensorInspector(Vertical):
 
     def _show_histogram(self, edges, counts) -> None:
         has_bins = len(counts) > 0 and len(edges) == len(counts) + 1
-        histogram = self.query_one(Histogram)
-        if histogram.display != has_bins:
+        histogram, empty = self.query_one(Histogram), self.query_one("#no-histogram")
+        if histogram.display != has_bins:  # setting display, even unchanged, lays out again
             histogram.display = has_bins
-            self.query_one("#no-histogram").display = not has_bins
+        if empty.display == has_bins:
+            empty.display = not has_bins
         histogram.show(edges, counts)
 
     def _show_view(self) -> None:
