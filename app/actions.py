@@ -73,7 +73,9 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "debug.resume", "c", "Continue", "debug: continue to a breakpoint", "debug", "resume", True
     ),
-    Action("debug.run_to", "t", "Run to", "debug: run to the selected node", "debug", "run_to"),
+    Action(
+        "debug.run_to", "t", "Run to", "debug: run to the selected node", "debug", "run_to", True
+    ),
     Action("debug.back", "left", "Back", "debug: back through the history", "debug", "back"),
     Action(
         "debug.forward",

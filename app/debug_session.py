@@ -522,13 +522,16 @@ class DebugSession:
             return []
         worst = min(low, key=lambda r: _rms(r.grad_stats))
         ratio = _rms(worst.grad_stats) / _rms(top.grad_stats)
-        names = ", ".join(r.name for r in low[:4]) + (", …" if len(low) > 4 else "")
+        others = [r.name for r in low if r is not worst]
+        also = (
+            f" (also {', '.join(others[:3])}{', …' if len(others) > 3 else ''})" if others else ""
+        )
         return [
             Finding(
                 "vanishing",
                 worst.id,
-                f"vanishing gradient: {worst.name} gets {ratio:.1e} of the gradient "
-                f"{top.name} gets (rms {_rms(worst.grad_stats):.1e}); too small to learn: {names}",
+                f"vanishing gradient: {worst.name}'s gradient is {ratio:.1e} × {top.name}'s "
+                f"(rms {_rms(worst.grad_stats):.1e}): too small to learn{also}",
             )
         ]
 
@@ -592,7 +595,7 @@ def scope_of_group(groups: tuple[str, ...]) -> str:
 def describe_event(event: Event | None) -> str:
     """One line saying where the stepper is."""
     if event is None:
-        return "ready: press n to run the first op"
+        return "press n to run the first op"
     if event.phase == "done":
         return "the pass is complete (forward, backward and update)"
     if event.phase == "error":

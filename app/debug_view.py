@@ -49,11 +49,14 @@ def status_text(session: DebugSession) -> Text:
 
 
 def findings_text(session: DebugSession) -> Text | None:
-    """The findings of the full pass over the batch, one a line; None when all looks healthy."""
-    if not session.findings:
+    """The findings of the full pass over the batch, one a line; None when all looks healthy.
+
+    A failed forward pass is left out: the screen's alert says it, with the layer."""
+    findings = [f for f in session.findings if f.kind != "error"]
+    if not findings:
         return None
     text = Text()
-    for i, finding in enumerate(session.findings):
+    for i, finding in enumerate(findings):
         if i:
             text.append("\n")
         text.append("⚠ " if finding.kind != "error" else "✗ ", style=FINDING_STYLE[finding.kind])

@@ -136,8 +136,13 @@ class DebugScreen(Screen):
         trace = self.session.trace
         if trace.error is None:
             return None
+        failed = _failed(self.session)
+        where = ""
+        if failed is not None:
+            rec = trace.nodes[failed]
+            where = f" at {rec.scope} ({rec.op}, node #{rec.id})" if rec.scope else f" at {rec.op}"
         return Text.assemble(
-            ("✗ the forward pass fails: ", "bold red"),
+            (f"✗ the forward pass fails{where}: ", "bold red"),
             str(trace.error),
             "\n  the graph up to the failing op is on the left; fix the design on Build (1)",
         )
@@ -194,10 +199,13 @@ class DebugScreen(Screen):
         inspector = self.query_one("#tensor", TensorInspector)
         if tab == "value":
             note = _missing(view, "value")
+            if view.record.error:
+                note = "this op failed before making a value: the error is in the alert below"
             inspector.show("[b]value[/b]", view.value_stats, view.value, note)
         elif tab == "grad":
             note = _missing(view, "grad")
-            inspector.show("[b]gradient[/b] (at the output)", view.grad_stats, view.grad, note)
+            where = "" if view.record.is_leaf else " (arriving at the output)"
+            inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
         else:
             note = update_note(view) or (
                 "not a parameter: nothing to update"
@@ -229,6 +237,7 @@ class DebugScreen(Screen):
         if self.session is None or self.busy:
             return
         getattr(self.session, method)(*args)
+        self.show_alert(self._opening_alert())  # a gradient check's result belongs to its node
         self.show_state()
 
     def action_step(self) -> None:
@@ -248,8 +257,11 @@ class DebugScreen(Screen):
 
     def action_run_to(self) -> None:
         node = self.query_one("#graph", GraphList).selected_node
-        if node is not None:
-            self._move("run_to_node", node)
+        if node is None or self.session is None:
+            return
+        if self.session.trace.nodes[node].op == "parameter":
+            self.notify("a parameter has no forward op: running to its update", timeout=3)
+        self._move("run_to_node", node)
 
     def action_restart(self) -> None:
         if self.session is not None and not self.busy:

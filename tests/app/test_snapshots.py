@@ -1,4 +1,4 @@
-"""Snapshot tests of the Build and Train screens on fixed samples and seeds."""
+"""Snapshot tests of the Build, Train and Debug screens on fixed samples and seeds."""
 
 from __future__ import annotations
 
@@ -35,3 +35,31 @@ class TestTrainScreen:
             await pilot.pause()
 
         assert snap_compare(app, run_before=train, terminal_size=size)
+
+
+class TestDebugScreen:
+    """The seeded MLP on its first digits batch, stepped to a fixed event."""
+
+    @staticmethod
+    def stepped_to(phase: str, extra: int):
+        async def step(pilot):
+            await pilot.press("3")
+            while pilot.app.screen.session.phase != phase:
+                await pilot.press("n")
+            for _ in range(extra):
+                await pilot.press("n")
+            await pilot.pause()
+
+        return step
+
+    @pytest.mark.parametrize("size", [(120, 36)], ids=["120x36"])
+    def test_mid_forward(self, snap_compare, size):
+        """On fc1's ReLU: its values, histogram, heatmap and raw values; later rows not run."""
+        run = self.stepped_to("forward", 2)
+        assert snap_compare(app_on("mlp_digits"), run_before=run, terminal_size=size)
+
+    @pytest.mark.parametrize("size", [(120, 36)], ids=["120x36"])
+    def test_mid_backward(self, snap_compare, size):
+        """Three nodes into backward: the Gradient tab, rows with gradient norms."""
+        run = self.stepped_to("backward", 3)
+        assert snap_compare(app_on("mlp_digits"), run_before=run, terminal_size=size)
