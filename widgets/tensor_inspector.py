@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from rich.markup import escape
 from rich.text import Text
@@ -11,48 +9,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
-from textual_plotext import PlotextPlot
 
 from widgets.heatmap import Heatmap
+from widgets.histogram import Histogram
 from widgets.raw_table import RawTable
 from widgets.slicing import default_slice, parse_slice, shift_index
 
 TABLE_ROWS, TABLE_COLUMNS = 128, 32  # a 28×28 or 32×32 feature map fits whole
 HEATMAP_ROWS, HEATMAP_COLUMNS = 64, 64  # rows of values: two to a line of text
 NOT_RECORDED = Text("values not recorded", style="dim")
-
-
-class Histogram(PlotextPlot):
-    """Bars of counts over bin centres; redraws only when the bins change."""
-
-    DEFAULT_CSS = """
-    Histogram { width: 1fr; height: 1fr; }
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.bins: tuple[tuple[float, ...], tuple[int, ...]] = ((), ())
-
-    def render(self):
-        # plotext fails on an empty bar plot, and on one too small for its axes
-        if not self.bins[1] or self.size.width < 12 or self.size.height < 5:
-            return ""
-        return super().render()
-
-    def show(self, edges: Sequence[float], counts: Sequence[int]) -> None:
-        """Draw `counts[i]` over the bin from `edges[i]` to `edges[i + 1]`."""
-        bins = (tuple(edges), tuple(counts))
-        if bins == self.bins:
-            return
-        self.bins = bins
-        plt = self.plt
-        plt.clear_data()
-        if len(edges) == len(counts) + 1 and len(counts):
-            centres = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
-            plt.bar(centres, list(counts), width=1, reset_ticks=False)
-            ticks = [edges[0], (edges[0] + edges[-1]) / 2, edges[-1]]
-            plt.xticks(ticks, [f"{t:.3g}" for t in ticks])
-        self.refresh()
 
 
 class TensorInspector(Vertical):
@@ -62,6 +27,7 @@ class TensorInspector(Vertical):
     TensorInspector { height: 1fr; }
     TensorInspector #title { height: 2; }
     TensorInspector #top { height: 12; max-height: 50%; }
+    TensorInspector Histogram { max-width: 64; }
     TensorInspector #stats { width: 28; height: 10; padding: 0 1; }
     TensorInspector #no-histogram { width: 1fr; color: $text-muted; content-align: center middle; }
     TensorInspector #slice { height: 1; }

@@ -154,10 +154,12 @@ class DebugScreen(Screen):
         if session is None:
             return
         graph = self.query_one("#graph", GraphList)
-        graph.show([_graph_row(r) for r in session.rows()])
+        rows = session.rows()
+        graph.show([_graph_row(r) for r in rows])
+        scopes = session.breakpoint_scopes
+        groups = {r.groups[:i] for r in rows for i in range(1, len(r.groups) + 1)} if scopes else ()
         graph.set_breakpoints(
-            session.breakpoint_nodes,
-            {g for g in _groups_of(session) if scope_of_group(g) in session.breakpoint_scopes},
+            session.breakpoint_nodes, {g for g in groups if scope_of_group(g) in scopes}
         )
         event = session.current
         node = event.node.id if event is not None and event.node is not None else None
@@ -396,14 +398,6 @@ def _graph_row(row) -> GraphRow:
         row.detail,
         row.name,
     )
-
-
-def _groups_of(session: DebugSession) -> set[tuple[str, ...]]:
-    out = set()
-    for row in session.rows():
-        for i in range(1, len(row.groups) + 1):
-            out.add(row.groups[:i])
-    return out
 
 
 def _failed(session: DebugSession) -> int | None:
