@@ -40,7 +40,7 @@ from app.train_view import (
     lr_marks,
     progress_text,
 )
-from engine.backend import limit_blas_threads, quiet_float_errors
+from engine.backend import quiet_float_errors
 from engine.debug.monitor import Monitor
 from widgets.decision_map import DecisionMap
 from widgets.param_form import ParamForm
@@ -270,7 +270,6 @@ class TrainScreen(Screen):
                 session.request_stop()
             self.post_message(self.Reported(report, session.status, self._extras(report)))
 
-        limit_blas_threads(1)  # the UI draws on the other core
         try:
             with quiet_float_errors():  # a diverging run shows its NaN, not warnings on screen
                 status = session.run(epochs, on_report=relay)
