@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -461,7 +463,9 @@ class DebugSession:
             parts.append(f"layer {scope}: {type(module).__name__}({module.extra_repr()})")
         if rec.source and not rec.source.startswith(__file__):
             parts.append(f"at {rec.source}")
-        return " ".join(parts)
+        elif module is not None and not rec.is_leaf:  # a design's layer: the line of its forward
+            parts.append(_forward_line(type(module)))
+        return "\n".join(p for p in parts if p)
 
     # ----- findings -----------------------------------------------------------------
     def _findings(self) -> list[Finding]:
@@ -557,6 +561,19 @@ class DebugSession:
     def close(self) -> None:
         if self.stepper is not None:
             self.stepper.close()
+
+
+def _forward_line(cls: type) -> str:
+    """Where a layer's forward returns its result, as "file:line: code"."""
+    try:
+        lines, start = inspect.getsourcelines(cls.forward)
+        path = os.path.relpath(inspect.getsourcefile(cls.forward) or "")
+    except (OSError, TypeError):
+        return ""
+    for offset, line in enumerate(lines):
+        if line.strip().startswith("return"):
+            return f"{path}:{start + offset}: {line.strip()}"
+    return f"{path}:{start}"
 
 
 def _weights(trace: Trace) -> list[NodeRecord]:

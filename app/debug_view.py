@@ -133,7 +133,7 @@ def anomaly_text(session: DebugSession, err: AnomalyError | None) -> Text:
     text.append(first, style="bold")
     layer = session.layer_of(err.node)
     if layer:
-        text.append(f"\n  {layer}")
+        text.append("\n  " + layer.replace("\n", "\n  "))
     for line in rest:
         if not line.strip().startswith("called at") or err.source in layer:
             text.append("\n" + line)

@@ -580,3 +580,14 @@ class TestValueCap:
         view = session.view(node_id(session, "parameter", "fc1.weight"))
         assert view.value is None
         assert view.dropped
+
+
+def test_layer_of_names_the_layer_and_the_line_of_its_forward(open_session):
+    session = open_session("cnn_digits")
+    conv = next(r for r in session.trace.nodes if r.op == "conv2d")
+    where = session.layer_of(conv)
+    assert where.startswith("layer conv1: Conv2d(1, 16, kernel_size=(3, 3)")
+    path, line, code = where.split("\n")[1].split(":", 2)
+    assert path.endswith("engine/nn/conv.py") and code.strip().startswith("return F.conv2d")
+    weight = next(r for r in session.trace.nodes if r.name == "conv1.weight")
+    assert session.layer_of(weight) == where.split("\n")[0]  # a parameter: its layer only
