@@ -7,6 +7,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from app.design import Design, DesignError
 from app.session import SessionError, loss_target, make_loss, make_optimizer
 from engine import debug
 from engine.debug import Event, NodeRecord, Stats, Stepper, Trace, Tracer
+from engine.debug.stepper import update_ratio
 from engine.debug.trace import DEFAULT_VALUE_CAP
 from engine.utils.data import DataLoader
 
@@ -101,8 +103,7 @@ class _OverviewTracer(Tracer):
 
     def on_update(self, rec, p, update, group):
         u = np.asarray(engine.backend.to_numpy(update))
-        w = float(np.linalg.norm(engine.backend.to_numpy(p._data)))
-        ratio = float(np.linalg.norm(u)) / w if w else math.inf
+        ratio = update_ratio(u, engine.backend.to_numpy(p._data))
         self.updates[rec.id] = (debug.stats(u, histogram=False), ratio, group.get("lr"))
 
 
@@ -139,15 +140,16 @@ class DebugSession:
         except (DesignError, SessionError, TypeError, ValueError) as err:
             raise DebugError(f"cannot debug {design.name!r}: {err}") from None
         self._model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._modules = dict(model.named_modules())  # read for names and types only
         self._optimizer_state = optimizer.state_dict()
         self.batch = batch or self._first_batch(seed, data_dir)
         self.specs: list[_Spec] = []
         self.overview, self.updates = self._overview()
         self.findings = self._findings()
         self.stepper: Stepper | None = None
-        self.cursor = -1  # index into the history of the event shown
+        self.cursor = -1  # index into the history of the event shown (set by restart)
         self._event_of: dict[tuple[str, int], int] = {}  # (phase, node) -> history index
-        self._indexed = 0
+        self._indexed = 0  # history events already in _event_of
         self.restart()
 
     # ----- the batch and the pass ---------------------------------------------------
@@ -204,11 +206,8 @@ class DebugSession:
         if self.stepper is not None:
             self.stepper.close()
         self.stepper = Stepper(self.pass_fn(), "stats", self.value_cap)
-        for spec in self.specs:
-            self.stepper.add_breakpoint(node=spec.node, scope=spec.scope, when=spec.when)
-        self.cursor = -1
-        self._event_of = {}
-        self._indexed = 0  # history events already in _event_of
+        self._reapply()
+        self.cursor, self._event_of, self._indexed = -1, {}, 0
 
     def _moved(self, event: Event) -> Event:
         history = self.stepper.history
@@ -319,10 +318,15 @@ class DebugSession:
         return [s.label for s in self.specs if s.when is not None]
 
     # ----- tools --------------------------------------------------------------------
-    def find_anomaly(self) -> debug.AnomalyError | None:
-        """Run a pass under anomaly detection; on a NaN/Inf, step this pass to its producer."""
+    @cached_property
+    def _anomaly(self) -> debug.AnomalyError | None:
+        """A pass under anomaly detection: every pass is the same, so one answers for all."""
         with engine.backend.quiet_float_errors():
-            err = debug.find_anomaly(self.pass_fn())
+            return debug.find_anomaly(self.pass_fn())
+
+    def find_anomaly(self) -> debug.AnomalyError | None:
+        """Find the first NaN/Inf's producer; when there is one, step a new pass to it."""
+        err = self._anomaly
         if err is None:
             return None
         self.restart()
@@ -345,12 +349,18 @@ class DebugSession:
         return self.overview
 
     @property
+    def failed_node(self) -> NodeRecord | None:
+        """The op the forward pass failed in, if it failed in one."""
+        nodes = self.overview.nodes
+        return nodes[-1] if nodes and nodes[-1].error else None
+
+    @property
     def history_bytes(self) -> int:
         return self.stepper._history_bytes
 
     def rows(self) -> list[Row]:
         """Every node of the pass, in execution order, with health as of the cursor."""
-        modules = self._module_types()
+        modules = self._module_types
         rows = []
         for rec in self.overview.nodes:
             if rec.op == "constant":
@@ -437,27 +447,23 @@ class DebugSession:
             return "zeros"
         return "ok" if vs is not None else ""
 
+    @cached_property
+    def _top_weight(self) -> NodeRecord | None:
+        """The weight whose gradient has the largest rms: what "vanishing" is measured against."""
+        return max(_weights(self.overview), key=lambda r: _rms(r.grad_stats), default=None)
+
     def _vanishing_below(self) -> float:
-        if not hasattr(self, "_vanish"):
-            params = _weights(self.overview)
-            top = max((_rms(r.grad_stats) for r in params), default=0.0)
-            self._vanish = top * VANISHING if math.isfinite(top) else 0.0
-        return self._vanish
+        top = _rms(self._top_weight.grad_stats) if self._top_weight is not None else 0.0
+        return top * VANISHING if math.isfinite(top) else 0.0
 
-    def _modules(self) -> dict:
-        if not hasattr(self, "_named"):
-            self._named = dict(self.design.build().named_modules())
-        return self._named
-
+    @cached_property
     def _module_types(self) -> dict[str, str]:
-        if not hasattr(self, "_types"):
-            self._types = {name: type(m).__name__ for name, m in self._modules().items() if name}
-        return self._types
+        return {name: type(m).__name__ for name, m in self._modules.items() if name}
 
     def layer_of(self, rec: NodeRecord) -> str:
         """The layer a node belongs to, as its constructor call, and the line that ran the op."""
         scope = rec.name.rpartition(".")[0] if rec.is_leaf else rec.scope
-        module = self._modules().get(scope) if scope else None
+        module = self._modules.get(scope) if scope else None
         parts = []
         if module is not None:
             parts.append(f"layer {scope}: {type(module).__name__}({module.extra_repr()})")
@@ -472,7 +478,7 @@ class DebugSession:
         found: list[Finding] = []
         trace = self.overview
         if trace.error is not None:
-            bad = trace.nodes[-1] if trace.nodes and trace.nodes[-1].error else None
+            bad = self.failed_node
             where = f"{bad.scope or bad.op} ({bad.op}, node #{bad.id})" if bad else "the pass"
             found.append(Finding("error", bad.id if bad else None, f"{where}: {trace.error}"))
             return found
@@ -488,10 +494,7 @@ class DebugSession:
             or (r.grad_stats is not None and not r.grad_stats.finite)
             for r in self.overview.nodes
         ) or any(not math.isfinite(ratio) for _, ratio, _ in self.updates.values())
-        if not anything:
-            return []
-        with engine.backend.quiet_float_errors():
-            err = debug.find_anomaly(self.pass_fn())
+        err = self._anomaly if anything else None
         if err is None:
             return []
         where = f" in {err.node.scope}" if err.node.scope and not err.node.is_leaf else ""
@@ -517,12 +520,11 @@ class DebugSession:
         return found
 
     def _vanishing(self) -> list[Finding]:
-        params = _weights(self.overview)
+        params, top = _weights(self.overview), self._top_weight
         if len(params) < 2:
             return []
-        top = max(params, key=lambda r: _rms(r.grad_stats))
-        low = [r for r in params if _rms(r.grad_stats) < _rms(top.grad_stats) * VANISHING]
-        if not low or not math.isfinite(_rms(top.grad_stats)):
+        low = [r for r in params if _rms(r.grad_stats) < self._vanishing_below()]
+        if not low:
             return []
         worst = min(low, key=lambda r: _rms(r.grad_stats))
         ratio = _rms(worst.grad_stats) / _rms(top.grad_stats)

@@ -14,12 +14,13 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery file private
+
+from tui_frames import FrameClock  # noqa: E402  (beside this script)
 
 from app.editor import DesignEditor  # noqa: E402
 from app.tui import StepgradApp  # noqa: E402
@@ -33,26 +34,15 @@ async def measure(sample: Path, rounds: int, size: tuple[int, int] = (160, 48)) 
     app = StepgradApp(DesignEditor.open(sample), offer_recovery=False)
     times = []
     async with app.run_test(size=size) as pilot:
-        frames: list[float] = []
-        display = app._display
-
-        def timed_display(screen, renderable):
-            display(screen, renderable)
-            if renderable is not None:
-                frames.append(time.perf_counter())
-
-        app._display = timed_display
+        clock = FrameClock(app)
         await pilot.pause()
         await pilot.press("down")
         await pilot.pause()
         for _ in range(rounds):
             for key in EDIT_KEYS:
-                frames.clear()
-                start = time.perf_counter()
-                await pilot.press(key)
-                await pilot.pause()
-                if frames:
-                    times.append((frames[-1] - start) * 1000)
+                ms = await clock.press(pilot, key)
+                if ms is not None:
+                    times.append(ms)
     return times
 
 

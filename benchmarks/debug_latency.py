@@ -17,12 +17,13 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery file private
+
+from tui_frames import FrameClock  # noqa: E402  (beside this script)
 
 import engine  # noqa: E402
 from app.debug_session import DebugBatch, DebugSession  # noqa: E402
@@ -59,22 +60,11 @@ async def measure(size: tuple[int, int], data_dir: Path) -> tuple[list[float], D
         screen.show_alert(None)
         screen.show_state()
         await pilot.pause()
-        frames: list[float] = []
-        display = app._display
-
-        def timed_display(screen, renderable):
-            display(screen, renderable)
-            if renderable is not None:
-                frames.append(time.perf_counter())
-
-        app._display = timed_display
+        clock = FrameClock(app)
         while session.phase not in ("done", "error"):
-            frames.clear()
-            start = time.perf_counter()
-            await pilot.press("n")
-            await pilot.pause()
-            if frames:
-                times.append((frames[-1] - start) * 1000)
+            ms = await clock.press(pilot, "n")
+            if ms is not None:
+                times.append(ms)
     return times, session
 
 

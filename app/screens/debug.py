@@ -129,21 +129,17 @@ class DebugScreen(Screen):
         self.show_alert(self._opening_alert())
         self.show_state(select_current=True)
         graph = self.query_one("#graph", GraphList)
-        failed = _failed(self.session)
-        graph.select(failed if failed is not None else (graph.rows[0].node if graph.rows else None))
+        failed = self.session.failed_node
+        first = graph.rows[0].node if graph.rows else None
+        graph.select(failed.id if failed is not None else first)
 
     def _opening_alert(self) -> Text | None:
-        trace = self.session.trace
-        if trace.error is None:
+        error = next((f for f in self.session.findings if f.kind == "error"), None)
+        if error is None:
             return None
-        failed = _failed(self.session)
-        where = ""
-        if failed is not None:
-            rec = trace.nodes[failed]
-            where = f" at {rec.scope} ({rec.op}, node #{rec.id})" if rec.scope else f" at {rec.op}"
         return Text.assemble(
-            (f"✗ the forward pass fails{where}: ", "bold red"),
-            str(trace.error),
+            ("✗ the forward pass fails at " if error.node is not None else "✗ ", "bold red"),
+            error.text,  # the layer, op and node, then the message
             "\n  the graph up to the failing op is on the left; fix the design on Build (1)",
         )
 
@@ -164,7 +160,8 @@ class DebugScreen(Screen):
         event = session.current
         node = event.node.id if event is not None and event.node is not None else None
         if event is not None and event.phase == "error" and node is None:
-            node = _failed(session)
+            failed = session.failed_node
+            node = failed.id if failed is not None else None
         phase = session.phase
         if phase in PHASE_TAB and phase != self._phase:
             self.query_one("#tabs", Tabs).active = PHASE_TAB[phase]
@@ -268,7 +265,7 @@ class DebugScreen(Screen):
     def action_restart(self) -> None:
         if self.session is not None and not self.busy:
             self.session.restart()
-            self.show_alert(None)
+            self.show_alert(self._opening_alert())
             self.show_state()
             self.notify("restarted: the same batch, the same weights", timeout=2)
 
@@ -398,11 +395,6 @@ def _graph_row(row) -> GraphRow:
         row.detail,
         row.name,
     )
-
-
-def _failed(session: DebugSession) -> int | None:
-    nodes = session.trace.nodes
-    return nodes[-1].id if nodes and nodes[-1].error else None
 
 
 def _missing(view, what: str) -> str:

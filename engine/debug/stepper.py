@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -44,11 +45,16 @@ class Event:
         """|update| / |weight| for an update event."""
         if self.update is None or not self.inputs:
             return None
-        w = float(np.linalg.norm(self.inputs[0]))
-        return float(np.linalg.norm(self.update)) / w if w else float("inf")
+        return update_ratio(self.update, self.inputs[0])
 
     def arrays(self) -> list:
         return [self.output, self.grad_output, self.update, *self.inputs, *self.grad_inputs]
+
+
+def update_ratio(update, weight) -> float:
+    """‖update‖ / ‖weight‖ (host arrays); infinite for a weight that is all zeros."""
+    w = float(np.linalg.norm(weight))
+    return float(np.linalg.norm(update)) / w if w else math.inf
 
 
 @dataclass
