@@ -95,15 +95,14 @@ class DebugScreen(Screen):
         if bad is not None and (training is None or training.bad_batch is not bad):
             bad = None
         step = training.global_step if training is not None else None
-        return design.to_json(), id(training), step, id(bad), training, bad
+        return (design.to_json(), id(training), step, id(bad)), training, bad
 
     def open_session(self, force: bool = False) -> None:
         """Make a session for the open design, unless the one there still fits it."""
-        key = self._source()
-        if not force and self.session is not None and key[:4] == self.source_key:
+        key, training, bad = self._source()
+        if not force and self.session is not None and key == self.source_key:
             return
-        *self.source_key, training, bad = key
-        self.source_key = tuple(self.source_key)
+        self.source_key = key
         if training is not None and training.status == "running" and not training.paused:
             training.request_pause()
             self.notify("training paused: the debugger copies its weights", timeout=4)
@@ -114,7 +113,7 @@ class DebugScreen(Screen):
         if bad is not None:
             origin = f"the batch training stopped on (epoch {bad.epoch + 1}, batch {bad.batch + 1})"
             batch = DebugBatch(bad.inputs, bad.targets, bad.rng_state, origin)
-        design = Design.from_json(self.app.editor.design.to_json())
+        design = Design.from_json(key[0])  # a copy: later edits stay out of this session
         try:
             self.session = DebugSession(
                 design, training, batch, getattr(self.app, "data_dir", None)
@@ -217,7 +216,8 @@ class DebugScreen(Screen):
 
     def show_alert(self, text: Text | None) -> None:
         alert = self.query_one("#alert", Static)
-        alert.display = text is not None
+        if alert.display != (text is not None):  # setting display, even unchanged, lays out
+            alert.display = text is not None
         if text is not None:
             alert.update(text)
 
