@@ -3,43 +3,73 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
 from engine import backend
 
+HISTOGRAM_SAMPLE = 1 << 12  # past this many values the histogram counts an even sample
+_SUMMARY = ("min", "max", "mean", "std", "norm", "nan_count", "inf_count", "zero_fraction")
+_ONES: dict = {}
 
-@dataclass(frozen=True)
+
 class Stats:
-    """What a tensor holds, at a glance. Statistics cover the finite values only."""
+    """What a tensor holds, at a glance. Statistics cover the finite values only.
 
-    shape: tuple
-    count: int
-    min: float
-    max: float
-    mean: float
-    std: float
-    norm: float
-    nan_count: int
-    inf_count: int
-    zero_fraction: float
-    bins: int = 20
-    sample: np.ndarray | None = field(default=None, repr=False, compare=False)
+    Read-only: shape, count, min, max, mean, std, norm, nan_count, inf_count,
+    zero_fraction, and the histogram. An array of up to HISTOGRAM_SAMPLE values
+    is copied whole and summarised when a statistic is first read (a copy is one
+    call; a summary is several, which cost more than the copy inside a traced
+    step); a larger one is summarised at once and keeps an even sample of its
+    values for the histogram.
+    """
 
-    @cached_property
+    __slots__ = ("shape", "count", "bins", "_summary", "_sample", "_histogram")
+
+    def __init__(self, shape: tuple, count: int, summary: tuple | None, bins: int, sample):
+        self.shape, self.count, self.bins = shape, count, bins
+        self._summary, self._sample, self._histogram = summary, sample, None
+
+    def summary(self) -> tuple:
+        """(min, max, mean, std, norm, nan_count, inf_count, zero_fraction)."""
+        if self._summary is None:
+            self._summary = _summarise(np, self._sample, self.count)[0]
+        return self._summary
+
+    min = property(lambda self: self.summary()[0])
+    max = property(lambda self: self.summary()[1])
+    mean = property(lambda self: self.summary()[2])
+    std = property(lambda self: self.summary()[3])
+    norm = property(lambda self: self.summary()[4])
+    nan_count = property(lambda self: self.summary()[5])
+    inf_count = property(lambda self: self.summary()[6])
+    zero_fraction = property(lambda self: self.summary()[7])
+
+    @property
+    def finite(self) -> bool:
+        return self.nan_count == 0 and self.inf_count == 0
+
+    @property
+    def nonfinite(self) -> int:
+        return self.nan_count + self.inf_count
+
+    @property
     def histogram(self) -> tuple[list, list]:
         """(bin edges, counts) over [min, max], computed when first asked for.
 
         Up to HISTOGRAM_SAMPLE values are counted exactly; past that, an even
         sample kept at summary time is counted and scaled to the total.
         """
-        if self.sample is None or self.sample.size == 0:
-            return [], []
-        return _histogram(
-            self.sample, self.count - self.nan_count - self.inf_count, self.min, self.max, self.bins
-        )
+        if self._histogram is None:
+            sample = self._sample
+            if sample is None or sample.size == 0 or self.nonfinite == self.count:
+                self._histogram = [], []
+            else:
+                if self.nonfinite:
+                    sample = sample[np.isfinite(sample)]
+                finite = self.count - self.nonfinite
+                self._histogram = _histogram(sample, finite, self.min, self.max, self.bins)
+        return self._histogram
 
     @property
     def hist_edges(self) -> list:
@@ -49,13 +79,19 @@ class Stats:
     def hist_counts(self) -> list:
         return self.histogram[1]
 
-    @property
-    def finite(self) -> bool:
-        return self.nan_count == 0 and self.inf_count == 0
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Stats):
+            return NotImplemented
+        mine, theirs = self.summary(), other.summary()
+        nan_equal = (a == b or (a != a and b != b) for a, b in zip(mine, theirs, strict=True))
+        same = all(nan_equal)
+        return same and (self.shape, self.count) == (other.shape, other.count)
 
-    @property
-    def nonfinite(self) -> int:
-        return self.nan_count + self.inf_count
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={v!r}" for k, v in zip(_SUMMARY, self.summary(), strict=True))
+        return f"Stats(shape={self.shape!r}, count={self.count}, {values})"
 
 
 def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
@@ -66,24 +102,50 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     give NaN statistics and an empty histogram, without warnings.
     """
     a = getattr(x, "_data", x)
+    shape, n = a.shape, a.size
+    if n <= HISTOGRAM_SAMPLE:  # one copy now; the summary when it is first read
+        host = backend.to_numpy(a)
+        copy = np.array(host, np.float32 if host.dtype.kind == "b" else None, copy=True)
+        return Stats(shape, n, None, bins, copy.reshape(-1))
     xp = backend.array_module(a)
-    shape = tuple(a.shape)
-    n = int(a.size)
-    if n == 0:
-        return Stats(shape, 0, *([math.nan] * 5), 0, 0, math.nan)
     if a.dtype.kind == "b":
         a = a.astype(np.float32)
-    flat = a.ravel(order="K")  # memory order: a view even of a transposed array
+    flat = _flat(a)
+    summary, finite = _summarise(xp, flat, n)
+    sample = None
+    if histogram:  # a bounded, evenly strided host copy: enough to draw the histogram later
+        strided = finite[:: max(1, -(-finite.size // HISTOGRAM_SAMPLE))]
+        sample = strided.copy() if xp is np else backend.to_numpy(strided)
+    return Stats(shape, n, summary, bins, sample)
+
+
+def _flat(a):
+    """`a` as one dimension without copying, where its memory allows.
+
+    Ops that compute through a transposed product return outputs whose axes are
+    permuted in memory; ravel copies those, which costs a pass of its own.
+    """
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    order = sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))
+    permuted = a.transpose(order)
+    return permuted.reshape(-1) if permuted.flags.c_contiguous else a.ravel()
+
+
+def _summarise(xp, flat, n: int) -> tuple[tuple, object]:
+    """The summary tuple of a 1-D array, and the finite values it covers."""
+    if flat.size == 0:
+        return (*([math.nan] * 5), 0, 0, math.nan), flat
     nan_count = inf_count = 0
     total, sq, lo, hi, zeros = _moments(xp, flat)
-    if not math.isfinite(total + sq) and a.dtype.kind == "f":
+    if not math.isfinite(total + sq) and flat.dtype.kind == "f":
         finite = xp.isfinite(flat)
         if not bool(finite.all()):  # NaN or Inf present: count them, summarise the rest
             nan_count = int(xp.isnan(flat).sum())
             inf_count = int(flat.size - finite.sum()) - nan_count
             flat = flat[finite]
             if flat.size == 0:
-                return Stats(shape, n, *([math.nan] * 5), nan_count, inf_count, 0.0)
+                return (*([math.nan] * 5), nan_count, inf_count, 0.0), flat
             total, sq, lo, hi, zeros = _moments(xp, flat)
         if not math.isfinite(total + sq):  # float32 sums overflowed: every value is finite
             f64 = flat.astype(np.float64)
@@ -94,28 +156,8 @@ def stats(x, bins: int = 20, histogram: bool = True) -> Stats:
     if var < 1e-4 * mean * mean:  # the one-pass formula cancels when the spread is tiny
         centred = flat.astype(np.float64) - mean
         var = float(centred @ centred) / m
-    sample = None
-    if histogram:  # a bounded, evenly strided host copy: enough to draw the histogram later
-        step = -(-m // HISTOGRAM_SAMPLE)
-        sample = np.array(backend.to_numpy(flat[::step]), copy=True)
-    return Stats(
-        shape,
-        n,
-        lo,
-        hi,
-        mean,
-        math.sqrt(var),
-        math.sqrt(sq),
-        nan_count,
-        inf_count,
-        zeros / n,
-        bins,
-        sample,
-    )
-
-
-HISTOGRAM_SAMPLE = 1 << 12  # past this many values the histogram counts an even sample
-_ONES: dict = {}
+    summary = (lo, hi, mean, math.sqrt(var), math.sqrt(sq), nan_count, inf_count, zeros / n)
+    return summary, flat
 
 
 def _moments(xp, flat) -> tuple[float, float, float, float, int]:
@@ -133,7 +175,8 @@ def _moments(xp, flat) -> tuple[float, float, float, float, int]:
         ones = _ONES[flat.dtype] = np.ones(max(flat.size, 1 << 16), flat.dtype)
     total = float(flat @ ones[: flat.size])
     sq = float(flat @ flat)
-    return total, sq, float(flat.min()), float(flat.max()), int(np.count_nonzero(flat == 0))
+    lo, hi = float(np.minimum.reduce(flat)), float(np.maximum.reduce(flat))
+    return total, sq, lo, hi, int(np.count_nonzero(flat == 0))
 
 
 def _histogram(

@@ -747,6 +747,35 @@ class TestStats:
         assert st.hist_counts == []
         assert "4 NaN" in no_warnings(lambda: debug.describe(st))
 
+    @pytest.mark.parametrize("size", [4, 10_000])  # summarised when read / at once
+    def test_all_nonfinite_and_mixed_at_both_sizes(self, size):
+        a = np.full(size, np.inf, np.float32)
+        a[::2] = np.nan
+        st = no_warnings(lambda: debug.stats(a))
+        assert (st.nan_count, st.inf_count, st.count) == (size // 2, size // 2, size)
+        assert st.hist_counts == [] and math.isnan(st.mean)
+        a[:3] = [0.0, 1.0, 2.0]
+        st = no_warnings(lambda: debug.stats(a))
+        assert (st.min, st.max, st.mean, st.nonfinite) == (0.0, 2.0, 1.0, size - 3)
+        assert st.zero_fraction == 1 / size and sum(st.hist_counts) == 3
+
+    def test_a_small_array_is_summarised_as_it_was_when_taken(self):
+        a = np.arange(6, dtype=np.float32)
+        st = debug.stats(a)
+        a[:] = -1  # a parameter updated in place after its record was made
+        assert (st.min, st.max, st.mean) == (0.0, 5.0, 2.5)
+
+    def test_an_array_permuted_in_memory_is_summarised_like_its_copy(self):
+        a = np.random.default_rng(1).standard_normal((6, 64, 28, 28)).astype(np.float32)
+        a[a < 0] = 0
+        permuted = a.transpose(1, 0, 2, 3)  # how a convolution's output lies in memory
+        st, ref = debug.stats(permuted), debug.stats(np.ascontiguousarray(permuted))
+        assert st.shape == (64, 6, 28, 28) and st.count == ref.count
+        assert (st.min, st.max, st.zero_fraction) == (ref.min, ref.max, ref.zero_fraction)
+        for name in ("mean", "std", "norm"):  # float32 sums, taken in another order
+            assert getattr(st, name) == pytest.approx(getattr(ref, name), rel=1e-5)
+        assert sum(st.hist_counts) == pytest.approx(st.count, rel=1e-3)
+
     def test_constant_integer_and_bool_arrays(self):
         st = debug.stats(np.full(5, 2.5, np.float32))
         assert st.std == 0.0 and st.hist_counts == [5]
