@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stepgrad",
         description="A terminal workbench for neural networks on stepgrad's autograd engine. "
-        "`stepgrad [DESIGN]` opens the app; the commands below work headless.",
+        "`stepgrad [DESIGN] [--data DIR]` opens the app (DIR: the folder of the MNIST or "
+        "Fashion-MNIST files, for designs that train on them); the commands below work "
+        "headless.",
     )
     parser.add_argument("--version", action="version", version=f"stepgrad {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -94,10 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `stepgrad` command; returns the process exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
-        if not args_list or args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
-            if len(args_list) > 1:
-                raise CLIError(f"unexpected arguments {' '.join(args_list[1:])!r} (see --help)")
-            return open_app(args_list[0] if args_list else None)
+        if not any(arg in COMMANDS or arg in ("-h", "--help", "--version") for arg in args_list):
+            return open_app(*_app_arguments(args_list))
         args = build_parser().parse_args(args_list)
         if args.command is None:
             return open_app(None)
@@ -114,14 +114,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def open_app(design_path: str | None) -> int:
+def open_app(design_path: str | None, data_dir: Path | None = None) -> int:
     """Open the terminal app on a design (default: a copy of the mlp_digits sample)."""
     from app.editor import DesignEditor  # the app's imports stay off the headless commands
     from app.tui import StepgradApp
 
     editor = DesignEditor.open(design_path) if design_path is not None else None
-    StepgradApp(editor).run()
+    StepgradApp(editor, data_dir=data_dir).run()
     return 0
+
+
+def _app_arguments(args_list: list[str]) -> tuple[str | None, Path | None]:
+    """DESIGN and --data DIR of `stepgrad [DESIGN] [--data DIR]`; a missing folder is an error."""
+    parser = _Parser(prog="stepgrad", add_help=False)
+    parser.add_argument("design", nargs="?")
+    parser.add_argument("--data", metavar="DIR")
+    args = parser.parse_args(args_list)
+    data = Path(args.data).expanduser() if args.data else None
+    if data is not None and not data.is_dir():
+        raise CLIError(f"--data {args.data}: no such folder")
+    return args.design, data
 
 
 def _fail(message: str) -> int:

@@ -46,7 +46,12 @@ class StepgradApp(App[int]):
     }
     DEFAULT_MODE = "build"
 
-    def __init__(self, editor: DesignEditor | None = None, offer_recovery: bool = True) -> None:
+    def __init__(
+        self,
+        editor: DesignEditor | None = None,
+        offer_recovery: bool = True,
+        data_dir: Path | None = None,
+    ) -> None:
         super().__init__()
         self.editor_listeners: list[Callable[[DesignEditor], None]] = []
         self.editor = editor or editor_from_sample()
@@ -55,7 +60,7 @@ class StepgradApp(App[int]):
         self.trained_weights: Path | None = None  # the weights of the last checkpoint saved
         self.train_session = None  # the Train screen's session, whose weights Debug copies
         self.bad_batch = None  # the batch a run stopped on with a non-finite loss, to debug
-        self.data_dir: Path | None = None  # where MNIST-like sets are read from
+        self.data_dir = data_dir  # where MNIST-like sets are read from
 
     def on_mount(self) -> None:
         self._editor_changed(self.editor)

@@ -85,6 +85,28 @@ class TestBasics:
         assert main([str(sample)]) == 0
         assert opened[0].design.name == "cnn_digits"
 
+    def test_data_folder_reaches_the_app(self, monkeypatch, tmp_path):
+        from app.tui import StepgradApp
+
+        opened = []
+        monkeypatch.setattr(StepgradApp, "run", lambda app: opened.append(app))
+        sample = Path(__file__).parents[2] / "sample_models" / "lenet_mnist.json"
+        assert main(["--data", str(tmp_path), str(sample)]) == 0
+        assert opened[0].data_dir == tmp_path
+        assert opened[0].editor.design.name == "lenet_mnist"
+        assert main([str(sample)]) == 0 and opened[1].data_dir is None
+
+    def test_missing_data_folder_is_refused_before_the_app_opens(
+        self, monkeypatch, tmp_path, capsys
+    ):
+        from app.tui import StepgradApp
+
+        monkeypatch.setattr(StepgradApp, "run", lambda app: pytest.fail("the app opened"))
+        assert main(["--data", str(tmp_path / "nowhere")]) == 2
+        assert f"--data {tmp_path / 'nowhere'}: no such folder" in capsys.readouterr().err
+        assert main(["a.json", "b.json"]) == 2
+        assert "unrecognized arguments: b.json" in capsys.readouterr().err
+
     @pytest.mark.parametrize("command", ["summary", "train", "export"])
     def test_help(self, capsys, command):
         assert main([command, "--help"]) == 0
