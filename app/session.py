@@ -154,6 +154,9 @@ class TrainingSession:
         self._gate = threading.Event()  # set: may run; clear: pause after the batch
         self._gate.set()
         self._stop = threading.Event()
+        self._way = threading.Event()  # clear: wait before the next batch, until _way_until
+        self._way.set()
+        self._way_until = 0.0
         self._lock = threading.Lock()
         self._pending_lr: float | None = None
         self._running = False
@@ -172,6 +175,20 @@ class TrainingSession:
         """End the run after the current batch (a paused run ends at once)."""
         self._stop.set()
         self._gate.set()
+        self._way.set()
+
+    def make_way(self, seconds: float) -> None:
+        """Hold the run before its next batch for up to `seconds`, or until `go_on`.
+
+        For the interface: a key handled while a batch computes shares the interpreter
+        with it, and answers about twice as slowly.
+        """
+        self._way_until = time.monotonic() + seconds
+        self._way.clear()
+
+    def go_on(self) -> None:
+        """End a `make_way` hold."""
+        self._way.set()
 
     @property
     def paused(self) -> bool:
@@ -205,6 +222,7 @@ class TrainingSession:
         """Train until `epochs` epochs in all are done; "finished", "stopped" or "nonfinite"."""
         total = self.epochs if epochs is None else epochs
         self._running, self.status = True, "running"
+        self._way.set()
         engine.set_rng_state(self._rng_state)
         try:
             while self.epoch < total and self.status == "running":
@@ -228,6 +246,9 @@ class TrainingSession:
         for index, (x, y) in enumerate(self.train_loader):
             if index < skip:
                 continue  # done before a checkpoint
+            if not self._way.is_set():
+                self._way.wait(max(0.0, self._way_until - time.monotonic()))
+                self._way.set()
             if self._stop.is_set():
                 return "stopped"
             with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.screen import ModalScreen
 
@@ -24,6 +24,7 @@ from app.screens.prompt import PromptScreen
 from app.screens.train import TrainScreen
 
 REGISTRY_METHODS = {a.method.split("(")[0] for a in ACTIONS if a.scope == "app"}
+KEY_WAY_SECONDS = 0.25  # the longest a training run waits for a key to be answered
 
 
 def editor_from_sample(name: str = DEFAULT_SAMPLE) -> DesignEditor:
@@ -61,6 +62,16 @@ class StepgradApp(App[int]):
         self.train_session = None  # the Train screen's session, whose weights Debug copies
         self.bad_batch = None  # the batch a run stopped on with a non-finite loss, to debug
         self.data_dir = data_dir  # where MNIST-like sets are read from
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key or click is answered first: training waits before its next batch until
+        # the screen has been redrawn (or KEY_WAY_SECONDS have passed).
+        session = self.train_session
+        if isinstance(event, events.Key | events.MouseDown) and session is not None:
+            if session.status == "running":
+                session.make_way(KEY_WAY_SECONDS)
+                self.call_after_refresh(session.go_on)
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self._editor_changed(self.editor)

@@ -1,8 +1,10 @@
-"""Training speed in the terminal app against the headless session, on the same design.
+"""Training in the terminal app: its speed against the headless session, and its keys.
 
 Runs the app headless (App.run_test), opens the Train screen, presses space and
 waits for the run to finish; the headless figure is TrainingSession.run() alone.
-Goal: the app trains at >= 90% of the headless speed.
+Goal: the app trains at >= 90% of the headless speed. Then, while a run trains,
+presses `?` and Escape in turn and times each from the key to the first frame
+drawn with the help screen opened or closed. Goal: within 100 ms.
 
     python benchmarks/train_tui_speed.py [DESIGN_NAME EPOCHS] ...
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -24,11 +27,15 @@ from textual import events  # noqa: E402
 
 from app.design import Design  # noqa: E402
 from app.editor import DesignEditor  # noqa: E402
+from app.screens.help import HelpScreen  # noqa: E402
+from app.screens.train import TrainScreen  # noqa: E402
 from app.session import TrainingSession  # noqa: E402
 from app.tui import StepgradApp  # noqa: E402
 
 RUNS = [("mlp_digits", 150), ("cnn_digits", 8)]
 GOAL = 0.9
+KEY_GOAL_MS = 100.0
+PRESSES = 10  # of each key
 
 
 def design(name: str, epochs: int) -> Design:
@@ -58,6 +65,46 @@ async def in_app(name: str, epochs: int) -> float:
         return session.global_step * session.batch_size / (time.perf_counter() - start)
 
 
+async def key_latency(name: str, epochs: int) -> list[float]:
+    """Milliseconds from each key to the first frame showing its effect, mid-run."""
+    app = StepgradApp(DesignEditor(design(name, epochs)), offer_recovery=False)
+    frames: list[tuple[float, object]] = []
+    display = app._display
+
+    def timed_display(screen, renderable):
+        display(screen, renderable)
+        if renderable is not None:
+            frames.append((time.perf_counter(), screen))
+
+    app._display = timed_display
+    times = []
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        screen = app.screen
+        app.post_message(events.Key("space", " "))
+        while screen.session is None or screen.session.global_step < 5:
+            await asyncio.sleep(0.02)
+        for _ in range(PRESSES):
+            for key, char, shown in (
+                ("question_mark", "?", HelpScreen),
+                ("escape", None, TrainScreen),
+            ):
+                seen = len(frames)
+                start = time.perf_counter()
+                app.post_message(events.Key(key, char))
+                while not any(isinstance(s, shown) for _, s in frames[seen:]):
+                    await asyncio.sleep(0.002)
+                drawn = next(t for t, s in frames[seen:] if isinstance(s, shown))
+                times.append((drawn - start) * 1000)
+                await asyncio.sleep(0.2)
+        if screen.session.status == "running":
+            screen.action_stop()
+        while screen.running:
+            await asyncio.sleep(0.02)
+    return times
+
+
 def main(argv: list[str]) -> int:
     runs = [(argv[i], int(argv[i + 1])) for i in range(0, len(argv), 2)] or RUNS
     print(f"{'design':<14}{'epochs':>7}{'headless/s':>12}{'app/s':>9}{'ratio':>7}  goal {GOAL:.2f}")
@@ -65,6 +112,12 @@ def main(argv: list[str]) -> int:
         alone = headless(name, epochs)
         app_rate = asyncio.run(in_app(name, epochs))
         print(f"{name:<14}{epochs:>7}{alone:>12,.0f}{app_rate:>9,.0f}{app_rate / alone:>7.2f}")
+    print(f"\nkeys while training (? and Escape, {PRESSES} each): key to first frame")
+    print(f"{'design':<14}{'median':>9}{'p90':>9}{'max':>9}  goal {KEY_GOAL_MS:.0f} ms")
+    for name, epochs in runs:
+        times = sorted(asyncio.run(key_latency(name, epochs)))
+        p90 = times[int(0.9 * (len(times) - 1))]
+        print(f"{name:<14}{statistics.median(times):>7.0f}ms{p90:>7.0f}ms{times[-1]:>7.0f}ms")
     return 0
 
 

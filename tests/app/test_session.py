@@ -152,6 +152,23 @@ class TestControl:
         assert session.run() == "finished"
         assert session.global_step == 2 * DIGITS_BATCHES
 
+    @pytest.mark.parametrize("released", [True, False])
+    def test_make_way_holds_the_next_batch_until_go_on_or_its_time(self, released):
+        session = TrainingSession(mlp())
+        session.request_pause()
+        result = []
+        worker = threading.Thread(target=lambda: result.append(session.run()))
+        worker.start()
+        wait_for(lambda: session.status == "paused")
+        session.make_way(0.3 if not released else 30)
+        session.resume()
+        time.sleep(0.05)
+        assert session.global_step == 1  # held before its second batch
+        if released:
+            session.go_on()
+        worker.join(10)
+        assert result == ["finished"] and session.global_step == 2 * DIGITS_BATCHES
+
     def test_reports_are_rate_limited(self):
         every = []
         TrainingSession(mlp(), report_interval=0).run(on_report=every.append)
