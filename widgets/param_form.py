@@ -23,11 +23,23 @@ class FieldSpec:
     placeholder: str = ""
 
 
-class ParamForm(VerticalScroll):
+class FormInput(Input):
+    """An Input whose size is set by the form, never by its text.
+
+    Textual's Input asks for a layout pass of the whole screen whenever the length of
+    its text changes (its content width is the text's); in a form that shows another
+    layer's arguments on every selection, that pass is most of the cost of a key.
+    """
+
+    def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose=False):
+        return super().refresh(*regions, repaint=repaint, recompose=recompose)
+
+
+class ParamForm(Vertical):
     """Posts `ParamForm.Changed` on every edit; the owner answers with `mark(name, error)`."""
 
     DEFAULT_CSS = """
-    ParamForm { height: auto; max-height: 1fr; }
+    ParamForm { height: auto; }
     ParamForm .field-label { color: $text-muted; padding: 0 0 0 1; }
     ParamForm .field-error { color: $error; padding: 0 0 0 1; display: none; }
     ParamForm .field-error.shown { display: block; }
@@ -35,7 +47,7 @@ class ParamForm(VerticalScroll):
     ParamForm Input.bad { background: $error 35%; }
     ParamForm Select { margin: 0 1; }
     ParamForm Checkbox { margin: 0 1; }
-    ParamForm .form-title { text-style: bold; padding: 0 0 0 1; }
+    ParamForm .form-title { text-style: bold; padding: 0 0 0 1; height: 1; }
     ParamForm .field-group { height: auto; }
     """
 
@@ -52,8 +64,12 @@ class ParamForm(VerticalScroll):
         def control(self) -> ParamForm:
             return self.form
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, notes: bool = True, **kwargs) -> None:
+        """`notes`: show each error under its field; without, the field turns red and the
+        error is its tooltip (for an owner that shows errors elsewhere, in a place whose
+        size does not change: a note coming or going lays out the whole screen)."""
         super().__init__(**kwargs)
+        self.notes = notes
         self.key: object = None
         self.fields: list[FieldSpec] = []
         self.title = ""
@@ -63,7 +79,7 @@ class ParamForm(VerticalScroll):
         self._notes: dict[str, Static] = {}
         # one group of widgets per field layout, built once and then shown or hidden:
         # mounting and styling new widgets is what makes a form slow to switch
-        self._groups: dict[tuple, tuple[Vertical, dict, dict, Static]] = {}
+        self._groups: dict[tuple, tuple[VerticalScroll, dict, dict, Static]] = {}
         self._shown: tuple | None = None
 
     def show(self, key: object, title: str, fields: list[FieldSpec]) -> None:
@@ -76,7 +92,7 @@ class ParamForm(VerticalScroll):
         if fresh:
             self._inputs, self._notes = {}, {}
             title_widget = Static(self.title, classes="form-title")
-            group = Vertical(title_widget, *self._widgets(), classes="field-group")
+            group = VerticalScroll(title_widget, *self._widgets(), classes="field-group")
             self._groups[layout] = (group, self._inputs, self._notes, title_widget)
             self.mount(group)
         group, self._inputs, self._notes, _ = self._groups[layout]
@@ -102,7 +118,7 @@ class ParamForm(VerticalScroll):
                         options, value=value, allow_blank=blank, name=f.name, compact=True
                     )
                 else:
-                    widget = Input(
+                    widget = FormInput(
                         str(f.value),
                         placeholder=f.placeholder,
                         name=f.name,
@@ -111,8 +127,9 @@ class ParamForm(VerticalScroll):
                     )
             self._inputs[f.name] = widget
             yield widget
-            self._notes[f.name] = Static("", classes="field-error")
-            yield self._notes[f.name]
+            if self.notes:
+                self._notes[f.name] = Static("", classes="field-error")
+                yield self._notes[f.name]
 
     def _update_values(self, same_key: bool) -> None:
         self._quiet = True
@@ -131,7 +148,7 @@ class ParamForm(VerticalScroll):
             self._quiet = False
         title = self._groups[self._shown][3]
         if title.content != self.title:
-            title.update(self.title)
+            title.update(self.title, layout=False)  # one line, always
 
     def _focused(self, name: str) -> bool:
         widget = self._inputs.get(name)
@@ -139,6 +156,14 @@ class ParamForm(VerticalScroll):
 
     def mark(self, name: str, error: str | None) -> None:
         """Mark field `name` bad with `error`, or clear the mark (None)."""
+        if not self.notes:
+            widget = self._inputs.get(name)
+            if widget is not None:
+                widget.set_class(bool(error), "bad")
+                tip = error or next((f.help for f in self.fields if f.name == name), "") or None
+                if widget.tooltip != tip:
+                    widget.tooltip = tip
+            return
         note = self._notes.get(name)
         if note is None or note.has_class("shown") == bool(error) and note.content == (error or ""):
             return  # unchanged: an update would cost a layout pass

@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Collapsible, Footer, Header, Static
+from textual.widgets import Collapsible, Footer, Static
 
 from app.actions import bindings_for
 from app.build_view import (
@@ -20,6 +20,7 @@ from app.build_view import (
 )
 from app.editor import DesignEditor
 from app.registry import by_category, spec
+from widgets.header import AppHeader
 from widgets.layer_palette import LayerPalette
 from widgets.layer_tree import LayerTree
 from widgets.param_form import ParamForm
@@ -46,7 +47,7 @@ class BuildScreen(Screen):
             (category, [(s.type, s.help) for s in specs])
             for category, specs in by_category().items()
         ]
-        yield Header()
+        yield AppHeader()
         with Horizontal(id="build"):
             yield LayerPalette(groups, id="palette")
             with Vertical(id="centre"):
@@ -54,7 +55,7 @@ class BuildScreen(Screen):
                 yield Static(id="problem")
                 yield Static(id="totals")
             with VerticalScroll(id="side"):
-                yield ParamForm(id="args")
+                yield ParamForm(id="args", notes=False)  # its errors show in #problem
                 with Collapsible(title="Training settings", id="training-panel"):
                     yield ParamForm(id="training")
         yield Footer()
@@ -78,28 +79,47 @@ class BuildScreen(Screen):
             tree.show(rows, sel)
         elif sel != tree.selection:
             tree.show(rows, sel)
-        totals = self.query_one("#totals", Static)
-        text = totals_text(editor.design, analysis)
-        if totals.content != text:
-            totals.update(text)
-        self._show_problem(editor)
         self._show_form(editor)
+        self._show_problem(editor)
+        totals, text = self.query_one("#totals", Static), totals_text(editor.design, analysis)
+        if totals.content != text:
+            totals.update(text, layout=False)  # a fixed height
         self.query_one("#training", ParamForm).show(
             "training", "", training_fields(editor.design.training)
         )
 
     def _show_problem(self, editor: DesignEditor) -> None:
-        problem = self._current_problem()
+        """The problem in view: a field that does not parse, a layer at fault.
+
+        The box keeps its height when there is none, so that a problem coming or going
+        needs no layout pass (a layout pass of this screen costs more than the edit).
+        """
         box = self.query_one("#problem", Static)
-        box.display = problem is not None
+        text = self._problem_text(editor)
+        box.set_class(text is not None, "-problem")
+        if text is None:
+            text = Text("✓ every shape fits", style="green")
+        if box.content != text:
+            box.update(text, layout=False)
+
+    def _problem_text(self, editor: DesignEditor) -> Text | None:
+        node = editor.selected
+        if self.typed_errors and node is not None:  # a field of the selected layer
+            error = next(iter(self.typed_errors.values()))
+            return Text.assemble(("✗ ", "bold red"), (node.name or node.type, "bold"), f": {error}")
+        problem = self._current_problem()
         if problem is None:
-            return
-        text = Text.assemble(("✗ ", "bold red"), (problem.where, "bold"), f": {problem.message}")
-        if problem.fixes:
-            text.append("\n  press ")
+            return None
+        layer = editor.design.node(problem.path)
+        message, fix = problem.message, problem.fixes[0].label if problem.fixes else None
+        if fix is not None:
+            message = message.removesuffix(f": {fix}")  # said once, with its key
+        text = Text.assemble(("✗ ", "bold red"), (layer.name or layer.type, "bold"), f": {message}")
+        if fix is not None:
+            text.append("\npress ")
             text.append("f", style="bold reverse")
-            text.append(f" to {problem.fixes[0].label}")
-        box.update(text)
+            text.append(f" to {fix}")
+        return text
 
     def _current_problem(self):
         problems = self.editor.analysis.problems
@@ -148,6 +168,10 @@ class BuildScreen(Screen):
 
     @on(ParamForm.Changed, "#args")
     def _arg_changed(self, event: ParamForm.Changed) -> None:
+        self._apply_arg(event)
+        self._show_problem(self.editor)  # a field that does not parse shows there
+
+    def _apply_arg(self, event: ParamForm.Changed) -> None:
         node, form = self.editor.selected, event.form
         if node is None:
             return

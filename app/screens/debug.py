@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, Static, Tab, Tabs
+from textual.widgets import ContentSwitcher, Footer, Static, Tab, Tabs
 
 from app.actions import bindings_for
 from app.debug_session import DebugBatch, DebugError, DebugSession, scope_of_group
@@ -27,6 +27,7 @@ from app.screens.choose import ChooseScreen
 from app.screens.prompt import PromptScreen
 from app.session import same_network
 from widgets.graph_list import GraphList, GraphRow
+from widgets.header import AppHeader
 from widgets.tensor_inspector import TensorInspector
 
 PHASE_TAB = {"forward": "value", "backward": "grad", "update": "update"}
@@ -50,7 +51,7 @@ class DebugScreen(Screen):
         self._input_walk: tuple[int, int] | None = None  # (child node, input index)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Horizontal(id="debug"):
             with Vertical(id="graph-pane"):
                 yield Static(id="graph-title")

@@ -36,6 +36,8 @@ async def test_add_conv2d_and_linear_through_keys_updates_shapes_and_total(tmp_p
         assert app.focused is app.screen.query_one(LayerTree)
         # the Flatten after it now gives 64 features: the old fc (128 in) is at fault
         assert app.editor.analysis.problems
+        problem = app.screen.query_one("#problem")
+        assert "✗" in str(problem.render()) and problem.has_class("-problem")
         # a Linear at the end takes in_features from what arrives
         await pilot.press("end")
         await add_by_filter(pilot, "linear")
@@ -54,12 +56,12 @@ async def test_shape_error_is_marked_and_fixed_with_f(tmp_path):
         bad = [r for r in tree_rows(app) if r.problem]
         assert [r.name for r in bad] == ["fc1"]
         problem = app.screen.query_one("#problem")
-        assert "press f" in str(problem.render())
+        assert "press f" in str(problem.render()) and problem.has_class("-problem")
         await pilot.press("down", "down", "down", "f")
         await pilot.pause()
         assert app.editor.analysis.ok
         assert [r.type for r in tree_rows(app)][3] == "Flatten"
-        assert not problem.display
+        assert not problem.has_class("-problem") and "✗" not in str(problem.render())
         await pilot.press("ctrl+z")
         await pilot.pause()
         assert not app.editor.analysis.ok
@@ -115,6 +117,8 @@ async def test_the_form_validates_as_you_type_and_applies_good_values(tmp_path):
         await pilot.press(*CLEAR, "x")
         await pilot.pause()
         assert field.has_class("bad")
+        problem = str(app.screen.query_one("#problem").render())
+        assert problem.startswith("✗ fc1: in_features") and field.tooltip in problem
         # good values apply as typed ("6" on the way to clearing it), bad ones never
         assert app.editor.design.layers[1].args["in_features"] == 6
         await pilot.press("backspace", "6", "4")
@@ -173,3 +177,39 @@ async def test_palette_click_and_enter_add_layers(tmp_path):
         await pilot.pause()
         assert len(app.editor.design.layers) == count + 1
         assert app.editor.design.layers[1].type == "ReLU"
+
+
+async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path, monkeypatch):
+    # A layout pass re-arranges and repaints the whole screen: it is most of what a key
+    # costs. Selecting another Linear (new values in the same fields), duplicating a
+    # ReLU (a row more, the copy selected) and undoing it change no widget's size.
+    from textual.screen import Screen
+
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.editor.select((1,))
+        await pilot.pause()
+        passes, refresh_layout = [], Screen._refresh_layout
+
+        def spy(screen, *args, **kwargs):
+            passes.append(1)
+            return refresh_layout(screen, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", spy)
+        form = app.screen.query_one("#args", ParamForm)
+        app.editor.select((3,))
+        await pilot.pause()
+        assert form.value_of("in_features") == "128" and form.value_of("name") == "out"
+        assert passes == []
+        monkeypatch.setattr(Screen, "_refresh_layout", refresh_layout)
+        await pilot.press("up")  # to relu1: other fields, laid out
+        await pilot.pause()
+        monkeypatch.setattr(Screen, "_refresh_layout", spy)
+        await pilot.press("c")
+        await pilot.pause()
+        assert [r.type for r in tree_rows(app)] == ["Flatten", "Linear", "ReLU", "ReLU", "Linear"]
+        assert app.editor.selection == (3,)
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert [r.name for r in tree_rows(app)] == ["flatten", "fc1", "relu1", "out"]
+        assert passes == []
