@@ -123,7 +123,7 @@ def decision_grid(model, dataset, device: str = "cpu", size=TOY_GRID) -> Decisio
     return DecisionGrid(classes, points, labels.astype(int), (x0, x1, y0, y1))
 
 
-# ----- health and the confusion matrix ---------------------------------------------------
+# ----- layer health ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class HealthRow:
     """One layer's line in the health table; `warning` says what looks wrong, or ""."""
@@ -167,16 +167,97 @@ def health_rows(report: HealthReport) -> list[HealthRow]:
     return rows
 
 
-def confusion_matrix(model, loader, classes: int, device: str = "cpu") -> np.ndarray:
-    """Counts of (true class, predicted class) over `loader`, in eval mode."""
+# ----- one evaluation pass: the confusion matrix and the worst-classified images ------
+WORST_KEPT = 12  # examples an evaluation keeps: more than a wide strip shows
+
+
+@dataclass(frozen=True)
+class Example:
+    """One validation image, its true and predicted class and the probabilities of both."""
+
+    image: np.ndarray  # 2-D floats, a host copy
+    label: int
+    predicted: int
+    p_true: float
+    p_pred: float
+    index: int  # its position in the loader's order
+
+    @property
+    def correct(self) -> bool:
+        return self.label == self.predicted
+
+
+@dataclass
+class Evaluation:
+    """Counts of (true class, predicted class) and the worst-classified examples, worst first."""
+
+    confusion: np.ndarray
+    worst: list[Example]
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Class probabilities from rows of logits; shifting by the row's max keeps exp finite.
+
+    Log-probabilities (a model ending in LogSoftmax, trained with NLLLoss) give back the
+    same probabilities, since softmax(log p) = p.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    # a diverged model's NaN or infinite scores read as no confidence at all
+    return np.nan_to_num(shifted / shifted.sum(axis=1, keepdims=True), nan=0.0)
+
+
+def evaluate_classifier(
+    model, loader, classes: int, device: str = "cpu", keep: int = WORST_KEPT
+) -> Evaluation:
+    """The confusion matrix over `loader` and its `keep` worst-classified examples, in eval mode.
+
+    The model's outputs are read as logits (or log-probabilities: see `softmax`). Worst
+    means misclassified, lowest probability of the true class first; when fewer than
+    `keep` are wrong, the least confident right ones follow. The matrix is square over
+    `classes`, or over the outputs when the model gives more scores than there are classes.
+    """
     matrix = np.zeros((classes, classes), dtype=np.int64)
+    worst: list[Example] = []
+    seen = 0
     was_training = model.training
     model.eval()
     try:
         with engine.no_grad():
             for x, y in loader:
-                predicted = model(x.to(device)).numpy().argmax(axis=1)
-                np.add.at(matrix, (y.numpy().astype(int), predicted), 1)
+                scores = model(x.to(device)).cpu().numpy()
+                labels, predicted = y.numpy().astype(int), scores.argmax(axis=1)
+                if scores.shape[1] > len(matrix):
+                    grow = scores.shape[1] - len(matrix)
+                    matrix = np.pad(matrix, ((0, grow), (0, grow)))
+                np.add.at(matrix, (labels, predicted), 1)
+                worst = _worst(worst, x.numpy(), labels, predicted, softmax(scores), seen, keep)
+                seen += len(labels)
     finally:
         model.train(was_training)
-    return matrix
+    return Evaluation(matrix, worst)
+
+
+def _worst(kept, images, labels, predicted, probabilities, offset: int, keep: int) -> list:
+    """The `keep` worst of the examples kept so far and this batch's."""
+    rows = np.arange(len(labels))
+    p_true, p_pred = probabilities[rows, labels], probabilities[rows, predicted]
+    order = np.lexsort((p_true, labels == predicted))[:keep]  # wrong first, then unsure
+    batch = [
+        Example(
+            _as_image(images[i]),
+            int(labels[i]),
+            int(predicted[i]),
+            float(p_true[i]),
+            float(p_pred[i]),
+            offset + int(i),
+        )
+        for i in order
+    ]
+    return sorted(kept + batch, key=lambda e: (e.correct, e.p_true, e.index))[:keep]
+
+
+def _as_image(sample: np.ndarray) -> np.ndarray:
+    """A (channels, height, width) sample as one grey 2-D image: the channels' mean."""
+    sample = np.asarray(sample, dtype=np.float32)
+    return sample.mean(axis=0) if sample.ndim == 3 else sample.copy()

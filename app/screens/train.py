@@ -1,4 +1,4 @@
-"""The Train screen: settings, progress, live curves, decision map, layer health, checkpoints."""
+"""The Train screen: settings, progress, curves, decision map or confusion and worst images."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from app.actions import bindings_for
@@ -33,8 +33,8 @@ from app.session import (
 )
 from app.train_view import (
     accuracy_series,
-    confusion_matrix,
     decision_grid,
+    evaluate_classifier,
     health_rows,
     loss_series,
     lr_marks,
@@ -43,6 +43,8 @@ from app.train_view import (
 from engine.backend import quiet_float_errors
 from engine.debug.monitor import Monitor
 from widgets.decision_map import DecisionMap
+from widgets.header import AppHeader
+from widgets.image_strip import ImageStrip
 from widgets.param_form import ParamForm
 from widgets.plots import LinePlot
 
@@ -56,6 +58,7 @@ class TrainScreen(Screen):
     CSS_PATH = "train.tcss"
     BINDINGS = bindings_for("train")
     AUTO_FOCUS = None  # keys such as space go to the screen, not to the settings form
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]  # tall: room for larger images
     show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
     health_every: ClassVar[int] = 50  # steps between layer-health samples (a few a second)
     draw_interval: ClassVar[float] = 0.25  # seconds between decision maps
@@ -91,7 +94,7 @@ class TrainScreen(Screen):
         self._pending_extras: dict = {}  # views computed by the worker, not drawn yet
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Horizontal(id="train"):
             with VerticalScroll(id="settings"):
                 yield ParamForm(id="training")
@@ -101,6 +104,7 @@ class TrainScreen(Screen):
                 with Horizontal(id="plots"):
                     yield LinePlot("loss", "step", id="loss-plot")
                     yield LinePlot("accuracy", "epoch", id="acc-plot")
+                yield ImageStrip(id="worst")
                 with Horizontal(id="lower"):
                     yield DecisionMap(id="decision")
                     yield Static(id="confusion")
@@ -170,9 +174,10 @@ class TrainScreen(Screen):
         self.query_one("#acc-plot", LinePlot).show(accuracy_series(session.history))
 
     def _show_kind(self, dataset: str) -> None:
-        """The decision map for toy sets, the confusion matrix for image sets."""
+        """The decision map for toy sets, the confusion matrix and worst images for image sets."""
         self.query_one(DecisionMap).display = dataset in TOY_SETS
         self.query_one("#confusion").display = dataset in IMAGE_SETS
+        self.query_one(ImageStrip).display = dataset in IMAGE_SETS
 
     def _show_extras(self, extras: dict) -> None:
         if "grid" in extras:
@@ -185,10 +190,12 @@ class TrainScreen(Screen):
             for row in health_rows(extras["health"]):
                 badge = Text(f"⚠ {row.warning}", style="bold yellow") if row.warning else ""
                 table.add_row(row.layer, row.dead, row.act_std, row.update_ratio, badge)
-        if "confusion" in extras:
+        if "evaluation" in extras:
+            evaluation = extras["evaluation"]
             box = self.query_one("#confusion", Static)
             # the table keeps its size from one epoch to the next: repaint, no layout
-            box.update(confusion_table(extras["confusion"]), layout=not box.content)
+            box.update(confusion_table(evaluation.confusion), layout=not box.content)
+            self.query_one(ImageStrip).show(evaluation.worst)  # fixed height: a repaint
 
     # ----- reports from the worker -----------------------------------------------------
     @on(Reported)
@@ -287,7 +294,7 @@ class TrainScreen(Screen):
         final = report is None
         if not (isinstance(report, EpochReport) or final):
             return extras
-        # both views cost a forward pass: compute them no more often than they are drawn
+        # both kinds of view cost a pass over data: compute them no more often than drawn
         now = time.monotonic()
         if not final and now - self._last_drawn < max(self.draw_interval, self.ui_interval):
             return extras
@@ -295,7 +302,7 @@ class TrainScreen(Screen):
         if dataset in TOY_SETS:
             extras["grid"] = decision_grid(session.model, session.data.train, session.device)
         if dataset in IMAGE_SETS:
-            extras["confusion"] = confusion_matrix(
+            extras["evaluation"] = evaluate_classifier(
                 session.model, session.val_loader, session.data.num_classes, session.device
             )
         return extras

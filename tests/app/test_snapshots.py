@@ -36,6 +36,21 @@ class TestTrainScreen:
 
         assert snap_compare(app, run_before=train, terminal_size=size)
 
+    @pytest.mark.parametrize("size", [(120, 35)], ids=["120x35"])
+    def test_digits_after_three_epochs(self, snap_compare, size, monkeypatch):
+        """An image set: the confusion matrix and the strip of worst-classified images."""
+        monkeypatch.setattr(TrainScreen, "show_timing", False)
+        app = app_on("mlp_digits")
+        app.editor.design.training["epochs"] = 3
+
+        async def train(pilot):
+            await pilot.press("2", "space")
+            while app.screen.running:
+                await asyncio.sleep(0.01)
+            await pilot.pause()
+
+        assert snap_compare(app, run_before=train, terminal_size=size)
+
 
 class TestDebugScreen:
     """The seeded MLP on its first digits batch, stepped to a fixed event."""

@@ -1,20 +1,28 @@
-"""Pilot tests of the Train screen: start, pause, resume, stop, exact resume, NaN, lr, quit."""
+"""Pilot tests of the Train screen: start, pause, resume, stop, exact resume, NaN, lr, quit;
+the evaluation behind its confusion matrix and strip of worst-classified images."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
 import numpy as np
 import pytest
+from rich.console import Console
 from textual import events
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
+import engine
 from app.design import Design
 from app.screens.train import TrainScreen
 from app.session import TrainingSession
+from app.train_view import evaluate_classifier, softmax
+from engine import nn
+from engine.utils.data import DataLoader, TensorDataset
 from tests.app.tui_helpers import app_on
 from widgets.decision_map import DecisionMap
+from widgets.image_strip import ImageStrip, caption
 from widgets.plots import LinePlot
 
 
@@ -176,3 +184,91 @@ async def test_a_paused_run_checkpoints_and_sets_the_weights_to_export(tmp_path)
         assert screen.session.global_step == len(screen.session.losses)
         for key, value in weights(screen.session.model).items():
             np.testing.assert_array_equal(value, saved[key])
+
+
+# ----- the evaluation: one pass for the confusion matrix and the worst images ----------
+# Each sample is a 1×3 "image" that a Flatten model passes through as its 3 logits.
+LOGITS = [[5, 0, 0], [3, 0, 0], [0, 4, 0], [1, 0.5, 0], [0, 2, 0], [0, 0, 1]]
+LABELS = [0, 1, 2, 0, 1, 2]  # samples 1 and 2 are wrong; 3, then 5, are the least sure right
+
+
+def logit_loader(logits=LOGITS, labels=LABELS, batch_size: int = 2) -> DataLoader:
+    x = engine.tensor(np.array(logits, dtype=np.float32).reshape(len(logits), 1, 1, -1))
+    return DataLoader(TensorDataset(x, engine.tensor(labels)), batch_size)
+
+
+def test_evaluation_counts_the_confusion_and_ranks_the_wrong_first():
+    model = nn.Flatten()
+    evaluation = evaluate_classifier(model, logit_loader(), 3, keep=4)
+    np.testing.assert_array_equal(evaluation.confusion, [[2, 0, 0], [1, 1, 0], [0, 1, 1]])
+    worst = evaluation.worst
+    assert [e.index for e in worst] == [2, 1, 3, 5]  # wrong by p(true), then the least sure
+    assert [(e.label, e.predicted, e.correct) for e in worst] == [
+        (2, 1, False),
+        (1, 0, False),
+        (0, 0, True),
+        (2, 2, True),
+    ]
+    probabilities = softmax(np.array(LOGITS))
+    for e in worst:
+        assert e.p_true == pytest.approx(probabilities[e.index, e.label])
+        assert e.p_pred == pytest.approx(probabilities[e.index, e.predicted])
+        np.testing.assert_array_equal(e.image, [LOGITS[e.index]])  # the 1×3 image itself
+    assert worst[1].p_pred == pytest.approx(np.exp(3) / (np.exp(3) + 2))
+    assert model.training  # its mode is given back
+
+
+def test_evaluation_keeps_the_k_worst_across_batches_and_copies_their_images():
+    loader = logit_loader(batch_size=1)
+    evaluation = evaluate_classifier(nn.Flatten(), loader, 3, keep=2)
+    assert [e.index for e in evaluation.worst] == [2, 1]
+    first = evaluation.worst[0].image
+    assert not np.shares_memory(first, loader.dataset.tensors[0].numpy())
+
+
+def test_evaluation_fits_a_model_with_more_outputs_than_classes():
+    evaluation = evaluate_classifier(nn.Flatten(), logit_loader([[0, 0, 9]], [1]), 2)
+    np.testing.assert_array_equal(evaluation.confusion, [[0, 0, 0], [0, 0, 1], [0, 0, 0]])
+    assert evaluation.worst[0].predicted == 2
+
+
+def test_softmax_is_stable_and_reads_log_probabilities_as_probabilities():
+    np.testing.assert_allclose(softmax(np.array([[1000.0, 0.0]])), [[1.0, 0.0]], atol=1e-12)
+    p = np.array([[0.7, 0.2, 0.1]])
+    np.testing.assert_allclose(softmax(np.log(p)), p)
+    assert np.isfinite(softmax(np.array([[np.nan, 0.0]]))).all()
+
+
+async def test_an_epoch_on_digits_shows_the_confusion_and_the_worst_images(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await open_train(pilot, app, epochs=1)
+        strip = screen.query_one(ImageStrip)
+        assert strip.display and not strip.examples
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        session = screen.session
+        expected = evaluate_classifier(session.model, session.val_loader, 10)
+        assert [caption(e) for e in strip.examples] == [caption(e) for e in expected.worst]
+        assert expected.confusion.sum() == len(session.data.val)
+        wrong = expected.confusion.sum() - np.trace(expected.confusion)
+        assert [e.correct for e in expected.worst] == [
+            i >= wrong for i in range(len(strip.examples))
+        ]
+        drawn = strip.render_line(5).text.split()  # under the images: "7→1 0.91  5→9 0.77 ..."
+        assert drawn == " ".join(caption(e) for e in expected.worst[:9]).split()  # 9 fit
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(screen.query_one("#confusion", Static).content)
+        table = console.export_text().splitlines()
+        assert table[0].strip() == "confusion (val)"
+        rows = [[int(n) for n in line.split()[1:]] for line in table[2:12]]
+        np.testing.assert_array_equal(rows, expected.confusion)
+        assert strip.region.height == 6 and strip.region.width > 80
+
+
+async def test_toy_sets_hide_the_strip(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app)
+        assert not screen.query_one(ImageStrip).display
+        assert not screen.query_one("#confusion").display
