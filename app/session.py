@@ -147,6 +147,9 @@ class TrainingSession:
         self.bad_batch: BadBatch | None = None
         # called in the training thread after every optimizer step (debug.Monitor.step)
         self.step_hooks: list[Callable[[], Any]] = []
+        # called with (inputs, labels, outputs) of each validation batch: what the views
+        # need from the validation pass, without a second one
+        self.val_hooks: list[Callable[[engine.Tensor, engine.Tensor, engine.Tensor], Any]] = []
         self.status = "ready"
         self._epoch_shuffle_state = self.shuffle_generator.get_state()
         self._sums = _empty_sums()
@@ -332,6 +335,8 @@ class TrainingSession:
             for x, y in self.val_loader:
                 x, y = x.to(self.device), y.to(self.device)
                 out = self.model(x)
+                for hook in self.val_hooks:
+                    hook(x, y, out)
                 target = self._target(out, y)
                 total += self.loss_fn(out, target).item() * len(y)
                 correct += self._correct(out, target)

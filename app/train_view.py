@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
+from rich.text import Text
 
 import engine
 from app.session import SMOOTHING, BatchReport
@@ -167,6 +169,44 @@ def health_rows(report: HealthReport) -> list[HealthRow]:
     return rows
 
 
+HEALTH_COLUMNS = ("layer", "dead", "act std", "upd/w")
+
+
+def health_text(rows: list[HealthRow]) -> Text:
+    """The health table as lines of aligned columns, a warning badge where one applies.
+
+    Plain lines, not a table widget: redrawn a few times a second while training, a
+    DataTable's rows and a Rich table's measuring cost more than the drawing.
+    """
+    lines = [HEALTH_COLUMNS, *[(r.layer, r.dead, r.act_std, r.update_ratio) for r in rows]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEALTH_COLUMNS))]
+
+    def aligned(line: tuple) -> str:  # the layer's name to the left, numbers to the right
+        cells = zip(line, widths, strict=True)
+        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells))
+
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(aligned(HEALTH_COLUMNS), style="bold dim")
+    for row, line in zip(rows, lines[1:], strict=True):
+        text.append("\n" + aligned(line))
+        if row.warning:
+            text.append(f"  ⚠ {row.warning}", style="bold yellow")
+    return text
+
+
+def confusion_text(matrix) -> Text:
+    """Rows are true classes, columns predicted: the diagonal in green, errors in red."""
+    width = max(3, len(str(int(matrix.max()))) if matrix.size else 1) + 1
+    text = Text("confusion (val)\n", style="bold", no_wrap=True)
+    text.append("  " + "".join(str(c).rjust(width) for c in range(len(matrix))), style="dim")
+    for r, row in enumerate(matrix):
+        text.append(f"\n{r:>2}", style="dim")
+        for c, n in enumerate(row):
+            style = "bold green" if r == c else ("red" if n else "dim")
+            text.append(str(int(n)).rjust(width), style=style)
+    return text
+
+
 # ----- one evaluation pass: the confusion matrix and the worst-classified images ------
 WORST_KEPT = 12  # examples an evaluation keeps: more than a wide strip shows
 
@@ -207,35 +247,75 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return np.nan_to_num(shifted / shifted.sum(axis=1, keepdims=True), nan=0.0)
 
 
+class Tally:
+    """An Evaluation built batch by batch from a model's outputs: the confusion matrix and
+    the `keep` worst-classified examples.
+
+    Outputs are read as logits (or log-probabilities: see `softmax`). Worst means
+    misclassified, lowest probability of the true class first; when fewer than `keep`
+    are wrong, the least confident right ones follow. The matrix is square over
+    `classes`, or over the outputs when the model gives more scores than classes.
+
+    A pass (the batches between two takes) is counted only when `every` seconds have
+    gone since the last one counted: a small model's epochs come faster than they can
+    be drawn, and counting costs a tenth of such an epoch.
+    """
+
+    def __init__(self, classes: int, keep: int = WORST_KEPT, every: float = 0.0) -> None:
+        self.classes, self.keep, self.every = classes, keep, every
+        self._taken_at = -math.inf
+        self._deciding, self._counting = True, True  # whether this pass is counted
+        self.reset()
+
+    def reset(self) -> None:
+        self.matrix = np.zeros((self.classes, self.classes), dtype=np.int64)
+        self.worst: list[Example] = []
+        self.seen = 0
+
+    def add(self, x, y, out) -> None:
+        """One batch: inputs, labels and the model's outputs (tensors, on any device)."""
+        if self._deciding:  # the pass's first batch
+            self._deciding = False
+            self._counting = time.monotonic() - self._taken_at >= self.every
+        if not self._counting:
+            return
+        scores = out.cpu().numpy()
+        labels, predicted = y.cpu().numpy().astype(int), scores.argmax(axis=1)
+        if scores.shape[1] > len(self.matrix):
+            grow = scores.shape[1] - len(self.matrix)
+            self.matrix = np.pad(self.matrix, ((0, grow), (0, grow)))
+        np.add.at(self.matrix, (labels, predicted), 1)
+        images = x.cpu().numpy()
+        self.worst = _worst(
+            self.worst, images, labels, predicted, softmax(scores), self.seen, self.keep
+        )
+        self.seen += len(labels)
+
+    def take(self) -> Evaluation | None:
+        """What the pass since the last take adds up to; None if it was not counted."""
+        self._deciding = True
+        if not self.seen:
+            return None
+        evaluation = Evaluation(self.matrix, self.worst)
+        self._taken_at = time.monotonic()
+        self.reset()
+        return evaluation
+
+
 def evaluate_classifier(
     model, loader, classes: int, device: str = "cpu", keep: int = WORST_KEPT
 ) -> Evaluation:
-    """The confusion matrix over `loader` and its `keep` worst-classified examples, in eval mode.
-
-    The model's outputs are read as logits (or log-probabilities: see `softmax`). Worst
-    means misclassified, lowest probability of the true class first; when fewer than
-    `keep` are wrong, the least confident right ones follow. The matrix is square over
-    `classes`, or over the outputs when the model gives more scores than there are classes.
-    """
-    matrix = np.zeros((classes, classes), dtype=np.int64)
-    worst: list[Example] = []
-    seen = 0
+    """A Tally of `model` over `loader`, in eval mode (the model's mode is put back)."""
+    tally = Tally(classes, keep)
     was_training = model.training
     model.eval()
     try:
         with engine.no_grad():
             for x, y in loader:
-                scores = model(x.to(device)).cpu().numpy()
-                labels, predicted = y.numpy().astype(int), scores.argmax(axis=1)
-                if scores.shape[1] > len(matrix):
-                    grow = scores.shape[1] - len(matrix)
-                    matrix = np.pad(matrix, ((0, grow), (0, grow)))
-                np.add.at(matrix, (labels, predicted), 1)
-                worst = _worst(worst, x.numpy(), labels, predicted, softmax(scores), seen, keep)
-                seen += len(labels)
+                tally.add(x, y, model(x.to(device)))
     finally:
         model.train(was_training)
-    return Evaluation(matrix, worst)
+    return tally.take() or Evaluation(tally.matrix, [])
 
 
 def _worst(kept, images, labels, predicted, probabilities, offset: int, keep: int) -> list:
