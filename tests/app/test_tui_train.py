@@ -17,7 +17,7 @@ import engine
 from app.design import Design
 from app.screens.train import TrainScreen
 from app.session import TrainingSession
-from app.train_view import evaluate_classifier, softmax
+from app.train_view import Tally, evaluate_classifier, softmax
 from engine import nn
 from engine.utils.data import DataLoader, TensorDataset
 from tests.app.tui_helpers import app_on
@@ -230,6 +230,31 @@ def test_evaluation_fits_a_model_with_more_outputs_than_classes():
     evaluation = evaluate_classifier(nn.Flatten(), logit_loader([[0, 0, 9]], [1]), 2)
     np.testing.assert_array_equal(evaluation.confusion, [[0, 0, 0], [0, 0, 1], [0, 0, 0]])
     assert evaluation.worst[0].predicted == 2
+
+
+def test_a_tally_counts_a_pass_only_every_so_often_and_whole():
+    loader = logit_loader(batch_size=1)
+    tally = Tally(3, every=3600)
+    for _ in range(2):  # two passes within the hour: the second is not counted
+        for x, y in loader:
+            tally.add(x, y, x.reshape(len(x), -1))
+        taken = tally.take()
+        if _ == 0:
+            assert taken.confusion.sum() == len(loader.dataset)
+    assert taken is None
+    tally.every = 0
+    for x, y in loader:
+        tally.add(x, y, x.reshape(len(x), -1))
+    assert tally.take().confusion.sum() == len(loader.dataset)
+
+
+def test_the_session_hands_each_validation_batch_to_its_hooks():
+    session = TrainingSession(Design.load("sample_models/mlp_digits.json"))
+    seen = []
+    session.val_hooks.append(lambda x, y, out: seen.append((len(x), len(y), out.shape)))
+    session.evaluate()
+    assert sum(n for n, _, _ in seen) == len(session.data.val)
+    assert all(n == m and shape == (n, 10) for n, m, shape in seen)
 
 
 def test_softmax_is_stable_and_reads_log_probabilities_as_probabilities():
