@@ -297,3 +297,23 @@ async def test_toy_sets_hide_the_strip(tmp_path):
         screen = await open_train(pilot, app)
         assert not screen.query_one(ImageStrip).display
         assert not screen.query_one("#confusion").display
+
+
+async def test_a_key_while_training_holds_the_run_until_the_screen_is_drawn(tmp_path):
+    from app.screens.help import HelpScreen
+
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=500)
+        await pilot.press("space")
+        await wait_for(lambda: screen.session is not None and screen.session.global_step > 3)
+        calls = []
+        make_way, go_on = screen.session.make_way, screen.session.go_on
+        screen.session.make_way = lambda seconds: (calls.append(seconds), make_way(seconds))
+        screen.session.go_on = lambda: (calls.append("go on"), go_on())
+        app.post_message(events.Key("question_mark", "?"))
+        await wait_for(lambda: isinstance(app.screen, HelpScreen) and "go on" in calls)
+        assert calls[0] == pytest.approx(0.25)
+        await send_keys(app, "escape", "s")
+        await run_ends(pilot, screen)
+        assert screen.session.status == "stopped"
