@@ -131,7 +131,10 @@ class StepgradApp(App[int]):
 
     # ----- actions -------------------------------------------------------------------
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # built once and kept: composing its table of keys took 80 ms a time
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), "help")
+        self.push_screen("help")
 
     def action_add_layer(self, type_name: str) -> None:
         self.switch_mode("build")

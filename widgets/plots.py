@@ -40,6 +40,7 @@ class LinePlot(PlotextPlot):
         self.series: tuple[Series, ...] = ()
         self.marks: tuple[Mark, ...] = ()
         self.plot_title, self.xlabel = title, xlabel
+        self._rendered: tuple[tuple, object] | None = None  # (what it shows, its rendering)
         self._draw()
 
     def show(self, series: Sequence[Series], marks: Sequence[Mark] = ()) -> None:
@@ -50,6 +51,17 @@ class LinePlot(PlotextPlot):
         self.series, self.marks = series, marks
         self._draw()
         self.refresh()
+
+    def render(self):
+        """The plot, built again only when the lines, the size or the theme have changed.
+
+        plotext builds a plot in 10-20 ms; a screen repaints a plot that has not changed
+        whenever something above it closes (a dialog, the help) or lays out.
+        """
+        key = (self.series, self.marks, self.size, self.app.theme)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1]
 
     def _draw(self) -> None:
         plt = self.plt

@@ -45,8 +45,13 @@ async def test_number_keys_switch_screens_and_help_lists_every_binding(tmp_path)
         assert app.screen.SCOPE == "build"
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        help_screen = app.screen
         await pilot.press("escape")
         assert app.screen.SCOPE == "build"
+        await pilot.press("2", "question_mark")  # the same help, from another screen
+        assert app.screen is help_screen
+        await pilot.press("q")
+        assert isinstance(app.screen, TrainScreen)
 
 
 async def test_command_palette_adds_a_layer_by_name(tmp_path):
