@@ -81,6 +81,17 @@ def wait_for(condition, timeout: float = 5.0) -> None:
         time.sleep(0.001)
 
 
+def paused_after_a_batch() -> tuple[TrainingSession, threading.Thread, list]:
+    """A session running in a thread, paused after its first batch; `result` gets its status."""
+    session = TrainingSession(mlp())
+    session.request_pause()
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(session.run()))
+    worker.start()
+    wait_for(lambda: session.status == "paused")
+    return session, worker, result
+
+
 def weights(session: TrainingSession) -> dict[str, np.ndarray]:
     return {k: v.numpy().copy() for k, v in session.model.state_dict().items()}
 
@@ -139,12 +150,7 @@ class TestControl:
         assert session.global_step == 2 * DIGITS_BATCHES
 
     def test_stop_ends_after_the_batch_and_run_goes_on_later(self):
-        session = TrainingSession(mlp())
-        session.request_pause()
-        result = []
-        worker = threading.Thread(target=lambda: result.append(session.run()))
-        worker.start()
-        wait_for(lambda: session.status == "paused")
+        session, worker, result = paused_after_a_batch()
         session.request_stop()
         worker.join(10)
         assert result == ["stopped"]
@@ -154,12 +160,7 @@ class TestControl:
 
     @pytest.mark.parametrize("released", [True, False])
     def test_make_way_holds_the_next_batch_until_go_on_or_its_time(self, released):
-        session = TrainingSession(mlp())
-        session.request_pause()
-        result = []
-        worker = threading.Thread(target=lambda: result.append(session.run()))
-        worker.start()
-        wait_for(lambda: session.status == "paused")
+        session, worker, result = paused_after_a_batch()
         session.make_way(0.3 if not released else 30)
         session.resume()
         time.sleep(0.05)

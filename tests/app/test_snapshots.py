@@ -25,31 +25,29 @@ class TestTrainScreen:
     def test_spiral_after_fifteen_epochs(self, snap_compare, size, monkeypatch):
         """A seeded run to its end: curves, decision map and layer health; no timings."""
         monkeypatch.setattr(TrainScreen, "show_timing", False)
-        app = app_on("spiral_mlp")
-        app.editor.design.training["epochs"] = 15
-
-        async def train(pilot):
-            await pilot.press("2", "space")
-            while app.screen.running:
-                await asyncio.sleep(0.01)
-            await pilot.pause()
-
+        app, train = trained("spiral_mlp", 15)
         assert snap_compare(app, run_before=train, terminal_size=size)
 
     @pytest.mark.parametrize("size", [(120, 35)], ids=["120x35"])
     def test_digits_after_three_epochs(self, snap_compare, size, monkeypatch):
         """An image set: the confusion matrix and the strip of worst-classified images."""
         monkeypatch.setattr(TrainScreen, "show_timing", False)
-        app = app_on("mlp_digits")
-        app.editor.design.training["epochs"] = 3
-
-        async def train(pilot):
-            await pilot.press("2", "space")
-            while app.screen.running:
-                await asyncio.sleep(0.01)
-            await pilot.pause()
-
+        app, train = trained("mlp_digits", 3)
         assert snap_compare(app, run_before=train, terminal_size=size)
+
+
+def trained(sample: str, epochs: int):
+    """The app on `sample`, and what to run before the snapshot: `epochs` of training."""
+    app = app_on(sample)
+    app.editor.design.training["epochs"] = epochs
+
+    async def train(pilot):
+        await pilot.press("2", "space")
+        while app.screen.running:
+            await asyncio.sleep(0.01)
+        await pilot.pause()
+
+    return app, train
 
 
 class TestDebugScreen:
