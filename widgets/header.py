@@ -5,17 +5,13 @@ from __future__ import annotations
 from textual.widgets import Header
 from textual.widgets._header import HeaderTitle
 
+from widgets.fixed_size import FixedSize
 
-class _Title(HeaderTitle):
+
+class _Title(FixedSize, HeaderTitle):
     """The header's title: its size is the header's, so new text only needs a repaint.
-
-    Textual's title asks for a layout pass of the whole screen on every change, and
-    the title changes with the design's modified marker: on the first edit after a
-    save and on the undo back to it.
-    """
-
-    def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose=False):
-        return super().refresh(*regions, repaint=repaint, recompose=recompose)
+    It changes with the design's modified marker: on the first edit after a save and on
+    the undo back to it."""
 
 
 class AppHeader(Header):

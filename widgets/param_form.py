@@ -10,6 +10,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
+from widgets.fixed_size import FixedSize
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -23,16 +25,10 @@ class FieldSpec:
     placeholder: str = ""
 
 
-class FormInput(Input):
-    """An Input whose size is set by the form, never by its text.
-
-    Textual's Input asks for a layout pass of the whole screen whenever the length of
-    its text changes (its content width is the text's); in a form that shows another
-    layer's arguments on every selection, that pass is most of the cost of a key.
-    """
-
-    def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose=False):
-        return super().refresh(*regions, repaint=repaint, recompose=recompose)
+class FormInput(FixedSize, Input):
+    """An Input whose size is set by the form, never by its text: a form shows another
+    layer's arguments on every selection, and Textual's Input lays out the screen
+    whenever the length of its text changes."""
 
 
 class ParamForm(Vertical):
