@@ -61,15 +61,17 @@ class TrainScreen(Screen):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]  # tall: room for larger images
     show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
     health_every: ClassVar[int] = 50  # steps between layer-health samples (a few a second)
-    draw_interval: ClassVar[float] = 0.25  # seconds between decision maps
     ui_interval: ClassVar[float] = 1.0  # seconds between redraws of the views mid-run
     progress_interval: ClassVar[float] = 0.25  # seconds between redraws of the progress line
 
     class Reported(Message):
-        """A session report, with what the worker computed for the views alongside it."""
+        """A session report, with what the worker computed for the views alongside it and
+        the newest batch report (which may have been held back)."""
 
-        def __init__(self, report: Report | None, status: str, extras: dict) -> None:
-            self.report, self.status, self.extras = report, status, extras
+        def __init__(
+            self, report: Report | None, status: str, extras: dict, latest: BatchReport | None
+        ) -> None:
+            self.report, self.status, self.extras, self.latest = report, status, extras, latest
             super().__init__()
 
         def can_replace(self, message: Message) -> bool:
@@ -200,9 +202,9 @@ class TrainScreen(Screen):
     @on(Reported)
     def _reported(self, event: Reported) -> None:
         report = event.report
-        if isinstance(report, BatchReport):
-            self.latest = report
-        elif isinstance(report, NonFiniteReport):
+        if event.latest is not None:
+            self.latest = event.latest
+        if isinstance(report, NonFiniteReport):
             self.app.bad_batch = self.session.bad_batch
             self.show_alert(
                 Text.assemble(
@@ -215,9 +217,9 @@ class TrainScreen(Screen):
             )
         # Drawing the views (plotext, tables, images) costs more than a small epoch and
         # competes with the training thread for the interpreter: mid-run, they are drawn
-        # every ui_interval seconds (at 0.5 s a small MLP trained at 0.78 of its headless
-        # speed, at 1 s 0.9), the one-line progress more often; the end of a run and a
-        # stop are always drawn.
+        # every ui_interval seconds (the interface's share of a small MLP's run: 15% of
+        # the time at 0.5 s, 8% at 1 s), the one-line progress more often; the end of a
+        # run and a stop are always drawn.
         self._pending_extras.update(event.extras)
         now = time.monotonic()
         mid_run = isinstance(report, BatchReport | EpochReport)
@@ -280,30 +282,30 @@ class TrainScreen(Screen):
         """Run the session in this thread; reports go to the screen as merging messages."""
         worker = get_current_worker()
         held: dict = {}  # the extras of reports not posted yet
-        posted_at = -math.inf
+        posted_at, latest = -math.inf, None
 
         def relay(report: Report) -> None:
             # A small model ends dozens of epochs a second: routine reports are posted at
             # most every report_interval, each message carrying what the held ones had.
-            nonlocal posted_at
+            nonlocal posted_at, latest
             if worker.is_cancelled:
                 session.request_stop()
             held.update(self._extras(report))
+            if isinstance(report, BatchReport):
+                latest = report
             now = time.monotonic()
             routine = isinstance(report, BatchReport | EpochReport)
             if routine and now - posted_at < session.report_interval:
-                if isinstance(report, BatchReport):
-                    self.latest = report  # read by the next redraw
                 return
             posted_at = now
-            self.post_message(self.Reported(report, session.status, dict(held)))
+            self.post_message(self.Reported(report, session.status, dict(held), latest))
             held.clear()
 
         try:
             with quiet_float_errors():  # a diverging run shows its NaN, not warnings on screen
                 status = session.run(epochs, on_report=relay)
             held.update(self._extras(None))
-            self.post_message(self.Reported(None, status, held))
+            self.post_message(self.Reported(None, status, held, latest))
             return status
         finally:
             self.finished.set()
@@ -322,7 +324,7 @@ class TrainScreen(Screen):
             extras["evaluation"] = evaluation
         # the decision map costs a pass over the points: no more often than it is drawn
         now = time.monotonic()
-        if not final and now - self._last_drawn < max(self.draw_interval, self.ui_interval):
+        if not final and now - self._last_drawn < self.ui_interval:
             return extras
         self._last_drawn = now
         if dataset in TOY_SETS:
