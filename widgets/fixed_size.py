@@ -1,4 +1,4 @@
-"""A mixin for widgets whose size is set from outside, never by what they show."""
+"""Widgets whose size is set from outside, never by what they show: no layout passes."""
 
 from __future__ import annotations
 
@@ -13,3 +13,15 @@ class FixedSize:
 
     def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose=False):
         return super().refresh(*regions, repaint=repaint, recompose=recompose)
+
+
+def resize_content(view, virtual) -> None:
+    """Give the scrolling widget `view` the virtual size `virtual` without a layout pass.
+
+    Setting `virtual_size` lays out the whole screen. A widget whose scrollbars are
+    always shown (overflow: scroll) keeps its size whatever its content, so only the
+    scrollbars' extents change: they are updated in place.
+    """
+    if virtual != view.virtual_size:
+        view.set_reactive(type(view).virtual_size, virtual)
+        view._scroll_update(virtual)

@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from widgets.fixed_size import resize_content
+
 Path_ = tuple[int, ...]
 FOLDED, UNFOLDED = "▶ ", "▼ "  # the fold marker in front of a container's label
 
@@ -135,11 +137,7 @@ class LayerTree(ScrollView, can_focus=True):
         )
         self._strips.clear()
         virtual = Size(0, len(self._lines))
-        if virtual != self.virtual_size:
-            # Setting virtual_size lays out the whole screen. The scrollbar is always shown
-            # (overflow-y: scroll), so only its extent changes: update it in place.
-            self.set_reactive(LayerTree.virtual_size, virtual)
-            self._scroll_update(virtual)
+        resize_content(self, virtual)
         self.refresh()
 
     def _place(self, path: Path_ | None) -> None:

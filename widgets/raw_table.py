@@ -12,6 +12,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from widgets.fixed_size import resize_content
+
 MIN_WIDTH = 6  # of a column, so that a block of short numbers is not cramped
 NORMAL, NAN, INF = 0, 1, 2  # kinds of value, each with its own colour
 STYLES = ("raw-table--value", "raw-table--nan", "raw-table--inf")  # by kind
@@ -71,11 +73,7 @@ class RawTable(ScrollView, can_focus=True):
         self._kinds = np.where(np.isnan(block), NAN, np.where(np.isinf(block), INF, NORMAL))
         self._strips.clear()
         virtual = Size(label_width + cols * cell if rows else 0, len(self._texts))
-        if virtual != self.virtual_size:
-            # Setting virtual_size lays out the whole screen. The scrollbars are always
-            # shown (overflow: scroll), so only their extents change: update them in place.
-            self.set_reactive(RawTable.virtual_size, virtual)
-            self._scroll_update(virtual)
+        resize_content(self, virtual)
         self.refresh()
 
     def notify_style_update(self) -> None:
