@@ -83,8 +83,9 @@ class Conv2d(Function):
     Hp*Wp plus a tail, so the im2col columns (groups, C/groups*kH*kW, N*OH*OW) are one
     copy of a strided view and each group is one matmul. With stride 1 ("wide") every
     output row is read as a whole padded row of Wp columns instead of OW: each column
-    of the view is then one contiguous run, which copies several times faster; the
-    extra output columns are cropped, and are zero in backward, where the output
+    of the view is then one contiguous run, which copies several times faster. The
+    extra output columns are cropped in the pass that adds the bias, so the output
+    is compact for the ops after it; they are zero in backward, where the output
     gradient also takes S columns per image so that col2im adds whole (C, N*S) rows.
     """
 
@@ -117,11 +118,19 @@ class Conv2d(Function):
         wm = w.reshape(groups, O // groups, -1)
         out = _scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype)
         xp.matmul(wm, cols, out=out)
-        if b is not None:
-            out.reshape(O, -1)[...] += b[:, None]
+        out = out.reshape(O, N, OH, OWc)
+        bias = None if b is None else b[:, None, None, None]
+        if OWc == OW:
+            y = out if bias is None else xp.add(out, bias, out=out)
+        else:  # one pass crops the wide rows and adds the bias: the output is compact
+            y = _scratch(xp, "cropped", (O, N, OH, OW), x.dtype)
+            if bias is None:
+                y[...] = out[:, :, :, :OW]
+            else:
+                xp.add(out[:, :, :, :OW], bias, out=y)
         self.cols, self.wm, self.w_shape, self.has_bias = cols, wm, w.shape, b is not None
         self.geometry = x.shape, (OH, OW, OWc), (Hp, Wp, S), stride, dilation, padding
-        y = out.reshape(O, N, OH, OWc)[:, :, :, :OW].transpose(1, 0, 2, 3)
+        y = y.transpose(1, 0, 2, 3)
         return y[0] if self.unbatched else y
 
     def backward(self, g):

@@ -776,6 +776,19 @@ class TestStats:
             assert getattr(st, name) == pytest.approx(getattr(ref, name), rel=1e-5)
         assert sum(st.hist_counts) == pytest.approx(st.count, rel=1e-3)
 
+    def test_a_long_array_counts_its_tail(self):
+        # past 65,536 values the sum is taken in rows of 256; 70,001 leaves a tail of 113
+        a = np.random.default_rng(2).uniform(1, 2, 70_001).astype(np.float32)
+        a[-1] = 1e4
+        st = debug.stats(a)
+        assert st.max == 1e4 and st.zero_fraction == 0.0
+        a64 = a.astype(np.float64)
+        assert st.mean == pytest.approx(float(a64.mean()), rel=1e-5)
+        assert st.norm == pytest.approx(float(np.linalg.norm(a64)), rel=1e-5)
+        a[-1] = 0.0  # zero is now the minimum: the zeros are counted
+        st = debug.stats(a)
+        assert st.min == 0.0 and st.zero_fraction == 1 / a.size
+
     def test_constant_integer_and_bool_arrays(self):
         st = debug.stats(np.full(5, 2.5, np.float32))
         assert st.std == 0.0 and st.hist_counts == [5]
