@@ -117,7 +117,7 @@ class Conv2d(Function):
         cols = cols.reshape(groups, Cg * kh * kw, -1)
         wm = w.reshape(groups, O // groups, -1)
         out = _scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype)
-        xp.matmul(wm, cols, out=out)
+        _matmul(xp, wm, cols, out)
         out = out.reshape(O, N, OH, OWc)
         bias = None if b is None else b[:, None, None, None]
         if OWc == OW:
@@ -147,7 +147,7 @@ class Conv2d(Function):
         gw = gb = gx = None
         if self.needs(1):
             rows = xp.ascontiguousarray(gt[:, :, : OH * OWc]).reshape(groups, O // groups, -1)
-            gw = xp.matmul(rows, cols.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = _matmul_nt(xp, rows, cols).reshape(self.w_shape)
         if self.has_bias and self.needs(2):
             gb = gt.reshape(O, -1).sum(axis=1)
         if self.needs(0):
@@ -171,6 +171,57 @@ class Conv2d(Function):
             gx = grid[:, :, pt : pt + H, pl : pl + W].transpose(1, 0, 2, 3)
             gx = gx[0] if self.unbatched else gx
         return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+
+_SMALL_PRODUCT = 1_000_000  # M*N*K that OpenBLAS multiplies with its small-matrix kernel
+_SKINNY = 400  # M*N of a product whose long shared axis is cut to fit that kernel
+
+
+def _pieces(xp, m: int, n: int, long: int) -> int:
+    """How many equal pieces to cut the long axis of an (m x long) by (long x n)
+    product into, so that each piece fits OpenBLAS's small-matrix kernel.
+
+    A skinny product (a few output channels by a few kernel taps, over every
+    pixel of the batch) runs at a third of that kernel's speed as one threaded
+    call; cut into pieces it measured 2x (forward) and 5x (weight gradient)
+    faster for LeNet's first convolution. 1 where no cut is needed or possible.
+    """
+    work = m * n * long
+    if xp is not np or work <= _SMALL_PRODUCT or m * n > _SKINNY:
+        return 1
+    need = -(-work // _SMALL_PRODUCT)
+    return next((p for p in range(need, 4 * need) if long % p == 0), 1)
+
+
+def _matmul(xp, a, b, out) -> None:
+    """out = a @ b for stacks of (m, k) and (k, L) matrices with L long."""
+    (g, m, k), L = a.shape, b.shape[2]
+    pieces = _pieces(xp, m, k, L)
+    if pieces == 1:
+        xp.matmul(a, b, out=out)
+        return
+    split = (g, -1, pieces, L // pieces)
+    xp.matmul(
+        a[:, None],
+        b.reshape(split).transpose(0, 2, 1, 3),
+        out=out.reshape(split).transpose(0, 2, 1, 3),
+    )
+
+
+def _matmul_nt(xp, a, b):
+    """a @ b.T for stacks of (m, L) and (n, L) matrices with L long.
+
+    Uncut, it is computed as (b @ a.T).T: OpenBLAS splits the larger n across its
+    threads, which measured 2.3x faster for LeNet's second convolution.
+    """
+    (g, m, L), n = a.shape, b.shape[1]
+    pieces = _pieces(xp, m, n, L)
+    if pieces == 1:
+        return xp.matmul(b, a.transpose(0, 2, 1)).transpose(0, 2, 1)
+    split = (g, -1, pieces, L // pieces)
+    cut_a = a.reshape(split).transpose(0, 2, 1, 3)
+    cut_b = b.reshape(split).transpose(0, 2, 3, 1)
+    return xp.matmul(cut_a, cut_b).sum(axis=1)
 
 
 def _check_conv(x, w, b, groups: int) -> None:

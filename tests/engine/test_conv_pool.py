@@ -252,3 +252,23 @@ def test_a_padded_convolution_returns_a_compact_output(bias):
     b = engine.randn(4) if bias else None
     out = F.conv2d(engine.randn(2, 3, 6, 6), engine.randn(4, 3, 3, 3), b, padding=1)._data
     assert out.shape == (2, 4, 6, 6) and out.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+def test_a_batch_cut_into_pieces_matches_its_images_one_at_a_time():
+    # 8 images of 28x28 through 6 5x5 filters is past the size at which the products
+    # are cut into pieces along the pixels; one image at a time is not cut at all
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 1, 28, 28)).astype(np.float32)
+    w = engine.tensor(rng.standard_normal((6, 1, 5, 5)).astype(np.float32), requires_grad=True)
+    b = engine.tensor(rng.standard_normal(6).astype(np.float32), requires_grad=True)
+    g = rng.standard_normal((8, 6, 28, 28)).astype(np.float32)
+    whole = F.conv2d(engine.tensor(x), w, b, padding=2)
+    whole.backward(engine.tensor(g))
+    batch_grad = w.grad.numpy().copy()
+    w.grad = None
+    for i in range(8):
+        one = F.conv2d(engine.tensor(x[i : i + 1]), w, b, padding=2)
+        expected = whole.detach().numpy()[i : i + 1]
+        np.testing.assert_allclose(one.detach().numpy(), expected, rtol=1e-5, atol=1e-5)
+        one.backward(engine.tensor(g[i : i + 1]))
+    np.testing.assert_allclose(w.grad.numpy(), batch_grad, rtol=1e-4, atol=1e-3)
