@@ -179,6 +179,18 @@ async def test_palette_click_and_enter_add_layers(tmp_path):
         assert app.editor.design.layers[1].type == "ReLU"
 
 
+async def settled(pilot) -> None:
+    """Wait until the screen has no layout or repaint pending: both run on a timer, so
+    one may still be due after the messages of a key have been handled."""
+    screen = pilot.app.screen
+    for _ in range(100):
+        await pilot.pause()
+        if not (screen._layout_required or screen._repaint_required or screen._dirty_widgets):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the screen never settled")
+
+
 async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path, monkeypatch):
     # A layout pass re-arranges and repaints the whole screen: it is most of what a key
     # costs. Selecting another Linear (new values in the same fields), duplicating a
@@ -188,7 +200,7 @@ async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path, monke
     app = app_on("mlp_digits", tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         app.editor.select((1,))
-        await pilot.pause()
+        await settled(pilot)
         passes, refresh_layout = [], Screen._refresh_layout
 
         def spy(screen, *args, **kwargs):
@@ -198,18 +210,18 @@ async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path, monke
         monkeypatch.setattr(Screen, "_refresh_layout", spy)
         form = app.screen.query_one("#args", ParamForm)
         app.editor.select((3,))
-        await pilot.pause()
+        await settled(pilot)
         assert form.value_of("in_features") == "128" and form.value_of("name") == "out"
         assert passes == []
         monkeypatch.setattr(Screen, "_refresh_layout", refresh_layout)
         await pilot.press("up")  # to relu1: other fields, laid out
-        await pilot.pause()
+        await settled(pilot)
         monkeypatch.setattr(Screen, "_refresh_layout", spy)
         await pilot.press("c")
-        await pilot.pause()
+        await settled(pilot)
         assert [r.type for r in tree_rows(app)] == ["Flatten", "Linear", "ReLU", "ReLU", "Linear"]
         assert app.editor.selection == (3,)
         await pilot.press("ctrl+z")
-        await pilot.pause()
+        await settled(pilot)
         assert [r.name for r in tree_rows(app)] == ["flatten", "fc1", "relu1", "out"]
         assert passes == []
