@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.design import Design
-from tests.app.tui_helpers import app_on
+from tests.app.tui_helpers import app_on, settled
 from widgets.layer_tree import LayerTree
 from widgets.param_form import ParamForm
 
@@ -177,18 +177,6 @@ async def test_palette_click_and_enter_add_layers(tmp_path):
         await pilot.pause()
         assert len(app.editor.design.layers) == count + 1
         assert app.editor.design.layers[1].type == "ReLU"
-
-
-async def settled(pilot) -> None:
-    """Wait until the screen has no layout or repaint pending: both run on a timer, so
-    one may still be due after the messages of a key have been handled."""
-    screen = pilot.app.screen
-    for _ in range(100):
-        await pilot.pause()
-        if not (screen._layout_required or screen._repaint_required or screen._dirty_widgets):
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the screen never settled")
 
 
 async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path, monkeypatch):

@@ -19,3 +19,15 @@ def app_on(sample: str, tmp_path: Path | None = None) -> StepgradApp:
         copy.write_text(source.read_text())
         source = copy
     return StepgradApp(DesignEditor.open(source), offer_recovery=False)
+
+
+async def settled(pilot) -> None:
+    """Wait until the screen has no layout or repaint pending: both run on a timer, so
+    one may still be due after the messages of a key have been handled."""
+    screen = pilot.app.screen
+    for _ in range(100):
+        await pilot.pause()
+        if not (screen._layout_required or screen._repaint_required or screen._dirty_widgets):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the screen never settled")

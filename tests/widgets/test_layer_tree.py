@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 
+from tests.app.tui_helpers import settled
 from widgets.layer_tree import LayerRow, LayerTree
 
 ROWS = [
@@ -184,7 +185,7 @@ async def test_show_with_more_or_fewer_rows_requests_no_layout(monkeypatch):
     async with app.run_test(size=(60, 10)) as pilot:
         tree = app.query_one(LayerTree)
         tree.show(ROWS, (0,))
-        await pilot.pause()
+        await settled(pilot)
         layouts, refresh = [], tree.refresh
         passes, refresh_layout = [], Screen._refresh_layout
 
@@ -200,7 +201,7 @@ async def test_show_with_more_or_fewer_rows_requests_no_layout(monkeypatch):
         monkeypatch.setattr(Screen, "_refresh_layout", spy_layout)
         for rows in (long_rows(30), ROWS[:2], []):
             tree.show(rows, rows[-1].path if rows else None)
-            await pilot.pause()
+            await settled(pilot)
             assert tree.virtual_size.height == len(rows)
         assert layouts and not any(layouts) and passes == []
         assert not app.screen._layout_required
