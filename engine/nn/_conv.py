@@ -174,12 +174,13 @@ class Conv2d(Function):
 
 
 _SMALL_PRODUCT = 1_000_000  # M*N*K that OpenBLAS multiplies with its small-matrix kernel
-_SKINNY = 400  # M*N of a product whose long shared axis is cut to fit that kernel
+_SKINNY = 400  # the most m*n of a product whose long side is cut to fit that kernel
 
 
 def _pieces(xp, m: int, n: int, long: int) -> int:
-    """How many equal pieces to cut the long axis of an (m x long) by (long x n)
-    product into, so that each piece fits OpenBLAS's small-matrix kernel.
+    """How many equal pieces to cut a product's long side into, where its other two
+    sides are m and n (rows and shared axis in `_matmul`, rows and columns in
+    `_matmul_nt`), so that each piece fits OpenBLAS's small-matrix kernel.
 
     A skinny product (a few output channels by a few kernel taps, over every
     pixel of the batch) runs at a third of that kernel's speed as one threaded
