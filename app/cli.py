@@ -18,11 +18,11 @@ from rich.table import Table
 from rich.text import Text
 
 from app import __version__
-from app.analysis import Analysis, analyse
-from app.data import DatasetError
-from app.design import Design, DesignError
-from app.export import ExportError, export_file
-from app.session import BatchReport, EpochReport, SessionError, TrainingSession
+from app.model.analysis import Analysis, analyse
+from app.model.data import DatasetError
+from app.model.design import Design, DesignError
+from app.model.export import ExportError, export_file
+from app.sessions.training import BatchReport, EpochReport, SessionError, TrainingSession
 
 COMMANDS = ("summary", "train", "export")
 EXIT_PROBLEMS = 1  # summary: the design has problems; train: the loss went non-finite
@@ -116,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def open_app(design_path: str | None, data_dir: Path | None = None) -> int:
     """Open the terminal app on a design (default: a copy of the mlp_digits sample)."""
-    from app.editor import DesignEditor  # the app's imports stay off the headless commands
-    from app.tui import StepgradApp
+    from app.model.editor import DesignEditor  # the app's imports stay off the headless commands
+    from app.tui.app import StepgradApp
 
     editor = DesignEditor.open(design_path) if design_path is not None else None
     StepgradApp(editor, data_dir=data_dir).run()

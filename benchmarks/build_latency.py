@@ -22,8 +22,8 @@ os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery
 
 from tui_frames import FrameClock  # noqa: E402  (beside this script)
 
-from app.editor import DesignEditor  # noqa: E402
-from app.tui import StepgradApp  # noqa: E402
+from app.model.editor import DesignEditor  # noqa: E402
+from app.tui.app import StepgradApp  # noqa: E402
 
 # each edit, then its undo: the design stays the same size however many rounds run
 EDIT_KEYS = ("c", "ctrl+z", "shift+down", "ctrl+z", "w", "ctrl+z", "d", "ctrl+z", "ctrl+y")

@@ -26,10 +26,10 @@ os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery
 from tui_frames import FrameClock  # noqa: E402  (beside this script)
 
 import engine  # noqa: E402
-from app.debug_session import DebugBatch, DebugSession  # noqa: E402
-from app.design import Design  # noqa: E402
-from app.editor import DesignEditor  # noqa: E402
-from app.tui import StepgradApp  # noqa: E402
+from app.model.design import Design  # noqa: E402
+from app.model.editor import DesignEditor  # noqa: E402
+from app.sessions.debugging import DebugBatch, DebugSession  # noqa: E402
+from app.tui.app import StepgradApp  # noqa: E402
 
 GOAL_MS = 50.0
 BATCH = 64

@@ -26,12 +26,12 @@ os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery
 
 from textual import events  # noqa: E402
 
-from app.design import Design  # noqa: E402
-from app.editor import DesignEditor  # noqa: E402
-from app.screens.help import HelpScreen  # noqa: E402
-from app.screens.train import TrainScreen  # noqa: E402
-from app.session import TrainingSession  # noqa: E402
-from app.tui import StepgradApp  # noqa: E402
+from app.model.design import Design  # noqa: E402
+from app.model.editor import DesignEditor  # noqa: E402
+from app.sessions.training import TrainingSession  # noqa: E402
+from app.tui.app import StepgradApp  # noqa: E402
+from app.tui.dialogs.help import HelpScreen  # noqa: E402
+from app.tui.train.screen import TrainScreen  # noqa: E402
 
 RUNS = [("mlp_digits", 150), ("cnn_digits", 8)]
 GOAL = 0.9

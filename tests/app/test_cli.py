@@ -13,8 +13,8 @@ import pytest
 import engine
 from app import __version__
 from app.cli import main
-from app.design import Design
-from app.session import BatchReport, TrainingSession
+from app.model.design import Design
+from app.sessions.training import BatchReport, TrainingSession
 
 LAYERS = [
     {"type": "Flatten", "name": "flatten"},
@@ -69,7 +69,7 @@ class TestBasics:
         assert capsys.readouterr().out.strip() == f"stepgrad {__version__}"
 
     def test_no_command_opens_the_app_on_the_default_sample(self, monkeypatch):
-        from app.tui import StepgradApp
+        from app.tui.app import StepgradApp
 
         opened = []
         monkeypatch.setattr(StepgradApp, "run", lambda app: opened.append(app.editor))
@@ -77,7 +77,7 @@ class TestBasics:
         assert opened[0].design.name == "mlp_digits" and opened[0].path is None
 
     def test_a_design_argument_opens_that_file(self, monkeypatch):
-        from app.tui import StepgradApp
+        from app.tui.app import StepgradApp
 
         opened = []
         monkeypatch.setattr(StepgradApp, "run", lambda app: opened.append(app.editor))
@@ -86,7 +86,7 @@ class TestBasics:
         assert opened[0].design.name == "cnn_digits"
 
     def test_data_folder_reaches_the_app(self, monkeypatch, tmp_path):
-        from app.tui import StepgradApp
+        from app.tui.app import StepgradApp
 
         opened = []
         monkeypatch.setattr(StepgradApp, "run", lambda app: opened.append(app))
@@ -99,7 +99,7 @@ class TestBasics:
     def test_missing_data_folder_is_refused_before_the_app_opens(
         self, monkeypatch, tmp_path, capsys
     ):
-        from app.tui import StepgradApp
+        from app.tui.app import StepgradApp
 
         monkeypatch.setattr(StepgradApp, "run", lambda app: pytest.fail("the app opened"))
         assert main(["--data", str(tmp_path / "nowhere")]) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 
-from tests.app.tui_helpers import settled
+from tests.app.tui.tui_helpers import settled
 from widgets.layer_tree import LayerRow, LayerTree
 
 ROWS = [

@@ -1,0 +1,1 @@
+"""Design documents: the design, the layer registry, shape analysis, editing, export, data."""

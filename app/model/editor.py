@@ -1,0 +1,306 @@
+"""Editing a design: every edit undoable, the analysis always current. No Textual here."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.model.analysis import Analysis, Fix, analyse, suggested_args
+from app.model.design import Design, LayerNode, write_atomic
+from app.model.registry import spec
+
+Path_ = tuple[int, ...]
+UNDO_LIMIT = 200
+
+
+@dataclass
+class Snapshot:
+    design: dict
+    selection: Path_ | None
+
+
+class DesignEditor:
+    """The open design, its selection, undo/redo history and file.
+
+    Every edit goes through `_edit`, which snapshots the design for undo,
+    re-runs the analysis and tells listeners; the UI only draws what is here.
+    """
+
+    def __init__(self, design: Design, path: str | os.PathLike | None = None):
+        self.design = design
+        self.path = Path(path) if path else None
+        self.selection: Path_ | None = (0,) if design.layers else None
+        self.modified = False
+        self._undo: list[Snapshot] = []
+        self._redo: list[Snapshot] = []
+        self.listeners: list[Callable[[DesignEditor], None]] = []
+        self._last_key: object = None  # edits with the same key merge into one undo step
+        self.analysis: Analysis = analyse(design)
+
+    # ----- opening and saving ---------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> DesignEditor:
+        return cls(Design.load(path), path)
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Save to `path` (or the file it came from); .py files are re-saved as .json beside."""
+        target = Path(path) if path else self.path
+        if target is None:
+            raise ValueError("no file to save to: give a path")
+        if target.suffix == ".py":
+            target = target.with_suffix(".json")
+        self.design.save(target)
+        self.path, self.modified = target, False
+        self.discard_recovery()
+        self._notify()
+        return target
+
+    # ----- recovery -------------------------------------------------------
+    @staticmethod
+    def recovery_path() -> Path:
+        """Where the open design is autosaved, so that a crash loses nothing."""
+        base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+        return Path(base) / "stepgrad" / "recovery.json"
+
+    def autosave(self) -> None:
+        if self.modified:
+            write_atomic(self.recovery_path(), self.design.to_json())
+            source = str(self.path.resolve()) if self.path else ""
+            write_atomic(self.recovery_path().with_suffix(".path"), source)
+
+    def discard_recovery(self) -> None:
+        self.recovery_path().unlink(missing_ok=True)
+        self.recovery_path().with_suffix(".path").unlink(missing_ok=True)
+
+    @classmethod
+    def recover(cls) -> DesignEditor | None:
+        """The design autosaved before a crash (modified, with its file), or None if none."""
+        if not cls.recovery_path().exists():
+            return None
+        design = Design.load(cls.recovery_path())
+        note = cls.recovery_path().with_suffix(".path")
+        source = note.read_text(encoding="utf-8").strip() if note.exists() else ""
+        editor = cls(design, source or None)
+        editor.modified = True
+        return editor
+
+    # ----- what is selected -------------------------------------------------
+    @property
+    def selected(self) -> LayerNode | None:
+        return self.design.node(self.selection) if self.selection else None
+
+    def select(self, path: Path_ | None) -> None:
+        self.selection = path
+        self._last_key = None
+        self._notify()
+
+    def incoming_shape(self, path: Path_ | None) -> tuple | None:
+        """The per-sample shape that reaches a layer inserted after `path`."""
+        if path is None:
+            return self.design.input_shape
+        info = self.analysis.info(path)
+        return info.output_shape if info else None
+
+    # ----- edits ------------------------------------------------------------
+    def add_layer(self, type_name: str, args: dict | None = None) -> Path_:
+        """Add a layer after the selection (inside it, when a container is selected)."""
+        layer_spec = spec(type_name)
+        if layer_spec is None:
+            raise KeyError(f"unknown layer type {type_name!r}")
+        sel = self.selection
+        if sel is not None and self.design.node(sel).layers is not None:
+            parent = self.design.node(sel)
+            path = sel + (len(parent.layers),)
+            incoming = self._shape_at_end_of(sel)
+        elif sel is None:
+            path, incoming = (len(self.design.layers),), self._last_shape()
+        else:
+            path, incoming = sel[:-1] + (sel[-1] + 1,), self.incoming_shape(sel)
+        if args is None:
+            args = {} if layer_spec.container else suggested_args(type_name, incoming)
+        node = LayerNode(type_name, dict(args), layers=[] if layer_spec.container else None)
+
+        def edit():
+            self.design.siblings(path).insert(path[-1], node)
+            return path
+
+        return self._edit(edit)
+
+    def delete(self) -> None:
+        sel = self.selection
+        if sel is None:
+            return
+
+        def edit():
+            siblings = self.design.siblings(sel)
+            del siblings[sel[-1]]
+            if siblings:
+                return sel[:-1] + (min(sel[-1], len(siblings) - 1),)
+            return sel[:-1] or None
+
+        self._edit(edit)
+
+    def duplicate(self) -> None:
+        sel = self.selection
+        if sel is None:
+            return
+
+        def edit():
+            siblings = self.design.siblings(sel)
+            twin = copy.deepcopy(siblings[sel[-1]])
+            twin.name = _fresh_name(twin.name, siblings) if twin.name else ""
+            siblings.insert(sel[-1] + 1, twin)
+            return sel[:-1] + (sel[-1] + 1,)
+
+        self._edit(edit)
+
+    def move(self, offset: int) -> None:
+        """Move the selection up (-1) or down (+1) among its siblings."""
+        sel = self.selection
+        if sel is None:
+            return
+        siblings = self.design.siblings(sel)
+        target = sel[-1] + offset
+        if not 0 <= target < len(siblings):
+            return
+
+        def edit():
+            siblings.insert(target, siblings.pop(sel[-1]))
+            return sel[:-1] + (target,)
+
+        self._edit(edit)
+
+    def wrap_in_residual(self) -> None:
+        sel = self.selection
+        if sel is None:
+            return
+
+        def edit():
+            siblings = self.design.siblings(sel)
+            siblings[sel[-1]] = LayerNode("Residual", {}, layers=[siblings[sel[-1]]])
+            return sel
+
+        self._edit(edit)
+
+    def rename(self, name: str) -> None:
+        sel = self.selection
+        if sel is None:
+            return
+        name = name.strip()
+        if "." in name:
+            raise ValueError(f"layer names cannot contain '.', got {name!r}")
+        taken = [n.name for i, n in enumerate(self.design.siblings(sel)) if i != sel[-1]]
+        if name and name in taken:
+            raise ValueError(f"another layer here is already called {name!r}")
+        self._edit(lambda: (setattr(self.design.node(sel), "name", name), sel)[1], ("name", sel))
+
+    def set_arg(self, name: str, value) -> None:
+        """Set one argument of the selected layer (None removes it: the default applies).
+
+        Consecutive changes of the same argument (typing a number) undo as one step.
+        """
+        sel = self.selection
+        if sel is None:
+            return
+
+        def edit():
+            args = self.design.node(sel).args
+            if value is None:
+                args.pop(name, None)
+            else:
+                args[name] = value
+            return sel
+
+        self._edit(edit, key=("arg", sel, name))
+
+    def apply_fix(self, fix: Fix) -> None:
+        def edit():
+            self.design.apply(fix.edits)
+            inserted = [e for e in fix.edits if e["op"] == "insert"]
+            return tuple(inserted[0]["path"]) if inserted else self.selection
+
+        self._edit(edit)
+
+    def set_training(self, key: str, value) -> None:
+        def edit():
+            self.design.training[key] = value
+            return self.selection
+
+        self._edit(edit, key=("training", key))
+
+    def set_name(self, name: str) -> None:
+        self._edit(lambda: (setattr(self.design, "name", name), self.selection)[1])
+
+    # ----- undo -------------------------------------------------------------
+    def undo(self) -> bool:
+        return self._swap(self._undo, self._redo)
+
+    def redo(self) -> bool:
+        return self._swap(self._redo, self._undo)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _snapshot(self) -> Snapshot:
+        return Snapshot(self.design.to_dict(), self.selection)
+
+    def _swap(self, source: list[Snapshot], target: list[Snapshot]) -> bool:
+        if not source:
+            return False
+        target.append(self._snapshot())
+        snap = source.pop()
+        self.design = Design.from_dict(snap.design)
+        self.selection = snap.selection
+        self._last_key = None
+        self._changed()
+        return True
+
+    def _edit(self, change: Callable[[], Path_ | None], key: object = None) -> Path_ | None:
+        before = self._snapshot()
+        selection = change()
+        if key is None or key != self._last_key or not self._undo:
+            self._undo.append(before)
+            del self._undo[:-UNDO_LIMIT]
+        self._last_key = key
+        self._redo.clear()
+        self.selection = selection
+        self._changed()
+        return selection
+
+    def _changed(self) -> None:
+        self.modified = True
+        self.analysis = analyse(self.design)
+        self.autosave()
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            listener(self)
+
+    # ----- shapes for insertion -----------------------------------------------
+    def _last_shape(self) -> tuple | None:
+        top = [i for i in self.analysis.layers if len(i.path) == 1]
+        return top[-1].output_shape if top else self.design.input_shape
+
+    def _shape_at_end_of(self, container: Path_) -> tuple | None:
+        node = self.design.node(container)
+        if node.layers:
+            return self.incoming_shape(container + (len(node.layers) - 1,))
+        info = self.analysis.info(container)
+        return info.input_shape if info else None
+
+
+def _fresh_name(name: str, siblings: list[LayerNode]) -> str:
+    taken = {n.name for n in siblings}
+    i = 2
+    while f"{name}_{i}" in taken:
+        i += 1
+    return f"{name}_{i}"

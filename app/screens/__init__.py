@@ -1,1 +1,0 @@
-"""The app's screens and dialogs, one a file, each with its own .tcss."""

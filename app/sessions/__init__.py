@@ -1,0 +1,1 @@
+"""Training and debugging controllers; no Textual here."""

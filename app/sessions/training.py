@@ -1,0 +1,554 @@
+"""Training a design: epochs of batches, pause/resume/stop, checkpoints and plain reports."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import engine
+import engine.nn as nn
+import engine.nn.functional as F
+from app.model.analysis import analyse
+from app.model.data import make_datasets
+from app.model.design import Design, write_atomic
+from engine.backend import is_cuda_available
+from engine.optim import lr_scheduler
+from engine.utils.data import DataLoader
+
+CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss")
+BINARY_LOSSES = ("BCEWithLogitsLoss", "BCELoss")
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop")
+SCHEDULES = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau")
+CHECKPOINT_FORMAT = "stepgrad.session"
+CHECKPOINT_VERSION = 1
+SMOOTHING = 0.9  # weight of the past in the smoothed loss
+
+
+class SessionError(ValueError):
+    """A design or setting that cannot be trained: the message names the value."""
+
+
+@dataclass
+class BatchReport:
+    """Progress within an epoch; `epoch` counts from 1 and `batch` is batches done in it."""
+
+    epoch: int
+    batch: int
+    batches: int
+    global_step: int
+    loss: float
+    smooth_loss: float
+    samples_per_s: float
+    eta_s: float  # to the end of this epoch
+    lr: float
+
+
+@dataclass
+class EpochReport:
+    """One finished epoch; accuracies are None for regression losses."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float | None
+    val_loss: float
+    val_acc: float | None
+    seconds: float
+
+
+@dataclass
+class NonFiniteReport:
+    """Batch `batch` (from 1) of `epoch` had a NaN or infinite loss; its update was not made.
+
+    `global_step` is the step that batch would have been.
+    """
+
+    epoch: int
+    batch: int
+    global_step: int
+    loss: float
+
+
+@dataclass
+class BadBatch:
+    """What replays a non-finite step: the batch and the engine's RNG state before its forward.
+
+    `epoch`, `batch` and `global_step` are the session's counters when it ran (all
+    from 0); the model still holds the weights it ran with.
+    """
+
+    inputs: engine.Tensor
+    targets: engine.Tensor
+    rng_state: dict
+    epoch: int
+    batch: int
+    global_step: int
+    loss: float
+
+
+Report = BatchReport | EpochReport | NonFiniteReport
+
+
+class TrainingSession:
+    """Trains a design's network on its dataset; the same code runs headless and in the TUI.
+
+    `epoch` is the number of finished epochs and `batch` the batches done in the
+    current one. `run` is meant for one thread; `request_pause`, `resume`,
+    `request_stop` and `set_lr` may be called from any other, and take effect
+    between batches.
+    """
+
+    def __init__(
+        self,
+        design: Design,
+        data_dir: str | os.PathLike | None = None,
+        device: str = "cpu",
+        report_interval: float = 0.1,
+    ):
+        if device not in ("cpu", "cuda"):
+            raise SessionError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        if device == "cuda" and not is_cuda_available():
+            raise SessionError(
+                "--device cuda: no usable CUDA GPU (needs an NVIDIA GPU, its driver and "
+                "the 'gpu' extra: pip install 'stepgrad[gpu]')"
+            )
+        training = design.training
+        self.design, self.device, self.report_interval = design, device, report_interval
+        self.data = make_datasets(training, data_dir)
+        _check_fits(design, self.data, str(training.get("loss")))
+        self.epochs = _positive_int(training, "epochs")
+        self.batch_size = _positive_int(training, "batch_size")
+        self.seed = int(training.get("seed", 0))
+
+        engine.manual_seed(self.seed)  # the same seed gives the same weights and dropout
+        self.model = design.build().to(device)
+        # the engine's generator is global: a session keeps its own state between runs
+        self._rng_state = engine.get_rng_state()
+        self.loss_name = str(training["loss"])
+        self.loss_fn = make_loss(self.loss_name)
+        self.optimizer = make_optimizer(training.get("optimizer"), self.model.parameters())
+        self.scheduler = _make_scheduler(training.get("schedule"), self.optimizer)
+        self.shuffle_generator = engine.Generator().manual_seed(self.seed)
+        self.train_loader = DataLoader(
+            self.data.train, self.batch_size, shuffle=True, generator=self.shuffle_generator
+        )
+        self.val_loader = DataLoader(self.data.val, max(self.batch_size, 256))
+
+        self.epoch = self.batch = self.global_step = 0
+        self.history: list[dict] = []
+        self.lr_changes: list[dict] = []  # {"step": global step, "lr": value}
+        self.losses: list[float] = []  # every batch's loss, for plots
+        self.bad_batch: BadBatch | None = None
+        # called in the training thread after every optimizer step (debug.Monitor.step)
+        self.step_hooks: list[Callable[[], Any]] = []
+        # called with (inputs, labels, outputs) of each validation batch: what the views
+        # need from the validation pass, without a second one
+        self.val_hooks: list[Callable[[engine.Tensor, engine.Tensor, engine.Tensor], Any]] = []
+        self.status = "ready"
+        self._epoch_shuffle_state = self.shuffle_generator.get_state()
+        self._sums = _empty_sums()
+        self._smooth = [0.0, 0]  # running average and its count, before debiasing
+        self._gate = threading.Event()  # set: may run; clear: pause after the batch
+        self._gate.set()
+        self._stop = threading.Event()
+        self._way = threading.Event()  # clear: wait before the next batch, until _way_until
+        self._way.set()
+        self._way_until = 0.0
+        self._lock = threading.Lock()
+        self._pending_lr: float | None = None
+        self._running = False
+        self._last_report = -math.inf
+
+    # ----- control, from any thread --------------------------------------
+    def request_pause(self) -> None:
+        """Block the running thread after the current batch until `resume` or `request_stop`."""
+        self._gate.clear()
+
+    def resume(self) -> None:
+        """Let a paused run go on."""
+        self._gate.set()
+
+    def request_stop(self) -> None:
+        """End the run after the current batch (a paused run ends at once)."""
+        self._stop.set()
+        self._gate.set()
+        self._way.set()
+
+    def make_way(self, seconds: float) -> None:
+        """Hold the run before its next batch for up to `seconds`, or until `go_on`.
+
+        For the interface: a key handled while a batch computes shares the interpreter
+        with it, and answers about twice as slowly.
+        """
+        self._way_until = time.monotonic() + seconds
+        self._way.clear()
+
+    def go_on(self) -> None:
+        """End a `make_way` hold."""
+        self._way.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._gate.is_set()
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def set_lr(self, value: float) -> None:
+        """Set every parameter group's lr before the next batch; recorded with its step."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise SessionError(f"lr must be a positive number, got {value!r}")
+        with self._lock:
+            self._pending_lr = float(value)
+            if not self._running:
+                self._apply_pending_lr()
+
+    def _apply_pending_lr(self) -> None:
+        if self._pending_lr is None:
+            return
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._pending_lr
+        self.lr_changes.append({"step": self.global_step, "lr": self._pending_lr})
+        self._pending_lr = None
+
+    # ----- training ---------------------------------------------------------
+    def run(
+        self, epochs: int | None = None, on_report: Callable[[Report], Any] | None = None
+    ) -> str:
+        """Train until `epochs` epochs in all are done; "finished", "stopped" or "nonfinite"."""
+        total = self.epochs if epochs is None else epochs
+        self._running, self.status = True, "running"
+        self._way.set()
+        engine.set_rng_state(self._rng_state)
+        try:
+            while self.epoch < total and self.status == "running":
+                self.status = self._run_epoch(on_report or (lambda report: None))
+            if self.status == "running":
+                self.status = "finished"
+        finally:
+            self._rng_state = engine.get_rng_state()
+            self._running = False
+            self._stop.clear()
+            with self._lock:
+                self._apply_pending_lr()
+        return self.status
+
+    def _run_epoch(self, on_report: Callable[[Report], Any]) -> str:
+        """Train the current epoch from batch `self.batch` on; "running" when it ended."""
+        self.model.train()
+        self.shuffle_generator.set_state(self._epoch_shuffle_state)  # the epoch's own order
+        batches, skip = len(self.train_loader), self.batch
+        start, samples = time.perf_counter(), 0
+        for index, (x, y) in enumerate(self.train_loader):
+            if index < skip:
+                continue  # done before a checkpoint
+            if not self._way.is_set():
+                self._way.wait(max(0.0, self._way_until - time.monotonic()))
+                self._way.set()
+            if self._stop.is_set():
+                return "stopped"
+            with self._lock:
+                self._apply_pending_lr()
+            rng_state = engine.get_rng_state()
+            x, y = x.to(self.device), y.to(self.device)
+            out = self.model(x)
+            target = self._target(out, y)
+            loss = self.loss_fn(out, target)
+            value = loss.item()
+            if not math.isfinite(value):
+                self.bad_batch = BadBatch(
+                    x, y, rng_state, self.epoch, self.batch, self.global_step, value
+                )
+                report = NonFiniteReport(
+                    self.epoch + 1, self.batch + 1, self.global_step + 1, value
+                )
+                on_report(report)
+                return "nonfinite"
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            for hook in self.step_hooks:
+                hook()
+
+            self.batch += 1
+            self.global_step += 1
+            self.losses.append(value)
+            self._count(out, target, value, len(y))
+            samples += len(y)
+            now = time.perf_counter()
+            if self.batch == batches or now - self._last_report >= self.report_interval:
+                self._last_report = now
+                elapsed = now - start
+                on_report(
+                    BatchReport(
+                        self.epoch + 1,
+                        self.batch,
+                        batches,
+                        self.global_step,
+                        value,
+                        self._smoothed(),
+                        samples / elapsed if elapsed > 0 else 0.0,
+                        elapsed / (index + 1 - skip) * (batches - self.batch),
+                        self.lr,
+                    )
+                )
+            if not self._gate.is_set():
+                self._rng_state = engine.get_rng_state()  # others may draw while paused
+                self.status = "paused"
+                self._gate.wait()
+                self.status = "running"
+                engine.set_rng_state(self._rng_state)
+            if self._stop.is_set():
+                return "stopped"
+        on_report(self._finish_epoch(time.perf_counter() - start))
+        return "running"
+
+    def _finish_epoch(self, seconds: float) -> EpochReport:
+        sums = self._sums
+        train_loss = sums["loss"] / max(sums["seen"], 1)
+        train_acc = sums["correct"] / max(sums["seen"], 1) if self.classifies else None
+        val_loss, val_acc = self.evaluate()
+        if isinstance(self.scheduler, lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(val_loss)
+        elif self.scheduler is not None:
+            self.scheduler.step()
+        self.epoch += 1
+        self.batch = 0
+        self._sums = _empty_sums()
+        self._epoch_shuffle_state = self.shuffle_generator.get_state()
+        report = EpochReport(self.epoch, train_loss, train_acc, val_loss, val_acc, seconds)
+        self.history.append({**asdict(report), "lr": self.lr, "global_step": self.global_step})
+        return report
+
+    def evaluate(self) -> tuple[float, float | None]:
+        """Loss and accuracy (None for regression) on the validation set, in eval mode."""
+        self.model.eval()
+        total = correct = seen = 0
+        with engine.no_grad():
+            for x, y in self.val_loader:
+                x, y = x.to(self.device), y.to(self.device)
+                out = self.model(x)
+                for hook in self.val_hooks:
+                    hook(x, y, out)
+                target = self._target(out, y)
+                total += self.loss_fn(out, target).item() * len(y)
+                correct += self._correct(out, target)
+                seen += len(y)
+        self.model.train()
+        return total / max(seen, 1), correct / max(seen, 1) if self.classifies else None
+
+    @property
+    def classifies(self) -> bool:
+        return self.loss_name in CLASSIFICATION_LOSSES + BINARY_LOSSES
+
+    def _target(self, out: engine.Tensor, y: engine.Tensor) -> engine.Tensor:
+        return loss_target(self.loss_name, out, y)
+
+    def _correct(self, out: engine.Tensor, target: engine.Tensor) -> int:
+        if self.loss_name in CLASSIFICATION_LOSSES:
+            return int((out.argmax(dim=1) == target).sum().item())
+        if self.loss_name in BINARY_LOSSES:
+            if out.ndim == 2 and out.shape[1] > 1:
+                return int((out.argmax(dim=1) == target.argmax(dim=1)).sum().item())
+            threshold = 0.0 if self.loss_name == "BCEWithLogitsLoss" else 0.5
+            return int(((out > threshold) == (target > 0.5)).sum().item())
+        return 0
+
+    def _count(self, out, target, loss: float, n: int) -> None:
+        self._sums["loss"] += loss * n
+        self._sums["seen"] += n
+        if self.classifies:
+            with engine.no_grad():
+                self._sums["correct"] += self._correct(out, target)
+        average, count = self._smooth
+        self._smooth = [SMOOTHING * average + (1 - SMOOTHING) * loss, count + 1]
+
+    def _smoothed(self) -> float:
+        average, count = self._smooth
+        return average / (1 - SMOOTHING**count) if count else math.nan
+
+    # ----- checkpoints ------------------------------------------------------
+    def save_checkpoint(self, folder: str | os.PathLike) -> Path:
+        """Write weights, optimizer, metrics and position into `folder`; no pickle anywhere.
+
+        Each file is replaced atomically and session.json goes last. Call it while
+        the session is not running, or paused.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        engine.save(self.model.state_dict(), folder / "weights.npz")
+        scheduler = self.scheduler.state_dict() if self.scheduler is not None else None
+        engine.save(
+            {"optimizer": self.optimizer.state_dict(), "scheduler": scheduler},
+            folder / "optimizer.npz",
+        )
+        metrics = {"history": self.history, "lr_changes": self.lr_changes, "losses": self.losses}
+        write_atomic(folder / "metrics.json", json.dumps(metrics) + "\n")
+        write_atomic(folder / "design.json", self.design.to_json())
+        position = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "design": self.design.name,
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "global_step": self.global_step,
+            "rng_state": self._rng_state,
+            "epoch_shuffle_state": self._epoch_shuffle_state,
+            "sums": self._sums,
+            "smooth": self._smooth,
+        }
+        write_atomic(folder / "session.json", json.dumps(position, indent=2) + "\n")
+        return folder
+
+    def load_checkpoint(self, folder: str | os.PathLike) -> None:
+        """Restore everything `save_checkpoint` wrote, so training goes on exactly."""
+        folder = Path(folder)
+        position = _read_position(folder)
+        try:
+            self.model.load_state_dict(engine.load(folder / "weights.npz"))
+            saved = engine.load(folder / "optimizer.npz")
+            self.optimizer.load_state_dict(saved["optimizer"])
+            if (self.scheduler is None) != (saved["scheduler"] is None):
+                raise ValueError("the design's schedule differs from the checkpoint's")
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(saved["scheduler"])
+            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        except FileNotFoundError as err:
+            raise SessionError(
+                f"{folder}: incomplete checkpoint, {err.filename} is missing"
+            ) from None
+        except (ValueError, KeyError, TypeError, RuntimeError) as err:
+            raise SessionError(
+                f"{folder}: the checkpoint does not fit this design ({err})"
+            ) from None
+        self.history, self.lr_changes = metrics["history"], metrics["lr_changes"]
+        self.losses = metrics.get("losses", [])
+        self.epoch, self.batch = position["epoch"], position["batch"]
+        self.global_step = position["global_step"]
+        self._epoch_shuffle_state = position["epoch_shuffle_state"]
+        self._sums, self._smooth = position["sums"], position["smooth"]
+        self._rng_state = position["rng_state"]
+        self.status = "ready"
+
+    @classmethod
+    def resume_from(
+        cls,
+        folder: str | os.PathLike,
+        design: Design,
+        data_dir: str | os.PathLike | None = None,
+        device: str = "cpu",
+        report_interval: float = 0.1,
+    ) -> TrainingSession:
+        """A session for `design` that continues the run checkpointed in `folder`."""
+        _read_position(Path(folder))  # a clear error before the datasets load
+        session = cls(design, data_dir, device, report_interval)
+        session.load_checkpoint(folder)
+        return session
+
+
+def same_network(mine: Design, theirs: Design) -> bool:
+    """Both designs train the same network the same way (the number of epochs aside)."""
+    a, b = mine.to_dict(), theirs.to_dict()
+    a["training"] = {k: v for k, v in a["training"].items() if k != "epochs"}
+    b["training"] = {k: v for k, v in b["training"].items() if k != "epochs"}
+    return a == b
+
+
+def _read_position(folder: Path) -> dict:
+    path = folder / "session.json"
+    try:
+        position = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SessionError(f"{folder}: not a checkpoint folder (no session.json in it)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SessionError(f"{path}: cannot be read ({err})") from None
+    if not isinstance(position, dict) or position.get("format") != CHECKPOINT_FORMAT:
+        raise SessionError(f"{path}: not a stepgrad checkpoint")
+    if position.get("version") != CHECKPOINT_VERSION:
+        raise SessionError(
+            f"{path}: checkpoint version {position.get('version')!r}; this stepgrad reads "
+            f"{CHECKPOINT_VERSION}"
+        )
+    return position
+
+
+def _empty_sums() -> dict:
+    return {"loss": 0.0, "correct": 0, "seen": 0}
+
+
+def _positive_int(training: dict, key: str) -> int:
+    value = training.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SessionError(f"training.{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def _check_fits(design: Design, data, loss: str) -> None:
+    """The design is valid and its input and output fit the dataset."""
+    analysis = analyse(design)
+    if analysis.problems:
+        listed = "\n  ".join(str(p) for p in analysis.problems)
+        raise SessionError(f"design {design.name!r} has problems:\n  {listed}")
+    if tuple(design.input_shape) != tuple(data.input_shape):
+        raise SessionError(
+            f"design {design.name!r} takes input {tuple(design.input_shape)} but dataset "
+            f"{data.name!r} gives {tuple(data.input_shape)}"
+        )
+    out = analysis.output_shape or ()
+    if loss in CLASSIFICATION_LOSSES and (len(out) != 1 or out[0] < data.num_classes):
+        raise SessionError(
+            f"design {design.name!r} gives {out} per sample, but {loss} on {data.name!r} "
+            f"needs ({data.num_classes},): one score per class"
+        )
+
+
+def loss_target(loss_name: str, out: engine.Tensor, y: engine.Tensor) -> engine.Tensor:
+    """Labels as the loss wants them: indices, or floats shaped like the output."""
+    if loss_name in CLASSIFICATION_LOSSES or y.is_floating_point():
+        return y
+    if out.ndim == 2 and out.shape[1] > 1:
+        return F.one_hot(y, out.shape[1]).float()
+    return y.float().reshape(out.shape)
+
+
+def make_loss(name: str) -> nn.Module:
+    """The loss module named in a design's training settings."""
+    cls = getattr(nn, name, None)
+    if not isinstance(cls, type) or not name.endswith("Loss"):
+        known = ", ".join(n for n in dir(nn) if n.endswith("Loss") and not n.startswith("_"))
+        raise SessionError(f"unknown loss {name!r} (known: {known})")
+    return cls()
+
+
+def make_optimizer(settings: Any, params) -> engine.optim.Optimizer:
+    """The optimizer a design's training settings describe, over `params`."""
+    if not isinstance(settings, dict) or settings.get("type") not in OPTIMIZERS:
+        kind = settings.get("type") if isinstance(settings, dict) else settings
+        raise SessionError(f"unknown optimizer {kind!r} (known: {', '.join(OPTIMIZERS)})")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+    kind = kwargs.pop("type")
+    try:
+        return getattr(engine.optim, kind)(params, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise SessionError(f"optimizer {kind}: {err}") from None
+
+
+def _make_scheduler(settings: Any, optimizer) -> lr_scheduler.LRScheduler | None:
+    if settings is None:
+        return None
+    if not isinstance(settings, dict) or settings.get("type") not in SCHEDULES:
+        kind = settings.get("type") if isinstance(settings, dict) else settings
+        raise SessionError(f"unknown schedule {kind!r} (known: {', '.join(SCHEDULES)})")
+    kwargs = dict(settings)
+    kind = kwargs.pop("type")
+    try:
+        return getattr(lr_scheduler, kind)(optimizer, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise SessionError(f"schedule {kind}: {err}") from None

@@ -1,0 +1,1 @@
+"""The Textual app: screens, dialogs, the action table and the shared state."""

@@ -1,0 +1,228 @@
+"""The Textual app: three screens around one DesignEditor, and the app-wide actions."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import events, work
+from textual.app import App
+from textual.screen import ModalScreen
+
+from app.model.design import Design, DesignError
+from app.model.editor import DesignEditor
+from app.tui.actions import ACTIONS, ActionCommands, bindings_for
+from app.tui.build.screen import BuildScreen
+from app.tui.debug.screen import DebugScreen
+from app.tui.dialogs.choose import ChooseScreen
+from app.tui.dialogs.confirm import ConfirmScreen
+from app.tui.dialogs.export import ExportDialog
+from app.tui.dialogs.help import HelpScreen
+from app.tui.dialogs.open import OpenDialog
+from app.tui.dialogs.prompt import PromptScreen
+from app.tui.train.screen import TrainScreen
+from sample_models import DEFAULT_SAMPLE, sample_names, sample_path
+
+REGISTRY_METHODS = {a.method.split("(")[0] for a in ACTIONS if a.scope == "app"}
+KEY_WAY_SECONDS = 0.25  # the longest a training run waits for a key to be answered
+
+
+def editor_from_sample(name: str = DEFAULT_SAMPLE) -> DesignEditor:
+    """A new, unsaved design copied from a shipped sample (saving asks where)."""
+    return DesignEditor(Design.load(sample_path(name)))
+
+
+class StepgradApp(App[int]):
+    """stepgrad's terminal app: Build, Train and Debug screens over the open design."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "stepgrad"
+    BINDINGS = bindings_for("app")
+    COMMANDS = {ActionCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
+    MODES = {
+        "build": BuildScreen,
+        "train": TrainScreen,
+        "debug": DebugScreen,
+    }
+    DEFAULT_MODE = "build"
+
+    def __init__(
+        self,
+        editor: DesignEditor | None = None,
+        offer_recovery: bool = True,
+        data_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.editor_listeners: list[Callable[[DesignEditor], None]] = []
+        self.editor = editor or editor_from_sample()
+        self.editor.listeners.append(self._editor_changed)
+        self.offer_recovery = offer_recovery
+        self.trained_weights: Path | None = None  # the weights of the last checkpoint saved
+        self.train_session = None  # the Train screen's session, whose weights Debug copies
+        self.bad_batch = None  # the batch a run stopped on with a non-finite loss, to debug
+        self.data_dir = data_dir  # where MNIST-like sets are read from
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key or click is answered first: training waits before its next batch until
+        # the screen has been redrawn (or KEY_WAY_SECONDS have passed).
+        session = self.train_session
+        if isinstance(event, events.Key | events.MouseDown) and session is not None:
+            if session.status == "running":
+                session.make_way(KEY_WAY_SECONDS)
+                self.call_after_refresh(session.go_on)
+        await super().on_event(event)
+
+    def on_mount(self) -> None:
+        self._editor_changed(self.editor)
+        # What exists once the first screen is up lives as long as the app: leave it out
+        # of the garbage collector's full passes, which otherwise walk it all (measured:
+        # a 64 ms pause in the middle of a key).
+        self.call_after_refresh(gc.freeze)
+        if self.offer_recovery:
+            self.recover()
+
+    # ----- the open design ---------------------------------------------------------
+    def use_editor(self, editor: DesignEditor) -> None:
+        """Make `editor` the open design and redraw everything."""
+        self.editor.listeners.remove(self._editor_changed)
+        self.editor = editor
+        editor.listeners.append(self._editor_changed)
+        self._editor_changed(editor)
+
+    def _editor_changed(self, editor: DesignEditor) -> None:
+        with self.batch_update():  # one repaint for all the widgets an edit touches
+            title = editor.design.name + (" ●" if editor.modified else "")
+            sub_title = display_path(editor.path) if editor.path else "not saved yet"
+            if (title, sub_title) != (self.title, self.sub_title):
+                self.title, self.sub_title = title, sub_title
+            for listener in list(self.editor_listeners):
+                listener(editor)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The registry's app actions wait while a dialog is open."""
+        if action in REGISTRY_METHODS and isinstance(self.screen, ModalScreen):
+            return False
+        return True
+
+    @work
+    async def recover(self) -> None:
+        """Offer the design autosaved before stepgrad last stopped without saving."""
+        try:
+            recovered = DesignEditor.recover()
+        except DesignError:
+            DesignEditor.discard_recovery()
+            return
+        if recovered is None:
+            return
+        where = f" (from {recovered.path})" if recovered.path else ""
+        answer = await self.push_screen_wait(
+            ConfirmScreen(
+                f"stepgrad stopped last time with unsaved changes to "
+                f"[b]{recovered.design.name}[/b]{where}. Recover them?",
+                [("recover", "Recover", "primary"), ("discard", "Discard", "default")],
+            )
+        )
+        if answer == "recover":
+            self.use_editor(recovered)
+        else:
+            DesignEditor.discard_recovery()
+
+    # ----- actions -------------------------------------------------------------------
+    def action_help(self) -> None:
+        # built once and kept: composing its table of keys took 80 ms a time
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), "help")
+        self.push_screen("help")
+
+    def action_add_layer(self, type_name: str) -> None:
+        self.switch_mode("build")
+        self.editor.add_layer(type_name)
+
+    @work
+    async def action_save(self, ask: bool = False) -> bool:
+        """Save to the design's file, asking for one when it has none."""
+        path = self.editor.path
+        if path is None or ask:
+            default = str(path or Path(f"{self.editor.design.name}.json"))
+            typed = await self.push_screen_wait(PromptScreen("Save the design as", default))
+            if typed is None:
+                return False
+            path = Path(typed).expanduser()
+        try:
+            saved = self.editor.save(path)
+        except (OSError, ValueError) as err:
+            self.notify(f"not saved: {err}", severity="error")
+            return False
+        self.notify(f"saved {saved}", timeout=3)
+        return True
+
+    @work
+    async def action_open(self) -> None:
+        if not await self._may_replace():
+            return
+        path = await self.push_screen_wait(OpenDialog(Path.cwd()))
+        if path is not None:
+            self.open_design(path)
+
+    def open_design(self, path: Path) -> bool:
+        try:
+            self.use_editor(DesignEditor.open(path))
+        except DesignError as err:
+            self.notify(str(err), severity="error", timeout=8)
+            return False
+        return True
+
+    @work
+    async def action_new(self) -> None:
+        if not await self._may_replace():
+            return
+        options = [(n, n) for n in sample_names()]
+        name = await self.push_screen_wait(ChooseScreen("New design from a sample", options))
+        if name is not None:
+            self.use_editor(editor_from_sample(name))
+
+    def action_export(self, target: str = "engine") -> None:
+        self.push_screen(ExportDialog(self.editor.design, target, self.trained_weights))
+
+    @work
+    async def action_quit_app(self) -> None:
+        """Quit, asking first when there are unsaved changes."""
+        if await self._may_replace(leaving=True):
+            self.exit(0)
+
+    async def action_quit(self) -> None:
+        self.action_quit_app()
+
+    async def _may_replace(self, leaving: bool = False) -> bool:
+        """True when the open design may be closed: saved, or the changes saved or discarded."""
+        if not self.editor.modified:
+            return True
+        verb = "Quit" if leaving else "Continue"
+        answer = await self.push_screen_wait(
+            ConfirmScreen(
+                f"[b]{self.editor.design.name}[/b] has unsaved changes.",
+                [
+                    ("save", "Save", "primary"),
+                    ("discard", f"{verb} without saving", "error"),
+                    ("cancel", "Cancel", "default"),
+                ],
+            )
+        )
+        if answer == "save":
+            return await self.action_save().wait()
+        if answer == "discard":
+            self.editor.discard_recovery()
+            return True
+        return False
+
+
+def display_path(path: Path) -> str:
+    """A path as the header shows it: relative to the working folder when inside it."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        home = Path.home()
+        return "~/" + str(path.relative_to(home)) if path.is_relative_to(home) else str(path)

@@ -1,0 +1,1 @@
+"""The Build screen: edit a design, every shape and parameter count live."""

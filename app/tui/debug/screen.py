@@ -1,0 +1,414 @@
+"""The Debug screen: one batch stepped op by op, forward, backward and update, node by node."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static, Tab, Tabs
+
+from app.model.design import Design
+from app.sessions.debugging import DebugBatch, DebugError, DebugSession, scope_of_group
+from app.sessions.training import same_network
+from app.tui.actions import bindings_for
+from app.tui.debug.view import (
+    anomaly_text,
+    findings_text,
+    gradcheck_text,
+    node_title,
+    split_table,
+    status_text,
+    update_note,
+)
+from app.tui.dialogs.choose import ChooseScreen
+from app.tui.dialogs.prompt import PromptScreen
+from widgets.graph_list import GraphList, GraphRow
+from widgets.header import AppHeader
+from widgets.tensor_inspector import TensorInspector
+
+PHASE_TAB = {"forward": "value", "backward": "grad", "update": "update"}
+
+
+class DebugScreen(Screen):
+    """Draws what a DebugSession knows; every key moves the session, then the screen redraws."""
+
+    SCOPE = "debug"
+    CSS_PATH = "debug.tcss"
+    BINDINGS = bindings_for("debug")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session: DebugSession | None = None
+        self.source_key = None  # what the session was made from: rebuilt when it changes
+        self.shown_node: int | None = None
+        self.busy = False  # a long move runs in a worker; keys wait for it
+        self._phase = "ready"
+        self._findings_shown: Text | None = Text()
+        self._input_walk: tuple[int, int] | None = None  # (child node, input index)
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        with Horizontal(id="debug"):
+            with Vertical(id="graph-pane"):
+                yield Static(id="graph-title")
+                yield GraphList(id="graph")
+            with Vertical(id="inspector-pane"):
+                yield Static(id="node-title")
+                yield Tabs(
+                    Tab("Value", id="value"),
+                    Tab("Gradient", id="grad"),
+                    Tab("Split", id="split"),
+                    Tab("Update", id="update"),
+                    id="tabs",
+                )
+                with ContentSwitcher(initial="tensor", id="switcher"):
+                    yield TensorInspector(id="tensor")
+                    yield Static(id="split-table")
+        yield Static(id="alert")
+        yield Static(id="findings")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#tabs", Tabs).can_focus = False
+        self.query_one("#alert").display = False
+        self.query_one("#graph", GraphList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.open_session()
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    # ----- the session -----------------------------------------------------------------
+    def _source(self):
+        """The training session to take weights from (same network only) and the bad batch."""
+        design = self.app.editor.design
+        training = getattr(self.app, "train_session", None)
+        if training is not None and not same_network(design, training.design):
+            training = None
+        bad = getattr(self.app, "bad_batch", None)
+        if bad is not None and (training is None or training.bad_batch is not bad):
+            bad = None
+        step = training.global_step if training is not None else None
+        return (design.to_json(), id(training), step, id(bad)), training, bad
+
+    def open_session(self, force: bool = False) -> None:
+        """Make a session for the open design, unless the one there still fits it."""
+        key, training, bad = self._source()
+        if not force and self.session is not None and key == self.source_key:
+            return
+        self.source_key = key
+        if training is not None and training.status == "running" and not training.paused:
+            training.request_pause()
+            self.notify("training paused: the debugger copies its weights", timeout=4)
+        if self.session is not None:
+            self.session.close()
+        self.session = None
+        batch = None
+        if bad is not None:
+            origin = f"the batch training stopped on (epoch {bad.epoch + 1}, batch {bad.batch + 1})"
+            batch = DebugBatch(bad.inputs, bad.targets, bad.rng_state, origin)
+        design = Design.from_json(key[0])  # a copy: later edits stay out of this session
+        try:
+            self.session = DebugSession(
+                design, training, batch, getattr(self.app, "data_dir", None)
+            )
+        except DebugError as err:
+            self.show_alert(Text.assemble(("✗ ", "bold red"), str(err)))
+            self.query_one("#graph", GraphList).show([])
+            self.query_one("#status", Static).update("")
+            self.query_one("#findings", Static).update("")
+            return
+        self.shown_node = None
+        self.show_alert(self._opening_alert())
+        self.show_state(select_current=True)
+        graph = self.query_one("#graph", GraphList)
+        failed = self.session.failed_node
+        first = graph.rows[0].node if graph.rows else None
+        graph.select(failed.id if failed is not None else first)
+
+    def _opening_alert(self) -> Text | None:
+        error = next((f for f in self.session.findings if f.kind == "error"), None)
+        if error is None:
+            return None
+        return Text.assemble(
+            ("✗ the forward pass fails at " if error.node is not None else "✗ ", "bold red"),
+            error.text,  # the layer, op and node, then the message
+            "\n  the graph up to the failing op is on the left; fix the design on Build (1)",
+        )
+
+    # ----- drawing ---------------------------------------------------------------------
+    def show_state(self, select_current: bool = True) -> None:
+        """Redraw the graph, the status and (for the selected node) the inspector."""
+        session = self.session
+        if session is None:
+            return
+        graph = self.query_one("#graph", GraphList)
+        rows = session.rows()
+        graph.show([_graph_row(r) for r in rows])
+        scopes = session.breakpoint_scopes
+        groups = {r.groups[:i] for r in rows for i in range(1, len(r.groups) + 1)} if scopes else ()
+        graph.set_breakpoints(
+            session.breakpoint_nodes, {g for g in groups if scope_of_group(g) in scopes}
+        )
+        event = session.current
+        node = event.node.id if event is not None and event.node is not None else None
+        if event is not None and event.phase == "error" and node is None:
+            failed = session.failed_node
+            node = failed.id if failed is not None else None
+        phase = session.phase
+        if phase in PHASE_TAB and phase != self._phase:
+            self.query_one("#tabs", Tabs).active = PHASE_TAB[phase]
+        self._phase = phase
+        if select_current and node is not None:
+            graph.set_current(node, phase)
+        title = Text.assemble(("graph ", "bold"), (f"· {phase}", "dim"))
+        # fixed-height lines: repaint them without a layout pass
+        self.query_one("#graph-title", Static).update(title, layout=False)
+        self.query_one("#status", Static).update(status_text(session), layout=False)
+        findings = findings_text(session)
+        box = self.query_one("#findings", Static)
+        if findings != self._findings_shown:  # the same for the whole session
+            self._findings_shown = findings
+            box.display = findings is not None
+            box.update(findings or "")
+        selected = graph.selected_node
+        self.show_node(selected if selected is not None else node, force=True)
+
+    def show_node(self, node: int | None, force: bool = False) -> None:
+        """Fill the inspector for `node` as of the event under the history cursor."""
+        if self.session is None or node is None or (node == self.shown_node and not force):
+            return
+        self.shown_node = node
+        view = self.session.view(node)
+        self.query_one("#node-title", Static).update(node_title(self.session, view), layout=False)
+        tab = self.query_one("#tabs", Tabs).active or "value"
+        switcher = self.query_one("#switcher", ContentSwitcher)
+        if tab == "split":
+            switcher.current = "split-table"
+            self.query_one("#split-table", Static).update(split_table(view))
+            return
+        switcher.current = "tensor"
+        inspector = self.query_one("#tensor", TensorInspector)
+        if tab == "value":
+            note = _missing(view, "value")
+            if view.record.error:
+                note = "this op failed before making a value: the error is in the alert below"
+            inspector.show("[b]value[/b]", view.value_stats, view.value, note)
+        elif tab == "grad":
+            note = _missing(view, "grad")
+            where = "" if view.record.is_leaf else " (arriving at the output)"
+            inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
+        else:
+            note = update_note(view) or (
+                "not a parameter: nothing to update"
+                if view.record.op != "parameter"
+                else "the update phase has not reached this parameter yet"
+            )
+            inspector.show(
+                "[b]update[/b] (subtracted from the weight)", view.update_stats, view.update, note
+            )
+
+    def show_alert(self, text: Text | None) -> None:
+        alert = self.query_one("#alert", Static)
+        if alert.display != (text is not None):  # setting display, even unchanged, lays out
+            alert.display = text is not None
+        if text is not None:
+            alert.update(text)
+
+    @on(GraphList.Selected)
+    def _selected(self, event: GraphList.Selected) -> None:
+        if event.node is not None:
+            self.show_node(event.node)
+
+    @on(Tabs.TabActivated)
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        if self.shown_node is not None:
+            self.show_node(self.shown_node, force=True)
+
+    # ----- moving ----------------------------------------------------------------------
+    def _move(self, method: str, *args) -> None:
+        if self.session is None or self.busy:
+            return
+        getattr(self.session, method)(*args)
+        self.show_alert(self._opening_alert())  # a gradient check's result belongs to its node
+        self.show_state()
+
+    def action_step(self) -> None:
+        self._move("step")
+
+    def action_step_over(self) -> None:
+        self._move("step_over")
+
+    def action_step_out(self) -> None:
+        self._move("step_out")
+
+    def action_back(self) -> None:
+        self._move("back")
+
+    def action_forward(self) -> None:
+        self._move("forward")
+
+    def action_run_to(self) -> None:
+        node = self.query_one("#graph", GraphList).selected_node
+        if node is None or self.session is None:
+            return
+        if self.session.trace.nodes[node].op == "parameter":
+            self.notify("a parameter has no forward op: running to its update", timeout=3)
+        self._move("run_to_node", node)
+
+    def action_restart(self) -> None:
+        if self.session is not None and not self.busy:
+            self.session.restart()
+            self.show_alert(self._opening_alert())
+            self.show_state()
+            self.notify("restarted: the same batch, the same weights", timeout=2)
+
+    def action_resume(self) -> None:
+        self._in_worker("resume")
+
+    def action_anomaly(self) -> None:
+        self._in_worker("find_anomaly")
+
+    def action_gradcheck(self) -> None:
+        node = self.query_one("#graph", GraphList).selected_node
+        if self.session is None or node is None:
+            return
+        rec = self.session.trace.nodes[node]
+        try:
+            result = self.session.gradcheck(node)
+        except ValueError as err:
+            self.show_alert(Text(f"gradient check: {err}", style="yellow"))
+            return
+        self.show_alert(gradcheck_text(rec, result))
+
+    def action_next_tab(self) -> None:
+        tabs = self.query_one("#tabs", Tabs)
+        tabs.action_next_tab()
+
+    def action_input(self) -> None:
+        """Select an input of the selected node; pressed again, the next input."""
+        graph = self.query_one("#graph", GraphList)
+        if self.session is None:
+            return
+        child, k = self._input_walk or (None, 0)
+        node = graph.selected_node
+        if node is not None and node != child and (child is None or not self._is_input(node)):
+            child, k = node, 0
+        if child is None:
+            return
+        parents = self.session.trace.nodes[child].parents
+        if not parents:
+            self.notify("a leaf: it has no inputs", timeout=2)
+            return
+        self._input_walk = (child, (k + 1) % len(parents))
+        graph.select(parents[k % len(parents)])
+
+    def _is_input(self, node: int) -> bool:
+        child = self._input_walk[0] if self._input_walk else None
+        return child is not None and node in self.session.trace.nodes[child].parents
+
+    def action_slice(self, axis: int, delta: int) -> None:
+        self.query_one("#tensor", TensorInspector).shift_slice(axis, delta)
+
+    @work(thread=True, exclusive=True, group="debug")
+    def _in_worker(self, method: str) -> None:
+        if self.session is None or self.busy:
+            return
+        self.busy = True
+        try:
+            result = getattr(self.session, method)()
+        finally:
+            self.busy = False
+        self.app.call_from_thread(self._after_worker, method, result)
+
+    def _after_worker(self, method: str, result) -> None:
+        if method == "find_anomaly":
+            self.show_alert(anomaly_text(self.session, result))
+        self.show_state()
+
+    # ----- breakpoints -----------------------------------------------------------------
+    def action_breakpoint(self) -> None:
+        graph = self.query_one("#graph", GraphList)
+        if self.session is None:
+            return
+        node, group = graph.selected_node, graph.selected_group
+        if node is not None:
+            on_ = self.session.toggle_breakpoint(node=node)
+            what = f"#{node}"
+        elif group:
+            on_ = self.session.toggle_breakpoint(scope=scope_of_group(group))
+            what = scope_of_group(group)
+        else:
+            return
+        self.notify(f"breakpoint {'set on' if on_ else 'cleared from'} {what}", timeout=2)
+        self.show_state(select_current=False)
+
+    @work
+    async def action_condition(self) -> None:
+        if self.session is None:
+            return
+        kind = await self.app.push_screen_wait(
+            ChooseScreen(
+                "Break when",
+                [
+                    ("nonfinite", "a value, gradient or update holds NaN or Inf"),
+                    ("norm", "a norm goes above a limit…"),
+                ],
+            )
+        )
+        if kind is None:
+            return
+        limit = None
+        if kind == "norm":
+            typed = await self.app.push_screen_wait(
+                PromptScreen("Break when a norm exceeds", "1e3")
+            )
+            try:
+                limit = float(typed) if typed is not None else None
+            except ValueError:
+                self.notify(f"not a number: {typed!r}", severity="error")
+                return
+            if limit is None:
+                return
+        try:
+            label = self.session.add_condition(kind, limit)
+        except ValueError as err:
+            self.notify(str(err), severity="error")
+            return
+        self.notify(f"breakpoint: {label} (c runs to it)", timeout=3)
+        self.show_state(select_current=False)
+
+
+def _graph_row(row) -> GraphRow:
+    return GraphRow(
+        row.node,
+        row.op,
+        row.groups,
+        str(row.shape),
+        row.glyph,
+        row.detail,
+        row.name,
+    )
+
+
+def _missing(view, what: str) -> str:
+    if what == "value":
+        if not view.reached:
+            return "not reached yet: n steps, t runs to it"
+        if view.value is None:
+            return "values dropped to keep the history under its cap (stats kept)"
+        return ""
+    if view.grad_stats is None:
+        return "the backward pass has not reached this node yet"
+    if view.grad is None:
+        return "gradient values dropped to keep the history under its cap (stats kept)"
+    if view.grad_stats.count and not math.isfinite(view.grad_stats.norm):
+        return "the gradient holds NaN or Inf"
+    return ""

@@ -1,0 +1,151 @@
+"""What the Debug screen shows, as rich text built from a DebugSession: no Textual here."""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+from rich.text import Text
+
+from app.sessions.debugging import DebugSession, NodeView, describe_event
+from engine.debug import AnomalyError, GradCheck
+
+FINDING_STYLE = {
+    "error": "bold red",
+    "nonfinite": "bold red",
+    "dead": "yellow",
+    "vanishing": "magenta",
+    "update": "yellow",
+}
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
+def status_text(session: DebugSession) -> Text:
+    """Where the stepper is, how far through the history, its memory, and the breakpoints."""
+    event = session.current
+    history = session.stepper.history
+    text = Text()
+    phase = session.phase
+    text.append(f" {phase} ", style="bold reverse" if phase != "error" else "bold white on red")
+    text.append(f" {describe_event(event)}")
+    if history:
+        where = f"event {session.cursor + 1}/{len(history)}"
+        text.append(f" · {where}" + ("" if session.live else " (history)"), style="dim")
+    text.append("\n")
+    cap = f"history {megabytes(session.history_bytes)} of {megabytes(session.value_cap)} cap"
+    if session.stepper.history_dropped:
+        cap += ", oldest values dropped (stats kept)"
+    text.append(cap, style="dim")
+    marks = [f"#{n}" for n in sorted(session.breakpoint_nodes)]
+    marks += sorted(session.breakpoint_scopes) + session.conditions
+    if marks:
+        text.append(" · breakpoints: ", style="dim")
+        text.append(", ".join(marks), style="red")
+    text.append(f" · batch: {session.batch.origin}", style="dim")
+    return text
+
+
+def findings_text(session: DebugSession) -> Text | None:
+    """The findings of the full pass over the batch, one a line; None when all looks healthy.
+
+    A failed forward pass is left out: the screen's alert says it, with the layer."""
+    findings = [f for f in session.findings if f.kind != "error"]
+    if not findings:
+        return None
+    text = Text()
+    for i, finding in enumerate(findings):
+        if i:
+            text.append("\n")
+        text.append("⚠ " if finding.kind != "error" else "✗ ", style=FINDING_STYLE[finding.kind])
+        text.append(finding.text)
+    return text
+
+
+def node_title(session: DebugSession, view: NodeView) -> Text:
+    """The selected node: id, op, scope, shape, where it comes from and its inputs."""
+    rec = view.record
+    text = Text()
+    text.append(f"#{rec.id} {rec.op}", style="bold")
+    if rec.name:
+        text.append(f" {rec.name}", style="bold cyan")
+    elif rec.scope:
+        text.append(f" in {rec.scope}", style="cyan")
+    text.append(f"  {tuple(rec.shape)} {rec.dtype}", style="dim")
+    layer = session.layer_of(rec)
+    if layer:
+        text.append(f"\n{layer}", style="dim")
+    if view.inputs:
+        text.append("\ninputs: ", style="dim")
+        text.append(", ".join(_short(p) for p in view.inputs))
+        text.append("  (i: go to an input)", style="dim")
+    if rec.error:
+        text.append(f"\n✗ {rec.error}", style="bold red")
+    return text
+
+
+def _short(rec) -> str:
+    return f"#{rec.id} {rec.name or rec.op}"
+
+
+def split_table(view: NodeView) -> Table | Text:
+    """How the gradient arriving at a node's output goes on to each of its inputs."""
+    if not view.split:
+        if view.record.is_leaf:
+            return Text("a leaf: the gradient ends here (see the Gradient tab)", style="dim")
+        return Text("backward has not reached this node yet", style="dim")
+    table = Table(box=None, header_style="bold", expand=False, pad_edge=False)
+    for column in ("input", "shape", "‖grad‖", "share", "min", "max"):
+        table.add_column(column, justify="left" if column == "input" else "right")
+    for parent, st, share in view.split:
+        if st is None:
+            table.add_row(_short(parent), str(tuple(parent.shape)), "—", "—", "—", "no grad")
+            continue
+        bad = not st.finite
+        table.add_row(
+            _short(parent),
+            str(st.shape),
+            Text(f"{st.norm:.4g}", style="bold red" if bad else ""),
+            f"{share:.0%}",
+            f"{st.min:.3g}",
+            f"{st.max:.3g}",
+        )
+    return table
+
+
+def update_note(view: NodeView) -> str:
+    if view.update_ratio is None:
+        return ""
+    ratio = view.update_ratio
+    shown = f"{ratio:.3g}" if math.isfinite(ratio) else "∞ (the weight is zero)"
+    return f"lr {view.lr:g} · ‖update‖ / ‖weight‖ = {shown} (healthy: about 1e-3)"
+
+
+def anomaly_text(session: DebugSession, err: AnomalyError | None) -> Text:
+    """What `!` found: the producer of the first NaN/Inf, its layer, source line and inputs."""
+    if err is None:
+        return Text("✓ no NaN or Inf anywhere in this pass (forward, backward, update)")
+    first, *rest = str(err).split("\n")
+    text = Text()
+    text.append("✗ ", style="bold red")
+    text.append(first, style="bold")
+    layer = session.layer_of(err.node)
+    if layer:
+        text.append("\n  " + layer.replace("\n", "\n  "))
+    for line in rest:
+        if not line.strip().startswith("called at") or err.source in layer:
+            text.append("\n" + line)
+    return text
+
+
+def gradcheck_text(rec, result: GradCheck) -> Text:
+    verdict = ("passed", "green") if result.passed() else ("FAILED", "bold red")
+    text = Text(f"gradient check of #{rec.id} {rec.op}: ")
+    text.append(verdict[0], style=verdict[1])
+    text.append(
+        f" (max abs error {result.max_abs_error:.2e}, max rel error {result.max_rel_error:.2e}, "
+        f"{sum(c.indices.size for c in result.inputs)} elements against finite differences)"
+    )
+    return text

@@ -1,0 +1,1 @@
+"""Modal dialogs: confirm, choose, prompt, open, export, help."""

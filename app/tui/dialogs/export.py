@@ -1,0 +1,128 @@
+"""Export the design as Python for the engine or PyTorch, with a preview of the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from app.model.design import Design
+from app.model.export import ExportError, export_file, export_source
+from app.tui.dialogs.confirm import ConfirmScreen
+from widgets.code_view import CodeView
+
+TARGETS = {"engine": "stepgrad engine", "torch": "PyTorch"}
+
+
+def default_export_path(design: Design, target: str) -> str:
+    return f"{design.name}_{target}.py"
+
+
+class ExportDialog(ModalScreen[Path | None]):
+    """Dismisses with the file written, or None when cancelled."""
+
+    CSS_PATH = "dialog.tcss"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(
+        self, design: Design, target: str = "engine", weights: Path | None = None, **kwargs
+    ) -> None:
+        super().__init__(**kwargs)
+        self.design, self.target, self.weights = design, target, weights
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="export"):
+            yield Static(f"[b]Export[/b] {self.design.name}", classes="question")
+            with Horizontal(id="export-options"):
+                with RadioSet(id="export-target"):
+                    for target, label in TARGETS.items():
+                        yield RadioButton(label, value=target == self.target, name=target)
+                yield Checkbox(
+                    "include weights",
+                    False,
+                    id="export-weights",
+                    disabled=self.weights is None,
+                    tooltip=None if self.weights else "train the model in this session first",
+                    compact=True,
+                )
+            yield Label("write to")
+            yield Input(
+                default_export_path(self.design, self.target), id="export-path", compact=True
+            )
+            yield CodeView(id="export-preview")
+            yield Static("", id="export-status")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="export-cancel", compact=True)
+                yield Button("Write", id="export-write", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self._preview()
+        self.query_one("#export-path", Input).focus()
+
+    def _weights(self) -> Path | None:
+        include = self.query_one("#export-weights", Checkbox).value
+        return self.weights if include else None
+
+    def _preview(self) -> None:
+        status = self.query_one("#export-status", Static)
+        weights = self._weights()
+        try:
+            code = export_source(self.design, self.target, weights.name if weights else None)
+        except ExportError as err:
+            status.update(f"[red]{err}[/red]")
+            self.query_one("#export-write", Button).disabled = True
+            return
+        status.update("")
+        self.query_one("#export-write", Button).disabled = False
+        self.query_one(CodeView).show(code)
+
+    @on(RadioSet.Changed)
+    def _target(self, event: RadioSet.Changed) -> None:
+        old = default_export_path(self.design, self.target)
+        self.target = event.pressed.name
+        path = self.query_one("#export-path", Input)
+        if path.value == old:
+            path.value = default_export_path(self.design, self.target)
+        self._preview()
+
+    @on(Checkbox.Changed, "#export-weights")
+    def _weights_changed(self) -> None:
+        self._preview()
+
+    @on(Button.Pressed, "#export-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#export-path")
+    @on(Button.Pressed, "#export-write")
+    def _write_pressed(self) -> None:
+        self.write()
+
+    @work
+    async def write(self) -> None:
+        """Write the file, asking first when it would replace one."""
+        path = Path(self.query_one("#export-path", Input).value.strip()).expanduser()
+        if path.suffix != ".py":
+            self.query_one("#export-status", Static).update("[red]the file must end in .py[/red]")
+            return
+        if path.exists():
+            answer = await self.app.push_screen_wait(
+                ConfirmScreen(
+                    f"{path} exists. Replace it?",
+                    [("replace", "Replace", "warning"), ("cancel", "Cancel", "default")],
+                )
+            )
+            if answer != "replace":
+                return
+        try:
+            export_file(self.design, path, self.target, weights=self._weights())
+        except (ExportError, OSError) as err:
+            self.query_one("#export-status", Static).update(f"[red]{err}[/red]")
+            return
+        self.notify(f"wrote {path} ({TARGETS[self.target]})")
+        self.dismiss(path)

@@ -1,0 +1,48 @@
+"""Every key binding, from the action registry."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from app.tui.actions import ACTIONS
+
+SCOPES = {"app": "Everywhere", "build": "Build screen"}
+
+
+def keys_table() -> Table:
+    """Key, what it does and its command-palette name, for every action with a key."""
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("Key", style="bold cyan", no_wrap=True)
+    table.add_column("Does")
+    table.add_column("Palette (ctrl+p)", style="dim")
+    for scope, title in SCOPES.items():
+        table.add_row(f"[b]{title}[/b]", "", "")
+        for action in ACTIONS:
+            if action.scope == scope and action.key:
+                keys = ", ".join(_key_name(k) for k in action.key.split(","))
+                table.add_row(keys, action.description, action.palette)
+    table.add_row("ctrl+p", "Command palette", "")
+    return table
+
+
+def _key_name(key: str) -> str:
+    return {"question_mark": "?", "slash": "/"}.get(key, key)
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys, grouped by where they work; any of Escape, q or ? closes it."""
+
+    CSS_PATH = "dialog.tcss"
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss(None)", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Static("[b]stepgrad keys[/b]  (Escape closes)", classes="question")
+            yield Static(keys_table())

@@ -1,0 +1,1 @@
+"""The Train screen: a run in the background with its plots and health."""
