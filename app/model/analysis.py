@@ -117,24 +117,32 @@ def _run(nodes, prefix, x, infos, problems, bad_paths):
             info.params = sum(
                 j.params for j in infos if j.path[: len(path)] == path and j.node.layers is None
             )
-            if node.type == "Residual" and y is not None and x is not None and y.shape != x.shape:
-                info.problem = Problem(
-                    path,
-                    describe(path, node),
-                    f"its layers turn {shape_in} into {tuple(y.shape[1:])}; a residual block must "
-                    "give back the shape it gets, to add its input",
-                )
-                problems.append(info.problem)
-                y = None
-            elif node.type == "Residual" and y is not None:
-                y = x + y
-            x = y
+            x = None if y is None else _run_container(node, path, x, y, info, problems)
         elif x is None or path in bad_paths:
             x = None
         else:
             x = _run_layer(node, path, x, info, problems)
         info.output_shape = tuple(x.shape[1:]) if x is not None else None
     return x
+
+
+def _run_container(node, path, x, body_out, info, problems):
+    """The engine's own container on `x`, once its layers have each run; None after an error."""
+    module = build_layer(node)
+    module.eval()
+    try:
+        return module(x)
+    except ValueError:
+        if node.type != "Residual":
+            raise
+        info.problem = Problem(
+            path,
+            describe(path, node),
+            f"its layers turn {tuple(x.shape[1:])} into {tuple(body_out.shape[1:])}; a residual "
+            "block must give back the shape it gets, to add its input",
+        )
+        problems.append(info.problem)
+        return None
 
 
 def _run_layer(node, path, x, info, problems):

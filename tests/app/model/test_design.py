@@ -268,6 +268,20 @@ def test_a_residual_block_must_keep_its_shape():
     assert problem.where == "layer 2 (Residual)" and "(64,) into (8,)" in problem.message
 
 
+def test_shape_inference_runs_the_engines_residual(monkeypatch):
+    seen = []
+    forward = nn.Residual.forward
+
+    def spy(self, x):
+        out = forward(self, x)
+        seen.append((tuple(x.shape), tuple(out.shape)))
+        return out
+
+    monkeypatch.setattr(nn.Residual, "forward", spy)
+    analysis = analyse(Design.from_dict(doc(MLP)))
+    assert analysis.ok and seen == [((1, 32), (1, 32))]
+
+
 def test_layers_after_an_error_have_no_shape_but_are_still_checked():
     layers = [
         {"type": "Linear", "args": {"in_features": 10, "out_features": 4}},
