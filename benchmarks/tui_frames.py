@@ -8,7 +8,7 @@ from widgets._textual_internals import on_frame_written
 
 
 class FrameClock:
-    """Records when the app writes each rendered screen update ."""
+    """Records when the app writes each rendered screen update."""
 
     def __init__(self, app) -> None:
         self.frames: list[float] = []

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from textual.app import App
 from textual.screen import Screen
 from textual.widget import Widget
+
+# The header's title widget: textual 8.2.8 exports it from no public module.
 from textual.widgets._header import HeaderTitle
 
 __all__ = [
@@ -25,8 +27,7 @@ def update_scrollbars(view: Widget, virtual) -> None:
 
     Checked against textual 8.2.8: `Widget._scroll_update(virtual_size)` sets the
     scrollbars' extents and refreshes them; it is what `virtual_size`'s watcher calls
-    after asking for a layout of the screen. `HeaderTitle` (above) is the header's title
-    widget, importable only from the private `textual.widgets._header`.
+    after asking for a layout of the screen.
     """
     view._scroll_update(virtual)
 

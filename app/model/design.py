@@ -203,13 +203,12 @@ def module_name(node: LayerNode, index: int) -> str:
 
 def build_layer(node: LayerNode) -> nn.Module:
     """One layer (and, for containers, its children) as an engine module."""
-    if node.type == "Sequential":
-        return nn.Sequential(OrderedDict(_named(node.layers or [])))
-    if node.type == "Residual":
-        return nn.Residual(nn.Sequential(OrderedDict(_named(node.layers or []))))
     layer_spec = spec(node.type)
     if layer_spec is None:
         raise DesignError(f"unknown layer type {node.type!r}")
+    if layer_spec.container:
+        body = nn.Sequential(OrderedDict(_named(node.layers or [])))
+        return layer_spec.cls(body) if layer_spec.wraps_body else body
     args = {k: tuple(v) if isinstance(v, list) else v for k, v in node.args.items()}
     return layer_spec.cls(**args)
 

@@ -84,10 +84,16 @@ class LayerSpec:
     suggest_rule: Suggest | None = None
     label_rule: Label | None = None
     diagnose_rule: Diagnose | None = None
+    torch_source: str = ""  # the class a PyTorch export defines, for a layer PyTorch lacks
 
     @property
     def container(self) -> bool:
         return self.category == "Container"
+
+    @property
+    def wraps_body(self) -> bool:
+        """A container built as `cls(nn.Sequential(layers))`; False for Sequential itself."""
+        return self.container and self.cls is not nn.Sequential
 
     def arg(self, name: str) -> ArgSpec | None:
         return next((a for a in self.args if a.name == name), None)
@@ -227,6 +233,17 @@ _BATCH_NORM_ARGS = dict(
     eps=dict(kind="float", minimum=0),
     momentum=dict(kind="float", minimum=0, maximum=1, optional=True),
 )
+_TORCH_RESIDUAL = '''
+class Residual(nn.Module):
+    """output = input + body(input): stepgrad's skip connection, which PyTorch lacks."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+'''.lstrip("\n")
 _EXTRA: dict[str, dict] = {
     "Linear": dict(
         suggest=_suggest_linear,
@@ -359,7 +376,9 @@ _EXTRA: dict[str, dict] = {
     "Identity": dict(category="Shape", help="passes its input through"),
     "Sequential": dict(category="Container", help="runs its layers in order"),
     "Residual": dict(
-        category="Container", help="output = input + layers(input): a skip connection"
+        category="Container",
+        help="output = input + layers(input): a skip connection",
+        torch_source=_TORCH_RESIDUAL,
     ),
 }
 
@@ -400,6 +419,7 @@ def _spec(type_name: str, extra: dict) -> LayerSpec:
         extra.get("suggest"),
         extra.get("label"),
         extra.get("diagnose"),
+        extra.get("torch_source", ""),
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import engine.nn as nn
 from app.model import registry
 from app.model.analysis import analyse, suggested_args
 from app.model.design import Design, LayerNode
+from app.model.export import export_source
 from app.model.registry import REGISTRY, Diagnosis, Fix, LayerSpec, by_category
 from app.tui.build.view import key_args
 
@@ -62,3 +65,19 @@ def test_a_new_entry_is_enough_for_palette_analysis_and_label(monkeypatch):
     (problem,) = bad.problems
     assert problem.message == "width 5 against 3"
     assert problem.fixes[0].edits == [{"op": "set", "path": [0], "arg": "width", "value": 3}]
+    assert "nn.Double(width=3)" in export_source(
+        design([{"type": "Double", "args": {"width": 3}}]), "torch"
+    )
+
+
+def test_a_container_the_engine_has_and_pytorch_lacks_is_one_entry(monkeypatch):
+    entry = REGISTRY["Residual"]
+    assert entry.wraps_body and entry.torch_source.startswith("class Residual(nn.Module):")
+    own = entry.torch_source.replace("class Residual", "class Skip")
+    monkeypatch.setitem(REGISTRY, "Skip", replace(entry, type="Skip", torch_source=own))
+    monkeypatch.setattr(nn, "Skip", nn.Residual, raising=False)
+    skip = {"type": "Skip", "args": {}, "layers": [{"type": "ReLU", "args": {}}]}
+    assert analyse(design([skip])).ok
+    assert isinstance(design([skip]).build()[0], nn.Residual)
+    source = export_source(design([skip]), "torch")
+    assert "        Skip(\n" in source and "class Skip(nn.Module):" in source
