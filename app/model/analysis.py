@@ -133,14 +133,11 @@ def _run_container(node, path, x, body_out, info, problems):
     try:
         return module(x)
     except ValueError:
-        if node.type != "Residual":
+        mismatch = spec(node.type).body_mismatch
+        if mismatch is None:
             raise
-        info.problem = Problem(
-            path,
-            describe(path, node),
-            f"its layers turn {tuple(x.shape[1:])} into {tuple(body_out.shape[1:])}; a residual "
-            "block must give back the shape it gets, to add its input",
-        )
+        message = mismatch(tuple(x.shape[1:]), tuple(body_out.shape[1:]))
+        info.problem = Problem(path, describe(path, node), message)
         problems.append(info.problem)
         return None
 

@@ -85,6 +85,9 @@ class LayerSpec:
     label_rule: Label | None = None
     diagnose_rule: Diagnose | None = None
     torch_source: str = ""  # the class a PyTorch export defines, for a layer PyTorch lacks
+    # a container's words when its engine class rejects what its layers give back:
+    # (shape in, shape its layers give) -> message
+    body_mismatch: Callable[[tuple, tuple], str] | None = None
 
     @property
     def container(self) -> bool:
@@ -379,6 +382,10 @@ _EXTRA: dict[str, dict] = {
         category="Container",
         help="output = input + layers(input): a skip connection",
         torch_source=_TORCH_RESIDUAL,
+        body_mismatch=lambda got, body: (
+            f"its layers turn {got} into {body}; a residual block must give back the shape "
+            "it gets, to add its input"
+        ),
     ),
 }
 
@@ -420,6 +427,7 @@ def _spec(type_name: str, extra: dict) -> LayerSpec:
         extra.get("label"),
         extra.get("diagnose"),
         extra.get("torch_source", ""),
+        extra.get("body_mismatch"),
     )
 
 
