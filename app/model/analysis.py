@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 import engine
-from app.model.design import Design, LayerNode, build_layer
+from app.model.design import Design, LayerNode, assemble, build_layer, module_name
 from app.model.registry import REQUIRED, Fix, check_arg, spec
 
 
@@ -105,30 +105,40 @@ def check_args(design: Design) -> list[Problem]:
     return problems
 
 
-def _run(nodes, prefix, x, infos, problems, bad_paths):
-    """Push `x` (batch of one) through `nodes`; returns the output, or None after an error."""
+def _run(nodes, prefix, x, infos, problems, bad_paths, built=None):
+    """Push `x` (batch of one) through `nodes`; returns the output, or None after an error.
+
+    `built` collects each layer's module, named as in the built model, for its container.
+    """
     for i, node in enumerate(nodes):
         path = prefix + (i,)
         shape_in = tuple(x.shape[1:]) if x is not None else None
         info = LayerInfo(path, node, shape_in, None)
         infos.append(info)
+        module = None
         if node.layers is not None:
-            y = _run(node.layers, path, x, infos, problems, bad_paths)
+            children: list = []
+            y = _run(node.layers, path, x, infos, problems, bad_paths, children)
             info.params = sum(
                 j.params for j in infos if j.path[: len(path)] == path and j.node.layers is None
             )
-            x = None if y is None else _run_container(node, path, x, y, info, problems)
+            if y is None or spec(node.type) is None:  # an unknown type is reported already
+                x = None
+            else:
+                module = assemble(node, children)
+                x = _run_container(module, node, path, x, y, info, problems)
         elif x is None or path in bad_paths:
             x = None
         else:
-            x = _run_layer(node, path, x, info, problems)
+            module, x = _run_layer(node, path, x, info, problems)
+        if built is not None:
+            built.append((module_name(node, i), module))
         info.output_shape = tuple(x.shape[1:]) if x is not None else None
     return x
 
 
-def _run_container(node, path, x, body_out, info, problems):
-    """The engine's own container on `x`, once its layers have each run; None after an error."""
-    module = build_layer(node)
+def _run_container(module, node, path, x, body_out, info, problems):
+    """The engine's container `module` (around the layers just run) on `x`; None after an error."""
     module.eval()
     try:
         return module(x)
@@ -143,21 +153,22 @@ def _run_container(node, path, x, body_out, info, problems):
 
 
 def _run_layer(node, path, x, info, problems):
+    """The layer's module and its output on `x`; (None, None) when it cannot be built."""
     where = describe(path, node)
     try:
         module = build_layer(node)
     except (ValueError, TypeError) as err:
         info.problem = Problem(path, where, str(err))
         problems.append(info.problem)
-        return None
+        return None, None
     info.params = sum(p.numel() for p in module.parameters())
     module.eval()  # batch statistics of one sample mean nothing; eval mode uses running ones
     try:
-        return module(x)
+        return module, module(x)
     except Exception as err:  # the engine's own message, made specific to this layer
         info.problem = explain(node, path, tuple(x.shape[1:]), err)
         problems.append(info.problem)
-        return None
+        return module, None
 
 
 def explain(node: LayerNode, path: tuple[int, ...], got: tuple, err: Exception) -> Problem:

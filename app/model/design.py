@@ -207,10 +207,15 @@ def build_layer(node: LayerNode) -> nn.Module:
     if layer_spec is None:
         raise DesignError(f"unknown layer type {node.type!r}")
     if layer_spec.container:
-        body = nn.Sequential(OrderedDict(_named(node.layers or [])))
-        return layer_spec.cls(body) if layer_spec.wraps_body else body
+        return assemble(node, _named(node.layers or []))
     args = {k: tuple(v) if isinstance(v, list) else v for k, v in node.args.items()}
     return layer_spec.cls(**args)
+
+
+def assemble(node: LayerNode, children: list[tuple[str, nn.Module]]) -> nn.Module:
+    """A container layer as an engine module around its already built, named children."""
+    body = nn.Sequential(OrderedDict(children))
+    return spec(node.type).cls(body) if spec(node.type).wraps_body else body
 
 
 def _named(nodes: list[LayerNode]):
