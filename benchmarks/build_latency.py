@@ -1,7 +1,7 @@
 """Build screen latency: key press to screen updated, for edit keys on every sample model.
 
 Runs the app headless (App.run_test), presses each key with Pilot and measures from the key
-press to the last frame the app drew for it (App._display, the write of a rendered screen
+press to the last frame the app drew for it (the write of a rendered screen
 update): the edit, the shape inference, the widgets' updates, layout and rendering. Pilot's
 own waiting for the app to go idle is left out. Goal: at most 50 ms per edit.
 Run: .venv/bin/python benchmarks/build_latency.py [ROUNDS]

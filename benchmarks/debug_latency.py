@@ -2,7 +2,7 @@
 
 Runs the app headless (App.run_test) on sample_models/lenet_mnist.json with batch size 64,
 steps through the whole pass (forward, backward, update) with `n`, and measures from each key
-press to the last frame the app drew for it (App._display): the stepper's move, the graph
+press to the last frame the app drew for it: the stepper's move, the graph
 list, the inspector (stats, histogram, heatmap, raw values), layout and rendering. Also
 prints the memory the recorded history holds at the end of the pass. Goal: under 50 ms.
 The batch is the first of MNIST when its IDX files are in DIR (default ../shared/data/mnist),

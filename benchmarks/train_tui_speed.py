@@ -32,6 +32,7 @@ from app.sessions.training import TrainingSession  # noqa: E402
 from app.tui.app import StepgradApp  # noqa: E402
 from app.tui.dialogs.help import HelpScreen  # noqa: E402
 from app.tui.train.screen import TrainScreen  # noqa: E402
+from widgets._textual_internals import on_frame_written  # noqa: E402
 
 RUNS = [("mlp_digits", 150), ("cnn_digits", 8)]
 GOAL = 0.9
@@ -75,14 +76,7 @@ async def key_latency(name: str, epochs: int) -> list[float]:
     """Milliseconds from each key to the first frame showing its effect, mid-run."""
     app = StepgradApp(DesignEditor(design(name, epochs)), offer_recovery=False)
     frames: list[tuple[float, object]] = []
-    display = app._display
-
-    def timed_display(screen, renderable):
-        display(screen, renderable)
-        if renderable is not None:
-            frames.append((time.perf_counter(), screen))
-
-    app._display = timed_display
+    on_frame_written(app, lambda screen: frames.append((time.perf_counter(), screen)))
     times = []
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.press("2")

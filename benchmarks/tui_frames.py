@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import time
 
+from widgets._textual_internals import on_frame_written
+
 
 class FrameClock:
-    """Records when the app writes each rendered screen update (App._display)."""
+    """Records when the app writes each rendered screen update."""
 
     def __init__(self, app) -> None:
         self.frames: list[float] = []
-        display = app._display
-
-        def timed_display(screen, renderable):
-            display(screen, renderable)
-            if renderable is not None:
-                self.frames.append(time.perf_counter())
-
-        app._display = timed_display
+        on_frame_written(app, lambda screen: self.frames.append(time.perf_counter()))
 
     async def press(self, pilot, key: str) -> float | None:
         """Press `key`, wait for the app to settle; milliseconds to its last frame, None if

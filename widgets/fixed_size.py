@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from widgets._textual_internals import update_scrollbars
+
 
 class FixedSize:
     """Refreshes of this widget repaint it and never ask for a layout pass.
@@ -24,4 +26,4 @@ def resize_content(view, virtual) -> None:
     """
     if virtual != view.virtual_size:
         view.set_reactive(type(view).virtual_size, virtual)
-        view._scroll_update(virtual)
+        update_scrollbars(view, virtual)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from textual.widgets import Header
-from textual.widgets._header import HeaderTitle
 
+from widgets._textual_internals import HeaderTitle
 from widgets.fixed_size import FixedSize
 
 

@@ -203,15 +203,19 @@ def module_name(node: LayerNode, index: int) -> str:
 
 def build_layer(node: LayerNode) -> nn.Module:
     """One layer (and, for containers, its children) as an engine module."""
-    if node.type == "Sequential":
-        return nn.Sequential(OrderedDict(_named(node.layers or [])))
-    if node.type == "Residual":
-        return nn.Residual(nn.Sequential(OrderedDict(_named(node.layers or []))))
     layer_spec = spec(node.type)
     if layer_spec is None:
         raise DesignError(f"unknown layer type {node.type!r}")
+    if layer_spec.container:
+        return assemble(node, _named(node.layers or []))
     args = {k: tuple(v) if isinstance(v, list) else v for k, v in node.args.items()}
     return layer_spec.cls(**args)
+
+
+def assemble(node: LayerNode, children: list[tuple[str, nn.Module]]) -> nn.Module:
+    """A container layer as an engine module around its already built, named children."""
+    body = nn.Sequential(OrderedDict(children))
+    return spec(node.type).cls(body) if spec(node.type).wraps_body else body
 
 
 def _named(nodes: list[LayerNode]):

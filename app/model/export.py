@@ -34,13 +34,14 @@ def export_source(design: Design, target: str = "engine", weights_path: str | No
         raise ValueError(f"export target must be one of {', '.join(TARGETS)}, got {target!r}")
     check_exportable(design)
     torch = target == "torch"
-    residual = any(node.type == "Residual" for _, node in design.walk())
+    # classes PyTorch lacks, defined once each, in the order the design first uses them
+    torch_classes = dict.fromkeys(spec(node.type).torch_source for _, node in design.walk())
     source = _header(design, target, weights_path is not None)
     if weights_path is not None:
         source += "\n" + _weights_constant(weights_path)
     blocks = [
         _TORCH_LOADER if torch and weights_path is not None else "",
-        _TORCH_RESIDUAL if torch and residual else "",
+        *(torch_classes if torch else ()),
         _build_model(design, target, weights_path is not None),
         _design_json(design),
         _main(design),
@@ -170,19 +171,6 @@ def load_weights(path):
 assert serialization.VERSION == 1, "the loader above reads version 1 of engine.save's format"
 
 
-_TORCH_RESIDUAL = '''
-class Residual(nn.Module):
-    """output = input + body(input): stepgrad's skip connection, which PyTorch lacks."""
-
-    def __init__(self, body):
-        super().__init__()
-        self.body = body
-
-    def forward(self, x):
-        return x + self.body(x)
-'''.lstrip("\n")
-
-
 def _build_model(design: Design, target: str, weights: bool) -> str:
     lines = [
         "def build_model():",
@@ -264,10 +252,12 @@ def _entry(name: str, node: LayerNode, depth: int, target: str) -> list[str]:
 
 def _layer(node: LayerNode, depth: int, target: str, prefix="", suffix="") -> list[str]:
     pad = INDENT * depth
-    if node.type == "Sequential":
+    layer_spec = spec(node.type)
+    if layer_spec.container and not layer_spec.wraps_body:
         return _sequential(node.layers or [], depth, target, prefix, suffix)
-    if node.type == "Residual":
-        wrapper = "nn.Residual" if target == "engine" else "Residual"
+    if layer_spec.wraps_body:
+        own = target == "torch" and layer_spec.torch_source
+        wrapper = node.type if own else f"nn.{node.type}"
         body = _sequential(node.layers or [], depth + 1, target)
         if (
             len(body) == 1

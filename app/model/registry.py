@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import engine.nn as nn
@@ -39,9 +41,39 @@ class ArgSpec:
         return self.default is REQUIRED
 
 
+@dataclass
+class Fix:
+    """A one-key repair: edits the UI applies to the design together."""
+
+    label: str
+    edits: list[dict]  # {"op": "set", "path", "arg", "value"} or {"op": "insert", "path", "layer"}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a layer rejects the input it gets, in words, and the repairs on offer."""
+
+    message: str
+    arg: str | None = None
+    fixes: list[Fix] = field(default_factory=list)
+
+
+# suggest(incoming shape) -> arguments that fit it; label(args) -> the tree row's text;
+# diagnose(args, incoming shape, path) -> a Diagnosis, or None to show the engine's error
+Suggest = Callable[[tuple], dict]
+Label = Callable[[dict], str]
+Diagnose = Callable[[dict, tuple, tuple], "Diagnosis | None"]
+
+
+def _short(value) -> str:
+    if isinstance(value, list | tuple):
+        return "x".join(map(str, value))
+    return str(value)
+
+
 @dataclass(frozen=True)
 class LayerSpec:
-    """A layer type as the palette, the forms, validation, build and export see it."""
+    """A layer type as the palette, the forms, validation, build, analysis and export see it."""
 
     type: str
     cls: type
@@ -49,16 +81,152 @@ class LayerSpec:
     help: str
     args: tuple[ArgSpec, ...]
     key_args: tuple[str, ...] = ()  # shown in the tree row
+    suggest_rule: Suggest | None = None
+    label_rule: Label | None = None
+    diagnose_rule: Diagnose | None = None
+    torch_source: str = ""  # the class a PyTorch export defines, for a layer PyTorch lacks
+    # a container's words when its engine class rejects what its layers give back:
+    # (shape in, shape its layers give) -> message
+    body_mismatch: Callable[[tuple, tuple], str] | None = None
 
     @property
     def container(self) -> bool:
         return self.category == "Container"
+
+    @property
+    def wraps_body(self) -> bool:
+        """A container built as `cls(nn.Sequential(layers))`; False for Sequential itself."""
+        return self.container and self.cls is not nn.Sequential
 
     def arg(self, name: str) -> ArgSpec | None:
         return next((a for a in self.args if a.name == name), None)
 
     def defaults(self) -> dict:
         return {a.name: a.default for a in self.args if not a.required}
+
+    def suggest(self, incoming: tuple | None) -> dict:
+        """Arguments for a new layer: the defaults, with sizes that fit what arrives."""
+        args = self.defaults()
+        if self.suggest_rule is not None:
+            args.update(self.suggest_rule(tuple(incoming or ())))
+        return {k: v for k, v in args.items() if v is not REQUIRED}
+
+    def label(self, args: dict) -> str:
+        """The arguments a tree row shows, compactly: `64→128`, `1→16 k3 p1`, `p=0.2`."""
+        if self.label_rule is not None:
+            return self.label_rule(args)
+        return " ".join(
+            f"{k}={_short(args[k])}" for k in self.key_args if k in args and args[k] is not None
+        )
+
+    def diagnose(self, args: dict, got: tuple, path: tuple[int, ...]) -> Diagnosis | None:
+        """Why input of shape `got` does not fit, with fixes; None when there is no rule."""
+        return self.diagnose_rule(args, got, path) if self.diagnose_rule else None
+
+
+# ----- per-layer rules: defaults that fit, tree labels, fixes for shape errors -----
+def _set(path: tuple, arg: str, value) -> dict:
+    return {"op": "set", "path": list(path), "arg": arg, "value": value}
+
+
+def _suggest_linear(shape: tuple) -> dict:
+    flat = shape[-1] if len(shape) == 1 else math.prod(shape)
+    return {"in_features": flat, "out_features": 64}
+
+
+def _suggest_conv(shape: tuple) -> dict:
+    return {
+        "in_channels": shape[0] if shape else 1,
+        "out_channels": 16,
+        "kernel_size": 3,
+        "padding": 1,
+    }
+
+
+def _suggest_features(shape: tuple) -> dict:
+    return {"num_features": shape[0] if shape else 1}
+
+
+def _label_linear(a: dict) -> str:
+    return f"{a.get('in_features', '?')}→{a.get('out_features', '?')}"
+
+
+def _label_conv(a: dict) -> str:
+    kernel = _short(a.get("kernel_size", "?"))
+    text = f"{a.get('in_channels', '?')}→{a.get('out_channels', '?')} k{kernel}"
+    for arg, letter, default in (("stride", "s", 1), ("padding", "p", 0)):
+        if a.get(arg, default) != default:
+            text += f" {letter}{_short(a[arg])}"
+    return text
+
+
+def _diagnose_linear(args: dict, got: tuple, path: tuple) -> Diagnosis:
+    want = args.get("in_features")
+    text = f"expects input (*, {want}), gets {got}"
+    fixes = []
+    if len(got) > 1:
+        flat = math.prod(got)
+        insert_flatten = {
+            "op": "insert",
+            "path": list(path),
+            "layer": {"type": "Flatten", "args": {}},
+        }
+        # set before inserting: the insert shifts this layer's path by one
+        edits = ([] if flat == want else [_set(path, "in_features", flat)]) + [insert_flatten]
+        label = "insert Flatten before it" + (
+            "" if flat == want else f" and set in_features={flat}"
+        )
+        fixes.append(Fix(label, edits))
+        text += ": insert Flatten before it" + (
+            "" if flat == want else f", or set in_features={got[-1]}"
+        )
+    if got and got[-1] != want:
+        fixes.append(Fix(f"set in_features={got[-1]}", [_set(path, "in_features", got[-1])]))
+        if len(got) == 1:
+            text += f": set in_features={got[-1]}"
+    return Diagnosis(text, "in_features", fixes)
+
+
+def _diagnose_image(channel_arg: str | None) -> Diagnose:
+    """Layers over (C, H, W) input; `channel_arg` names the argument that must equal C."""
+
+    def diagnose(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+        want = args.get(channel_arg, "C") if channel_arg else "C"
+        if len(got) != 3:
+            return Diagnosis(f"expects input ({want}, H, W), gets {got}", channel_arg)
+        if channel_arg and got[0] != want:
+            return Diagnosis(
+                f"expects input ({want}, H, W), gets {got}: set {channel_arg}={got[0]}",
+                channel_arg,
+                [Fix(f"set {channel_arg}={got[0]}", [_set(path, channel_arg, got[0])])],
+            )
+        return None
+
+    return diagnose
+
+
+def _diagnose_batch_norm_1d(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+    want = args.get("num_features")
+    if len(got) not in (1, 2):
+        return Diagnosis(f"expects input ({want},) or ({want}, L), gets {got}")
+    if got[0] != want:
+        return Diagnosis(
+            f"expects input ({want},) or ({want}, L), gets {got}: set num_features={got[0]}",
+            "num_features",
+            [Fix(f"set num_features={got[0]}", [_set(path, "num_features", got[0])])],
+        )
+    return None
+
+
+def _diagnose_layer_norm(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+    if not got:
+        return None
+    return Diagnosis(
+        f"normalized_shape {args.get('normalized_shape')} does not match the end of "
+        f"its input {got}: set normalized_shape=[{got[-1]}]",
+        "normalized_shape",
+        [Fix(f"set normalized_shape=[{got[-1]}]", [_set(path, "normalized_shape", [got[-1]])])],
+    )
 
 
 # What the engine's signatures cannot say: category, help, and the range or choices of
@@ -68,8 +236,22 @@ _BATCH_NORM_ARGS = dict(
     eps=dict(kind="float", minimum=0),
     momentum=dict(kind="float", minimum=0, maximum=1, optional=True),
 )
+_TORCH_RESIDUAL = '''
+class Residual(nn.Module):
+    """output = input + body(input): stepgrad's skip connection, which PyTorch lacks."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+'''.lstrip("\n")
 _EXTRA: dict[str, dict] = {
     "Linear": dict(
+        suggest=_suggest_linear,
+        label=_label_linear,
+        diagnose=_diagnose_linear,
         category="Linear",
         help="y = x W^T + b over the last dimension",
         keys=("in_features", "out_features"),
@@ -78,6 +260,9 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "Conv2d": dict(
+        suggest=_suggest_conv,
+        label=_label_conv,
+        diagnose=_diagnose_image("in_channels"),
         category="Convolution",
         help="2-D convolution over (C, H, W) input",
         keys=("in_channels", "out_channels", "kernel_size", "stride", "padding"),
@@ -93,6 +278,8 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "MaxPool2d": dict(
+        suggest=lambda shape: {"kernel_size": 2},
+        diagnose=_diagnose_image(None),
         category="Pooling",
         help="maximum over each window",
         keys=("kernel_size", "stride"),
@@ -104,6 +291,8 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "AvgPool2d": dict(
+        suggest=lambda shape: {"kernel_size": 2},
+        diagnose=_diagnose_image(None),
         category="Pooling",
         help="mean over each window",
         keys=("kernel_size", "stride"),
@@ -114,6 +303,8 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "AdaptiveAvgPool2d": dict(
+        suggest=lambda shape: {"output_size": 1},
+        diagnose=_diagnose_image(None),
         category="Pooling",
         help="mean pooling to a fixed output size",
         keys=("output_size",),
@@ -135,30 +326,38 @@ _EXTRA: dict[str, dict] = {
     "Sigmoid": dict(category="Activation", help="1 / (1 + exp(-x)), squashes to (0, 1)"),
     "Tanh": dict(category="Activation", help="tanh(x), squashes to (-1, 1)"),
     "Softmax": dict(
+        suggest=lambda shape: {"dim": 1},
         category="Activation",
         help="exp(x) normalised over a dimension",
         keys=("dim",),
         args=dict(dim=dict(kind="int", optional=True)),
     ),
     "LogSoftmax": dict(
+        suggest=lambda shape: {"dim": 1},
         category="Activation",
         help="log of softmax, computed stably",
         keys=("dim",),
         args=dict(dim=dict(kind="int", optional=True)),
     ),
     "BatchNorm1d": dict(
+        suggest=_suggest_features,
+        diagnose=_diagnose_batch_norm_1d,
         category="Normalization",
         help="normalise each feature over the batch",
         keys=("num_features",),
         args=_BATCH_NORM_ARGS,
     ),
     "BatchNorm2d": dict(
+        suggest=_suggest_features,
+        diagnose=_diagnose_image("num_features"),
         category="Normalization",
         help="normalise each channel over the batch",
         keys=("num_features",),
         args=_BATCH_NORM_ARGS,
     ),
     "LayerNorm": dict(
+        suggest=lambda shape: {"normalized_shape": [shape[-1] if shape else 1]},
+        diagnose=_diagnose_layer_norm,
         category="Normalization",
         help="normalise each sample over its last dimensions",
         keys=("normalized_shape",),
@@ -180,7 +379,13 @@ _EXTRA: dict[str, dict] = {
     "Identity": dict(category="Shape", help="passes its input through"),
     "Sequential": dict(category="Container", help="runs its layers in order"),
     "Residual": dict(
-        category="Container", help="output = input + layers(input): a skip connection"
+        category="Container",
+        help="output = input + layers(input): a skip connection",
+        torch_source=_TORCH_RESIDUAL,
+        body_mismatch=lambda got, body: (
+            f"its layers turn {got} into {body}; a residual block must give back the shape "
+            "it gets, to add its input"
+        ),
     ),
 }
 
@@ -212,7 +417,17 @@ def _spec(type_name: str, extra: dict) -> LayerSpec:
             kind = info.pop("kind", None) or _kind_of(p.default)
             args.append(ArgSpec(p.name, kind, p.default, **info))
     return LayerSpec(
-        type_name, cls, extra["category"], extra["help"], tuple(args), extra.get("keys", ())
+        type_name,
+        cls,
+        extra["category"],
+        extra["help"],
+        tuple(args),
+        extra.get("keys", ()),
+        extra.get("suggest"),
+        extra.get("label"),
+        extra.get("diagnose"),
+        extra.get("torch_source", ""),
+        extra.get("body_mismatch"),
     )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
-from textual.screen import Screen
 
 from tests.app.tui.tui_helpers import settled
+from widgets._textual_internals import layout_passes, layout_pending
 from widgets.layer_tree import LayerRow, LayerTree
 
 ROWS = [
@@ -187,24 +187,19 @@ async def test_show_with_more_or_fewer_rows_requests_no_layout(monkeypatch):
         tree.show(ROWS, (0,))
         await settled(pilot)
         layouts, refresh = [], tree.refresh
-        passes, refresh_layout = [], Screen._refresh_layout
 
         def spy_refresh(*regions, **kwargs):
             layouts.append(kwargs.get("layout", False))
             return refresh(*regions, **kwargs)
 
-        def spy_layout(screen, *args, **kwargs):
-            passes.append(1)
-            return refresh_layout(screen, *args, **kwargs)
-
         monkeypatch.setattr(tree, "refresh", spy_refresh)
-        monkeypatch.setattr(Screen, "_refresh_layout", spy_layout)
-        for rows in (long_rows(30), ROWS[:2], []):
-            tree.show(rows, rows[-1].path if rows else None)
-            await settled(pilot)
-            assert tree.virtual_size.height == len(rows)
+        with layout_passes() as passes:
+            for rows in (long_rows(30), ROWS[:2], []):
+                tree.show(rows, rows[-1].path if rows else None)
+                await settled(pilot)
+                assert tree.virtual_size.height == len(rows)
         assert layouts and not any(layouts) and passes == []
-        assert not app.screen._layout_required
+        assert not layout_pending(app.screen)
 
 
 async def test_a_long_list_scrolls_to_keep_the_cursor_in_view():

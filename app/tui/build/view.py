@@ -28,25 +28,8 @@ def size_text(n: int) -> str:
 
 def key_args(node: LayerNode) -> str:
     """The arguments a tree row shows, compactly: `64→128`, `1→16 k3 p1`, `p=0.2`."""
-    a = node.args
-    if node.type == "Linear":
-        return f"{a.get('in_features', '?')}→{a.get('out_features', '?')}"
-    if node.type == "Conv2d":
-        kernel = _short(a.get("kernel_size", "?"))
-        text = f"{a.get('in_channels', '?')}→{a.get('out_channels', '?')} k{kernel}"
-        for arg, letter, default in (("stride", "s", 1), ("padding", "p", 0)):
-            if a.get(arg, default) != default:
-                text += f" {letter}{_short(a[arg])}"
-        return text
     layer_spec = spec(node.type)
-    keys = layer_spec.key_args if layer_spec else ()
-    return " ".join(f"{k}={_short(a[k])}" for k in keys if k in a and a[k] is not None)
-
-
-def _short(value) -> str:
-    if isinstance(value, list | tuple):
-        return "x".join(map(str, value))
-    return str(value)
+    return layer_spec.label(node.args) if layer_spec else ""
 
 
 def layer_rows(analysis: Analysis) -> list[LayerRow]:

@@ -268,6 +268,53 @@ def test_a_residual_block_must_keep_its_shape():
     assert problem.where == "layer 2 (Residual)" and "(64,) into (8,)" in problem.message
 
 
+def test_shape_inference_runs_the_engines_residual(monkeypatch):
+    seen = []
+    forward = nn.Residual.forward
+
+    def spy(self, x):
+        out = forward(self, x)
+        seen.append((tuple(x.shape), tuple(out.shape)))
+        return out
+
+    monkeypatch.setattr(nn.Residual, "forward", spy)
+    analysis = analyse(Design.from_dict(doc(MLP)))
+    assert analysis.ok and seen == [((1, 32), (1, 32))]
+
+
+def test_a_residual_adds_its_input_to_the_very_layers_shape_inference_ran(monkeypatch):
+    # Each layer is built once: the engine's Residual holds the modules whose shapes the rows
+    # show, so its output is its input plus those layers' output on the same weights.
+    linears, runs = [], []
+    init, forward = nn.Linear.__init__, nn.Residual.forward
+
+    def spy_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        linears.append(self)
+
+    def spy_forward(self, x):
+        out = forward(self, x)
+        runs.append((x.numpy(), out.numpy(), self.body))
+        return out
+
+    monkeypatch.setattr(nn.Linear, "__init__", spy_init)
+    monkeypatch.setattr(nn.Residual, "forward", spy_forward)
+    assert analyse(Design.from_dict(doc(MLP))).ok
+    assert len(linears) == 3
+    ((x, out, body),) = runs
+    inner = linears[1]
+    assert body[0] is inner
+    expected = x + np.tanh(x @ inner.weight.detach().numpy().T + inner.bias.detach().numpy())
+    assert np.abs(x).sum() > 0 and np.allclose(out, expected, atol=1e-6)
+
+
+def test_a_container_of_unknown_type_is_reported_not_run():
+    layers = [{"type": "Bogus", "args": {}, "layers": [{"type": "ReLU", "args": {}}]}]
+    analysis = analyse(Design.from_dict(doc(layers, shape=(3,))))
+    assert [p.message for p in analysis.problems] == ["unknown layer type 'Bogus'"]
+    assert analysis.output_shape is None
+
+
 def test_layers_after_an_error_have_no_shape_but_are_still_checked():
     layers = [
         {"type": "Linear", "args": {"in_features": 10, "out_features": 4}},

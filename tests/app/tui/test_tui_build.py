@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.model.design import Design
 from tests.app.tui.tui_helpers import app_on, settled
+from widgets._textual_internals import layout_passes
 from widgets.layer_tree import LayerTree
 from widgets.param_form import ParamForm
 
@@ -179,37 +180,34 @@ async def test_palette_click_and_enter_add_layers(tmp_path):
         assert app.editor.design.layers[1].type == "ReLU"
 
 
-async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path, monkeypatch):
+async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path):
     # A layout pass re-arranges and repaints the whole screen: it is most of what a key
     # costs. Selecting another Linear (new values in the same fields), duplicating a
     # ReLU (a row more, the copy selected) and undoing it change no widget's size.
-    from textual.screen import Screen
-
     app = app_on("mlp_digits", tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         app.editor.select((1,))
         await settled(pilot)
-        passes, refresh_layout = [], Screen._refresh_layout
-
-        def spy(screen, *args, **kwargs):
-            passes.append(1)
-            return refresh_layout(screen, *args, **kwargs)
-
-        monkeypatch.setattr(Screen, "_refresh_layout", spy)
-        form = app.screen.query_one("#args", ParamForm)
-        app.editor.select((3,))
-        await settled(pilot)
-        assert form.value_of("in_features") == "128" and form.value_of("name") == "out"
+        with layout_passes() as passes:
+            form = app.screen.query_one("#args", ParamForm)
+            app.editor.select((3,))
+            await settled(pilot)
+            assert form.value_of("in_features") == "128" and form.value_of("name") == "out"
         assert passes == []
-        monkeypatch.setattr(Screen, "_refresh_layout", refresh_layout)
         await pilot.press("up")  # to relu1: other fields, laid out
         await settled(pilot)
-        monkeypatch.setattr(Screen, "_refresh_layout", spy)
-        await pilot.press("c")
-        await settled(pilot)
-        assert [r.type for r in tree_rows(app)] == ["Flatten", "Linear", "ReLU", "ReLU", "Linear"]
-        assert app.editor.selection == (3,)
-        await pilot.press("ctrl+z")
-        await settled(pilot)
-        assert [r.name for r in tree_rows(app)] == ["flatten", "fc1", "relu1", "out"]
+        with layout_passes() as passes:
+            await pilot.press("c")
+            await settled(pilot)
+            assert [r.type for r in tree_rows(app)] == [
+                "Flatten",
+                "Linear",
+                "ReLU",
+                "ReLU",
+                "Linear",
+            ]
+            assert app.editor.selection == (3,)
+            await pilot.press("ctrl+z")
+            await settled(pilot)
+            assert [r.name for r in tree_rows(app)] == ["flatten", "fc1", "relu1", "out"]
         assert passes == []

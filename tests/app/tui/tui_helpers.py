@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.model.editor import DesignEditor
 from app.tui.app import StepgradApp
+from widgets._textual_internals import screen_pending
 
 ROOT = Path(__file__).parents[3]
 SAMPLES = ROOT / "sample_models"
@@ -27,7 +28,7 @@ async def settled(pilot) -> None:
     screen = pilot.app.screen
     for _ in range(100):
         await pilot.pause()
-        if not (screen._layout_required or screen._repaint_required or screen._dirty_widgets):
+        if not screen_pending(screen):
             return
         await pilot.pause(0.02)
     raise AssertionError("the screen never settled")
