@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.nn import _checks
+from engine import _checks
 from engine.nn import functional as F
 from engine.nn.module import Module
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import creation
-from engine.nn import _checks, init
+from engine import _checks, creation
 from engine.nn import functional as F
+from engine.nn import init
 from engine.nn.module import Module, Parameter
 
 
