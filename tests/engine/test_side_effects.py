@@ -1,0 +1,83 @@
+"""Importing the engine changes no process-wide state; its ops raise no float warnings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import engine
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_import_leaves_numpy_error_settings_alone():
+    code = (
+        "import numpy as np; np.seterr(all='warn'); before = np.geterr(); "
+        "import engine, engine.nn, engine.debug; "
+        "print(np.geterr() == before, engine.backend.is_tuned())"
+    )
+    assert run_python(code) == "True False"
+
+
+def test_tune_runs_once_and_changes_no_numpy_setting():
+    code = (
+        "import numpy as np, engine; before = np.geterr(); "
+        "engine.backend.tune(); engine.backend.tune(); "
+        "print(engine.backend.is_tuned(), np.geterr() == before)"
+    )
+    assert run_python(code) == "True True"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda x: x.log(), id="log(0)"),
+        pytest.param(lambda x: x / 0, id="x/0"),
+        pytest.param(lambda x: (x * 1e30) * 1e30, id="overflow"),
+        pytest.param(lambda x: (x / 0) - (x / 0), id="inf-inf"),
+    ],
+)
+def test_ops_and_their_backward_emit_no_float_warning(make):
+    x = engine.tensor([0.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        out = make(x)
+        out.sum().backward()
+        assert not np.isfinite(out.detach().numpy()).all()
+        assert not np.isfinite(x.grad.numpy()).all()
+        assert np.geterr()["divide"] == "warn"  # the caller's setting is still in force
+    assert [str(w.message) for w in caught] == []
+
+
+def test_optimizer_step_and_stats_on_infinite_values_emit_no_float_warning():
+    p = engine.nn.Parameter(engine.tensor([1.0, 2.0]))
+    optimizers = [engine.optim.SGD([p], lr=0.1), engine.optim.Adam([p]), engine.optim.RMSprop([p])]
+    big = np.full(300_000, np.inf, np.float32)  # past the sample size: summarised at once
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        for opt in optimizers:
+            p.grad = engine.tensor([np.inf, -np.inf])
+            opt.step()
+        s = engine.debug.stats(np.array([np.inf, -np.inf, 1e38, 1e38], np.float32))
+        assert s.inf_count == 2 and s.histogram
+        assert engine.debug.stats(big).inf_count == big.size
+    assert [str(w.message) for w in caught] == []
+
+
+def test_numpy_outside_the_engine_still_warns():
+    x = engine.tensor([0.0])
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        x.log()
+        np.log(np.zeros(1))
+    assert [w.category for w in caught] == [RuntimeWarning]
