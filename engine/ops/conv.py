@@ -60,7 +60,7 @@ class Conv2dOp(Function):
         wide = (sh, sw) == (1, 1)
         OWc = Wp if wide else OW  # columns per output row in the column matrix
         S = Hp * Wp + (kw - 1) * dw  # the tail lets the last wide row run past the corner
-        flat = _fast._scratch(xp, "padded", (C, N, S), x.dtype)
+        flat = _fast.scratch(xp, "padded", (C, N, S), x.dtype)
         flat.fill(0)
         grid = flat[:, :, : Hp * Wp].reshape(C, N, Hp, Wp)
         grid[:, :, pt : pt + H, pl : pl + W] = x.transpose(1, 0, 2, 3)
@@ -68,18 +68,18 @@ class Conv2dOp(Function):
         view = _as_strided(
             flat, (C, kh, kw, N, OH, OWc), (sc, dh * Wp * e, dw * e, sn, sh * Wp * e, sw * e)
         )
-        cols = _fast._scratch(xp, "cols", view.shape, x.dtype)
+        cols = _fast.scratch(xp, "cols", view.shape, x.dtype)
         cols[...] = view
         cols = cols.reshape(groups, Cg * kh * kw, -1)
         wm = w.reshape(groups, O // groups, -1)
-        out = _fast._scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype)
-        _fast._matmul(xp, wm, cols, out)
+        out = _fast.scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype)
+        _fast.matmul(xp, wm, cols, out)
         out = out.reshape(O, N, OH, OWc)
         bias = None if b is None else b[:, None, None, None]
         if OWc == OW:
             y = out if bias is None else xp.add(out, bias, out=out)
         else:  # one pass crops the wide rows and adds the bias: the output is compact
-            y = _fast._scratch(xp, "cropped", (O, N, OH, OW), x.dtype)
+            y = _fast.scratch(xp, "cropped", (O, N, OH, OW), x.dtype)
             if bias is None:
                 y[...] = out[:, :, :, :OW]
             else:
@@ -96,21 +96,21 @@ class Conv2dOp(Function):
         groups, wide = wm.shape[0], stride == (1, 1)
         g = g[None] if self.unbatched else g
         per_image = S if wide and self.needs(0) else OH * OWc
-        gt = _fast._scratch(xp, "grad_out", (O, N, per_image), g.dtype)
+        gt = _fast.scratch(xp, "grad_out", (O, N, per_image), g.dtype)
         if per_image != OH * OW:
             gt.fill(0)
         gt[:, :, : OH * OWc].reshape(O, N, OH, OWc)[:, :, :, :OW] = g.transpose(1, 0, 2, 3)
         gw = gb = gx = None
         if self.needs(1):
             rows = xp.ascontiguousarray(gt[:, :, : OH * OWc]).reshape(groups, O // groups, -1)
-            gw = _fast._matmul_nt(xp, rows, cols).reshape(self.w_shape)
+            gw = _fast.matmul_nt(xp, rows, cols).reshape(self.w_shape)
         if self.has_bias and self.needs(2):
             gb = gt.reshape(O, -1).sum(axis=1)
         if self.needs(0):
-            dcols = _fast._scratch(xp, "grad_cols", (groups, cols.shape[1], gt[0].size), g.dtype)
+            dcols = _fast.scratch(xp, "grad_cols", (groups, cols.shape[1], gt[0].size), g.dtype)
             xp.matmul(wm.transpose(0, 2, 1), gt.reshape(groups, O // groups, -1), out=dcols)
             reach = (kh - 1) * dh * Wp + (kw - 1) * dw  # the furthest kernel offset
-            flat = _fast._scratch(xp, "grad_padded", (C, N * S + reach), g.dtype)
+            flat = _fast.scratch(xp, "grad_padded", (C, N * S + reach), g.dtype)
             flat.fill(0)
             e, sc = flat.itemsize, flat.strides[0]
             if wide:  # output pixel p of every image reads input p + offset: one run per row

@@ -49,7 +49,7 @@ class _Pool2d(Function):
     def _grad_buffer(self, g):
         """The padded input's gradient, zero wherever the offsets will not write."""
         g = g[None] if self.unbatched else g
-        gx = _fast._scratch(backend.array_module(g), self.op, self.padded_shape, g.dtype)
+        gx = _fast.scratch(backend.array_module(g), self.op, self.padded_shape, g.dtype)
         if not self.tiled:
             gx.fill(0)
         return g, gx
