@@ -256,19 +256,19 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+class no_grad(_GradMode):
     """Ops inside build no graph."""
 
     enabled = False
 
 
-class enable_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+class enable_grad(_GradMode):
     """Ops inside build a graph again, even within `no_grad`."""
 
     enabled = True
 
 
-class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name)
+class set_grad_enabled(_GradMode):
     """Set grad mode to `mode` inside the block."""
 
     def __init__(self, mode: bool = True):

@@ -20,7 +20,7 @@ cuda_used = False  # set once any array is placed on the GPU: only then can devi
 def _import_cupy():
     global _cupy
     if _cupy is None:
-        import cupy  # noqa: PLC0415  (optional dependency, imported on demand)
+        import cupy  # optional dependency, imported on demand
 
         _cupy = cupy
     return _cupy
@@ -92,7 +92,7 @@ def index_add(out, index, values) -> None:
     if device_of(out) == "cpu":
         np.add.at(out, index, values)
     else:
-        import cupyx  # noqa: PLC0415
+        import cupyx
 
         cupyx.scatter_add(out, index, values)
 
@@ -100,7 +100,7 @@ def index_add(out, index, values) -> None:
 def erf(x):
     """The error function, elementwise, in x's dtype."""
     if device_of(x) == "cuda":
-        import cupyx.scipy.special  # noqa: PLC0415
+        import cupyx.scipy.special
 
         return cupyx.scipy.special.erf(x)
     return _erf_cpu(x).astype(x.dtype, copy=False)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from engine import backend
+from engine import dtypes as _dt
 from engine.autograd import backward_steps, state
 from engine.dtypes import default_dtype, device, dtype, from_numpy_dtype, to_dtype
 
@@ -84,7 +85,7 @@ class Tensor:
         return self._ctx
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def dim(self) -> int:
@@ -240,10 +241,10 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> Tensor:  # noqa: ARG002 (one GPU)
+    def cuda(self, device=None) -> Tensor:  # one GPU: device is ignored
         return self.to("cuda")
 
-    def type(self, dtype=None):  # noqa: A002
+    def type(self, dtype=None):
         if dtype is None:
             return f"engine.{'cuda.' if self.is_cuda else ''}{type(self).__name__}"
         return self.to(dtype)
@@ -536,7 +537,7 @@ class Tensor:
     def addcdiv_(self, t1, t2, value=1) -> Tensor:
         return self._inplace("addcdiv_", lambda a, _: a + value * t1._data / t2._data)
 
-    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
+    def clamp_(self, min=None, max=None) -> Tensor:
         return self._inplace("clamp_", lambda a, _: a.clip(min, max))
 
     def zero_(self) -> Tensor:
@@ -631,5 +632,4 @@ def _to_array(data, dtype_, device_name):
     return arr
 
 
-from engine import dtypes as _dt  # noqa: E402
 from engine import ops, random  # noqa: E402  (ops build on Tensor)

@@ -128,7 +128,7 @@ class _AnomalyTracer(Tracer):
             )
 
 
-class detect_anomaly:  # noqa: N801 (PyTorch's name)
+class detect_anomaly:
     """Context manager: check every op's output (forward), gradient (backward) and update.
 
     Raises AnomalyError naming the first op that produced NaN (or Inf, with

@@ -78,15 +78,15 @@ class GeluOp(Function):
         return (g * (self.cdf + a * pdf),)
 
 
-def tanh(input):  # noqa: A002
+def tanh(input):
     return TanhOp.apply(_floating(input))
 
 
-def sigmoid(input):  # noqa: A002
+def sigmoid(input):
     return SigmoidOp.apply(_floating(input))
 
 
-def relu(input):  # noqa: A002
+def relu(input):
     return ReluOp.apply(input)
 
 
@@ -134,11 +134,11 @@ class LogSoftmaxOp(Function):
         return (g - _xp(g).exp(self.out) * g.sum(axis=self.dim, keepdims=True),)
 
 
-def softmax(input, dim=None, dtype=None):  # noqa: A002
+def softmax(input, dim=None, dtype=None):
     x = input.to(dtype) if dtype is not None else _floating(input)
     return SoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))
 
 
-def log_softmax(input, dim=None, dtype=None):  # noqa: A002
+def log_softmax(input, dim=None, dtype=None):
     x = input.to(dtype) if dtype is not None else _floating(input)
     return LogSoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))

@@ -158,7 +158,7 @@ def _check_conv(x, w, b, groups: int) -> None:
         raise OpError(f"conv2d: input, weight and bias must have one dtype, got {names}")
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:  # noqa: A002
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation) over an (N, C, H, W) or (C, H, W) input."""
     stride = pair("conv2d", "stride", stride)
     dilation = pair("conv2d", "dilation", dilation)

@@ -21,7 +21,7 @@ class DropoutOp(Function):
         return (g * self.scale,)
 
 
-def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002, ARG001
+def dropout(input, p=0.5, training=True, inplace=False):
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:

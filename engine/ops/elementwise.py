@@ -237,19 +237,19 @@ def _floating(t: Tensor) -> Tensor:
     return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=default_dtype.np)
 
 
-def add(input, other, *, alpha=1):  # noqa: A002 (PyTorch's names)
+def add(input, other, *, alpha=1):
     return _binary(Add, input, other if alpha == 1 else other * alpha)
 
 
-def sub(input, other, *, alpha=1):  # noqa: A002
+def sub(input, other, *, alpha=1):
     return _binary(Sub, input, other if alpha == 1 else other * alpha)
 
 
-def mul(input, other):  # noqa: A002
+def mul(input, other):
     return _binary(Mul, input, other)
 
 
-def div(input, other):  # noqa: A002
+def div(input, other):
     a, b = input, other
     if not isinstance(a, Tensor):
         a = _constant(a, b)
@@ -258,19 +258,19 @@ def div(input, other):  # noqa: A002
     return _binary(Div, a, b)
 
 
-def pow(input, exponent):  # noqa: A001, A002
+def pow(input, exponent):
     return _binary(Pow, input, exponent)
 
 
-def maximum(input, other):  # noqa: A002
+def maximum(input, other):
     return _binary(Maximum, input, other)
 
 
-def minimum(input, other):  # noqa: A002
+def minimum(input, other):
     return _binary(Minimum, input, other)
 
 
-def where(condition, input, other):  # noqa: A002
+def where(condition, input, other):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: at least one of input and other must be a tensor")
     a, b = input, other
@@ -286,7 +286,7 @@ def where(condition, input, other):  # noqa: A002
 
 
 def _compare(ufunc_name):
-    def compare(input, other):  # noqa: A002
+    def compare(input, other):
         b = other._data if isinstance(other, Tensor) else other
         out = getattr(_xp(input._data), ufunc_name)(input._data, b)
         return Tensor._make(_xp(out).asarray(out), False, None)

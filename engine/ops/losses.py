@@ -62,7 +62,7 @@ class NLLLossOp(Function):
         return (xp.moveaxis(moved, -1, 1),)
 
 
-def _check_targets(input, target, op):  # noqa: A002
+def _check_targets(input, target, op):
     if target._data.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (int64), got {target.dtype}")
     expect = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
@@ -73,7 +73,7 @@ def _check_targets(input, target, op):  # noqa: A002
         )
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of class indices under log-probabilities."""
     _check_targets(input, target, "nll_loss")
     _reduce_name(reduction)
@@ -96,7 +96,7 @@ def cross_entropy(
     target,
     weight=None,
     ignore_index=-100,
-    reduction="mean",  # noqa: A002
+    reduction="mean",
     label_smoothing=0.0,
 ):
     """log_softmax over dim 1, then nll_loss (or soft targets of the input's shape)."""
@@ -130,7 +130,7 @@ def cross_entropy(
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
 
 
-def _check_same_shape(input, target, op):  # noqa: A002
+def _check_same_shape(input, target, op):
     if tuple(input.shape) != tuple(target.shape):
         warnings.warn(
             f"{op}: target size {tuple(target.shape)} differs from input size "
@@ -139,13 +139,13 @@ def _check_same_shape(input, target, op):  # noqa: A002
         )
 
 
-def mse_loss(input, target, reduction="mean"):  # noqa: A002
+def mse_loss(input, target, reduction="mean"):
     _check_same_shape(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):  # noqa: A002
+def l1_loss(input, target, reduction="mean"):
     _check_same_shape(input, target, "l1_loss")
     return _reduce(unary.abs(input - target), reduction)
 
@@ -170,7 +170,7 @@ class BinaryCrossEntropyOp(Function):
         return (grad if self.weight is None else grad * self.weight,)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
@@ -204,7 +204,7 @@ def binary_cross_entropy_with_logits(
     input,
     target,
     weight=None,
-    reduction="mean",  # noqa: A002
+    reduction="mean",
     pos_weight=None,
 ):
     """Sigmoid and binary cross-entropy in one numerically stable step."""

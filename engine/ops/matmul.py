@@ -42,7 +42,7 @@ class Matmul(Function):
         return ga, gb
 
 
-def matmul(input, other):  # noqa: A002
+def matmul(input, other):
     return _binary(Matmul, input, other)
 
 
@@ -72,6 +72,6 @@ class LinearOp(Function):
         return gx, gw, (g2.sum(axis=0) if self.needs(2) else None)
 
 
-def linear(input, weight, bias=None):  # noqa: A002 (PyTorch's names)
+def linear(input, weight, bias=None):
     """input @ weight.T + bias."""
     return LinearOp.apply(input, weight) if bias is None else LinearOp.apply(input, weight, bias)

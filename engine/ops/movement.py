@@ -115,17 +115,17 @@ class Stack(Function):
         )
 
 
-def reshape(input, *shape):  # noqa: A002
+def reshape(input, *shape):
     return Reshape.apply(input, shape=_shape_arg(shape))
 
 
-def view(input, *shape):  # noqa: A002
+def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
         return input.to(shape[0])  # view(dtype)
     return Reshape.apply(input, shape=_shape_arg(shape))
 
 
-def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+def flatten(input, start_dim=0, end_dim=-1):
     shape = input.shape
     if not shape:
         return Reshape.apply(input, shape=(1,))
@@ -136,7 +136,7 @@ def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     return Reshape.apply(input, shape=new)
 
 
-def permute(input, *dims):  # noqa: A002
+def permute(input, *dims):
     dims = _shape_arg(dims)
     axes = _axes(dims, input.ndim, "permute")
     if sorted(axes) != list(range(input.ndim)):
@@ -147,20 +147,20 @@ def permute(input, *dims):  # noqa: A002
     return Permute.apply(input, axes=axes)
 
 
-def transpose(input, dim0, dim1):  # noqa: A002
+def transpose(input, dim0, dim1):
     d0, d1 = _axes((dim0, dim1), input.ndim, "transpose") or (0, 0)
     axes = list(range(input.ndim))
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return Permute.apply(input, axes=tuple(axes))
 
 
-def t(input):  # noqa: A002
+def t(input):
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     return transpose(input, 0, -1) if input.ndim == 2 else input
 
 
-def unsqueeze(input, dim):  # noqa: A002
+def unsqueeze(input, dim):
     n = input.ndim + 1
     if not -n <= dim < n:
         raise IndexError(
@@ -171,14 +171,14 @@ def unsqueeze(input, dim):  # noqa: A002
     return Reshape.apply(input, shape=tuple(shape))
 
 
-def squeeze(input, dim=None):  # noqa: A002
+def squeeze(input, dim=None):
     shape = input.shape
     axes = set(_axes(dim, len(shape), "squeeze"))
     new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
     return Reshape.apply(input, shape=new)
 
 
-def expand(input, *sizes):  # noqa: A002
+def expand(input, *sizes):
     sizes = _shape_arg(sizes)
     shape = input.shape
     if len(sizes) < len(shape):
@@ -204,11 +204,11 @@ def expand(input, *sizes):  # noqa: A002
     return Expand.apply(input, shape=tuple(target))
 
 
-def expand_as(input, other):  # noqa: A002
+def expand_as(input, other):
     return expand(input, *other.shape)
 
 
-def getitem(input, index):  # noqa: A002
+def getitem(input, index):
     return Index.apply(input, index=index_for(index))
 
 
@@ -251,5 +251,5 @@ def stack(tensors, dim=0):
     return Stack.apply(*tensors, dim=dim % n)
 
 
-def view_as(input, other):  # noqa: A002
+def view_as(input, other):
     return reshape(input, *other.shape)

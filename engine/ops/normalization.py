@@ -65,7 +65,7 @@ def batch_norm(
     running_var,
     weight=None,
     bias=None,
-    training=False,  # noqa: A002
+    training=False,
     momentum=0.1,
     eps=1e-5,
 ):
@@ -100,7 +100,7 @@ def batch_norm(
     )
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last len(normalized_shape) dims."""
     norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[-len(norm) :]) != norm:

@@ -147,7 +147,7 @@ def _pool_args(op, kernel_size, stride, padding, dilation, ceil_mode):
 
 
 def max_pool2d(
-    input,  # noqa: A002 (PyTorch's names)
+    input,
     kernel_size,
     stride=None,
     padding=0,
@@ -183,7 +183,7 @@ def _max_indices(x, kernel, stride, padding, dilation):
 
 
 def avg_pool2d(
-    input,  # noqa: A002 (PyTorch's names)
+    input,
     kernel_size,
     stride=None,
     padding=0,
@@ -233,7 +233,7 @@ def _averaging_matrix(xp, size: int, out: int, dtype):
     return m
 
 
-def adaptive_avg_pool2d(input, output_size) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input, output_size) -> Tensor:
     """Mean pooling to `output_size` (an int, or a pair whose None entries keep the input size)."""
     size = tuple(input.shape[-2:])
     wanted = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)

@@ -146,15 +146,15 @@ class MinDim(ExtremumDim):
     op = "min"
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001, A002
+def sum(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
-        input = input.to(dtype)  # noqa: A001
+        input = input.to(dtype)
     return Sum.apply(input, axes=_axes(dim, input.ndim, "sum"), keepdim=keepdim)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+def mean(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
-        input = input.to(dtype)  # noqa: A001
+        input = input.to(dtype)
     if input._data.dtype.kind != "f":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating "
@@ -169,7 +169,7 @@ def _correction(unbiased, correction) -> int:
     return 1 if unbiased is None or unbiased else 0
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, builtins.bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
     axes = _axes(dim, input.ndim, "var")
@@ -178,7 +178,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # n
     )
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
 
 
@@ -209,22 +209,22 @@ def _argext(input, axis, keepdim, op):
     return Tensor._make(_xp(a).asarray(idx, dtype=np.int64), False, None)
 
 
-def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001, A002
+def max(input, dim=None, keepdim=False, *, other=None):
     return _extremum(input, dim, keepdim, other, Max, MaxDim, Maximum)
 
 
-def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001, A002
+def min(input, dim=None, keepdim=False, *, other=None):
     return _extremum(input, dim, keepdim, other, Min, MinDim, Minimum)
 
 
-def argmax(input, dim=None, keepdim=False):  # noqa: A002
+def argmax(input, dim=None, keepdim=False):
     if dim is None:
         flat = input._data.reshape(-1)
         return Tensor._make(_xp(flat).asarray(flat.argmax(), dtype=np.int64), False, None)
     return _argext(input, _axes(dim, input.ndim, "argmax")[0], keepdim, "max")
 
 
-def argmin(input, dim=None, keepdim=False):  # noqa: A002
+def argmin(input, dim=None, keepdim=False):
     if dim is None:
         flat = input._data.reshape(-1)
         return Tensor._make(_xp(flat).asarray(flat.argmin(), dtype=np.int64), False, None)

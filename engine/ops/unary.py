@@ -85,7 +85,7 @@ class Cos(Function):
 class Clamp(Function):
     op = "clamp"
 
-    def forward(self, a, min=None, max=None):  # noqa: A002 (PyTorch's names)
+    def forward(self, a, min=None, max=None):
         self.a, self.lo, self.hi = a, min, max
         return _xp(a).clip(a, min, max)
 
@@ -98,35 +98,35 @@ class Clamp(Function):
         return (g * keep,)
 
 
-def neg(input):  # noqa: A002
+def neg(input):
     return Neg.apply(input)
 
 
-def abs(input):  # noqa: A001, A002
+def abs(input):
     return Abs.apply(input)
 
 
-def exp(input):  # noqa: A002
+def exp(input):
     return Exp.apply(_floating(input))
 
 
-def log(input):  # noqa: A002
+def log(input):
     return Log.apply(_floating(input))
 
 
-def sqrt(input):  # noqa: A002
+def sqrt(input):
     return Sqrt.apply(_floating(input))
 
 
-def sin(input):  # noqa: A002
+def sin(input):
     return Sin.apply(_floating(input))
 
 
-def cos(input):  # noqa: A002
+def cos(input):
     return Cos.apply(_floating(input))
 
 
-def clamp(input, min=None, max=None):  # noqa: A001, A002
+def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     return Clamp.apply(input, min=min, max=max)
