@@ -181,3 +181,46 @@ def keep_large_arrays_on_the_heap() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     libc.mallopt(m_mmap_threshold, 32 << 20)
     libc.mallopt(m_trim_threshold, 128 << 20)
+
+
+# ----- NumPy's float-error state around each op --------------------------------
+
+
+def _errstate_variable():
+    """NumPy's context variable for its error state, and its value with every error
+    ignored; None where this NumPy keeps the state some other way."""
+    try:
+        from numpy._core._ufunc_config import _extobj_contextvar as variable
+    except ImportError:  # NumPy before 2.0, or a later one that moved it
+        return None, None
+    with np.errstate(all="ignore"):
+        return variable, variable.get()
+
+
+_ERRSTATE, _QUIET = _errstate_variable()
+
+
+class _Quiet:
+    """`np.errstate(all="ignore")` as a bare set and reset of NumPy's context variable."""
+
+    __slots__ = ("token",)
+
+    def __enter__(self):
+        self.token = _ERRSTATE.set(_QUIET)
+
+    def __exit__(self, *exc):
+        _ERRSTATE.reset(self.token)
+        return False
+
+
+def quiet_float_errors():
+    """Context manager: NumPy float errors (NaN, Inf, overflow) pass silently inside it.
+
+    Plain: `np.errstate(all="ignore")`, 0.74 us to enter and leave, paid by every op
+    forward and every node backward. Fast: the same context variable set to a value
+    built once (NumPy's private `_extobj_contextvar`, used only where it exists),
+    0.33 us; a + b on 10-element tensors 2.4 -> 1.9 us (timeit, best of 7).
+    """
+    if _enabled and _ERRSTATE is not None:
+        return _Quiet()
+    return np.errstate(all="ignore")

@@ -123,3 +123,20 @@ def test_the_switch_is_honoured_at_call_time():
     finally:
         backend.set_fast(True)
     assert _fast.enabled()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+def test_quiet_float_errors_silences_inside_and_restores_after(fast):
+    _fast.set_enabled(fast)
+    try:
+        with np.errstate(all="raise"):
+            with _fast.quiet_float_errors():
+                assert np.geterr()["divide"] == "ignore"
+                with _fast.quiet_float_errors():  # nested, as an op inside an op
+                    np.log(np.zeros(1))
+                assert np.geterr()["invalid"] == "ignore"
+            assert np.geterr()["divide"] == "raise"
+            with pytest.raises(FloatingPointError):
+                np.log(np.zeros(1))
+    finally:
+        _fast.set_enabled(True)

@@ -47,6 +47,7 @@ def test_tune_runs_once_and_changes_no_numpy_setting():
         pytest.param(lambda x: (x / 0) - (x / 0), id="inf-inf"),
     ],
 )
+@pytest.mark.usefixtures("fast_path")
 def test_ops_and_their_backward_emit_no_float_warning(make):
     x = engine.tensor([0.0, 1.0], requires_grad=True)
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
