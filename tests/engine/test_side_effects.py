@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import engine
+import engine.debug
 
 
 def run_python(code: str) -> str:
