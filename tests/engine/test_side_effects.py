@@ -83,3 +83,14 @@ def test_numpy_outside_the_engine_still_warns():
         x.log()
         np.log(np.zeros(1))
     assert [w.category for w in caught] == [RuntimeWarning]
+
+
+def test_the_stepgrad_command_tunes_the_process_at_start():
+    code = (
+        "import engine, app.cli\n"
+        "print(engine.backend.is_tuned())\n"
+        "try:\n    app.cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(engine.backend.is_tuned())"
+    )
+    lines = run_python(code).splitlines()
+    assert (lines[0], lines[-1]) == ("False", "True")  # not by the import, by main()
