@@ -1,12 +1,10 @@
-"""Every speed trick of the engine, each beside the plain code it replaces.
+"""Every speed trick of the engine, each beside the plain code it replaces."""
 
-The plain code is what each function does with the fast path off; it computes
-the same values (to float rounding) and is what a reader should take as the
-meaning. `set_enabled(False)` (also `engine.backend.set_fast(False)`) turns
-every trick off at call time; the tests run with the fast path on and off.
-Each docstring states the trick's measured gain (two-core x86 machine, NumPy's
-OpenBLAS).
-"""
+# The plain code is what each function does with the fast path off; it computes
+# the same values (to float rounding) and is what a reader should take as the
+# meaning. `set_enabled(False)` (also `engine.backend.set_fast(False)`) turns
+# every trick off at call time; the tests run with the fast path on and off.
+# Each docstring states the trick's measured gain (CPU, NumPy's OpenBLAS).
 
 from __future__ import annotations
 

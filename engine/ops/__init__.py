@@ -1,6 +1,7 @@
-"""Differentiable ops, one module per family; each primitive is one Function with
-`forward` and `backward` side by side. A Function named like an `nn` layer ends in `Op`
-(`LinearOp`, `Conv2dOp`) so the two are never confused."""
+"""Differentiable ops, one module per family, each primitive one Function (forward, backward)."""
+
+# A Function named like an `nn` layer ends in `Op` (`LinearOp`, `Conv2dOp`, `SoftmaxOp`) so the
+# two are never confused; its `op` string is the node name the debugger shows.
 
 from engine.ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from engine.ops.conv import conv2d
