@@ -48,6 +48,7 @@ def _line_of(source: str) -> str:
     return linecache.getline(path, int(line)).strip() if path and line.isdigit() else ""
 
 
+@backend.quiet_float_errors()
 def _finite(arr, check_inf: bool) -> bool:
     if arr.dtype.kind != "f" or arr.size == 0:
         return True

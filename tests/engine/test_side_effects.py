@@ -76,6 +76,20 @@ def test_optimizer_step_and_stats_on_infinite_values_emit_no_float_warning():
     assert [str(w.message) for w in caught] == []
 
 
+def test_anomaly_check_and_monitor_on_infinite_values_emit_no_float_warning():
+    model = engine.nn.Sequential(engine.nn.Linear(2, 2), engine.nn.ReLU())
+    monitor = engine.debug.Monitor(model, every=1)
+    x = engine.tensor([[np.inf, -np.inf]])
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        with pytest.raises(engine.debug.AnomalyError), engine.debug.detect_anomaly():
+            model(x)
+        model(x).sum().backward()
+        report = monitor.step()
+        assert report is not None and not np.isfinite(report.layers[0].act_mean)
+    assert [str(w.message) for w in caught] == []
+
+
 def test_numpy_outside_the_engine_still_warns():
     x = engine.tensor([0.0])
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
