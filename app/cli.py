@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+import engine.backend
 from app import __version__
 from app.model.analysis import Analysis, analyse
 from app.model.data import DatasetError
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `stepgrad` command; returns the process exit status."""
+    engine.backend.tune()
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         if not any(arg in COMMANDS or arg in ("-h", "--help", "--version") for arg in args_list):

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-r", "--repeats", type=int, default=15)
     parser.add_argument("-t", "--threads", type=int, default=2, help="PyTorch's CPU threads")
     args = parser.parse_args(argv)
+    engine.backend.tune()
     try:
         import torch
         import torch.nn.functional as torch_f

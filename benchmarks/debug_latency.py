@@ -69,6 +69,7 @@ async def measure(size: tuple[int, int], data_dir: Path) -> tuple[list[float], D
 
 
 def main() -> int:
+    engine.backend.tune()
     data_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data" / "mnist"
     worst = 0.0
     print(f"{'size':<10}{'steps':>6}{'median':>10}{'p90':>10}{'max':>10}")

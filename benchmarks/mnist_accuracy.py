@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--child", choices=["engine", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    import engine
+
+    engine.backend.tune()
     if args.child:
         print(json.dumps(run(args.child, args.data, args.epochs)))
         return 0

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import engine
 
+    engine.backend.tune()
+
     torch = load_torch()
     if torch is None:
         print("PyTorch is not installed: reporting the engine alone (pip install torch).")

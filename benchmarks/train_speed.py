@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=["mlp", "lenet", "both"], default="both")
     parser.add_argument("--child", choices=["engine", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    import engine
+
+    engine.backend.tune()
     if args.child:
         print(json.dumps(measure(args.child, args.model, args.steps, args.repeats, args.threads)))
         return 0

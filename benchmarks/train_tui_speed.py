@@ -26,6 +26,7 @@ os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery
 
 from textual import events  # noqa: E402
 
+import engine  # noqa: E402
 from app.model.design import Design  # noqa: E402
 from app.model.editor import DesignEditor  # noqa: E402
 from app.sessions.training import TrainingSession  # noqa: E402
@@ -106,6 +107,7 @@ async def key_latency(name: str, epochs: int) -> list[float]:
 
 
 def main(argv: list[str]) -> int:
+    engine.backend.tune()
     runs = [(argv[i], int(argv[i + 1])) for i in range(0, len(argv), 2)] or RUNS
     print(f"{'design':<14}{'epochs':>7}{'headless/s':>12}{'app/s':>9}{'ratio':>7}  goal {GOAL:.2f}")
     for name, epochs in runs:

@@ -24,7 +24,7 @@ from engine.creation import (
     zeros_like,
 )
 from engine.dtypes import (
-    bool_ as bool,  # noqa: A004 (PyTorch's name: engine.bool)
+    bool_ as bool,  # PyTorch's name: engine.bool
 )
 from engine.dtypes import (
     device,
@@ -41,10 +41,10 @@ from engine.dtypes import (
     long,
     uint8,
 )
-from engine.dtypes import float_ as float  # noqa: A004
-from engine.dtypes import int_ as int  # noqa: A004
+from engine.dtypes import float_ as float
+from engine.dtypes import int_ as int
 from engine.ops import (
-    abs,  # noqa: A004
+    abs,
     add,
     argmax,
     argmin,
@@ -61,16 +61,16 @@ from engine.ops import (
     log,
     lt,
     matmul,
-    max,  # noqa: A004
+    max,
     maximum,
     mean,
-    min,  # noqa: A004
+    min,
     minimum,
     mul,
     ne,
     neg,
     permute,
-    pow,  # noqa: A004
+    pow,
     relu,
     reshape,
     sigmoid,
@@ -80,7 +80,7 @@ from engine.ops import (
     stack,
     std,
     sub,
-    sum,  # noqa: A004
+    sum,
     t,
     tanh,
     transpose,
@@ -100,10 +100,11 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def numel(input) -> int:  # noqa: A002
+def numel(input) -> int:
     return input.numel()
 
 
-# subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`)
+# subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`); imported
+# last because they import engine.tensor, which needs engine.autograd loaded first
 from engine import datasets, nn, optim, utils  # noqa: E402
 from engine.serialization import load, save  # noqa: E402

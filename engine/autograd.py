@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from engine import backend
+from engine import _fast, backend
 
 
 class _ThreadState(threading.local):
@@ -63,7 +63,8 @@ class Function:
         if backend.cuda_used and len(arrays) > 1:
             backend.check_same_device(cls.op, arrays)
         try:
-            out = node.forward(*arrays, **kwargs)
+            with _fast.quiet_float_errors():
+                out = node.forward(*arrays, **kwargs)
         except OpError:
             raise
         except Exception as exc:
@@ -190,20 +191,27 @@ def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[
         if node.retained is not None and (kept := node.retained()) is not None:
             total = grad_out if kept.grad is None else kept.grad._data + grad_out
             kept.grad = Tensor._make(backend.array_module(total).array(total), False, None)
-        grad_in = node.backward(grad_out)
+        with _fast.quiet_float_errors():
+            grad_in = node.backward(grad_out)
         if not isinstance(grad_in, tuple):
             grad_in = (grad_in,)
         yield BackwardStep(node, grad_out, grad_in)
-        for parent, g in zip(node.parents, grad_in, strict=False):
-            if parent is None or g is None:
-                continue
-            if isinstance(parent, Function):
-                prev = grads.get(parent)
-                grads[parent] = g if prev is None else prev + g
-            else:
-                _accumulate_leaf(parent, g, node.fresh_grads)
+        with _fast.quiet_float_errors():
+            _pass_on(node, grad_in, grads)
         if not retain_graph:
             node.free()
+
+
+def _pass_on(node: Function, grad_in: tuple, grads: dict) -> None:
+    """Add each input gradient to its parent node's pending sum or to its leaf's .grad."""
+    for parent, g in zip(node.parents, grad_in, strict=False):
+        if parent is None or g is None:
+            continue
+        if isinstance(parent, Function):
+            prev = grads.get(parent)
+            grads[parent] = g if prev is None else prev + g
+        else:
+            _accumulate_leaf(parent, g, node.fresh_grads)
 
 
 def _accumulate_leaf(leaf, grad, fresh: bool = False) -> None:
@@ -248,19 +256,19 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+class no_grad(_GradMode):
     """Ops inside build no graph."""
 
     enabled = False
 
 
-class enable_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+class enable_grad(_GradMode):
     """Ops inside build a graph again, even within `no_grad`."""
 
     enabled = True
 
 
-class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name)
+class set_grad_enabled(_GradMode):
     """Set grad mode to `mode` inside the block."""
 
     def __init__(self, mode: bool = True):

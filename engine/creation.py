@@ -73,17 +73,17 @@ def _like(t: Tensor, dtype, device):
     return dtype or t.dtype, device or t.device
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+def zeros_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt, dev = _like(input, dtype, device)
     return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+def ones_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt, dev = _like(input, dtype, device)
     return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt, dev = _like(input, dtype, device)
     return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
@@ -144,11 +144,11 @@ def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
     return _finish(_rng(generator).permutation(int(n)), dtype or int64, device, False)
 
 
-def rand_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+def rand_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt, dev = _like(input, dtype, device)
     return rand(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+def randn_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:
     dt, dev = _like(input, dtype, device)
     return randn(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)

@@ -18,7 +18,7 @@ def device_count() -> int:
 
 def manual_seed(seed: int) -> None:
     """Seeds the one generator (random numbers are drawn on the host for every device)."""
-    from engine.random import manual_seed as seed_all  # noqa: PLC0415
+    from engine.random import manual_seed as seed_all
 
     seed_all(seed)
 

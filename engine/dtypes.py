@@ -7,7 +7,7 @@ import builtins
 import numpy as np
 
 
-class dtype:  # noqa: N801 (PyTorch's name)
+class dtype:
     """A tensor element type; wraps the NumPy dtype that stores it."""
 
     __slots__ = ("name", "np", "is_floating_point", "itemsize")
@@ -74,12 +74,12 @@ def to_dtype(value) -> dtype:
         raise TypeError(f"unknown dtype {value!r}") from None
 
 
-class device:  # noqa: N801 (PyTorch's name)
+class device:
     """Where a tensor lives: 'cpu' or 'cuda'. Compares equal to its name."""
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: str | device, index: int | None = None):  # noqa: A002
+    def __init__(self, type: str | device, index: int | None = None):
         if isinstance(type, device):
             type, index = type.type, type.index
         name, _, number = str(type).partition(":")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from engine import backend
+from engine import dtypes as _dt
 from engine.autograd import backward_steps, state
 from engine.dtypes import default_dtype, device, dtype, from_numpy_dtype, to_dtype
 
@@ -84,7 +85,7 @@ class Tensor:
         return self._ctx
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def dim(self) -> int:
@@ -232,18 +233,18 @@ class Tensor:
                 target_dtype = arg
         out = self
         if target_dtype is not None:
-            out = ops.Cast.apply(out, dtype=to_dtype(target_dtype).np)
+            out = ops.elementwise.Cast.apply(out, dtype=to_dtype(target_dtype).np)
         if target_device is not None:
-            out = ops.ToDevice.apply(out, device=device(target_device).type)
+            out = ops.elementwise.ToDevice.apply(out, device=device(target_device).type)
         return out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> Tensor:  # noqa: ARG002 (one GPU)
+    def cuda(self, device=None) -> Tensor:  # one GPU: device is ignored
         return self.to("cuda")
 
-    def type(self, dtype=None):  # noqa: A002
+    def type(self, dtype=None):
         if dtype is None:
             return f"engine.{'cuda.' if self.is_cuda else ''}{type(self).__name__}"
         return self.to(dtype)
@@ -270,7 +271,7 @@ class Tensor:
         return self.to(dtype=_dt.bool_)
 
     def clone(self) -> Tensor:
-        return ops.Clone.apply(self)
+        return ops.elementwise.Clone.apply(self)
 
     def contiguous(self) -> Tensor:
         return self
@@ -287,6 +288,214 @@ class Tensor:
 
     def _xp(self):
         return backend.array_module(self._data)
+
+    # ----- ops (each defined in engine.ops, with forward and backward) ----
+    def __add__(self, other) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other) -> Tensor:
+        return ops.add(other, self)
+
+    def add(self, other, *, alpha=1) -> Tensor:
+        return ops.add(self, other, alpha=alpha)
+
+    def __sub__(self, other) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other) -> Tensor:
+        return ops.sub(other, self)
+
+    def sub(self, other, *, alpha=1) -> Tensor:
+        return ops.sub(self, other, alpha=alpha)
+
+    def __mul__(self, other) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other) -> Tensor:
+        return ops.mul(other, self)
+
+    def mul(self, other) -> Tensor:
+        return ops.mul(self, other)
+
+    def __truediv__(self, other) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other) -> Tensor:
+        return ops.div(other, self)
+
+    def div(self, other) -> Tensor:
+        return ops.div(self, other)
+
+    def __pow__(self, exponent) -> Tensor:
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, other) -> Tensor:
+        return ops.pow(other, self)
+
+    def pow(self, exponent) -> Tensor:
+        return ops.pow(self, exponent)
+
+    def __matmul__(self, other) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other) -> Tensor:
+        return ops.matmul(other, self)
+
+    def matmul(self, other) -> Tensor:
+        return ops.matmul(self, other)
+
+    def mm(self, other) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def neg(self) -> Tensor:
+        return ops.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def sin(self) -> Tensor:
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return ops.cos(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def clamp(self, min=None, max=None) -> Tensor:
+        return ops.clamp(self, min, max)
+
+    def clip(self, min=None, max=None) -> Tensor:
+        return ops.clamp(self, min, max)
+
+    def maximum(self, other) -> Tensor:
+        return ops.maximum(self, other)
+
+    def minimum(self, other) -> Tensor:
+        return ops.minimum(self, other)
+
+    def where(self, condition, other) -> Tensor:
+        return ops.where(condition, self, other)
+
+    def sum(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.mean(self, dim, keepdim, dtype=dtype)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+        return ops.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+        return ops.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def max(self, dim=None, keepdim=False, *, other=None):
+        return ops.max(self, dim, keepdim, other=other)
+
+    def min(self, dim=None, keepdim=False, *, other=None):
+        return ops.min(self, dim, keepdim, other=other)
+
+    def argmax(self, dim=None, keepdim=False) -> Tensor:
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False) -> Tensor:
+        return ops.argmin(self, dim, keepdim)
+
+    def reshape(self, *shape) -> Tensor:
+        return ops.reshape(self, *shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return ops.view_as(self, other)
+
+    def view(self, *shape) -> Tensor:
+        return ops.view(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return ops.view_as(self, other)
+
+    def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
+        return ops.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims) -> Tensor:
+        return ops.permute(self, *dims)
+
+    def transpose(self, dim0, dim1) -> Tensor:
+        return ops.transpose(self, dim0, dim1)
+
+    def t(self) -> Tensor:
+        return ops.t(self)
+
+    def unsqueeze(self, dim) -> Tensor:
+        return ops.unsqueeze(self, dim)
+
+    def squeeze(self, dim=None) -> Tensor:
+        return ops.squeeze(self, dim)
+
+    def expand(self, *sizes) -> Tensor:
+        return ops.expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return ops.expand_as(self, other)
+
+    def __getitem__(self, index) -> Tensor:
+        return ops.getitem(self, index)
+
+    def __eq__(self, other) -> Tensor:  # type: ignore[override]
+        return ops.eq(self, other)
+
+    def eq(self, other) -> Tensor:
+        return ops.eq(self, other)
+
+    def __ne__(self, other) -> Tensor:  # type: ignore[override]
+        return ops.ne(self, other)
+
+    def ne(self, other) -> Tensor:
+        return ops.ne(self, other)
+
+    def __lt__(self, other) -> Tensor:
+        return ops.lt(self, other)
+
+    def lt(self, other) -> Tensor:
+        return ops.lt(self, other)
+
+    def __le__(self, other) -> Tensor:
+        return ops.le(self, other)
+
+    def le(self, other) -> Tensor:
+        return ops.le(self, other)
+
+    def __gt__(self, other) -> Tensor:
+        return ops.gt(self, other)
+
+    def gt(self, other) -> Tensor:
+        return ops.gt(self, other)
+
+    def __ge__(self, other) -> Tensor:
+        return ops.ge(self, other)
+
+    def ge(self, other) -> Tensor:
+        return ops.ge(self, other)
 
     # ----- in place (outside the graph) ------------------------------------
     def _inplace_target(self, name: str):
@@ -328,7 +537,7 @@ class Tensor:
     def addcdiv_(self, t1, t2, value=1) -> Tensor:
         return self._inplace("addcdiv_", lambda a, _: a + value * t1._data / t2._data)
 
-    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
+    def clamp_(self, min=None, max=None) -> Tensor:
         return self._inplace("clamp_", lambda a, _: a.clip(min, max))
 
     def zero_(self) -> Tensor:
@@ -423,5 +632,4 @@ def _to_array(data, dtype_, device_name):
     return arr
 
 
-from engine import dtypes as _dt  # noqa: E402
 from engine import ops, random  # noqa: E402  (ops build on Tensor)

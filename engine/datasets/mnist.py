@@ -181,9 +181,9 @@ def _read_maybe_gzipped(path: str) -> bytes:
 
 def download_file(mirrors: list[str], filename: str, md5: str, destination: str) -> None:
     """Fetch `filename` from the first mirror that serves it with this MD5; write atomically."""
-    import http.client  # noqa: PLC0415  (only downloads pay for importing the web modules)
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    import http.client  # only downloads pay for importing the web modules
+    import urllib.error
+    import urllib.request
 
     tried = []
     for mirror in mirrors:

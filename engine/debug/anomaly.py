@@ -48,6 +48,7 @@ def _line_of(source: str) -> str:
     return linecache.getline(path, int(line)).strip() if path and line.isdigit() else ""
 
 
+@backend.quiet_float_errors()
 def _finite(arr, check_inf: bool) -> bool:
     if arr.dtype.kind != "f" or arr.size == 0:
         return True
@@ -128,7 +129,7 @@ class _AnomalyTracer(Tracer):
             )
 
 
-class detect_anomaly:  # noqa: N801 (PyTorch's name)
+class detect_anomaly:
     """Context manager: check every op's output (forward), gradient (backward) and update.
 
     Raises AnomalyError naming the first op that produced NaN (or Inf, with

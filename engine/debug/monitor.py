@@ -64,6 +64,7 @@ class Monitor:
         return self.steps % self.every == 0
 
     def _hook(self, name: str):
+        @backend.quiet_float_errors()
         def hook(module, inputs, output):
             # evaluation passes (eval mode) would mix into the training step's summary
             if not self.sampling or not module.training or not hasattr(output, "_data"):
@@ -82,6 +83,7 @@ class Monitor:
 
         return hook
 
+    @backend.quiet_float_errors()
     def step(self) -> HealthReport | None:
         """Close the current step; returns its report when it was a sampled one."""
         report = self._pending

@@ -6,13 +6,10 @@ import math
 
 import numpy as np
 
-from engine import backend
+from engine import _fast, backend
 
 HISTOGRAM_SAMPLE = 1 << 12  # past this many values the histogram counts an even sample
 _SUMMARY = ("min", "max", "mean", "std", "norm", "nan_count", "inf_count", "zero_fraction")
-_ONES: dict = {}  # dtype -> a vector of _ONES_SIZE ones
-_ONES_SIZE = 1 << 16
-_ROW = 256
 
 
 class Stats:
@@ -134,6 +131,7 @@ def _flat(a):
     return permuted.reshape(-1) if permuted.flags.c_contiguous else a.ravel()
 
 
+@backend.quiet_float_errors()
 def _summarise(xp, flat, n: int) -> tuple[tuple, object]:
     """The summary tuple of a 1-D array, and the finite values it covers."""
     if flat.size == 0:
@@ -165,31 +163,20 @@ def _summarise(xp, flat, n: int) -> tuple[tuple, object]:
 def _moments(xp, flat) -> tuple[float, float, float, float, int]:
     """Sum, sum of squares, min, max and zero count: at most five fast passes.
 
-    On the CPU both sums are BLAS products, three times faster than NumPy's
-    pairwise sum: the plain sum against a cached vector of ones, or for a long
-    array as rows of _ROW values against a short one that stays in cache. The
-    zeros are counted only when zero lies between the minimum and the maximum.
+    On the CPU both sums come from `_fast.sum_and_squares`. The zeros are
+    counted only when zero lies between the minimum and the maximum.
     """
     if xp is not np or flat.dtype.kind != "f":
         f = flat if flat.dtype.kind == "f" else flat.astype(np.float64)
         total, sq = float(f.sum()), float((f * f).sum())
         return total, sq, float(f.min()), float(f.max()), int(xp.count_nonzero(f == 0))
-    ones = _ONES.get(flat.dtype)
-    if ones is None:
-        ones = _ONES[flat.dtype] = np.ones(_ONES_SIZE, flat.dtype)
-    n = flat.size
-    if n <= _ONES_SIZE:
-        total = float(flat @ ones[:n])
-    else:
-        whole = n - n % _ROW
-        total = float((flat[:whole].reshape(-1, _ROW) @ ones[:_ROW]).sum())
-        total += float(flat[whole:] @ ones[: n - whole])
-    sq = float(flat @ flat)
+    total, sq = _fast.sum_and_squares(flat)
     lo, hi = float(np.minimum.reduce(flat)), float(np.maximum.reduce(flat))
     zeros = int(np.count_nonzero(flat == 0)) if lo <= 0.0 <= hi else 0
     return total, sq, lo, hi, zeros
 
 
+@backend.quiet_float_errors()
 def _histogram(
     sample: np.ndarray, total: int, lo: float, hi: float, bins: int
 ) -> tuple[list, list]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.nn import _checks
+from engine import _checks
 from engine.nn import functional as F
 from engine.nn.module import Module
 
@@ -14,7 +14,7 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.relu(input)
 
     def extra_repr(self) -> str:
@@ -28,7 +28,7 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -42,7 +42,7 @@ class GELU(Module):
         super().__init__()
         self.approximate = _checks.choice("GELU", "approximate", approximate, ("none", "tanh"))
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.gelu(input, self.approximate)
 
     def extra_repr(self) -> str:
@@ -52,14 +52,14 @@ class GELU(Module):
 class Sigmoid(Module):
     """1 / (1 + exp(-x))."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.sigmoid(input)
 
 
 class Tanh(Module):
     """tanh(x)."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.tanh(input)
 
 
@@ -70,7 +70,7 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
@@ -84,7 +84,7 @@ class LogSoftmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.log_softmax(input, self.dim)
 
     def extra_repr(self) -> str:
@@ -99,7 +99,7 @@ class Dropout(Module):
         self.p = _checks.probability("Dropout", "p", p)
         self.inplace = inplace
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:

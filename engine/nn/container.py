@@ -20,9 +20,9 @@ class Sequential(Module):
             for i, module in enumerate(args):
                 self.add_module(str(i), module)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         for module in self._modules.values():
-            input = module(input)  # noqa: A001
+            input = module(input)
         return input
 
     def __getitem__(self, index):
@@ -107,7 +107,7 @@ class Residual(Module):
             raise ValueError("Residual: needs a body (one module, or several to run in sequence)")
         self.body = body[0] if len(body) == 1 else Sequential(*body)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         out = self.body(input)
         if tuple(out.shape) != tuple(input.shape):
             raise ValueError(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from engine import creation
-from engine.nn import _checks, init
+from engine import _checks, creation
 from engine.nn import functional as F
+from engine.nn import init
 from engine.nn.module import Module, Parameter
 
 
@@ -67,7 +67,7 @@ class Conv2d(Module):
             bound = 1 / math.sqrt(fan_in)
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.conv2d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
@@ -105,7 +105,7 @@ class MaxPool2d(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.max_pool2d(
             input,
             self.kernel_size,
@@ -137,7 +137,7 @@ class AvgPool2d(Module):
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.avg_pool2d(
             input,
             self.kernel_size,
@@ -159,7 +159,7 @@ class AdaptiveAvgPool2d(Module):
         _checks.pair("AdaptiveAvgPool2d", "output_size", output_size)
         self.output_size = output_size
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import math
 
-from engine import creation, ops
-from engine.nn import _checks, init
+from engine import _checks, creation, ops
 from engine.nn import functional as F
+from engine.nn import init
 from engine.nn.module import Module, Parameter
 
 
 class Identity(Module):
     """Returns its input."""
 
-    def __init__(self, *args, **kwargs):  # noqa: ARG002 (accepts and ignores, like PyTorch)
+    def __init__(self, *args, **kwargs):  # accepts and ignores them, like PyTorch
         super().__init__()
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return input
 
 
@@ -44,7 +44,7 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -59,7 +59,7 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return ops.flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -98,7 +98,7 @@ class Embedding(Module):
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         if input._data.dtype.kind not in "iu":
             raise TypeError(f"Embedding: expected integer indices, got {input.dtype}")
         if input.numel() and (

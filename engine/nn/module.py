@@ -300,7 +300,7 @@ class Module:
     def cpu(self) -> Module:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> Module:  # noqa: ARG002 (one GPU)
+    def cuda(self, device=None) -> Module:  # one GPU: device is ignored
         return self.to("cuda")
 
     def float(self) -> Module:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import creation
-from engine.nn import _checks, init
+from engine import _checks, creation
 from engine.nn import functional as F
+from engine.nn import init
 from engine.nn.module import Module, Parameter
 
 
@@ -63,7 +63,7 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         if input.ndim not in self.dims:
             expected = " or ".join(f"{d}D" for d in self.dims)
             raise ValueError(
@@ -145,7 +145,7 @@ class LayerNorm(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -50,6 +50,7 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
+    @backend.quiet_float_errors()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns `closure()`'s loss."""
         loss = self._closure_loss(closure)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from engine import backend
 from engine.optim.optimizer import Optimizer
 from engine.tensor import Tensor
 
@@ -45,6 +46,7 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
+    @backend.quiet_float_errors()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns `closure()`'s loss."""
         loss = self._closure_loss(closure)

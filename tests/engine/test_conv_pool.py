@@ -10,6 +10,8 @@ from engine.autograd import OpError
 from engine.nn import functional as F
 from tests.engine.gradcheck import Const, check_op
 
+pytestmark = pytest.mark.usefixtures("fast_path")  # every test runs fast and plain
+
 rng = np.random.default_rng(7)
 
 

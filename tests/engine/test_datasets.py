@@ -198,7 +198,7 @@ class TestMNIST:
 
 # ----- downloads from a local server ----------------------------------------
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's signature)
+    def log_message(self, format, *args):
         pass
 
 

@@ -698,6 +698,7 @@ def no_warnings(fn):
         return fn()
 
 
+@pytest.mark.usefixtures("fast_path")
 class TestStats:
     def test_matches_numpy_as_plain_python_numbers(self):
         a = np.random.default_rng(0).standard_normal((7, 9)).astype(np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import engine as torch
 import engine.nn as nn
 import engine.nn.functional as F
@@ -21,6 +23,7 @@ def accuracy(model, loader) -> float:
     return correct / total
 
 
+@pytest.mark.usefixtures("fast_path")
 def test_mlp_reaches_97_percent_on_digits():
     torch.manual_seed(0)
     train = DataLoader(Digits(train=True), batch_size=32, shuffle=True, seed=0)
@@ -39,6 +42,7 @@ def test_mlp_reaches_97_percent_on_digits():
     assert accuracy(model, test) >= 0.97
 
 
+@pytest.mark.usefixtures("fast_path")
 def test_small_cnn_learns_digits():
     torch.manual_seed(0)
     train = DataLoader(Digits(train=True), batch_size=64, shuffle=True, seed=0)

@@ -1,0 +1,144 @@
+"""Activations: relu, leaky_relu, gelu, sigmoid, tanh, softmax and log_softmax."""
+
+from __future__ import annotations
+
+import math
+
+from engine import backend
+from engine.autograd import Function
+from engine.ops.elementwise import _floating, _xp
+from engine.ops.reduce import _axes
+
+
+class TanhOp(Function):
+    op = "tanh"
+
+    def forward(self, a):
+        self.out = _xp(a).tanh(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * (1 - self.out * self.out),)
+
+
+class SigmoidOp(Function):
+    op = "sigmoid"
+
+    def forward(self, a):
+        # 0.5 * (1 + tanh(a / 2)) never overflows, unlike 1 / (1 + exp(-a))
+        self.out = 0.5 * (1 + _xp(a).tanh(0.5 * a))
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out * (1 - self.out),)
+
+
+class ReluOp(Function):
+    op = "relu"
+
+    def forward(self, a):
+        self.out = _xp(a).maximum(a, 0)
+        return self.out
+
+    def backward(self, g):
+        return (g * (self.out > 0),)
+
+
+class LeakyReluOp(Function):
+    op = "leaky_relu"
+
+    def forward(self, a, negative_slope=0.01):
+        self.a, self.slope = a, negative_slope
+        return _xp(a).where(a > 0, a, a * a.dtype.type(negative_slope))
+
+    def backward(self, g):
+        return (_xp(g).where(self.a > 0, g, g * g.dtype.type(self.slope)),)
+
+
+class GeluOp(Function):
+    op = "gelu"
+
+    def forward(self, a, approximate="none"):
+        xp = _xp(a)
+        self.a, self.approximate = a, approximate
+        if approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            self.t = xp.tanh(k * (a + 0.044715 * a**3))
+            return 0.5 * a * (1 + self.t)
+        self.cdf = 0.5 * (1 + backend.erf(a * (1 / math.sqrt(2))))
+        return a * self.cdf
+
+    def backward(self, g):
+        a, xp = self.a, _xp(g)
+        if self.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            dt = (1 - self.t**2) * k * (1 + 3 * 0.044715 * a**2)
+            return (g * (0.5 * (1 + self.t) + 0.5 * a * dt),)
+        pdf = xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
+        return (g * (self.cdf + a * pdf),)
+
+
+def tanh(input):
+    return TanhOp.apply(_floating(input))
+
+
+def sigmoid(input):
+    return SigmoidOp.apply(_floating(input))
+
+
+def relu(input):
+    return ReluOp.apply(input)
+
+
+def leaky_relu(input, negative_slope=0.01):
+    return LeakyReluOp.apply(input, negative_slope=negative_slope)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GeluOp.apply(input, approximate=approximate)
+
+
+def _softmax_dim(ndim: int, dim) -> int:
+    if dim is None:  # PyTorch's legacy choice when dim is left out
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return _axes(dim, ndim, "softmax")[0] if ndim else 0
+
+
+class SoftmaxOp(Function):
+    op = "softmax"
+
+    def forward(self, x, dim):
+        xp = _xp(x)
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        self.out, self.dim = e / e.sum(axis=dim, keepdims=True), dim
+        return self.out
+
+    def backward(self, g):
+        out = self.out
+        return (out * (g - (g * out).sum(axis=self.dim, keepdims=True)),)
+
+
+class LogSoftmaxOp(Function):
+    op = "log_softmax"
+
+    def forward(self, x, dim):
+        xp = _xp(x)
+        shifted = x - x.max(axis=dim, keepdims=True)
+        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        self.dim = dim
+        return self.out
+
+    def backward(self, g):
+        return (g - _xp(g).exp(self.out) * g.sum(axis=self.dim, keepdims=True),)
+
+
+def softmax(input, dim=None, dtype=None):
+    x = input.to(dtype) if dtype is not None else _floating(input)
+    return SoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    x = input.to(dtype) if dtype is not None else _floating(input)
+    return LogSoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))

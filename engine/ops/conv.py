@@ -1,0 +1,187 @@
+"""2-D convolution on NCHW arrays: im2col on strided views and one matmul."""
+
+from __future__ import annotations
+
+from engine import _fast, backend
+from engine._checks import pair, positive_int
+from engine.autograd import Function, OpError
+from engine.tensor import Tensor
+
+
+def _as_strided(arr, shape, strides):
+    return backend.array_module(arr).lib.stride_tricks.as_strided(arr, shape, strides)
+
+
+def _batched(op: str, x):
+    """`x` as (N, C, H, W), adding the batch axis to an unbatched (C, H, W) input."""
+    if x.ndim == 3:
+        return x[None]
+    if x.ndim == 4:
+        return x
+    raise OpError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got {x.shape}")
+
+
+def _out_size(op: str, size, pad, kernel, dilation, stride) -> tuple[int, int]:
+    """Output height and width; an error when the kernel does not fit the padded input."""
+    padded = tuple(s + p for s, p in zip(size, pad, strict=True))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    if span[0] > padded[0] or span[1] > padded[1]:
+        raise OpError(
+            f"{op}: kernel {kernel} (dilated {span}) is larger than the padded input {padded}"
+        )
+    return tuple((p - k) // s + 1 for p, k, s in zip(padded, span, stride, strict=True))
+
+
+class Conv2dOp(Function):
+    """Cross-correlation of (N, C, H, W) with (O, C/groups, kH, kW) weights, plus bias.
+
+    The input is copied channel-major into a flat zero-padded buffer (C, N, S), S =
+    Hp*Wp plus a tail, so the im2col columns (groups, C/groups*kH*kW, N*OH*OW) are one
+    copy of a strided view and each group is one matmul. With stride 1 ("wide") every
+    output row is read as a whole padded row of Wp columns instead of OW: each column
+    of the view is then one contiguous run, which copies several times faster. The
+    extra output columns are cropped in the pass that adds the bias, so the output
+    is compact for the ops after it; they are zero in backward, where the output
+    gradient also takes S columns per image so that col2im adds whole (C, N*S) rows.
+    """
+
+    op = "conv2d"
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        xp = backend.array_module(x)
+        self.unbatched = x.ndim == 3
+        x = _batched("conv2d", x)
+        _check_conv(x, w, b, groups)
+        N, C, H, W = x.shape
+        O, Cg, kh, kw = w.shape
+        (sh, sw), (dh, dw), (pt, pb, pl, pr) = stride, dilation, padding
+        OH, OW = _out_size("conv2d", (H, W), (pt + pb, pl + pr), (kh, kw), dilation, stride)
+        Hp, Wp = H + pt + pb, W + pl + pr
+        wide = (sh, sw) == (1, 1)
+        OWc = Wp if wide else OW  # columns per output row in the column matrix
+        S = Hp * Wp + (kw - 1) * dw  # the tail lets the last wide row run past the corner
+        flat = _fast.scratch(xp, "padded", (C, N, S), x.dtype)
+        flat.fill(0)
+        grid = flat[:, :, : Hp * Wp].reshape(C, N, Hp, Wp)
+        grid[:, :, pt : pt + H, pl : pl + W] = x.transpose(1, 0, 2, 3)
+        e, (sc, sn) = flat.itemsize, flat.strides[:2]
+        view = _as_strided(
+            flat, (C, kh, kw, N, OH, OWc), (sc, dh * Wp * e, dw * e, sn, sh * Wp * e, sw * e)
+        )
+        cols = _fast.scratch(xp, "cols", view.shape, x.dtype)
+        cols[...] = view
+        cols = cols.reshape(groups, Cg * kh * kw, -1)
+        wm = w.reshape(groups, O // groups, -1)
+        out = _fast.scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype)
+        _fast.matmul(xp, wm, cols, out)
+        out = out.reshape(O, N, OH, OWc)
+        bias = None if b is None else b[:, None, None, None]
+        if OWc == OW:
+            y = out if bias is None else xp.add(out, bias, out=out)
+        else:  # one pass crops the wide rows and adds the bias: the output is compact
+            y = _fast.scratch(xp, "cropped", (O, N, OH, OW), x.dtype)
+            if bias is None:
+                y[...] = out[:, :, :, :OW]
+            else:
+                xp.add(out[:, :, :, :OW], bias, out=y)
+        self.cols, self.wm, self.w_shape, self.has_bias = cols, wm, w.shape, b is not None
+        self.geometry = x.shape, (OH, OW, OWc), (Hp, Wp, S), stride, dilation, padding
+        y = y.transpose(1, 0, 2, 3)
+        return y[0] if self.unbatched else y
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        (N, C, H, W), (OH, OW, OWc), (Hp, Wp, S), stride, (dh, dw), padding = self.geometry
+        cols, wm, (O, _, kh, kw) = self.cols, self.wm, self.w_shape
+        groups, wide = wm.shape[0], stride == (1, 1)
+        g = g[None] if self.unbatched else g
+        per_image = S if wide and self.needs(0) else OH * OWc
+        gt = _fast.scratch(xp, "grad_out", (O, N, per_image), g.dtype)
+        if per_image != OH * OW:
+            gt.fill(0)
+        gt[:, :, : OH * OWc].reshape(O, N, OH, OWc)[:, :, :, :OW] = g.transpose(1, 0, 2, 3)
+        gw = gb = gx = None
+        if self.needs(1):
+            rows = xp.ascontiguousarray(gt[:, :, : OH * OWc]).reshape(groups, O // groups, -1)
+            gw = _fast.matmul_nt(xp, rows, cols).reshape(self.w_shape)
+        if self.has_bias and self.needs(2):
+            gb = gt.reshape(O, -1).sum(axis=1)
+        if self.needs(0):
+            dcols = _fast.scratch(xp, "grad_cols", (groups, cols.shape[1], gt[0].size), g.dtype)
+            xp.matmul(wm.transpose(0, 2, 1), gt.reshape(groups, O // groups, -1), out=dcols)
+            reach = (kh - 1) * dh * Wp + (kw - 1) * dw  # the furthest kernel offset
+            flat = _fast.scratch(xp, "grad_padded", (C, N * S + reach), g.dtype)
+            flat.fill(0)
+            e, sc = flat.itemsize, flat.strides[0]
+            if wide:  # output pixel p of every image reads input p + offset: one run per row
+                shape, strides = (C, N * S), (sc, e)
+            else:
+                shape, strides = (C, N, OH, OW), (sc, S * e, stride[0] * Wp * e, stride[1] * e)
+            dcols = dcols.reshape(C, kh, kw, *shape[1:])
+            for i in range(kh):  # col2im: one strided add per kernel offset
+                for j in range(kw):
+                    start = i * dh * Wp + j * dw
+                    _as_strided(flat[:, start:], shape, strides)[...] += dcols[:, i, j]
+            grid = flat[:, : N * S].reshape(C, N, S)[:, :, : Hp * Wp].reshape(C, N, Hp, Wp)
+            pt, _, pl, _ = padding
+            gx = grid[:, :, pt : pt + H, pl : pl + W].transpose(1, 0, 2, 3)
+            gx = gx[0] if self.unbatched else gx
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+
+def _check_conv(x, w, b, groups: int) -> None:
+    if w.ndim != 4:
+        raise OpError(
+            f"conv2d: expected weight of shape (out_channels, in_channels/groups, kH, kW), "
+            f"got {w.shape}"
+        )
+    C, (O, Cg) = x.shape[1], w.shape[:2]
+    if C % groups:
+        raise OpError(
+            f"conv2d: in_channels {C} of input {x.shape} is not divisible by groups={groups}"
+        )
+    if O % groups:
+        raise OpError(
+            f"conv2d: out_channels {O} of weight {w.shape} is not divisible by groups={groups}"
+        )
+    if C != Cg * groups:
+        also = f", groups={groups}" if groups > 1 else ""
+        raise OpError(
+            f"conv2d: expected input of shape (N, C, H, W) with C={Cg * groups} "
+            f"(weight {w.shape}{also}), got {x.shape}"
+        )
+    if b is not None and b.shape != (O,):
+        raise OpError(f"conv2d: expected bias of shape ({O},) for weight {w.shape}, got {b.shape}")
+    named = {"input": x, "weight": w, "bias": b}
+    if len({a.dtype for a in named.values() if a is not None}) > 1:
+        names = ", ".join(f"{n} {a.dtype}" for n, a in named.items() if a is not None)
+        raise OpError(f"conv2d: input, weight and bias must have one dtype, got {names}")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation) over an (N, C, H, W) or (C, H, W) input."""
+    stride = pair("conv2d", "stride", stride)
+    dilation = pair("conv2d", "dilation", dilation)
+    groups = positive_int("conv2d", "groups", groups)
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(
+                f"conv2d: padding must be 'valid', 'same', an int or a pair, got {padding!r}"
+            )
+        if padding == "same" and stride != (1, 1):
+            raise ValueError(
+                "conv2d: padding='same' is not supported for strided convolutions "
+                f"(stride {stride})"
+            )
+        pads = [0, 0, 0, 0]
+        if padding == "same" and weight.ndim == 4:  # the odd pixel goes after, as in PyTorch
+            for axis in (0, 1):
+                total = dilation[axis] * (weight.shape[2 + axis] - 1)
+                pads[2 * axis : 2 * axis + 2] = total // 2, total - total // 2
+    else:
+        ph, pw = pair("conv2d", "padding", padding, allow_zero=True)
+        pads = [ph, ph, pw, pw]
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return Conv2dOp.apply(
+        *inputs, stride=stride, padding=tuple(pads), dilation=dilation, groups=groups
+    )

@@ -1,0 +1,313 @@
+"""Elementwise arithmetic, where, comparisons, and dtype/device casts; operand promotion."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from engine import backend
+from engine.autograd import Function, unbroadcast
+from engine.dtypes import default_dtype
+from engine.tensor import Tensor
+
+
+def _xp(a):
+    return backend.array_module(a)
+
+
+def _constant(value, like: Tensor) -> Tensor:
+    """A Python number as a tensor that follows `like`'s dtype, as PyTorch does."""
+    dt = like._data.dtype
+    if isinstance(value, builtins.bool):
+        pass
+    elif isinstance(value, int) and dt.kind == "b":
+        dt = np.dtype(np.int64)
+    elif isinstance(value, float) and dt.kind != "f":
+        dt = default_dtype.np
+    elif not isinstance(value, int | float):
+        if isinstance(value, np.ndarray | np.generic):
+            return Tensor._make(np.asarray(value), False, None)
+        raise TypeError(f"unsupported operand type {type(value).__name__!r} for a tensor op")
+    return Tensor._make(_xp(like._data).asarray(value, dtype=dt), False, None)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Cast two tensors to one dtype with PyTorch's rules (float beats int beats bool)."""
+    da, db = a._data.dtype, b._data.dtype
+    if da == db:
+        return a, b
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        target = da if ca > cb else db
+    elif a._data.ndim == 0 and b._data.ndim:
+        target = db  # a 0-d tensor does not widen a dimensioned one
+    elif b._data.ndim == 0 and a._data.ndim:
+        target = da
+    else:
+        target = np.promote_types(da, db)
+    if da != target:
+        a = Cast.apply(a, dtype=target)
+    if db != target:
+        b = Cast.apply(b, dtype=target)
+    return a, b
+
+
+def _binary(cls, a, b):
+    if not isinstance(a, Tensor):
+        a = _constant(a, b)
+    elif not isinstance(b, Tensor):
+        b = _constant(b, a)
+    if a._data.dtype != b._data.dtype:
+        a, b = _promote(a, b)
+    return cls.apply(a, b)
+
+
+class Add(Function):
+    op = "add"
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return (
+            unbroadcast(g, sa) if self.needs(0) else None,
+            unbroadcast(g, sb) if self.needs(1) else None,
+        )
+
+
+class Sub(Function):
+    op = "sub"
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return (
+            unbroadcast(g, sa) if self.needs(0) else None,
+            unbroadcast(-g, sb) if self.needs(1) else None,
+        )
+
+
+class Mul(Function):
+    op = "mul"
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        return (
+            unbroadcast(g * b, a.shape) if self.needs(0) else None,
+            unbroadcast(g * a, b.shape) if self.needs(1) else None,
+        )
+
+
+class Div(Function):
+    op = "div"
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        out = a / b
+        if a.dtype.kind != "f" and b.dtype.kind != "f":
+            out = out.astype(default_dtype.np)  # true division of integers gives floats
+        return out
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        return (
+            unbroadcast(g / b, a.shape) if self.needs(0) else None,
+            unbroadcast(-g * a / (b * b), b.shape) if self.needs(1) else None,
+        )
+
+
+class Pow(Function):
+    op = "pow"
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, g):
+        a, b, out = self.a, self.b, self.out
+        xp = _xp(a)
+        ga = gb = None
+        if self.needs(0):
+            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if self.needs(1):
+            # d(a**b)/db = a**b * log(a); PyTorch takes it as 0 where a == 0 and b >= 0
+            safe = xp.where((a == 0) & (b >= 0), 1, a)
+            gb = unbroadcast(g * out * xp.log(safe), b.shape)
+        return ga, gb
+
+
+class Maximum(Function):
+    op = "maximum"
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _xp(a).maximum(a, b)
+
+    def backward(self, g):
+        return _tie_split(g, self.a, self.b, self.a > self.b, self)
+
+
+class Minimum(Function):
+    op = "minimum"
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _xp(a).minimum(a, b)
+
+    def backward(self, g):
+        return _tie_split(g, self.a, self.b, self.a < self.b, self)
+
+
+def _tie_split(g, a, b, a_wins, node):
+    """Route the gradient to the winner; ties share it equally, as PyTorch does."""
+    tie = (a == b) * 0.5
+    wa = a_wins + tie
+    wb = (~a_wins & (a != b)) + tie
+    return (
+        unbroadcast(g * wa.astype(g.dtype), a.shape) if node.needs(0) else None,
+        unbroadcast(g * wb.astype(g.dtype), b.shape) if node.needs(1) else None,
+    )
+
+
+class Where(Function):
+    op = "where"
+
+    def forward(self, cond, a, b):
+        self.cond, self.shapes = cond, (a.shape, b.shape)
+        return _xp(a).where(cond, a, b)
+
+    def backward(self, g):
+        zero = g.dtype.type(0)
+        sa, sb = self.shapes
+        xp = _xp(g)
+        return (
+            None,
+            unbroadcast(xp.where(self.cond, g, zero), sa) if self.needs(1) else None,
+            unbroadcast(xp.where(self.cond, zero, g), sb) if self.needs(2) else None,
+        )
+
+
+class Cast(Function):
+    op = "to"
+
+    def forward(self, a, dtype):
+        self.src = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.src),)
+
+
+class ToDevice(Function):
+    op = "to_device"
+
+    def forward(self, a, device):
+        self.src = backend.device_of(a)
+        return backend.to_device(a, device)
+
+    def backward(self, g):
+        return (backend.to_device(g, self.src),)
+
+
+class Clone(Function):
+    op = "clone"
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return (g,)
+
+
+def _floating(t: Tensor) -> Tensor:
+    return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=default_dtype.np)
+
+
+def add(input, other, *, alpha=1):
+    return _binary(Add, input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, *, alpha=1):
+    return _binary(Sub, input, other if alpha == 1 else other * alpha)
+
+
+def mul(input, other):
+    return _binary(Mul, input, other)
+
+
+def div(input, other):
+    a, b = input, other
+    if not isinstance(a, Tensor):
+        a = _constant(a, b)
+    if not isinstance(b, Tensor):
+        b = _constant(b, a)
+    return _binary(Div, a, b)
+
+
+def pow(input, exponent):
+    return _binary(Pow, input, exponent)
+
+
+def maximum(input, other):
+    return _binary(Maximum, input, other)
+
+
+def minimum(input, other):
+    return _binary(Minimum, input, other)
+
+
+def where(condition, input, other):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("where: at least one of input and other must be a tensor")
+    a, b = input, other
+    if not isinstance(a, Tensor):
+        a = _constant(a, b)
+    if not isinstance(b, Tensor):
+        b = _constant(b, a)
+    a, b = _promote(a, b)
+    cond = condition if isinstance(condition, Tensor) else Tensor(condition)
+    if cond._data.dtype != np.bool_:
+        cond = Tensor._make(cond._data.astype(bool), False, None)
+    return Where.apply(cond, a, b)
+
+
+def _compare(ufunc_name):
+    def compare(input, other):
+        b = other._data if isinstance(other, Tensor) else other
+        out = getattr(_xp(input._data), ufunc_name)(input._data, b)
+        return Tensor._make(_xp(out).asarray(out), False, None)
+
+    compare.__name__ = ufunc_name
+    return compare
+
+
+eq = _compare("equal")
+
+
+ne = _compare("not_equal")
+
+
+lt = _compare("less")
+
+
+le = _compare("less_equal")
+
+
+gt = _compare("greater")
+
+
+ge = _compare("greater_equal")

@@ -1,0 +1,223 @@
+"""Losses: nll, cross-entropy, mse, l1, binary cross-entropy (plain and with logits)."""
+
+from __future__ import annotations
+
+import warnings
+
+from engine.autograd import Function, OpError
+from engine.ops import unary
+from engine.ops.activation import log_softmax
+from engine.ops.elementwise import _xp, where
+from engine.tensor import Tensor
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction!r} is not a valid value for reduction (mean, sum or none)")
+
+
+class NLLLossOp(Function):
+    op = "nll_loss"
+
+    def forward(self, logp, target, weight, ignore_index, reduction):
+        xp = _xp(logp)
+        classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
+        flat = xp.moveaxis(logp, 1, -1).reshape(-1, classes) if logp.ndim > 1 else logp[None]
+        t = target.reshape(-1)
+        valid = t != ignore_index
+        safe = xp.where(valid, t, 0)
+        if safe.size and (int(safe.min()) < 0 or int(safe.max()) >= classes):
+            bad = int(safe.max()) if int(safe.max()) >= classes else int(safe.min())
+            raise OpError(f"nll_loss: target {bad} is out of bounds for {classes} classes")
+        w = valid.astype(logp.dtype) if weight is None else weight[safe] * valid
+        rows = xp.arange(t.size)
+        losses = -flat[rows, safe] * w
+        self.meta = (logp.shape, classes, rows, safe, w, reduction, target.shape)
+        if reduction == "none":
+            return losses.reshape(target.shape)
+        if reduction == "sum":
+            return losses.sum()
+        self.total = w.sum()
+        return losses.sum() / self.total
+
+    def backward(self, g):
+        shape, classes, rows, safe, w, reduction, tshape = self.meta
+        xp = _xp(g)
+        if reduction == "none":
+            scale = g.reshape(-1)
+        elif reduction == "sum":
+            scale = g
+        else:
+            scale = g / self.total
+        flat = xp.zeros((rows.size, classes), dtype=g.dtype)
+        flat[rows, safe] = -w * scale
+        if len(shape) == 1:
+            return (flat[0],)
+        moved = flat.reshape((shape[0],) + tuple(shape[2:]) + (classes,))
+        return (xp.moveaxis(moved, -1, 1),)
+
+
+def _check_targets(input, target, op):
+    if target._data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold class indices (int64), got {target.dtype}")
+    expect = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
+    if tuple(target.shape) != expect:
+        raise ValueError(
+            f"{op}: input of shape {tuple(input.shape)} needs target of shape {expect}, "
+            f"got {tuple(target.shape)}"
+        )
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of class indices under log-probabilities."""
+    _check_targets(input, target, "nll_loss")
+    _reduce_name(reduction)
+    return NLLLossOp.apply(
+        input,
+        target=target._data,
+        weight=None if weight is None else weight._data,
+        ignore_index=ignore_index,
+        reduction=reduction,
+    )
+
+
+def _reduce_name(reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction!r} is not a valid value for reduction (mean, sum or none)")
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+):
+    """log_softmax over dim 1, then nll_loss (or soft targets of the input's shape)."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    _reduce_name(reduction)
+    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    class_shape = (classes,) + (1,) * (input.ndim - 2) if input.ndim > 1 else (classes,)
+    if target._data.dtype.kind == "f":  # class probabilities
+        if tuple(target.shape) != tuple(input.shape):
+            raise ValueError(
+                f"cross_entropy: soft targets must have the input's shape {tuple(input.shape)}, "
+                f"got {tuple(target.shape)}"
+            )
+        probs = target * (1 - label_smoothing) + label_smoothing / classes
+        weighted = logp * probs if weight is None else logp * probs * weight.reshape(class_shape)
+        return _reduce(-weighted.sum(dim=1 if input.ndim > 1 else 0), reduction)
+    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0:
+        return loss
+    w = 1.0 if weight is None else weight.reshape(class_shape)
+    valid = target != ignore_index
+    smooth = -(logp * w).sum(dim=1 if input.ndim > 1 else 0) * valid.to(logp.dtype)
+    if reduction == "mean":
+        safe = where(valid, target, 0)
+        denom = valid.sum() if weight is None else (weight[safe] * valid.to(weight.dtype)).sum()
+        smooth = smooth.sum() / denom.to(logp.dtype)
+    else:
+        smooth = _reduce(smooth, reduction)
+    return loss * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+def _check_same_shape(input, target, op):
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(
+            f"{op}: target size {tuple(target.shape)} differs from input size "
+            f"{tuple(input.shape)}; broadcasting may give a wrong result",
+            stacklevel=3,
+        )
+
+
+def mse_loss(input, target, reduction="mean"):
+    _check_same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce(unary.abs(input - target), reduction)
+
+
+class BinaryCrossEntropyOp(Function):
+    op = "binary_cross_entropy"
+
+    def forward(self, x, target, weight):
+        xp = _xp(x)
+        if x.size and (float(x.min()) < 0 or float(x.max()) > 1):
+            raise OpError("binary_cross_entropy: all elements of input should be between 0 and 1")
+        self.x, self.target, self.weight = x, target, weight
+        # log clamped at -100, as PyTorch does, so a confident mistake is large but finite
+        log_x = xp.maximum(xp.log(x), -100)
+        log_1mx = xp.maximum(xp.log(1 - x), -100)
+        loss = -(target * log_x + (1 - target) * log_1mx)
+        return loss if weight is None else loss * weight
+
+    def backward(self, g):
+        x, t = self.x, self.target
+        grad = g * (x - t) / _xp(x).maximum((1 - x) * x, x.dtype.type(1e-12))
+        return (grad if self.weight is None else grad * self.weight,)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(
+            f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
+            f"{tuple(input.shape)}"
+        )
+    w = None if weight is None else _xp(input._data).broadcast_to(weight._data, input.shape)
+    loss = BinaryCrossEntropyOp.apply(
+        input, target=target._data.astype(input._data.dtype), weight=w
+    )
+    return _reduce(loss, reduction)
+
+
+class BCEWithLogitsOp(Function):
+    op = "binary_cross_entropy_with_logits"
+
+    def forward(self, x, target, pos_weight):
+        xp = _xp(x)
+        self.x, self.target = x, target
+        self.lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+        # (1 - t) x + lw * softplus(-x), with softplus written so it cannot overflow
+        softplus_neg = xp.log1p(xp.exp(-abs(x))) + xp.maximum(-x, 0)
+        return (1 - target) * x + self.lw * softplus_neg
+
+    def backward(self, g):
+        x = self.x
+        sig_neg = 0.5 * (1 + _xp(x).tanh(-0.5 * x))
+        return (g * ((1 - self.target) - self.lw * sig_neg),)
+
+
+def binary_cross_entropy_with_logits(
+    input,
+    target,
+    weight=None,
+    reduction="mean",
+    pos_weight=None,
+):
+    """Sigmoid and binary cross-entropy in one numerically stable step."""
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must match "
+            f"input size {tuple(input.shape)}"
+        )
+    loss = BCEWithLogitsOp.apply(
+        input,
+        target=target._data.astype(input._data.dtype),
+        pos_weight=None if pos_weight is None else pos_weight._data,
+    )
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

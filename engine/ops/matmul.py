@@ -1,0 +1,77 @@
+"""Matrix products: matmul and linear."""
+
+from __future__ import annotations
+
+from engine.autograd import Function, OpError, unbroadcast
+from engine.ops.elementwise import _binary, _xp
+
+
+class Matmul(Function):
+    op = "matmul"
+    fresh_grads = True
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise OpError(
+                f"matmul: both arguments need at least 1 dimension, got {a.shape} and {b.shape}"
+            )
+        k_a = a.shape[-1]
+        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            raise OpError(
+                f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied ({k_a} != {k_b})"
+            )
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        a, b, xp = self.a, self.b, _xp(g)
+        if a.ndim == 1 and b.ndim == 1:  # dot product
+            return (g * b if self.needs(0) else None, g * a if self.needs(1) else None)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = xp.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = xp.expand_dims(g, -1)
+        ga = gb = None
+        if self.needs(0):
+            ga = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if self.needs(1):
+            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def matmul(input, other):
+    return _binary(Matmul, input, other)
+
+
+class LinearOp(Function):
+    op = "linear"
+    fresh_grads = True
+
+    def forward(self, x, weight, bias=None):
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise OpError(
+                f"linear: input of shape {x.shape} does not fit weight {weight.shape}: "
+                f"expected input (*, {weight.shape[1]})"
+            )
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, g):
+        x, w = self.x, self.weight
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g @ w) if self.needs(0) else None
+        gw = (g2.T @ x.reshape(-1, x.shape[-1])) if self.needs(1) else None
+        if not self.has_bias:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if self.needs(2) else None)
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias."""
+    return LinearOp.apply(input, weight) if bias is None else LinearOp.apply(input, weight, bias)

@@ -1,0 +1,120 @@
+"""Batch and layer normalisation."""
+
+from __future__ import annotations
+
+from engine.autograd import Function, OpError
+from engine.ops.elementwise import _xp
+from engine.ops.unary import sqrt
+
+
+class BatchNormOp(Function):
+    op = "batch_norm"
+
+    def forward(self, x, *affine, running_mean, running_var, training, momentum, eps):
+        xp = _xp(x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        count = x.size // x.shape[1]
+        if training:
+            if count <= 1:
+                raise OpError(
+                    "batch_norm: expected more than 1 value per channel when training, "
+                    f"got input of shape {x.shape}"
+                )
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += momentum * var * (count / (count - 1))
+        else:
+            mean, var = running_mean, running_var
+        invstd = 1 / xp.sqrt(var + eps)
+        self.xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
+        self.invstd, self.axes, self.shape, self.training = invstd, axes, shape, training
+        self.weight = affine[0] if affine else None
+        out = self.xhat
+        if affine:
+            out = out * affine[0].reshape(shape) + affine[1].reshape(shape)
+        return out
+
+    def backward(self, g):
+        xhat, axes, shape = self.xhat, self.axes, self.shape
+        gxhat = g if self.weight is None else g * self.weight.reshape(shape)
+        gx = None
+        if self.needs(0):
+            if self.training:
+                n = g.size // g.shape[1]
+                mean_g = gxhat.sum(axis=axes).reshape(shape) / n
+                mean_gx = (gxhat * xhat).sum(axis=axes).reshape(shape) / n
+                gx = (gxhat - mean_g - xhat * mean_gx) * self.invstd.reshape(shape)
+            else:
+                gx = gxhat * self.invstd.reshape(shape)
+        if self.weight is None:
+            return (gx,)
+        gw = (g * xhat).sum(axis=axes) if self.needs(1) else None
+        gb = g.sum(axis=axes) if self.needs(2) else None
+        return gx, gw, gb
+
+
+def batch_norm(
+    input,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training=False,
+    momentum=0.1,
+    eps=1e-5,
+):
+    """Normalise each channel (dim 1) by batch statistics or the running ones."""
+    if input.ndim < 2:
+        raise ValueError(
+            f"batch_norm: expected input with 2 or more dimensions, got {tuple(input.shape)}"
+        )
+    channels = input.shape[1]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise ValueError(
+                f"batch_norm: {name} has shape {tuple(t.shape)} but the input has {channels} "
+                f"channels (input {tuple(input.shape)})"
+            )
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+    affine = () if weight is None else (weight, bias if bias is not None else weight * 0)
+    return BatchNormOp.apply(
+        input,
+        *affine,
+        running_mean=None if running_mean is None else running_mean._data,
+        running_var=None if running_var is None else running_var._data,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last len(normalized_shape) dims."""
+    norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[-len(norm) :]) != norm:
+        raise ValueError(
+            f"layer_norm: normalized_shape {list(norm)} does not match the last dimensions "
+            f"of the input {tuple(input.shape)}"
+        )
+    dims = tuple(range(-len(norm), 0))
+    mean = input.mean(dim=dims, keepdim=True)
+    centred = input - mean
+    var = (centred * centred).mean(dim=dims, keepdim=True)
+    out = centred / sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out

@@ -1,0 +1,231 @@
+"""Reductions: sum, mean, var, std, max, min, argmax, argmin."""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from engine.autograd import Function, OpError
+from engine.ops.elementwise import Maximum, Minimum, _binary, _floating, _xp
+from engine.ops.unary import sqrt
+from engine.tensor import Tensor
+
+
+def _axes(dim, ndim: int, op: str):
+    """Normalise `dim` (None, int or sequence) to a tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    for d in dims:
+        bound = builtins.max(ndim, 1)
+        if not -bound <= d < bound:
+            raise IndexError(
+                f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+                f"(expected to be in range of [{-bound}, {bound - 1}])"
+            )
+        out.append(d % bound)
+    return tuple(out) if ndim else ()
+
+
+def _restore(g, in_shape, axes, keepdim):
+    """Broadcast a reduced gradient back over the reduced axes."""
+    if not keepdim:
+        g = _xp(g).expand_dims(g, axes) if axes else g
+    return _xp(g).broadcast_to(g, in_shape)
+
+
+class Sum(Function):
+    op = "sum"
+
+    def forward(self, a, axes, keepdim):
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        return a.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        return (_restore(g, self.shape, self.axes, self.keepdim),)
+
+
+class Mean(Function):
+    op = "mean"
+
+    def forward(self, a, axes, keepdim):
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        self.n = math.prod(a.shape[i] for i in axes)
+        total = a.sum(axis=axes, keepdims=keepdim)
+        return total / total.dtype.type(self.n) if self.n else total * np.nan
+
+    def backward(self, g):
+        return (
+            _restore(
+                g / g.dtype.type(builtins.max(self.n, 1)), self.shape, self.axes, self.keepdim
+            ),
+        )
+
+
+class Var(Function):
+    op = "var"
+
+    def forward(self, a, axes, keepdim, correction):
+        n = math.prod(a.shape[i] for i in axes)
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        self.centred = a - a.mean(axis=axes, keepdims=True)
+        self.denom = a.dtype.type(builtins.max(n - correction, 0))
+        return (self.centred * self.centred).sum(axis=axes, keepdims=keepdim) / self.denom
+
+    def backward(self, g):
+        g = _restore(g, self.shape, self.axes, self.keepdim)
+        return (g * self.centred * (2 / self.denom),)
+
+
+class Extremum(Function):
+    """max or min over all elements: ties share the gradient equally."""
+
+    def forward(self, a):
+        if a.size == 0:
+            raise OpError(
+                f"{self.op}(): expected a non-empty tensor; pass dim= to reduce an empty one"
+            )
+        self.a = a
+        self.out = a.max() if self.op == "max" else a.min()
+        return self.out
+
+    def backward(self, g):
+        hit = self.a == self.out
+        return (g * hit / hit.sum(),)
+
+
+class Max(Extremum):
+    op = "max"
+
+
+class Min(Extremum):
+    op = "min"
+
+
+class ExtremumDim(Function):
+    """max or min along one dim: the gradient goes to the index returned."""
+
+    def forward(self, a, dim, keepdim):
+        if a.shape and a.shape[dim] == 0:
+            raise OpError(
+                f"{self.op}(): cannot reduce over dimension {dim} of size 0 (shape {a.shape})"
+            )
+        xp = _xp(a)
+        idx = a.argmax(axis=dim) if self.op == "max" else a.argmin(axis=dim)
+        self.indices = xp.expand_dims(idx, dim) if a.ndim else idx
+        values = xp.take_along_axis(a, self.indices, axis=dim) if a.ndim else a
+        self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
+        if not keepdim and a.ndim:
+            values = values.squeeze(dim)
+        return values
+
+    def backward(self, g):
+        if not self.shape:
+            return (g,)
+        xp = _xp(g)
+        if not self.keepdim:
+            g = xp.expand_dims(g, self.dim)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        xp.put_along_axis(out, self.indices, g, axis=self.dim)
+        return (out,)
+
+    def index_tensor(self) -> Tensor:
+        idx = self.indices if self.keepdim or not self.shape else self.indices.squeeze(self.dim)
+        return Tensor._make(idx.astype(np.int64), False, None)
+
+
+class MaxDim(ExtremumDim):
+    op = "max"
+
+
+class MinDim(ExtremumDim):
+    op = "min"
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return Sum.apply(input, axes=_axes(dim, input.ndim, "sum"), keepdim=keepdim)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {input.dtype}"
+        )
+    return Mean.apply(input, axes=_axes(dim, input.ndim, "mean"), keepdim=keepdim)
+
+
+def _correction(unbiased, correction) -> int:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, builtins.bool):  # var(unbiased) positional form
+        dim, unbiased = None, dim
+    axes = _axes(dim, input.ndim, "var")
+    return Var.apply(
+        _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
+    )
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _extremum(input, dim, keepdim, other, whole, along, pair):
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is not None:
+        return _binary(pair, input, other)
+    if dim is None:
+        return whole.apply(input)
+    axis = _axes(dim, input.ndim, whole.op)
+    axis = axis[0] if axis else 0
+    values = along.apply(input, dim=axis, keepdim=keepdim)
+    node = values._ctx
+    if node is None:  # no graph was recorded: recompute the indices directly
+        return MinMax(values, _argext(input, axis, keepdim, whole.op))
+    return MinMax(values, node.index_tensor())
+
+
+def _argext(input, axis, keepdim, op):
+    a = input._data
+    idx = a.argmax(axis=axis) if op == "max" else a.argmin(axis=axis)
+    if keepdim and a.ndim:
+        idx = _xp(a).expand_dims(idx, axis)
+    return Tensor._make(_xp(a).asarray(idx, dtype=np.int64), False, None)
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    return _extremum(input, dim, keepdim, other, Max, MaxDim, Maximum)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    return _extremum(input, dim, keepdim, other, Min, MinDim, Minimum)
+
+
+def argmax(input, dim=None, keepdim=False):
+    if dim is None:
+        flat = input._data.reshape(-1)
+        return Tensor._make(_xp(flat).asarray(flat.argmax(), dtype=np.int64), False, None)
+    return _argext(input, _axes(dim, input.ndim, "argmax")[0], keepdim, "max")
+
+
+def argmin(input, dim=None, keepdim=False):
+    if dim is None:
+        flat = input._data.reshape(-1)
+        return Tensor._make(_xp(flat).asarray(flat.argmin(), dtype=np.int64), False, None)
+    return _argext(input, _axes(dim, input.ndim, "argmin")[0], keepdim, "min")
