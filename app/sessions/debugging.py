@@ -19,6 +19,7 @@ from engine import debug
 from engine.debug import Event, NodeRecord, Stats, Stepper, Trace, Tracer
 from engine.debug.stepper import update_ratio
 from engine.debug.trace import DEFAULT_VALUE_CAP
+from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
 
 DEAD_UNITS = 0.5  # a ReLU with at least this fraction of units zero for every sample is reported
@@ -33,7 +34,7 @@ class DebugError(ValueError):
 
 @dataclass
 class DebugBatch:
-    """The batch a pass runs on, the engine's RNG state before it, and where it came from."""
+    """The batch a pass runs on, the RNG state its forward starts from, and where it came from."""
 
     inputs: engine.Tensor
     targets: engine.Tensor
@@ -129,8 +130,8 @@ class DebugSession:
         self.loss_name = str(settings.get("loss", "CrossEntropyLoss"))
         seed = int(settings.get("seed", 0))
         try:
-            engine.manual_seed(seed)
-            model = design.build()
+            with use_generator(Generator().manual_seed(seed)):
+                model = design.build()
             if training is not None:
                 model.load_state_dict(training.model.state_dict())
             optimizer = make_optimizer(settings.get("optimizer"), model.parameters())
@@ -164,12 +165,14 @@ class DebugSession:
             data.train, size, shuffle=True, generator=engine.Generator().manual_seed(seed)
         )
         x, y = next(iter(loader))
-        engine.manual_seed(seed)
-        self.design.build()  # the RNG as training's first step finds it: after the weights
-        return DebugBatch(x, y, engine.get_rng_state(), f"the first batch of {data.name} ({size})")
+        with use_generator(Generator().manual_seed(seed)) as generator:
+            self.design.build()  # the RNG as training's first step finds it: after the weights
+        origin = f"the first batch of {data.name} ({size})"
+        return DebugBatch(x, y, generator.get_state(), origin)
 
     def _fresh(self):
-        model = self.design.build()
+        with use_generator(Generator()):  # initial weights, replaced at once
+            model = self.design.build()
         model.load_state_dict(self._model_state)
         model.train()
         optimizer = make_optimizer(self.design.training.get("optimizer"), model.parameters())
@@ -182,11 +185,13 @@ class DebugSession:
         batch = self.batch
 
         def run() -> float:
-            engine.set_rng_state(batch.rng_state)
-            out = model(batch.inputs)
-            loss = loss_fn(out, loss_target(self.loss_name, out, batch.targets))
-            loss.backward()
-            optimizer.step()
+            generator = Generator()
+            generator.set_state(batch.rng_state)
+            with use_generator(generator):  # the pass's thread draws from its own generator
+                out = model(batch.inputs)
+                loss = loss_fn(out, loss_target(self.loss_name, out, batch.targets))
+                loss.backward()
+                optimizer.step()
             return loss.item()
 
         return run

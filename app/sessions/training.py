@@ -20,6 +20,7 @@ from app.model.data import make_datasets
 from app.model.design import Design, write_atomic
 from engine.backend import is_cuda_available
 from engine.optim import lr_scheduler
+from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
 
 CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss")
@@ -77,7 +78,7 @@ class NonFiniteReport:
 
 @dataclass
 class BadBatch:
-    """What replays a non-finite step: the batch and the engine's RNG state before its forward.
+    """What replays a non-finite step: the batch and the run's RNG state before its forward.
 
     `epoch`, `batch` and `global_step` are the session's counters when it ran (all
     from 0); the model still holds the weights it ran with.
@@ -126,10 +127,11 @@ class TrainingSession:
         self.batch_size = _positive_int(training, "batch_size")
         self.seed = int(training.get("seed", 0))
 
-        engine.manual_seed(self.seed)  # the same seed gives the same weights and dropout
-        self.model = design.build().to(device)
-        # the engine's generator is global: a session keeps its own state between runs
-        self._rng_state = engine.get_rng_state()
+        # the session's own generator: the same seed gives the same weights and dropout,
+        # whatever other threads draw meanwhile
+        self.generator = Generator().manual_seed(self.seed)
+        with use_generator(self.generator):
+            self.model = design.build().to(device)
         self.loss_name = str(training["loss"])
         self.loss_fn = make_loss(self.loss_name)
         self.optimizer = make_optimizer(training.get("optimizer"), self.model.parameters())
@@ -226,14 +228,13 @@ class TrainingSession:
         total = self.epochs if epochs is None else epochs
         self._running, self.status = True, "running"
         self._way.set()
-        engine.set_rng_state(self._rng_state)
         try:
-            while self.epoch < total and self.status == "running":
-                self.status = self._run_epoch(on_report or (lambda report: None))
+            with use_generator(self.generator):
+                while self.epoch < total and self.status == "running":
+                    self.status = self._run_epoch(on_report or (lambda report: None))
             if self.status == "running":
                 self.status = "finished"
         finally:
-            self._rng_state = engine.get_rng_state()
             self._running = False
             self._stop.clear()
             with self._lock:
@@ -256,7 +257,7 @@ class TrainingSession:
                 return "stopped"
             with self._lock:
                 self._apply_pending_lr()
-            rng_state = engine.get_rng_state()
+            rng_state = self.generator.get_state()
             x, y = x.to(self.device), y.to(self.device)
             out = self.model(x)
             target = self._target(out, y)
@@ -300,11 +301,9 @@ class TrainingSession:
                     )
                 )
             if not self._gate.is_set():
-                self._rng_state = engine.get_rng_state()  # others may draw while paused
                 self.status = "paused"
                 self._gate.wait()
                 self.status = "running"
-                engine.set_rng_state(self._rng_state)
             if self._stop.is_set():
                 return "stopped"
         on_report(self._finish_epoch(time.perf_counter() - start))
@@ -399,7 +398,7 @@ class TrainingSession:
             "epoch": self.epoch,
             "batch": self.batch,
             "global_step": self.global_step,
-            "rng_state": self._rng_state,
+            "rng_state": self.generator.get_state(),
             "epoch_shuffle_state": self._epoch_shuffle_state,
             "sums": self._sums,
             "smooth": self._smooth,
@@ -434,7 +433,7 @@ class TrainingSession:
         self.global_step = position["global_step"]
         self._epoch_shuffle_state = position["epoch_shuffle_state"]
         self._sums, self._smooth = position["sums"], position["smooth"]
-        self._rng_state = position["rng_state"]
+        self.generator.set_state(position["rng_state"])
         self.status = "ready"
 
     @classmethod
