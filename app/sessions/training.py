@@ -100,9 +100,9 @@ class TrainingSession:
     """Trains a design's network on its dataset; the same code runs headless and in the TUI.
 
     `epoch` is the number of finished epochs and `batch` the batches done in the
-    current one. `run` is meant for one thread; `request_pause`, `resume`,
-    `request_stop` and `set_lr` may be called from any other, and take effect
-    between batches.
+    current one. `run` is meant for one thread; `request_pause`, `wait_paused`,
+    `resume`, `request_stop` and `set_lr` may be called from any other, and take
+    effect between batches.
     """
 
     def __init__(
@@ -159,6 +159,8 @@ class TrainingSession:
         self._gate = threading.Event()  # set: may run; clear: pause after the batch
         self._gate.set()
         self._stop = threading.Event()
+        self._at_rest = threading.Event()  # set: no batch is computing (paused or not running)
+        self._at_rest.set()
         self._way = threading.Event()  # clear: wait before the next batch, until _way_until
         self._way.set()
         self._way_until = 0.0
@@ -171,6 +173,14 @@ class TrainingSession:
     def request_pause(self) -> None:
         """Block the running thread after the current batch until `resume` or `request_stop`."""
         self._gate.clear()
+
+    def wait_paused(self, timeout: float | None = None) -> bool:
+        """Wait until the run is held between batches or not running; False on timeout.
+
+        After `request_pause`, True means the training thread has acknowledged: it
+        draws nothing and changes no weight until `resume`.
+        """
+        return self._at_rest.wait(timeout)
 
     def resume(self) -> None:
         """Let a paused run go on."""
@@ -227,6 +237,7 @@ class TrainingSession:
         """Train until `epochs` epochs in all are done; "finished", "stopped" or "nonfinite"."""
         total = self.epochs if epochs is None else epochs
         self._running, self.status = True, "running"
+        self._at_rest.clear()
         self._way.set()
         try:
             with use_generator(self.generator):
@@ -236,6 +247,7 @@ class TrainingSession:
                 self.status = "finished"
         finally:
             self._running = False
+            self._at_rest.set()
             self._stop.clear()
             with self._lock:
                 self._apply_pending_lr()
@@ -302,7 +314,9 @@ class TrainingSession:
                 )
             if not self._gate.is_set():
                 self.status = "paused"
+                self._at_rest.set()
                 self._gate.wait()
+                self._at_rest.clear()
                 self.status = "running"
             if self._stop.is_set():
                 return "stopped"

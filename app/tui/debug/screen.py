@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static, Tab, Tabs
+from textual.worker import get_current_worker
 
 from app.model.design import Design
 from app.sessions.debugging import DebugBatch, DebugError, DebugSession, scope_of_group
@@ -31,6 +32,7 @@ from widgets.header import AppHeader
 from widgets.tensor_inspector import TensorInspector
 
 PHASE_TAB = {"forward": "value", "backward": "grad", "update": "update"}
+PAUSE_POLL_S = 0.05  # how often the wait for a run's pause looks whether it was cancelled
 
 
 class DebugScreen(Screen):
@@ -99,17 +101,25 @@ class DebugScreen(Screen):
         return (design.to_json(), id(training), step, id(bad)), training, bad
 
     def open_session(self, force: bool = False) -> None:
-        """Make a session for the open design, unless the one there still fits it."""
+        """Make a session for the open design, unless the one there still fits it.
+
+        A run that is computing a batch is asked to pause, and its weights are
+        copied only once it has acknowledged: the wait happens in a worker.
+        """
         key, training, bad = self._source()
         if not force and self.session is not None and key == self.source_key:
             return
         self.source_key = key
-        if training is not None and training.status == "running" and not training.paused:
-            training.request_pause()
-            self.notify("training paused: the debugger copies its weights", timeout=4)
         if self.session is not None:
             self.session.close()
         self.session = None
+        if training is not None and not training.wait_paused(0):
+            if not training.paused:
+                training.request_pause()
+                self.notify("training paused: the debugger copies its weights", timeout=4)
+            self.query_one("#status", Static).update("pausing the run…")
+            self._await_pause(training)
+            return
         batch = None
         if bad is not None:
             origin = f"the batch training stopped on (epoch {bad.epoch + 1}, batch {bad.batch + 1})"
@@ -316,6 +326,16 @@ class DebugScreen(Screen):
 
     def action_slice(self, axis: int, delta: int) -> None:
         self.query_one("#tensor", TensorInspector).shift_slice(axis, delta)
+
+    @work(thread=True, exclusive=True, group="pause")
+    def _await_pause(self, training) -> None:
+        """Wait, off the UI thread, until the run holds between batches; then open."""
+        worker = get_current_worker()
+        while not training.wait_paused(PAUSE_POLL_S):
+            if worker.is_cancelled:
+                return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self.open_session, True)
 
     @work(thread=True, exclusive=True, group="debug")
     def _in_worker(self, method: str) -> None:
