@@ -91,10 +91,11 @@ class DebugScreen(Screen):
     def _source(self):
         """The training session to take weights from (same network only) and the bad batch."""
         design = self.app.editor.design
-        training = getattr(self.app, "train_session", None)
+        state = self.app.state
+        training = state.training
         if training is not None and not same_network(design, training.design):
             training = None
-        bad = getattr(self.app, "bad_batch", None)
+        bad = state.bad_batch
         if bad is not None and (training is None or training.bad_batch is not bad):
             bad = None
         step = training.global_step if training is not None else None
@@ -126,9 +127,7 @@ class DebugScreen(Screen):
             batch = DebugBatch(bad.inputs, bad.targets, bad.rng_state, origin)
         design = Design.from_json(key[0])  # a copy: later edits stay out of this session
         try:
-            self.session = DebugSession(
-                design, training, batch, getattr(self.app, "data_dir", None)
-            )
+            self.session = DebugSession(design, training, batch, self.app.state.data_dir)
         except DebugError as err:
             self.show_alert(Text.assemble(("✗ ", "bold red"), str(err)))
             self.query_one("#graph", GraphList).show([])

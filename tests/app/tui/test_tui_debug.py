@@ -174,7 +174,9 @@ async def debug_bad_batch(pilot) -> DebugScreen:
     app = pilot.app
     await press(pilot, "2", "space")
     assert app.screen.session.status == "nonfinite"
-    assert app.bad_batch is not None and app.bad_batch.batch == 4  # batch 5, counted from 1
+    assert (
+        app.state.bad_batch is not None and app.state.bad_batch.batch == 4
+    )  # batch 5, counted from 1
     screen = await open_debug(pilot)
     assert "the batch training stopped on (epoch 1, batch 5)" in text(app, "#status")
     return screen

@@ -127,7 +127,7 @@ async def test_non_finite_loss_stops_and_offers_the_debugger(tmp_path):
         assert screen.session.status == "nonfinite"
         alert = screen.query_one("#alert")
         assert alert.display and "press 3 to debug this batch" in str(alert.render())
-        assert app.bad_batch is screen.session.bad_batch is not None
+        assert app.state.bad_batch is screen.session.bad_batch is not None
         assert str(screen.query_one("#progress").render()).startswith("non-finite")
 
 
@@ -177,7 +177,7 @@ async def test_a_paused_run_checkpoints_and_sets_the_weights_to_export(tmp_path)
         folder = tmp_path / "ckpt"
         await answer_prompt(pilot, "c", str(folder))
         assert (folder / "session.json").exists()
-        assert app.trained_weights == folder / "weights.npz"
+        assert app.state.trained_weights == folder / "weights.npz"
         saved = weights(screen.session.model)
         await pilot.press("r")  # fresh weights
         await run_ends(pilot, screen)
@@ -327,6 +327,7 @@ async def test_opening_debug_mid_run_leaves_a_seeded_run_as_it_would_have_been(t
         design = Design.from_json(app.editor.design.to_json())
         await send_keys(app, "space")
         await wait_for(lambda: screen.running and screen.session.global_step > 0)
+        assert app.state.training is screen.session  # told by the RunStarted message
         await send_keys(app, "3")
         await wait_for(lambda: isinstance(app.screen, DebugScreen))
         debug = app.screen
