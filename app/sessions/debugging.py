@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import inspect
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
 import engine
 from app.model.data import DatasetError, make_datasets
 from app.model.design import Design, DesignError
-from app.sessions.training import SessionError, loss_target, make_loss, make_optimizer
+from app.sessions.breakpoints import Breakpoints
+from app.sessions.findings import failed_node, find_all, rms, vanishing_below
+from app.sessions.setup import SessionError, loss_target, make_loss, make_optimizer
 from engine import debug
 from engine.debug import Event, NodeRecord, Stats, Stepper, Trace, Tracer
 from engine.debug.stepper import update_ratio
@@ -22,10 +24,7 @@ from engine.debug.trace import DEFAULT_VALUE_CAP
 from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
 
-DEAD_UNITS = 0.5  # a ReLU with at least this fraction of units zero for every sample is reported
 ZEROS = 0.75  # a node whose values are at least this fraction zero gets the "zeros" glyph
-VANISHING = 1e-4  # gradient rms below this fraction of the largest parameter's: vanishing
-UPDATE_ALERT = 1.0  # an update larger than the weight it changes is reported
 
 
 class DebugError(ValueError):
@@ -42,14 +41,17 @@ class DebugBatch:
     origin: str
 
 
-@dataclass(frozen=True)
-class Finding:
-    """Something wrong in the pass over the batch: `kind` is "error", "nonfinite", "dead",
-    "vanishing" or "update"; `node` the record to look at."""
+class Group(NamedTuple):
+    """A module on the way to a node's scope: its attribute name and its class."""
 
-    kind: str
-    node: int | None
-    text: str
+    name: str
+    kind: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the graph list titles the group: the name, and the class when it says more."""
+        kind = self.kind
+        return f"{self.name} {kind}" if kind and kind.lower() != self.name.lower() else self.name
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Row:
     node: int
     op: str
     scope: str
-    groups: tuple[str, ...]
+    groups: tuple[Group, ...]
     shape: tuple
     name: str
     glyph: str
@@ -83,16 +85,6 @@ class NodeView:
     lr: float | None = None
     update_ratio: float | None = None
     dropped: bool = False  # its arrays were dropped to keep the history under the cap
-
-
-@dataclass
-class _Spec:
-    """A breakpoint as the user set it, re-applied to each pass's stepper."""
-
-    node: int | None = None
-    scope: str | None = None
-    when: Callable[[Event], bool] | None = None
-    label: str = ""
 
 
 class _OverviewTracer(Tracer):
@@ -144,9 +136,10 @@ class DebugSession:
         self._modules = dict(model.named_modules())  # read for names and types only
         self._optimizer_state = optimizer.state_dict()
         self.batch = batch or self._first_batch(seed, data_dir)
-        self.specs: list[_Spec] = []
+        self.breakpoints = Breakpoints()
         self.overview, self.updates = self._overview()
-        self.findings = self._findings()
+        self.findings = find_all(self.overview, self.updates, lambda: self._anomaly)
+        self._vanishing_below = vanishing_below(self.overview)
         self.stepper: Stepper | None = None
         self.cursor = -1  # index into the history of the event shown (set by restart)
         self._event_of: dict[tuple[str, int], int] = {}  # (phase, node) -> history index
@@ -211,7 +204,7 @@ class DebugSession:
         if self.stepper is not None:
             self.stepper.close()
         self.stepper = Stepper(self.pass_fn(), "stats", self.value_cap)
-        self._reapply()
+        self.breakpoints.attach(self.stepper)
         self.cursor, self._event_of, self._indexed = -1, {}, 0
 
     def _moved(self, event: Event) -> Event:
@@ -275,53 +268,6 @@ class DebugSession:
         """The cursor is on the newest event (not looking back through the history)."""
         return self.cursor == len(self.stepper.history) - 1
 
-    # ----- breakpoints --------------------------------------------------------------
-    def toggle_breakpoint(self, node: int | None = None, scope: str | None = None) -> bool:
-        """Set or clear a breakpoint on a node or a module scope; True when now set."""
-        if node is None and scope is None:
-            raise ValueError("a breakpoint needs a node or a module scope")
-        for spec in self.specs:
-            if spec.when is None and (spec.node, spec.scope) == (node, scope):
-                self.specs.remove(spec)
-                self._reapply()
-                return False
-        self.add_breakpoint(_Spec(node, scope, label=f"#{node}" if node is not None else scope))
-        return True
-
-    def add_condition(self, kind: str, limit: float | None = None) -> str:
-        """Break anywhere an event holds NaN/Inf (`"nonfinite"`) or has a norm above `limit`."""
-        if kind == "nonfinite":
-            spec = _Spec(when=debug.has_nonfinite, label="NaN/Inf")
-        elif kind == "norm":
-            if limit is None or not limit > 0:
-                raise ValueError(f"a norm breakpoint needs a positive limit, got {limit!r}")
-            spec = _Spec(when=debug.norm_above(limit), label=f"norm > {limit:g}")
-        else:
-            raise ValueError(f"condition must be 'nonfinite' or 'norm', got {kind!r}")
-        self.add_breakpoint(spec)
-        return spec.label
-
-    def add_breakpoint(self, spec: _Spec) -> None:
-        self.specs.append(spec)
-        self.stepper.add_breakpoint(node=spec.node, scope=spec.scope, when=spec.when)
-
-    def _reapply(self) -> None:
-        self.stepper.breakpoints.clear()
-        for spec in self.specs:
-            self.stepper.add_breakpoint(node=spec.node, scope=spec.scope, when=spec.when)
-
-    @property
-    def breakpoint_nodes(self) -> set[int]:
-        return {s.node for s in self.specs if s.node is not None and s.when is None}
-
-    @property
-    def breakpoint_scopes(self) -> set[str]:
-        return {s.scope for s in self.specs if s.scope is not None and s.when is None}
-
-    @property
-    def conditions(self) -> list[str]:
-        return [s.label for s in self.specs if s.when is not None]
-
     # ----- tools --------------------------------------------------------------------
     @cached_property
     def _anomaly(self) -> debug.AnomalyError | None:
@@ -340,7 +286,7 @@ class DebugSession:
             if not err.node.is_leaf or err.phase == "update":
                 self.run_to_node(err.node.id, err.phase)
         finally:
-            self._reapply()
+            self.breakpoints.apply()
         return err
 
     def gradcheck(self, node: int) -> debug.GradCheck:
@@ -356,8 +302,7 @@ class DebugSession:
     @property
     def failed_node(self) -> NodeRecord | None:
         """The op the forward pass failed in, if it failed in one."""
-        nodes = self.overview.nodes
-        return nodes[-1] if nodes and nodes[-1].error else None
+        return failed_node(self.overview)
 
     @property
     def history_bytes(self) -> int:
@@ -380,7 +325,7 @@ class DebugSession:
                     rec.id,
                     rec.op,
                     rec.scope,
-                    _groups(rec, modules),
+                    groups_of(rec, modules),
                     tuple(rec.shape),
                     rec.name,
                     glyph,
@@ -446,20 +391,11 @@ class DebugSession:
         if (vs is not None and not vs.finite) or (gs is not None and not gs.finite):
             return "nonfinite"
         bias = rec.op == "parameter" and len(rec.shape) < 2  # before a BatchNorm, rightly ~0
-        if gs is not None and gs.count and not bias and _rms(gs) < self._vanishing_below():
+        if gs is not None and gs.count and not bias and rms(gs) < self._vanishing_below:
             return "vanishing"
         if vs is not None and vs.zero_fraction >= ZEROS and not rec.is_leaf:  # zero biases: fine
             return "zeros"
         return "ok" if vs is not None else ""
-
-    @cached_property
-    def _top_weight(self) -> NodeRecord | None:
-        """The weight whose gradient has the largest rms: what "vanishing" is measured against."""
-        return max(_weights(self.overview), key=lambda r: _rms(r.grad_stats), default=None)
-
-    def _vanishing_below(self) -> float:
-        top = _rms(self._top_weight.grad_stats) if self._top_weight is not None else 0.0
-        return top * VANISHING if math.isfinite(top) else 0.0
 
     @cached_property
     def _module_types(self) -> dict[str, str]:
@@ -477,93 +413,6 @@ class DebugSession:
         elif module is not None and not rec.is_leaf:  # a design's layer: the line of its forward
             parts.append(_forward_line(type(module)))
         return "\n".join(p for p in parts if p)
-
-    # ----- findings -----------------------------------------------------------------
-    def _findings(self) -> list[Finding]:
-        found: list[Finding] = []
-        trace = self.overview
-        if trace.error is not None:
-            bad = self.failed_node
-            where = f"{bad.scope or bad.op} ({bad.op}, node #{bad.id})" if bad else "the pass"
-            found.append(Finding("error", bad.id if bad else None, f"{where}: {trace.error}"))
-            return found
-        found += self._nonfinite()
-        found += self._dead()
-        found += self._vanishing()
-        found += self._big_updates()
-        return found
-
-    def _nonfinite(self) -> list[Finding]:
-        anything = any(
-            (r.value_stats is not None and not r.value_stats.finite)
-            or (r.grad_stats is not None and not r.grad_stats.finite)
-            for r in self.overview.nodes
-        ) or any(not math.isfinite(ratio) for _, ratio, _ in self.updates.values())
-        err = self._anomaly if anything else None
-        if err is None:
-            return []
-        where = f" in {err.node.scope}" if err.node.scope and not err.node.is_leaf else ""
-        text = f"NaN/Inf first made by #{err.node.id} {err.node.op}{where}: {err.reason}"
-        return [Finding("nonfinite", err.node.id, text + " (press ! to go there)")]
-
-    def _dead(self) -> list[Finding]:
-        found = []
-        for rec in self.overview.nodes:
-            if rec.op != "relu" or rec.value is None or rec.value.ndim < 2:
-                continue
-            alive = np.moveaxis(rec.value != 0, 1, 0).reshape(rec.value.shape[1], -1).any(axis=1)
-            dead = 1.0 - float(alive.mean())
-            if dead >= DEAD_UNITS:
-                found.append(
-                    Finding(
-                        "dead",
-                        rec.id,
-                        f"{rec.scope or 'relu'}: {dead:.0%} of its {alive.size} units are zero "
-                        f"for every sample of the batch (dead ReLUs: no gradient passes them)",
-                    )
-                )
-        return found
-
-    def _vanishing(self) -> list[Finding]:
-        params, top = _weights(self.overview), self._top_weight
-        if len(params) < 2:
-            return []
-        low = [r for r in params if _rms(r.grad_stats) < self._vanishing_below()]
-        if not low:
-            return []
-        worst = min(low, key=lambda r: _rms(r.grad_stats))
-        ratio = _rms(worst.grad_stats) / _rms(top.grad_stats)
-        others = [r.name for r in low if r is not worst]
-        also = (
-            f" (also {', '.join(others[:3])}{', …' if len(others) > 3 else ''})" if others else ""
-        )
-        return [
-            Finding(
-                "vanishing",
-                worst.id,
-                f"vanishing gradient: {worst.name}'s gradient is {ratio:.1e} × {top.name}'s "
-                f"(rms {_rms(worst.grad_stats):.1e}): too small to learn{also}",
-            )
-        ]
-
-    def _big_updates(self) -> list[Finding]:
-        big = [  # weight matrices only: a bias may start at zero, and any step dwarfs it
-            (rid, ratio, lr)
-            for rid, (_, ratio, lr) in self.updates.items()
-            if UPDATE_ALERT <= ratio < math.inf and len(self.overview.nodes[rid].shape) >= 2
-        ]
-        if not big:
-            return []
-        rid, ratio, lr = max(big, key=lambda b: b[1])
-        name = self.overview.nodes[rid].name
-        return [
-            Finding(
-                "update",
-                rid,
-                f"{name}: this step's update is {ratio:.3g}× the weight itself (lr {lr:g}); "
-                f"the learning rate is far too large",
-            )
-        ]
 
     def close(self) -> None:
         if self.stepper is not None:
@@ -583,37 +432,20 @@ def _forward_line(cls: type) -> str:
     return f"{path}:{start}"
 
 
-def _weights(trace: Trace) -> list[NodeRecord]:
-    """Weight matrices and kernels with a gradient (biases are judged by other rules)."""
-    return [r for r in trace.nodes if r.op == "parameter" and r.grad_stats and len(r.shape) >= 2]
-
-
-def _rms(st: Stats) -> float:
-    n = st.count - st.nan_count - st.inf_count
-    return st.norm / math.sqrt(n) if n else 0.0
-
-
-def _groups(rec: NodeRecord, modules: dict[str, str]) -> tuple[str, ...]:
-    """The foldable groups of a row: each module on the way to the node's scope, labelled."""
+def groups_of(rec: NodeRecord, modules: dict[str, str]) -> tuple[Group, ...]:
+    """The foldable groups of a row: each module on the way to the node's scope."""
     scope = rec.scope
     if rec.is_leaf:  # a parameter sits under its module; the input at the top
         scope = rec.name.rpartition(".")[0] if rec.name else ""
     if not scope:
         return ()
     parts = scope.split(".")
-    groups = []
-    for i in range(len(parts)):
-        name = ".".join(parts[: i + 1])
-        kind = modules.get(name)
-        groups.append(
-            f"{parts[i]} {kind}" if kind and kind.lower() != parts[i].lower() else parts[i]
-        )
-    return tuple(groups)
+    return tuple(Group(part, modules.get(".".join(parts[: i + 1]))) for i, part in enumerate(parts))
 
 
-def scope_of_group(groups: tuple[str, ...]) -> str:
+def scope_of(groups: tuple[Group, ...]) -> str:
     """The module scope a group of the graph list stands for."""
-    return ".".join(g.split(" ")[0] for g in groups)
+    return ".".join(g.name for g in groups)
 
 
 def describe_event(event: Event | None) -> str:

@@ -13,27 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import engine
-import engine.nn as nn
-import engine.nn.functional as F
 from app.model.analysis import analyse
 from app.model.data import make_datasets
 from app.model.design import Design, write_atomic
+from app.sessions.setup import (
+    BINARY_LOSSES,
+    CLASSIFICATION_LOSSES,
+    SessionError,
+    loss_target,
+    make_loss,
+    make_optimizer,
+    make_scheduler,
+)
+from app.sessions.setup import OPTIMIZERS as OPTIMIZERS  # the Build screen's choices
 from engine.backend import is_cuda_available
 from engine.optim import lr_scheduler
 from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
 
-CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss")
-BINARY_LOSSES = ("BCEWithLogitsLoss", "BCELoss")
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop")
-SCHEDULES = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau")
 CHECKPOINT_FORMAT = "stepgrad.session"
 CHECKPOINT_VERSION = 1
 SMOOTHING = 0.9  # weight of the past in the smoothed loss
-
-
-class SessionError(ValueError):
-    """A design or setting that cannot be trained: the message names the value."""
 
 
 @dataclass
@@ -135,7 +135,7 @@ class TrainingSession:
         self.loss_name = str(training["loss"])
         self.loss_fn = make_loss(self.loss_name)
         self.optimizer = make_optimizer(training.get("optimizer"), self.model.parameters())
-        self.scheduler = _make_scheduler(training.get("schedule"), self.optimizer)
+        self.scheduler = make_scheduler(training.get("schedule"), self.optimizer)
         self.shuffle_generator = engine.Generator().manual_seed(self.seed)
         self.train_loader = DataLoader(
             self.data.train, self.batch_size, shuffle=True, generator=self.shuffle_generator
@@ -520,48 +520,3 @@ def _check_fits(design: Design, data, loss: str) -> None:
             f"design {design.name!r} gives {out} per sample, but {loss} on {data.name!r} "
             f"needs ({data.num_classes},): one score per class"
         )
-
-
-def loss_target(loss_name: str, out: engine.Tensor, y: engine.Tensor) -> engine.Tensor:
-    """Labels as the loss wants them: indices, or floats shaped like the output."""
-    if loss_name in CLASSIFICATION_LOSSES or y.is_floating_point():
-        return y
-    if out.ndim == 2 and out.shape[1] > 1:
-        return F.one_hot(y, out.shape[1]).float()
-    return y.float().reshape(out.shape)
-
-
-def make_loss(name: str) -> nn.Module:
-    """The loss module named in a design's training settings."""
-    cls = getattr(nn, name, None)
-    if not isinstance(cls, type) or not name.endswith("Loss"):
-        known = ", ".join(n for n in dir(nn) if n.endswith("Loss") and not n.startswith("_"))
-        raise SessionError(f"unknown loss {name!r} (known: {known})")
-    return cls()
-
-
-def make_optimizer(settings: Any, params) -> engine.optim.Optimizer:
-    """The optimizer a design's training settings describe, over `params`."""
-    if not isinstance(settings, dict) or settings.get("type") not in OPTIMIZERS:
-        kind = settings.get("type") if isinstance(settings, dict) else settings
-        raise SessionError(f"unknown optimizer {kind!r} (known: {', '.join(OPTIMIZERS)})")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
-    kind = kwargs.pop("type")
-    try:
-        return getattr(engine.optim, kind)(params, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise SessionError(f"optimizer {kind}: {err}") from None
-
-
-def _make_scheduler(settings: Any, optimizer) -> lr_scheduler.LRScheduler | None:
-    if settings is None:
-        return None
-    if not isinstance(settings, dict) or settings.get("type") not in SCHEDULES:
-        kind = settings.get("type") if isinstance(settings, dict) else settings
-        raise SessionError(f"unknown schedule {kind!r} (known: {', '.join(SCHEDULES)})")
-    kwargs = dict(settings)
-    kind = kwargs.pop("type")
-    try:
-        return getattr(lr_scheduler, kind)(optimizer, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise SessionError(f"schedule {kind}: {err}") from None

@@ -13,7 +13,7 @@ from textual.widgets import ContentSwitcher, Footer, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
 from app.model.design import Design
-from app.sessions.debugging import DebugBatch, DebugError, DebugSession, scope_of_group
+from app.sessions.debugging import DebugBatch, DebugError, DebugSession, scope_of
 from app.sessions.training import same_network
 from app.tui.actions import bindings_for
 from app.tui.debug.view import (
@@ -49,6 +49,7 @@ class DebugScreen(Screen):
         self.shown_node: int | None = None
         self.busy = False  # a long move runs in a worker; keys wait for it
         self._phase = "ready"
+        self._scope_of: dict[tuple[str, ...], str] = {}  # group labels -> module scope
         self._findings_shown: Text | None = Text()
         self._input_walk: tuple[int, int] | None = None  # (child node, input index)
 
@@ -161,10 +162,14 @@ class DebugScreen(Screen):
         graph = self.query_one("#graph", GraphList)
         rows = session.rows()
         graph.show([_graph_row(r) for r in rows])
-        scopes = session.breakpoint_scopes
-        groups = {r.groups[:i] for r in rows for i in range(1, len(r.groups) + 1)} if scopes else ()
+        self._scope_of = {  # the graph list names a group by its labels
+            tuple(g.label for g in r.groups[:i]): scope_of(r.groups[:i])
+            for r in rows
+            for i in range(1, len(r.groups) + 1)
+        }
+        scopes = session.breakpoints.scopes
         graph.set_breakpoints(
-            session.breakpoint_nodes, {g for g in groups if scope_of_group(g) in scopes}
+            session.breakpoints.nodes, {g for g, s in self._scope_of.items() if s in scopes}
         )
         event = session.current
         node = event.node.id if event is not None and event.node is not None else None
@@ -359,11 +364,11 @@ class DebugScreen(Screen):
             return
         node, group = graph.selected_node, graph.selected_group
         if node is not None:
-            on_ = self.session.toggle_breakpoint(node=node)
+            on_ = self.session.breakpoints.toggle(node=node)
             what = f"#{node}"
         elif group:
-            on_ = self.session.toggle_breakpoint(scope=scope_of_group(group))
-            what = scope_of_group(group)
+            what = self._scope_of[tuple(group)]
+            on_ = self.session.breakpoints.toggle(scope=what)
         else:
             return
         self.notify(f"breakpoint {'set on' if on_ else 'cleared from'} {what}", timeout=2)
@@ -397,7 +402,7 @@ class DebugScreen(Screen):
             if limit is None:
                 return
         try:
-            label = self.session.add_condition(kind, limit)
+            label = self.session.breakpoints.add_condition(kind, limit)
         except ValueError as err:
             self.notify(str(err), severity="error")
             return
@@ -409,7 +414,7 @@ def _graph_row(row) -> GraphRow:
     return GraphRow(
         row.node,
         row.op,
-        row.groups,
+        tuple(g.label for g in row.groups),
         str(row.shape),
         row.glyph,
         row.detail,

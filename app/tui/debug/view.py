@@ -39,8 +39,8 @@ def status_text(session: DebugSession) -> Text:
     if session.stepper.history_dropped:
         cap += ", oldest values dropped (stats kept)"
     text.append(cap, style="dim")
-    marks = [f"#{n}" for n in sorted(session.breakpoint_nodes)]
-    marks += sorted(session.breakpoint_scopes) + session.conditions
+    marks = [f"#{n}" for n in sorted(session.breakpoints.nodes)]
+    marks += sorted(session.breakpoints.scopes) + session.breakpoints.conditions
     if marks:
         text.append(" · breakpoints: ", style="dim")
         text.append(", ".join(marks), style="red")

@@ -14,10 +14,12 @@ from app.sessions.debugging import (
     DebugBatch,
     DebugError,
     DebugSession,
+    Group,
     describe_event,
-    scope_of_group,
+    scope_of,
 )
-from app.sessions.training import TrainingSession, loss_target, make_loss
+from app.sessions.setup import loss_target, make_loss
+from app.sessions.training import TrainingSession
 from engine import debug
 
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_models"
@@ -283,8 +285,8 @@ class TestBreakpoints:
     def test_node_breakpoint_stops_forward_then_backward(self, open_session):
         session = open_session("mlp_digits")
         target = node_id(session, "linear", "out")
-        assert session.toggle_breakpoint(node=target) is True
-        assert session.breakpoint_nodes == {target}
+        assert session.breakpoints.toggle(node=target) is True
+        assert session.breakpoints.nodes == {target}
         event = session.resume()
         assert (event.phase, event.node.id) == ("forward", target)
         event = session.resume()
@@ -294,15 +296,15 @@ class TestBreakpoints:
     def test_toggling_again_clears_it(self, open_session):
         session = open_session("mlp_digits")
         target = node_id(session, "linear", "out")
-        session.toggle_breakpoint(node=target)
-        assert session.toggle_breakpoint(node=target) is False
-        assert session.breakpoint_nodes == set() and session.specs == []
+        session.breakpoints.toggle(node=target)
+        assert session.breakpoints.toggle(node=target) is False
+        assert session.breakpoints.nodes == set() and session.breakpoints.specs == []
         assert session.resume().phase == "done"
 
     def test_scope_breakpoint_stops_at_the_first_event_inside(self, open_session):
         session = open_session("residual_mlp")
-        assert session.toggle_breakpoint(scope="block2") is True
-        assert session.breakpoint_scopes == {"block2"}
+        assert session.breakpoints.toggle(scope="block2") is True
+        assert session.breakpoints.scopes == {"block2"}
         event = session.resume()
         assert (event.phase, event.scope) == ("forward", "block2.body.fc_a")
         before = session.stepper.history[: event.index]
@@ -313,8 +315,8 @@ class TestBreakpoints:
     def test_nonfinite_condition_stops_at_the_first_nan_or_inf(self, open_session):
         design, training, batch = exploding_bad_batch()
         session = open_session(design, training=training, batch=batch)
-        assert session.add_condition("nonfinite") == "NaN/Inf"
-        assert session.conditions == ["NaN/Inf"]
+        assert session.breakpoints.add_condition("nonfinite") == "NaN/Inf"
+        assert session.breakpoints.conditions == ["NaN/Inf"]
         event = session.resume()
         assert event.phase == "forward" and holds_nonfinite(event)
         assert not any(holds_nonfinite(e) for e in session.stepper.history[: event.index])
@@ -322,7 +324,7 @@ class TestBreakpoints:
     def test_norm_condition_stops_at_the_first_norm_above_the_limit(self, open_session):
         session = open_session("mlp_digits")
         limit = 30.0
-        assert session.add_condition("norm", limit) == "norm > 30"
+        assert session.breakpoints.add_condition("norm", limit) == "norm > 30"
         event = session.resume()
         assert event.index > 0, "the limit should let some events through"
         assert event_norm(event) > limit
@@ -331,20 +333,20 @@ class TestBreakpoints:
 
     def test_a_norm_limit_never_reached_runs_to_the_end(self, open_session):
         session = open_session("mlp_digits")
-        session.add_condition("norm", 1e6)
+        session.breakpoints.add_condition("norm", 1e6)
         assert session.resume().phase == "done"
 
     def test_breakpoints_survive_restart(self, open_session):
         session = open_session("mlp_digits")
         target = node_id(session, "relu", "relu1")
-        session.toggle_breakpoint(node=target)
-        session.toggle_breakpoint(scope="out")
-        session.add_condition("norm", 1e6)
+        session.breakpoints.toggle(node=target)
+        session.breakpoints.toggle(scope="out")
+        session.breakpoints.add_condition("norm", 1e6)
         session.resume()
         session.restart()
-        assert session.breakpoint_nodes == {target}
-        assert session.breakpoint_scopes == {"out"}
-        assert session.conditions == ["norm > 1e+06"]
+        assert session.breakpoints.nodes == {target}
+        assert session.breakpoints.scopes == {"out"}
+        assert session.breakpoints.conditions == ["norm > 1e+06"]
         assert session.resume().node.id == target
         assert session.resume().scope == "out"
 
@@ -355,22 +357,22 @@ class TestBreakpoints:
     def test_bad_conditions_are_refused(self, open_session, args):
         session = open_session("mlp_digits")
         with pytest.raises(ValueError):
-            session.add_condition(*args)
-        assert session.specs == [] and session.stepper.breakpoints == {}
+            session.breakpoints.add_condition(*args)
+        assert session.breakpoints.specs == [] and session.stepper.breakpoints == {}
 
     def test_a_breakpoint_needs_a_node_or_a_scope(self, open_session):
         session = open_session("mlp_digits")
         with pytest.raises(ValueError):
-            session.toggle_breakpoint()
+            session.breakpoints.toggle()
 
     def test_find_anomaly_goes_past_breakpoints_to_the_producer(self, open_session):
         design, training, batch = exploding_bad_batch()
         session = open_session(design, training=training, batch=batch)
-        session.toggle_breakpoint(node=node_id(session, "linear", "fc1"))
+        session.breakpoints.toggle(node=node_id(session, "linear", "fc1"))
         err = session.find_anomaly()
         assert err is not None
         assert session.current.node.id == err.node.id
-        assert session.breakpoint_nodes == {node_id(session, "linear", "fc1")}
+        assert session.breakpoints.nodes == {node_id(session, "linear", "fc1")}
 
 
 class TestHistory:
@@ -532,8 +534,12 @@ class TestRows:
         rows = session.rows()
         assert [r.node for r in rows] == [r.id for r in session.trace.nodes if r.op != "constant"]
         fc_a = next(r for r in rows if r.scope == "block1.body.fc_a")
-        assert fc_a.groups[0] == "block1 Residual" and fc_a.groups[-1] == "fc_a Linear"
-        assert scope_of_group(fc_a.groups) == "block1.body.fc_a"
+        assert fc_a.groups[0] == Group("block1", "Residual")
+        assert [g.label for g in (fc_a.groups[0], fc_a.groups[-1])] == [
+            "block1 Residual",
+            "fc_a Linear",
+        ]
+        assert scope_of(fc_a.groups) == "block1.body.fc_a"
         weight = next(r for r in rows if r.name == "block1.body.fc_a.weight")
         assert weight.groups == fc_a.groups  # a parameter sits under its module
         assert {r.glyph for r in rows if r.op not in ("input", "parameter")} == {""}  # none ran

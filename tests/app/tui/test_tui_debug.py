@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Input, OptionList, Tabs
 
 import engine
-from app.sessions.training import loss_target, make_loss
+from app.sessions.setup import loss_target, make_loss
 from app.tui.app import editor_from_sample
 from app.tui.build.screen import BuildScreen
 from app.tui.debug.screen import DebugScreen
@@ -250,7 +250,7 @@ class TestBreakpoints:
             group = ("out Linear",)
             assert graph(app).selected_group == group
             await press(pilot, "b")
-            assert session.breakpoint_scopes == {"out"}
+            assert session.breakpoints.scopes == {"out"}
             assert BREAKPOINT[0] in label_of(app, group)
             assert "breakpoints: out" in text(app, "#status")
             await press(pilot, "c")
@@ -326,7 +326,7 @@ class TestRestart:
             await press(pilot, "r")
             assert status_phase(app) == "ready" and "event" not in text(app, "#status")
             assert session.stepper.history == [] and session.current is None
-            assert session.breakpoint_nodes == {relu}
+            assert session.breakpoints.nodes == {relu}
             assert label_of(app, relu).startswith(BREAKPOINT[0])
             assert f"breakpoints: #{relu}" in text(app, "#status")
             await press(pilot, "c")
