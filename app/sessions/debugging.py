@@ -202,7 +202,7 @@ class DebugSession:
     def restart(self) -> None:
         """A new pass over the same batch from the same weights; breakpoints stay."""
         if self.stepper is not None:
-            self.stepper.close()
+            self.stepper.close(wait=False)  # its thread ends at its next event
         self.stepper = Stepper(self.pass_fn(), "stats", self.value_cap)
         self.breakpoints.attach(self.stepper)
         self.cursor, self._event_of, self._indexed = -1, {}, 0
@@ -415,8 +415,9 @@ class DebugSession:
         return "\n".join(p for p in parts if p)
 
     def close(self) -> None:
+        """Tell the stepper's thread to stop; returns at once (the thread ends on its own)."""
         if self.stepper is not None:
-            self.stepper.close()
+            self.stepper.close(wait=False)
 
 
 def _forward_line(cls: type) -> str:

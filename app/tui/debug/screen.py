@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 from rich.text import Text
 from textual import on, work
@@ -47,7 +48,7 @@ class DebugScreen(Screen):
         self.session: DebugSession | None = None
         self.source_key = None  # what the session was made from: rebuilt when it changes
         self.shown_node: int | None = None
-        self.busy = False  # a long move runs in a worker; keys wait for it
+        self._busy = threading.Lock()  # held while a move runs; keys meanwhile are ignored
         self._phase = "ready"
         self._scope_of: dict[tuple[str, ...], str] = {}  # group labels -> module scope
         self._findings_shown: Text | None = Text()
@@ -247,21 +248,35 @@ class DebugScreen(Screen):
             self.show_node(self.shown_node, force=True)
 
     # ----- moving ----------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A move is running in a worker."""
+        return self._busy.locked()
+
     def _move(self, method: str, *args) -> None:
-        if self.session is None or self.busy:
+        """A move of one event (next, back, forward): instant, so done here."""
+        if self.session is None or not self._busy.acquire(blocking=False):
             return
-        getattr(self.session, method)(*args)
-        self.show_alert(self._opening_alert())  # a gradient check's result belongs to its node
-        self.show_state()
+        try:
+            getattr(self.session, method)(*args)
+        finally:
+            self._busy.release()
+        self._after_move(self.session, method, None)
+
+    def _long_move(self, method: str, *args) -> None:
+        """A move that may run through many ops: in a worker, one at a time."""
+        if self.session is None or not self._busy.acquire(blocking=False):
+            return
+        self._in_worker(self.session, method, args)
 
     def action_step(self) -> None:
         self._move("step")
 
     def action_step_over(self) -> None:
-        self._move("step_over")
+        self._long_move("step_over")
 
     def action_step_out(self) -> None:
-        self._move("step_out")
+        self._long_move("step_out")
 
     def action_back(self) -> None:
         self._move("back")
@@ -275,20 +290,16 @@ class DebugScreen(Screen):
             return
         if self.session.trace.nodes[node].op == "parameter":
             self.notify("a parameter has no forward op: running to its update", timeout=3)
-        self._move("run_to_node", node)
+        self._long_move("run_to_node", node)
 
     def action_restart(self) -> None:
-        if self.session is not None and not self.busy:
-            self.session.restart()
-            self.show_alert(self._opening_alert())
-            self.show_state()
-            self.notify("restarted: the same batch, the same weights", timeout=2)
+        self._long_move("restart")
 
     def action_resume(self) -> None:
-        self._in_worker("resume")
+        self._long_move("resume")
 
     def action_anomaly(self) -> None:
-        self._in_worker("find_anomaly")
+        self._long_move("find_anomaly")
 
     def action_gradcheck(self) -> None:
         node = self.query_one("#graph", GraphList).selected_node
@@ -341,21 +352,28 @@ class DebugScreen(Screen):
         if not worker.is_cancelled:
             self.app.call_from_thread(self.open_session, True)
 
-    @work(thread=True, exclusive=True, group="debug")
-    def _in_worker(self, method: str) -> None:
-        if self.session is None or self.busy:
-            return
-        self.busy = True
+    @work(thread=True, group="debug")
+    def _in_worker(self, session: DebugSession, method: str, args: tuple) -> None:
+        """Run the move (the busy lock is already held) and hand the result to the UI."""
         try:
-            result = getattr(self.session, method)()
+            result = getattr(session, method)(*args)
+        except RuntimeError:  # the session was closed under the move: nothing to show
+            return
         finally:
-            self.busy = False
-        self.app.call_from_thread(self._after_worker, method, result)
+            self._busy.release()
+        if session is self.session and self.is_attached:
+            self.app.call_from_thread(self._after_move, session, method, result)
 
-    def _after_worker(self, method: str, result) -> None:
+    def _after_move(self, session: DebugSession, method: str, result) -> None:
+        if session is not self.session:  # replaced while the move ran
+            return
         if method == "find_anomaly":
-            self.show_alert(anomaly_text(self.session, result))
+            self.show_alert(anomaly_text(session, result))
+        else:
+            self.show_alert(self._opening_alert())  # a gradient check's result is its node's
         self.show_state()
+        if method == "restart":
+            self.notify("restarted: the same batch, the same weights", timeout=2)
 
     # ----- breakpoints -----------------------------------------------------------------
     def action_breakpoint(self) -> None:

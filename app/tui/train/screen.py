@@ -51,6 +51,8 @@ from widgets.image_strip import ImageStrip
 from widgets.param_form import ParamForm
 from widgets.plots import LinePlot
 
+FRAME_S = 0.05  # the longest closing the screen waits for the run's thread
+
 
 class TrainScreen(Screen):
     """Trains the open design in a thread worker and draws what its session reports."""
@@ -125,12 +127,12 @@ class TrainScreen(Screen):
         self._show_kind(str(self.app.editor.design.training.get("dataset")))
 
     def on_unmount(self) -> None:
-        """Stop the run and let the worker end: no thread goes on training after this."""
+        """Stop the run: its thread ends after the batch it is in, without being waited for."""
         if self.show_settings in self.app.editor_listeners:
             self.app.editor_listeners.remove(self.show_settings)
         if self.session is not None:
             self.session.request_stop()
-        self.finished.wait(timeout=30)
+        self.finished.wait(timeout=FRAME_S)  # a small batch ends within a frame
 
     # ----- state ---------------------------------------------------------------------
     @property

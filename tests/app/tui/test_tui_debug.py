@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import threading
 import time
 
 import numpy as np
@@ -18,6 +19,7 @@ from app.tui.build.screen import BuildScreen
 from app.tui.debug.screen import DebugScreen
 from app.tui.debug.view import megabytes
 from app.tui.dialogs.choose import ChooseScreen
+from app.tui.dialogs.help import HelpScreen
 from app.tui.dialogs.prompt import PromptScreen
 from engine import debug
 from tests.app.tui.tui_helpers import app_on
@@ -26,7 +28,7 @@ from widgets.tensor_inspector import TensorInspector
 
 SIZE = (120, 36)
 MAX_STEPS = 100  # far more than any sample's pass has: a key that stops stepping fails, not hangs
-WORKER_KEYS = {"c", "exclamation_mark", "space"}  # keys whose work runs in a worker
+WORKER_KEYS = {"c", "exclamation_mark", "space", "o", "u", "t", "r"}  # moves run in a worker
 
 
 # ----- driving the app --------------------------------------------------------------------
@@ -490,3 +492,72 @@ class TestDesignChange:
             assert [(r.op, r.shape) for r in after] != rows
             assert after[0].op == "input" and re.fullmatch(r"\(\d+, 2\)", after[0].shape)
             assert status_phase(app) == "ready"
+
+
+def hold_the_pass(session) -> tuple[threading.Event, threading.Event]:
+    """Make the session's next passes wait, inside the stepper's thread, for the returned gate."""
+    entered, gate = threading.Event(), threading.Event()
+    inner = session.pass_fn
+
+    def held_pass_fn():
+        run = inner()
+
+        def held() -> float:
+            entered.set()
+            gate.wait(10)
+            return run()
+
+        return held
+
+    session.pass_fn = held_pass_fn
+    return entered, gate
+
+
+class TestResponsive:
+    """Long moves run in a worker: the screen keeps answering, and closing never waits on it."""
+
+    async def test_the_screen_answers_keys_while_a_step_over_runs(self, tmp_path):
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_debug(pilot)
+            session = screen.session
+            entered, gate = hold_the_pass(session)
+            await press(pilot, "r")  # a new pass, made with the held pass function
+            await pilot.press("o")
+            assert entered.wait(10)  # the move is in flight, blocked in the stepper's thread
+            assert screen.busy and session.cursor == -1
+            await pilot.press("n")  # ignored while the move runs, not queued behind it
+            assert session.cursor == -1
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)  # the UI thread answered meanwhile
+            await pilot.press("escape")
+            gate.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert not screen.busy and session.cursor >= 0
+            assert status_phase(app) == session.phase != "ready"
+
+    async def test_closing_while_a_move_runs_does_not_wait_for_it(self, tmp_path):
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_debug(pilot)
+            session = screen.session
+            entered, gate = hold_the_pass(session)
+            await press(pilot, "r")
+            await pilot.press("t")
+            assert entered.wait(10)
+            stepper = session.stepper
+            await pilot.press("q")  # quits: the screen unmounts and closes its session
+            await wait_for_app_to_stop(app)
+            assert stepper._thread.is_alive() and screen.busy  # still blocked: not joined
+            gate.set()
+            stepper._thread.join(10)
+            assert not stepper._thread.is_alive()  # it ended on its own, told to stop
+        assert not screen.busy  # the worker ended too
+
+
+async def wait_for_app_to_stop(app) -> None:
+    deadline = time.monotonic() + 10
+    while app.is_running:
+        assert time.monotonic() < deadline, "the app did not stop"
+        await asyncio.sleep(0.01)
