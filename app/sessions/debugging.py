@@ -447,18 +447,3 @@ def groups_of(rec: NodeRecord, modules: dict[str, str]) -> tuple[Group, ...]:
 def scope_of(groups: tuple[Group, ...]) -> str:
     """The module scope a group of the graph list stands for."""
     return ".".join(g.name for g in groups)
-
-
-def describe_event(event: Event | None) -> str:
-    """One line saying where the stepper is."""
-    if event is None:
-        return "press n to run the first op"
-    if event.phase == "done":
-        return "the pass is complete (forward, backward and update)"
-    if event.phase == "error":
-        return f"the forward pass failed: {event.error}"
-    rec = event.node
-    where = f" in {rec.scope}" if rec.scope and not rec.is_leaf else ""
-    if event.phase == "update":
-        return f"update of {rec.name} (lr {event.lr:g})"
-    return f"#{rec.id} {rec.op}{where}"

@@ -72,7 +72,7 @@ def first_nonfinite(
         return []
     where = f" in {err.node.scope}" if err.node.scope and not err.node.is_leaf else ""
     text = f"NaN/Inf first made by #{err.node.id} {err.node.op}{where}: {err.reason}"
-    return [Finding("nonfinite", err.node.id, text + " (press ! to go there)")]
+    return [Finding("nonfinite", err.node.id, text)]
 
 
 def dead_relus(trace: Trace) -> list[Finding]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 
 from rich.text import Text
@@ -16,11 +15,13 @@ from textual.worker import get_current_worker
 from app.model.design import Design
 from app.sessions.debugging import DebugBatch, DebugError, DebugSession, scope_of
 from app.sessions.training import same_network
-from app.tui.actions import bindings_for
+from app.tui.actions import bindings_for, key_of
 from app.tui.debug.view import (
     anomaly_text,
     findings_text,
     gradcheck_text,
+    graph_row,
+    missing_note,
     node_title,
     split_table,
     status_text,
@@ -28,7 +29,7 @@ from app.tui.debug.view import (
 )
 from app.tui.dialogs.choose import ChooseScreen
 from app.tui.dialogs.prompt import PromptScreen
-from widgets.graph_list import GraphList, GraphRow
+from widgets.graph_list import GraphList
 from widgets.header import AppHeader
 from widgets.tensor_inspector import TensorInspector
 
@@ -162,7 +163,7 @@ class DebugScreen(Screen):
             return
         graph = self.query_one("#graph", GraphList)
         rows = session.rows()
-        graph.show([_graph_row(r) for r in rows])
+        graph.show([graph_row(r) for r in rows])
         self._scope_of = {  # the graph list names a group by its labels
             tuple(g.label for g in r.groups[:i]): scope_of(r.groups[:i])
             for r in rows
@@ -212,12 +213,12 @@ class DebugScreen(Screen):
         switcher.current = "tensor"
         inspector = self.query_one("#tensor", TensorInspector)
         if tab == "value":
-            note = _missing(view, "value")
+            note = missing_note(view, "value")
             if view.record.error:
                 note = "this op failed before making a value: the error is in the alert below"
             inspector.show("[b]value[/b]", view.value_stats, view.value, note)
         elif tab == "grad":
-            note = _missing(view, "grad")
+            note = missing_note(view, "grad")
             where = "" if view.record.is_leaf else " (arriving at the output)"
             inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
         else:
@@ -424,33 +425,5 @@ class DebugScreen(Screen):
         except ValueError as err:
             self.notify(str(err), severity="error")
             return
-        self.notify(f"breakpoint: {label} (c runs to it)", timeout=3)
+        self.notify(f"breakpoint: {label} ({key_of('debug.resume')} runs to it)", timeout=3)
         self.show_state(select_current=False)
-
-
-def _graph_row(row) -> GraphRow:
-    return GraphRow(
-        row.node,
-        row.op,
-        tuple(g.label for g in row.groups),
-        str(row.shape),
-        row.glyph,
-        row.detail,
-        row.name,
-    )
-
-
-def _missing(view, what: str) -> str:
-    if what == "value":
-        if not view.reached:
-            return "not reached yet: n steps, t runs to it"
-        if view.value is None:
-            return "values dropped to keep the history under its cap (stats kept)"
-        return ""
-    if view.grad_stats is None:
-        return "the backward pass has not reached this node yet"
-    if view.grad is None:
-        return "gradient values dropped to keep the history under its cap (stats kept)"
-    if view.grad_stats.count and not math.isfinite(view.grad_stats.norm):
-        return "the gradient holds NaN or Inf"
-    return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import re
 import threading
@@ -13,15 +14,18 @@ import pytest
 from textual.widgets import Input, OptionList, Tabs
 
 import engine
+from app.sessions.debugging import DebugSession, NodeView
 from app.sessions.setup import loss_target, make_loss
+from app.tui.actions import ACTION_BY_ID
 from app.tui.app import editor_from_sample
 from app.tui.build.screen import BuildScreen
 from app.tui.debug.screen import DebugScreen
-from app.tui.debug.view import megabytes
+from app.tui.debug.view import describe_event, megabytes, missing_note
 from app.tui.dialogs.choose import ChooseScreen
 from app.tui.dialogs.help import HelpScreen
 from app.tui.dialogs.prompt import PromptScreen
 from engine import debug
+from engine.debug import NodeRecord
 from tests.app.tui.tui_helpers import app_on
 from widgets.graph_list import BREAKPOINT, GraphList
 from widgets.tensor_inspector import TensorInspector
@@ -561,3 +565,31 @@ async def wait_for_app_to_stop(app) -> None:
     while app.is_running:
         assert time.monotonic() < deadline, "the app did not stop"
         await asyncio.sleep(0.01)
+
+
+class TestView:
+    """What the view builds from a session: where the stepper is, and hints from the actions."""
+
+    def test_describe_event_names_where_the_stepper_is(self):
+        assert describe_event(None) == "press n to run the first op"
+        session = DebugSession(editor_from_sample("mlp_digits").design)
+        try:
+            assert describe_event(session.step()) == "#1 reshape in flatten"
+            fc1 = node_id(session, "parameter", "fc1.weight")
+            update = session.run_to_node(fc1, "update")
+            assert describe_event(update) == "update of fc1.weight (lr 0.005)"
+            assert "complete" in describe_event(session.resume())
+        finally:
+            session.close()
+        failing = DebugSession(editor_from_sample("shape_mismatch").design)
+        try:
+            assert "(*, 128)" in describe_event(failing.resume())
+        finally:
+            failing.close()
+
+    def test_key_hints_come_from_the_action_table(self, monkeypatch):
+        step = ACTION_BY_ID["debug.step"]
+        monkeypatch.setitem(ACTION_BY_ID, "debug.step", dataclasses.replace(step, key="m"))
+        assert describe_event(None) == "press m to run the first op"
+        view = NodeView(NodeRecord(0, "relu", "", [], (2,), "float32"), reached=False)
+        assert missing_note(view, "value") == "not reached yet: m steps, t runs to it"
