@@ -47,12 +47,6 @@ class Group(NamedTuple):
     name: str
     kind: str | None = None
 
-    @property
-    def label(self) -> str:
-        """How the graph list titles the group: the name, and the class when it says more."""
-        kind = self.kind
-        return f"{self.name} {kind}" if kind and kind.lower() != self.name.lower() else self.name
-
 
 @dataclass(frozen=True)
 class Row:

@@ -21,6 +21,7 @@ from app.tui.debug.view import (
     findings_text,
     gradcheck_text,
     graph_row,
+    group_label,
     missing_note,
     node_title,
     split_table,
@@ -165,7 +166,7 @@ class DebugScreen(Screen):
         rows = session.rows()
         graph.show([graph_row(r) for r in rows])
         self._scope_of = {  # the graph list names a group by its labels
-            tuple(g.label for g in r.groups[:i]): scope_of(r.groups[:i])
+            tuple(group_label(g) for g in r.groups[:i]): scope_of(r.groups[:i])
             for r in rows
             for i in range(1, len(r.groups) + 1)
         }

@@ -7,7 +7,7 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from app.sessions.debugging import DebugSession, NodeView, Row
+from app.sessions.debugging import DebugSession, Group, NodeView, Row
 from app.tui.actions import key_of
 from engine.debug import AnomalyError, Event, GradCheck
 from widgets.graph_list import GraphRow
@@ -175,12 +175,18 @@ def graph_row(row: Row) -> GraphRow:
     return GraphRow(
         row.node,
         row.op,
-        tuple(g.label for g in row.groups),
+        tuple(group_label(g) for g in row.groups),
         str(row.shape),
         row.glyph,
         row.detail,
         row.name,
     )
+
+
+def group_label(group: Group) -> str:
+    """How the graph list titles a group: the name, and the class when it says more."""
+    kind, name = group.kind, group.name
+    return f"{name} {kind}" if kind and kind.lower() != name.lower() else name
 
 
 def missing_note(view: NodeView, what: str) -> str:

@@ -14,13 +14,13 @@ import pytest
 from textual.widgets import Input, OptionList, Tabs
 
 import engine
-from app.sessions.debugging import DebugSession, NodeView
+from app.sessions.debugging import DebugSession, Group, NodeView
 from app.sessions.setup import loss_target, make_loss
 from app.tui.actions import ACTION_BY_ID
 from app.tui.app import editor_from_sample
 from app.tui.build.screen import BuildScreen
 from app.tui.debug.screen import DebugScreen
-from app.tui.debug.view import describe_event, megabytes, missing_note
+from app.tui.debug.view import describe_event, group_label, megabytes, missing_note
 from app.tui.dialogs.choose import ChooseScreen
 from app.tui.dialogs.help import HelpScreen
 from app.tui.dialogs.prompt import PromptScreen
@@ -586,6 +586,11 @@ class TestView:
             assert "(*, 128)" in describe_event(failing.resume())
         finally:
             failing.close()
+
+    def test_a_group_is_titled_by_its_name_and_a_class_that_says_more(self):
+        assert group_label(Group("block1", "Residual")) == "block1 Residual"
+        assert group_label(Group("relu", "ReLU")) == "relu"
+        assert group_label(Group("0")) == "0"
 
     def test_key_hints_come_from_the_action_table(self, monkeypatch):
         step = ACTION_BY_ID["debug.step"]
