@@ -5,17 +5,19 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
 
 import numpy as np
 
 import engine
 from app.model.data import DatasetError, make_datasets
 from app.model.design import Design, DesignError
+from app.sessions import nodes
 from app.sessions.breakpoints import Breakpoints
-from app.sessions.findings import failed_node, find_all, rms, vanishing_below
+from app.sessions.findings import failed_node, find_all, vanishing_below
+from app.sessions.history import History
+from app.sessions.nodes import NodeView, Row
 from app.sessions.setup import SessionError, loss_target, make_loss, make_optimizer
 from engine import debug
 from engine.debug import Event, NodeRecord, Stats, Stepper, Trace, Tracer
@@ -23,8 +25,6 @@ from engine.debug.stepper import update_ratio
 from engine.debug.trace import DEFAULT_VALUE_CAP
 from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
-
-ZEROS = 0.75  # a node whose values are at least this fraction zero gets the "zeros" glyph
 
 
 class DebugError(ValueError):
@@ -39,46 +39,6 @@ class DebugBatch:
     targets: engine.Tensor
     rng_state: dict
     origin: str
-
-
-class Group(NamedTuple):
-    """A module on the way to a node's scope: its attribute name and its class."""
-
-    name: str
-    kind: str | None = None
-
-
-@dataclass(frozen=True)
-class Row:
-    """One node of the graph as the list shows it."""
-
-    node: int
-    op: str
-    scope: str
-    groups: tuple[Group, ...]
-    shape: tuple
-    name: str
-    glyph: str
-    detail: str
-
-
-@dataclass
-class NodeView:
-    """What is known of one node at the event the history cursor is on."""
-
-    record: NodeRecord
-    reached: bool  # its forward op has run (leaves: always)
-    value: np.ndarray | None = None
-    value_stats: Stats | None = None
-    grad: np.ndarray | None = None
-    grad_stats: Stats | None = None
-    inputs: list[NodeRecord] = field(default_factory=list)
-    split: list[tuple[NodeRecord, Stats | None, float]] = field(default_factory=list)
-    update: np.ndarray | None = None
-    update_stats: Stats | None = None
-    lr: float | None = None
-    update_ratio: float | None = None
-    dropped: bool = False  # its arrays were dropped to keep the history under the cap
 
 
 class _OverviewTracer(Tracer):
@@ -135,9 +95,7 @@ class DebugSession:
         self.findings = find_all(self.overview, self.updates, lambda: self._anomaly)
         self._vanishing_below = vanishing_below(self.overview)
         self.stepper: Stepper | None = None
-        self.cursor = -1  # index into the history of the event shown (set by restart)
-        self._event_of: dict[tuple[str, int], int] = {}  # (phase, node) -> history index
-        self._indexed = 0  # history events already in _event_of
+        self.history: History  # the cursor over this pass's events (set by restart)
         self.restart()
 
     # ----- the batch and the pass ---------------------------------------------------
@@ -199,16 +157,10 @@ class DebugSession:
             self.stepper.close(wait=False)  # its thread ends at its next event
         self.stepper = Stepper(self.pass_fn(), "stats", self.value_cap)
         self.breakpoints.attach(self.stepper)
-        self.cursor, self._event_of, self._indexed = -1, {}, 0
+        self.history = History(self.stepper)
 
     def _moved(self, event: Event) -> Event:
-        history = self.stepper.history
-        for e in history[self._indexed :]:
-            if e.node is not None:
-                self._event_of.setdefault((e.phase, e.node.id), e.index)
-        self._indexed = len(history)
-        self.cursor = event.index
-        return event
+        return self.history.moved(event)
 
     def step(self) -> Event:
         """Next event: an op forward, a node backward, or a parameter update."""
@@ -236,31 +188,29 @@ class DebugSession:
 
     def back(self) -> Event | None:
         """One event back in the history (nothing is re-run)."""
-        if self.cursor > 0:
-            self.cursor -= 1
-        return self.current
+        return self.history.back()
 
     def forward(self) -> Event | None:
         """One event forward: through the history, then by stepping."""
-        if self.cursor < len(self.stepper.history) - 1:
-            self.cursor += 1
-            return self.current
-        return self.step()
+        return self.history.forward(self.step)
+
+    @property
+    def cursor(self) -> int:
+        """The index of the event shown; -1 before the first."""
+        return self.history.cursor
 
     @property
     def current(self) -> Event | None:
-        history = self.stepper.history
-        return history[self.cursor] if 0 <= self.cursor < len(history) else None
+        return self.history.current
 
     @property
     def phase(self) -> str:
-        event = self.current
-        return "ready" if event is None else event.phase
+        return self.history.phase
 
     @property
     def live(self) -> bool:
         """The cursor is on the newest event (not looking back through the history)."""
-        return self.cursor == len(self.stepper.history) - 1
+        return self.history.live
 
     # ----- tools --------------------------------------------------------------------
     @cached_property
@@ -304,92 +254,11 @@ class DebugSession:
 
     def rows(self) -> list[Row]:
         """Every node of the pass, in execution order, with health as of the cursor."""
-        modules = self._module_types
-        rows = []
-        for rec in self.overview.nodes:
-            if rec.op == "constant":
-                continue
-            view = self.view(rec.id, arrays=False)
-            glyph = self._glyph(rec, view)
-            detail = ""
-            if view.grad_stats is not None and view.grad_stats.count:
-                detail = f"‖g‖ {view.grad_stats.norm:.2g}"
-            rows.append(
-                Row(
-                    rec.id,
-                    rec.op,
-                    rec.scope,
-                    groups_of(rec, modules),
-                    tuple(rec.shape),
-                    rec.name,
-                    glyph,
-                    detail,
-                )
-            )
-        return rows
+        return nodes.rows(self.overview, self.history, self._module_types, self._vanishing_below)
 
     def view(self, node: int, arrays: bool = True) -> NodeView:
         """What is known of `node` as of the event under the cursor."""
-        rec = self.overview.nodes[node]
-        live = self.stepper.trace.nodes
-        here = live[node] if node < len(live) else None
-        fwd = self._seen_event("forward", node)
-        bwd = self._seen_event("backward", node)
-        upd = self._seen_event("update", node)
-        reached = rec.is_leaf or fwd is not None  # the batch and the weights exist from the start
-        view = NodeView(rec, reached, inputs=[self.overview.nodes[p] for p in rec.parents])
-        if reached:
-            view.value_stats = here.value_stats if here is not None else rec.value_stats
-        if here is not None and (bwd is not None or (rec.is_leaf and self._backward_done())):
-            view.grad_stats = here.grad_stats
-        if upd is not None:
-            view.lr, view.update_ratio = upd.lr, upd.update_ratio
-        if not arrays:
-            return view
-        if fwd is not None:
-            view.value, view.dropped = fwd.output, fwd.dropped
-        elif rec.is_leaf and reached:
-            view.value = rec.value  # leaves: the overview's copy (the same weights and batch)
-            view.dropped = rec.value_dropped
-        if bwd is not None:
-            view.grad, view.dropped = bwd.grad_output, view.dropped or bwd.dropped
-            parents = [self.overview.nodes[p] for p in rec.parents]
-            norms = [0.0 if g is None else float(np.linalg.norm(g)) for g in bwd.grad_inputs]
-            total = sum(norms) or 1.0
-            for parent, g, n in zip(parents, bwd.grad_inputs, norms, strict=False):
-                view.split.append((parent, None if g is None else debug.stats(g), n / total))
-        elif rec.is_leaf and view.grad_stats is not None:
-            view.grad = rec.grad
-        if upd is not None:
-            view.update, view.value = upd.update, upd.inputs[0] if upd.inputs else view.value
-            view.update_stats = None if upd.update is None else debug.stats(upd.update)
-            view.dropped = view.dropped or upd.dropped
-        return view
-
-    def _seen_event(self, phase: str, node: int) -> Event | None:
-        index = self._event_of.get((phase, node))
-        if index is None or index > self.cursor:
-            return None
-        return self.stepper.history[index]
-
-    def _backward_done(self) -> bool:
-        event = self.current
-        return event is not None and event.phase in ("update", "done")
-
-    def _glyph(self, rec: NodeRecord, view: NodeView) -> str:
-        if rec.error:  # known from the full pass, before the stepper gets there
-            return "error"
-        if not view.reached:
-            return ""
-        vs, gs = view.value_stats, view.grad_stats
-        if (vs is not None and not vs.finite) or (gs is not None and not gs.finite):
-            return "nonfinite"
-        bias = rec.op == "parameter" and len(rec.shape) < 2  # before a BatchNorm, rightly ~0
-        if gs is not None and gs.count and not bias and rms(gs) < self._vanishing_below:
-            return "vanishing"
-        if vs is not None and vs.zero_fraction >= ZEROS and not rec.is_leaf:  # zero biases: fine
-            return "zeros"
-        return "ok" if vs is not None else ""
+        return nodes.node_view(self.overview, self.history, node, arrays)
 
     @cached_property
     def _module_types(self) -> dict[str, str]:
@@ -425,19 +294,3 @@ def _forward_line(cls: type) -> str:
         if line.strip().startswith("return"):
             return f"{path}:{start + offset}: {line.strip()}"
     return f"{path}:{start}"
-
-
-def groups_of(rec: NodeRecord, modules: dict[str, str]) -> tuple[Group, ...]:
-    """The foldable groups of a row: each module on the way to the node's scope."""
-    scope = rec.scope
-    if rec.is_leaf:  # a parameter sits under its module; the input at the top
-        scope = rec.name.rpartition(".")[0] if rec.name else ""
-    if not scope:
-        return ()
-    parts = scope.split(".")
-    return tuple(Group(part, modules.get(".".join(parts[: i + 1]))) for i, part in enumerate(parts))
-
-
-def scope_of(groups: tuple[Group, ...]) -> str:
-    """The module scope a group of the graph list stands for."""
-    return ".".join(g.name for g in groups)

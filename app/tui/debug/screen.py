@@ -13,7 +13,8 @@ from textual.widgets import ContentSwitcher, Footer, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
 from app.model.design import Design
-from app.sessions.debugging import DebugBatch, DebugError, DebugSession, scope_of
+from app.sessions.debugging import DebugBatch, DebugError, DebugSession
+from app.sessions.nodes import scope_of
 from app.sessions.training import same_network
 from app.tui.actions import bindings_for, key_of
 from app.tui.debug.view import (

@@ -7,7 +7,8 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from app.sessions.debugging import DebugSession, Group, NodeView, Row
+from app.sessions.debugging import DebugSession
+from app.sessions.nodes import Group, NodeView, Row
 from app.tui.actions import key_of
 from engine.debug import AnomalyError, Event, GradCheck
 from widgets.graph_list import GraphRow
@@ -177,8 +178,8 @@ def graph_row(row: Row) -> GraphRow:
         row.op,
         tuple(group_label(g) for g in row.groups),
         str(row.shape),
-        row.glyph,
-        row.detail,
+        row.health,
+        "" if row.grad_norm is None else f"‖g‖ {row.grad_norm:.2g}",
         row.name,
     )
 

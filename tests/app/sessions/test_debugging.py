@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.sessions.debugging import DebugError, Group, scope_of
+from app.sessions.debugging import DebugError
+from app.sessions.nodes import Group, scope_of
 from app.sessions.training import TrainingSession
 from tests.app.sessions.debug_helpers import (
     MAX_EVENTS,
@@ -284,13 +285,13 @@ class TestRows:
         assert scope_of(fc_a.groups) == "block1.body.fc_a"
         weight = next(r for r in rows if r.name == "block1.body.fc_a.weight")
         assert weight.groups == fc_a.groups  # a parameter sits under its module
-        assert {r.glyph for r in rows if r.op not in ("input", "parameter")} == {""}  # none ran
-        assert {r.glyph for r in rows if r.op in ("input", "parameter")} == {"ok"}  # known
+        assert {r.health for r in rows if r.op not in ("input", "parameter")} == {""}  # none ran
+        assert {r.health for r in rows if r.op in ("input", "parameter")} == {"ok"}  # known
         session.resume()
-        glyphs = {r.name or r.node: r.glyph for r in session.rows()}
+        glyphs = {r.name or r.node: r.health for r in session.rows()}
         assert glyphs.pop("norm.bias") == "ok"  # a bias at zero is no warning sign
         assert set(glyphs.values()) == {"ok"}
-        assert all(r.detail.startswith("‖g‖") for r in session.rows() if r.op == "linear")
+        assert all(r.grad_norm is not None for r in session.rows() if r.op == "linear")
 
 
 class TestValueCap:

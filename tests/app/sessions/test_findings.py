@@ -62,9 +62,9 @@ class TestFindings:
         assert len(vanishing) == 1
         assert vanishing[0].node == node_id(session, "parameter", "fc1.weight")
         assert "fc1.weight" in vanishing[0].text
-        assert not any(r.glyph == "vanishing" for r in session.rows())
+        assert not any(r.health == "vanishing" for r in session.rows())
         session.resume()
-        glyphs = {r.name: r.glyph for r in session.rows() if r.name}
+        glyphs = {r.name: r.health for r in session.rows() if r.name}
         assert glyphs["fc1.weight"] == "vanishing"
         assert glyphs["out.weight"] != "vanishing"
 
@@ -75,12 +75,12 @@ class TestFindings:
         failing = session.trace.nodes[finding.node]
         assert failing.scope == "fc1" and failing.error
         # the full pass already knows the failing node: it is marked before the stepper gets there
-        assert [r.node for r in session.rows() if r.glyph == "error"] == [failing.id]
+        assert [r.node for r in session.rows() if r.health == "error"] == [failing.id]
         events = step_to_end(session)
         error = events[-1]
         assert error.phase == "error" and session.phase == "error"
         assert error.node.id == failing.id and error.error is not None
         rows = {r.node: r for r in session.rows()}
-        assert rows[failing.id].glyph == "error"
-        assert [r.node for r in session.rows() if r.glyph == "error"] == [failing.id]
+        assert rows[failing.id].health == "error"
+        assert [r.node for r in session.rows() if r.health == "error"] == [failing.id]
         assert session.step() is error and session.resume() is error

@@ -14,7 +14,8 @@ import pytest
 from textual.widgets import Input, OptionList, Tabs
 
 import engine
-from app.sessions.debugging import DebugSession, Group, NodeView
+from app.sessions.debugging import DebugSession
+from app.sessions.nodes import Group, NodeView
 from app.sessions.setup import loss_target, make_loss
 from app.tui.actions import ACTION_BY_ID
 from app.tui.app import editor_from_sample
