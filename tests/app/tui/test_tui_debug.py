@@ -558,7 +558,10 @@ class TestResponsive:
             gate.set()
             stepper._thread.join(10)
             assert not stepper._thread.is_alive()  # it ended on its own, told to stop
-        assert not screen.busy  # the worker ended too
+        deadline = time.monotonic() + 10
+        while screen.busy:  # the move's worker wakes and ends too
+            assert time.monotonic() < deadline, "the move's worker never ended"
+            time.sleep(0.01)
 
 
 async def wait_for_app_to_stop(app) -> None:
