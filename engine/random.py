@@ -1,6 +1,10 @@
-"""Random numbers: one seeded generator, drawn on the host so every device agrees."""
+"""Random numbers: seeded generators, drawn on the host so every device agrees."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -29,34 +33,62 @@ class Generator:
 
 
 default_generator = Generator()
+_local = threading.local()  # .generator: this thread's override of the default, or absent
+
+
+def current_generator() -> Generator:
+    """The generator that draws without an explicit `generator=`: this thread's
+    `use_generator` one inside that block, else `default_generator`."""
+    return getattr(_local, "generator", None) or default_generator
+
+
+@contextmanager
+def use_generator(generator: Generator) -> Iterator[Generator]:
+    """In this thread and block, draw from `generator` wherever the default generator
+    would be used: parameter init, dropout, `rand`/`randn`, unseeded shuffles, and the
+    module-level `manual_seed`, `get_rng_state` and `set_rng_state`.
+
+    Other threads keep their own generator, so two runs in two threads, each under
+    its own generator, draw the same numbers however their draws interleave. Blocks
+    nest; leaving one restores the generator in force before it.
+    """
+    previous = getattr(_local, "generator", None)
+    _local.generator = generator
+    try:
+        yield generator
+    finally:
+        _local.generator = previous
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator: the same seed gives the same numbers."""
-    return default_generator.manual_seed(seed)
+    """Seed the current generator (normally the default): the same seed gives the same numbers."""
+    return current_generator().manual_seed(seed)
 
 
 def seed() -> int:
-    """Seed the default generator from the operating system and return the seed."""
+    """Seed the current generator from the operating system and return the seed."""
     s = int(np.random.SeedSequence().entropy % (2**63))
     manual_seed(s)
     return s
 
 
 def initial_seed() -> int:
-    return default_generator.initial_seed()
+    """The seed the current generator was last seeded with."""
+    return current_generator().initial_seed()
 
 
 def get_rng_state() -> dict:
-    return default_generator.get_state()
+    """The current generator's state, for `set_rng_state`."""
+    return current_generator().get_state()
 
 
 def set_rng_state(state: dict) -> None:
-    default_generator.set_state(state)
+    """Put the current generator back in a state `get_rng_state` returned."""
+    current_generator().set_state(state)
 
 
 def _rng(generator):
-    return (generator or default_generator).rng
+    return (generator or current_generator()).rng
 
 
 def host_uniform(shape, low, high, dtype, generator=None) -> np.ndarray:

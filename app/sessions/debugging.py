@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import inspect
-import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -14,17 +13,18 @@ import numpy as np
 import engine
 from app.model.data import DatasetError, make_datasets
 from app.model.design import Design, DesignError
-from app.sessions.training import SessionError, loss_target, make_loss, make_optimizer
+from app.sessions import nodes
+from app.sessions.breakpoints import Breakpoints
+from app.sessions.findings import failed_node, find_all, vanishing_below
+from app.sessions.history import History
+from app.sessions.nodes import NodeView, Row
+from app.sessions.setup import SessionError, loss_target, make_loss, make_optimizer
 from engine import debug
 from engine.debug import Event, NodeRecord, Stats, Stepper, Trace, Tracer
 from engine.debug.stepper import update_ratio
 from engine.debug.trace import DEFAULT_VALUE_CAP
+from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
-
-DEAD_UNITS = 0.5  # a ReLU with at least this fraction of units zero for every sample is reported
-ZEROS = 0.75  # a node whose values are at least this fraction zero gets the "zeros" glyph
-VANISHING = 1e-4  # gradient rms below this fraction of the largest parameter's: vanishing
-UPDATE_ALERT = 1.0  # an update larger than the weight it changes is reported
 
 
 class DebugError(ValueError):
@@ -33,65 +33,12 @@ class DebugError(ValueError):
 
 @dataclass
 class DebugBatch:
-    """The batch a pass runs on, the engine's RNG state before it, and where it came from."""
+    """The batch a pass runs on, the RNG state its forward starts from, and where it came from."""
 
     inputs: engine.Tensor
     targets: engine.Tensor
     rng_state: dict
     origin: str
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something wrong in the pass over the batch: `kind` is "error", "nonfinite", "dead",
-    "vanishing" or "update"; `node` the record to look at."""
-
-    kind: str
-    node: int | None
-    text: str
-
-
-@dataclass(frozen=True)
-class Row:
-    """One node of the graph as the list shows it."""
-
-    node: int
-    op: str
-    scope: str
-    groups: tuple[str, ...]
-    shape: tuple
-    name: str
-    glyph: str
-    detail: str
-
-
-@dataclass
-class NodeView:
-    """What is known of one node at the event the history cursor is on."""
-
-    record: NodeRecord
-    reached: bool  # its forward op has run (leaves: always)
-    value: np.ndarray | None = None
-    value_stats: Stats | None = None
-    grad: np.ndarray | None = None
-    grad_stats: Stats | None = None
-    inputs: list[NodeRecord] = field(default_factory=list)
-    split: list[tuple[NodeRecord, Stats | None, float]] = field(default_factory=list)
-    update: np.ndarray | None = None
-    update_stats: Stats | None = None
-    lr: float | None = None
-    update_ratio: float | None = None
-    dropped: bool = False  # its arrays were dropped to keep the history under the cap
-
-
-@dataclass
-class _Spec:
-    """A breakpoint as the user set it, re-applied to each pass's stepper."""
-
-    node: int | None = None
-    scope: str | None = None
-    when: Callable[[Event], bool] | None = None
-    label: str = ""
 
 
 class _OverviewTracer(Tracer):
@@ -129,8 +76,8 @@ class DebugSession:
         self.loss_name = str(settings.get("loss", "CrossEntropyLoss"))
         seed = int(settings.get("seed", 0))
         try:
-            engine.manual_seed(seed)
-            model = design.build()
+            with use_generator(Generator().manual_seed(seed)):
+                model = design.build()
             if training is not None:
                 model.load_state_dict(training.model.state_dict())
             optimizer = make_optimizer(settings.get("optimizer"), model.parameters())
@@ -143,13 +90,12 @@ class DebugSession:
         self._modules = dict(model.named_modules())  # read for names and types only
         self._optimizer_state = optimizer.state_dict()
         self.batch = batch or self._first_batch(seed, data_dir)
-        self.specs: list[_Spec] = []
+        self.breakpoints = Breakpoints()
         self.overview, self.updates = self._overview()
-        self.findings = self._findings()
+        self.findings = find_all(self.overview, self.updates, lambda: self._anomaly)
+        self._vanishing_below = vanishing_below(self.overview)
         self.stepper: Stepper | None = None
-        self.cursor = -1  # index into the history of the event shown (set by restart)
-        self._event_of: dict[tuple[str, int], int] = {}  # (phase, node) -> history index
-        self._indexed = 0  # history events already in _event_of
+        self.history: History  # the cursor over this pass's events (set by restart)
         self.restart()
 
     # ----- the batch and the pass ---------------------------------------------------
@@ -164,12 +110,14 @@ class DebugSession:
             data.train, size, shuffle=True, generator=engine.Generator().manual_seed(seed)
         )
         x, y = next(iter(loader))
-        engine.manual_seed(seed)
-        self.design.build()  # the RNG as training's first step finds it: after the weights
-        return DebugBatch(x, y, engine.get_rng_state(), f"the first batch of {data.name} ({size})")
+        with use_generator(Generator().manual_seed(seed)) as generator:
+            self.design.build()  # the RNG as training's first step finds it: after the weights
+        origin = f"the first batch of {data.name} ({size})"
+        return DebugBatch(x, y, generator.get_state(), origin)
 
     def _fresh(self):
-        model = self.design.build()
+        with use_generator(Generator()):  # initial weights, replaced at once
+            model = self.design.build()
         model.load_state_dict(self._model_state)
         model.train()
         optimizer = make_optimizer(self.design.training.get("optimizer"), model.parameters())
@@ -182,11 +130,13 @@ class DebugSession:
         batch = self.batch
 
         def run() -> float:
-            engine.set_rng_state(batch.rng_state)
-            out = model(batch.inputs)
-            loss = loss_fn(out, loss_target(self.loss_name, out, batch.targets))
-            loss.backward()
-            optimizer.step()
+            generator = Generator()
+            generator.set_state(batch.rng_state)
+            with use_generator(generator):  # the pass's thread draws from its own generator
+                out = model(batch.inputs)
+                loss = loss_fn(out, loss_target(self.loss_name, out, batch.targets))
+                loss.backward()
+                optimizer.step()
             return loss.item()
 
         return run
@@ -204,19 +154,13 @@ class DebugSession:
     def restart(self) -> None:
         """A new pass over the same batch from the same weights; breakpoints stay."""
         if self.stepper is not None:
-            self.stepper.close()
+            self.stepper.close(wait=False)  # its thread ends at its next event
         self.stepper = Stepper(self.pass_fn(), "stats", self.value_cap)
-        self._reapply()
-        self.cursor, self._event_of, self._indexed = -1, {}, 0
+        self.breakpoints.attach(self.stepper)
+        self.history = History(self.stepper)
 
     def _moved(self, event: Event) -> Event:
-        history = self.stepper.history
-        for e in history[self._indexed :]:
-            if e.node is not None:
-                self._event_of.setdefault((e.phase, e.node.id), e.index)
-        self._indexed = len(history)
-        self.cursor = event.index
-        return event
+        return self.history.moved(event)
 
     def step(self) -> Event:
         """Next event: an op forward, a node backward, or a parameter update."""
@@ -244,78 +188,29 @@ class DebugSession:
 
     def back(self) -> Event | None:
         """One event back in the history (nothing is re-run)."""
-        if self.cursor > 0:
-            self.cursor -= 1
-        return self.current
+        return self.history.back()
 
     def forward(self) -> Event | None:
         """One event forward: through the history, then by stepping."""
-        if self.cursor < len(self.stepper.history) - 1:
-            self.cursor += 1
-            return self.current
-        return self.step()
+        return self.history.forward(self.step)
+
+    @property
+    def cursor(self) -> int:
+        """The index of the event shown; -1 before the first."""
+        return self.history.cursor
 
     @property
     def current(self) -> Event | None:
-        history = self.stepper.history
-        return history[self.cursor] if 0 <= self.cursor < len(history) else None
+        return self.history.current
 
     @property
     def phase(self) -> str:
-        event = self.current
-        return "ready" if event is None else event.phase
+        return self.history.phase
 
     @property
     def live(self) -> bool:
         """The cursor is on the newest event (not looking back through the history)."""
-        return self.cursor == len(self.stepper.history) - 1
-
-    # ----- breakpoints --------------------------------------------------------------
-    def toggle_breakpoint(self, node: int | None = None, scope: str | None = None) -> bool:
-        """Set or clear a breakpoint on a node or a module scope; True when now set."""
-        if node is None and scope is None:
-            raise ValueError("a breakpoint needs a node or a module scope")
-        for spec in self.specs:
-            if spec.when is None and (spec.node, spec.scope) == (node, scope):
-                self.specs.remove(spec)
-                self._reapply()
-                return False
-        self.add_breakpoint(_Spec(node, scope, label=f"#{node}" if node is not None else scope))
-        return True
-
-    def add_condition(self, kind: str, limit: float | None = None) -> str:
-        """Break anywhere an event holds NaN/Inf (`"nonfinite"`) or has a norm above `limit`."""
-        if kind == "nonfinite":
-            spec = _Spec(when=debug.has_nonfinite, label="NaN/Inf")
-        elif kind == "norm":
-            if limit is None or not limit > 0:
-                raise ValueError(f"a norm breakpoint needs a positive limit, got {limit!r}")
-            spec = _Spec(when=debug.norm_above(limit), label=f"norm > {limit:g}")
-        else:
-            raise ValueError(f"condition must be 'nonfinite' or 'norm', got {kind!r}")
-        self.add_breakpoint(spec)
-        return spec.label
-
-    def add_breakpoint(self, spec: _Spec) -> None:
-        self.specs.append(spec)
-        self.stepper.add_breakpoint(node=spec.node, scope=spec.scope, when=spec.when)
-
-    def _reapply(self) -> None:
-        self.stepper.breakpoints.clear()
-        for spec in self.specs:
-            self.stepper.add_breakpoint(node=spec.node, scope=spec.scope, when=spec.when)
-
-    @property
-    def breakpoint_nodes(self) -> set[int]:
-        return {s.node for s in self.specs if s.node is not None and s.when is None}
-
-    @property
-    def breakpoint_scopes(self) -> set[str]:
-        return {s.scope for s in self.specs if s.scope is not None and s.when is None}
-
-    @property
-    def conditions(self) -> list[str]:
-        return [s.label for s in self.specs if s.when is not None]
+        return self.history.live
 
     # ----- tools --------------------------------------------------------------------
     @cached_property
@@ -335,7 +230,7 @@ class DebugSession:
             if not err.node.is_leaf or err.phase == "update":
                 self.run_to_node(err.node.id, err.phase)
         finally:
-            self._reapply()
+            self.breakpoints.apply()
         return err
 
     def gradcheck(self, node: int) -> debug.GradCheck:
@@ -351,8 +246,7 @@ class DebugSession:
     @property
     def failed_node(self) -> NodeRecord | None:
         """The op the forward pass failed in, if it failed in one."""
-        nodes = self.overview.nodes
-        return nodes[-1] if nodes and nodes[-1].error else None
+        return failed_node(self.overview)
 
     @property
     def history_bytes(self) -> int:
@@ -360,101 +254,11 @@ class DebugSession:
 
     def rows(self) -> list[Row]:
         """Every node of the pass, in execution order, with health as of the cursor."""
-        modules = self._module_types
-        rows = []
-        for rec in self.overview.nodes:
-            if rec.op == "constant":
-                continue
-            view = self.view(rec.id, arrays=False)
-            glyph = self._glyph(rec, view)
-            detail = ""
-            if view.grad_stats is not None and view.grad_stats.count:
-                detail = f"‖g‖ {view.grad_stats.norm:.2g}"
-            rows.append(
-                Row(
-                    rec.id,
-                    rec.op,
-                    rec.scope,
-                    _groups(rec, modules),
-                    tuple(rec.shape),
-                    rec.name,
-                    glyph,
-                    detail,
-                )
-            )
-        return rows
+        return nodes.rows(self.overview, self.history, self._module_types, self._vanishing_below)
 
     def view(self, node: int, arrays: bool = True) -> NodeView:
         """What is known of `node` as of the event under the cursor."""
-        rec = self.overview.nodes[node]
-        live = self.stepper.trace.nodes
-        here = live[node] if node < len(live) else None
-        fwd = self._seen_event("forward", node)
-        bwd = self._seen_event("backward", node)
-        upd = self._seen_event("update", node)
-        reached = rec.is_leaf or fwd is not None  # the batch and the weights exist from the start
-        view = NodeView(rec, reached, inputs=[self.overview.nodes[p] for p in rec.parents])
-        if reached:
-            view.value_stats = here.value_stats if here is not None else rec.value_stats
-        if here is not None and (bwd is not None or (rec.is_leaf and self._backward_done())):
-            view.grad_stats = here.grad_stats
-        if upd is not None:
-            view.lr, view.update_ratio = upd.lr, upd.update_ratio
-        if not arrays:
-            return view
-        if fwd is not None:
-            view.value, view.dropped = fwd.output, fwd.dropped
-        elif rec.is_leaf and reached:
-            view.value = rec.value  # leaves: the overview's copy (the same weights and batch)
-            view.dropped = rec.value_dropped
-        if bwd is not None:
-            view.grad, view.dropped = bwd.grad_output, view.dropped or bwd.dropped
-            parents = [self.overview.nodes[p] for p in rec.parents]
-            norms = [0.0 if g is None else float(np.linalg.norm(g)) for g in bwd.grad_inputs]
-            total = sum(norms) or 1.0
-            for parent, g, n in zip(parents, bwd.grad_inputs, norms, strict=False):
-                view.split.append((parent, None if g is None else debug.stats(g), n / total))
-        elif rec.is_leaf and view.grad_stats is not None:
-            view.grad = rec.grad
-        if upd is not None:
-            view.update, view.value = upd.update, upd.inputs[0] if upd.inputs else view.value
-            view.update_stats = None if upd.update is None else debug.stats(upd.update)
-            view.dropped = view.dropped or upd.dropped
-        return view
-
-    def _seen_event(self, phase: str, node: int) -> Event | None:
-        index = self._event_of.get((phase, node))
-        if index is None or index > self.cursor:
-            return None
-        return self.stepper.history[index]
-
-    def _backward_done(self) -> bool:
-        event = self.current
-        return event is not None and event.phase in ("update", "done")
-
-    def _glyph(self, rec: NodeRecord, view: NodeView) -> str:
-        if rec.error:  # known from the full pass, before the stepper gets there
-            return "error"
-        if not view.reached:
-            return ""
-        vs, gs = view.value_stats, view.grad_stats
-        if (vs is not None and not vs.finite) or (gs is not None and not gs.finite):
-            return "nonfinite"
-        bias = rec.op == "parameter" and len(rec.shape) < 2  # before a BatchNorm, rightly ~0
-        if gs is not None and gs.count and not bias and _rms(gs) < self._vanishing_below():
-            return "vanishing"
-        if vs is not None and vs.zero_fraction >= ZEROS and not rec.is_leaf:  # zero biases: fine
-            return "zeros"
-        return "ok" if vs is not None else ""
-
-    @cached_property
-    def _top_weight(self) -> NodeRecord | None:
-        """The weight whose gradient has the largest rms: what "vanishing" is measured against."""
-        return max(_weights(self.overview), key=lambda r: _rms(r.grad_stats), default=None)
-
-    def _vanishing_below(self) -> float:
-        top = _rms(self._top_weight.grad_stats) if self._top_weight is not None else 0.0
-        return top * VANISHING if math.isfinite(top) else 0.0
+        return nodes.node_view(self.overview, self.history, node, arrays)
 
     @cached_property
     def _module_types(self) -> dict[str, str]:
@@ -473,96 +277,10 @@ class DebugSession:
             parts.append(_forward_line(type(module)))
         return "\n".join(p for p in parts if p)
 
-    # ----- findings -----------------------------------------------------------------
-    def _findings(self) -> list[Finding]:
-        found: list[Finding] = []
-        trace = self.overview
-        if trace.error is not None:
-            bad = self.failed_node
-            where = f"{bad.scope or bad.op} ({bad.op}, node #{bad.id})" if bad else "the pass"
-            found.append(Finding("error", bad.id if bad else None, f"{where}: {trace.error}"))
-            return found
-        found += self._nonfinite()
-        found += self._dead()
-        found += self._vanishing()
-        found += self._big_updates()
-        return found
-
-    def _nonfinite(self) -> list[Finding]:
-        anything = any(
-            (r.value_stats is not None and not r.value_stats.finite)
-            or (r.grad_stats is not None and not r.grad_stats.finite)
-            for r in self.overview.nodes
-        ) or any(not math.isfinite(ratio) for _, ratio, _ in self.updates.values())
-        err = self._anomaly if anything else None
-        if err is None:
-            return []
-        where = f" in {err.node.scope}" if err.node.scope and not err.node.is_leaf else ""
-        text = f"NaN/Inf first made by #{err.node.id} {err.node.op}{where}: {err.reason}"
-        return [Finding("nonfinite", err.node.id, text + " (press ! to go there)")]
-
-    def _dead(self) -> list[Finding]:
-        found = []
-        for rec in self.overview.nodes:
-            if rec.op != "relu" or rec.value is None or rec.value.ndim < 2:
-                continue
-            alive = np.moveaxis(rec.value != 0, 1, 0).reshape(rec.value.shape[1], -1).any(axis=1)
-            dead = 1.0 - float(alive.mean())
-            if dead >= DEAD_UNITS:
-                found.append(
-                    Finding(
-                        "dead",
-                        rec.id,
-                        f"{rec.scope or 'relu'}: {dead:.0%} of its {alive.size} units are zero "
-                        f"for every sample of the batch (dead ReLUs: no gradient passes them)",
-                    )
-                )
-        return found
-
-    def _vanishing(self) -> list[Finding]:
-        params, top = _weights(self.overview), self._top_weight
-        if len(params) < 2:
-            return []
-        low = [r for r in params if _rms(r.grad_stats) < self._vanishing_below()]
-        if not low:
-            return []
-        worst = min(low, key=lambda r: _rms(r.grad_stats))
-        ratio = _rms(worst.grad_stats) / _rms(top.grad_stats)
-        others = [r.name for r in low if r is not worst]
-        also = (
-            f" (also {', '.join(others[:3])}{', …' if len(others) > 3 else ''})" if others else ""
-        )
-        return [
-            Finding(
-                "vanishing",
-                worst.id,
-                f"vanishing gradient: {worst.name}'s gradient is {ratio:.1e} × {top.name}'s "
-                f"(rms {_rms(worst.grad_stats):.1e}): too small to learn{also}",
-            )
-        ]
-
-    def _big_updates(self) -> list[Finding]:
-        big = [  # weight matrices only: a bias may start at zero, and any step dwarfs it
-            (rid, ratio, lr)
-            for rid, (_, ratio, lr) in self.updates.items()
-            if UPDATE_ALERT <= ratio < math.inf and len(self.overview.nodes[rid].shape) >= 2
-        ]
-        if not big:
-            return []
-        rid, ratio, lr = max(big, key=lambda b: b[1])
-        name = self.overview.nodes[rid].name
-        return [
-            Finding(
-                "update",
-                rid,
-                f"{name}: this step's update is {ratio:.3g}× the weight itself (lr {lr:g}); "
-                f"the learning rate is far too large",
-            )
-        ]
-
     def close(self) -> None:
+        """Tell the stepper's thread to stop; returns at once (the thread ends on its own)."""
         if self.stepper is not None:
-            self.stepper.close()
+            self.stepper.close(wait=False)
 
 
 def _forward_line(cls: type) -> str:
@@ -576,51 +294,3 @@ def _forward_line(cls: type) -> str:
         if line.strip().startswith("return"):
             return f"{path}:{start + offset}: {line.strip()}"
     return f"{path}:{start}"
-
-
-def _weights(trace: Trace) -> list[NodeRecord]:
-    """Weight matrices and kernels with a gradient (biases are judged by other rules)."""
-    return [r for r in trace.nodes if r.op == "parameter" and r.grad_stats and len(r.shape) >= 2]
-
-
-def _rms(st: Stats) -> float:
-    n = st.count - st.nan_count - st.inf_count
-    return st.norm / math.sqrt(n) if n else 0.0
-
-
-def _groups(rec: NodeRecord, modules: dict[str, str]) -> tuple[str, ...]:
-    """The foldable groups of a row: each module on the way to the node's scope, labelled."""
-    scope = rec.scope
-    if rec.is_leaf:  # a parameter sits under its module; the input at the top
-        scope = rec.name.rpartition(".")[0] if rec.name else ""
-    if not scope:
-        return ()
-    parts = scope.split(".")
-    groups = []
-    for i in range(len(parts)):
-        name = ".".join(parts[: i + 1])
-        kind = modules.get(name)
-        groups.append(
-            f"{parts[i]} {kind}" if kind and kind.lower() != parts[i].lower() else parts[i]
-        )
-    return tuple(groups)
-
-
-def scope_of_group(groups: tuple[str, ...]) -> str:
-    """The module scope a group of the graph list stands for."""
-    return ".".join(g.split(" ")[0] for g in groups)
-
-
-def describe_event(event: Event | None) -> str:
-    """One line saying where the stepper is."""
-    if event is None:
-        return "press n to run the first op"
-    if event.phase == "done":
-        return "the pass is complete (forward, backward and update)"
-    if event.phase == "error":
-        return f"the forward pass failed: {event.error}"
-    rec = event.node
-    where = f" in {rec.scope}" if rec.scope and not rec.is_leaf else ""
-    if event.phase == "update":
-        return f"update of {rec.name} (lr {event.lr:g})"
-    return f"#{rec.id} {rec.op}{where}"

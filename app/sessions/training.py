@@ -13,26 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import engine
-import engine.nn as nn
-import engine.nn.functional as F
 from app.model.analysis import analyse
 from app.model.data import make_datasets
 from app.model.design import Design, write_atomic
+from app.sessions.setup import (
+    BINARY_LOSSES,
+    CLASSIFICATION_LOSSES,
+    SessionError,
+    loss_target,
+    make_loss,
+    make_optimizer,
+    make_scheduler,
+)
+from app.sessions.setup import OPTIMIZERS as OPTIMIZERS  # the Build screen's choices
 from engine.backend import is_cuda_available
 from engine.optim import lr_scheduler
+from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
 
-CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss")
-BINARY_LOSSES = ("BCEWithLogitsLoss", "BCELoss")
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop")
-SCHEDULES = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau")
 CHECKPOINT_FORMAT = "stepgrad.session"
 CHECKPOINT_VERSION = 1
 SMOOTHING = 0.9  # weight of the past in the smoothed loss
-
-
-class SessionError(ValueError):
-    """A design or setting that cannot be trained: the message names the value."""
 
 
 @dataclass
@@ -77,7 +78,7 @@ class NonFiniteReport:
 
 @dataclass
 class BadBatch:
-    """What replays a non-finite step: the batch and the engine's RNG state before its forward.
+    """What replays a non-finite step: the batch and the run's RNG state before its forward.
 
     `epoch`, `batch` and `global_step` are the session's counters when it ran (all
     from 0); the model still holds the weights it ran with.
@@ -99,9 +100,9 @@ class TrainingSession:
     """Trains a design's network on its dataset; the same code runs headless and in the TUI.
 
     `epoch` is the number of finished epochs and `batch` the batches done in the
-    current one. `run` is meant for one thread; `request_pause`, `resume`,
-    `request_stop` and `set_lr` may be called from any other, and take effect
-    between batches.
+    current one. `run` is meant for one thread; `request_pause`, `wait_paused`,
+    `resume`, `request_stop` and `set_lr` may be called from any other, and take
+    effect between batches.
     """
 
     def __init__(
@@ -126,14 +127,15 @@ class TrainingSession:
         self.batch_size = _positive_int(training, "batch_size")
         self.seed = int(training.get("seed", 0))
 
-        engine.manual_seed(self.seed)  # the same seed gives the same weights and dropout
-        self.model = design.build().to(device)
-        # the engine's generator is global: a session keeps its own state between runs
-        self._rng_state = engine.get_rng_state()
+        # the session's own generator: the same seed gives the same weights and dropout,
+        # whatever other threads draw meanwhile
+        self.generator = Generator().manual_seed(self.seed)
+        with use_generator(self.generator):
+            self.model = design.build().to(device)
         self.loss_name = str(training["loss"])
         self.loss_fn = make_loss(self.loss_name)
         self.optimizer = make_optimizer(training.get("optimizer"), self.model.parameters())
-        self.scheduler = _make_scheduler(training.get("schedule"), self.optimizer)
+        self.scheduler = make_scheduler(training.get("schedule"), self.optimizer)
         self.shuffle_generator = engine.Generator().manual_seed(self.seed)
         self.train_loader = DataLoader(
             self.data.train, self.batch_size, shuffle=True, generator=self.shuffle_generator
@@ -157,6 +159,8 @@ class TrainingSession:
         self._gate = threading.Event()  # set: may run; clear: pause after the batch
         self._gate.set()
         self._stop = threading.Event()
+        self._at_rest = threading.Event()  # set: no batch is computing (paused or not running)
+        self._at_rest.set()
         self._way = threading.Event()  # clear: wait before the next batch, until _way_until
         self._way.set()
         self._way_until = 0.0
@@ -169,6 +173,14 @@ class TrainingSession:
     def request_pause(self) -> None:
         """Block the running thread after the current batch until `resume` or `request_stop`."""
         self._gate.clear()
+
+    def wait_paused(self, timeout: float | None = None) -> bool:
+        """Wait until the run is held between batches or not running; False on timeout.
+
+        After `request_pause`, True means the training thread has acknowledged: it
+        draws nothing and changes no weight until `resume`.
+        """
+        return self._at_rest.wait(timeout)
 
     def resume(self) -> None:
         """Let a paused run go on."""
@@ -225,16 +237,17 @@ class TrainingSession:
         """Train until `epochs` epochs in all are done; "finished", "stopped" or "nonfinite"."""
         total = self.epochs if epochs is None else epochs
         self._running, self.status = True, "running"
+        self._at_rest.clear()
         self._way.set()
-        engine.set_rng_state(self._rng_state)
         try:
-            while self.epoch < total and self.status == "running":
-                self.status = self._run_epoch(on_report or (lambda report: None))
+            with use_generator(self.generator):
+                while self.epoch < total and self.status == "running":
+                    self.status = self._run_epoch(on_report or (lambda report: None))
             if self.status == "running":
                 self.status = "finished"
         finally:
-            self._rng_state = engine.get_rng_state()
             self._running = False
+            self._at_rest.set()
             self._stop.clear()
             with self._lock:
                 self._apply_pending_lr()
@@ -256,7 +269,7 @@ class TrainingSession:
                 return "stopped"
             with self._lock:
                 self._apply_pending_lr()
-            rng_state = engine.get_rng_state()
+            rng_state = self.generator.get_state()
             x, y = x.to(self.device), y.to(self.device)
             out = self.model(x)
             target = self._target(out, y)
@@ -300,11 +313,11 @@ class TrainingSession:
                     )
                 )
             if not self._gate.is_set():
-                self._rng_state = engine.get_rng_state()  # others may draw while paused
                 self.status = "paused"
+                self._at_rest.set()
                 self._gate.wait()
+                self._at_rest.clear()
                 self.status = "running"
-                engine.set_rng_state(self._rng_state)
             if self._stop.is_set():
                 return "stopped"
         on_report(self._finish_epoch(time.perf_counter() - start))
@@ -399,7 +412,7 @@ class TrainingSession:
             "epoch": self.epoch,
             "batch": self.batch,
             "global_step": self.global_step,
-            "rng_state": self._rng_state,
+            "rng_state": self.generator.get_state(),
             "epoch_shuffle_state": self._epoch_shuffle_state,
             "sums": self._sums,
             "smooth": self._smooth,
@@ -434,7 +447,7 @@ class TrainingSession:
         self.global_step = position["global_step"]
         self._epoch_shuffle_state = position["epoch_shuffle_state"]
         self._sums, self._smooth = position["sums"], position["smooth"]
-        self._rng_state = position["rng_state"]
+        self.generator.set_state(position["rng_state"])
         self.status = "ready"
 
     @classmethod
@@ -507,48 +520,3 @@ def _check_fits(design: Design, data, loss: str) -> None:
             f"design {design.name!r} gives {out} per sample, but {loss} on {data.name!r} "
             f"needs ({data.num_classes},): one score per class"
         )
-
-
-def loss_target(loss_name: str, out: engine.Tensor, y: engine.Tensor) -> engine.Tensor:
-    """Labels as the loss wants them: indices, or floats shaped like the output."""
-    if loss_name in CLASSIFICATION_LOSSES or y.is_floating_point():
-        return y
-    if out.ndim == 2 and out.shape[1] > 1:
-        return F.one_hot(y, out.shape[1]).float()
-    return y.float().reshape(out.shape)
-
-
-def make_loss(name: str) -> nn.Module:
-    """The loss module named in a design's training settings."""
-    cls = getattr(nn, name, None)
-    if not isinstance(cls, type) or not name.endswith("Loss"):
-        known = ", ".join(n for n in dir(nn) if n.endswith("Loss") and not n.startswith("_"))
-        raise SessionError(f"unknown loss {name!r} (known: {known})")
-    return cls()
-
-
-def make_optimizer(settings: Any, params) -> engine.optim.Optimizer:
-    """The optimizer a design's training settings describe, over `params`."""
-    if not isinstance(settings, dict) or settings.get("type") not in OPTIMIZERS:
-        kind = settings.get("type") if isinstance(settings, dict) else settings
-        raise SessionError(f"unknown optimizer {kind!r} (known: {', '.join(OPTIMIZERS)})")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
-    kind = kwargs.pop("type")
-    try:
-        return getattr(engine.optim, kind)(params, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise SessionError(f"optimizer {kind}: {err}") from None
-
-
-def _make_scheduler(settings: Any, optimizer) -> lr_scheduler.LRScheduler | None:
-    if settings is None:
-        return None
-    if not isinstance(settings, dict) or settings.get("type") not in SCHEDULES:
-        kind = settings.get("type") if isinstance(settings, dict) else settings
-        raise SessionError(f"unknown schedule {kind!r} (known: {', '.join(SCHEDULES)})")
-    kwargs = dict(settings)
-    kind = kwargs.pop("type")
-    try:
-        return getattr(lr_scheduler, kind)(optimizer, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise SessionError(f"schedule {kind}: {err}") from None

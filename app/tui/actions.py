@@ -153,6 +153,15 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 
+ACTION_BY_ID = {a.id: a for a in ACTIONS}
+
+
+def key_of(action_id: str) -> str:
+    """The key that runs an action, as a hint names it (its display form, else its first key)."""
+    action = ACTION_BY_ID[action_id]
+    return action.key_display or action.key.split(",")[0]
+
+
 def bindings_for(scope: str) -> list[Binding]:
     """The key bindings of one scope, ready for a class's BINDINGS."""
     return [

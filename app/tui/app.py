@@ -6,7 +6,7 @@ import gc
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App
 from textual.screen import ModalScreen
 
@@ -21,6 +21,7 @@ from app.tui.dialogs.export import ExportDialog
 from app.tui.dialogs.help import HelpScreen
 from app.tui.dialogs.open import OpenDialog
 from app.tui.dialogs.prompt import PromptScreen
+from app.tui.state import BadBatchKept, CheckpointSaved, RunStarted, SharedState
 from app.tui.train.screen import TrainScreen
 from sample_models import DEFAULT_SAMPLE, sample_names, sample_path
 
@@ -59,20 +60,30 @@ class StepgradApp(App[int]):
         self.editor = editor or editor_from_sample()
         self.editor.listeners.append(self._editor_changed)
         self.offer_recovery = offer_recovery
-        self.trained_weights: Path | None = None  # the weights of the last checkpoint saved
-        self.train_session = None  # the Train screen's session, whose weights Debug copies
-        self.bad_batch = None  # the batch a run stopped on with a non-finite loss, to debug
-        self.data_dir = data_dir  # where MNIST-like sets are read from
+        self.state = SharedState(data_dir=data_dir)
 
     async def on_event(self, event: events.Event) -> None:
         # A key or click is answered first: training waits before its next batch until
         # the screen has been redrawn (or KEY_WAY_SECONDS have passed).
-        session = self.train_session
+        session = self.state.training
         if isinstance(event, events.Key | events.MouseDown) and session is not None:
             if session.status == "running":
                 session.make_way(KEY_WAY_SECONDS)
                 self.call_after_refresh(session.go_on)
         await super().on_event(event)
+
+    # ----- the shared state: written here, from the screens' messages --------------------
+    @on(RunStarted)
+    def _run_started(self, message: RunStarted) -> None:
+        self.state.training, self.state.bad_batch = message.session, None
+
+    @on(BadBatchKept)
+    def _bad_batch_kept(self, message: BadBatchKept) -> None:
+        self.state.bad_batch = message.bad
+
+    @on(CheckpointSaved)
+    def _checkpoint_saved(self, message: CheckpointSaved) -> None:
+        self.state.trained_weights = message.weights
 
     def on_mount(self) -> None:
         self._editor_changed(self.editor)
@@ -184,7 +195,7 @@ class StepgradApp(App[int]):
             self.use_editor(editor_from_sample(name))
 
     def action_export(self, target: str = "engine") -> None:
-        self.push_screen(ExportDialog(self.editor.design, target, self.trained_weights))
+        self.push_screen(ExportDialog(self.editor.design, target, self.state.trained_weights))
 
     @work
     async def action_quit_app(self) -> None:

@@ -157,7 +157,7 @@ class Stepper:
         self.breakpoints: dict[int, Breakpoint] = {}
         self.result: Any = None
         self._bp_ids = itertools.count(1)
-        self._to_main: queue.Queue[Event] = queue.Queue()
+        self._to_main: queue.Queue[Event | None] = queue.Queue()
         self._go = threading.Semaphore(0)
         self._predicate: Callable[[Event], bool] = lambda e: True
         self._thread: threading.Thread | None = None
@@ -217,7 +217,10 @@ class Stepper:
             self._thread.start()
         else:
             self._go.release()
-        return self._to_main.get()
+        event = self._to_main.get()
+        if event is None:  # closed while this move ran
+            raise RuntimeError("stepper: closed before the run ended; start a new Stepper")
+        return event
 
     # ----- breakpoints -----------------------------------------------------
     def add_breakpoint(
@@ -246,6 +249,7 @@ class Stepper:
             with backend.quiet_float_errors(), self.tracer:
                 self.result = self.fn()
         except _Closed:
+            self._to_main.put(None)  # wakes a move still waiting for its event
             return
         except BaseException as exc:  # the run failed: hand the error and the partial graph over
             self.tracer.trace.error = exc
@@ -286,13 +290,19 @@ class Stepper:
             old.dropped = self.history_dropped = True
 
     # ----- ending ----------------------------------------------------------
-    def close(self, timeout: float = 10.0) -> None:
-        """End the worker thread wherever it is; safe to call more than once."""
+    def close(self, timeout: float = 10.0, wait: bool = True) -> None:
+        """End the worker thread wherever it is; safe to call more than once.
+
+        With `wait=False` it only tells the thread to stop: the thread ends at its
+        next event, and a move still waiting raises RuntimeError.
+        """
         thread = self._thread
         if thread is None or not thread.is_alive():
             return
         self._closing = True
         self._go.release()
+        if not wait:
+            return
         thread.join(timeout)
         if thread.is_alive():
             raise RuntimeError("stepper: the stepped function did not stop within the timeout")

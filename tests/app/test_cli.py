@@ -92,9 +92,9 @@ class TestBasics:
         monkeypatch.setattr(StepgradApp, "run", lambda app: opened.append(app))
         sample = Path(__file__).parents[2] / "sample_models" / "lenet_mnist.json"
         assert main(["--data", str(tmp_path), str(sample)]) == 0
-        assert opened[0].data_dir == tmp_path
+        assert opened[0].state.data_dir == tmp_path
         assert opened[0].editor.design.name == "lenet_mnist"
-        assert main([str(sample)]) == 0 and opened[1].data_dir is None
+        assert main([str(sample)]) == 0 and opened[1].state.data_dir is None
 
     def test_missing_data_folder_is_refused_before_the_app_opens(
         self, monkeypatch, tmp_path, capsys

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import threading
 
 from rich.text import Text
 from textual import on, work
@@ -10,15 +10,20 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static, Tab, Tabs
+from textual.worker import get_current_worker
 
 from app.model.design import Design
-from app.sessions.debugging import DebugBatch, DebugError, DebugSession, scope_of_group
+from app.sessions.debugging import DebugBatch, DebugError, DebugSession
+from app.sessions.nodes import scope_of
 from app.sessions.training import same_network
-from app.tui.actions import bindings_for
+from app.tui.actions import bindings_for, key_of
 from app.tui.debug.view import (
     anomaly_text,
     findings_text,
     gradcheck_text,
+    graph_row,
+    group_label,
+    missing_note,
     node_title,
     split_table,
     status_text,
@@ -26,11 +31,12 @@ from app.tui.debug.view import (
 )
 from app.tui.dialogs.choose import ChooseScreen
 from app.tui.dialogs.prompt import PromptScreen
-from widgets.graph_list import GraphList, GraphRow
+from widgets.graph_list import GraphList
 from widgets.header import AppHeader
 from widgets.tensor_inspector import TensorInspector
 
 PHASE_TAB = {"forward": "value", "backward": "grad", "update": "update"}
+PAUSE_POLL_S = 0.05  # how often the wait for a run's pause looks whether it was cancelled
 
 
 class DebugScreen(Screen):
@@ -45,8 +51,9 @@ class DebugScreen(Screen):
         self.session: DebugSession | None = None
         self.source_key = None  # what the session was made from: rebuilt when it changes
         self.shown_node: int | None = None
-        self.busy = False  # a long move runs in a worker; keys wait for it
+        self._busy = threading.Lock()  # held while a move runs; keys meanwhile are ignored
         self._phase = "ready"
+        self._scope_of: dict[tuple[str, ...], str] = {}  # group labels -> module scope
         self._findings_shown: Text | None = Text()
         self._input_walk: tuple[int, int] | None = None  # (child node, input index)
 
@@ -89,36 +96,43 @@ class DebugScreen(Screen):
     def _source(self):
         """The training session to take weights from (same network only) and the bad batch."""
         design = self.app.editor.design
-        training = getattr(self.app, "train_session", None)
+        state = self.app.state
+        training = state.training
         if training is not None and not same_network(design, training.design):
             training = None
-        bad = getattr(self.app, "bad_batch", None)
+        bad = state.bad_batch
         if bad is not None and (training is None or training.bad_batch is not bad):
             bad = None
         step = training.global_step if training is not None else None
         return (design.to_json(), id(training), step, id(bad)), training, bad
 
     def open_session(self, force: bool = False) -> None:
-        """Make a session for the open design, unless the one there still fits it."""
+        """Make a session for the open design, unless the one there still fits it.
+
+        A run that is computing a batch is asked to pause, and its weights are
+        copied only once it has acknowledged: the wait happens in a worker.
+        """
         key, training, bad = self._source()
         if not force and self.session is not None and key == self.source_key:
             return
         self.source_key = key
-        if training is not None and training.status == "running" and not training.paused:
-            training.request_pause()
-            self.notify("training paused: the debugger copies its weights", timeout=4)
         if self.session is not None:
             self.session.close()
         self.session = None
+        if training is not None and not training.wait_paused(0):
+            if not training.paused:
+                training.request_pause()
+                self.notify("training paused: the debugger copies its weights", timeout=4)
+            self.query_one("#status", Static).update("pausing the run…")
+            self._await_pause(training)
+            return
         batch = None
         if bad is not None:
             origin = f"the batch training stopped on (epoch {bad.epoch + 1}, batch {bad.batch + 1})"
             batch = DebugBatch(bad.inputs, bad.targets, bad.rng_state, origin)
         design = Design.from_json(key[0])  # a copy: later edits stay out of this session
         try:
-            self.session = DebugSession(
-                design, training, batch, getattr(self.app, "data_dir", None)
-            )
+            self.session = DebugSession(design, training, batch, self.app.state.data_dir)
         except DebugError as err:
             self.show_alert(Text.assemble(("✗ ", "bold red"), str(err)))
             self.query_one("#graph", GraphList).show([])
@@ -151,11 +165,15 @@ class DebugScreen(Screen):
             return
         graph = self.query_one("#graph", GraphList)
         rows = session.rows()
-        graph.show([_graph_row(r) for r in rows])
-        scopes = session.breakpoint_scopes
-        groups = {r.groups[:i] for r in rows for i in range(1, len(r.groups) + 1)} if scopes else ()
+        graph.show([graph_row(r) for r in rows])
+        self._scope_of = {  # the graph list names a group by its labels
+            tuple(group_label(g) for g in r.groups[:i]): scope_of(r.groups[:i])
+            for r in rows
+            for i in range(1, len(r.groups) + 1)
+        }
+        scopes = session.breakpoints.scopes
         graph.set_breakpoints(
-            session.breakpoint_nodes, {g for g in groups if scope_of_group(g) in scopes}
+            session.breakpoints.nodes, {g for g, s in self._scope_of.items() if s in scopes}
         )
         event = session.current
         node = event.node.id if event is not None and event.node is not None else None
@@ -197,12 +215,12 @@ class DebugScreen(Screen):
         switcher.current = "tensor"
         inspector = self.query_one("#tensor", TensorInspector)
         if tab == "value":
-            note = _missing(view, "value")
+            note = missing_note(view, "value")
             if view.record.error:
                 note = "this op failed before making a value: the error is in the alert below"
             inspector.show("[b]value[/b]", view.value_stats, view.value, note)
         elif tab == "grad":
-            note = _missing(view, "grad")
+            note = missing_note(view, "grad")
             where = "" if view.record.is_leaf else " (arriving at the output)"
             inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
         else:
@@ -233,21 +251,35 @@ class DebugScreen(Screen):
             self.show_node(self.shown_node, force=True)
 
     # ----- moving ----------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A move is running in a worker."""
+        return self._busy.locked()
+
     def _move(self, method: str, *args) -> None:
-        if self.session is None or self.busy:
+        """A move of one event (next, back, forward): instant, so done here."""
+        if self.session is None or not self._busy.acquire(blocking=False):
             return
-        getattr(self.session, method)(*args)
-        self.show_alert(self._opening_alert())  # a gradient check's result belongs to its node
-        self.show_state()
+        try:
+            getattr(self.session, method)(*args)
+        finally:
+            self._busy.release()
+        self._after_move(self.session, method, None)
+
+    def _long_move(self, method: str, *args) -> None:
+        """A move that may run through many ops: in a worker, one at a time."""
+        if self.session is None or not self._busy.acquire(blocking=False):
+            return
+        self._in_worker(self.session, method, args)
 
     def action_step(self) -> None:
         self._move("step")
 
     def action_step_over(self) -> None:
-        self._move("step_over")
+        self._long_move("step_over")
 
     def action_step_out(self) -> None:
-        self._move("step_out")
+        self._long_move("step_out")
 
     def action_back(self) -> None:
         self._move("back")
@@ -261,20 +293,16 @@ class DebugScreen(Screen):
             return
         if self.session.trace.nodes[node].op == "parameter":
             self.notify("a parameter has no forward op: running to its update", timeout=3)
-        self._move("run_to_node", node)
+        self._long_move("run_to_node", node)
 
     def action_restart(self) -> None:
-        if self.session is not None and not self.busy:
-            self.session.restart()
-            self.show_alert(self._opening_alert())
-            self.show_state()
-            self.notify("restarted: the same batch, the same weights", timeout=2)
+        self._long_move("restart")
 
     def action_resume(self) -> None:
-        self._in_worker("resume")
+        self._long_move("resume")
 
     def action_anomaly(self) -> None:
-        self._in_worker("find_anomaly")
+        self._long_move("find_anomaly")
 
     def action_gradcheck(self) -> None:
         node = self.query_one("#graph", GraphList).selected_node
@@ -317,21 +345,38 @@ class DebugScreen(Screen):
     def action_slice(self, axis: int, delta: int) -> None:
         self.query_one("#tensor", TensorInspector).shift_slice(axis, delta)
 
-    @work(thread=True, exclusive=True, group="debug")
-    def _in_worker(self, method: str) -> None:
-        if self.session is None or self.busy:
-            return
-        self.busy = True
-        try:
-            result = getattr(self.session, method)()
-        finally:
-            self.busy = False
-        self.app.call_from_thread(self._after_worker, method, result)
+    @work(thread=True, exclusive=True, group="pause")
+    def _await_pause(self, training) -> None:
+        """Wait, off the UI thread, until the run holds between batches; then open."""
+        worker = get_current_worker()
+        while not training.wait_paused(PAUSE_POLL_S):
+            if worker.is_cancelled:
+                return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self.open_session, True)
 
-    def _after_worker(self, method: str, result) -> None:
+    @work(thread=True, group="debug")
+    def _in_worker(self, session: DebugSession, method: str, args: tuple) -> None:
+        """Run the move (the busy lock is already held) and hand the result to the UI."""
+        try:
+            result = getattr(session, method)(*args)
+        except RuntimeError:  # the session was closed under the move: nothing to show
+            return
+        finally:
+            self._busy.release()
+        if session is self.session and self.is_attached:
+            self.app.call_from_thread(self._after_move, session, method, result)
+
+    def _after_move(self, session: DebugSession, method: str, result) -> None:
+        if session is not self.session:  # replaced while the move ran
+            return
         if method == "find_anomaly":
-            self.show_alert(anomaly_text(self.session, result))
+            self.show_alert(anomaly_text(session, result))
+        else:
+            self.show_alert(self._opening_alert())  # a gradient check's result is its node's
         self.show_state()
+        if method == "restart":
+            self.notify("restarted: the same batch, the same weights", timeout=2)
 
     # ----- breakpoints -----------------------------------------------------------------
     def action_breakpoint(self) -> None:
@@ -340,11 +385,11 @@ class DebugScreen(Screen):
             return
         node, group = graph.selected_node, graph.selected_group
         if node is not None:
-            on_ = self.session.toggle_breakpoint(node=node)
+            on_ = self.session.breakpoints.toggle(node=node)
             what = f"#{node}"
         elif group:
-            on_ = self.session.toggle_breakpoint(scope=scope_of_group(group))
-            what = scope_of_group(group)
+            what = self._scope_of[tuple(group)]
+            on_ = self.session.breakpoints.toggle(scope=what)
         else:
             return
         self.notify(f"breakpoint {'set on' if on_ else 'cleared from'} {what}", timeout=2)
@@ -378,37 +423,9 @@ class DebugScreen(Screen):
             if limit is None:
                 return
         try:
-            label = self.session.add_condition(kind, limit)
+            label = self.session.breakpoints.add_condition(kind, limit)
         except ValueError as err:
             self.notify(str(err), severity="error")
             return
-        self.notify(f"breakpoint: {label} (c runs to it)", timeout=3)
+        self.notify(f"breakpoint: {label} ({key_of('debug.resume')} runs to it)", timeout=3)
         self.show_state(select_current=False)
-
-
-def _graph_row(row) -> GraphRow:
-    return GraphRow(
-        row.node,
-        row.op,
-        row.groups,
-        str(row.shape),
-        row.glyph,
-        row.detail,
-        row.name,
-    )
-
-
-def _missing(view, what: str) -> str:
-    if what == "value":
-        if not view.reached:
-            return "not reached yet: n steps, t runs to it"
-        if view.value is None:
-            return "values dropped to keep the history under its cap (stats kept)"
-        return ""
-    if view.grad_stats is None:
-        return "the backward pass has not reached this node yet"
-    if view.grad is None:
-        return "gradient values dropped to keep the history under its cap (stats kept)"
-    if view.grad_stats.count and not math.isfinite(view.grad_stats.norm):
-        return "the gradient holds NaN or Inf"
-    return ""

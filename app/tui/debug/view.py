@@ -1,4 +1,4 @@
-"""What the Debug screen shows, as rich text built from a DebugSession: no Textual here."""
+"""What the Debug screen shows, built from a DebugSession: rich text, graph rows, key hints."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from app.sessions.debugging import DebugSession, NodeView, describe_event
-from engine.debug import AnomalyError, GradCheck
+from app.sessions.debugging import DebugSession
+from app.sessions.nodes import Group, NodeView, Row
+from app.tui.actions import key_of
+from engine.debug import AnomalyError, Event, GradCheck
+from widgets.graph_list import GraphRow
 
 FINDING_STYLE = {
     "error": "bold red",
@@ -39,8 +42,8 @@ def status_text(session: DebugSession) -> Text:
     if session.stepper.history_dropped:
         cap += ", oldest values dropped (stats kept)"
     text.append(cap, style="dim")
-    marks = [f"#{n}" for n in sorted(session.breakpoint_nodes)]
-    marks += sorted(session.breakpoint_scopes) + session.conditions
+    marks = [f"#{n}" for n in sorted(session.breakpoints.nodes)]
+    marks += sorted(session.breakpoints.scopes) + session.breakpoints.conditions
     if marks:
         text.append(" · breakpoints: ", style="dim")
         text.append(", ".join(marks), style="red")
@@ -61,6 +64,8 @@ def findings_text(session: DebugSession) -> Text | None:
             text.append("\n")
         text.append("⚠ " if finding.kind != "error" else "✗ ", style=FINDING_STYLE[finding.kind])
         text.append(finding.text)
+        if finding.kind == "nonfinite":
+            text.append(f" (press {key_of('debug.anomaly')} to go there)")
     return text
 
 
@@ -80,7 +85,7 @@ def node_title(session: DebugSession, view: NodeView) -> Text:
     if view.inputs:
         text.append("\ninputs: ", style="dim")
         text.append(", ".join(_short(p) for p in view.inputs))
-        text.append("  (i: go to an input)", style="dim")
+        text.append(f"  ({key_of('debug.input')}: go to an input)", style="dim")
     if rec.error:
         text.append(f"\n✗ {rec.error}", style="bold red")
     return text
@@ -149,3 +154,57 @@ def gradcheck_text(rec, result: GradCheck) -> Text:
         f"{sum(c.indices.size for c in result.inputs)} elements against finite differences)"
     )
     return text
+
+
+def describe_event(event: Event | None) -> str:
+    """One line saying where the stepper is."""
+    if event is None:
+        return f"press {key_of('debug.step')} to run the first op"
+    if event.phase == "done":
+        return "the pass is complete (forward, backward and update)"
+    if event.phase == "error":
+        return f"the forward pass failed: {event.error}"
+    rec = event.node
+    where = f" in {rec.scope}" if rec.scope and not rec.is_leaf else ""
+    if event.phase == "update":
+        return f"update of {rec.name} (lr {event.lr:g})"
+    return f"#{rec.id} {rec.op}{where}"
+
+
+def graph_row(row: Row) -> GraphRow:
+    """A session's row as the graph list draws it (the widget owns the glyphs' look)."""
+    return GraphRow(
+        row.node,
+        row.op,
+        tuple(group_label(g) for g in row.groups),
+        str(row.shape),
+        row.health,
+        "" if row.grad_norm is None else f"‖g‖ {row.grad_norm:.2g}",
+        row.name,
+    )
+
+
+def group_label(group: Group) -> str:
+    """How the graph list titles a group: the name, and the class when it says more."""
+    kind, name = group.kind, group.name
+    return f"{name} {kind}" if kind and kind.lower() != name.lower() else name
+
+
+def missing_note(view: NodeView, what: str) -> str:
+    """Why the inspector has no `what` ("value" or "grad") to show; "" when it has."""
+    if what == "value":
+        if not view.reached:
+            return (
+                f"not reached yet: {key_of('debug.step')} steps, "
+                f"{key_of('debug.run_to')} runs to it"
+            )
+        if view.value is None:
+            return "values dropped to keep the history under its cap (stats kept)"
+        return ""
+    if view.grad_stats is None:
+        return "the backward pass has not reached this node yet"
+    if view.grad is None:
+        return "gradient values dropped to keep the history under its cap (stats kept)"
+    if view.grad_stats.count and not math.isfinite(view.grad_stats.norm):
+        return "the gradient holds NaN or Inf"
+    return ""

@@ -31,6 +31,7 @@ from app.sessions.training import (
 from app.tui.actions import bindings_for
 from app.tui.build.view import parse_training, training_fields
 from app.tui.dialogs.prompt import PromptScreen
+from app.tui.state import BadBatchKept, CheckpointSaved, RunStarted
 from app.tui.train.view import (
     Tally,
     accuracy_series,
@@ -49,6 +50,8 @@ from widgets.header import AppHeader
 from widgets.image_strip import ImageStrip
 from widgets.param_form import ParamForm
 from widgets.plots import LinePlot
+
+FRAME_S = 0.05  # the longest closing the screen waits for the run's thread
 
 
 class TrainScreen(Screen):
@@ -124,12 +127,12 @@ class TrainScreen(Screen):
         self._show_kind(str(self.app.editor.design.training.get("dataset")))
 
     def on_unmount(self) -> None:
-        """Stop the run and let the worker end: no thread goes on training after this."""
+        """Stop the run: its thread ends after the batch it is in, without being waited for."""
         if self.show_settings in self.app.editor_listeners:
             self.app.editor_listeners.remove(self.show_settings)
         if self.session is not None:
             self.session.request_stop()
-        self.finished.wait(timeout=30)
+        self.finished.wait(timeout=FRAME_S)  # a small batch ends within a frame
 
     # ----- state ---------------------------------------------------------------------
     @property
@@ -205,7 +208,7 @@ class TrainScreen(Screen):
         if event.latest is not None:
             self.latest = event.latest
         if isinstance(report, NonFiniteReport):
-            self.app.bad_batch = self.session.bad_batch
+            self.post_message(BadBatchKept(self.session.bad_batch))
             self.show_alert(
                 Text.assemble(
                     ("✗ non-finite loss ", "bold red"),
@@ -238,14 +241,14 @@ class TrainScreen(Screen):
     def _new_session(self) -> bool:
         design = Design.from_json(self.app.editor.design.to_json())  # edits stay out of the run
         try:
-            session = TrainingSession(design, getattr(self.app, "data_dir", None))
+            session = TrainingSession(design, self.app.state.data_dir)
         except (SessionError, DatasetError) as err:
             self.show_alert(Text.assemble(("✗ cannot train: ", "bold red"), str(err)))
             return False
         if self.monitor is not None:
             self.monitor.close()
         self.session, self.latest = session, None
-        self.app.train_session = session  # the Debug screen copies its weights
+        self.post_message(RunStarted(session))  # the Debug screen copies its weights
         self.monitor = Monitor(session.model, every=self.health_every)
         session.step_hooks.append(self.monitor.step)
         self.tally = None
@@ -393,7 +396,7 @@ class TrainScreen(Screen):
         except OSError as err:
             self.notify(f"not saved: {err}", severity="error")
             return
-        self.app.trained_weights = folder / "weights.npz"
+        self.post_message(CheckpointSaved(folder / "weights.npz"))
         self.notify(f"checkpoint saved in {folder}", timeout=3)
 
     @work
@@ -409,7 +412,7 @@ class TrainScreen(Screen):
         except SessionError as err:
             self.notify(str(err), severity="error", timeout=8)
             return
-        self.app.trained_weights = Path(typed).expanduser() / "weights.npz"
+        self.post_message(CheckpointSaved(Path(typed).expanduser() / "weights.npz"))
         self.show_curves()
         self.show_progress()
         self.notify(f"loaded {typed}: epoch {self.session.epoch}, step {self.session.global_step}")

@@ -1,111 +1,21 @@
-"""DebugSession: stepping one batch, history, breakpoints, findings and tools, as plain Python."""
+"""DebugSession: stepping one batch, copies, history, rows, tools and the value cap."""
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import engine
-from app.model.design import Design
-from app.sessions.debugging import (
-    DebugBatch,
-    DebugError,
-    DebugSession,
-    describe_event,
-    scope_of_group,
+from app.sessions.debugging import DebugError
+from app.sessions.nodes import Group, scope_of
+from app.sessions.training import TrainingSession
+from tests.app.sessions.debug_helpers import (
+    MAX_EVENTS,
+    load,
+    node_id,
+    reference_pass,
+    step_to_end,
+    weights,
 )
-from app.sessions.training import TrainingSession, loss_target, make_loss
-from engine import debug
-
-SAMPLES = Path(__file__).resolve().parents[3] / "sample_models"
-MAX_EVENTS = 500  # far more than any sample's pass has: a runaway loop fails instead of hanging
-
-
-def load(name: str) -> Design:
-    return Design.load(SAMPLES / f"{name}.json")
-
-
-@pytest.fixture
-def open_session():
-    """Builds DebugSessions and closes each one's stepper thread after the test."""
-    opened: list[DebugSession] = []
-
-    def open_(design: Design | str, **kwargs) -> DebugSession:
-        session = DebugSession(load(design) if isinstance(design, str) else design, **kwargs)
-        opened.append(session)
-        return session
-
-    yield open_
-    for session in opened:
-        session.close()
-
-
-def step_to_end(session: DebugSession) -> list:
-    """Every event from here to "done" or "error", taken with step()."""
-    events = []
-    for _ in range(MAX_EVENTS):
-        events.append(session.step())
-        if events[-1].phase in ("done", "error"):
-            return events
-    raise AssertionError(f"no end after {MAX_EVENTS} steps")
-
-
-def event_array(event) -> np.ndarray | None:
-    """What an event is about, as norm breakpoints read it: output, gradient or update."""
-    return {"forward": event.output, "backward": event.grad_output}.get(event.phase, event.update)
-
-
-def event_norm(event) -> float:
-    return float(np.linalg.norm(event_array(event).astype(np.float64)))
-
-
-def holds_nonfinite(event) -> bool:
-    arrays = [event.output, event.grad_output, event.update, *event.grad_inputs]
-    return any(a is not None and not np.isfinite(a).all() for a in arrays)
-
-
-def node_id(session: DebugSession, op: str | None = None, scope: str | None = None) -> int:
-    """The id of the one node with this op and/or exact scope (a parameter's scope is its name)."""
-    found = [
-        r.id
-        for r in session.trace.nodes
-        if (op is None or r.op == op) and (scope is None or r.scope == scope)
-    ]
-    assert len(found) == 1, found
-    return found[0]
-
-
-def reference_pass(design: Design, batch: DebugBatch, state: dict | None = None):
-    """Forward, loss and backward done by hand on a model built like the session's."""
-    settings = design.training
-    engine.manual_seed(int(settings["seed"]))
-    model = design.build()
-    if state is not None:
-        model.load_state_dict(state)
-    model.train()
-    loss_name = settings["loss"]
-    engine.set_rng_state(batch.rng_state)
-    out = model(batch.inputs)
-    loss = make_loss(loss_name)(out, loss_target(loss_name, out, batch.targets))
-    loss.backward()
-    return model, out, loss
-
-
-def weights(model) -> dict[str, np.ndarray]:
-    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
-
-
-def exploding_bad_batch():
-    """exploding_lr trained to its NaN, and the batch that made it."""
-    design = load("exploding_lr")
-    training = TrainingSession(design)
-    assert training.run() == "nonfinite"
-    bad = training.bad_batch
-    assert bad is not None
-    return design, training, DebugBatch(bad.inputs, bad.targets, bad.rng_state, "bad")
 
 
 class TestStepping:
@@ -279,100 +189,6 @@ class TestCopies:
                     np.testing.assert_array_equal(x, y)
 
 
-class TestBreakpoints:
-    def test_node_breakpoint_stops_forward_then_backward(self, open_session):
-        session = open_session("mlp_digits")
-        target = node_id(session, "linear", "out")
-        assert session.toggle_breakpoint(node=target) is True
-        assert session.breakpoint_nodes == {target}
-        event = session.resume()
-        assert (event.phase, event.node.id) == ("forward", target)
-        event = session.resume()
-        assert (event.phase, event.node.id) == ("backward", target)
-        assert session.resume().phase == "done"
-
-    def test_toggling_again_clears_it(self, open_session):
-        session = open_session("mlp_digits")
-        target = node_id(session, "linear", "out")
-        session.toggle_breakpoint(node=target)
-        assert session.toggle_breakpoint(node=target) is False
-        assert session.breakpoint_nodes == set() and session.specs == []
-        assert session.resume().phase == "done"
-
-    def test_scope_breakpoint_stops_at_the_first_event_inside(self, open_session):
-        session = open_session("residual_mlp")
-        assert session.toggle_breakpoint(scope="block2") is True
-        assert session.breakpoint_scopes == {"block2"}
-        event = session.resume()
-        assert (event.phase, event.scope) == ("forward", "block2.body.fc_a")
-        before = session.stepper.history[: event.index]
-        assert not any(e.scope.startswith("block2") for e in before)
-        event = session.resume()
-        assert event.phase == "forward" and event.scope == "block2.body.relu_a"
-
-    def test_nonfinite_condition_stops_at_the_first_nan_or_inf(self, open_session):
-        design, training, batch = exploding_bad_batch()
-        session = open_session(design, training=training, batch=batch)
-        assert session.add_condition("nonfinite") == "NaN/Inf"
-        assert session.conditions == ["NaN/Inf"]
-        event = session.resume()
-        assert event.phase == "forward" and holds_nonfinite(event)
-        assert not any(holds_nonfinite(e) for e in session.stepper.history[: event.index])
-
-    def test_norm_condition_stops_at_the_first_norm_above_the_limit(self, open_session):
-        session = open_session("mlp_digits")
-        limit = 30.0
-        assert session.add_condition("norm", limit) == "norm > 30"
-        event = session.resume()
-        assert event.index > 0, "the limit should let some events through"
-        assert event_norm(event) > limit
-        assert debug.event_stats(event).norm > limit
-        assert all(event_norm(e) <= limit for e in session.stepper.history[: event.index])
-
-    def test_a_norm_limit_never_reached_runs_to_the_end(self, open_session):
-        session = open_session("mlp_digits")
-        session.add_condition("norm", 1e6)
-        assert session.resume().phase == "done"
-
-    def test_breakpoints_survive_restart(self, open_session):
-        session = open_session("mlp_digits")
-        target = node_id(session, "relu", "relu1")
-        session.toggle_breakpoint(node=target)
-        session.toggle_breakpoint(scope="out")
-        session.add_condition("norm", 1e6)
-        session.resume()
-        session.restart()
-        assert session.breakpoint_nodes == {target}
-        assert session.breakpoint_scopes == {"out"}
-        assert session.conditions == ["norm > 1e+06"]
-        assert session.resume().node.id == target
-        assert session.resume().scope == "out"
-
-    @pytest.mark.parametrize(
-        "args",
-        [("norm",), ("norm", 0), ("norm", -1.0), ("norm", float("nan")), ("nan",), ("",)],
-    )
-    def test_bad_conditions_are_refused(self, open_session, args):
-        session = open_session("mlp_digits")
-        with pytest.raises(ValueError):
-            session.add_condition(*args)
-        assert session.specs == [] and session.stepper.breakpoints == {}
-
-    def test_a_breakpoint_needs_a_node_or_a_scope(self, open_session):
-        session = open_session("mlp_digits")
-        with pytest.raises(ValueError):
-            session.toggle_breakpoint()
-
-    def test_find_anomaly_goes_past_breakpoints_to_the_producer(self, open_session):
-        design, training, batch = exploding_bad_batch()
-        session = open_session(design, training=training, batch=batch)
-        session.toggle_breakpoint(node=node_id(session, "linear", "fc1"))
-        err = session.find_anomaly()
-        assert err is not None
-        assert session.current.node.id == err.node.id
-        assert session.breakpoint_nodes == {node_id(session, "linear", "fc1")}
-
-
 class TestHistory:
     def test_back_shows_the_graph_as_it_was(self, open_session):
         session = open_session("mlp_digits")
@@ -422,76 +238,6 @@ class TestHistory:
         assert session.view(node_id(session, "linear", "out")).grad is None
 
 
-class TestFindings:
-    def test_a_healthy_model_has_none(self, open_session):
-        session = open_session("mlp_digits")
-        assert session.findings == []
-        assert session.find_anomaly() is None
-
-    def test_exploding_lr_bad_batch_is_nonfinite_and_find_anomaly_goes_there(self, open_session):
-        design, training, batch = exploding_bad_batch()
-        session = open_session(design, training=training, batch=batch)
-        nonfinite = [f for f in session.findings if f.kind == "nonfinite"]
-        assert len(nonfinite) == 1
-        err = session.find_anomaly()
-        assert isinstance(err, debug.AnomalyError)
-        assert nonfinite[0].node == err.node.id
-        event = session.current
-        assert event.node.id == err.node.id and event.phase == err.phase == "forward"
-        assert not np.isfinite(event.output).all()
-        assert all(np.isfinite(x).all() for x in event.inputs)
-
-    def test_exploding_lr_before_training_reports_the_update(self, open_session):
-        session = open_session("exploding_lr")
-        updates = [f for f in session.findings if f.kind == "update"]
-        assert len(updates) == 1
-        rec = session.trace.nodes[updates[0].node]
-        assert rec.op == "parameter" and rec.name.endswith(".weight")
-        assert rec.name in updates[0].text and "lr 5000" in updates[0].text
-
-    def test_dead_relu_after_training(self, open_session):
-        design = load("dead_relu")
-        assert [f for f in open_session(design).findings if f.kind == "dead"] == []
-        training = TrainingSession(design)
-        assert training.run() == "finished"
-        session = open_session(design, training=training)
-        dead = {session.trace.nodes[f.node].scope: f for f in session.findings if f.kind == "dead"}
-        assert "relu1" in dead
-        text = dead["relu1"].text
-        assert text.startswith("relu1")
-        fraction = int(re.search(r"(\d+)%", text).group(1))
-        assert fraction >= 50
-
-    def test_vanishing_sigmoid(self, open_session):
-        session = open_session("vanishing_sigmoid")
-        vanishing = [f for f in session.findings if f.kind == "vanishing"]
-        assert len(vanishing) == 1
-        assert vanishing[0].node == node_id(session, "parameter", "fc1.weight")
-        assert "fc1.weight" in vanishing[0].text
-        assert not any(r.glyph == "vanishing" for r in session.rows())
-        session.resume()
-        glyphs = {r.name: r.glyph for r in session.rows() if r.name}
-        assert glyphs["fc1.weight"] == "vanishing"
-        assert glyphs["out.weight"] != "vanishing"
-
-    def test_shape_mismatch_is_an_error_at_fc1(self, open_session):
-        session = open_session("shape_mismatch")  # constructing does not raise
-        finding = session.findings[0]
-        assert finding.kind == "error" and "fc1" in finding.text
-        failing = session.trace.nodes[finding.node]
-        assert failing.scope == "fc1" and failing.error
-        # the full pass already knows the failing node: it is marked before the stepper gets there
-        assert [r.node for r in session.rows() if r.glyph == "error"] == [failing.id]
-        events = step_to_end(session)
-        error = events[-1]
-        assert error.phase == "error" and session.phase == "error"
-        assert error.node.id == failing.id and error.error is not None
-        rows = {r.node: r for r in session.rows()}
-        assert rows[failing.id].glyph == "error"
-        assert [r.node for r in session.rows() if r.glyph == "error"] == [failing.id]
-        assert session.step() is error and session.resume() is error
-
-
 class TestTools:
     def test_gradcheck_of_a_linear_node_passes(self, open_session):
         session = open_session("mlp_digits")
@@ -532,27 +278,20 @@ class TestRows:
         rows = session.rows()
         assert [r.node for r in rows] == [r.id for r in session.trace.nodes if r.op != "constant"]
         fc_a = next(r for r in rows if r.scope == "block1.body.fc_a")
-        assert fc_a.groups[0] == "block1 Residual" and fc_a.groups[-1] == "fc_a Linear"
-        assert scope_of_group(fc_a.groups) == "block1.body.fc_a"
+        assert (fc_a.groups[0], fc_a.groups[-1]) == (
+            Group("block1", "Residual"),
+            Group("fc_a", "Linear"),
+        )
+        assert scope_of(fc_a.groups) == "block1.body.fc_a"
         weight = next(r for r in rows if r.name == "block1.body.fc_a.weight")
         assert weight.groups == fc_a.groups  # a parameter sits under its module
-        assert {r.glyph for r in rows if r.op not in ("input", "parameter")} == {""}  # none ran
-        assert {r.glyph for r in rows if r.op in ("input", "parameter")} == {"ok"}  # known
+        assert {r.health for r in rows if r.op not in ("input", "parameter")} == {""}  # none ran
+        assert {r.health for r in rows if r.op in ("input", "parameter")} == {"ok"}  # known
         session.resume()
-        glyphs = {r.name or r.node: r.glyph for r in session.rows()}
+        glyphs = {r.name or r.node: r.health for r in session.rows()}
         assert glyphs.pop("norm.bias") == "ok"  # a bias at zero is no warning sign
         assert set(glyphs.values()) == {"ok"}
-        assert all(r.detail.startswith("‖g‖") for r in session.rows() if r.op == "linear")
-
-    def test_describe_event_names_where_the_stepper_is(self, open_session):
-        assert describe_event(None) == "press n to run the first op"
-        session = open_session("mlp_digits")
-        assert describe_event(session.step()) == "#1 reshape in flatten"
-        update = session.run_to_node(node_id(session, "parameter", "fc1.weight"), "update")
-        assert describe_event(update) == "update of fc1.weight (lr 0.005)"
-        assert "complete" in describe_event(session.resume())
-        failing = open_session("shape_mismatch")
-        assert "(*, 128)" in describe_event(failing.resume())
+        assert all(r.grad_norm is not None for r in session.rows() if r.op == "linear")
 
 
 class TestValueCap:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import re
+import threading
 import time
 
 import numpy as np
@@ -12,21 +14,26 @@ import pytest
 from textual.widgets import Input, OptionList, Tabs
 
 import engine
-from app.sessions.training import loss_target, make_loss
+from app.sessions.debugging import DebugSession
+from app.sessions.nodes import Group, NodeView
+from app.sessions.setup import loss_target, make_loss
+from app.tui.actions import ACTION_BY_ID
 from app.tui.app import editor_from_sample
 from app.tui.build.screen import BuildScreen
 from app.tui.debug.screen import DebugScreen
-from app.tui.debug.view import megabytes
+from app.tui.debug.view import describe_event, group_label, megabytes, missing_note
 from app.tui.dialogs.choose import ChooseScreen
+from app.tui.dialogs.help import HelpScreen
 from app.tui.dialogs.prompt import PromptScreen
 from engine import debug
+from engine.debug import NodeRecord
 from tests.app.tui.tui_helpers import app_on
 from widgets.graph_list import BREAKPOINT, GraphList
 from widgets.tensor_inspector import TensorInspector
 
 SIZE = (120, 36)
 MAX_STEPS = 100  # far more than any sample's pass has: a key that stops stepping fails, not hangs
-WORKER_KEYS = {"c", "exclamation_mark", "space"}  # keys whose work runs in a worker
+WORKER_KEYS = {"c", "exclamation_mark", "space", "o", "u", "t", "r"}  # moves run in a worker
 
 
 # ----- driving the app --------------------------------------------------------------------
@@ -174,7 +181,9 @@ async def debug_bad_batch(pilot) -> DebugScreen:
     app = pilot.app
     await press(pilot, "2", "space")
     assert app.screen.session.status == "nonfinite"
-    assert app.bad_batch is not None and app.bad_batch.batch == 4  # batch 5, counted from 1
+    assert (
+        app.state.bad_batch is not None and app.state.bad_batch.batch == 4
+    )  # batch 5, counted from 1
     screen = await open_debug(pilot)
     assert "the batch training stopped on (epoch 1, batch 5)" in text(app, "#status")
     return screen
@@ -248,7 +257,7 @@ class TestBreakpoints:
             group = ("out Linear",)
             assert graph(app).selected_group == group
             await press(pilot, "b")
-            assert session.breakpoint_scopes == {"out"}
+            assert session.breakpoints.scopes == {"out"}
             assert BREAKPOINT[0] in label_of(app, group)
             assert "breakpoints: out" in text(app, "#status")
             await press(pilot, "c")
@@ -324,7 +333,7 @@ class TestRestart:
             await press(pilot, "r")
             assert status_phase(app) == "ready" and "event" not in text(app, "#status")
             assert session.stepper.history == [] and session.current is None
-            assert session.breakpoint_nodes == {relu}
+            assert session.breakpoints.nodes == {relu}
             assert label_of(app, relu).startswith(BREAKPOINT[0])
             assert f"breakpoints: #{relu}" in text(app, "#status")
             await press(pilot, "c")
@@ -488,3 +497,108 @@ class TestDesignChange:
             assert [(r.op, r.shape) for r in after] != rows
             assert after[0].op == "input" and re.fullmatch(r"\(\d+, 2\)", after[0].shape)
             assert status_phase(app) == "ready"
+
+
+def hold_the_pass(session) -> tuple[threading.Event, threading.Event]:
+    """Make the session's next passes wait, inside the stepper's thread, for the returned gate."""
+    entered, gate = threading.Event(), threading.Event()
+    inner = session.pass_fn
+
+    def held_pass_fn():
+        run = inner()
+
+        def held() -> float:
+            entered.set()
+            gate.wait(10)
+            return run()
+
+        return held
+
+    session.pass_fn = held_pass_fn
+    return entered, gate
+
+
+class TestResponsive:
+    """Long moves run in a worker: the screen keeps answering, and closing never waits on it."""
+
+    async def test_the_screen_answers_keys_while_a_step_over_runs(self, tmp_path):
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_debug(pilot)
+            session = screen.session
+            entered, gate = hold_the_pass(session)
+            await press(pilot, "r")  # a new pass, made with the held pass function
+            await pilot.press("o")
+            assert entered.wait(10)  # the move is in flight, blocked in the stepper's thread
+            assert screen.busy and session.cursor == -1
+            await pilot.press("n")  # ignored while the move runs, not queued behind it
+            assert session.cursor == -1
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)  # the UI thread answered meanwhile
+            await pilot.press("escape")
+            gate.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert not screen.busy and session.cursor >= 0
+            assert status_phase(app) == session.phase != "ready"
+
+    async def test_closing_while_a_move_runs_does_not_wait_for_it(self, tmp_path):
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_debug(pilot)
+            session = screen.session
+            entered, gate = hold_the_pass(session)
+            await press(pilot, "r")
+            await pilot.press("t")
+            assert entered.wait(10)
+            stepper = session.stepper
+            await pilot.press("q")  # quits: the screen unmounts and closes its session
+            await wait_for_app_to_stop(app)
+            assert stepper._thread.is_alive() and screen.busy  # still blocked: not joined
+            gate.set()
+            stepper._thread.join(10)
+            assert not stepper._thread.is_alive()  # it ended on its own, told to stop
+        deadline = time.monotonic() + 10
+        while screen.busy:  # the move's worker wakes and ends too
+            assert time.monotonic() < deadline, "the move's worker never ended"
+            time.sleep(0.01)
+
+
+async def wait_for_app_to_stop(app) -> None:
+    deadline = time.monotonic() + 10
+    while app.is_running:
+        assert time.monotonic() < deadline, "the app did not stop"
+        await asyncio.sleep(0.01)
+
+
+class TestView:
+    """What the view builds from a session: where the stepper is, and hints from the actions."""
+
+    def test_describe_event_names_where_the_stepper_is(self):
+        assert describe_event(None) == "press n to run the first op"
+        session = DebugSession(editor_from_sample("mlp_digits").design)
+        try:
+            assert describe_event(session.step()) == "#1 reshape in flatten"
+            fc1 = node_id(session, "parameter", "fc1.weight")
+            update = session.run_to_node(fc1, "update")
+            assert describe_event(update) == "update of fc1.weight (lr 0.005)"
+            assert "complete" in describe_event(session.resume())
+        finally:
+            session.close()
+        failing = DebugSession(editor_from_sample("shape_mismatch").design)
+        try:
+            assert "(*, 128)" in describe_event(failing.resume())
+        finally:
+            failing.close()
+
+    def test_a_group_is_titled_by_its_name_and_a_class_that_says_more(self):
+        assert group_label(Group("block1", "Residual")) == "block1 Residual"
+        assert group_label(Group("relu", "ReLU")) == "relu"
+        assert group_label(Group("0")) == "0"
+
+    def test_key_hints_come_from_the_action_table(self, monkeypatch):
+        step = ACTION_BY_ID["debug.step"]
+        monkeypatch.setitem(ACTION_BY_ID, "debug.step", dataclasses.replace(step, key="m"))
+        assert describe_event(None) == "press m to run the first op"
+        view = NodeView(NodeRecord(0, "relu", "", [], (2,), "float32"), reached=False)
+        assert missing_note(view, "value") == "not reached yet: m steps, t runs to it"

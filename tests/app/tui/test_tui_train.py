@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 import engine
 from app.model.design import Design
 from app.sessions.training import TrainingSession
+from app.tui.debug.screen import DebugScreen
 from app.tui.train.screen import TrainScreen
 from app.tui.train.view import Tally, evaluate_classifier, softmax
 from engine import nn
@@ -126,7 +127,7 @@ async def test_non_finite_loss_stops_and_offers_the_debugger(tmp_path):
         assert screen.session.status == "nonfinite"
         alert = screen.query_one("#alert")
         assert alert.display and "press 3 to debug this batch" in str(alert.render())
-        assert app.bad_batch is screen.session.bad_batch is not None
+        assert app.state.bad_batch is screen.session.bad_batch is not None
         assert str(screen.query_one("#progress").render()).startswith("non-finite")
 
 
@@ -163,7 +164,7 @@ async def test_quitting_stops_the_run_and_leaves_no_training_thread(tmp_path):
         await wait_for(lambda: screen.session.global_step > step)
         await send_keys(app, "q")
         await wait_for(lambda: not app.is_running)
-    assert screen.finished.is_set()
+    assert screen.finished.wait(10)  # the thread ends on its own after its batch
     assert screen.session.status == "stopped"
 
 
@@ -176,7 +177,7 @@ async def test_a_paused_run_checkpoints_and_sets_the_weights_to_export(tmp_path)
         folder = tmp_path / "ckpt"
         await answer_prompt(pilot, "c", str(folder))
         assert (folder / "session.json").exists()
-        assert app.trained_weights == folder / "weights.npz"
+        assert app.state.trained_weights == folder / "weights.npz"
         saved = weights(screen.session.model)
         await pilot.press("r")  # fresh weights
         await run_ends(pilot, screen)
@@ -317,3 +318,31 @@ async def test_a_key_while_training_holds_the_run_until_the_screen_is_drawn(tmp_
         await send_keys(app, "escape", "s")
         await run_ends(pilot, screen)
         assert screen.session.status == "stopped"
+
+
+async def test_opening_debug_mid_run_leaves_a_seeded_run_as_it_would_have_been(tmp_path):
+    app = app_on("cnn_digits", tmp_path)  # its Dropout draws from the run's generator
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=2)
+        design = Design.from_json(app.editor.design.to_json())
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 0)
+        assert app.state.training is screen.session  # told by the RunStarted message
+        await send_keys(app, "3")
+        await wait_for(lambda: isinstance(app.screen, DebugScreen))
+        debug = app.screen
+        await wait_for(lambda: debug.session is not None)
+        assert screen.session.status == "paused"
+        assert screen.session.global_step < 2 * len(screen.session.train_loader)
+        await send_keys(app, "2")
+        await wait_for(lambda: app.screen is screen)
+        await send_keys(app, "space")
+        await run_ends(pilot, screen)
+        assert screen.session.status == "finished"
+        losses, trained = list(screen.session.losses), weights(screen.session.model)
+    straight = TrainingSession(design)
+    assert straight.run() == "finished"
+    assert losses == straight.losses
+    expected = weights(straight.model)
+    assert trained.keys() == expected.keys()
+    assert all(np.array_equal(trained[k], expected[k]) for k in expected)
