@@ -16,10 +16,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp())  # keep the recovery file private
 os.chdir(ROOT)  # the header shows paths relative to the working folder
 
-from app.tui.app.app import StepgradApp  # noqa: E402
-from app.tui.app.train.screen import TrainScreen  # noqa: E402
-
 from app.model.editor import DesignEditor  # noqa: E402
+from app.tui.app import StepgradApp  # noqa: E402
+from app.tui.train.screen import TrainScreen  # noqa: E402
 
 
 def app_on(name: str) -> StepgradApp:

@@ -182,6 +182,14 @@ class TrainingSession:
         """
         return self._at_rest.wait(timeout)
 
+    def will_run(self) -> None:
+        """Say, before handing `run` to another thread, that a batch is about to compute.
+
+        Without it, `wait_paused` answers True in the moment between starting that
+        thread and `run` beginning, and a copy taken then would overlap the first batch.
+        """
+        self._at_rest.clear()
+
     def resume(self) -> None:
         """Let a paused run go on."""
         self._gate.set()

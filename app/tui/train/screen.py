@@ -277,6 +277,7 @@ class TrainScreen(Screen):
                 return
         self.finished.clear()
         self.run_epochs = epochs
+        self.session.will_run()
         self.train(self.session, epochs)
         self.show_progress()
 

@@ -85,3 +85,14 @@ def test_wait_paused_times_out_while_a_batch_computes():
     assert session.status == "paused"
     session.request_stop()
     worker.join(10)
+
+
+def test_a_run_about_to_start_in_another_thread_is_not_paused():
+    session = TrainingSession(mlp(epochs=1))
+    session.will_run()  # the screen's thread worker has not reached run() yet
+    assert not session.wait_paused(0)
+    worker = threading.Thread(target=session.run)
+    worker.start()
+    assert session.wait_paused(30)  # acknowledged once run() has ended
+    worker.join(10)
+    assert session.status == "finished"
