@@ -214,11 +214,31 @@ class _Quiet:
 def quiet_float_errors():
     """Context manager: NumPy float errors (NaN, Inf, overflow) pass silently inside it.
 
-    Plain: `np.errstate(all="ignore")`, 0.74 us to enter and leave, paid by every op
-    forward and every node backward. Fast: the same context variable set to a value
-    built once (NumPy's private `_extobj_contextvar`, used only where it exists),
-    0.33 us; a + b on 10-element tensors 2.4 -> 1.9 us (timeit, best of 7).
+    Plain: `np.errstate(all="ignore")`, 0.74 us to enter and leave. Fast: the same
+    context variable set to a value built once (NumPy's private `_extobj_contextvar`,
+    used only where it exists), 0.33 us.
     """
     if _enabled and _ERRSTATE is not None:
         return _Quiet()
     return np.errstate(all="ignore")
+
+
+def quietly(fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` with NumPy's float errors passing silently.
+
+    Plain: `with np.errstate(all="ignore"): return fn(...)`, 0.40 us over the bare call
+    (a + b on 10-element arrays, timeit, best of 5). Fast: nothing to do when the caller
+    is already quiet (the backward walk, a training run): 0.12 us; else a bare set and
+    reset of NumPy's context variable: 0.30 us. Every op forward and every node backward
+    runs through it.
+    """
+    if _enabled and _ERRSTATE is not None:
+        if _ERRSTATE.get() is _QUIET:
+            return fn(*args, **kwargs)
+        token = _ERRSTATE.set(_QUIET)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _ERRSTATE.reset(token)
+    with np.errstate(all="ignore"):
+        return fn(*args, **kwargs)

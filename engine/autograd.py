@@ -63,8 +63,7 @@ class Function:
         if backend.cuda_used and len(arrays) > 1:
             backend.check_same_device(cls.op, arrays)
         try:
-            with _fast.quiet_float_errors():
-                out = node.forward(*arrays, **kwargs)
+            out = _fast.quietly(node.forward, *arrays, **kwargs)
         except OpError:
             raise
         except Exception as exc:
@@ -191,13 +190,11 @@ def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[
         if node.retained is not None and (kept := node.retained()) is not None:
             total = grad_out if kept.grad is None else kept.grad._data + grad_out
             kept.grad = Tensor._make(backend.array_module(total).array(total), False, None)
-        with _fast.quiet_float_errors():
-            grad_in = node.backward(grad_out)
+        grad_in = _fast.quietly(node.backward, grad_out)
         if not isinstance(grad_in, tuple):
             grad_in = (grad_in,)
         yield BackwardStep(node, grad_out, grad_in)
-        with _fast.quiet_float_errors():
-            _pass_on(node, grad_in, grads)
+        _fast.quietly(_pass_on, node, grad_in, grads)
         if not retain_graph:
             node.free()
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from engine import backend
+from engine import _fast, backend
 from engine import dtypes as _dt
 from engine.autograd import backward_steps, state
 from engine.dtypes import default_dtype, device, dtype, from_numpy_dtype, to_dtype
@@ -184,8 +184,9 @@ class Tensor:
         if state.instrument is not None:
             state.instrument.backward(steps)
             return
-        for _ in steps:
-            pass
+        with _fast.quiet_float_errors():  # once for the walk, not once a node
+            for _ in steps:
+                pass
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward."""
