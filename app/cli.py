@@ -23,7 +23,9 @@ from app.model.analysis import Analysis, analyse
 from app.model.data import DatasetError
 from app.model.design import Design, DesignError
 from app.model.export import ExportError, export_file
-from app.sessions.training import BatchReport, EpochReport, SessionError, TrainingSession
+from app.sessions.reports import BatchReport, EpochReport
+from app.sessions.setup import SessionError
+from app.sessions.training import TrainingSession
 
 COMMANDS = ("summary", "train", "export")
 EXIT_PROBLEMS = 1  # summary: the design has problems; train: the loss went non-finite

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import engine
 from app.model.analysis import analyse
 from app.model.data import make_datasets
-from app.model.design import Design, write_atomic
+from app.model.design import Design
+from app.sessions import checkpoints
+from app.sessions.reports import BadBatch, BatchReport, EpochReport, NonFiniteReport, Report
 from app.sessions.setup import (
     BINARY_LOSSES,
     CLASSIFICATION_LOSSES,
@@ -25,75 +26,12 @@ from app.sessions.setup import (
     make_optimizer,
     make_scheduler,
 )
-from app.sessions.setup import OPTIMIZERS as OPTIMIZERS  # the Build screen's choices
 from engine.backend import is_cuda_available
 from engine.optim import lr_scheduler
 from engine.random import Generator, use_generator
 from engine.utils.data import DataLoader
 
-CHECKPOINT_FORMAT = "stepgrad.session"
-CHECKPOINT_VERSION = 1
 SMOOTHING = 0.9  # weight of the past in the smoothed loss
-
-
-@dataclass
-class BatchReport:
-    """Progress within an epoch; `epoch` counts from 1 and `batch` is batches done in it."""
-
-    epoch: int
-    batch: int
-    batches: int
-    global_step: int
-    loss: float
-    smooth_loss: float
-    samples_per_s: float
-    eta_s: float  # to the end of this epoch
-    lr: float
-
-
-@dataclass
-class EpochReport:
-    """One finished epoch; accuracies are None for regression losses."""
-
-    epoch: int
-    train_loss: float
-    train_acc: float | None
-    val_loss: float
-    val_acc: float | None
-    seconds: float
-
-
-@dataclass
-class NonFiniteReport:
-    """Batch `batch` (from 1) of `epoch` had a NaN or infinite loss; its update was not made.
-
-    `global_step` is the step that batch would have been.
-    """
-
-    epoch: int
-    batch: int
-    global_step: int
-    loss: float
-
-
-@dataclass
-class BadBatch:
-    """What replays a non-finite step: the batch and the run's RNG state before its forward.
-
-    `epoch`, `batch` and `global_step` are the session's counters when it ran (all
-    from 0); the model still holds the weights it ran with.
-    """
-
-    inputs: engine.Tensor
-    targets: engine.Tensor
-    rng_state: dict
-    epoch: int
-    batch: int
-    global_step: int
-    loss: float
-
-
-Report = BatchReport | EpochReport | NonFiniteReport
 
 
 class TrainingSession:
@@ -396,27 +334,9 @@ class TrainingSession:
         return average / (1 - SMOOTHING**count) if count else math.nan
 
     # ----- checkpoints ------------------------------------------------------
-    def save_checkpoint(self, folder: str | os.PathLike) -> Path:
-        """Write weights, optimizer, metrics and position into `folder`; no pickle anywhere.
-
-        Each file is replaced atomically and session.json goes last. Call it while
-        the session is not running, or paused.
-        """
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        engine.save(self.model.state_dict(), folder / "weights.npz")
-        scheduler = self.scheduler.state_dict() if self.scheduler is not None else None
-        engine.save(
-            {"optimizer": self.optimizer.state_dict(), "scheduler": scheduler},
-            folder / "optimizer.npz",
-        )
-        metrics = {"history": self.history, "lr_changes": self.lr_changes, "losses": self.losses}
-        write_atomic(folder / "metrics.json", json.dumps(metrics) + "\n")
-        write_atomic(folder / "design.json", self.design.to_json())
-        position = {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "design": self.design.name,
+    def position(self) -> dict:
+        """Where the run is, as JSON-ready data: counters, RNG states, running sums."""
+        return {
             "epoch": self.epoch,
             "batch": self.batch,
             "global_step": self.global_step,
@@ -425,37 +345,25 @@ class TrainingSession:
             "sums": self._sums,
             "smooth": self._smooth,
         }
-        write_atomic(folder / "session.json", json.dumps(position, indent=2) + "\n")
-        return folder
 
-    def load_checkpoint(self, folder: str | os.PathLike) -> None:
-        """Restore everything `save_checkpoint` wrote, so training goes on exactly."""
-        folder = Path(folder)
-        position = _read_position(folder)
-        try:
-            self.model.load_state_dict(engine.load(folder / "weights.npz"))
-            saved = engine.load(folder / "optimizer.npz")
-            self.optimizer.load_state_dict(saved["optimizer"])
-            if (self.scheduler is None) != (saved["scheduler"] is None):
-                raise ValueError("the design's schedule differs from the checkpoint's")
-            if self.scheduler is not None:
-                self.scheduler.load_state_dict(saved["scheduler"])
-            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        except FileNotFoundError as err:
-            raise SessionError(
-                f"{folder}: incomplete checkpoint, {err.filename} is missing"
-            ) from None
-        except (ValueError, KeyError, TypeError, RuntimeError) as err:
-            raise SessionError(
-                f"{folder}: the checkpoint does not fit this design ({err})"
-            ) from None
-        self.history, self.lr_changes = metrics["history"], metrics["lr_changes"]
-        self.losses = metrics.get("losses", [])
+    def restore_position(self, position: dict) -> None:
+        """Go back to a `position()`: the next batch is the one that came after it."""
         self.epoch, self.batch = position["epoch"], position["batch"]
         self.global_step = position["global_step"]
         self._epoch_shuffle_state = position["epoch_shuffle_state"]
         self._sums, self._smooth = position["sums"], position["smooth"]
         self.generator.set_state(position["rng_state"])
+
+    def save_checkpoint(self, folder: str | os.PathLike) -> Path:
+        """Write weights, optimizer, metrics and position into `folder`; no pickle anywhere.
+
+        Call it while the session is not running, or paused.
+        """
+        return checkpoints.write(self, Path(folder))
+
+    def load_checkpoint(self, folder: str | os.PathLike) -> None:
+        """Restore everything `save_checkpoint` wrote, so training goes on exactly."""
+        checkpoints.read_into(self, Path(folder))
         self.status = "ready"
 
     @classmethod
@@ -468,7 +376,7 @@ class TrainingSession:
         report_interval: float = 0.1,
     ) -> TrainingSession:
         """A session for `design` that continues the run checkpointed in `folder`."""
-        _read_position(Path(folder))  # a clear error before the datasets load
+        checkpoints.read_position(Path(folder))  # a clear error before the datasets load
         session = cls(design, data_dir, device, report_interval)
         session.load_checkpoint(folder)
         return session
@@ -480,24 +388,6 @@ def same_network(mine: Design, theirs: Design) -> bool:
     a["training"] = {k: v for k, v in a["training"].items() if k != "epochs"}
     b["training"] = {k: v for k, v in b["training"].items() if k != "epochs"}
     return a == b
-
-
-def _read_position(folder: Path) -> dict:
-    path = folder / "session.json"
-    try:
-        position = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SessionError(f"{folder}: not a checkpoint folder (no session.json in it)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SessionError(f"{path}: cannot be read ({err})") from None
-    if not isinstance(position, dict) or position.get("format") != CHECKPOINT_FORMAT:
-        raise SessionError(f"{path}: not a stepgrad checkpoint")
-    if position.get("version") != CHECKPOINT_VERSION:
-        raise SessionError(
-            f"{path}: checkpoint version {position.get('version')!r}; this stepgrad reads "
-            f"{CHECKPOINT_VERSION}"
-        )
-    return position
 
 
 def _empty_sums() -> dict:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from textual.message import Message
 
-from app.sessions.training import BadBatch, TrainingSession
+from app.sessions.reports import BadBatch
+from app.sessions.training import TrainingSession
 
 
 @dataclass

@@ -14,7 +14,8 @@ import engine
 from app import __version__
 from app.cli import main
 from app.model.design import Design
-from app.sessions.training import BatchReport, TrainingSession
+from app.sessions.reports import BatchReport
+from app.sessions.training import TrainingSession
 
 LAYERS = [
     {"type": "Flatten", "name": "flatten"},

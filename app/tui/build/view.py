@@ -8,7 +8,7 @@ from app.model.analysis import Analysis, LayerInfo
 from app.model.data import IMAGE_SETS, TOY_SETS
 from app.model.design import Design, LayerNode
 from app.model.registry import REQUIRED, ArgSpec, check_arg, spec
-from app.sessions.training import OPTIMIZERS
+from app.sessions.setup import OPTIMIZERS
 from widgets.layer_tree import LayerRow
 from widgets.param_form import FieldSpec
 

@@ -19,15 +19,9 @@ from textual.worker import get_current_worker
 
 from app.model.data import IMAGE_SETS, TOY_SETS, DatasetError
 from app.model.design import Design
-from app.sessions.training import (
-    BatchReport,
-    EpochReport,
-    NonFiniteReport,
-    Report,
-    SessionError,
-    TrainingSession,
-    same_network,
-)
+from app.sessions.reports import BatchReport, EpochReport, NonFiniteReport, Report
+from app.sessions.setup import SessionError
+from app.sessions.training import TrainingSession, same_network
 from app.tui.actions import bindings_for
 from app.tui.build.view import parse_training, training_fields
 from app.tui.dialogs.prompt import PromptScreen

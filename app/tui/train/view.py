@@ -10,7 +10,8 @@ import numpy as np
 from rich.text import Text
 
 import engine
-from app.sessions.training import SMOOTHING, BatchReport
+from app.sessions.reports import BatchReport
+from app.sessions.training import SMOOTHING
 from engine.debug.monitor import HealthReport
 from widgets.plots import Mark, Series
 

@@ -13,13 +13,9 @@ import pytest
 import engine
 from app.model.data import DatasetError, make_datasets
 from app.model.design import Design
-from app.sessions.training import (
-    BatchReport,
-    EpochReport,
-    NonFiniteReport,
-    SessionError,
-    TrainingSession,
-)
+from app.sessions.reports import BatchReport, EpochReport, NonFiniteReport
+from app.sessions.setup import SessionError
+from app.sessions.training import TrainingSession
 
 DIGITS_BATCHES = 23  # ceil(1442 / 64)
 
