@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.model.analysis import Analysis, Fix, analyse, suggested_args
-from app.model.design import Design, LayerNode, write_atomic
+from app.model.design import Design, LayerNode
+from app.model.recovery import Autosave
 from app.model.registry import spec
 
 Path_ = tuple[int, ...]
@@ -39,6 +40,7 @@ class DesignEditor:
         self.listeners: list[Callable[[DesignEditor], None]] = []
         self._last_key: object = None  # edits with the same key merge into one undo step
         self.analysis: Analysis = analyse(design)
+        self.recovery: Autosave | None = None  # set by the app: headless editing writes none
 
     # ----- opening and saving ---------------------------------------------
     @classmethod
@@ -59,33 +61,15 @@ class DesignEditor:
         return target
 
     # ----- recovery -------------------------------------------------------
-    @staticmethod
-    def recovery_path() -> Path:
-        """Where the open design is autosaved, so that a crash loses nothing."""
-        base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-        return Path(base) / "stepgrad" / "recovery.json"
-
     def autosave(self) -> None:
-        if self.modified:
-            write_atomic(self.recovery_path(), self.design.to_json())
-            source = str(self.path.resolve()) if self.path else ""
-            write_atomic(self.recovery_path().with_suffix(".path"), source)
+        """Keep unsaved changes where a crash cannot lose them (when an autosave is attached)."""
+        if self.modified and self.recovery is not None:
+            self.recovery.write(self.design.to_json(), self.path)
 
     def discard_recovery(self) -> None:
-        self.recovery_path().unlink(missing_ok=True)
-        self.recovery_path().with_suffix(".path").unlink(missing_ok=True)
-
-    @classmethod
-    def recover(cls) -> DesignEditor | None:
-        """The design autosaved before a crash (modified, with its file), or None if none."""
-        if not cls.recovery_path().exists():
-            return None
-        design = Design.load(cls.recovery_path())
-        note = cls.recovery_path().with_suffix(".path")
-        source = note.read_text(encoding="utf-8").strip() if note.exists() else ""
-        editor = cls(design, source or None)
-        editor.modified = True
-        return editor
+        """The changes are saved or given up: drop the autosave."""
+        if self.recovery is not None:
+            self.recovery.discard()
 
     # ----- what is selected -------------------------------------------------
     @property

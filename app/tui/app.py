@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 
 from app.model.design import Design, DesignError
 from app.model.editor import DesignEditor
+from app.model.recovery import Autosave, orphans
 from app.tui.actions import ACTIONS, ActionCommands, bindings_for
 from app.tui.build.screen import BuildScreen
 from app.tui.debug.screen import DebugScreen
@@ -60,6 +61,8 @@ class StepgradApp(App[int]):
         self.editor = editor or editor_from_sample()
         self.editor.listeners.append(self._editor_changed)
         self.offer_recovery = offer_recovery
+        self.autosave = Autosave()  # this instance's; offered after a crash, never before
+        self.editor.recovery = self.autosave
         self.state = SharedState(data_dir=data_dir)
 
     async def on_event(self, event: events.Event) -> None:
@@ -94,11 +97,18 @@ class StepgradApp(App[int]):
         if self.offer_recovery:
             self.recover()
 
+    def on_unmount(self) -> None:
+        self.autosave.close()  # unsaved changes, if any, stay to be offered next time
+
     # ----- the open design ---------------------------------------------------------
     def use_editor(self, editor: DesignEditor) -> None:
         """Make `editor` the open design and redraw everything."""
         self.editor.listeners.remove(self._editor_changed)
+        self.editor.discard_recovery()  # its changes were saved or given up before this
+        self.editor.recovery = None
         self.editor = editor
+        editor.recovery = self.autosave
+        editor.autosave()
         editor.listeners.append(self._editor_changed)
         self._editor_changed(editor)
 
@@ -119,26 +129,36 @@ class StepgradApp(App[int]):
 
     @work
     async def recover(self) -> None:
-        """Offer the design autosaved before stepgrad last stopped without saving."""
-        try:
-            recovered = DesignEditor.recover()
-        except DesignError:
-            DesignEditor.discard_recovery()
-            return
-        if recovered is None:
-            return
-        where = f" (from {recovered.path})" if recovered.path else ""
-        answer = await self.push_screen_wait(
-            ConfirmScreen(
-                f"stepgrad stopped last time with unsaved changes to "
-                f"[b]{recovered.design.name}[/b]{where}. Recover them?",
-                [("recover", "Recover", "primary"), ("discard", "Discard", "default")],
+        """Offer what an instance that stopped without saving left of this design."""
+        for orphan in orphans(self.editor.path):
+            try:
+                design, source = orphan.load()
+            except DesignError as err:
+                kept = orphan.set_aside()
+                self.notify(f"an autosave could not be read and was kept as {kept}: {err}")
+                continue
+            where = f" (from {display_path(source)})" if source else ""
+            answer = await self.push_screen_wait(
+                ConfirmScreen(
+                    f"stepgrad stopped without saving changes to "
+                    f"[b]{design.name}[/b]{where}. Recover them?",
+                    [
+                        ("recover", "Recover", "primary"),
+                        ("discard", "Discard", "error"),
+                        ("later", "Ask next time", "default"),
+                    ],
+                )
             )
-        )
-        if answer == "recover":
-            self.use_editor(recovered)
-        else:
-            DesignEditor.discard_recovery()
+            if answer == "recover":
+                recovered = DesignEditor(design, source)
+                recovered.modified = True
+                self.use_editor(recovered)  # autosaved under this instance first
+                orphan.discard()
+                return
+            if answer == "discard":
+                orphan.discard()
+            else:  # "later", or Escape: nothing is lost
+                orphan.release()
 
     # ----- actions -------------------------------------------------------------------
     def action_help(self) -> None:

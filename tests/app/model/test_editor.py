@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from app.model.design import Design
 from app.model.editor import DesignEditor
+from app.model.recovery import Autosave, orphans
 
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_models"
 
@@ -94,15 +96,26 @@ def test_set_arg_and_default_removal():
 
 def test_modified_flag_save_and_recovery(tmp_path):
     ed = editor()
+    ed.recovery = Autosave(tmp_path / "recovery")
     assert not ed.modified
     ed.select((3,))
     ed.set_arg("out_features", 7)
     assert ed.modified
-    recovery = DesignEditor.recovery_path()
-    assert Design.load(recovery).layers[3].args["out_features"] == 7
+    assert orphans(None, tmp_path / "recovery") == []  # this instance is alive
+    kept = json.loads(ed.recovery.path.read_text())
+    assert kept["design"]["layers"][3]["args"]["out_features"] == 7 and kept["source"] == str(
+        ed.path.resolve()
+    )
     saved = ed.save(tmp_path / "mine.json")
-    assert not ed.modified and not recovery.exists()
+    assert not ed.modified and not list((tmp_path / "recovery").glob("*.json"))
     assert Design.load(saved).layers[3].args["out_features"] == 7
+
+
+def test_an_editor_without_an_autosave_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    ed = editor()
+    ed.delete()
+    assert ed.modified and not list(tmp_path.rglob("*.json"))
 
 
 def test_exported_python_is_saved_as_json(tmp_path):
@@ -138,16 +151,3 @@ def test_typing_one_argument_undoes_as_one_step():
     assert editor.undo() and editor.design.layers[0].args["out_features"] == 128
     assert editor.undo() and editor.design.layers[0].args["out_features"] == 8
     assert not editor.can_undo
-
-
-def test_recovery_keeps_the_file_the_design_came_from(tmp_path):
-    from app.model.design import Design, LayerNode
-
-    path = tmp_path / "d.json"
-    Design(input_shape=(4,), layers=[LayerNode("ReLU")]).save(path)
-    editor = DesignEditor.open(path)
-    editor.delete()
-    recovered = DesignEditor.recover()
-    assert recovered.path == path.resolve() and recovered.modified and not recovered.design.layers
-    editor.save()
-    assert DesignEditor.recover() is None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from app.model.editor import DesignEditor
+from app.model.recovery import recovery_dir
 from app.tui.actions import ACTIONS, bindings_for
 from app.tui.app import StepgradApp
 from app.tui.debug.screen import DebugScreen
@@ -81,27 +84,106 @@ async def test_quit_with_changes_asks_first(tmp_path):
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")  # cancel: still running, still modified
         await pilot.pause()
-        assert app.editor.modified and DesignEditor.recovery_path().exists()
+        assert app.editor.modified and autosaves()
         await pilot.press("q")
         await pilot.pause()
         await pilot.click("#answer-discard")
         await pilot.pause()
     assert app.return_value == 0
-    assert not DesignEditor.recovery_path().exists()
+    assert not autosaves()
 
 
-async def test_recovery_is_offered_after_a_crash(tmp_path):
-    crashed = app_on("mlp_digits", tmp_path).editor
-    crashed.delete()  # autosaves; the process "dies" here
+def autosaves() -> list[Path]:
+    return sorted(recovery_dir().glob("*.json"))
+
+
+def crash_while_editing(path: Path) -> None:
+    """An instance edits the design at `path` and stops without saving or discarding."""
+    crashed = StepgradApp(DesignEditor.open(path), offer_recovery=False)
+    crashed.editor.delete()  # autosaves
+    crashed.autosave.close()  # what the process's end does to its lock
+
+
+async def answer_recovery(app: StepgradApp, pilot, answer: str | None) -> None:
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmScreen)
+    if answer is None:
+        await pilot.press("escape")
+    else:
+        await pilot.click(f"#answer-{answer}")
+    await pilot.pause()
+
+
+async def test_recovery_is_offered_after_a_crash_for_the_file_opened(tmp_path):
+    shutil.copy(SAMPLES / "mlp_digits.json", tmp_path / "mine.json")
+    crash_while_editing(tmp_path / "mine.json")
+    app = StepgradApp(DesignEditor.open(tmp_path / "mine.json"))
+    async with app.run_test() as pilot:
+        await answer_recovery(app, pilot, "recover")
+        assert app.editor.design.name == "mlp_digits" and app.editor.modified
+        assert app.editor.path == (tmp_path / "mine.json").resolve()
+        assert len(app.editor.design.layers) == 3
+        assert [p.name.split(".")[1] for p in autosaves()] == [app.autosave.token]
+
+
+async def test_discarding_a_recovery_deletes_it_and_the_app_goes_on(tmp_path):
+    shutil.copy(SAMPLES / "mlp_digits.json", tmp_path / "mine.json")
+    crash_while_editing(tmp_path / "mine.json")
+    app = StepgradApp(DesignEditor.open(tmp_path / "mine.json"))
+    async with app.run_test() as pilot:
+        await answer_recovery(app, pilot, "discard")
+        assert not app.editor.modified and len(app.editor.design.layers) == 4
+        assert not autosaves()
+        await pilot.press("2")  # still running
+        assert isinstance(app.screen, TrainScreen)
+
+
+async def test_escape_keeps_the_recovery_for_the_next_start(tmp_path):
+    shutil.copy(SAMPLES / "mlp_digits.json", tmp_path / "mine.json")
+    crash_while_editing(tmp_path / "mine.json")
+    for answer in (None, "later"):
+        app = StepgradApp(DesignEditor.open(tmp_path / "mine.json"))
+        async with app.run_test() as pilot:
+            await answer_recovery(app, pilot, answer)
+            assert not app.editor.modified
+        assert len(autosaves()) == 1
+
+
+async def test_another_files_recovery_is_not_offered(tmp_path):
+    shutil.copy(SAMPLES / "mlp_digits.json", tmp_path / "mine.json")
+    crash_while_editing(tmp_path / "mine.json")
     app = StepgradApp(DesignEditor.open(SAMPLES / "cnn_digits.json"))
     async with app.run_test() as pilot:
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.click("#answer-recover")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.editor.design.name == "cnn_digits"
+    assert len(autosaves()) == 1
+
+
+async def test_a_second_instance_is_not_offered_a_running_ones_edits(tmp_path):
+    shutil.copy(SAMPLES / "mlp_digits.json", tmp_path / "mine.json")
+    first = StepgradApp(DesignEditor.open(tmp_path / "mine.json"), offer_recovery=False)
+    first.editor.delete()  # live edits, autosaved, its instance still running
+    second = StepgradApp(DesignEditor.open(tmp_path / "mine.json"))
+    async with second.run_test() as pilot:
         await pilot.pause()
-        assert app.editor.design.name == "mlp_digits" and app.editor.modified
-        assert app.editor.path == (tmp_path / "mlp_digits.json").resolve()
-        assert len(app.editor.design.layers) == 3
+        assert not isinstance(second.screen, ConfirmScreen)
+    assert len(autosaves()) == 1
+    first.autosave.close()
+
+
+async def test_an_unreadable_recovery_is_set_aside_and_the_app_starts(tmp_path):
+    shutil.copy(SAMPLES / "mlp_digits.json", tmp_path / "mine.json")
+    crash_while_editing(tmp_path / "mine.json")
+    autosaves()[0].write_text("{ broken")
+    app = StepgradApp(DesignEditor.open(tmp_path / "mine.json"))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.editor.design.name == "mlp_digits"
+    assert not autosaves()
+    [kept] = recovery_dir().glob("*.unreadable")
+    assert kept.read_text() == "{ broken"
 
 
 async def test_open_a_design_by_typing_its_path(tmp_path):
