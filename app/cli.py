@@ -21,7 +21,7 @@ import engine.backend
 from app import __version__
 from app.model.analysis import Analysis, analyse
 from app.model.data import DatasetError
-from app.model.design import Design, DesignError
+from app.model.design import EMBED_NAME, Design, DesignError
 from app.model.export import ExportError, export_file
 from app.sessions.reports import BatchReport, EpochReport
 from app.sessions.setup import SessionError
@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--target", choices=("engine", "torch"), default="engine")
     export.add_argument("-o", "--output", metavar="FILE", required=True, help="the .py to write")
     export.add_argument("--weights", metavar="W.npz", help="trained weights (a weights.npz)")
+    export.add_argument(
+        "--force", action="store_true", help="replace FILE even if it is not an earlier export"
+    )
     return parser
 
 
@@ -330,9 +333,25 @@ def _slug(name: str) -> str:
 def export(args: argparse.Namespace, console: Console) -> int:
     """Write the design as Python for the engine or PyTorch."""
     design = _valid_design(args.design)
+    _check_export_target(Path(args.design), Path(args.output), args.force)
     try:
         export_file(design, args.output, args.target, weights=args.weights)
     except ExportError as err:
         raise CLIError(str(err)) from None
     console.print(f"wrote {args.output} ({args.target})", markup=False)
     return 0
+
+
+def _check_export_target(design: Path, output: Path, force: bool) -> None:
+    """Refuse to replace the design itself, or a file that is not an earlier export."""
+    if force or not output.is_file():
+        return  # a missing file is made; a folder or device is refused by the writer
+    if output.resolve() == design.resolve():
+        raise CLIError(f"{output}: that is the design being exported; nothing was written")
+    with open(output, "rb") as f:
+        head = f.read(1 << 16)
+    if f"{EMBED_NAME} = ".encode() not in head:
+        raise CLIError(
+            f"{output} exists and is not a file stepgrad exported; nothing was written "
+            "(--force replaces it)"
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from engine import backend
 from engine.dtypes import device
+from engine.files import write_atomic
 from engine.tensor import Tensor
 
 FORMAT = "stepgrad-state"
@@ -36,22 +36,7 @@ def save(obj, f) -> None:
     if hasattr(f, "write"):
         _write_npz(f, arrays)
         return
-    path = os.fspath(f)
-    folder, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            # mkstemp makes the file private (0600); keep the old file's mode, else rw-r--r--
-            os.fchmod(
-                out.fileno(), os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-            )
-            _write_npz(out, arrays)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomic(f, lambda out: _write_npz(out, arrays))
 
 
 def load(f, map_location=None, weights_only: bool | None = None):

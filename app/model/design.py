@@ -6,7 +6,6 @@ import ast
 import copy
 import json
 import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import engine.nn as nn
 from app.model.registry import spec
+from engine.files import write_atomic
 
 FORMAT = "stepgrad.design"
 VERSION = 1
@@ -237,16 +237,3 @@ def embedded_json(source: str, where: str) -> str:
         ):
             return stmt.value.value
     raise DesignError(f"{where}: no {EMBED_NAME} string in it: not a file stepgrad exported")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

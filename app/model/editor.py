@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,13 +48,20 @@ class DesignEditor:
     def open(cls, path: str | os.PathLike) -> DesignEditor:
         return cls(Design.load(path), path)
 
-    def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Save to `path` (or the file it came from); .py files are re-saved as .json beside."""
+    def save(self, path: str | os.PathLike | None = None, replace: bool = False) -> Path:
+        """Save to `path` (or the file it came from); .py files are re-saved as .json beside.
+
+        A file other than the one the design came from is never replaced unless `replace`:
+        FileExistsError says it is there.
+        """
         target = Path(path) if path else self.path
         if target is None:
             raise ValueError("no file to save to: give a path")
         if target.suffix == ".py":
             target = target.with_suffix(".json")
+        ours = self.path is not None and self.path.suffix != ".py" and _same_file(target, self.path)
+        if target.exists() and not ours and not replace:
+            raise FileExistsError(errno.EEXIST, "another file is there", str(target))
         self.design.save(target)
         self.path, self.modified = target, False
         self.discard_recovery()
@@ -288,3 +296,7 @@ def _fresh_name(name: str, siblings: list[LayerNode]) -> str:
     while f"{name}_{i}" in taken:
         i += 1
     return f"{name}_{i}"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()

@@ -9,9 +9,10 @@ from pathlib import Path, PurePath
 
 import engine
 from app.model.analysis import analyse
-from app.model.design import EMBED_NAME, Design, LayerNode, module_name, write_atomic
+from app.model.design import EMBED_NAME, Design, LayerNode, module_name
 from app.model.registry import REQUIRED, spec
 from engine import serialization
+from engine.files import write_atomic
 
 TARGETS = ("engine", "torch")
 # ruff's and black's default width: the file stays formatted in whatever folder it is saved

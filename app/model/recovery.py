@@ -9,7 +9,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.model.design import Design, DesignError, write_atomic
+from app.model.design import Design, DesignError
+from engine.files import write_atomic
 
 try:
     import fcntl

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import engine
-from app.model.design import write_atomic
 from app.sessions.setup import SessionError
+from engine.files import write_atomic
 
 if TYPE_CHECKING:
     from app.sessions.training import TrainingSession

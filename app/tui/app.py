@@ -182,12 +182,29 @@ class StepgradApp(App[int]):
                 return False
             path = Path(typed).expanduser()
         try:
-            saved = self.editor.save(path)
+            try:
+                saved = self.editor.save(path)
+            except FileExistsError:
+                answer = await self.push_screen_wait(
+                    ConfirmScreen(
+                        f"[b]{display_path(self._save_target(path))}[/b] is another file. "
+                        "Replace it with this design?",
+                        [("replace", "Replace", "error"), ("cancel", "Cancel", "default")],
+                    )
+                )
+                if answer != "replace":
+                    self.notify("not saved", timeout=3)
+                    return False
+                saved = self.editor.save(path, replace=True)
         except (OSError, ValueError) as err:
             self.notify(f"not saved: {err}", severity="error")
             return False
         self.notify(f"saved {saved}", timeout=3)
         return True
+
+    @staticmethod
+    def _save_target(path: Path) -> Path:
+        return path.with_suffix(".json") if path.suffix == ".py" else path
 
     @work
     async def action_open(self) -> None:

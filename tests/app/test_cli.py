@@ -248,3 +248,20 @@ class TestExport:
         assert main(argv) == 0
         assert "weights.npz" in out.read_text()
         fails(capsys, [*argv[:-1], str(tmp_path / "missing.npz")], "missing.npz")
+
+    def test_refuses_to_replace_the_design_or_a_file_it_did_not_export(self, tmp_path, capsys):
+        path = write_design(tmp_path)
+        before = Path(path).read_text()
+        fails(capsys, ["export", path, "-o", path], "the design being exported")
+        assert Path(path).read_text() == before
+        mine = tmp_path / "mine.py"
+        mine.write_text("print('my own script')\n")
+        fails(capsys, ["export", path, "-o", str(mine)], "not a file stepgrad exported", "--force")
+        assert mine.read_text() == "print('my own script')\n"
+        assert main(["export", path, "-o", str(mine), "--force"]) == 0
+        assert main(["export", path, "-o", str(mine)]) == 0  # an earlier export is replaced
+
+    def test_a_device_target_is_refused_with_exit_2(self, tmp_path, capsys):
+        fifo = tmp_path / "pipe.py"
+        os.mkfifo(fifo)
+        fails(capsys, ["export", write_design(tmp_path), "-o", str(fifo)], "not a regular file")

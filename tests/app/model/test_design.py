@@ -59,7 +59,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     def failing_replace(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("app.model.design.os.replace", failing_replace)
+    monkeypatch.setattr("engine.files.os.replace", failing_replace)
     with pytest.raises(OSError):
         design.save(path)
     assert path.read_text() == before

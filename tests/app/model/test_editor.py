@@ -151,3 +151,28 @@ def test_typing_one_argument_undoes_as_one_step():
     assert editor.undo() and editor.design.layers[0].args["out_features"] == 128
     assert editor.undo() and editor.design.layers[0].args["out_features"] == 8
     assert not editor.can_undo
+
+
+def test_saving_never_replaces_another_file_unasked(tmp_path):
+    ed = editor()
+    py = tmp_path / "model.py"
+    py.write_text(f"DESIGN_JSON = {ed.design.to_json()!r}\n")
+    unrelated = tmp_path / "model.json"
+    unrelated.write_text("my own notes")
+    opened = DesignEditor.open(py)
+    with pytest.raises(FileExistsError) as err:
+        opened.save()
+    assert err.value.filename == str(unrelated) and unrelated.read_text() == "my own notes"
+    assert opened.save(replace=True) == unrelated
+    assert Design.load(unrelated).name == ed.design.name
+    opened.delete()
+    assert opened.save() == unrelated  # now the design's own file: no question
+
+
+def test_save_as_onto_an_existing_file_asks(tmp_path):
+    ed = editor()
+    other = tmp_path / "other.json"
+    other.write_text("{}")
+    with pytest.raises(FileExistsError):
+        ed.save(other)
+    assert other.read_text() == "{}"

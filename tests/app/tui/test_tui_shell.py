@@ -249,3 +249,24 @@ async def test_export_to_both_targets_and_run_the_files(tmp_path):
         [sys.executable, str(tmp_path / "out_torch.py")], capture_output=True, text=True
     )
     assert torch_run.returncode == 0, torch_run.stderr
+
+
+async def test_ctrl_s_asks_before_replacing_another_file(tmp_path):
+    design = DesignEditor.open(SAMPLES / "mlp_digits.json").design
+    py = tmp_path / "model.py"
+    py.write_text(f"DESIGN_JSON = {design.to_json()!r}\n")
+    unrelated = tmp_path / "model.json"
+    unrelated.write_text("my own notes")
+    app = StepgradApp(DesignEditor.open(py), offer_recovery=False)
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.click("#answer-cancel")
+        await pilot.pause()
+        assert unrelated.read_text() == "my own notes"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.click("#answer-replace")
+        await pilot.pause()
+    assert '"stepgrad.design"' in unrelated.read_text()

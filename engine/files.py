@@ -1,0 +1,74 @@
+"""Writing a file whole or not at all, keeping what the file was: its mode, its links, its kind."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+class NotARegularFileError(OSError):
+    """The target exists and is a folder, device, FIFO or socket: nothing is written to it."""
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO], None]) -> Path:
+    """Replace the file at `path` with `data` (bytes, text as UTF-8, or a writer of a binary file).
+
+    The new content goes to a temporary file in the same folder, reaches the disk, and
+    only then takes the file's place, so a crash leaves the old file or the new one.
+    A symbolic link is followed (its target is written, the link stays); an existing
+    file keeps its permission bits; a new one gets the usual ones (0666 less the umask).
+    Returns the file written. Errors name `path`, never the temporary file.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        kind = "a folder" if stat.S_ISDIR(existing.st_mode) else "not a regular file"
+        raise NotARegularFileError(0, f"{kind}; nothing was written", os.fspath(path))
+    mode = stat.S_IMODE(existing.st_mode) if existing is not None else 0o666 & ~_umask()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise _naming(err, path) from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), mode)
+            if callable(data):
+                data(out)
+            else:
+                out.write(data.encode("utf-8") if isinstance(data, str) else data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except OSError as err:
+        raise _naming(err, path) from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return target
+
+
+def _naming(err: OSError, path) -> OSError:
+    """The same error, naming the path asked for instead of the temporary file."""
+    if err.errno is None:
+        return err
+    return type(err)(err.errno, err.strerror, os.fspath(path))
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux), else the common 0o022."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
