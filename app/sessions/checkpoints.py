@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import json
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,36 +20,64 @@ if TYPE_CHECKING:
     from app.sessions.training import TrainingSession
 
 CHECKPOINT_FORMAT = "stepgrad.session"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: written as one unit, with a manifest of checksums
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "stepgrad.checkpoint"
+FILES = ("weights.npz", "optimizer.npz", "metrics.json", "design.json", "session.json")
 
 
 def write(session: TrainingSession, folder: Path) -> Path:
-    """Write weights, optimizer, metrics and position into `folder`; no pickle anywhere.
+    """Write weights, optimizer, metrics, design and position into `folder` as one unit.
 
-    Each file is replaced atomically and session.json goes last. Call it while
-    the session is not running, or paused.
+    Everything goes to a new folder beside it, with a manifest of each file's checksum
+    written last; that folder then takes the old one's place. A stop at any moment
+    leaves the previous checkpoint or the new one, whole. No pickle anywhere. Call it
+    while the session is not running, or paused.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    engine.save(session.model.state_dict(), folder / "weights.npz")
-    scheduler = session.scheduler.state_dict() if session.scheduler is not None else None
-    engine.save(
-        {"optimizer": session.optimizer.state_dict(), "scheduler": scheduler},
-        folder / "optimizer.npz",
-    )
-    metrics = {
-        "history": session.history,
-        "lr_changes": session.lr_changes,
-        "losses": session.losses,
-    }
-    write_atomic(folder / "metrics.json", json.dumps(metrics) + "\n")
-    write_atomic(folder / "design.json", session.design.to_json())
-    position = {
-        "format": CHECKPOINT_FORMAT,
-        "version": CHECKPOINT_VERSION,
-        "design": session.design.name,
-        **session.position(),
-    }
-    write_atomic(folder / "session.json", json.dumps(position, indent=2) + "\n")
+    folder = Path(os.path.abspath(folder))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _settle(folder)
+    for left in folder.parent.glob(f".{folder.name}.new-*"):
+        shutil.rmtree(left, ignore_errors=True)  # a write that was stopped part way
+    if folder.exists() and not _replaceable(folder):
+        raise SessionError(
+            f"{folder}: holds files that are not a stepgrad checkpoint; "
+            "choose a new or empty folder for checkpoints"
+        )
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    try:
+        engine.save(session.model.state_dict(), staging / "weights.npz")
+        scheduler = session.scheduler.state_dict() if session.scheduler is not None else None
+        engine.save(
+            {"optimizer": session.optimizer.state_dict(), "scheduler": scheduler},
+            staging / "optimizer.npz",
+        )
+        metrics = {
+            "history": session.history,
+            "lr_changes": session.lr_changes,
+            "losses": session.losses,
+        }
+        write_atomic(staging / "metrics.json", json.dumps(metrics) + "\n")
+        write_atomic(staging / "design.json", session.design.to_json())
+        position = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "design": session.design.name,
+            **session.position(),
+        }
+        write_atomic(staging / "session.json", json.dumps(position, indent=2) + "\n")
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "global_step": session.global_step,
+            "files": {name: _sha256(staging / name) for name in FILES},
+        }
+        write_atomic(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        _sync_folder(staging)
+        _put_in_place(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
@@ -69,7 +103,9 @@ def read_into(session: TrainingSession, folder: Path) -> None:
 
 
 def read_position(folder: Path) -> dict:
-    """The checkpoint's session.json, checked for its format and version."""
+    """The checkpoint's session.json, once every file is checked against the manifest."""
+    folder = Path(os.path.abspath(folder))
+    _settle(folder)
     path = folder / "session.json"
     try:
         position = json.loads(path.read_text(encoding="utf-8"))
@@ -82,6 +118,103 @@ def read_position(folder: Path) -> dict:
     if position.get("version") != CHECKPOINT_VERSION:
         raise SessionError(
             f"{path}: checkpoint version {position.get('version')!r}; this stepgrad reads "
-            f"{CHECKPOINT_VERSION}"
+            f"{CHECKPOINT_VERSION} (checkpoints it can verify, with a manifest)"
         )
+    _verify(folder, position)
     return position
+
+
+def _verify(folder: Path, position: dict) -> None:
+    """Every file is the one the manifest names, and all are from the same step."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if manifest.get("format") != MANIFEST_FORMAT or set(files) != set(FILES):
+            raise ValueError("not a stepgrad checkpoint manifest")
+    except FileNotFoundError:
+        raise SessionError(f"{folder}: torn checkpoint (no {MANIFEST}); not resumed") from None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise SessionError(f"{folder / MANIFEST}: cannot be read ({err})") from None
+    for name in FILES:
+        try:
+            matches = _sha256(folder / name) == files[name]
+        except FileNotFoundError:
+            matches = False
+        if not matches:
+            raise SessionError(
+                f"{folder}: torn or changed checkpoint ({name} is not the file its "
+                "manifest names); not resumed"
+            )
+    if manifest.get("global_step") != position.get("global_step"):
+        raise SessionError(f"{folder}: torn checkpoint (files from different steps); not resumed")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _replaceable(folder: Path) -> bool:
+    """An existing folder a checkpoint may replace: empty, or only a checkpoint's files."""
+    if not folder.is_dir():
+        return False
+    names = {p.name for p in folder.iterdir()}
+    return names <= set(FILES) | {MANIFEST}
+
+
+def _put_in_place(staging: Path, folder: Path) -> None:
+    """Make `staging` the folder's content: an atomic exchange where Linux has one."""
+    if not folder.exists():
+        os.rename(staging, folder)
+    elif not _exchange(staging, folder):
+        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+        os.rename(folder, old)  # a stop here leaves `old`, which _settle puts back
+        os.rename(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    _sync_folder(folder.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False if unavailable."""
+    renameat2 = getattr(_libc(), "renameat2", None) if sys.platform.startswith("linux") else None
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) != 0:
+        return False
+    shutil.rmtree(a, ignore_errors=True)  # now the previous checkpoint
+    return True
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _settle(folder: Path) -> None:
+    """Finish what a stop between the two renames left: put the previous checkpoint back."""
+    if folder.exists():
+        return
+    for old in sorted(folder.parent.glob(f".{folder.name}.old-*")):
+        if (old / MANIFEST).exists():
+            os.rename(old, folder)
+            return
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
