@@ -14,14 +14,20 @@ class NotARegularFileError(OSError):
     """The target exists and is a folder, device, FIFO or socket: nothing is written to it."""
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO], None]) -> Path:
+def write_atomic(
+    path: str | os.PathLike,
+    data: bytes | str | Callable[[BinaryIO], None],
+    sync: bool = True,
+) -> Path:
     """Replace the file at `path` with `data` (bytes, text as UTF-8, or a writer of a binary file).
 
     The new content goes to a temporary file in the same folder, reaches the disk, and
     only then takes the file's place, so a crash leaves the old file or the new one.
     A symbolic link is followed (its target is written, the link stays); an existing
     file keeps its permission bits; a new one gets the usual ones (0666 less the umask).
-    Returns the file written. Errors name `path`, never the temporary file.
+    With `sync=False` the content is not forced to the disk before the rename: it still
+    survives the process being killed, not a power cut (for autosaves made at every
+    edit). Returns the file written. Errors name `path`, never the temporary file.
     """
     target = Path(os.path.realpath(path))
     try:
@@ -45,7 +51,8 @@ def write_atomic(path: str | os.PathLike, data: bytes | str | Callable[[BinaryIO
             else:
                 out.write(data.encode("utf-8") if isinstance(data, str) else data)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         os.replace(tmp, target)
     except OSError as err:
         raise _naming(err, path) from None

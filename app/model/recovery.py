@@ -80,7 +80,7 @@ class Autosave:
             "source": str(Path(source).resolve()) if source is not None else None,
             "design": json.loads(design_json),
         }
-        write_atomic(target, json.dumps(payload) + "\n")
+        write_atomic(target, json.dumps(payload) + "\n", sync=False)  # at every edit
         if self.path is not None and self.path != target:
             self.path.unlink(missing_ok=True)  # the design was saved under another name
         self.path = target
