@@ -84,25 +84,31 @@ class Design:
         if data.get("format") != FORMAT:
             raise DesignError(f"{where}: not a stepgrad design (format is {data.get('format')!r})")
         version = data.get("version")
-        if not isinstance(version, int) or version > VERSION:
+        if not _whole(version) or version < 1:
+            raise DesignError(f"{where}: version must be a whole number from 1, got {version!r}")
+        if version > VERSION:
             raise DesignError(
                 f"{where}: design version {version!r} is newer than this stepgrad reads "
                 f"(up to {VERSION}); upgrade stepgrad to open it"
             )
         shape = data.get("input", {}).get("shape") if isinstance(data.get("input"), dict) else None
-        if (
-            not isinstance(shape, list)
-            or not shape
-            or not all(isinstance(n, int) and n > 0 for n in shape)
-        ):
+        if not isinstance(shape, list) or not shape or not all(_whole(n) and n > 0 for n in shape):
             raise DesignError(
                 f"{where}: input.shape must be a list of positive integers, got {shape!r}"
             )
         layers = data.get("layers", [])
         if not isinstance(layers, list):
             raise DesignError(f"{where}: 'layers' must be a list")
+        given = data.get("training") or {}
+        if not isinstance(given, dict):
+            raise DesignError(f"{where}: 'training' must be an object, got {type(given).__name__}")
         training = copy.deepcopy(DEFAULT_TRAINING)
-        training.update(data.get("training") or {})
+        training.update(given)
+        seed = training.get("seed")
+        if not _whole(seed) or not 0 <= seed < 2**63:
+            raise DesignError(
+                f"{where}: training.seed must be a whole number from 0 to 2**63 - 1, got {seed!r}"
+            )
         return cls(
             name=str(data.get("name", "untitled")),
             input_shape=tuple(shape),
@@ -237,3 +243,8 @@ def embedded_json(source: str, where: str) -> str:
         ):
             return stmt.value.value
     raise DesignError(f"{where}: no {EMBED_NAME} string in it: not a file stepgrad exported")
+
+
+def _whole(value: Any) -> bool:
+    """An int that JSON wrote as a number (true and false are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -74,6 +74,21 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         (json.dumps(doc([], version=2)), "version 2 is newer"),
         (json.dumps(doc([], shape=(0, 3))), "input.shape"),
         (json.dumps(doc([{"args": {}}])), r"layers\[0\]: a layer needs a 'type'"),
+        (json.dumps(doc([], version=-7)), "version must be a whole number from 1, got -7"),
+        (json.dumps(doc([], version=0)), "version must be a whole number from 1, got 0"),
+        (json.dumps(doc([], version=True)), "version must be a whole number from 1, got True"),
+        (json.dumps(doc([], shape=(True, 8, 8))), "input.shape"),
+        (json.dumps(doc([], training=["seed"])), "'training' must be an object, got list"),
+        (json.dumps(doc([], training={"seed": "abc"})), "training.seed must be a whole number"),
+        (json.dumps(doc([], training={"seed": -1})), "training.seed must be a whole number"),
+        (json.dumps(doc([], training={"seed": [1]})), "training.seed must be a whole number"),
+        (json.dumps(doc([], training={"seed": 1.5})), "training.seed must be a whole number"),
+        (json.dumps(doc([], training={"seed": 2**63})), "training.seed must be a whole number"),
+        (
+            '{"format": "stepgrad.design", "version": 1, "input": {"shape": [4]}, '
+            '"training": {"seed": NaN}}',
+            "training.seed must be a whole number",
+        ),
     ],
 )
 def test_bad_files_get_clear_errors(tmp_path, text, message):
