@@ -184,10 +184,10 @@ class StepgradApp(App[int]):
         try:
             try:
                 saved = self.editor.save(path)
-            except FileExistsError:
+            except FileExistsError as exists:
                 answer = await self.push_screen_wait(
                     ConfirmScreen(
-                        f"[b]{display_path(self._save_target(path))}[/b] is another file. "
+                        f"[b]{display_path(Path(exists.filename))}[/b] is another file. "
                         "Replace it with this design?",
                         [("replace", "Replace", "error"), ("cancel", "Cancel", "default")],
                     )
@@ -201,10 +201,6 @@ class StepgradApp(App[int]):
             return False
         self.notify(f"saved {saved}", timeout=3)
         return True
-
-    @staticmethod
-    def _save_target(path: Path) -> Path:
-        return path.with_suffix(".json") if path.suffix == ".py" else path
 
     @work
     async def action_open(self) -> None:
