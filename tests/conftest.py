@@ -1,10 +1,24 @@
-"""Skips tests marked `torch` or `gpu` when PyTorch or a CUDA GPU is missing."""
+"""Skips tests marked `torch` or `gpu` when PyTorch or a CUDA GPU is missing; Hypothesis profiles."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests are reproducible in every run (derandomize): a failure in CI fails again
+# on a laptop. STEPGRAD_FUZZ=explore draws fresh random cases instead, for hunting bugs.
+# Each property sets its own max_examples; the `slow` ones ask for many more.
+_COMMON = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("default", derandomize=True, **_COMMON)
+settings.register_profile("explore", derandomize=False, max_examples=2000, **_COMMON)
+settings.load_profile(os.environ.get("STEPGRAD_FUZZ", "default"))
 
 
 def _cuda_available() -> bool:
