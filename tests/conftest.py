@@ -1,4 +1,4 @@
-"""Skips tests marked `torch` or `gpu` when PyTorch or a CUDA GPU is missing; Hypothesis profiles."""
+"""Skips `torch` and `gpu` tests where PyTorch or a CUDA GPU is missing; Hypothesis profiles."""
 
 from __future__ import annotations
 
