@@ -11,7 +11,57 @@ from typing import BinaryIO
 
 
 class NotARegularFileError(OSError):
-    """The target exists and is a folder, device, FIFO or socket: nothing is written to it."""
+    """The path is a folder, device, FIFO or socket: nothing is read from it or written to it."""
+
+    def __str__(self) -> str:  # "PATH: a folder; ...", without OSError's "[Errno 0]"
+        return f"{self.filename}: {self.strerror}"
+
+
+class FileTooLargeError(OSError):
+    """The file is larger than the reader allows: nothing of it was read."""
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
+def open_regular(path: str | os.PathLike, max_bytes: int | None = None) -> BinaryIO:
+    """`path` opened for binary reading, once it is known to be a regular file of sane size.
+
+    Folders, FIFOs, devices and sockets raise NotARegularFileError without blocking
+    (a FIFO is opened non-blocking, so no writer is waited for); a file over
+    `max_bytes` raises FileTooLargeError naming both sizes. Other errors are the
+    usual OSErrors (FileNotFoundError, PermissionError) naming `path`.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise NotARegularFileError(0, f"{kind}; nothing was read", os.fspath(path))
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise FileTooLargeError(
+                0,
+                f"{_bytes(info.st_size)}, more than the {_bytes(max_bytes)} this reader takes; "
+                "nothing was read",
+                os.fspath(path),
+            )
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _bytes(n: int) -> str:
+    """A byte count for people: 812 bytes, 3.1 MB, 2.0 GB."""
+    if n < 1000:
+        return f"{n} bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        n /= 1000
+        if n < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError("unreachable")
 
 
 def write_atomic(

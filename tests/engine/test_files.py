@@ -105,3 +105,21 @@ def test_engine_save_keeps_mode_and_refuses_a_fifo(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(NotARegularFileError):
         engine.save({"a": engine.ones(1)}, fifo)
+
+
+def test_open_regular_reads_a_file_and_refuses_folders_fifos_and_devices(tmp_path):
+    from engine.files import FileTooLargeError, open_regular
+
+    (tmp_path / "f").write_bytes(b"abc")
+    with open_regular(tmp_path / "f") as f:
+        assert f.read() == b"abc"
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path in (tmp_path, fifo, "/dev/zero"):
+        with pytest.raises(NotARegularFileError) as caught:
+            open_regular(path)  # a FIFO with no writer would block a plain open()
+        assert str(caught.value).startswith(f"{path}: ") and "Errno" not in str(caught.value)
+    with pytest.raises(FileTooLargeError, match=r"f: 3 bytes, more than the 2 bytes"):
+        open_regular(tmp_path / "f", max_bytes=2)
+    with pytest.raises(FileNotFoundError):
+        open_regular(tmp_path / "missing")
