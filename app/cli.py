@@ -19,16 +19,18 @@ from rich.text import Text
 
 import engine.backend
 from app import __version__
+from app.model import budget
 from app.model.analysis import Analysis, analyse
 from app.model.data import DatasetError
-from app.model.design import EMBED_NAME, Design, DesignError
+from app.model.design import EMBED_NAME, Design, DesignError, shown
 from app.model.export import ExportError, export_file
+from app.sessions import checkpoints
 from app.sessions.reports import BatchReport, EpochReport
 from app.sessions.setup import SessionError
-from app.sessions.training import TrainingSession
+from app.sessions.training import TrainingSession, divergence
 
 COMMANDS = ("summary", "train", "export")
-EXIT_PROBLEMS = 1  # summary: the design has problems; train: the loss went non-finite
+EXIT_PROBLEMS = 1  # summary: the design has problems; train: the loss went non-finite or diverged
 EXIT_USAGE = 2  # bad input: a file, an argument, a dataset, a design that cannot train
 EXIT_INTERRUPTED = 130  # stopped by Ctrl+C (after saving a checkpoint)
 
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "cannot be read.",
     )
     summary.add_argument("design", metavar="DESIGN", help="a design .json or an exported .py")
+    _budget_argument(summary)
 
     train = commands.add_parser(
         "train",
@@ -81,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", help="checkpoint folder (default: runs/<design name>)"
     )
     train.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR")
+    _budget_argument(train)
 
     export = commands.add_parser(
         "export",
@@ -95,7 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--force", action="store_true", help="replace FILE even if it is not an earlier export"
     )
+    _budget_argument(export)
     return parser
+
+
+def _budget_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--memory-budget",
+        metavar="SIZE",
+        type=_budget_size,
+        help="the memory one training step may need, estimated from the layers' sizes, "
+        f"e.g. 512M or 16G (default {budget.size_text(budget.DEFAULT_BUDGET)})",
+    )
+
+
+def _budget_size(text: str) -> int:
+    try:
+        return budget.parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(args_list)
         if args.command is None:
             return open_app(None)
+        if args.memory_budget is not None:
+            budget.set_budget(args.memory_budget)
         run = {"summary": summary, "train": train, "export": export}[args.command]
         return run(args, Console(highlight=False))
     except SystemExit as done:  # --help and --version
@@ -136,7 +160,10 @@ def _app_arguments(args_list: list[str]) -> tuple[str | None, Path | None]:
     parser = _Parser(prog="stepgrad", add_help=False)
     parser.add_argument("design", nargs="?")
     parser.add_argument("--data", metavar="DIR")
+    _budget_argument(parser)
     args = parser.parse_args(args_list)
+    if args.memory_budget is not None:
+        budget.set_budget(args.memory_budget)
     data = Path(args.data).expanduser() if args.data else None
     if data is not None and not data.is_dir():
         raise CLIError(f"--data {args.data}: no such folder")
@@ -189,12 +216,16 @@ def summary_table(design: Design, analysis: Analysis) -> Table:
         label = (
             "  " * (len(info.path) - 1)
             + position
-            + (f" {info.node.name}" if info.node.name else "")
+            + (f" {_printable(info.node.name)}" if info.node.name else "")
         )
         shape = "error" if info.problem else _shape(info.output_shape)
         params = "--" if info.node.layers is not None else f"{info.params:,}"
         table.add_row(Text(label), Text(info.node.type), Text(shape), Text(params))
     return table
+
+
+def _printable(name: str) -> str:
+    return name if name.isprintable() else shown(name)
 
 
 def _shape(shape: tuple | None) -> str:
@@ -220,6 +251,7 @@ def train(args: argparse.Namespace, console: Console) -> int:
     if session.epoch >= epochs:
         print(f"{design.name}: {session.epoch} epochs already done; pass --epochs to train more")
         return 0
+    checkpoints.check_target(out)
     data = session.data
     start = "resuming" if args.resume else "training"
     print(
@@ -246,6 +278,10 @@ def train(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_PROBLEMS
     print(f"finished {session.epoch} epochs; checkpoint in {out}")
+    diverged = divergence(session)
+    if diverged is not None:
+        print(f"stepgrad: {diverged}", file=sys.stderr)
+        return EXIT_PROBLEMS
     return 0
 
 

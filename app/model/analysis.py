@@ -6,8 +6,20 @@ import math
 from dataclasses import dataclass, field
 
 import engine
-from app.model.design import Design, LayerNode, assemble, build_layer, module_name
+from app.model import budget
+from app.model.design import (
+    Design,
+    LayerNode,
+    assemble,
+    build_layer,
+    module_name,
+    name_problem,
+    shown,
+)
 from app.model.registry import REQUIRED, Fix, check_arg, spec
+
+TRAINING = "training"  # how problems with the training settings are placed (path ())
+BOUNDED_OUTPUTS = ("Sigmoid", "Softmax")  # layers whose outputs BCELoss can take
 
 
 @dataclass
@@ -57,24 +69,68 @@ class Analysis:
 def describe(path: tuple[int, ...], node: LayerNode) -> str:
     """How errors name a layer: its position (1-based, dotted inside containers), name and type."""
     position = ".".join(str(i + 1) for i in path)
-    name = f" '{node.name}'" if node.name else ""
+    name = f" '{node.name}'" if node.name.isprintable() else f" {shown(node.name)}"
+    name = name if node.name else ""
     return f"layer {position}{name} ({node.type})"
 
 
-def analyse(design: Design) -> Analysis:
-    """Check every argument, then run a batch of one through the layers in turn."""
+def analyse(design: Design, train_size: int | None = None) -> Analysis:
+    """Check every argument and name, run a batch of one through the layers in turn, then
+    check the training settings against the network.
+
+    This is the one validation: what it passes builds, trains and exports. Each layer's
+    memory is estimated from its arguments before it is built (see `budget`), so a design
+    asking for more than the memory budget is refused without the memory being taken.
+    `train_size`, the number of training samples, is worked out from the settings when
+    not given (and left unchecked for image sets read from a folder).
+    """
     problems = check_args(design)
     bad_paths = {p.path for p in problems}
+    problems += check_names(design)
     infos: list[LayerInfo] = []
+    meter = _Meter(_batch_size(design.training) or 1)
     with engine.no_grad():
-        x = engine.zeros(1, *design.input_shape)
-        out = _run(design.layers, (), x, infos, problems, bad_paths)
+        x = None
+        if meter.add(design.input_shape, 0, math.prod(design.input_shape)) is None:
+            x = engine.zeros(1, *design.input_shape)
+        else:
+            problems.append(Problem((), "input", meter.refusal("the input", 0)))
+        out = _run(design.layers, (), x, infos, problems, bad_paths, meter)
     leaves = [i for i in infos if i.node.layers is None]
     total = sum(i.params for i in leaves)
     act = sum(4 * math.prod(i.output_shape) for i in leaves if i.output_shape is not None)
     shape = tuple(out.shape[1:]) if out is not None else None
+    problems += check_training(design, infos, train_size)
     problems.sort(key=lambda p: p.path)
     return Analysis(infos, problems, shape, total, act)
+
+
+class _Meter:
+    """The running estimate of what one training step needs, against the memory budget."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size, self.params, self.activations = batch_size, 0, 0
+        self.need = 0
+
+    def add(self, shape_in, params: int, activations: int | None) -> int | None:
+        """Count a layer in; its estimated total in bytes when that is over the budget."""
+        params += self.params
+        activations = self.activations + (activations or 0)
+        need = budget.training_bytes(params, activations, self.batch_size)
+        if need > budget.budget():
+            self.need = need
+            return need
+        self.params, self.activations = params, activations
+        return None
+
+    def refusal(self, what: str, params: int) -> str:
+        per_layer = f"{params:,} parameters here, " if params else ""
+        return (
+            f"training would need about {budget.size_text(self.need)} ({per_layer}"
+            f"activations at batch size {self.batch_size}), over the memory budget of "
+            f"{budget.size_text(budget.budget())}: make {what} smaller, or raise the budget "
+            "(--memory-budget)"
+        )
 
 
 def check_args(design: Design) -> list[Problem]:
@@ -86,6 +142,15 @@ def check_args(design: Design) -> list[Problem]:
         if layer_spec is None:
             problems.append(Problem(path, where, f"unknown layer type {node.type!r}"))
             continue
+        if node.layers and not layer_spec.container:
+            problems.append(
+                Problem(
+                    path,
+                    where,
+                    f"a {node.type} holds no layers, but {_count(len(node.layers), 'layer')} "
+                    "inside it: put them in a Sequential or Residual",
+                )
+            )
         for name in node.args:
             if layer_spec.arg(name) is None:
                 known = ", ".join(a.name for a in layer_spec.args) or "none"
@@ -105,7 +170,137 @@ def check_args(design: Design) -> list[Problem]:
     return problems
 
 
-def _run(nodes, prefix, x, infos, problems, bad_paths, built=None):
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def check_names(design: Design) -> list[Problem]:
+    """Layer names the built and exported models can hold: valid, and one per container."""
+    problems = []
+    for prefix, nodes in _sibling_lists(design):
+        seen: dict[str, int] = {}
+        for i, node in enumerate(nodes):
+            path = prefix + (i,)
+            why = name_problem(node.name)
+            if why is not None:
+                problems.append(Problem(path, describe(path, node), why, "name"))
+                continue
+            name = module_name(node, i)
+            if name in seen:
+                other = ".".join(str(j + 1) for j in prefix + (seen[name],))
+                problems.append(
+                    Problem(
+                        path,
+                        describe(path, node),
+                        f"layer {other} already goes by {name!r} in this container (a layer "
+                        "without a name goes by its position); names there must differ",
+                        "name",
+                    )
+                )
+            else:
+                seen[name] = i
+    return problems
+
+
+def _sibling_lists(design: Design):
+    """(path of the container or (), its list of layers) for the top level and every container."""
+    yield (), design.layers
+    for path, node in design.walk():
+        if node.layers:
+            yield path, node.layers
+
+
+def check_training(design: Design, infos: list[LayerInfo], train_size: int | None) -> list[Problem]:
+    """The training settings against the network: what would fail only once training ran."""
+    training, problems = design.training, []
+    for key in ("batch_size", "epochs"):
+        value = training.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(
+                Problem((), TRAINING, f"{key} must be a whole number from 1, got {shown(value)}")
+            )
+    if training.get("loss") == "BCELoss":
+        last = _last_leaf(design.layers)
+        if last is None or last.type not in BOUNDED_OUTPUTS:
+            ends = f"ends with {last.type}" if last is not None else "has no layers"
+            problems.append(
+                Problem(
+                    (),
+                    TRAINING,
+                    f"BCELoss takes probabilities in [0, 1], but the network {ends}, whose "
+                    "outputs are not bounded (logits): use BCEWithLogitsLoss, or end with "
+                    "Sigmoid",
+                )
+            )
+    batch = _batch_size(training)
+    single = [i for i in infos if _one_value_per_channel(i)]
+    if single and batch is not None:
+        problems.extend(_single_sample_batches(single[0], batch, training, train_size))
+    return problems
+
+
+def _single_sample_batches(info, batch: int, training: dict, train_size: int | None):
+    """A batch norm over one value per channel fails on a batch of one sample."""
+    where = describe(info.path, info.node)
+    rule = f"{info.node.type} needs more than one value per channel while training"
+    if batch == 1:
+        return [Problem((), TRAINING, f"batch_size is 1, and {where}: {rule}")]
+    if train_size is None:
+        train_size = _known_train_size(training)
+    if train_size is None or train_size % batch != 1:
+        return []
+    better = next(b for b in _near(batch) if train_size % b != 1)
+    return [
+        Problem(
+            (),
+            TRAINING,
+            f"the last batch of each epoch holds 1 sample ({train_size:,} training samples, "
+            f"batch_size {batch}), and {where}: {rule}; a batch_size such as {better} "
+            "leaves no single sample",
+        )
+    ]
+
+
+def _near(n: int):
+    for step in range(1, n):
+        yield from (b for b in (n - step, n + step) if b >= 2)
+    yield n + n
+
+
+def _one_value_per_channel(info: LayerInfo) -> bool:
+    return (
+        info.node.type.startswith("BatchNorm")
+        and info.input_shape is not None
+        and math.prod(info.input_shape[1:]) == 1
+    )
+
+
+def _known_train_size(training: dict) -> int | None:
+    """How many training samples the settings give, where no folder must be read for it."""
+    from app.model.data import DatasetError, make_datasets
+
+    try:
+        return len(make_datasets(training).train)
+    except (DatasetError, ValueError, TypeError):
+        return None  # an image set read from a folder, or settings the session refuses
+
+
+def _last_leaf(nodes: list[LayerNode]) -> LayerNode | None:
+    """The layer whose output is the network's: Residual blocks count as themselves."""
+    if not nodes:
+        return None
+    last = nodes[-1]
+    if last.layers is not None and spec(last.type) is not None and not spec(last.type).wraps_body:
+        return _last_leaf(last.layers) or last
+    return last
+
+
+def _batch_size(training: dict) -> int | None:
+    value = training.get("batch_size")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _run(nodes, prefix, x, infos, problems, bad_paths, meter, built=None):
     """Push `x` (batch of one) through `nodes`; returns the output, or None after an error.
 
     `built` collects each layer's module, named as in the built model, for its container.
@@ -118,11 +313,14 @@ def _run(nodes, prefix, x, infos, problems, bad_paths, built=None):
         module = None
         if node.layers is not None:
             children: list = []
-            y = _run(node.layers, path, x, infos, problems, bad_paths, children)
+            fits = path not in bad_paths and spec(node.type) is not None
+            y = _run(
+                node.layers, path, x if fits else None, infos, problems, bad_paths, meter, children
+            )
             info.params = sum(
                 j.params for j in infos if j.path[: len(path)] == path and j.node.layers is None
             )
-            if y is None or spec(node.type) is None:  # an unknown type is reported already
+            if y is None or not fits:  # what is wrong is reported already
                 x = None
             else:
                 module = assemble(node, children)
@@ -130,7 +328,7 @@ def _run(nodes, prefix, x, infos, problems, bad_paths, built=None):
         elif x is None or path in bad_paths:
             x = None
         else:
-            module, x = _run_layer(node, path, x, info, problems)
+            module, x = _run_layer(node, path, x, info, problems, meter)
         if built is not None:
             built.append((module_name(node, i), module))
         info.output_shape = tuple(x.shape[1:]) if x is not None else None
@@ -152,9 +350,19 @@ def _run_container(module, node, path, x, body_out, info, problems):
         return None
 
 
-def _run_layer(node, path, x, info, problems):
+def _run_layer(node, path, x, info, problems, meter):
     """The layer's module and its output on `x`; (None, None) when it cannot be built."""
     where = describe(path, node)
+    layer_spec, got = spec(node.type), tuple(x.shape[1:])
+    if layer_spec.sample_dims and len(got) not in layer_spec.sample_dims:
+        info.problem = explain(node, path, got, ValueError(f"input of {len(got)} dimensions"))
+        problems.append(info.problem)
+        return None, None
+    params, activations = budget.estimate(node, got)
+    if meter.add(x.shape[1:], params, activations) is not None:
+        info.problem = Problem(path, where, meter.refusal("this layer", params))
+        problems.append(info.problem)
+        return None, None
     try:
         module = build_layer(node)
     except (ValueError, TypeError) as err:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.model.analysis import Analysis, Fix, analyse, suggested_args
-from app.model.design import Design, LayerNode
+from app.model.design import Design, LayerNode, module_name, name_problem
 from app.model.recovery import Autosave
 from app.model.registry import spec
 
@@ -182,9 +182,10 @@ class DesignEditor:
         if sel is None:
             return
         name = name.strip()
-        if "." in name:
-            raise ValueError(f"layer names cannot contain '.', got {name!r}")
-        taken = [n.name for i, n in enumerate(self.design.siblings(sel)) if i != sel[-1]]
+        if (why := name_problem(name)) is not None:
+            raise ValueError(why)
+        siblings = self.design.siblings(sel)
+        taken = [module_name(n, i) for i, n in enumerate(siblings) if i != sel[-1]]
         if name and name in taken:
             raise ValueError(f"another layer here is already called {name!r}")
         self._edit(lambda: (setattr(self.design.node(sel), "name", name), sel)[1], ("name", sel))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
 from pathlib import Path, PurePath
 
 import engine
@@ -72,15 +71,7 @@ def export_file(
 
 
 def check_exportable(design: Design) -> None:
-    """Raise ExportError unless the design builds and runs a forward pass."""
-    for where, nodes in _sibling_lists(design):
-        names = Counter(module_name(n, i) for i, n in enumerate(nodes))
-        twice = sorted(name for name, count in names.items() if count > 1)
-        if twice:
-            raise ExportError(
-                f"cannot export {design.name!r}: {where} has more than one layer named "
-                f"{', '.join(map(repr, twice))} (a layer's name or position must be unique)"
-            )
+    """Raise ExportError unless the design passes validation (which builds and runs it)."""
     analysis = analyse(design)
     if not analysis.ok:
         listed = "; ".join(str(p) for p in analysis.problems[:3])
@@ -317,11 +308,3 @@ def _relative(target: Path, folder: Path) -> str:
         return Path(os.path.relpath(target.resolve(), folder.resolve())).as_posix()
     except ValueError:  # another drive on Windows
         return target.resolve().as_posix()
-
-
-def _sibling_lists(design: Design):
-    """(where, layers) for the top level and every container."""
-    yield "the top level", design.layers
-    for path, node in design.walk():
-        if node.layers is not None:
-            yield f"container {'.'.join(str(i + 1) for i in path)}", node.layers

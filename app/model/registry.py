@@ -88,6 +88,9 @@ class LayerSpec:
     # a container's words when its engine class rejects what its layers give back:
     # (shape in, shape its layers give) -> message
     body_mismatch: Callable[[tuple, tuple], str] | None = None
+    # the number of dimensions a sample may have, where the layer also takes unbatched
+    # input: a sample of another rank would be read as a batch, so it is refused up front
+    sample_dims: tuple[int, ...] = ()
 
     @property
     def container(self) -> bool:
@@ -260,6 +263,7 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "Conv2d": dict(
+        dims=(3,),
         suggest=_suggest_conv,
         label=_label_conv,
         diagnose=_diagnose_image("in_channels"),
@@ -278,6 +282,7 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "MaxPool2d": dict(
+        dims=(3,),
         suggest=lambda shape: {"kernel_size": 2},
         diagnose=_diagnose_image(None),
         category="Pooling",
@@ -291,6 +296,7 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "AvgPool2d": dict(
+        dims=(3,),
         suggest=lambda shape: {"kernel_size": 2},
         diagnose=_diagnose_image(None),
         category="Pooling",
@@ -303,6 +309,7 @@ _EXTRA: dict[str, dict] = {
         ),
     ),
     "AdaptiveAvgPool2d": dict(
+        dims=(3,),
         suggest=lambda shape: {"output_size": 1},
         diagnose=_diagnose_image(None),
         category="Pooling",
@@ -340,6 +347,7 @@ _EXTRA: dict[str, dict] = {
         args=dict(dim=dict(kind="int", optional=True)),
     ),
     "BatchNorm1d": dict(
+        dims=(1, 2),
         suggest=_suggest_features,
         diagnose=_diagnose_batch_norm_1d,
         category="Normalization",
@@ -348,6 +356,7 @@ _EXTRA: dict[str, dict] = {
         args=_BATCH_NORM_ARGS,
     ),
     "BatchNorm2d": dict(
+        dims=(3,),
         suggest=_suggest_features,
         diagnose=_diagnose_image("num_features"),
         category="Normalization",
@@ -428,6 +437,7 @@ def _spec(type_name: str, extra: dict) -> LayerSpec:
         extra.get("diagnose"),
         extra.get("torch_source", ""),
         extra.get("body_mismatch"),
+        extra.get("dims", ()),
     )
 
 

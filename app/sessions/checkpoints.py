@@ -218,3 +218,26 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def check_target(folder: str | os.PathLike) -> Path:
+    """Make sure checkpoints can be written to `folder` before any training is spent on them.
+
+    The folder (and its parents) is made if missing; a folder holding other files, a
+    file in its place, or a place that cannot be written raises SessionError.
+    """
+    folder = Path(os.path.abspath(folder))
+    if folder.exists() and not _replaceable(folder):
+        kind = "is not a folder" if not folder.is_dir() else "holds files that are not a checkpoint"
+        raise SessionError(
+            f"{folder}: {kind}; choose a new or empty folder for checkpoints (nothing was trained)"
+        )
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    except OSError as err:
+        raise SessionError(
+            f"{folder}: checkpoints cannot be written there ({err.strerror or err}); "
+            "nothing was trained"
+        ) from None
+    return folder

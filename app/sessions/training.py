@@ -382,6 +382,28 @@ class TrainingSession:
         return session
 
 
+DIVERGED = 10  # the last epoch's loss over this many times the first batch's is divergence
+
+
+def divergence(session: TrainingSession) -> str | None:
+    """How the training loss ran away, in words, or None while it has not.
+
+    Non-finite losses stop training at once (`run` returns "nonfinite"); this catches
+    the finite runaway: the last epoch's mean training loss above DIVERGED times the
+    loss of the first batch, which the untrained network gave.
+    """
+    if not session.history or not session.losses:
+        return None
+    first = session.losses[0]
+    last = session.history[-1]["train_loss"]
+    if not math.isfinite(first) or last <= DIVERGED * max(first, 1e-12):
+        return None
+    return (
+        f"the training loss rose from {first:.4g} (first batch) to {last:.4g} (epoch "
+        f"{session.history[-1]['epoch']}): training diverged; lower the learning rate"
+    )
+
+
 def same_network(mine: Design, theirs: Design) -> bool:
     """Both designs train the same network the same way (the number of epochs aside)."""
     a, b = mine.to_dict(), theirs.to_dict()
@@ -403,7 +425,7 @@ def _positive_int(training: dict, key: str) -> int:
 
 def _check_fits(design: Design, data, loss: str) -> None:
     """The design is valid and its input and output fit the dataset."""
-    analysis = analyse(design)
+    analysis = analyse(design, train_size=len(data.train))
     if analysis.problems:
         listed = "\n  ".join(str(p) for p in analysis.problems)
         raise SessionError(f"design {design.name!r} has problems:\n  {listed}")

@@ -110,11 +110,13 @@ class BuildScreen(Screen):
         problem = self._current_problem()
         if problem is None:
             return None
-        layer = editor.design.node(problem.path)
+        # a problem of the input or the training settings has no layer: its place names it
+        layer = editor.design.node(problem.path) if problem.path else None
+        subject = (layer.name or layer.type) if layer is not None else problem.where
         message, fix = problem.message, problem.fixes[0].label if problem.fixes else None
         if fix is not None:
             message = message.removesuffix(f": {fix}")  # said once, with its key
-        text = Text.assemble(("✗ ", "bold red"), (layer.name or layer.type, "bold"), f": {message}")
+        text = Text.assemble(("✗ ", "bold red"), (subject, "bold"), f": {message}")
         if fix is not None:
             text.append("\npress ")
             text.append("f", style="bold reverse")

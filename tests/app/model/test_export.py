@@ -312,7 +312,7 @@ def test_a_design_with_problems_is_not_exported():
     with pytest.raises(ExportError, match=r"layer 1 \(Linear\): expects input"):
         export_source(broken)
     twice = Design.from_dict(doc("twice", [layer("Flatten", "x"), layer("ReLU", "x")]))
-    with pytest.raises(ExportError, match="more than one layer named 'x'"):
+    with pytest.raises(ExportError, match="layer 1 already goes by 'x'"):
         export_source(twice)
     with pytest.raises(ValueError, match="export target must be one of engine, torch"):
         export_source(Design.from_dict(DESIGNS["mlp"]), "jax")
