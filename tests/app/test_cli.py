@@ -265,3 +265,61 @@ class TestExport:
         fifo = tmp_path / "pipe.py"
         os.mkfifo(fifo)
         fails(capsys, ["export", write_design(tmp_path), "-o", str(fifo)], "not a regular file")
+
+
+class TestCheckedBeforeTraining:
+    """What would fail after an epoch of training is found before the first batch."""
+
+    def test_an_out_folder_that_cannot_be_written_stops_before_training(self, tmp_path, capsys):
+        design = write_design(tmp_path)
+        (tmp_path / "file").write_text("x")
+        fails(capsys, ["train", design, "--out", str(tmp_path / "file")], "is not a folder",
+              "nothing was trained")  # fmt: skip
+        (tmp_path / "notes").mkdir()
+        (tmp_path / "notes" / "mine.txt").write_text("keep")
+        fails(capsys, ["train", design, "--out", str(tmp_path / "notes")], "not a checkpoint")
+        assert (tmp_path / "notes" / "mine.txt").read_text() == "keep"
+        fails(capsys, ["train", design, "--out", str(tmp_path / "file" / "run")],
+              "cannot be written there")  # fmt: skip
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+    def test_a_read_only_place_stops_before_training(self, tmp_path, capsys):
+        design = write_design(tmp_path)
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        fails(capsys, ["train", design, "--out", str(locked / "run")], "Permission denied")
+
+    def test_a_diverged_run_warns_and_exits_1(self, tmp_path, capsys):
+        design = write_design(tmp_path, optimizer={"type": "Adam", "lr": 50.0})
+        assert main(["train", design, "--out", str(tmp_path / "run")]) == 1
+        captured = capsys.readouterr()
+        assert "finished 2 epochs" in captured.out
+        warning = captured.err.strip()
+        assert warning.startswith("stepgrad: the training loss rose from 2.")
+        assert "training diverged; lower the learning rate" in warning
+        assert (tmp_path / "run" / "weights.npz").is_file()  # what it reached is kept
+
+    def test_a_run_that_learns_does_not_warn(self, tmp_path, capsys):
+        assert main(["train", write_design(tmp_path), "--out", str(tmp_path / "run")]) == 0
+        assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 50_000,
+        '{"format": "stepgrad.design", "version": ' + "9" * 5000 + "}",
+        '{"format": "stepgrad.design", "version": 1, "input": {"shape": [1, 8, 8]}, '
+        '"layers": [{"type": "ReLU", "name": "\\udc80"}]}',
+        '{"format": "stepgrad.design", "version": 1, "input": {"shape": [1, 8, 8]}, '
+        '"layers": [{"type": {"a": 1}}]}',
+        "\x00\xff garbage",
+    ],
+)
+@pytest.mark.parametrize("command", ["summary", "train", "export"])
+def test_hostile_design_files_give_one_line_and_exit_2(tmp_path, capsys, text, command):
+    path = tmp_path / "d.json"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    argv = [command, str(path)] + (["-o", str(tmp_path / "m.py")] if command == "export" else [])
+    err = fails(capsys, argv, str(path))
+    assert err.count("\n") == 1 and len(err) < 400
