@@ -320,10 +320,13 @@ def _run(nodes, prefix, x, infos, problems, bad_paths, meter, built=None):
             info.params = sum(
                 j.params for j in infos if j.path[: len(path)] == path and j.node.layers is None
             )
-            if y is None or not fits:  # what is wrong is reported already
+            try:
+                module = assemble(node, children) if y is not None and fits else None
+            except KeyError:  # a child's name a module cannot hold: check_names reports it
+                module = None
+            if module is None:  # what is wrong is reported already
                 x = None
             else:
-                module = assemble(node, children)
                 x = _run_container(module, node, path, x, y, info, problems)
         elif x is None or path in bad_paths:
             x = None
