@@ -212,6 +212,13 @@ def _read_idx_stream(
         )
     shape = struct.unpack(f">{ndim}I", dims)
     need = math.prod(shape) * dtype.itemsize
+    # a zero in the shape makes no data, but numpy still refuses the other sizes' product
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > max_bytes:
+        holds = "" if size is None else f" (the file holds {size} bytes)"
+        raise CorruptDatasetError(
+            f"{path}: the header's shape {shape} is more than the {max_bytes // 2**20} MiB "
+            f"of data an IDX file may hold here{holds}; is it the right file?"
+        )
     if size is not None and size != 4 + 4 * ndim + need:
         have = size - 4 - 4 * ndim
         if have < need:
@@ -221,12 +228,6 @@ def _read_idx_stream(
             )
         raise CorruptDatasetError(
             f"{path}: {have - need} unexpected bytes after the data of shape {shape}"
-        )
-    # a zero in the shape makes no data, but numpy still refuses the other sizes' product
-    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > max_bytes:
-        raise CorruptDatasetError(
-            f"{path}: the header says shape {shape}, more than the "
-            f"{max_bytes // 2**20} MiB an IDX file may hold here; is it the right file?"
         )
     buffer = np.empty(need, dtype=np.uint8)  # pages are only taken as data arrives
     view, got = memoryview(buffer), 0

@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import http.server
 import os
-import struct
 import subprocess
 import sys
 import threading
@@ -33,38 +32,15 @@ from engine.datasets import (
 )
 from engine.datasets import transforms as T
 from engine.utils.data import DataLoader
-
-REAL_MNIST = Path("/work/shared/data/mnist")
-FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-
-
-# ----- IDX fixtures ---------------------------------------------------------
-def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
-    magic = (0x08 << 8) | array.ndim if magic is None else magic
-    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def write_file(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
-
-
-def write_mnist(folder: Path, gz: bool = True, sizes=(6, 4), seed: int = 0) -> dict:
-    """Tiny MNIST-format files in `folder`; returns the arrays written, by split."""
-    rng = np.random.default_rng(seed)
-    written = {}
-    for (split, (images_name, labels_name)), n in zip(FILES.items(), sizes, strict=True):
-        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-        ext = ".gz" if gz else ""
-        write_file(folder / (images_name + ext), idx_bytes(images))
-        write_file(folder / (labels_name + ext), idx_bytes(labels))
-        written[split] = images, labels
-    return written
+from tests.engine.idx_files import (
+    FILES,
+    REAL_MNIST,
+    idx_bytes,
+    idx_header,
+    write_file,
+    write_mnist,
+    zero_bomb,
+)
 
 
 # ----- Digits ---------------------------------------------------------------
@@ -200,19 +176,6 @@ class TestMNIST:
 
 
 # ----- read_idx: damaged, absurd and hostile files ----------------------------
-def idx_header(magic: int, shape: tuple) -> bytes:
-    return struct.pack(">I", magic) + struct.pack(f">{len(shape)}I", *shape)
-
-
-def zero_bomb(path: Path, header: bytes, gigabytes: int) -> None:
-    """`header` then `gigabytes` GiB of zeros, as gzip members of 16 MiB: about 3 MB a GiB."""
-    member = gzip.compress(bytes(16 << 20), compresslevel=9, mtime=0)
-    with open(path, "wb") as f:
-        f.write(gzip.compress(header, mtime=0))
-        for _ in range(gigabytes * 64):
-            f.write(member)
-
-
 def peak_memory_of_reading(path: Path) -> tuple[int, str]:
     """Peak resident memory in MB of a fresh interpreter that reads `path`, and its report."""
     script = (
@@ -257,7 +220,7 @@ class TestReadIdx:
         path = tmp_path / "images.gz"
         write_file(path, idx_header(0x0803, (400_000, 28, 28)))
         with pytest.raises(
-            CorruptDatasetError, match=r"more than the 256 MiB an IDX file may hold"
+            CorruptDatasetError, match=r"is more than the 256 MiB of data an IDX file may hold"
         ):
             read_idx(path, ndim=3)
 
@@ -464,6 +427,31 @@ def test_toy_set_arguments_are_checked():
         make_spirals(classes=1)
     x, y = make_blobs(n=40, centers=[(0, 0), (5, 5)], noise=0.0)
     assert set(map(tuple, x.numpy().tolist())) == {(0.0, 0.0), (5.0, 5.0)}
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, message",
+    [
+        (make_moons, {"n": True}, "n must be an int"),
+        (make_moons, {"n": 400.0}, "n must be an int"),
+        (make_moons, {"noise": True}, "noise must be a finite number >= 0, got True"),
+        (make_moons, {"noise": float("inf")}, "noise must be a finite number >= 0, got inf"),
+        (make_moons, {"noise": "lots"}, "noise must be a finite number >= 0, got 'lots'"),
+        (make_moons, {"noise": [0.1]}, r"noise must be a finite number >= 0, got \[0.1\]"),
+        (make_circles, {"factor": "x"}, "factor must be a number in \\(0, 1\\), got 'x'"),
+        (make_circles, {"factor": True}, "factor must be a number in \\(0, 1\\), got True"),
+        (make_circles, {"factor": float("nan")}, "factor must be a number in \\(0, 1\\), got nan"),
+        (make_spirals, {"classes": True}, "classes must be an int >= 2, got True"),
+        (make_blobs, {"centers": True}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
+        (make_blobs, {"centers": "abc"}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
+        (make_blobs, {"centers": [[1, 2], [3]]}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
+        (make_blobs, {"centers": [[0, float("nan")]]}, "centers must be finite"),
+        (make_blobs, {"centers": 10**12}, "n must be an int of at least 1000000000000"),
+    ],
+)
+def test_toy_set_arguments_of_the_wrong_kind_are_refused(make, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make(**kwargs)
 
 
 # ----- transforms -----------------------------------------------------------
