@@ -113,8 +113,10 @@ def _pairs(centers) -> np.ndarray:
             f"make_blobs: centers must be (x, y) pairs, got {reprlib.repr(centers)} "
             f"(shape {points.shape})"
         )
-    if not np.isfinite(points).all():
-        raise ValueError(f"make_blobs: centers must be finite, got {reprlib.repr(centers)}")
+    if not (np.abs(points) <= np.finfo(np.float32).max).all():  # NaN fails this too
+        raise ValueError(
+            f"make_blobs: centers must be finite float32 values, got {reprlib.repr(centers)}"
+        )
     return points
 
 
@@ -137,6 +139,8 @@ def _finish(rng: np.random.Generator, groups: list[np.ndarray], noise: float):
     y = np.concatenate([np.full(len(g), k, dtype=np.int64) for k, g in enumerate(groups)])
     x += rng.normal(0.0, noise, size=x.shape) if noise else 0.0
     order = rng.permutation(len(y))
-    return Tensor._make(x[order].astype(np.float32), False, None), Tensor._make(
-        y[order], False, None
-    )
+    with np.errstate(over="ignore"):
+        points = x[order].astype(np.float32)
+    if not np.isfinite(points).all():
+        raise ValueError(f"noise {noise!r} puts points beyond float32's range")
+    return Tensor._make(points, False, None), Tensor._make(y[order], False, None)

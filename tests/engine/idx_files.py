@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import math
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
+from hypothesis import strategies as st
 
 REAL_MNIST = Path("/work/shared/data/mnist")
 FILES = {
@@ -54,3 +57,82 @@ def zero_bomb(path: Path, header: bytes, gigabytes: int) -> None:
         f.write(gzip.compress(header, mtime=0))
         for _ in range(gigabytes * 64):
             f.write(member)
+
+
+# ----- folders for property tests -----------------------------------------------
+# A member is described as plain data, so that Hypothesis prints a failing folder whole.
+DIMS = st.one_of(st.integers(0, 30), st.sampled_from([28, 2**16, 2**31, 2**32 - 1]))
+NO_DAMAGE = {"cut": None, "flips": [], "extra": b""}
+
+
+def good_member(shape: tuple, gz: bool, seed: int) -> dict:
+    """A sound IDX file of unsigned bytes of `shape` (labels in 0..9)."""
+    return {
+        "kind": "bytes",
+        "header": struct.pack(f">I{len(shape)}I", 0x0800 | len(shape), *shape),
+        "payload_length": math.prod(shape),
+        "labels_below": 10,
+        "seed": seed,
+        "gz": gz,
+        **NO_DAMAGE,
+    }
+
+
+@st.composite
+def broken_member(draw, member: dict) -> dict:
+    """`member` spoiled one way or several: bytes changed, a header of anything, or no file."""
+    kind = draw(st.sampled_from(["damaged", "damaged", "header", "folder", "fifo", "missing"]))
+    if kind in ("folder", "fifo", "missing"):
+        return {"kind": kind}
+    member = dict(member)
+    if kind == "header":  # a dimension count, type code and sizes, and up to 5000 bytes
+        ndim = draw(st.sampled_from([0, 1, 2, 3, 4, 255]))
+        shape = draw(st.lists(DIMS, min_size=min(ndim, 4), max_size=min(ndim, 4)))
+        type_code = draw(st.sampled_from([0x08, 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x07]))
+        member["header"] = struct.pack(f">I{len(shape)}I", (type_code << 8) | ndim, *shape)
+        member["payload_length"] = draw(st.integers(0, 5000))
+    member["labels_below"] = draw(st.sampled_from([10, 11, 256]))
+    member["cut"] = draw(st.one_of(st.none(), st.integers(0, 6000)))
+    member["flips"] = draw(st.lists(st.integers(0, 6000), max_size=3))
+    member["extra"] = draw(st.sampled_from([b"", b"\0", b"garbage"]))
+    return member
+
+
+@st.composite
+def mnist_folders(draw) -> dict:
+    """{file name: member}: the four files of a sound folder, with none, some or all spoiled."""
+    size = draw(st.sampled_from([(28, 28), (28, 28), (14, 14), (0, 0), (1, 3)]))
+    members = {}
+    for images, labels in FILES.values():
+        count = draw(st.integers(0, 6))
+        image_size = draw(st.sampled_from([size, size, size, (28, 28), (3, 1)]))
+        label_count = draw(st.sampled_from([count, count, count, count + 1]))
+        seed = draw(st.integers(0, 2**16))
+        members[images] = good_member((count, *image_size), draw(st.booleans()), seed)
+        members[labels] = good_member((label_count,), draw(st.booleans()), seed + 1)
+    spoiled = draw(st.lists(st.sampled_from(sorted(members)), max_size=4, unique=True))
+    for name in spoiled:
+        members[name] = draw(broken_member(members[name]))
+    return members
+
+
+def build_folder(folder: Path, members: dict) -> None:
+    """Write the files `members` describes into `folder`."""
+    for name, member in members.items():
+        path = folder / (name + (".gz" if member.get("gz") else ""))
+        if member["kind"] == "folder":
+            path.mkdir()
+        elif member["kind"] == "fifo":
+            os.mkfifo(path)
+        elif member["kind"] == "bytes":
+            rng = np.random.default_rng(member["seed"])
+            high = member["labels_below"] if "labels" in name else 256
+            payload = rng.integers(0, high, member["payload_length"], dtype=np.uint8).tobytes()
+            data = member["header"] + payload
+            if member["gz"]:
+                data = gzip.compress(data, mtime=0)
+            data = bytearray(data[: member["cut"]] + member["extra"])
+            for position in member["flips"]:
+                if position < len(data):
+                    data[position] ^= 0xA5
+            path.write_bytes(bytes(data))

@@ -445,7 +445,7 @@ def test_toy_set_arguments_are_checked():
         (make_blobs, {"centers": True}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
         (make_blobs, {"centers": "abc"}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
         (make_blobs, {"centers": [[1, 2], [3]]}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
-        (make_blobs, {"centers": [[0, float("nan")]]}, "centers must be finite"),
+        (make_blobs, {"centers": [[0, float("nan")]]}, "centers must be finite float32 values"),
         (make_blobs, {"centers": 10**12}, "n must be an int of at least 1000000000000"),
     ],
 )

@@ -155,3 +155,12 @@ def test_a_split_with_an_empty_part_cannot_be_made():
         DataSplit("toy", full, empty, (2,), 2, "somewhere")
     with pytest.raises(DatasetError, match="toy: the training set is empty"):
         DataSplit("toy", empty, full, (2,), 2)
+
+
+# ----- cases the property tests found ---------------------------------------------
+def test_noise_beyond_float32_is_refused():
+    # test_toy_settings_give_sets_or_a_dataset_error_many: the points came back infinite
+    with pytest.raises(DatasetError, match=r"noise 8.726482548862234e\+37 puts points beyond"):
+        make_datasets({"dataset": "blobs", "noise": 8.726482548862234e37})
+    with pytest.raises(DatasetError, match="centers must be finite float32 values"):
+        make_datasets({"dataset": "blobs", "centers": [[1e39, 0], [0, 0]]})
