@@ -166,10 +166,13 @@ def read_idx(
     CorruptDatasetError (a DatasetNotFoundError for a missing file) naming `path`.
     """
     path = os.fspath(path)
+    if type_code not in _IDX_TYPES:
+        codes = ", ".join(f"0x{code:02x}" for code in _IDX_TYPES)
+        raise ValueError(f"read_idx: type_code must be one of {codes}, got {type_code!r}")
     dtype = np.dtype(_IDX_TYPES[type_code])
     try:
-        # the file on disk is at most the data's bound (a gzip of it is smaller still,
-        # but for a few bytes a block), so a gzip header is never scanned for gigabytes
+        # a file larger than any data it may hold, gzip's overhead allowed for, is refused
+        # unread; this also bounds the time spent scanning a gzip header for its end
         f = open_regular(path, max_bytes + max_bytes // 8 + 4096)
     except FileNotFoundError:
         raise DatasetNotFoundError(f"{path}: no such file") from None
@@ -216,7 +219,7 @@ def _read_idx_stream(
     if math.prod(max(d, 1) for d in shape) * dtype.itemsize > max_bytes:
         holds = "" if size is None else f" (the file holds {size} bytes)"
         raise CorruptDatasetError(
-            f"{path}: the header's shape {shape} is more than the {max_bytes // 2**20} MiB "
+            f"{path}: the header's shape {shape} is more than the {_size(max_bytes)} "
             f"of data an IDX file may hold here{holds}; is it the right file?"
         )
     if size is not None and size != 4 + 4 * ndim + need:
@@ -266,6 +269,11 @@ def _what_it_is(magic: int) -> str:
     if magic >> 16 or (magic >> 8) & 0xFF not in _IDX_TYPES:
         return ""
     return f": it is {_describe(magic)}"
+
+
+def _size(n: int) -> str:
+    """'256 MiB', or a byte count where it is not whole mebibytes."""
+    return f"{n // 2**20} MiB" if n and n % 2**20 == 0 else f"{n} bytes"
 
 
 def _os_reason(path: str, err: OSError) -> str:

@@ -224,6 +224,21 @@ class TestReadIdx:
         ):
             read_idx(path, ndim=3)
 
+    def test_a_file_larger_than_the_bound_is_not_read(self, tmp_path):
+        path = tmp_path / "images"
+        write_file(path, idx_header(0x0803, (10, 10, 100)) + bytes(10_000))
+        assert read_idx(path, ndim=3, max_bytes=10_000).shape == (10, 10, 100)
+        with pytest.raises(CorruptDatasetError, match=r"images: 10.0 KB, more than the 4.2 KB"):
+            read_idx(path, ndim=3, max_bytes=100)
+        with pytest.raises(
+            CorruptDatasetError, match=r"shape \(10, 10, 100\) is more than the 9999 "
+        ):
+            read_idx(path, ndim=3, max_bytes=9999)
+
+    def test_an_unknown_type_code_is_the_callers_error(self, tmp_path):
+        with pytest.raises(ValueError, match="type_code must be one of 0x08, .*got 7"):
+            read_idx(tmp_path / "images", ndim=3, type_code=7)
+
     @pytest.mark.parametrize("gz", [False, True])
     def test_a_header_claiming_more_than_the_file_holds(self, tmp_path, gz):
         path = tmp_path / ("images.gz" if gz else "images")
