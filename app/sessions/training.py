@@ -13,7 +13,7 @@ from typing import Any
 
 import engine
 from app.model.analysis import analyse
-from app.model.data import make_datasets
+from app.model.data import image_size, make_datasets
 from app.model.design import Design
 from app.sessions import checkpoints
 from app.sessions.reports import BadBatch, BatchReport, EpochReport, NonFiniteReport, Report
@@ -429,10 +429,15 @@ def _check_fits(design: Design, data, loss: str) -> None:
     if analysis.problems:
         listed = "\n  ".join(str(p) for p in analysis.problems)
         raise SessionError(f"design {design.name!r} has problems:\n  {listed}")
-    if tuple(design.input_shape) != tuple(data.input_shape):
+    want, got = tuple(design.input_shape), tuple(data.input_shape)
+    if want != got:
+        if len(want) == len(got) == 3 and want[0] == got[0]:
+            found = f"images are {image_size(got)}, the design expects {image_size(want)}"
+        else:
+            found = f"samples are {got}, the design expects {want}"
         raise SessionError(
-            f"design {design.name!r} takes input {tuple(design.input_shape)} but dataset "
-            f"{data.name!r} gives {tuple(data.input_shape)}"
+            f"{data.source or data.name}: {found} (design {design.name!r} on dataset "
+            f"{data.name!r}); give the design's input the data's shape, or other data"
         )
     out = analysis.output_shape or ()
     if loss in CLASSIFICATION_LOSSES and (len(out) != 1 or out[0] < data.num_classes):

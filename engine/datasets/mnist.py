@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 import tempfile
 import zlib
 from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
 from engine.datasets.vision import DIGIT_CLASSES, VisionDataset
+from engine.files import open_regular
 from engine.tensor import Tensor
 
 _IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_NAMES = {
+    0x08: "unsigned bytes", 0x09: "signed bytes", 0x0B: "16-bit integers",
+    0x0C: "32-bit integers", 0x0D: "32-bit floats", 0x0E: "64-bit floats",
+}  # fmt: skip
+# The most data one IDX file may declare: 256 MiB, over five times MNIST's 47 MB of
+# training images. A header past it is refused before anything is read or allocated.
+MAX_IDX_BYTES = 256 * 2**20
+_CHUNK = 1 << 20  # bytes read at a time, so that a short file allocates no more than it holds
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -36,7 +47,9 @@ class MNIST(VisionDataset):
     Files are looked for in `root/MNIST/raw/` (torchvision's layout) and then in
     `root/` itself, each as `train-images-idx3-ubyte` or with `.gz`. `.data` is the
     uint8 tensor (N, 28, 28) and `.targets` the int64 labels, as in torchvision;
-    items are (image (1, 28, 28) float32 in [0, 1], label).
+    items are (image (1, 28, 28) float32 in [0, 1], label). `.files` names the images
+    file and the labels file read. A file that is missing raises DatasetNotFoundError;
+    one that is damaged, too large or not a regular file, CorruptDatasetError.
     """
 
     mirrors = [
@@ -69,6 +82,7 @@ class MNIST(VisionDataset):
         labels_path = self._find_or_explain(f"{prefix}-labels-idx1-ubyte")
         images = read_idx(images_path, ndim=3)
         labels = read_idx(labels_path, ndim=1)
+        self.files = (images_path, labels_path)
         if len(images) != len(labels):
             raise CorruptDatasetError(
                 f"{images_path} holds {len(images)} images but {labels_path} holds "
@@ -91,7 +105,11 @@ class MNIST(VisionDataset):
         return [os.path.join(folder, stem + ext) for folder in folders for ext in ("", ".gz")]
 
     def _find(self, stem: str) -> str | None:
-        return next((p for p in self._candidates(stem) if os.path.isfile(p)), None)
+        """The first candidate that is a file; else the first that is something else, which
+        reading then refuses by name (a folder or FIFO is not taken for a missing file)."""
+        candidates = self._candidates(stem)
+        found = next((p for p in candidates if os.path.isfile(p)), None)
+        return found or next((p for p in candidates if os.path.exists(p)), None)
 
     def _find_or_explain(self, stem: str) -> str:
         path = self._find(stem)
@@ -136,47 +154,131 @@ class FashionMNIST(MNIST):
     ]  # fmt: skip
 
 
-def read_idx(path: str, ndim: int, type_code: int = 0x08) -> np.ndarray:
-    """The array in an IDX file (gzipped or not), checked against its header."""
-    raw = _read_maybe_gzipped(path)
+def read_idx(
+    path: str | os.PathLike, ndim: int, type_code: int = 0x08, max_bytes: int = MAX_IDX_BYTES
+) -> np.ndarray:
+    """The array in an IDX file (gzipped or not), checked against its header.
+
+    The header is read first: a shape that would hold more than `max_bytes` is refused
+    before anything is allocated, and then exactly the bytes it declares are read, plus
+    one to catch what follows them. A gzip bomb costs no more memory than the data its
+    header declares. Every problem, a folder or FIFO in the file's place included, is a
+    CorruptDatasetError (a DatasetNotFoundError for a missing file) naming `path`.
+    """
+    path = os.fspath(path)
+    if type_code not in _IDX_TYPES:
+        codes = ", ".join(f"0x{code:02x}" for code in _IDX_TYPES)
+        raise ValueError(f"read_idx: type_code must be one of {codes}, got {type_code!r}")
+    dtype = np.dtype(_IDX_TYPES[type_code])
+    try:
+        # a file larger than any data it may hold, gzip's overhead allowed for, is refused
+        # unread; this also bounds the time spent scanning a gzip header for its end
+        f = open_regular(path, max_bytes + max_bytes // 8 + 4096)
+    except FileNotFoundError:
+        raise DatasetNotFoundError(f"{path}: no such file") from None
+    except OSError as err:
+        raise CorruptDatasetError(_os_reason(path, err)) from None
+    with f:
+        zipped = f.read(2) == b"\x1f\x8b"  # gzip's magic, whatever the file is called
+        f.seek(0)
+        try:
+            if zipped:
+                with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+                    return _read_idx_stream(stream, path, ndim, type_code, dtype, max_bytes, None)
+            size = os.fstat(f.fileno()).st_size
+            return _read_idx_stream(f, path, ndim, type_code, dtype, max_bytes, size)
+        except (OSError, EOFError, zlib.error) as err:
+            if zipped:
+                raise CorruptDatasetError(f"{path}: not a valid gzip file ({err})") from None
+            raise CorruptDatasetError(_os_reason(path, err)) from None
+
+
+def _read_idx_stream(
+    f: BinaryIO, path: str, ndim: int, type_code: int, dtype: np.dtype, max_bytes: int, size
+) -> np.ndarray:
+    """The array after the header at `f`'s position; `size` is the file's, when not gzipped."""
     expected = (type_code << 8) | ndim
-    if len(raw) < 4:
-        raise CorruptDatasetError(f"{path}: truncated: {len(raw)} bytes, too short for a header")
-    magic = struct.unpack(">I", raw[:4])[0]
+    head = _read_up_to(f, 4)
+    if len(head) < 4:
+        raise CorruptDatasetError(f"{path}: truncated: {len(head)} bytes, too short for a header")
+    magic = struct.unpack(">I", head)[0]
     if magic != expected:
         raise CorruptDatasetError(
             f"{path}: bad magic number 0x{magic:08x}, expected 0x{expected:08x} "
-            f"(an IDX file of {ndim}-d unsigned bytes); is it the right file?"
+            f"({_describe(expected)}){_what_it_is(magic)}; is it the right file?"
         )
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise CorruptDatasetError(f"{path}: truncated inside the header ({len(raw)} bytes)")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_TYPES[type_code])
-    count = int(np.prod(shape, dtype=np.int64))
-    need, have = count * dtype.itemsize, len(raw) - header
-    if have < need:
+    dims = _read_up_to(f, 4 * ndim)
+    if len(dims) < 4 * ndim:
         raise CorruptDatasetError(
-            f"{path}: truncated: the header says shape {shape} ({need} bytes of data) "
-            f"but the file holds {have}"
+            f"{path}: truncated inside the header ({4 + len(dims)} bytes, "
+            f"the header of {_describe(expected)} takes {4 + 4 * ndim})"
         )
-    if have > need:
+    shape = struct.unpack(f">{ndim}I", dims)
+    need = math.prod(shape) * dtype.itemsize
+    # a zero in the shape makes no data, but numpy still refuses the other sizes' product
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > max_bytes:
+        holds = "" if size is None else f" (the file holds {size} bytes)"
+        raise CorruptDatasetError(
+            f"{path}: the header's shape {shape} is more than the {_size(max_bytes)} "
+            f"of data an IDX file may hold here{holds}; is it the right file?"
+        )
+    if size is not None and size != 4 + 4 * ndim + need:
+        have = size - 4 - 4 * ndim
+        if have < need:
+            raise CorruptDatasetError(
+                f"{path}: truncated: the header says shape {shape} ({need} bytes of data) "
+                f"but the file holds {have}"
+            )
         raise CorruptDatasetError(
             f"{path}: {have - need} unexpected bytes after the data of shape {shape}"
         )
-    array = np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # a writable, native-order copy
+    buffer = np.empty(need, dtype=np.uint8)  # pages are only taken as data arrives
+    view, got = memoryview(buffer), 0
+    while got < need:
+        n = f.readinto(view[got : got + _CHUNK])
+        if not n:
+            raise CorruptDatasetError(
+                f"{path}: truncated: the header says shape {shape} ({need} bytes of data) "
+                f"but the file holds {got}"
+            )
+        got += n
+    if f.read(1):
+        raise CorruptDatasetError(f"{path}: unexpected bytes after the data of shape {shape}")
+    if not dtype.isnative:
+        buffer.view(dtype).byteswap(inplace=True)
+    return buffer.view(dtype.newbyteorder("=")).reshape(shape)
 
 
-def _read_maybe_gzipped(path: str) -> bytes:
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != b"\x1f\x8b":  # gzip's magic, whatever the file is called
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        raise CorruptDatasetError(f"{path}: not a valid gzip file ({e})") from None
+def _read_up_to(f: BinaryIO, n: int) -> bytes:
+    """Up to `n` bytes, fewer only at the end of the file."""
+    parts, got = [], 0
+    while got < n and (part := f.read(n - got)):
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _describe(magic: int) -> str:
+    """'an IDX file of 3-d unsigned bytes', for the magic number of one."""
+    kind = _IDX_NAMES.get((magic >> 8) & 0xFF, f"type code 0x{(magic >> 8) & 0xFF:02x}")
+    return f"an IDX file of {magic & 0xFF}-d {kind}"
+
+
+def _what_it_is(magic: int) -> str:
+    """What a wrong magic number says the file is, where it is some IDX file."""
+    if magic >> 16 or (magic >> 8) & 0xFF not in _IDX_TYPES:
+        return ""
+    return f": it is {_describe(magic)}"
+
+
+def _size(n: int) -> str:
+    """'256 MiB', or a byte count where it is not whole mebibytes."""
+    return f"{n // 2**20} MiB" if n and n % 2**20 == 0 else f"{n} bytes"
+
+
+def _os_reason(path: str, err: OSError) -> str:
+    """'PATH: why', for an error met reading the file at `path`."""
+    return f"{path}: {err.strerror or err}" if err.filename is None else str(err)
 
 
 def download_file(mirrors: list[str], filename: str, md5: str, destination: str) -> None:

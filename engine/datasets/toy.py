@@ -7,6 +7,8 @@ NumPy generator, never the global one).
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,8 +30,8 @@ def make_circles(
     n: int = 200, noise: float = 0.05, seed: int = 0, factor: float = 0.5
 ) -> tuple[Tensor, Tensor]:
     """A small circle (label 1) inside a large one (label 0); `factor` is their radius ratio."""
-    if not 0 < factor < 1:
-        raise ValueError(f"make_circles: factor must be in (0, 1), got {factor}")
+    if not _is_real(factor) or not 0 < factor < 1:
+        raise ValueError(f"make_circles: factor must be a number in (0, 1), got {factor!r}")
     rng = _check(n, noise, seed, classes=2)
     n_out = n // 2
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
@@ -43,7 +45,7 @@ def make_spirals(
     n: int = 200, noise: float = 0.1, seed: int = 0, classes: int = 2
 ) -> tuple[Tensor, Tensor]:
     """`classes` spiral arms wound around the origin (radius up to 1, 1.25 turns each)."""
-    if not isinstance(classes, int) or classes < 2:
+    if not _is_int(classes) or classes < 2:
         raise ValueError(f"make_spirals: classes must be an int >= 2, got {classes!r}")
     rng = _check(n, noise, seed, classes=classes)
     arms = []
@@ -72,16 +74,15 @@ def make_blobs(
     An int places that many centers evenly on a circle of radius 2; a sequence of
     (x, y) pairs gives them explicitly.
     """
-    if isinstance(centers, int):
+    if _is_int(centers):
         if centers < 1:
             raise ValueError(f"make_blobs: centers must be >= 1, got {centers}")
+        rng = _check(n, noise, seed, classes=centers)  # before making that many centers
         angles = 2 * np.pi * np.arange(centers) / centers + np.pi / 2
         points = 2 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     else:
-        points = np.asarray(centers, dtype=np.float64)
-        if points.ndim != 2 or points.shape[1] != 2 or len(points) < 1:
-            raise ValueError(f"make_blobs: centers must be (x, y) pairs, got shape {points.shape}")
-    rng = _check(n, noise, seed, classes=len(points))
+        points = _pairs(centers)
+        rng = _check(n, noise, seed, classes=len(points))
     groups = [
         np.repeat(c[None], m, axis=0) for c, m in zip(points, _split(n, len(points)), strict=True)
     ]
@@ -89,11 +90,42 @@ def make_blobs(
 
 
 def _check(n: int, noise: float, seed: int, classes: int) -> np.random.Generator:
-    if not isinstance(n, int) or isinstance(n, bool) or n < classes:
+    if not _is_int(n) or n < classes:
         raise ValueError(f"n must be an int of at least {classes} (one per class), got {n!r}")
-    if not noise >= 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    if not _is_real(noise) or not 0 <= noise < math.inf:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     return np.random.default_rng(seed)
+
+
+def _pairs(centers) -> np.ndarray:
+    """`centers` as a float array (k, 2) of finite points, k >= 1."""
+    problem = (
+        f"make_blobs: centers must be an int >= 1 or (x, y) pairs, got {reprlib.repr(centers)}"
+    )
+    if isinstance(centers, str | bytes) or not isinstance(centers, Sequence | np.ndarray):
+        raise ValueError(problem)
+    try:
+        points = np.asarray(centers, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(problem) from None
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) < 1:
+        raise ValueError(
+            f"make_blobs: centers must be (x, y) pairs, got {reprlib.repr(centers)} "
+            f"(shape {points.shape})"
+        )
+    if not (np.abs(points) <= np.finfo(np.float32).max).all():  # NaN fails this too
+        raise ValueError(
+            f"make_blobs: centers must be finite float32 values, got {reprlib.repr(centers)}"
+        )
+    return points
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _split(n: int, parts: int) -> list[int]:
@@ -107,6 +139,8 @@ def _finish(rng: np.random.Generator, groups: list[np.ndarray], noise: float):
     y = np.concatenate([np.full(len(g), k, dtype=np.int64) for k, g in enumerate(groups)])
     x += rng.normal(0.0, noise, size=x.shape) if noise else 0.0
     order = rng.permutation(len(y))
-    return Tensor._make(x[order].astype(np.float32), False, None), Tensor._make(
-        y[order], False, None
-    )
+    with np.errstate(over="ignore"):
+        points = x[order].astype(np.float32)
+    if not np.isfinite(points).all():
+        raise ValueError(f"noise {noise!r} puts points beyond float32's range")
+    return Tensor._make(points, False, None), Tensor._make(y[order], False, None)

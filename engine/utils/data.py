@@ -213,6 +213,11 @@ class RandomSampler(Sampler):
         self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
+        if not _is_positive_int(self.num_samples):  # an empty data_source, as in PyTorch
+            raise ValueError(
+                "num_samples should be a positive integer value, but got "
+                f"num_samples={self.num_samples}"
+            )
 
     @property
     def num_samples(self) -> int:
@@ -220,6 +225,10 @@ class RandomSampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         n, rng = len(self.data_source), _rng(self.generator)
+        if n == 0:  # emptied since __init__, or num_samples given for an empty one
+            raise ValueError(
+                f"RandomSampler: cannot draw {self.num_samples} samples from an empty data_source"
+            )
         if self.replacement:
             yield from rng.integers(0, n, size=self.num_samples).tolist()
             return

@@ -266,3 +266,66 @@ def test_loader_batch_sizes_match_pytorch(n, batch_size, drop_last):
     theirs = torch.utils.data.DataLoader(range(n), batch_size=batch_size, drop_last=drop_last)
     assert len(ours) == len(theirs)
     assert [len(y) for _, y in ours] == [len(b) for b in theirs]
+
+
+# ----- empty datasets, as PyTorch treats them ---------------------------------
+EMPTY_CASES = {
+    # name: (what to do with the engine's or torch's utils.data module and an empty dataset)
+    "RandomSampler": lambda data, ds: data.RandomSampler(ds),
+    "RandomSampler with replacement": lambda data, ds: data.RandomSampler(ds, replacement=True),
+    "RandomSampler num_samples=0": lambda data, ds: data.RandomSampler(ds, num_samples=0),
+    "DataLoader shuffle": lambda data, ds: data.DataLoader(ds, batch_size=4, shuffle=True),
+    "SequentialSampler": lambda data, ds: list(data.SequentialSampler(ds)),
+    "SubsetRandomSampler": lambda data, ds: list(data.SubsetRandomSampler([])),
+    "BatchSampler": lambda data, ds: list(data.BatchSampler(data.SequentialSampler(ds), 3, False)),
+    "BatchSampler len": lambda data, ds: len(
+        data.BatchSampler(data.SequentialSampler(ds), 3, True)
+    ),
+    "DataLoader": lambda data, ds: list(data.DataLoader(ds, batch_size=4)),
+    "DataLoader len": lambda data, ds: len(data.DataLoader(ds, batch_size=4)),
+    "DataLoader drop_last": lambda data, ds: list(data.DataLoader(ds, 4, drop_last=True)),
+    "DataLoader batch_size=None": lambda data, ds: list(data.DataLoader(ds, batch_size=None)),
+    "Subset": lambda data, ds: list(data.DataLoader(data.Subset(ds, []), batch_size=2)),
+    "random_split": lambda data, ds: [len(s) for s in data.random_split(ds, [0, 0])],
+    "ConcatDataset len": lambda data, ds: len(data.ConcatDataset([ds, ds])),
+}
+
+
+def _outcome(make, data, ds):
+    """('ok', result) or ('raises', exception type name, message)."""
+    try:
+        return ("ok", make(data, ds))
+    except Exception as err:
+        return ("raises", type(err).__name__, str(err))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", EMPTY_CASES)
+def test_empty_datasets_behave_as_in_pytorch(case):
+    import torch
+    import torch.utils.data
+
+    from engine.utils import data as ours
+
+    empty = TensorDataset(engine.zeros(0, 2), engine.zeros(0))
+    theirs = torch.utils.data.TensorDataset(torch.zeros(0, 2), torch.zeros(0))
+    assert _outcome(EMPTY_CASES[case], ours, empty) == _outcome(
+        EMPTY_CASES[case], torch.utils.data, theirs
+    )
+
+
+def test_random_sampler_on_an_empty_dataset_is_refused_up_front():
+    with pytest.raises(ValueError, match="num_samples=0"):
+        RandomSampler(arange_dataset(0))
+    with pytest.raises(ValueError, match="num_samples=0"):
+        DataLoader(arange_dataset(0), batch_size=2, shuffle=True)
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_random_sampler_over_a_dataset_emptied_later_says_so(replacement):
+    # PyTorch divides by zero here (or fails in random_); a ValueError naming the cause is kinder
+    shrinking = Squares(5)
+    sampler = RandomSampler(shrinking, replacement=replacement, num_samples=3)
+    shrinking.n = 0
+    with pytest.raises(ValueError, match="cannot draw 3 samples from an empty data_source"):
+        list(sampler)

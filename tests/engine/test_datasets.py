@@ -7,7 +7,8 @@ import gzip
 import hashlib
 import http.server
 import os
-import struct
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -27,41 +28,19 @@ from engine.datasets import (
     make_moons,
     make_spirals,
     make_xor,
+    read_idx,
 )
 from engine.datasets import transforms as T
 from engine.utils.data import DataLoader
-
-REAL_MNIST = Path("/work/shared/data/mnist")
-FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-
-
-# ----- IDX fixtures ---------------------------------------------------------
-def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
-    magic = (0x08 << 8) | array.ndim if magic is None else magic
-    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def write_file(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
-
-
-def write_mnist(folder: Path, gz: bool = True, sizes=(6, 4), seed: int = 0) -> dict:
-    """Tiny MNIST-format files in `folder`; returns the arrays written, by split."""
-    rng = np.random.default_rng(seed)
-    written = {}
-    for (split, (images_name, labels_name)), n in zip(FILES.items(), sizes, strict=True):
-        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-        ext = ".gz" if gz else ""
-        write_file(folder / (images_name + ext), idx_bytes(images))
-        write_file(folder / (labels_name + ext), idx_bytes(labels))
-        written[split] = images, labels
-    return written
+from tests.engine.idx_files import (
+    FILES,
+    REAL_MNIST,
+    idx_bytes,
+    idx_header,
+    write_file,
+    write_mnist,
+    zero_bomb,
+)
 
 
 # ----- Digits ---------------------------------------------------------------
@@ -196,6 +175,175 @@ class TestMNIST:
         assert float(image.max()) <= 1.0 and tuple(image.shape) == (1, 28, 28)
 
 
+# ----- read_idx: damaged, absurd and hostile files ----------------------------
+def peak_memory_of_reading(path: Path) -> tuple[int, str]:
+    """Peak resident memory in MB of a fresh interpreter that reads `path`, and its report."""
+    script = (
+        "import sys\n"
+        "from engine.datasets import CorruptDatasetError, read_idx\n"
+        "try:\n"
+        "    print('shape', read_idx(sys.argv[1], ndim=3).shape)\n"
+        "except CorruptDatasetError as err:\n"
+        "    print(err)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not every child's
+    proc.returncode, proc.stdout = os.waitstatus_to_exitcode(status), proc.stdout.close()
+    assert proc.returncode == 0, out
+    return usage.ru_maxrss // 1024, out.strip()
+
+
+class TestReadIdx:
+    def test_big_endian_types_are_read_in_native_order(self, tmp_path):
+        values = np.array([[-2, 70000], [3, 2**31 - 1]], dtype=">i4")
+        path = tmp_path / "ints.idx"
+        path.write_bytes(idx_header(0x0C02, values.shape) + values.tobytes())
+        array = read_idx(path, ndim=2, type_code=0x0C)
+        assert array.dtype == np.dtype("int32") and array.dtype.isnative
+        np.testing.assert_array_equal(array, values)
+        array[0, 0] = 5  # writable
+
+    @pytest.mark.parametrize("gz", [False, True])
+    def test_absurd_dimensions_are_refused_before_allocating(self, tmp_path, gz):
+        path = tmp_path / ("images.gz" if gz else "images")
+        for shape in [(2**31, 2**31, 2**31), (2**32 - 1,) * 3, (0, 2**32 - 1, 2**32 - 1)]:
+            write_file(path, idx_header(0x0803, shape) + bytes(4704))
+            with pytest.raises(CorruptDatasetError, match=str(path)):
+                read_idx(path, ndim=3)
+
+    def test_a_header_past_the_bound_names_it(self, tmp_path):
+        path = tmp_path / "images.gz"
+        write_file(path, idx_header(0x0803, (400_000, 28, 28)))
+        with pytest.raises(
+            CorruptDatasetError, match=r"is more than the 256 MiB of data an IDX file may hold"
+        ):
+            read_idx(path, ndim=3)
+
+    def test_a_file_larger_than_the_bound_is_not_read(self, tmp_path):
+        path = tmp_path / "images"
+        write_file(path, idx_header(0x0803, (10, 10, 100)) + bytes(10_000))
+        assert read_idx(path, ndim=3, max_bytes=10_000).shape == (10, 10, 100)
+        with pytest.raises(CorruptDatasetError, match=r"images: 10.0 KB, more than the 4.2 KB"):
+            read_idx(path, ndim=3, max_bytes=100)
+        with pytest.raises(
+            CorruptDatasetError, match=r"shape \(10, 10, 100\) is more than the 9999 "
+        ):
+            read_idx(path, ndim=3, max_bytes=9999)
+
+    def test_an_unknown_type_code_is_the_callers_error(self, tmp_path):
+        with pytest.raises(ValueError, match="type_code must be one of 0x08, .*got 7"):
+            read_idx(tmp_path / "images", ndim=3, type_code=7)
+
+    @pytest.mark.parametrize("gz", [False, True])
+    def test_a_header_claiming_more_than_the_file_holds(self, tmp_path, gz):
+        path = tmp_path / ("images.gz" if gz else "images")
+        write_file(path, idx_header(0x0803, (60000, 28, 28)) + bytes(4704))
+        with pytest.raises(CorruptDatasetError, match=r"truncated: .*47040000 bytes.* holds 4704"):
+            read_idx(path, ndim=3)
+
+    def test_zero_items_read_as_an_empty_array(self, tmp_path):
+        path = tmp_path / "images"
+        write_file(path, idx_header(0x0803, (0, 28, 28)))
+        assert read_idx(path, ndim=3).shape == (0, 28, 28)
+
+    @pytest.mark.parametrize(
+        "magic, says",
+        [
+            (0x0D01, "it is an IDX file of 1-d 32-bit floats"),
+            (0x0802, "it is an IDX file of 2-d unsigned bytes"),
+            (0x0701, r"expected 0x00000801 \(an IDX file of 1-d unsigned bytes\); is it"),
+            (0x12340801, r"expected 0x00000801 \(an IDX file of 1-d unsigned bytes\); is it"),
+        ],
+    )
+    def test_a_wrong_magic_number_says_what_the_file_is(self, tmp_path, magic, says):
+        path = tmp_path / "labels"
+        write_file(path, idx_header(magic, (6,) * (magic & 0xFF if magic < 0x10000 else 1)))
+        with pytest.raises(CorruptDatasetError, match=says):
+            read_idx(path, ndim=1)
+
+    @pytest.mark.parametrize(
+        "damage, message",
+        [
+            (lambda b: b[:-3], "not a valid gzip file"),  # cut inside the trailer
+            (lambda b: b[:-8] + bytes([b[-8] ^ 1]) + b[-7:], "CRC check failed"),
+            (lambda b: b + b"garbage!", "not a valid gzip file"),
+            (lambda b: b[:3] + b"\x08" + b[4:10] + b"x" * 1000, "not a valid gzip file"),
+        ],
+        ids=["truncated", "crc", "trailing-garbage", "unterminated-name"],
+    )
+    def test_damaged_gzip(self, tmp_path, damage, message):
+        path = tmp_path / "images.gz"
+        images = np.arange(6 * 28 * 28).reshape(6, 28, 28) % 251
+        path.write_bytes(damage(gzip.compress(idx_bytes(images), mtime=0)))
+        with pytest.raises(CorruptDatasetError, match=message):
+            read_idx(path, ndim=3)
+
+    def test_data_after_the_declared_shape_in_a_gzip(self, tmp_path):
+        path = tmp_path / "images.gz"
+        write_file(path, idx_bytes(np.zeros((6, 28, 28))) + bytes(10))
+        with pytest.raises(CorruptDatasetError, match=r"unexpected bytes after the data"):
+            read_idx(path, ndim=3)
+
+    @pytest.mark.parametrize("kind", ["folder", "fifo", "device"])
+    def test_folders_fifos_and_devices_are_refused_without_blocking(self, tmp_path, kind):
+        path = tmp_path / "train-images-idx3-ubyte.gz"
+        {"folder": path.mkdir, "fifo": lambda: os.mkfifo(path)}.get(
+            kind, lambda: os.symlink(os.devnull, path)
+        )()
+        outcome = []
+
+        def read():
+            try:
+                read_idx(path, ndim=3)
+            except Exception as err:
+                outcome.append(err)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout=10)
+        assert not reader.is_alive(), f"reading a {kind} blocked"
+        assert isinstance(outcome[0], CorruptDatasetError)
+        assert str(outcome[0]).startswith(f"{path}: ")
+        assert ("a folder" if kind == "folder" else "not a regular file") in str(outcome[0])
+
+    def test_a_missing_file(self, tmp_path):
+        with pytest.raises(DatasetNotFoundError, match="no such file"):
+            read_idx(tmp_path / "nothing.gz", ndim=3)
+
+    def test_mnist_names_a_fifo_in_place_of_a_file_instead_of_missing_it(self, tmp_path):
+        write_mnist(tmp_path)
+        (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+        os.mkfifo(tmp_path / "t10k-labels-idx1-ubyte.gz")
+        with pytest.raises(CorruptDatasetError, match="t10k-labels-idx1-ubyte.gz: not a regular"):
+            MNIST(tmp_path, train=False)
+        assert len(MNIST(tmp_path)) == 6  # the training files are fine
+
+    def test_a_file_beside_a_folder_of_the_same_stem_is_read(self, tmp_path):
+        write_mnist(tmp_path)  # Kaggle's copy has a folder named like each file, beside it
+        (tmp_path / "train-images-idx3-ubyte").mkdir()
+        assert len(MNIST(tmp_path)) == 6
+
+    @pytest.mark.parametrize(
+        "shape, expect",
+        [((60000, 28, 28), "unexpected bytes after"), ((2**20, 2**10, 2**10), "more than")],
+        ids=["mnist-sized-header", "huge-header"],
+    )
+    def test_a_gzip_bomb_costs_no_more_memory_than_its_header_declares(
+        self, tmp_path, shape, expect
+    ):
+        path = tmp_path / "train-images-idx3-ubyte.gz"
+        zero_bomb(path, idx_header(0x0803, shape), gigabytes=3)  # 3.1 MB on disk, 3 GiB inside
+        assert path.stat().st_size < 4_000_000
+        megabytes, report = peak_memory_of_reading(path)
+        assert expect in report
+        assert megabytes < 300, f"reading a 3 GiB gzip bomb took {megabytes} MB"
+
+
 # ----- downloads from a local server ----------------------------------------
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
@@ -294,6 +442,31 @@ def test_toy_set_arguments_are_checked():
         make_spirals(classes=1)
     x, y = make_blobs(n=40, centers=[(0, 0), (5, 5)], noise=0.0)
     assert set(map(tuple, x.numpy().tolist())) == {(0.0, 0.0), (5.0, 5.0)}
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, message",
+    [
+        (make_moons, {"n": True}, "n must be an int"),
+        (make_moons, {"n": 400.0}, "n must be an int"),
+        (make_moons, {"noise": True}, "noise must be a finite number >= 0, got True"),
+        (make_moons, {"noise": float("inf")}, "noise must be a finite number >= 0, got inf"),
+        (make_moons, {"noise": "lots"}, "noise must be a finite number >= 0, got 'lots'"),
+        (make_moons, {"noise": [0.1]}, r"noise must be a finite number >= 0, got \[0.1\]"),
+        (make_circles, {"factor": "x"}, "factor must be a number in \\(0, 1\\), got 'x'"),
+        (make_circles, {"factor": True}, "factor must be a number in \\(0, 1\\), got True"),
+        (make_circles, {"factor": float("nan")}, "factor must be a number in \\(0, 1\\), got nan"),
+        (make_spirals, {"classes": True}, "classes must be an int >= 2, got True"),
+        (make_blobs, {"centers": True}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
+        (make_blobs, {"centers": "abc"}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
+        (make_blobs, {"centers": [[1, 2], [3]]}, "centers must be an int >= 1 or \\(x, y\\) pairs"),
+        (make_blobs, {"centers": [[0, float("nan")]]}, "centers must be finite float32 values"),
+        (make_blobs, {"centers": 10**12}, "n must be an int of at least 1000000000000"),
+    ],
+)
+def test_toy_set_arguments_of_the_wrong_kind_are_refused(make, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make(**kwargs)
 
 
 # ----- transforms -----------------------------------------------------------

@@ -291,7 +291,9 @@ class TestSetupErrors:
             TrainingSession(mlp(optimizer={"type": "Adam", "lr": 0.1, "moment": 3}))
         with pytest.raises(SessionError, match="unknown loss"):
             TrainingSession(mlp(loss="HingeLoss"))
-        with pytest.raises(SessionError, match=r"takes input \(1, 8, 8\).*gives \(2,\)"):
+        with pytest.raises(
+            SessionError, match=r"samples are \(2,\), the design expects \(1, 8, 8\)"
+        ):
             TrainingSession(mlp(dataset="moons"))
         with pytest.raises(SessionError, match="batch_size"):
             TrainingSession(mlp(batch_size=0))
