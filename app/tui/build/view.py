@@ -6,7 +6,7 @@ import re
 
 from app.model.analysis import Analysis, LayerInfo
 from app.model.data import IMAGE_SETS, TOY_SETS
-from app.model.design import Design, LayerNode
+from app.model.design import Design, LayerNode, shown
 from app.model.registry import REQUIRED, ArgSpec, check_arg, spec
 from app.sessions.setup import OPTIMIZERS
 from widgets.layer_tree import LayerRow
@@ -42,7 +42,7 @@ def _row(info: LayerInfo) -> LayerRow:
     shape = "error" if info.problem else shape_text(info.output_shape)
     return LayerRow(
         path=info.path,
-        name=node.name or str(info.path[-1]),
+        name=(node.name if node.name.isprintable() else shown(node.name)) or str(info.path[-1]),
         type=node.type,
         args=key_args(node),
         shape=shape,

@@ -403,3 +403,18 @@ def test_reserved_names_hold_in_a_torch_export_run(tmp_path):
     exec(compile(export_source(Design.from_dict(data), "torch"), "m.py", "exec"), namespace)
     model = namespace["build_model"]()
     assert [n for n, _ in model.named_children()] == ["0", "fc", "act"]
+
+
+def test_a_name_with_a_line_break_shows_escaped_in_the_build_tree_and_the_summary(capsys):
+    from app.cli import summary_table
+    from app.tui.build.view import layer_rows
+
+    design = Design.from_dict(doc([FLAT, {"type": "ReLU", "name": "a\nb"}]))
+    analysis = analyse(design)
+    assert [row.name for row in layer_rows(analysis)] == ["0", "'a\\nb'"]
+    from rich.console import Console
+
+    console = Console(width=100, file=None)
+    with console.capture() as captured:
+        console.print(summary_table(design, analysis))
+    assert "2 'a\\nb'" in captured.get()
