@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,6 +144,7 @@ def orphans(source: Path | None, folder: Path | None = None) -> list[Orphan]:
     folder = folder or recovery_dir()
     if not folder.is_dir():
         return []
+    _sweep_locks(folder)
     found = []
     for path in folder.glob(f"{key_for(source)}.*.json"):
         token = path.name.split(".")[1]
@@ -154,6 +156,32 @@ def orphans(source: Path | None, folder: Path | None = None) -> list[Orphan]:
             continue
         found.append((path.stat().st_mtime, Orphan(path, lock)))
     return [orphan for _, orphan in sorted(found, key=lambda f: f[0], reverse=True)]
+
+
+STALE_LOCK_S = 60  # a lock file this old, free, with no autosave, belongs to no one
+
+
+def _sweep_locks(folder: Path) -> None:
+    """Remove the lock files of instances that ended without an autosave to offer.
+
+    An instance ended by a signal other than SIGKILL (a closed terminal's SIGHUP) leaves
+    its lock file; once its lock is free it is removed here. A lock file younger than
+    STALE_LOCK_S is left alone: its instance may be starting, between making the file
+    and locking it.
+    """
+    now = time.time()
+    for path in folder.glob("*.lock"):
+        token = path.name[: -len(".lock")]
+        try:
+            if now - path.stat().st_mtime < STALE_LOCK_S or any(folder.glob(f"*.{token}.json")):
+                continue
+        except OSError:
+            continue
+        lock = _Lock.take(path)
+        if lock is not None and (fcntl is not None or not _pid_alive(token)):
+            lock.release(remove=True)
+        elif lock is not None:
+            lock.release(remove=False)
 
 
 def _pid_alive(token: str) -> bool:

@@ -115,3 +115,20 @@ def test_a_process_killed_mid_edit_leaves_its_autosave_to_recover(tmp_path):
     payload = json.loads(orphan.path.read_text())
     assert payload["format"] == "stepgrad.recovery"
     orphan.discard()
+
+
+def test_lock_files_left_by_ended_instances_are_swept_live_and_young_ones_kept(tmp_path):
+    live = Autosave(tmp_path)  # running, nothing autosaved yet
+    ended = tmp_path / "999999-deadbeef.lock"  # an instance ended by SIGHUP, say
+    ended.write_text("")
+    starting = tmp_path / "999998-cafef00d.lock"  # made a moment ago, not locked yet
+    starting.write_text("")
+    old = os.stat(ended).st_mtime - 3600
+    for path in (ended, live._lock.path):
+        os.utime(path, (old, old))
+    assert orphans(None, tmp_path) == []
+    assert not ended.exists()
+    assert live._lock.path.exists() and starting.exists()
+    live.write(a_design().to_json(), None)  # its lock still guards its autosave
+    assert orphans(None, tmp_path) == []
+    live.close()
