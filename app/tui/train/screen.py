@@ -388,7 +388,7 @@ class TrainScreen(Screen):
             return
         try:
             folder = session.save_checkpoint(Path(typed).expanduser())
-        except OSError as err:
+        except (OSError, SessionError) as err:  # SessionError: a folder of other files
             self.notify(f"not saved: {err}", severity="error")
             return
         self.post_message(CheckpointSaved(folder / "weights.npz"))

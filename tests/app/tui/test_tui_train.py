@@ -174,6 +174,12 @@ async def test_a_paused_run_checkpoints_and_sets_the_weights_to_export(tmp_path)
         screen = await open_train(pilot, app, epochs=2)
         await pilot.press("space")
         await run_ends(pilot, screen)
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        (notes / "mine.txt").write_text("keep")
+        await answer_prompt(pilot, "c", str(notes))  # not a checkpoint folder: refused
+        assert (notes / "mine.txt").read_text() == "keep" and app.is_running
+        assert app.state.trained_weights is None
         folder = tmp_path / "ckpt"
         await answer_prompt(pilot, "c", str(folder))
         assert (folder / "session.json").exists()
