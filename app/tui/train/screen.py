@@ -21,7 +21,7 @@ from app.model.data import IMAGE_SETS, TOY_SETS, DatasetError
 from app.model.design import Design
 from app.sessions.reports import BatchReport, EpochReport, NonFiniteReport, Report
 from app.sessions.setup import SessionError
-from app.sessions.training import TrainingSession, same_network
+from app.sessions.training import TrainingSession, divergence, same_network
 from app.tui.actions import bindings_for
 from app.tui.build.view import parse_training, training_fields
 from app.tui.dialogs.prompt import PromptScreen
@@ -212,6 +212,10 @@ class TrainScreen(Screen):
                     " to debug this batch",
                 )
             )
+        if report is None and event.status == "finished":
+            diverged = divergence(self.session)
+            if diverged is not None:
+                self.show_alert(Text.assemble(("⚠ diverged: ", "bold yellow"), diverged))
         # Drawing the views (plotext, tables, images) costs more than a small epoch and
         # competes with the training thread for the interpreter: mid-run, they are drawn
         # every ui_interval seconds (the interface's share of a small MLP's run: 15% of

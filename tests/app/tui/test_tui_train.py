@@ -193,6 +193,18 @@ async def test_a_paused_run_checkpoints_and_sets_the_weights_to_export(tmp_path)
             np.testing.assert_array_equal(value, saved[key])
 
 
+async def test_a_run_whose_loss_ran_away_says_so(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=2, optimizer={"type": "Adam", "lr": 50.0})
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        alert = str(screen.query_one("#alert").render())
+        assert screen.session.status == "finished"
+        assert "diverged: the training loss rose from 2." in alert
+        assert "lower the learning rate" in alert
+
+
 # ----- the evaluation: one pass for the confusion matrix and the worst images ----------
 # Each sample is a 1×3 "image" that a Flatten model passes through as its 3 logits.
 LOGITS = [[5, 0, 0], [3, 0, 0], [0, 4, 0], [1, 0.5, 0], [0, 2, 0], [0, 0, 1]]
