@@ -66,6 +66,7 @@ from engine.ops import (
     mean,
     min,
     minimum,
+    mm,
     mul,
     ne,
     neg,
@@ -92,7 +93,6 @@ from engine.random import Generator, get_rng_state, initial_seed, manual_seed, s
 from engine.tensor import Size, Tensor
 
 clip = clamp
-mm = matmul
 __version__ = "0.1.0"
 
 

@@ -59,7 +59,10 @@ class Function:
     @classmethod
     def run(cls, inputs, kwargs):
         node = cls()
-        arrays = [t._data for t in inputs]
+        try:
+            arrays = [t._data for t in inputs]
+        except AttributeError:
+            raise _not_tensor(cls.op, inputs) from None
         if backend.cuda_used and len(arrays) > 1:
             backend.check_same_device(cls.op, arrays)
         try:
@@ -96,6 +99,18 @@ class Function:
 
 
 _KEPT_AFTER_FREE = ("parents", "scope", "trace_id")
+
+
+def _not_tensor(op: str, inputs) -> TypeError:
+    """PyTorch's TypeError for an argument that is not a Tensor, naming op, position and type."""
+    from engine.ops.elementwise import tensor_arg
+
+    for i, value in enumerate(inputs):
+        try:
+            tensor_arg(op, value, "input" if i == 0 else "other", i + 1)
+        except TypeError as exc:
+            return exc
+    return TypeError(f"{op}(): expected Tensor arguments")
 
 
 def _describe_failure(op: str, inputs, exc: Exception) -> Exception:

@@ -17,6 +17,16 @@ _CUDA = device("cuda")
 _HOST_TYPES = (np.ndarray, np.generic)
 
 
+class _NoDim:
+    """`dim` left out of sum/mean: PyTorch takes no `keepdim` then (dim=None is another call)."""
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+NO_DIM = _NoDim()
+
+
 class Tensor:
     """An n-dimensional array that can record the ops applied to it."""
 
@@ -233,9 +243,9 @@ class Tensor:
             else:
                 target_dtype = arg
         out = self
-        if target_dtype is not None:
+        if target_dtype is not None and to_dtype(target_dtype).np != self._data.dtype:
             out = ops.elementwise.Cast.apply(out, dtype=to_dtype(target_dtype).np)
-        if target_device is not None:
+        if target_device is not None and device(target_device) != self.device:
             out = ops.elementwise.ToDevice.apply(out, device=device(target_device).type)
         return out
 
@@ -345,8 +355,8 @@ class Tensor:
     def matmul(self, other) -> Tensor:
         return ops.matmul(self, other)
 
-    def mm(self, other) -> Tensor:
-        return ops.matmul(self, other)
+    def mm(self, mat2) -> Tensor:
+        return ops.mm(self, mat2)
 
     def __neg__(self) -> Tensor:
         return ops.neg(self)
@@ -399,10 +409,10 @@ class Tensor:
     def where(self, condition, other) -> Tensor:
         return ops.where(condition, self, other)
 
-    def sum(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    def sum(self, dim=NO_DIM, keepdim=False, *, dtype=None) -> Tensor:
         return ops.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    def mean(self, dim=NO_DIM, keepdim=False, *, dtype=None) -> Tensor:
         return ops.mean(self, dim, keepdim, dtype=dtype)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:

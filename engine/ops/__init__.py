@@ -30,7 +30,7 @@ from engine.ops.losses import (
     mse_loss,
     nll_loss,
 )
-from engine.ops.matmul import linear, matmul
+from engine.ops.matmul import linear, matmul, mm
 from engine.ops.movement import (
     cat,
     expand,
@@ -59,7 +59,7 @@ __all__ = [
     "cos", "cross_entropy", "div", "dropout", "eq", "exp", "expand", "expand_as", "flatten",
     "ge", "gelu", "getitem", "gt", "index_for", "l1_loss", "layer_norm", "le", "leaky_relu",
     "linear", "log", "log_softmax", "lt", "matmul", "max", "max_pool2d", "maximum", "mean",
-    "min", "minimum", "mse_loss", "mul", "ne", "neg", "nll_loss", "permute", "pow", "relu",
+    "min", "minimum", "mm", "mse_loss", "mul", "ne", "neg", "nll_loss", "permute", "pow", "relu",
     "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum",
     "t", "tanh", "transpose", "unsqueeze", "var", "view", "view_as", "where",
 ]  # fmt: skip

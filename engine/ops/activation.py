@@ -8,6 +8,7 @@ from engine import backend
 from engine.autograd import Function
 from engine.ops.elementwise import _floating, _xp
 from engine.ops.reduce import _axes
+from engine.tensor import Tensor
 
 
 class TanhOp(Function):
@@ -87,16 +88,26 @@ def sigmoid(input):
 
 
 def relu(input):
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
     return ReluOp.apply(input)
 
 
+def _floats_only(op: str, input) -> None:
+    """PyTorch has no integer kernel for `op`: NotImplementedError, which is a RuntimeError."""
+    if isinstance(input, Tensor) and input._data.dtype.kind != "f" and input._data.size:
+        raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
+
+
 def leaky_relu(input, negative_slope=0.01):
+    _floats_only("leaky_relu", input)
     return LeakyReluOp.apply(input, negative_slope=negative_slope)
 
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    _floats_only("gelu", input)
     return GeluOp.apply(input, approximate=approximate)
 
 
@@ -111,6 +122,9 @@ class SoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
+        if x.size == 0:  # nothing to normalise (max over an empty axis would fail)
+            self.out, self.dim = x.copy(), dim
+            return self.out
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         self.out, self.dim = e / e.sum(axis=dim, keepdims=True), dim
         return self.out
@@ -125,6 +139,9 @@ class LogSoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
+        if x.size == 0:
+            self.out, self.dim = x.copy(), dim
+            return self.out
         shifted = x - x.max(axis=dim, keepdims=True)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         self.dim = dim
@@ -135,10 +152,14 @@ class LogSoftmaxOp(Function):
 
 
 def softmax(input, dim=None, dtype=None):
+    if dtype is None:
+        _floats_only("softmax", input)
     x = input.to(dtype) if dtype is not None else _floating(input)
     return SoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))
 
 
 def log_softmax(input, dim=None, dtype=None):
+    if dtype is None:
+        _floats_only("log_softmax", input)
     x = input.to(dtype) if dtype is not None else _floating(input)
     return LogSoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))

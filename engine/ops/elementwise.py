@@ -29,7 +29,17 @@ def _constant(value, like: Tensor) -> Tensor:
         if isinstance(value, np.ndarray | np.generic):
             return Tensor._make(np.asarray(value), False, None)
         raise TypeError(f"unsupported operand type {type(value).__name__!r} for a tensor op")
+    if isinstance(value, int) and dt.kind in "iu":
+        value = wrapped_int(value, dt)
     return Tensor._make(_xp(like._data).asarray(value, dtype=dt), False, None)
+
+
+def wrapped_int(value: int, dt):
+    """A Python int in an integer dtype, wrapping around as PyTorch does (uint8 + 300 is 44)."""
+    if not -(2**63) <= value < 2**64:
+        raise RuntimeError(f"Overflow when unpacking long: {value} does not fit 64 bits")
+    bits = np.dtype(dt).itemsize * 8
+    return np.array(value & ((1 << bits) - 1), dtype=f"uint{bits}").view(dt)[()]
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -56,14 +66,47 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def _binary(cls, a, b):
+def _operands(a, b):
+    """Both operands as tensors of one dtype (Python numbers follow the tensor's dtype)."""
     if not isinstance(a, Tensor):
         a = _constant(a, b)
     elif not isinstance(b, Tensor):
         b = _constant(b, a)
     if a._data.dtype != b._data.dtype:
         a, b = _promote(a, b)
-    return cls.apply(a, b)
+    return a, b
+
+
+def _binary(cls, a, b):
+    return cls.apply(*_operands(a, b))
+
+
+def _no_bool(op: str, *tensors) -> None:
+    """PyTorch refuses `-` on bool tensors: it points at `~` and logical_xor instead."""
+    if any(isinstance(t, Tensor) and t._data.dtype.kind == "b" for t in tensors):
+        what = (
+            "Negation, the `-` operator, on"
+            if op == "neg"
+            else "Subtraction, the `-` operator, with"
+        )
+        raise RuntimeError(
+            f"{what} a bool tensor is not supported. If you are trying to invert a mask, use "
+            "the `~` or `logical_not()` operator instead."
+        )
+
+
+def _scaled(a: Tensor, b: Tensor, alpha) -> Tensor:
+    """b * alpha in the already promoted dtype, with PyTorch's checks on alpha."""
+    kind = b._data.dtype.kind
+    if isinstance(alpha, builtins.bool) and kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and kind != "f":
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+    if alpha == 1:
+        return b
+    return Mul.apply(b, _constant(alpha, b))
 
 
 class Add(Function):
@@ -234,15 +277,20 @@ class Clone(Function):
 
 
 def _floating(t: Tensor) -> Tensor:
+    if not isinstance(t, Tensor):
+        return t  # Function.apply names the op in its TypeError
     return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=default_dtype.np)
 
 
 def add(input, other, *, alpha=1):
-    return _binary(Add, input, other if alpha == 1 else other * alpha)
+    a, b = _operands(input, other)
+    return Add.apply(a, _scaled(a, b, alpha))
 
 
 def sub(input, other, *, alpha=1):
-    return _binary(Sub, input, other if alpha == 1 else other * alpha)
+    _no_bool("sub", input, other)
+    a, b = _operands(input, other)
+    return Sub.apply(a, _scaled(a, b, alpha))
 
 
 def mul(input, other):
@@ -263,11 +311,24 @@ def pow(input, exponent):
 
 
 def maximum(input, other):
-    return _binary(Maximum, input, other)
+    return _binary(Maximum, input, tensor_arg("maximum", other, "other", 2))
 
 
 def minimum(input, other):
-    return _binary(Minimum, input, other)
+    return _binary(Minimum, input, tensor_arg("minimum", other, "other", 2))
+
+
+def tensor_arg(op: str, value, name: str = "input", position: int = 1) -> Tensor:
+    """`value` when it is a Tensor, else PyTorch's TypeError naming the op and argument."""
+    if isinstance(value, Tensor):
+        return value
+    hint = ""
+    if isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value):
+        hint = " (max/min with dim= give a (values, indices) pair: take .values)"
+    raise TypeError(
+        f"{op}(): argument '{name}' (position {position}) must be Tensor, "
+        f"not {type(value).__name__}{hint}"
+    )
 
 
 def where(condition, input, other):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.autograd import Function, OpError, unbroadcast
-from engine.ops.elementwise import _binary, _xp
+from engine.ops.elementwise import _xp, tensor_arg
 
 
 class Matmul(Function):
@@ -43,7 +43,24 @@ class Matmul(Function):
 
 
 def matmul(input, other):
-    return _binary(Matmul, input, other)
+    a = tensor_arg("matmul", input)
+    b = tensor_arg("matmul", other, "other", 2)
+    if a._data.dtype != b._data.dtype:  # PyTorch does not promote matrix products
+        raise RuntimeError(
+            f"matmul: expected both operands to have the same dtype, but found {a.dtype} "
+            f"and {b.dtype}"
+        )
+    if a._data.dtype.kind == "b":
+        raise NotImplementedError('"matmul" not implemented for bool')
+    return Matmul.apply(a, b)
+
+
+def mm(input, mat2):
+    """The product of two matrices (2-D only, unlike matmul)."""
+    for name, t in (("self", input), ("mat2", tensor_arg("mm", mat2, "mat2", 2))):
+        if tensor_arg("mm", t).ndim != 2:
+            raise RuntimeError(f"mm: {name} must be a matrix (got shape {tuple(t.shape)})")
+    return matmul(input, mat2)
 
 
 class LinearOp(Function):

@@ -8,7 +8,7 @@ import numpy as np
 
 from engine import backend
 from engine.autograd import Function, OpError, unbroadcast
-from engine.ops.elementwise import _xp
+from engine.ops.elementwise import _promote, _xp, tensor_arg
 from engine.ops.reduce import _axes
 from engine.tensor import Tensor, _shape_arg
 
@@ -56,6 +56,8 @@ def index_for(index):
     """Turn tensors and lists inside an index into arrays NumPy understands."""
     if isinstance(index, tuple):
         return tuple(index_for(i) for i in index)
+    if isinstance(index, slice) and index.step is not None and index.step <= 0:
+        raise ValueError("step must be greater than zero")  # PyTorch has no reversed views
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, list):
@@ -115,14 +117,23 @@ class Stack(Function):
         )
 
 
+def _new_shape(op: str, shape) -> tuple:
+    if not shape:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "shape"')
+    shape = _shape_arg(shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred (shape {list(shape)})")
+    return shape
+
+
 def reshape(input, *shape):
-    return Reshape.apply(input, shape=_shape_arg(shape))
+    return Reshape.apply(input, shape=_new_shape("reshape", shape))
 
 
 def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
         return input.to(shape[0])  # view(dtype)
-    return Reshape.apply(input, shape=_shape_arg(shape))
+    return Reshape.apply(input, shape=_new_shape("view", shape))
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -131,7 +142,9 @@ def flatten(input, start_dim=0, end_dim=-1):
         return Reshape.apply(input, shape=(1,))
     start, end = _axes((start_dim, end_dim), len(shape), "flatten")
     if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    if start == end:
+        return input  # PyTorch returns the tensor itself: nothing to merge
     new = shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :]
     return Reshape.apply(input, shape=new)
 
@@ -148,16 +161,17 @@ def permute(input, *dims):
 
 
 def transpose(input, dim0, dim1):
-    d0, d1 = _axes((dim0, dim1), input.ndim, "transpose") or (0, 0)
     axes = list(range(input.ndim))
-    axes[d0], axes[d1] = axes[d1], axes[d0]
+    dims = _axes((dim0, dim1), input.ndim, "transpose")
+    if dims:  # a 0-d tensor takes dims 0 and -1 and stays as it is (a new view)
+        axes[dims[0]], axes[dims[1]] = axes[dims[1]], axes[dims[0]]
     return Permute.apply(input, axes=tuple(axes))
 
 
 def t(input):
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, -1) if input.ndim == 2 else input
+    return transpose(input, 0, -1)  # a view even of a 0-d or 1-d tensor, as in PyTorch
 
 
 def unsqueeze(input, dim):
@@ -233,8 +247,18 @@ def _check_same(tensors, dim, op):
             )
 
 
+def _common_dtype(tensors: list) -> list:
+    """The tensors cast to PyTorch's result type of them all (float beats int beats bool)."""
+    if len({t._data.dtype for t in tensors}) < 2:
+        return tensors
+    target = tensors[0]
+    for t in tensors[1:]:
+        target = _promote(target, t.detach())[0].detach()
+    return [t if t._data.dtype == target._data.dtype else t.to(target.dtype) for t in tensors]
+
+
 def cat(tensors, dim=0):
-    tensors = list(tensors)
+    tensors = _common_dtype([tensor_arg("cat", t, "tensors") for t in tensors])
     if tensors and tensors[0].ndim == 0:
         raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
     d = _axes(dim, tensors[0].ndim if tensors else 1, "cat")[0] if tensors else 0
@@ -243,7 +267,7 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
-    tensors = list(tensors)
+    tensors = _common_dtype([tensor_arg("stack", t, "tensors") for t in tensors])
     _check_same(tensors, -1, "stack")
     n = tensors[0].ndim + 1
     if not -n <= dim < n:

@@ -142,7 +142,10 @@ def _pool_args(op, kernel_size, stride, padding, dilation, ceil_mode):
     padding = pair(op, "padding", padding, allow_zero=True)
     dilation = pair(op, "dilation", dilation)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
+        raise RuntimeError(
+            f"{op}: pad should be at most half of effective kernel size, but got pad={padding} "
+            f"and kernel_size={kernel}"
+        )
     return kernel, stride, padding, dilation
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from engine.autograd import Function, OpError
 from engine.ops.elementwise import Maximum, Minimum, _binary, _floating, _xp
 from engine.ops.unary import sqrt
-from engine.tensor import Tensor
+from engine.tensor import NO_DIM, Tensor
 
 
 def _axes(dim, ndim: int, op: str):
@@ -43,7 +43,7 @@ class Sum(Function):
 
     def forward(self, a, axes, keepdim):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        return a.sum(axis=axes, keepdims=keepdim)
+        return a.sum(axis=axes, keepdims=keepdim, dtype=a.dtype)  # NumPy widens uint8 sums
 
     def backward(self, g):
         return (_restore(g, self.shape, self.axes, self.keepdim),)
@@ -146,13 +146,28 @@ class MinDim(ExtremumDim):
     op = "min"
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def _dim_given(op: str, dim, keepdim):
+    if dim is NO_DIM:
+        if keepdim:
+            raise TypeError(
+                f"{op}() received an invalid combination of arguments - got (keepdim=bool): "
+                f"keepdim needs a dim (dim=None reduces over all dimensions)"
+            )
+        return None
+    return dim
+
+
+def sum(input, dim=NO_DIM, keepdim=False, *, dtype=None):
+    dim = _dim_given("sum", dim, keepdim)
     if dtype is not None:
         input = input.to(dtype)
+    elif input._data.dtype.kind in "biu":
+        input = input.to(np.int64)  # integer and bool sums are int64, as in PyTorch
     return Sum.apply(input, axes=_axes(dim, input.ndim, "sum"), keepdim=keepdim)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=NO_DIM, keepdim=False, *, dtype=None):
+    dim = _dim_given("mean", dim, keepdim)
     if dtype is not None:
         input = input.to(dtype)
     if input._data.dtype.kind != "f":
@@ -173,6 +188,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, builtins.bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
     axes = _axes(dim, input.ndim, "var")
+    if input._data.dtype.kind not in "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     return Var.apply(
         _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
     )
@@ -194,6 +211,7 @@ def _extremum(input, dim, keepdim, other, whole, along, pair):
         return whole.apply(input)
     axis = _axes(dim, input.ndim, whole.op)
     axis = axis[0] if axis else 0
+    _nonempty(input, axis, whole.op)
     values = along.apply(input, dim=axis, keepdim=keepdim)
     node = values._ctx
     if node is None:  # no graph was recorded: recompute the indices directly
@@ -217,15 +235,35 @@ def min(input, dim=None, keepdim=False, *, other=None):
     return _extremum(input, dim, keepdim, other, Min, MinDim, Minimum)
 
 
-def argmax(input, dim=None, keepdim=False):
+def _nonempty(input, axis, op) -> None:
+    """PyTorch's IndexError for an arg/max/min over a dimension (or a whole tensor) of size 0."""
+    if input._data.size:
+        return
+    if axis is None:
+        raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if input.ndim:
+        raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size.")
+
+
+def _arg(input, dim, keepdim, op):
+    if input._data.dtype.kind == "b":
+        raise RuntimeError(f"{op}(): does not support bool input")
     if dim is None:
+        _nonempty(input, None, op)
         flat = input._data.reshape(-1)
-        return Tensor._make(_xp(flat).asarray(flat.argmax(), dtype=np.int64), False, None)
-    return _argext(input, _axes(dim, input.ndim, "argmax")[0], keepdim, "max")
+        idx = flat.argmax() if op == "argmax" else flat.argmin()
+        shape = (1,) * input.ndim if keepdim else ()  # keepdim keeps every dimension as 1
+        return Tensor._make(_xp(flat).asarray(idx, dtype=np.int64).reshape(shape), False, None)
+    axes = _axes(dim, input.ndim, op)
+    if not axes:  # a 0-d tensor: dim 0 or -1 is the one element
+        return Tensor._make(_xp(input._data).zeros((), dtype=np.int64), False, None)
+    _nonempty(input, axes[0], op)
+    return _argext(input, axes[0], keepdim, op[3:])
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _arg(input, dim, keepdim, "argmax")
 
 
 def argmin(input, dim=None, keepdim=False):
-    if dim is None:
-        flat = input._data.reshape(-1)
-        return Tensor._make(_xp(flat).asarray(flat.argmin(), dtype=np.int64), False, None)
-    return _argext(input, _axes(dim, input.ndim, "argmin")[0], keepdim, "min")
+    return _arg(input, dim, keepdim, "argmin")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from engine.autograd import Function
-from engine.ops.elementwise import _floating, _xp
+from engine.ops.elementwise import _floating, _no_bool, _operands, _xp
+from engine.tensor import Tensor
 
 
 class Neg(Function):
@@ -99,11 +100,19 @@ class Clamp(Function):
 
 
 def neg(input):
+    _no_bool("neg", input)
     return Neg.apply(input)
 
 
 def abs(input):
+    _no_kernel("abs", input, "b")
     return Abs.apply(input)
+
+
+def _no_kernel(op: str, input, kinds: str) -> None:
+    """PyTorch has no kernel of `op` for these dtype kinds: NotImplementedError, a RuntimeError."""
+    if isinstance(input, Tensor) and input._data.dtype.kind in kinds:
+        raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
 
 
 def exp(input):
@@ -129,4 +138,11 @@ def cos(input):
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
-    return Clamp.apply(input, min=min, max=max)
+    # the result dtype is PyTorch's promotion of the tensor with its bounds (int tensor with a
+    # float bound: float32); each bound is then a value of that dtype (uint8 min=-1 is 255)
+    like = input
+    for bound in (min, max):
+        if bound is not None:
+            like = _operands(like, bound)[0]
+    bounds = [None if v is None else _operands(like, v)[1]._data[()] for v in (min, max)]
+    return Clamp.apply(like, min=bounds[0], max=bounds[1])
