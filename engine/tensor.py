@@ -522,7 +522,31 @@ class Tensor:
             )
         return self._data
 
+    def _castable(self, name: str, other, result_kind: str | None = None) -> None:
+        """PyTorch refuses an in-place result its dtype cannot hold (int.div_, bool.add_(1))."""
+        rank = {"b": 0, "u": 1, "i": 1, "f": 2}
+        mine = self._data.dtype.kind
+        if result_kind is None:
+            if isinstance(other, Tensor):
+                result_kind = other._data.dtype.kind
+            elif isinstance(other, bool):
+                result_kind = "b"
+            elif isinstance(other, int):
+                result_kind = "i"
+            elif isinstance(other, float):
+                result_kind = "f"
+            else:
+                return
+        if rank.get(result_kind, 0) > rank.get(mine, 0):
+            wanted = {"f": "Float", "i": "Long", "u": "Long", "b": "Bool"}[result_kind]
+            raise RuntimeError(
+                f"{name}: result type {wanted} can't be cast to the desired output type "
+                f"{self.dtype}"
+            )
+
     def _inplace(self, name: str, fn, other=None) -> Tensor:
+        if name != "fill_":  # fill_ casts its value, as PyTorch does
+            self._castable(name, other, "f" if name == "div_" else None)
         arr = self._inplace_target(name)
         if isinstance(other, Tensor):
             other = other._data
@@ -549,6 +573,8 @@ class Tensor:
         return self._inplace("addcdiv_", lambda a, _: a + value * t1._data / t2._data)
 
     def clamp_(self, min=None, max=None) -> Tensor:
+        for bound in (min, max):
+            self._castable("clamp_", bound)
         return self._inplace("clamp_", lambda a, _: a.clip(min, max))
 
     def zero_(self) -> Tensor:
@@ -560,7 +586,12 @@ class Tensor:
     def copy_(self, src) -> Tensor:
         arr = self._inplace_target("copy_")
         value = src._data if isinstance(src, Tensor) else src
-        arr[...] = backend.to_device(value, self.device.type) if not np.isscalar(value) else value
+        try:
+            arr[...] = (
+                backend.to_device(value, self.device.type) if not np.isscalar(value) else value
+            )
+        except ValueError as exc:  # a shape that does not broadcast: PyTorch's RuntimeError
+            raise RuntimeError(f"copy_: {exc}") from None
         return self
 
     def uniform_(self, a=0.0, b=1.0) -> Tensor:
@@ -575,6 +606,7 @@ class Tensor:
         arr[ops.index_for(index)] = value
 
     def _augmented(self, name: str, op, other):
+        self._castable(name, other, "f" if name == "__itruediv__" else None)
         # x += y on a tensor in the graph rebinds x to x + y, like an out-of-place op
         if state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
             if self._ctx is None and self.requires_grad:

@@ -6,7 +6,7 @@ import math
 
 from engine import backend
 from engine.autograd import Function
-from engine.ops.elementwise import _floating, _xp
+from engine.ops.elementwise import _floating, _xp, tensor_arg
 from engine.ops.reduce import _axes
 from engine.tensor import Tensor
 
@@ -95,7 +95,7 @@ def relu(input):
 
 def _floats_only(op: str, input) -> None:
     """PyTorch has no integer kernel for `op`: NotImplementedError, which is a RuntimeError."""
-    if isinstance(input, Tensor) and input._data.dtype.kind != "f" and input._data.size:
+    if isinstance(input, Tensor) and input._data.dtype.kind != "f":
         raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
 
 
@@ -152,14 +152,20 @@ class LogSoftmaxOp(Function):
 
 
 def softmax(input, dim=None, dtype=None):
+    axis = _softmax_dim(tensor_arg("softmax", input).ndim, dim)
     if dtype is None:
+        if not input._data.size:
+            return input.clone()  # PyTorch runs no kernel, so an empty int tensor stays int
         _floats_only("softmax", input)
     x = input.to(dtype) if dtype is not None else _floating(input)
-    return SoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))
+    return SoftmaxOp.apply(x, dim=axis)
 
 
 def log_softmax(input, dim=None, dtype=None):
+    axis = _softmax_dim(tensor_arg("log_softmax", input).ndim, dim)
     if dtype is None:
+        if not input._data.size:
+            return input.clone()  # PyTorch runs no kernel, so an empty int tensor stays int
         _floats_only("log_softmax", input)
     x = input.to(dtype) if dtype is not None else _floating(input)
-    return LogSoftmaxOp.apply(x, dim=_softmax_dim(x.ndim, dim))
+    return LogSoftmaxOp.apply(x, dim=axis)

@@ -83,7 +83,10 @@ def _binary(cls, a, b):
 
 def _no_bool(op: str, *tensors) -> None:
     """PyTorch refuses `-` on bool tensors: it points at `~` and logical_xor instead."""
-    if any(isinstance(t, Tensor) and t._data.dtype.kind == "b" for t in tensors):
+    if any(
+        isinstance(t, builtins.bool) or (isinstance(t, Tensor) and t._data.dtype.kind == "b")
+        for t in tensors
+    ):
         what = (
             "Negation, the `-` operator, on"
             if op == "neg"
@@ -307,7 +310,10 @@ def div(input, other):
 
 
 def pow(input, exponent):
-    return _binary(Pow, input, exponent)
+    a, b = _operands(input, exponent)
+    if a._data.dtype.kind == "b":
+        raise NotImplementedError('"pow" not implemented for bool')
+    return Pow.apply(a, b)
 
 
 def maximum(input, other):

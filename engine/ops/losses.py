@@ -33,7 +33,7 @@ class NLLLossOp(Function):
         safe = xp.where(valid, t, 0)
         if safe.size and (int(safe.min()) < 0 or int(safe.max()) >= classes):
             bad = int(safe.max()) if int(safe.max()) >= classes else int(safe.min())
-            raise OpError(f"nll_loss: target {bad} is out of bounds for {classes} classes")
+            raise IndexError(f"target {bad} is out of bounds for {classes} classes")
         w = valid.astype(logp.dtype) if weight is None else weight[safe] * valid
         rows = xp.arange(t.size)
         losses = -flat[rows, safe] * w
@@ -176,6 +176,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
             f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
             f"{tuple(input.shape)}"
         )
+    t = target._data
+    if t.size and not bool(((t >= 0) & (t <= 1)).all()):
+        raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
     w = None if weight is None else _xp(input._data).broadcast_to(weight._data, input.shape)
     loss = BinaryCrossEntropyOp.apply(
         input, target=target._data.astype(input._data.dtype), weight=w

@@ -61,7 +61,8 @@ def index_for(index):
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, list):
-        return np.asarray([i._data if isinstance(i, Tensor) else i for i in index])
+        arr = np.asarray([i._data if isinstance(i, Tensor) else i for i in index])
+        return arr.astype(np.int64) if arr.size == 0 else arr  # [] selects nothing
     return index
 
 

@@ -208,6 +208,11 @@ def _extremum(input, dim, keepdim, other, whole, along, pair):
     if other is not None:
         return _binary(pair, input, other)
     if dim is None:
+        if keepdim:
+            raise TypeError(
+                f"{whole.op}() received an invalid combination of arguments - got "
+                "(keepdim=bool): keepdim needs a dim"
+            )
         return whole.apply(input)
     axis = _axes(dim, input.ndim, whole.op)
     axis = axis[0] if axis else 0
@@ -241,7 +246,7 @@ def _nonempty(input, axis, op) -> None:
         return
     if axis is None:
         raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
-    if input.ndim:
+    if input.ndim and input.shape[axis] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size.")
 
 

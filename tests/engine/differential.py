@@ -329,9 +329,9 @@ def _reduction(b: Builder):
     args = []
     if dim is not None:
         args.append(f"dim={_lit(dim)}" if b.c.coin(0.5) else _lit(dim))
-    if b.c.coin(0.4):
+    if dim is not None and b.c.coin(0.4):  # without dim, PyTorch takes no keepdim at all
         args.append(f"keepdim={b.c.pick((True, False))}")
-    if fn in ("var", "std") and b.c.coin(0.3):
+    if fn in ("var", "std") and dim is not None and b.c.coin(0.3):
         args.append(f"unbiased={b.c.pick((False, True))}")
     call = f"{fn}({', '.join(args)})"
     text = f"torch.{fn}({', '.join([x.name, *args])})" if b.c.coin(0.3) else f"{x.name}.{call}"
