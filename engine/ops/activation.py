@@ -114,7 +114,8 @@ def gelu(input, approximate="none"):
 def _softmax_dim(ndim: int, dim) -> int:
     if dim is None:  # PyTorch's legacy choice when dim is left out
         dim = 0 if ndim in (0, 1, 3) else 1
-    return _axes(dim, ndim, "softmax")[0] if ndim else 0
+    axes = _axes(dim, ndim, "softmax")  # checks the range even for a 0-d tensor
+    return axes[0] if axes else 0
 
 
 class SoftmaxOp(Function):

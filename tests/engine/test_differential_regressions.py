@@ -1,0 +1,270 @@
+"""Mismatches the differential fuzzer found, each as its shrunk program, engine against PyTorch.
+
+The xfail tests are classes whose fixes are in flight (autograd core, op numerics) or not made
+yet; each is strict, so it fails once fixed: then drop its xfail and its entry in
+`differential.KNOWN`, and the fuzzer checks that class again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.differential import assert_same
+
+pytestmark = pytest.mark.torch
+
+AUTOGRAD = "autograd core fix in flight"
+NUMERICS = "op numerics fix in flight"
+OPEN = "found by the fuzzer, not fixed yet"
+
+
+# ----- fixed on this branch -----------------------------------------------------------
+
+
+def test_clamp_of_int_with_float_bound_is_float32():
+    assert_same("""
+        v0 = torch.tensor([3, -2], dtype=torch.int32)
+        v1 = v0.clamp(min=2.0, max=-1.5)
+        v2 = torch.tensor([1, 250], dtype=torch.uint8).clamp(min=-1)
+        v3 = torch.tensor([True, False]).clamp(min=0)
+    """)
+
+
+def test_cat_and_stack_promote_like_torch():
+    assert_same("""
+        v0 = torch.zeros((0, 0), dtype=torch.float32, requires_grad=True)
+        v1 = torch.zeros((0, 0), dtype=torch.int32)
+        v2 = torch.stack([v1, v0], 1)
+        v3 = torch.cat([torch.tensor([1, 2]), torch.tensor([1.5])])
+        v4 = torch.cat([torch.tensor([True]), torch.tensor([250], dtype=torch.uint8)])
+    """)
+
+
+def test_alpha_applies_after_promotion_and_is_checked():
+    assert_same("""
+        v0 = torch.tensor([0.1, 0.2], dtype=torch.float64)
+        v1 = torch.tensor([3, 7], dtype=torch.int32)
+        v2 = torch.add(v0, v1, alpha=0.1)
+        v3 = torch.sub(v0, 2, alpha=0.5)
+    """)
+    assert_same("v0 = torch.add(torch.tensor([1, 2]), torch.tensor([1, 2]), alpha=1.5)")
+    assert_same("v0 = torch.add(torch.tensor([1.0]), torch.tensor([2.0]), alpha=True)")
+
+
+def test_python_ints_wrap_into_the_tensor_dtype():
+    assert_same("""
+        v0 = torch.tensor([1, 250], dtype=torch.uint8)
+        v1 = v0 + 300
+        v2 = v0 * 300
+        v3 = torch.tensor([3, -2], dtype=torch.int32) + 1099511627776
+    """)
+
+
+def test_int_and_bool_sums_are_int64():
+    assert_same("""
+        v0 = torch.tensor([1, 250], dtype=torch.uint8)
+        v1 = v0.sum()
+        v2 = torch.tensor([True, True]).sum(0)
+        v3 = v0.sum(dtype=torch.uint8)
+    """)
+
+
+def test_keepdim_without_dim_is_a_type_error():
+    assert_same("v0 = torch.ones((2, 3)).sum(keepdim=True)")
+    assert_same("v0 = torch.ones((2, 3)).max(keepdim=True)")
+    assert_same("v0 = torch.ones((2, 3)).sum(None, True)")
+
+
+def test_argmax_keepdim_and_empty_and_bool():
+    assert_same("""
+        v0 = torch.tensor([[-3.3, 0.25], [-3.0, -4.5]], dtype=torch.float32)
+        v1 = v0.argmin(keepdim=True)
+        v2 = torch.tensor(2.0).argmax(0, keepdim=True)
+        v3 = torch.zeros((3, 3, 0)).argmax(0)
+    """)
+    assert_same("v0 = torch.zeros((2, 0)).argmax()")
+    assert_same("v0 = torch.zeros((2, 0)).max(1)")
+    assert_same("v0 = torch.tensor([True, False]).argmax()")
+
+
+def test_bool_refused_by_minus_neg_abs_relu_pow():
+    for line in (
+        "v0 = torch.tensor([True]) - torch.tensor([False])",
+        "v0 = torch.tensor([2.0]) - False",
+        "v0 = -torch.tensor([True])",
+        "v0 = torch.tensor([True]).abs()",
+        "v0 = torch.tensor([True]).relu()",
+        "v0 = torch.tensor([True]) ** torch.tensor([True])",
+    ):
+        assert_same(line)
+
+
+def test_float_only_ops_refuse_ints():
+    for line in (
+        "v0 = torch.tensor([1, 2], dtype=torch.int32).var()",
+        "v0 = torch.tensor([1, 2]).std(0)",
+        "v0 = F.gelu(torch.zeros((0, 3), dtype=torch.int32))",
+        "v0 = F.leaky_relu(torch.tensor([1, 2]))",
+        "v0 = F.softmax(torch.tensor([1, 2]), 0)",
+        "v0 = F.log_softmax(torch.zeros((0,), dtype=torch.int64), 0)",
+    ):
+        assert_same(line)
+
+
+def test_mm_and_matmul_rules():
+    assert_same("v0 = torch.tensor([1.5, -2.0]).mm(torch.tensor([1.5, -2.0]))")
+    assert_same("v0 = torch.ones((2, 2)) @ torch.ones((2, 2), dtype=torch.float64)")
+    assert_same("v0 = torch.tensor([True]) @ torch.tensor([True])")
+    assert_same("v0 = torch.mm(torch.ones((2, 3)), torch.ones((3, 1)))")
+
+
+def test_views_torch_rejects_or_makes():
+    for line in (
+        "v0 = torch.tensor([1.0, 2.0])[::-1]",
+        "v0 = torch.tensor([1.0, 2.0]).reshape()",
+        "v0 = torch.ones(4).view(-1, -1)",
+        "v0 = torch.ones(2)[[]]",
+    ):
+        assert_same(line)
+    assert_same("""
+        v0 = torch.tensor(-3.5, requires_grad=True)
+        v1 = v0.t()
+        v2 = v0.transpose(0, -1)
+        v3 = v0.float()
+        v4 = torch.tensor([-1.0, 4.0], requires_grad=True).flatten()
+    """)
+
+
+def test_softmax_of_empty_and_out_of_range_dim():
+    assert_same("v0 = F.softmax(torch.zeros((2, 0)), -1)")
+    assert_same("v0 = F.log_softmax(torch.zeros((2, 0)), 0)")
+    assert_same("v0 = F.softmax(torch.tensor(0.0), 5)")
+
+
+def test_non_tensor_argument_is_a_type_error():
+    for line in (
+        "v0 = torch.relu((1, 2))",
+        "v0 = torch.exp(torch.ones((2, 2)).max(1))",
+        "v0 = torch.maximum(torch.ones(2), 1)",
+    ):
+        assert_same(line)
+
+
+def test_inplace_results_must_fit_the_dtype():
+    for line in (
+        "v0 = torch.ones(2, dtype=torch.int32).div_(2)",
+        "v0 = torch.ones(2, dtype=torch.int32).add_(torch.ones(2))",
+        "v0 = torch.ones(2, dtype=torch.bool).add_(1)",
+        "v0 = torch.ones(2, dtype=torch.int32).clamp_(min=0.5)",
+        "v0 = torch.ones(2, dtype=torch.int32).fill_(2.7)",
+        "v0 = torch.ones((1, 2)).copy_(torch.ones(3))",
+    ):
+        assert_same(line)
+
+
+def test_loss_argument_errors():
+    assert_same("v0 = F.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([2.0]))")
+    assert_same("v0 = F.nll_loss(torch.tensor([-0.5, 4.0]), torch.tensor(9))")
+
+
+def test_pooling_padding_over_half_kernel_is_runtime_error():
+    assert_same("v0 = F.avg_pool2d(torch.ones((1, 1, 3, 3)), 1, padding=1)")
+
+
+# ----- fixes in flight elsewhere ------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=AUTOGRAD)
+def test_int_cast_of_graph_tensor_does_not_require_grad():
+    assert_same("""
+        v0 = torch.zeros((0, 1), dtype=torch.float32, requires_grad=True)
+        v1 = v0.long()
+    """)
+
+
+@pytest.mark.xfail(strict=True, reason=AUTOGRAD)
+def test_inplace_op_on_graph_tensor_is_recorded():
+    assert_same("""
+        v0 = torch.tensor([[-0.5, -1.0], [4.0, 2.0]], dtype=torch.float64, requires_grad=True)
+        v1 = F.softmax(v0, -1)
+        v1[1] = -1
+    """)
+
+
+@pytest.mark.xfail(strict=True, reason=AUTOGRAD)
+def test_backward_after_saved_tensor_modified_raises():
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0], requires_grad=True)
+        v1 = v0.exp()
+        v2 = v1 * 1
+        v1.mul_(2)
+    """)
+
+
+@pytest.mark.xfail(strict=True, reason=NUMERICS)
+def test_bce_with_logits_target_gradient():
+    assert_same("""
+        v0 = torch.tensor([[-2.0, 4.5], [-3.875, 0.0]], requires_grad=True)
+        v1 = F.binary_cross_entropy_with_logits(v0, v0, reduction='sum')
+    """)
+
+
+@pytest.mark.xfail(strict=True, reason=NUMERICS)
+def test_nan_through_min_gives_torch_gradient():
+    assert_same("""
+        v0 = torch.tensor(nan, dtype=torch.float32, requires_grad=True)
+        v1 = v0.min()
+    """)
+
+
+@pytest.mark.xfail(strict=True, reason=NUMERICS)
+def test_adaptive_avg_pool2d_keeps_inf_in_its_window():
+    assert_same("""
+        v0 = torch.tensor([[[[inf, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]]])
+        v1 = F.adaptive_avg_pool2d(v0, 2)
+    """)
+
+
+# ----- found, not fixed yet -----------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN)
+def test_index_with_two_ellipses():
+    assert_same("v0 = torch.ones((2, 3))[..., ...]")
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN)
+def test_int_pow_with_negative_tensor_exponent():
+    assert_same("v0 = torch.pow(torch.tensor([2, -1, 1]), torch.tensor([-1, -1, -3]))")
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN)
+def test_clamp_uint8_bound_out_of_range_raises():
+    assert_same("v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp(min=300)")
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN)
+def test_matmul_of_empty_tensors_of_two_dtypes():
+    assert_same("v0 = torch.zeros((4, 0), dtype=torch.uint8) @ torch.zeros((4, 0, 4))")
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN)
+def test_setitem_inf_into_int_is_runtime_error():
+    assert_same("""
+        v0 = torch.tensor([7, -2, 2, 0], dtype=torch.int64)
+        v0[-2] = inf
+    """)
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN)
+def test_bce_with_logits_of_two_float_dtypes():
+    assert_same("""
+        v0 = torch.tensor(1.5, dtype=torch.float64)
+        v1 = torch.tensor(0.5, dtype=torch.float32)
+        v2 = F.binary_cross_entropy_with_logits(v0, v1)
+    """)
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN)
+def test_view_of_transposed_tensor_is_refused():
+    assert_same("v0 = torch.ones((2, 3)).t().view(6)")
