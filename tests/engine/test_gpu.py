@@ -46,7 +46,7 @@ def test_conv2d_and_cross_entropy_backward():
 
     x_cpu, x_gpu = pair(2, 4, 6, 6)
     w_cpu, w_gpu = pair(6, 2, 3, 3)
-    labels = RNG.integers(0, 6, (2, 3, 3))
+    labels = RNG.integers(0, 6, (2, 2, 2))  # 6x6, stride 2 -> 3x3, pool 2 -> 2x2
     losses = []
     for x, w, device in ((x_cpu, w_cpu, "cpu"), (x_gpu, w_gpu, "cuda")):
         y = F.conv2d(x, w, stride=2, padding=1, groups=2)
