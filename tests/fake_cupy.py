@@ -115,6 +115,13 @@ class ndarray(NDArrayOperatorsMixin):  # CuPy's name
     imag = property(lambda self: _wrap(self._a.imag, (self,)))
     device = property(lambda self: cuda.Device(0))
 
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """What CuPy hands other GPU libraries (here: the host buffer's address)."""
+        host = self._a.__array_interface__
+        strides = None if self._a.flags.c_contiguous else self._a.strides
+        return dict(host, strides=strides, version=3, stream=1)
+
     # ----- host transfers, explicit only
     def __array__(self, dtype=None, copy=None):
         raise TypeError(IMPLICIT)
