@@ -71,3 +71,132 @@ def test_to_moves_between_devices_with_grad():
 def test_mixing_devices_raises():
     with pytest.raises(RuntimeError, match="device"):
         engine.ones(2) + engine.ones(2, device="cuda")
+
+
+# ----- the debugger on the device ------------------------------------------------------
+
+
+def cuda_mlp() -> tuple[engine.nn.Module, engine.nn.Module]:
+    """The same small MLP, once on cpu and once on cuda."""
+    from engine import nn
+
+    engine.manual_seed(0)
+    cpu = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    engine.manual_seed(0)
+    return cpu, nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to("cuda")
+
+
+def step_fn(model, device: str, lr: float = 0.1):
+    """Forward, cross-entropy, backward and an SGD step on one fixed batch."""
+    import engine.nn.functional as F
+    from engine.optim import SGD
+
+    x = engine.tensor(np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32))
+    y = engine.tensor([0, 1, 2, 0, 1])
+    x, y, opt = x.to(device), y.to(device), SGD(model.parameters(), lr=lr)
+
+    def fn():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return fn
+
+
+def test_stats_of_a_device_array_are_plain_numbers():
+    from engine import debug
+
+    values = RNG.standard_normal((300, 70)).astype(np.float32)  # over the histogram sample
+    values[0, :5] = 0
+    values[1, 0], values[1, 1] = np.nan, np.inf
+    for size in (slice(None), slice(0, 3)):  # summarised at once / when first read
+        want, got = (
+            debug.stats(values[size]),
+            debug.stats(engine.tensor(values[size], device="cuda")),
+        )
+        assert got.summary() == pytest.approx(want.summary(), rel=1e-5, nan_ok=True)
+        assert (got.nan_count, got.inf_count) == (want.nan_count, want.inf_count)
+        assert got.hist_counts == want.hist_counts
+        for v in (got.min, got.max, got.mean, got.std, got.norm, got.zero_fraction):
+            assert type(v) is float
+        assert debug.describe(got) == debug.describe(want)
+
+
+@pytest.mark.parametrize("level", ["stats", "values"])
+def test_trace_of_a_device_step_matches_the_cpu_trace(level):
+    from engine import debug
+
+    traces = []
+    for model, device in zip(cuda_mlp(), ("cpu", "cuda"), strict=True):
+        with debug.Tracer(level=level) as tracer:
+            step_fn(model, device)()
+        traces.append(tracer.trace)
+    cpu, gpu = traces
+    assert [(r.op, r.scope, r.shape) for r in gpu.nodes] == [
+        (r.op, r.scope, r.shape) for r in cpu.nodes
+    ]
+    assert sum(r.value_stats is not None for r in gpu.nodes) == len(gpu.nodes)
+    assert sum(r.grad_stats is not None for r in gpu.nodes) > 5
+    for c, g in zip(cpu.nodes, gpu.nodes, strict=True):
+        for attr in ("value_stats", "grad_stats"):
+            assert (getattr(g, attr) is None) == (getattr(c, attr) is None), (c.label, attr)
+            if getattr(c, attr) is not None:
+                want, got = getattr(c, attr).summary(), getattr(g, attr).summary()
+                assert got == pytest.approx(want, rel=1e-4, abs=1e-6), (c.label, attr)
+        for attr in ("value", "grad") if level == "values" else ():
+            assert (getattr(g, attr) is None) == (getattr(c, attr) is None), (c.label, attr)
+            if getattr(c, attr) is not None:
+                assert type(getattr(g, attr)) is np.ndarray, (c.label, attr)
+                np.testing.assert_allclose(getattr(g, attr), getattr(c, attr), rtol=1e-5, atol=1e-6)
+
+
+def test_stepper_steps_through_a_device_pass():
+    from engine import debug
+
+    model = cuda_mlp()[1]
+    stepper = debug.Stepper(step_fn(model, "cuda"))
+    try:
+        events = [stepper.step()]
+        while events[-1].phase not in ("done", "error"):
+            events.append(stepper.step())
+    finally:
+        stepper.close()
+    assert events[-1].phase == "done", events[-1]
+    assert {"forward", "backward"} <= {e.phase for e in events}
+    assert model[0].weight.is_cuda and model[0].weight.grad.is_cuda
+
+
+def test_anomaly_on_the_device_names_the_producer():
+    from engine import debug
+
+    x = engine.tensor([-1.0, 0.5, 2.0], device="cuda", requires_grad=True)
+    err = debug.find_anomaly(lambda: x.relu().log().sum().backward())
+    assert err is not None and err.node.op == "log" and err.phase == "forward"
+    assert "1 Inf" in str(err)
+    model = cuda_mlp()[1]
+    assert debug.find_anomaly(step_fn(model, "cuda")) is None
+    err = debug.find_anomaly(step_fn(model, "cuda", lr=1e39))
+    assert err is not None and err.phase == "update" and err.node.op == "parameter"
+
+
+def test_monitor_reports_device_layers_and_parameters():
+    from engine import debug
+
+    cpu_model, gpu_model = cuda_mlp()
+    reports = []
+    for model, device in ((cpu_model, "cpu"), (gpu_model, "cuda")):
+        monitor = debug.Monitor(model, every=1)
+        fn = step_fn(model, device)
+        fn()
+        reports.append(monitor.step())
+        monitor.close()
+    cpu, gpu = reports
+    assert gpu is not None and len(gpu.layers) == len(cpu.layers) == 3
+    assert [p.name for p in gpu.params] == [p.name for p in cpu.params]
+    for got, want in zip(gpu.layers + gpu.params, cpu.layers + cpu.params, strict=True):
+        for field, value in vars(want).items():
+            if isinstance(value, float):
+                assert type(getattr(got, field)) is float
+                assert getattr(got, field) == pytest.approx(value, rel=1e-5), (want.name, field)
