@@ -200,3 +200,25 @@ def test_monitor_reports_device_layers_and_parameters():
             if isinstance(value, float):
                 assert type(getattr(got, field)) is float
                 assert getattr(got, field) == pytest.approx(value, rel=1e-5), (want.name, field)
+
+
+@pytest.mark.parametrize("op", ["conv2d", "batch_norm", "linear"])
+def test_node_gradient_check_of_a_device_trace(op):
+    from engine import debug, nn
+
+    engine.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3)
+    ).to("cuda")
+    x = engine.tensor(RNG.standard_normal((2, 1, 4, 4)).astype(np.float32), device="cuda")
+    y = engine.tensor([0, 2], device="cuda")
+    running_mean = model[1].running_mean.cpu().numpy()
+    trace = debug.trace(
+        lambda: engine.nn.functional.cross_entropy(model(x), y).backward(), "values"
+    )
+    after_trace = model[1].running_mean.cpu().numpy()
+    (node,) = trace.find(op=op)
+    result = debug.check_node_grad(trace, node.id)
+    assert result.inputs and result.passed() and result.max_abs_error < 1e-6
+    assert not np.array_equal(after_trace, running_mean)  # the traced pass updated it, once
+    np.testing.assert_array_equal(model[1].running_mean.cpu().numpy(), after_trace)
