@@ -515,6 +515,8 @@ class Tensor:
     def _inplace(self, name: str, fn, other=None) -> Tensor:
         arr = self._inplace_target(name)
         if isinstance(other, Tensor):
+            if backend.cuda_used:
+                backend.check_same_device(name, [arr, other._data])
             other = other._data
         result = fn(arr, other)
         arr[...] = result
@@ -561,7 +563,8 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         arr = self._inplace_target("__setitem__")
-        value = value._data if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):  # copied across devices, like copy_
+            value = backend.to_device(value._data, self.device.type)
         arr[ops.index_for(index)] = value
 
     def _augmented(self, name: str, op, other):

@@ -73,6 +73,54 @@ def test_mixing_devices_raises():
         engine.ones(2) + engine.ones(2, device="cuda")
 
 
+def _mixes():
+    import engine.nn.functional as F
+
+    cpu, gpu = engine.ones(2, 3), engine.ones(2, 3, device="cuda")
+    labels = engine.tensor([0, 2])
+    return {
+        "add": lambda: cpu + gpu,
+        "matmul": lambda: cpu @ gpu.T,
+        "cat": lambda: engine.cat([cpu, gpu]),
+        "where": lambda: engine.where(cpu > 0, cpu, gpu),
+        "linear": lambda: F.linear(gpu, engine.ones(4, 3)),
+        "cross_entropy": lambda: F.cross_entropy(gpu, labels),
+        "nll_loss_weight": lambda: F.nll_loss(gpu, labels.cuda(), weight=engine.ones(3)),
+        "bce_with_logits": lambda: F.binary_cross_entropy_with_logits(gpu, cpu),
+        "bce": lambda: F.binary_cross_entropy(gpu.sigmoid(), cpu),
+        "mse_loss": lambda: F.mse_loss(gpu, cpu),
+        "lt": lambda: cpu < gpu,
+        "eq": lambda: gpu == cpu,
+        "add_": lambda: gpu.add_(cpu),
+        "mul_": lambda: cpu.mul_(gpu),
+        "index_cpu_by_cuda": lambda: cpu[labels.cuda()],
+    }
+
+
+MIXES = "add matmul cat where linear cross_entropy nll_loss_weight bce_with_logits bce mse_loss"
+MIXES += " lt eq add_ mul_ index_cpu_by_cuda"
+
+
+@pytest.mark.parametrize("op", MIXES.split())
+def test_each_kind_of_op_refuses_mixed_devices_as_torch_does(op):
+    with pytest.raises(RuntimeError, match="same device"):
+        _mixes()[op]()
+
+
+def test_what_torch_allows_across_devices():
+    gpu = engine.zeros(2, 3, device="cuda")
+    assert gpu[engine.tensor([1, 0])].is_cuda  # cpu indices into a cuda tensor
+    assert gpu[engine.ones(2, 3) > 0].is_cuda
+    gpu[0] = engine.ones(3)  # assignment and copy_ move the values
+    gpu[1].copy_(engine.full((3,), 2.0))
+    np.testing.assert_array_equal(gpu.cpu().numpy(), [[1, 1, 1], [2, 2, 2]])
+    for scalar in (np.float32(2), np.float64(0.5), np.int64(3), np.array(2.0)):
+        for out in (gpu * scalar, scalar + gpu, gpu**scalar, gpu / scalar, gpu > scalar):
+            assert out.is_cuda
+    cpu = engine.zeros(2, 3)
+    np.testing.assert_array_equal((gpu * np.float32(2)).cpu().numpy(), (cpu.copy_(gpu) * 2).numpy())
+
+
 # ----- the debugger on the device ------------------------------------------------------
 
 
