@@ -270,3 +270,57 @@ def test_node_gradient_check_of_a_device_trace(op):
     assert result.inputs and result.passed() and result.max_abs_error < 1e-6
     assert not np.array_equal(after_trace, running_mean)  # the traced pass updated it, once
     np.testing.assert_array_equal(model[1].running_mean.cpu().numpy(), after_trace)
+
+
+# ----- files and data on the device ------------------------------------------------------
+
+
+def test_save_and_load_device_tensors_and_optimizer_state(tmp_path):
+    from engine import nn
+    from engine.optim import Adam
+
+    engine.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).to("cuda")
+    opt = Adam(model.parameters(), lr=0.1)
+    x = engine.tensor(RNG.standard_normal((5, 4)).astype(np.float32), device="cuda")
+    model(x).pow(2).sum().backward()
+    opt.step()
+    path = tmp_path / "run.npz"
+    engine.save({"model": model.state_dict(), "optim": opt.state_dict(), "x": x}, path)
+
+    for where, on_cuda in ((None, False), ("cpu", False), ("cuda", True)):
+        loaded = engine.load(path, map_location=where)
+        assert loaded["x"].is_cuda == on_cuda
+        np.testing.assert_array_equal(loaded["x"].cpu().numpy(), x.cpu().numpy())
+        for key, value in model.state_dict().items():
+            assert loaded["model"][key].is_cuda == on_cuda
+            np.testing.assert_array_equal(loaded["model"][key].cpu().numpy(), value.cpu().numpy())
+    host = engine.load(path)
+    engine.manual_seed(1)
+    again = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).to("cuda")
+    again.load_state_dict(host["model"])  # cpu values into cuda parameters: they stay on cuda
+    assert all(t.is_cuda for t in again.state_dict().values())
+    opt_again = Adam(again.parameters(), lr=0.1)
+    opt_again.load_state_dict(host["optim"])
+    assert opt_again.state[again[0].weight]["exp_avg"].is_cuda
+    with engine.no_grad():
+        np.testing.assert_array_equal(again(x).cpu().numpy(), model(x).cpu().numpy())
+
+
+def test_a_data_loader_over_device_tensors_gives_device_batches():
+    from engine.utils.data import DataLoader, TensorDataset, random_split
+
+    xs = engine.tensor(RNG.standard_normal((10, 3)).astype(np.float32), device="cuda")
+    ys = engine.arange(10, device="cuda")
+    train, _ = random_split(
+        TensorDataset(xs, ys), [7, 3], generator=engine.Generator().manual_seed(0)
+    )
+    loader = DataLoader(
+        train, batch_size=4, shuffle=True, generator=engine.Generator().manual_seed(1)
+    )
+    seen = []
+    for x, y in loader:
+        assert x.is_cuda and y.is_cuda
+        np.testing.assert_array_equal(x.cpu().numpy(), xs.cpu().numpy()[y.cpu().numpy()])
+        seen += y.tolist()
+    assert len(seen) == 7 == len(set(seen))
