@@ -1,4 +1,4 @@
-"""The same ops on cuda and cpu agree (skipped without a CUDA GPU)."""
+"""The engine on cuda: ops, device errors, the debugger, files and data agree with the CPU."""
 
 from __future__ import annotations
 
