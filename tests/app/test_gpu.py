@@ -47,9 +47,10 @@ def test_a_training_run_on_the_device_follows_the_cpu_run():
         for s in state.values()
         if isinstance(s, engine.Tensor)
     )
-    np.testing.assert_allclose(gpu.losses, cpu.losses, rtol=1e-4)
+    # a whole epoch of float32 steps: a GPU's sums differ from the CPU's in the last bits
+    np.testing.assert_allclose(gpu.losses, cpu.losses, rtol=1e-3)
     assert gpu.history[0]["val_acc"] == pytest.approx(cpu.history[0]["val_acc"], abs=0.01)
-    assert_close_weights(host_weights(gpu), weights(cpu))
+    assert_close_weights(host_weights(gpu), weights(cpu), rtol=1e-3)
 
 
 @pytest.mark.parametrize("loss", ["BCEWithLogitsLoss", "MSELoss"])
