@@ -549,6 +549,8 @@ class Tensor:
             self._castable(name, other, "f" if name == "div_" else None)
         arr = self._inplace_target(name)
         if isinstance(other, Tensor):
+            if backend.cuda_used:
+                backend.check_same_device(name, [arr, other._data])
             other = other._data
         result = fn(arr, other)
         arr[...] = result
@@ -602,7 +604,8 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         arr = self._inplace_target("__setitem__")
-        value = value._data if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):  # copied across devices, like copy_
+            value = backend.to_device(value._data, self.device.type)
         arr[ops.index_for(index)] = value
 
     def _augmented(self, name: str, op, other):

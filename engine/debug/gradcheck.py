@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine import backend
 from engine.debug.trace import Trace
 from engine.random import get_rng_state, set_rng_state
 
@@ -108,6 +109,9 @@ def check_node_grad(
 
 
 def _as64(value):
+    """An op's keyword argument as the float64 host re-run needs it."""
+    if hasattr(value, "__cuda_array_interface__"):  # a traced cuda run's buffer, such as
+        value = backend.to_numpy(value)  # batch_norm's running mean: the values are on the host
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return value.astype(np.float64)
     return value

@@ -27,7 +27,10 @@ def _constant(value, like: Tensor) -> Tensor:
         dt = default_dtype.np
     elif not isinstance(value, int | float):
         if isinstance(value, np.ndarray | np.generic):
-            return Tensor._make(np.asarray(value), False, None)
+            value = np.asarray(value)
+            if value.ndim == 0:  # a NumPy scalar is a number: it goes where `like` is
+                return Tensor._make(_xp(like._data).asarray(value), False, None)
+            return Tensor._make(value, False, None)
         raise TypeError(f"unsupported operand type {type(value).__name__!r} for a tensor op")
     if isinstance(value, int) and dt.kind in "iu":
         value = wrapped_int(value, dt)
@@ -355,6 +358,10 @@ def where(condition, input, other):
 def _compare(ufunc_name):
     def compare(input, other):
         b = other._data if isinstance(other, Tensor) else other
+        if isinstance(b, np.ndarray) and b.ndim == 0 and not isinstance(other, Tensor):
+            b = b[()]  # a 0-d NumPy array is a number, on any device
+        if backend.cuda_used and isinstance(other, Tensor):
+            backend.check_same_device(ufunc_name, [input._data, b])
         out = getattr(_xp(input._data), ufunc_name)(input._data, b)
         return Tensor._make(_xp(out).asarray(out), False, None)
 

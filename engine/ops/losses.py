@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from engine import backend
 from engine.autograd import Function, OpError
 from engine.ops import unary
 from engine.ops.activation import log_softmax
@@ -62,6 +63,12 @@ class NLLLossOp(Function):
         return (xp.moveaxis(moved, -1, 1),)
 
 
+def _check_devices(op, input, *others) -> None:
+    """Targets and weights reach an op as arguments, outside Function.run's device check."""
+    if backend.cuda_used:
+        backend.check_same_device(op, [input._data] + [t._data for t in others if t is not None])
+
+
 def _check_targets(input, target, op):
     if target._data.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (int64), got {target.dtype}")
@@ -76,6 +83,7 @@ def _check_targets(input, target, op):
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of class indices under log-probabilities."""
     _check_targets(input, target, "nll_loss")
+    _check_devices("nll_loss", input, target, weight)
     _reduce_name(reduction)
     return NLLLossOp.apply(
         input,
@@ -176,6 +184,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
             f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
             f"{tuple(input.shape)}"
         )
+    _check_devices("binary_cross_entropy", input, target, weight)
     t = target._data
     if t.size and not bool(((t >= 0) & (t <= 1)).all()):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
@@ -216,6 +225,7 @@ def binary_cross_entropy_with_logits(
             f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must match "
             f"input size {tuple(input.shape)}"
         )
+    _check_devices("binary_cross_entropy_with_logits", input, target, pos_weight)
     loss = BCEWithLogitsOp.apply(
         input,
         target=target._data.astype(input._data.dtype),

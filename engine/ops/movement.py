@@ -224,7 +224,15 @@ def expand_as(input, other):
 
 
 def getitem(input, index):
-    return Index.apply(input, index=index_for(index))
+    index = index_for(index)
+    if backend.cuda_used and not input.is_cuda:
+        parts = index if isinstance(index, tuple) else (index,)
+        if any(hasattr(p, "__cuda_array_interface__") for p in parts):
+            raise RuntimeError(
+                "index: indices should be either on cpu or on the same device as the indexed "
+                "tensor (cpu)"
+            )
+    return Index.apply(input, index=index)
 
 
 def _check_same(tensors, dim, op):

@@ -19,6 +19,10 @@ FD_RTOL = 1e-5
 TORCH_RTOL = 1e-5
 TORCH_ATOL = 1e-5
 
+# Set by tests/engine/test_gpu_ops.py: check_op then compares the engine on cuda with the
+# engine on the CPU, instead of checking against finite differences and PyTorch.
+ON_CUDA = False
+
 try:  # make `engine.nn.functional` reachable as an attribute, like `torch.nn.functional`
     importlib.import_module("engine.nn.functional")
 except ImportError:
@@ -38,20 +42,27 @@ def _torch() -> ModuleType | None:
     return importlib.import_module("torch")
 
 
-def _make_args(lib: ModuleType, inputs: Sequence[Any], float_dtype: str, requires_grad: bool):
+def _make_args(
+    lib: ModuleType, inputs: Sequence[Any], float_dtype: str, requires_grad: bool, device=None
+):
     """Tensors of `lib` for the numpy inputs; other inputs (numbers, tuples) pass unchanged."""
     args, differentiable = [], []
     for x in inputs:
         if isinstance(x, Const):
-            args.append(lib.tensor(x.array.copy(), dtype=getattr(lib, float_dtype)))
+            args.append(lib.tensor(x.array.copy(), dtype=getattr(lib, float_dtype), device=device))
         elif isinstance(x, np.ndarray) and x.dtype.kind == "f":
-            t = lib.tensor(x.copy(), dtype=getattr(lib, float_dtype), requires_grad=requires_grad)
+            t = lib.tensor(
+                x.copy(),
+                dtype=getattr(lib, float_dtype),
+                device=device,
+                requires_grad=requires_grad,
+            )
             args.append(t)
             differentiable.append(t)
         elif isinstance(x, np.ndarray) and x.dtype.kind == "b":
-            args.append(lib.tensor(x.copy(), dtype=lib.bool))
+            args.append(lib.tensor(x.copy(), dtype=lib.bool, device=device))
         elif isinstance(x, np.ndarray):
-            args.append(lib.tensor(x.astype(np.int64), dtype=lib.int64))
+            args.append(lib.tensor(x.astype(np.int64), dtype=lib.int64, device=device))
         else:
             args.append(x)
     return args, differentiable
@@ -61,11 +72,14 @@ def _as_list(out: Any) -> list:
     return list(out) if isinstance(out, tuple | list) else [out]
 
 
-def _run(lib, fn, inputs, float_dtype, weights=None, backward=True):
+def _run(lib, fn, inputs, float_dtype, weights=None, backward=True, device=None):
     """Outputs (numpy) and, when `backward`, grads of the float inputs under sum(out * w)."""
-    args, differentiable = _make_args(lib, inputs, float_dtype, requires_grad=backward)
+    args, differentiable = _make_args(lib, inputs, float_dtype, backward, device)
     outs = _as_list(fn(lib, *args))
-    values = [o.detach().numpy() for o in outs]
+    if device is not None:
+        for k, o in enumerate(outs):
+            assert o.device.type == device, f"output {k} is on {o.device}, not {device}"
+    values = [o.detach().cpu().numpy() for o in outs]
     if weights is None:
         rng = np.random.default_rng(0)
         weights = [rng.uniform(0.5, 1.5, v.shape) if v.dtype.kind == "f" else None for v in values]
@@ -74,13 +88,15 @@ def _run(lib, fn, inputs, float_dtype, weights=None, backward=True):
     loss = None
     for out, w in zip(outs, weights, strict=True):
         if w is not None:
-            term = (out * lib.tensor(w, dtype=getattr(lib, float_dtype))).sum()
+            term = (out * lib.tensor(w, dtype=getattr(lib, float_dtype), device=device)).sum()
             loss = term if loss is None else loss + term
     loss.backward()
     grads = []
     for t in differentiable:
         g = t.grad
-        grads.append(np.zeros(tuple(t.shape)) if g is None else g.detach().numpy())
+        if g is not None and device is not None:
+            assert g.device.type == device, f"a gradient is on {g.device}, not {device}"
+        grads.append(np.zeros(tuple(t.shape)) if g is None else g.detach().cpu().numpy())
     return values, weights, grads
 
 
@@ -139,7 +155,11 @@ def check_op(
     The engine's gradients of sum(out * w), for a fixed random w, are compared with central
     finite differences in float64. With torch installed, outputs and gradients in float32
     are compared with torch's. `backward=False` checks the forward results only.
+    With ON_CUDA set, outputs and gradients on cuda are compared with the CPU's instead.
     """
+    if ON_CUDA:
+        _check_on_cuda(fn, inputs, backward)
+        return
     values64, weights, grads64 = _run(engine, fn, inputs, "float64", backward=backward)
     for v in values64:
         if v.dtype.kind == "f":
@@ -177,3 +197,16 @@ def check_op(
     for k, (g, ref) in enumerate(zip(grads, ref_grads, strict=True)):
         assert g.dtype == np.float32, f"grad of float input {k}: dtype {g.dtype} for float32"
         _assert_close(g, ref, f"grad of float input {k} vs torch")
+
+
+def _check_on_cuda(fn, inputs, backward: bool) -> None:
+    """The engine on cuda gives the CPU's dtypes, values and gradients, on cuda."""
+    for float_dtype in ("float32", "float64"):
+        values, weights, grads = _run(engine, fn, inputs, float_dtype, backward=backward)
+        on_cuda = _run(engine, fn, inputs, float_dtype, weights, backward, device="cuda")
+        for k, (got, want) in enumerate(zip(on_cuda[0], values, strict=True)):
+            assert got.dtype == want.dtype, f"output {k}: {got.dtype} on cuda, {want.dtype} on cpu"
+            _assert_close(got, want, f"{float_dtype} output {k} on cuda", equal_nan=True)
+        for k, (got, want) in enumerate(zip(on_cuda[2] or (), grads or (), strict=True)):
+            assert got.dtype == want.dtype, f"grad {k}: {got.dtype} on cuda, {want.dtype} on cpu"
+            _assert_close(got, want, f"{float_dtype} grad of float input {k} on cuda")

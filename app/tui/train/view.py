@@ -120,7 +120,7 @@ def decision_grid(model, dataset, device: str = "cpu", size=TOY_GRID) -> Decisio
     model.eval()
     try:
         with engine.no_grad():
-            out = model(engine.tensor(grid).to(device)).numpy()
+            out = model(engine.tensor(grid).to(device)).cpu().numpy()
     finally:
         model.train(was_training)
     predicted = out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else out.ravel() > 0

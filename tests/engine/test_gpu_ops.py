@@ -1,0 +1,42 @@
+"""Every op that test_ops and test_conv_pool check, again on cuda: the CPU's dtypes, values and
+gradients, with every output and gradient on the device."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine import gradcheck
+from tests.engine.test_conv_pool import test_conv2d_configs, test_pool_configs  # noqa: F401
+from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda)
+    test_activations,
+    test_batch_norm,
+    test_binary,
+    test_cat_stack,
+    test_comparisons,
+    test_conv2d,
+    test_cross_entropy,
+    test_empty_reductions_forward,
+    test_indexing,
+    test_large_inputs_stable,
+    test_layer_norm,
+    test_losses,
+    test_matmul,
+    test_mlp_end_to_end,
+    test_nll_loss,
+    test_pool2d,
+    test_pool2d_positional_args,
+    test_reductions,
+    test_scalar_operands,
+    test_shape_ops,
+    test_unary,
+    test_unary_extra,
+    test_var_std,
+    test_where,
+)
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture(autouse=True)
+def _on_cuda(monkeypatch):
+    monkeypatch.setattr(gradcheck, "ON_CUDA", True)
