@@ -178,8 +178,9 @@ def test_trace_of_a_device_step_matches_the_cpu_trace(level):
 
     traces = []
     for model, device in zip(cuda_mlp(), ("cpu", "cuda"), strict=True):
+        step = step_fn(model, device)  # the batch moves to the device before the trace
         with debug.Tracer(level=level) as tracer:
-            step_fn(model, device)()
+            step()
         traces.append(tracer.trace)
     cpu, gpu = traces
     assert [(r.op, r.scope, r.shape) for r in gpu.nodes] == [
