@@ -6,6 +6,7 @@ import json
 import math
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -63,8 +64,10 @@ def load(f, map_location=None, weights_only: bool | None = None, *, check=None):
     an ArrayInfo (shape, dtype) for each array, before any array's data is read:
     an error it raises ends the load. `weights_only` is accepted for PyTorch scripts.
     """
-    name = getattr(f, "name", None) or (repr(f) if hasattr(f, "read") else os.fspath(f))
-    name = str(name)
+    if hasattr(f, "read"):
+        name = str(getattr(f, "name", None) or repr(f))
+    else:
+        name = os.fspath(f)
     target = _map_location(map_location)
     if not hasattr(f, "read"):
         with open_regular(f) as fh:  # a folder or FIFO is refused without blocking
@@ -292,13 +295,13 @@ class _Reader:
             self._bad(where, f"refers to array {key!r}, which another entry already holds")
         self.used.add(key)
         shape, fortran, dtype, offset = self._header(member, key)
-        if dtype.kind not in ("biufc" if kind == "tensor" else "biufcUS"):
+        if dtype.kind not in ("biuf" if kind == "tensor" else "biufcUS"):  # no complex tensors
             raise ValueError(
                 f"{self.name}: array {key!r} holds {dtype}, which a {kind} can't (saved at {where})"
             )
         if kind == "ndarray" and flag and shape != ():
             self._bad(where, f"is a scalar whose array {key!r} has shape {shape}")
-        if kind == "tensor" and flag and dtype.kind not in "fc":
+        if kind == "tensor" and flag and dtype.kind != "f":
             self._bad(where, f"asks {dtype} tensor {key!r} to require gradients")
         info = ArrayInfo(shape, dtype, kind == "tensor")
         scalar, requires_grad = (flag, False) if kind == "ndarray" else (False, flag)
@@ -394,6 +397,8 @@ def _zip_errors(name: str, what: str):
         OverflowError,
         struct.error,
         zlib.error,
+        SyntaxError,  # numpy reads the header as a Python literal:
+        tokenize.TokenError,  # an unclosed bracket gets this
     ) as e:
         raise ValueError(f"{name}: damaged save file: {what} can't be read ({e})") from None
 
