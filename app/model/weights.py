@@ -28,13 +28,13 @@ def read_weights(path: str | os.PathLike, model: engine.nn.Module, owner: str) -
     def fits(saved) -> None:
         if not isinstance(saved, dict):
             raise ValueError(f"{path}: holds a {type(saved).__name__}, not a state dict")
-        problems = [f"missing {k}" for k in expected if k not in saved]
-        problems += [f"unexpected {_key(k)}" for k in saved if k not in expected]
-        problems += [
+        problems = [
             problem
             for k, (shape, dtype) in expected.items()
             if k in saved and (problem := _misfit(k, saved[k], shape, dtype))
         ]
+        problems += [f"missing {k}" for k in expected if k not in saved]
+        problems += [f"unexpected {_key(k)}" for k in saved if k not in expected]
         if problems:
             more = f" (and {len(problems) - 4} more)" if len(problems) > 4 else ""
             raise ValueError(
