@@ -1,13 +1,17 @@
-"""Writing a file whole or not at all, keeping what the file was: its mode, its links, its kind."""
+"""Reading files within bounds (kind, size, JSON depth); writing them whole or not at all."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+import numpy as np
 
 
 class NotARegularFileError(OSError):
@@ -51,6 +55,43 @@ def open_regular(path: str | os.PathLike, max_bytes: int | None = None) -> Binar
     except BaseException:
         os.close(fd)
         raise
+
+
+def parse_json(text: str, max_depth: int = 100):
+    """`json.loads(text)`, once its nesting is known to be at most `max_depth` levels.
+
+    Deeper documents raise ValueError before parsing, where the parser would raise
+    RecursionError. Other errors are json's (JSONDecodeError, a ValueError).
+    """
+    depth = _nesting(text)
+    if depth > max_depth:
+        raise ValueError(f"JSON nested {depth} levels deep, more than the {max_depth} allowed")
+    return json.loads(text)
+
+
+def read_json(path: str | os.PathLike, max_bytes: int, max_depth: int = 100):
+    """The JSON document in the file at `path`, read through `open_regular` and `parse_json`.
+
+    Raises OSError (missing, not a regular file, over `max_bytes`) or ValueError
+    (not UTF-8, not JSON, nested too deep).
+    """
+    with open_regular(path, max_bytes) as f:
+        data = f.read(max_bytes + 1)  # bounded even if the file grew after the size check
+    if len(data) > max_bytes:
+        raise FileTooLargeError(0, f"more than the {_bytes(max_bytes)} this reader takes", path)
+    return parse_json(data.decode("utf-8"), max_depth)
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _nesting(text: str) -> int:
+    """How deep brackets and braces nest in JSON text, outside strings."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text)).encode("ascii")
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max(initial=0))
 
 
 def _bytes(n: int) -> str:

@@ -6,10 +6,10 @@ import math
 import os
 from pathlib import Path, PurePath
 
-import engine
 from app.model.analysis import analyse
 from app.model.design import EMBED_NAME, Design, LayerNode, module_name
 from app.model.registry import REQUIRED, spec
+from app.model.weights import read_weights
 from engine import serialization
 from engine.files import write_atomic
 
@@ -87,30 +87,16 @@ def check_exportable(design: Design) -> None:
 
 
 def check_weights(design: Design, weights: Path) -> None:
-    """Raise ExportError unless `weights` holds exactly the design's parameters and buffers."""
-    if not weights.is_file():
+    """Raise ExportError unless `weights` holds exactly the design's parameters and buffers.
+
+    Each must be a tensor of the parameter's exact shape, floating for floating ones.
+    """
+    if not os.path.lexists(weights):
         raise ExportError(f"{weights}: no such weights file")
     try:
-        state = engine.load(weights)
+        read_weights(weights, design.build(), f"design {design.name!r}")
     except (ValueError, OSError) as err:
         raise ExportError(str(err)) from None
-    if not isinstance(state, dict):
-        raise ExportError(f"{weights}: holds a {type(state).__name__}, not a state dict")
-    expected = {k: tuple(v.shape) for k, v in design.build().state_dict().items()}
-    found = {k: tuple(getattr(v, "shape", ())) for k, v in state.items()}
-    problems = [f"missing {k}" for k in expected if k not in found]
-    problems += [f"unexpected {k}" for k in found if k not in expected]
-    problems += [
-        f"{k} is {found[k]}, the design makes {shape}"
-        for k, shape in expected.items()
-        if k in found and found[k] != shape
-    ]
-    if problems:
-        raise ExportError(
-            f"{weights}: these weights do not fit design {design.name!r}: "
-            + "; ".join(problems[:4])
-            + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else "")
-        )
 
 
 # ----- the parts of the file ---------------------------------------------------

@@ -10,11 +10,13 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import engine
+from app.model.weights import read_weights
+from app.sessions import checkpoint_schema as schema
 from app.sessions.setup import SessionError
-from engine.files import write_atomic
+from engine.files import open_regular, read_json, write_atomic
 
 if TYPE_CHECKING:
     from app.sessions.training import TrainingSession
@@ -24,6 +26,9 @@ CHECKPOINT_VERSION = 2  # 2: written as one unit, with a manifest of checksums
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "stepgrad.checkpoint"
 FILES = ("weights.npz", "optimizer.npz", "metrics.json", "design.json", "session.json")
+JSON_BYTES = 2**20  # session.json and manifest.json: a few hundred bytes
+METRICS_BYTES = 256 * 2**20  # metrics.json: every batch's loss, some 20 bytes each
+JSON_DEPTH = 8
 
 
 def write(session: TrainingSession, folder: Path) -> Path:
@@ -82,23 +87,38 @@ def write(session: TrainingSession, folder: Path) -> Path:
 
 
 def read_into(session: TrainingSession, folder: Path) -> None:
-    """Restore everything `write` put in `folder`, so training goes on exactly."""
+    """Restore everything `write` put in `folder`, so training goes on exactly.
+
+    Every file is checked before it is used: the weights and optimizer state against
+    the session's model and optimizer (from the arrays' headers, before their data is
+    read), the JSON files against their layout. Anything amiss raises SessionError.
+    """
+    folder = Path(os.path.abspath(folder))
     position = read_position(folder)
+    owner = f"design {session.design.name!r}"
     try:
-        session.model.load_state_dict(engine.load(folder / "weights.npz"))
-        saved = engine.load(folder / "optimizer.npz")
+        weights = read_weights(folder / "weights.npz", session.model, owner)
+        path = folder / "optimizer.npz"
+        saved = engine.load(path, check=schema.optimizer_check(session, path))
+    except (ValueError, OSError) as err:
+        raise SessionError(_one_line(err)) from None
+    metrics = _read_json(folder / "metrics.json", METRICS_BYTES, schema.METRICS)
+    if position["batch"] > len(session.train_loader):
+        raise SessionError(
+            f"{folder / 'session.json'}: batch {position['batch']} of an epoch of "
+            f"{len(session.train_loader)} batches"
+        )
+    try:
+        session.model.load_state_dict(weights)
         session.optimizer.load_state_dict(saved["optimizer"])
-        if (session.scheduler is None) != (saved["scheduler"] is None):
-            raise ValueError("the design's schedule differs from the checkpoint's")
         if session.scheduler is not None:
             session.scheduler.load_state_dict(saved["scheduler"])
-        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise SessionError(f"{folder}: incomplete checkpoint, {err.filename} is missing") from None
     except (ValueError, KeyError, TypeError, RuntimeError) as err:
-        raise SessionError(f"{folder}: the checkpoint does not fit this design ({err})") from None
+        raise SessionError(
+            f"{folder}: the checkpoint does not fit this design ({_one_line(err)})"
+        ) from None
     session.history, session.lr_changes = metrics["history"], metrics["lr_changes"]
-    session.losses = metrics.get("losses", [])
+    session.losses = metrics["losses"]
     session.restore_position(position)
 
 
@@ -107,51 +127,74 @@ def read_position(folder: Path) -> dict:
     folder = Path(os.path.abspath(folder))
     _settle(folder)
     path = folder / "session.json"
-    try:
-        position = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SessionError(f"{folder}: not a checkpoint folder (no session.json in it)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SessionError(f"{path}: cannot be read ({err})") from None
-    if not isinstance(position, dict) or position.get("format") != CHECKPOINT_FORMAT:
+    if not os.path.lexists(path):
+        raise SessionError(f"{folder}: not a checkpoint folder (no session.json in it)")
+    position = _read_json(path, JSON_BYTES, dict)
+    if position.get("format") != CHECKPOINT_FORMAT:
         raise SessionError(f"{path}: not a stepgrad checkpoint")
     if position.get("version") != CHECKPOINT_VERSION:
         raise SessionError(
-            f"{path}: checkpoint version {position.get('version')!r}; this stepgrad reads "
-            f"{CHECKPOINT_VERSION} (checkpoints it can verify, with a manifest)"
+            f"{path}: checkpoint version {schema.short(position.get('version'))}; this "
+            f"stepgrad reads {CHECKPOINT_VERSION} (checkpoints it can verify, with a manifest)"
         )
+    _check(position, schema.POSITION, path)
     _verify(folder, position)
     return position
 
 
 def _verify(folder: Path, position: dict) -> None:
     """Every file is the one the manifest names, and all are from the same step."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
-        if manifest.get("format") != MANIFEST_FORMAT or set(files) != set(FILES):
-            raise ValueError("not a stepgrad checkpoint manifest")
-    except FileNotFoundError:
-        raise SessionError(f"{folder}: torn checkpoint (no {MANIFEST}); not resumed") from None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-        raise SessionError(f"{folder / MANIFEST}: cannot be read ({err})") from None
+    path = folder / MANIFEST
+    if not os.path.lexists(path):
+        raise SessionError(f"{folder}: torn checkpoint (no {MANIFEST}); not resumed")
+    manifest = _read_json(path, JSON_BYTES, schema.MANIFEST)
+    files = manifest["files"]
+    if manifest["format"] != MANIFEST_FORMAT or set(files) != set(FILES):
+        raise SessionError(f"{path}: not a stepgrad checkpoint manifest")
     for name in FILES:
         try:
             matches = _sha256(folder / name) == files[name]
         except FileNotFoundError:
             matches = False
+        except OSError as err:
+            raise SessionError(f"{folder}: torn or changed checkpoint ({_one_line(err)})") from None
         if not matches:
             raise SessionError(
                 f"{folder}: torn or changed checkpoint ({name} is not the file its "
                 "manifest names); not resumed"
             )
-    if manifest.get("global_step") != position.get("global_step"):
+    if manifest["global_step"] != position["global_step"]:
         raise SessionError(f"{folder}: torn checkpoint (files from different steps); not resumed")
+
+
+def _read_json(path: Path, max_bytes: int, layout) -> Any:
+    """The JSON in `path`, bounded in size and depth and checked against `layout`."""
+    try:
+        value = read_json(path, max_bytes, JSON_DEPTH)
+    except FileNotFoundError:
+        raise SessionError(
+            f"{path.parent}: incomplete checkpoint, {path.name} is missing"
+        ) from None
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError among them
+        raise SessionError(f"{path}: cannot be read ({_one_line(err)})") from None
+    _check(value, layout, path)
+    return value
+
+
+def _check(value, layout, path: Path) -> None:
+    try:
+        schema.check(value, layout, path.name)
+    except ValueError as err:
+        raise SessionError(f"{path}: {err}") from None
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
 
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # a FIFO or folder in a file's place is refused, not awaited
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -327,7 +328,12 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into parameters and buffers; keys and shapes are checked."""
+        """Copy tensors into parameters and buffers; keys, shapes and kinds are checked.
+
+        As in PyTorch, values are cast to each parameter's dtype (integers and bools
+        convert, complex ones lose their imaginary part with a warning), and anything
+        that is not a tensor is an error, as is a wrong shape.
+        """
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -342,11 +348,20 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            shape = tuple(value.shape) if hasattr(value, "shape") else ()
-            if shape != tuple(target.shape):
+            if not isinstance(value, Tensor):  # PyTorch refuses numpy arrays and lists too
                 errors.append(
-                    f"size mismatch for {key}: copying a param with shape {shape} from checkpoint, "
-                    f"the shape in current model is {tuple(target.shape)}."
+                    f'While copying the parameter named "{key}", expected Tensor or Tensor-like '
+                    f"object from checkpoint but received {type(value)}"
+                )
+            elif value._data.dtype.kind not in "biufc":
+                errors.append(
+                    f'While copying the parameter named "{key}", expected a Tensor of numbers '
+                    f"from checkpoint but received one of {value._data.dtype}"
+                )
+            elif tuple(value.shape) != tuple(target.shape):
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {tuple(value.shape)} "
+                    f"from checkpoint, the shape in current model is {tuple(target.shape)}."
                 )
         if errors:
             raise RuntimeError(
@@ -356,9 +371,15 @@ class Module:
         with no_grad():
             for key, target in own.items():
                 if key in state_dict:
-                    value = state_dict[key]
-                    arr = value._data if isinstance(value, Tensor) else backend.np.asarray(value)
-                    arr = backend.to_device(backend.to_numpy(arr), target.device.type)
+                    arr = backend.to_numpy(state_dict[key]._data)
+                    if arr.dtype.kind == "c" and target._data.dtype.kind != "c":
+                        warnings.warn(
+                            "Casting complex values to real discards the imaginary part",
+                            UserWarning,
+                            stacklevel=2,
+                        )
+                        arr = arr.real
+                    arr = backend.to_device(arr, target.device.type)
                     target._data[...] = arr.astype(target._data.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
 

@@ -8,7 +8,13 @@ import stat
 import pytest
 
 import engine
-from engine.files import NotARegularFileError, write_atomic
+from engine.files import (
+    FileTooLargeError,
+    NotARegularFileError,
+    parse_json,
+    read_json,
+    write_atomic,
+)
 
 
 def test_writes_text_bytes_and_a_writer(tmp_path):
@@ -123,3 +129,25 @@ def test_open_regular_reads_a_file_and_refuses_folders_fifos_and_devices(tmp_pat
         open_regular(tmp_path / "f", max_bytes=2)
     with pytest.raises(FileNotFoundError):
         open_regular(tmp_path / "missing")
+
+
+def test_parse_json_refuses_deep_nesting_before_parsing():
+    assert parse_json('{"a": ["[[[", {"b": 1}]}', max_depth=3) == {"a": ["[[[", {"b": 1}]}
+    with pytest.raises(ValueError, match="nested 4 levels deep, more than the 3 allowed"):
+        parse_json("[[[[]]]]", max_depth=3)
+    with pytest.raises(ValueError, match="nested 100000 levels deep"):
+        parse_json("[" * 100_000)  # json.loads would raise RecursionError
+
+
+def test_read_json_bounds_size_and_kind(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text('{"x": [1, 2]}')
+    assert read_json(path, max_bytes=100) == {"x": [1, 2]}
+    with pytest.raises(FileTooLargeError, match="more than the 5 bytes"):
+        read_json(path, max_bytes=5)
+    path.write_bytes(b'{"x": "\xff"}')
+    with pytest.raises(UnicodeDecodeError):
+        read_json(path, max_bytes=100)
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(NotARegularFileError):
+        read_json(tmp_path / "pipe", max_bytes=100)

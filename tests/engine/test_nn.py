@@ -8,6 +8,7 @@ import pytest
 import engine
 import engine.nn as nn
 import engine.nn.functional as F
+from engine.tensor import Tensor
 
 
 def mlp(lib):
@@ -248,3 +249,65 @@ def test_state_dict_moves_both_ways_with_pytorch():
     _copy_weights(ours2, back, torch)
     for k, v in back.state_dict().items():
         assert np.array_equal(v.numpy(), ours2.state_dict()[k].numpy()), k
+
+
+# what load_state_dict does with a value of the right shape but another kind: PyTorch
+# casts integers and bools, drops a complex value's imaginary part with a warning, and
+# refuses anything that is not a tensor (numpy arrays and lists included)
+LOADED_VALUES = {
+    "int": lambda lib: lib.tensor([[1, 2], [3, 4]]),
+    "bool": lambda lib: lib.tensor([[True, False], [False, True]]),
+    "float64": lambda lib: lib.tensor(np.full((2, 2), 0.25)),
+    "numpy": lambda lib: np.ones((2, 2), np.float32),
+    "numpy str": lambda lib: np.array([["a", "b"], ["c", "d"]]),
+    "str": lambda lib: "weights",
+    "int scalar": lambda lib: 3,
+    "list": lambda lib: [[1.0, 2.0], [3.0, 4.0]],
+    "0-d": lambda lib: lib.tensor(5.0),
+}
+
+
+def _load_weight(lib, value):
+    """Linear(2, 2) after loading `value` as its weight: ('loaded', values) or ('error', type)."""
+    layer = lib.nn.Linear(2, 2)
+    try:
+        layer.load_state_dict({"weight": value, "bias": lib.zeros(2)})
+    except Exception as err:  # the type is what is compared
+        return "error", type(err).__name__
+    return "loaded", layer.weight.detach().numpy().tolist()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", sorted(LOADED_VALUES))
+def test_load_state_dict_takes_what_pytorch_takes(case):
+    import torch
+
+    ours = _load_weight(engine, LOADED_VALUES[case](engine))
+    theirs = _load_weight(torch, LOADED_VALUES[case](torch))
+    assert ours == theirs
+
+
+@pytest.mark.torch
+def test_load_state_dict_drops_the_imaginary_part_with_a_warning_as_pytorch_does():
+    import torch
+
+    layer, reference = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    values = np.array([[1 + 2j, 3], [4, 5j]], np.complex64)
+    with pytest.warns(UserWarning, match="discards the imaginary part"):
+        layer.load_state_dict(
+            {"weight": Tensor._make(values, False, None), "bias": engine.zeros(2)}
+        )
+    with pytest.warns(UserWarning, match="discards the imaginary part"):
+        reference.load_state_dict({"weight": torch.tensor(values), "bias": torch.zeros(2)})
+    assert layer.weight.detach().numpy().tolist() == reference.weight.detach().numpy().tolist()
+
+
+def test_load_state_dict_refuses_a_tensor_of_strings_and_changes_nothing():
+    layer = nn.Linear(2, 2)
+    before = layer.weight.detach().numpy().copy()
+    strings = Tensor._make(np.array([["1", "2"], ["3", "4"]]), False, None)
+    with pytest.raises(RuntimeError, match=r'"weight", expected a Tensor of numbers.*<U1'):
+        layer.load_state_dict({"weight": strings, "bias": engine.zeros(2)})
+    with pytest.raises(RuntimeError, match=r"expected Tensor .* received <class 'numpy.ndarray'>"):
+        layer.load_state_dict({"weight": np.ones((2, 2)), "bias": engine.zeros(2)})
+    np.testing.assert_array_equal(layer.weight.detach().numpy(), before)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import pickle
+import re
 import zipfile
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import engine
 from engine import serialization
-from engine.serialization import load, save
+from engine.files import NotARegularFileError
+from engine.serialization import ArrayInfo, load, save
 from engine.tensor import Tensor
 
 
@@ -167,3 +171,163 @@ def test_object_arrays_in_an_archive_are_refused(tmp_path):
             dst.writestr(name, object_array.getvalue() if name == "t0.npy" else src.read(name))
     with pytest.raises(ValueError, match=r"tricky\.npz: array 't0' can't be read without pickle"):
         load(tricky)
+
+
+# ----- damaged saves: each was once a traceback, or a misleading message -------------
+def member_bytes(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def rewritten(path, parts: dict[str, bytes], method=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", method) as z:
+        for name, content in parts.items():
+            z.writestr(name, content)
+    return path
+
+
+def npy_header(text: bytes) -> bytes:
+    """A .npy 1.0 magic and header holding `text`, padded as numpy pads it."""
+    text += b" " * (63 - len(text) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text
+
+
+def with_manifest(tmp_path, root, extra=None) -> Path:
+    """A save whose manifest's root is `root` (JSON), beside the arrays in `extra`."""
+    manifest = json.dumps({"format": serialization.FORMAT, "version": 1, "root": root})
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(manifest.encode(), np.uint8))
+    parts = {f"{serialization.MANIFEST}.npy": buffer.getvalue(), **(extra or {})}
+    return rewritten(tmp_path / "tampered.npz", parts)
+
+
+def test_a_damaged_array_header_is_called_damaged_not_pickled(tmp_path):
+    path = tmp_path / "w.npz"
+    save({"w": engine.ones(2)}, path)
+    parts = member_bytes(path)
+    parts["t0.npy"] = npy_header(b"{'descr': '<f4', 'shape': (2,")  # unclosed: TokenError
+    rewritten(path, parts)
+    with pytest.raises(ValueError, match=r"damaged save file: array 't0'") as err:
+        load(path)
+    assert "pickle" not in str(err.value)
+
+
+def test_a_header_that_disagrees_with_the_members_size_is_damaged(tmp_path):
+    path = tmp_path / "w.npz"
+    save({"w": engine.ones(2)}, path)
+    parts = member_bytes(path)
+    parts["t0.npy"] = npy_header(
+        b"{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }"
+    )
+    rewritten(path, parts)
+    with pytest.raises(ValueError, match=r"array 't0' is damaged: its header declares float32"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("root", "problem"),
+    [
+        ({"type": "dict", "items": {"a": 1}}, "items are a dict, not a list"),
+        ({"type": "dict", "items": [[1, 2, 3]]}, "not a [key, value] pair"),
+        ({"type": "dict", "items": [[{"type": "list", "items": []}, 1]]}, "key of type list"),
+        ({"type": "dict"}, "fields ['type'], not ['items', 'type']"),
+        ({"type": "float", "value": [1]}, "not nan or inf"),
+        ({"type": "set", "items": []}, "unknown type 'set'"),
+        ({"type": ["list"], "items": []}, "unknown type ['list']"),
+        ([1, 2], "is a JSON list"),
+        ({"type": "tensor", "array": "t9", "requires_grad": False}, "array 't9' that is not in"),
+        ({"type": "tensor", "array": 5, "requires_grad": False}, "array 5 that is not in"),
+        ({"type": "tensor", "array": "t0", "requires_grad": "yes"}, "not true or false"),
+        ({"type": "list", "items": [{"type": "list", "items": []}] * 2}, None),
+    ],
+)
+def test_a_tampered_manifest_is_one_value_error(tmp_path, root, problem):
+    extra = {"t0.npy": member_bytes(saved_ones(tmp_path))["t0.npy"]}
+    path = with_manifest(tmp_path, root, extra)
+    if problem is None:
+        assert load(path) == [[], []]
+        return
+    with pytest.raises(ValueError) as err:
+        load(path)
+    assert problem in str(err.value) and "\n" not in str(err.value)
+
+
+def saved_ones(tmp_path) -> Path:
+    save({"w": engine.ones(2)}, tmp_path / "ones.npz")
+    return tmp_path / "ones.npz"
+
+
+def test_one_array_referred_to_twice_is_refused(tmp_path):
+    extra = {"t0.npy": member_bytes(saved_ones(tmp_path))["t0.npy"]}
+    entry = {"type": "tensor", "array": "t0", "requires_grad": False}
+    path = with_manifest(tmp_path, {"type": "list", "items": [entry, entry]}, extra)
+    with pytest.raises(ValueError, match="already holds"):
+        load(path)
+
+
+def test_deep_nesting_and_huge_numbers_in_a_manifest(tmp_path):
+    node = {"type": "list", "items": []}
+    for _ in range(150):
+        node = {"type": "list", "items": [node]}
+    with pytest.raises(ValueError, match="nested 3.. levels deep"):
+        load(with_manifest(tmp_path, node))
+    raw = b'{"format": "stepgrad-state", "version": 1, "root": ' + b"[" * 100_000
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(raw, np.uint8))
+    path = rewritten(tmp_path / "deep.npz", {f"{serialization.MANIFEST}.npy": buffer.getvalue()})
+    with pytest.raises(ValueError, match="nested 100001 levels deep"):
+        load(path)
+    assert load(with_manifest(tmp_path, 10**300)) == 10**300
+
+
+def test_string_complex_and_datetime_tensors_are_refused(tmp_path):
+    for array in (np.array(["a", "b"]), np.ones(2, np.complex64), np.zeros(2, "M8[s]")):
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        entry = {"type": "tensor", "array": "t0", "requires_grad": False}
+        path = with_manifest(tmp_path, entry, {"t0.npy": buffer.getvalue()})
+        with pytest.raises(ValueError, match=re.escape(f"array 't0' holds {array.dtype},")):
+            load(path)
+
+
+def test_a_fifo_or_folder_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.npz")
+    with pytest.raises(NotARegularFileError, match="not a regular file"):
+        load(tmp_path / "pipe.npz")
+    with pytest.raises(NotARegularFileError, match="a folder"):
+        load(tmp_path)
+
+
+def test_check_sees_shapes_and_dtypes_before_any_data(tmp_path, monkeypatch):
+    path = tmp_path / "w.npz"
+    save({"w": engine.ones(2, 3), "n": np.int8(3)}, path)
+    seen = {}
+
+    def check(saved):
+        seen.update(saved)
+        raise ValueError("no thanks")
+
+    reads, real = [], serialization._Reader._data
+
+    def reading(reader, slot, shape, dtype):
+        reads.append(slot.member.filename)
+        return real(reader, slot, shape, dtype)
+
+    monkeypatch.setattr(serialization._Reader, "_data", reading)
+    with pytest.raises(ValueError, match="no thanks"):
+        load(path, check=check)
+    assert seen == {
+        "w": ArrayInfo((2, 3), np.dtype("float32"), True),
+        "n": ArrayInfo((), np.dtype("int8"), False),
+    }
+    assert reads == [f"{serialization.MANIFEST}.npy"]  # and no array's
+
+
+def test_fortran_ordered_and_deflated_arrays_load(tmp_path):
+    path = tmp_path / "w.npz"
+    matrix = np.arange(6.0).reshape(2, 3)
+    save({"t": engine.tensor(matrix.T), "a": np.asfortranarray(matrix)}, path)
+    rewritten(path, member_bytes(path), zipfile.ZIP_DEFLATED)
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded["t"].numpy(), matrix.T)
+    np.testing.assert_array_equal(loaded["a"], matrix)

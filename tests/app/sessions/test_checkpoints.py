@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -11,8 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import engine
 from app.sessions import checkpoints
 from app.sessions.setup import SessionError
 from app.sessions.training import TrainingSession
@@ -133,3 +136,118 @@ def test_killed_at_random_moments_every_checkpoint_left_is_whole(tmp_path):
 def test_killed_forty_times_every_checkpoint_left_is_whole(tmp_path):
     steps = kill_while_saving(tmp_path, kills=40, seed=2)
     assert steps and steps == sorted(steps) and steps[-1] > steps[0]
+
+
+# ----- tampered folders: the manifest is rewritten to match, as a deliberate edit would --
+def retouched(folder: Path, name: str, content: bytes | None) -> None:
+    """`name` replaced by `content` (or removed), and the manifest made to name it."""
+    path = folder / name
+    if content is not None:
+        path.write_bytes(content)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if path.is_file():
+        manifest["files"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def edited_json(folder: Path, name: str, edit) -> bytes:
+    value = json.loads((folder / name).read_text())
+    edit(value)
+    return json.dumps(value).encode()
+
+
+POSITION_EDITS = {
+    "epoch as text": (lambda p: p.update(epoch="2"), "session.json.epoch is '2'"),
+    "epoch past 2**63": (lambda p: p.update(epoch=10**30), "expected a whole number"),
+    "rng_state a string": (lambda p: p.update(rng_state="x"), "rng_state is 'x'"),
+    "rng_state missing a key": (lambda p: p["rng_state"].pop("uinteger"), "lacks ['uinteger']"),
+    "sums a list": (lambda p: p.update(sums=[1, 2]), "sums is [1, 2]"),
+    "smooth too short": (lambda p: p.update(smooth=[0.5]), "has 1 items, expected 2"),
+    "no batch": (lambda p: p.pop("batch"), "lacks ['batch']"),
+    "batch past the epoch": (lambda p: p.update(batch=10**6), "batch 1000000 of an epoch"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POSITION_EDITS))
+def test_a_tampered_session_json_is_one_session_error(tmp_path, case):
+    folder = trained().save_checkpoint(tmp_path / "run")
+    edit, phrase = POSITION_EDITS[case]
+    retouched(folder, "session.json", edited_json(folder, "session.json", edit))
+    with pytest.raises(SessionError) as err:
+        TrainingSession.resume_from(folder, mlp(epochs=2))
+    assert phrase in str(err.value) and "\n" not in str(err.value)
+
+
+RAW_FILES = {
+    "metrics nested 100000 deep": ("metrics.json", b"[" * 100_000, "nested 100000 levels deep"),
+    "metrics not UTF-8": ("metrics.json", b'{"history": "\xff"}', "cannot be read"),
+    "metrics history an object": (
+        "metrics.json",
+        b'{"history": {}, "lr_changes": [], "losses": []}',
+        "metrics.json.history is {}",
+    ),
+    "metrics a loss as text": (
+        "metrics.json",
+        b'{"history": [], "lr_changes": [], "losses": ["0.5"]}',
+        "losses[0] is '0.5'",
+    ),
+    "session huge number": ("session.json", b"1" * 5000, "cannot be read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RAW_FILES))
+def test_a_malformed_json_file_is_one_session_error(tmp_path, case):
+    folder = trained().save_checkpoint(tmp_path / "run")
+    name, content, phrase = RAW_FILES[case]
+    retouched(folder, name, content)
+    with pytest.raises(SessionError) as err:
+        TrainingSession.resume_from(folder, mlp(epochs=2))
+    assert phrase in str(err.value) and "\n" not in str(err.value)
+    assert str(folder) in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["weights.npz", "session.json", "metrics.json", "manifest.json"])
+@pytest.mark.parametrize("kind", ["folder", "fifo", "loop", "huge"])
+def test_a_file_replaced_by_a_folder_fifo_loop_or_huge_file_is_refused(tmp_path, name, kind):
+    folder = trained().save_checkpoint(tmp_path / "run")
+    path = folder / name
+    path.unlink()
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "loop":
+        path.symlink_to(name)
+    else:
+        with open(path, "wb") as f:
+            f.truncate(300 * 2**20)  # sparse
+    start = time.monotonic()
+    with pytest.raises(SessionError) as err:
+        TrainingSession.resume_from(folder, mlp(epochs=2))
+    assert "\n" not in str(err.value) and time.monotonic() - start < 10
+
+
+def test_optimizer_state_that_the_optimizer_would_trip_on_is_refused(tmp_path):
+    folder = trained().save_checkpoint(tmp_path / "run")
+    saved = engine.load(folder / "optimizer.npz")
+    del saved["optimizer"]["state"][0]["exp_avg"]  # Adam's step() would raise KeyError
+    engine.save(saved, folder / "optimizer.npz")
+    retouched(folder, "optimizer.npz", None)
+    with pytest.raises(SessionError, match=r"optimizer state 0 holds \['exp_avg_sq', 'step'\]"):
+        TrainingSession.resume_from(folder, mlp(epochs=2))
+    saved = engine.load(folder / "optimizer.npz")
+    saved["optimizer"]["param_groups"][0]["lr"] = "fast"
+    engine.save(saved, folder / "optimizer.npz")
+    retouched(folder, "optimizer.npz", None)
+    with pytest.raises(SessionError, match=r"param_groups\[0\].lr is 'fast'"):
+        TrainingSession.resume_from(folder, mlp(epochs=2))
+
+
+def test_int_weights_in_a_checkpoint_are_refused(tmp_path):
+    folder = trained().save_checkpoint(tmp_path / "run")
+    state = engine.load(folder / "weights.npz")
+    state["fc1.weight"] = engine.tensor(np.ones((32, 64), np.int64))
+    engine.save(state, folder / "weights.npz")
+    retouched(folder, "weights.npz", None)
+    with pytest.raises(SessionError, match=r"fc1.weight holds int64 of shape \(32, 64\)"):
+        TrainingSession.resume_from(folder, mlp(epochs=2))
