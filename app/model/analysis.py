@@ -18,6 +18,7 @@ from app.model.design import (
 )
 from app.model.registry import REQUIRED, Fix, check_arg, spec
 
+PROBE_BATCH = 2  # two samples: a layer that mixes the batch into a sample shows itself
 TRAINING = "training"  # how problems with the training settings are placed (path ())
 BOUNDED_OUTPUTS = ("Sigmoid", "Softmax")  # layers whose outputs BCELoss can take
 
@@ -75,7 +76,7 @@ def describe(path: tuple[int, ...], node: LayerNode) -> str:
 
 
 def analyse(design: Design, train_size: int | None = None) -> Analysis:
-    """Check every argument and name, run a batch of one through the layers in turn, then
+    """Check every argument and name, run a batch of PROBE_BATCH through the layers, then
     check the training settings against the network.
 
     This is the one validation: what it passes builds, trains and exports. Each layer's
@@ -92,7 +93,7 @@ def analyse(design: Design, train_size: int | None = None) -> Analysis:
     with engine.no_grad():
         x = None
         if meter.add(design.input_shape, 0, math.prod(design.input_shape)) is None:
-            x = engine.zeros(1, *design.input_shape)
+            x = engine.zeros(PROBE_BATCH, *design.input_shape)
         else:
             problems.append(Problem((), "input", meter.refusal("the input", 0)))
         out = _run(design.layers, (), x, infos, problems, bad_paths, meter)
@@ -301,7 +302,7 @@ def _batch_size(training: dict) -> int | None:
 
 
 def _run(nodes, prefix, x, infos, problems, bad_paths, meter, built=None):
-    """Push `x` (batch of one) through `nodes`; returns the output, or None after an error.
+    """Push `x` (a probe batch) through `nodes`; returns the output, or None after an error.
 
     `built` collects each layer's module, named as in the built model, for its container.
     """
@@ -373,13 +374,24 @@ def _run_layer(node, path, x, info, problems, meter):
         problems.append(info.problem)
         return None, None
     info.params = sum(p.numel() for p in module.parameters())
-    module.eval()  # batch statistics of one sample mean nothing; eval mode uses running ones
+    module.eval()  # the probe's batch statistics mean nothing; eval mode uses running ones
     try:
-        return module, module(x)
+        y = module(x)
     except Exception as err:  # the engine's own message, made specific to this layer
         info.problem = explain(node, path, tuple(x.shape[1:]), err)
         problems.append(info.problem)
         return module, None
+    if y.ndim == 0 or y.shape[0] != PROBE_BATCH:
+        got = tuple(y.shape)
+        info.problem = Problem(
+            path,
+            where,
+            f"it merges the samples of a batch: a batch of {PROBE_BATCH} gives {got}, whose "
+            f"first dimension is not the batch (Flatten: keep start_dim at 1 or more)",
+        )
+        problems.append(info.problem)
+        return module, None
+    return module, y
 
 
 def explain(node: LayerNode, path: tuple[int, ...], got: tuple, err: Exception) -> Problem:

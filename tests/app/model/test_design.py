@@ -294,7 +294,7 @@ def test_shape_inference_runs_the_engines_residual(monkeypatch):
 
     monkeypatch.setattr(nn.Residual, "forward", spy)
     analysis = analyse(Design.from_dict(doc(MLP)))
-    assert analysis.ok and seen == [((1, 32), (1, 32))]
+    assert analysis.ok and seen == [((2, 32), (2, 32))]  # the probe batch of two
 
 
 def test_a_residual_adds_its_input_to_the_very_layers_shape_inference_ran(monkeypatch):

@@ -166,7 +166,7 @@ def fitting_layers(draw, shape: tuple) -> list[dict]:
             node = {"type": draw(st.sampled_from(["Residual", "Sequential"])), "layers": [node]}
         probe = analyse(Design.from_dict(_document(list(shape), [node])))
         layers.append(node)
-        if probe.output_shape is None:
+        if not probe.output_shape:
             break
         shape = probe.output_shape
     if draw(st.booleans()):

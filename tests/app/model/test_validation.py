@@ -418,3 +418,11 @@ def test_a_name_with_a_line_break_shows_escaped_in_the_build_tree_and_the_summar
     with console.capture() as captured:
         console.print(summary_table(design, analysis))
     assert "2 'a\\nb'" in captured.get()
+
+
+@pytest.mark.parametrize(
+    "flatten", [{"start_dim": 0}, {"start_dim": 0, "end_dim": 2}, {"start_dim": -4}]
+)
+def test_a_layer_that_merges_the_batch_into_a_sample_is_refused(flatten):
+    [problem] = problems(doc([{"type": "Flatten", "args": flatten}, linear(128, 10)]))
+    assert "layer 1 (Flatten): it merges the samples of a batch" in problem
