@@ -12,6 +12,7 @@ from engine.ops.reduce import _axes
 
 class TanhOp(Function):
     op = "tanh"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).tanh(a)
@@ -23,6 +24,7 @@ class TanhOp(Function):
 
 class SigmoidOp(Function):
     op = "sigmoid"
+    saves = (("out", None),)
 
     def forward(self, a):
         # 0.5 * (1 + tanh(a / 2)) never overflows, unlike 1 / (1 + exp(-a))
@@ -35,6 +37,7 @@ class SigmoidOp(Function):
 
 class ReluOp(Function):
     op = "relu"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).maximum(a, 0)
@@ -46,6 +49,7 @@ class ReluOp(Function):
 
 class LeakyReluOp(Function):
     op = "leaky_relu"
+    saves = ((0, None),)
 
     def forward(self, a, negative_slope=0.01):
         self.a, self.slope = a, negative_slope
@@ -57,6 +61,7 @@ class LeakyReluOp(Function):
 
 class GeluOp(Function):
     op = "gelu"
+    saves = ((0, None),)
 
     def forward(self, a, approximate="none"):
         xp = _xp(a)
@@ -108,6 +113,7 @@ def _softmax_dim(ndim: int, dim) -> int:
 
 class SoftmaxOp(Function):
     op = "softmax"
+    saves = (("out", None),)
 
     def forward(self, x, dim):
         xp = _xp(x)
@@ -122,6 +128,7 @@ class SoftmaxOp(Function):
 
 class LogSoftmaxOp(Function):
     op = "log_softmax"
+    saves = (("out", None),)
 
     def forward(self, x, dim):
         xp = _xp(x)

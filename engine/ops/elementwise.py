@@ -98,6 +98,7 @@ class Sub(Function):
 
 class Mul(Function):
     op = "mul"
+    saves = ((0, 1), (1, 0))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -113,6 +114,7 @@ class Mul(Function):
 
 class Div(Function):
     op = "div"
+    saves = ((1, None), (0, 1))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -131,6 +133,7 @@ class Div(Function):
 
 class Pow(Function):
     op = "pow"
+    saves = ((0, None), (1, None))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -152,6 +155,7 @@ class Pow(Function):
 
 class Maximum(Function):
     op = "maximum"
+    saves = ((0, None), (1, None))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -163,6 +167,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     op = "minimum"
+    saves = ((0, None), (1, None))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -185,6 +190,7 @@ def _tie_split(g, a, b, a_wins, node):
 
 class Where(Function):
     op = "where"
+    saves = ((0, None),)
 
     def forward(self, cond, a, b):
         self.cond, self.shapes = cond, (a.shape, b.shape)

@@ -8,6 +8,7 @@ from engine.ops.elementwise import _binary, _xp
 
 class Matmul(Function):
     op = "matmul"
+    saves = ((0, 1), (1, 0))
     fresh_grads = True
 
     def forward(self, a, b):
@@ -48,6 +49,7 @@ def matmul(input, other):
 
 class LinearOp(Function):
     op = "linear"
+    saves = ((0, 1), (1, 0))
     fresh_grads = True
 
     def forward(self, x, weight, bias=None):

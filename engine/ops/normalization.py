@@ -9,6 +9,8 @@ from engine.ops.unary import sqrt
 
 class BatchNormOp(Function):
     op = "batch_norm"
+    saves = ((0, None), (1, None))
+    saves_others = True  # the batch statistics
 
     def forward(self, x, *affine, running_mean, running_var, training, momentum, eps):
         xp = _xp(x)

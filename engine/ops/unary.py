@@ -18,6 +18,7 @@ class Neg(Function):
 
 class Abs(Function):
     op = "abs"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -29,6 +30,7 @@ class Abs(Function):
 
 class Exp(Function):
     op = "exp"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).exp(a)
@@ -40,6 +42,7 @@ class Exp(Function):
 
 class Log(Function):
     op = "log"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -51,6 +54,7 @@ class Log(Function):
 
 class Sqrt(Function):
     op = "sqrt"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).sqrt(a)
@@ -62,6 +66,7 @@ class Sqrt(Function):
 
 class Sin(Function):
     op = "sin"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -73,6 +78,7 @@ class Sin(Function):
 
 class Cos(Function):
     op = "cos"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -84,6 +90,7 @@ class Cos(Function):
 
 class Clamp(Function):
     op = "clamp"
+    saves = ((0, None),)
 
     def forward(self, a, min=None, max=None):
         self.a, self.lo, self.hi = a, min, max

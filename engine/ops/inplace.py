@@ -1,0 +1,128 @@
+"""What a change in place records in the graph: overwriting, writing a region, retaking a view."""
+
+from __future__ import annotations
+
+import math
+
+from engine.autograd import Function, unbroadcast
+from engine.ops.elementwise import _xp
+from engine.tensor import Tensor
+
+
+def _as_tensor(value, like: Tensor) -> Tensor:
+    """`value` as a tensor of `like`'s dtype and device, keeping its graph."""
+    if not isinstance(value, Tensor):
+        return Tensor._make(_xp(like._data).asarray(value, dtype=like._data.dtype), False, None)
+    return value if value._data.dtype == like._data.dtype else value.to(like.dtype)
+
+
+def _sum_to(g, shape: tuple):
+    """`g` summed down to `shape` (a value broadcast into a region may have extra 1s)."""
+    return unbroadcast(g, shape) if g.ndim >= len(shape) else g.reshape(shape)
+
+
+class Overwrite(Function):
+    """`copy_(value)` and `fill_(value)`: every element replaced; old values get zero gradient."""
+
+    op = "copy"
+
+    def forward(self, old, value):
+        self.value_shape = value.shape
+        return _xp(old).broadcast_to(value, old.shape).astype(old.dtype)
+
+    def backward(self, g):
+        return (
+            _xp(g).zeros_like(g) if self.needs(0) else None,
+            _sum_to(g, self.value_shape) if self.needs(1) else None,
+        )
+
+
+class IndexPut(Function):
+    """`t[index] = value`: the region replaced; its gradient goes to `value`."""
+
+    op = "index_put"
+
+    def forward(self, old, value, index):
+        self.index, self.value_shape = index, value.shape
+        out = old.copy()
+        out[index] = value
+        return out
+
+    def backward(self, g):
+        grad_old = grad_value = None
+        if self.needs(0):
+            grad_old = g.copy()
+            grad_old[self.index] = 0
+        if self.needs(1):
+            grad_value = _sum_to(g[self.index], self.value_shape)
+        return grad_old, grad_value
+
+
+class CopySlices(Function):
+    """A change in place to a view, seen from its base: the view's region takes new values.
+
+    `positions` holds, for each element of the view, its flat index in the base.
+    """
+
+    op = "copy_slices"
+
+    def forward(self, base, value, region, positions):
+        region[...] = value  # the view's memory is the base's: this writes the base
+        self.positions = positions
+        return base
+
+    def backward(self, g):
+        flat = _xp(g).ascontiguousarray(g).reshape(-1)
+        grad_base = grad_value = None
+        if self.needs(0):
+            grad_base = flat.copy()
+            grad_base[self.positions] = 0
+            grad_base = grad_base.reshape(g.shape)
+        if self.needs(1):
+            grad_value = flat[self.positions]
+        return grad_base, grad_value
+
+
+class TakeView(Function):
+    """A view taken again from its base after the base changed (PyTorch's AsStridedBackward)."""
+
+    op = "as_strided"
+
+    def forward(self, base, take, positions):
+        self.shape, self.positions = base.shape, positions
+        return take(base)
+
+    def backward(self, g):
+        out = _xp(g).zeros(math.prod(self.shape), dtype=g.dtype)
+        out[self.positions] = g
+        return (out.reshape(self.shape),)
+
+
+def overwrite(old: Tensor, value) -> Tensor:
+    return Overwrite.apply(old, _as_tensor(value, old))
+
+
+def index_put(old: Tensor, index, value) -> Tensor:
+    return IndexPut.apply(old, _as_tensor(value, old), index=index)
+
+
+def change_view(view: Tensor, new: Tensor) -> None:
+    """Write `new` into `view` and record it as PyTorch does: the base's node becomes a
+    CopySlices over the change, and the view is taken again from the changed base."""
+    takes = []
+    base = view
+    while base._view is not None:
+        base, take = base._view
+        takes.append(take)
+
+    def take_all(array):
+        for take in reversed(takes):
+            array = take(array)
+        return array
+
+    shape = base._data.shape
+    positions = take_all(_xp(base._data).arange(math.prod(shape)).reshape(shape))
+    changed = CopySlices.apply(base, new, region=view._data, positions=positions)
+    base._ctx, base.requires_grad = changed._ctx, True
+    view._ctx = TakeView.apply(base, take=take_all, positions=positions)._ctx
+    view.requires_grad = True
