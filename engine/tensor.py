@@ -257,13 +257,12 @@ class Tensor:
                 target_device = arg
             else:
                 target_dtype = arg
-        out = self
-        if target_dtype is not None:
-            np_dtype = to_dtype(target_dtype).np
+        out = self  # already of that dtype and on that device: self, as in PyTorch
+        if target_dtype is not None and (np_dtype := to_dtype(target_dtype).np) != out._data.dtype:
             if np_dtype.kind not in "fc":
                 out = out.detach()  # an integer or bool result carries no gradient, as in PyTorch
             out = ops.elementwise.Cast.apply(out, dtype=np_dtype)
-        if target_device is not None:
+        if target_device is not None and device(target_device).type != out.device.type:
             out = ops.elementwise.ToDevice.apply(out, device=device(target_device).type)
         return out
 
@@ -620,11 +619,11 @@ class Tensor:
     def sub_(self, other, alpha=1) -> Tensor:
         return self._modify(lambda x, o: ops.sub(x, o, alpha=alpha), other, keeps_self=False)
 
-    def mul_(self, other) -> Tensor:
-        return self._modify(ops.mul, other)
+    def mul_(self, other) -> Tensor:  # mul and div save self only for other's gradient
+        return self._modify(ops.mul, other, keeps_self=getattr(other, "requires_grad", False))
 
     def div_(self, other) -> Tensor:
-        return self._modify(ops.div, other)
+        return self._modify(ops.div, other, keeps_self=getattr(other, "requires_grad", False))
 
     def pow_(self, exponent) -> Tensor:
         return self._modify(ops.pow, exponent)

@@ -133,7 +133,7 @@ class Div(Function):
 
 class Pow(Function):
     op = "pow"
-    saves = ((0, None), (1, None))
+    saves = ((0, None), (1, None), ("out", 1))
 
     def forward(self, a, b):
         self.a, self.b = a, b

@@ -460,10 +460,35 @@ def _residual_add_after_linear(t):
     return out, w.grad
 
 
+def _relu_in_place_after_batch_norm(t):
+    t.manual_seed(0)
+    x = t.tensor([[1.0, -2.0], [3.0, 0.5], [-1.0, 2.0]], requires_grad=True)
+    w = t.tensor([[0.5, -1.0], [2.0, 1.0]], requires_grad=True)
+    h = t.nn.functional.batch_norm(x @ w, None, None, training=True)
+    h.relu_()  # batch_norm does not save its output: allowed
+    (h * h).sum().backward()
+    return h, x.grad, w.grad
+
+
+def _pow_output_changed(t):
+    a, e = leaf(t), leaf(t, 2.0, 2.0, 2.0)
+    y = a**e  # saves its output for the exponent's gradient
+    y.add_(1)
+    y.sum().backward()
+
+
+def _same_dtype_and_device_give_self(t):
+    a = leaf(t)
+    return a.float() is a, a.to("cpu") is a, a.to(t.float32) is a, a.double() is a
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize(
     "program",
     [
+        _relu_in_place_after_batch_norm,
+        _pow_output_changed,
+        _same_dtype_and_device_give_self,
         _write_graph_into_zeros,
         _add_graph_into_zeros,
         _mul_by_a_graph_tensor,
