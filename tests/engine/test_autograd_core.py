@@ -482,10 +482,33 @@ def _same_dtype_and_device_give_self(t):
     return a.float() is a, a.to("cpu") is a, a.to(t.float32) is a, a.double() is a
 
 
+def _inplace_activation_modules(t):
+    x = t.tensor([[1.0, -2.0], [3.0, -0.5]], requires_grad=True)
+    h = x * 2
+    relu_out = t.nn.ReLU(inplace=True)(h)
+    g = x * 3
+    leaky_out = t.nn.LeakyReLU(0.1, inplace=True)(g)
+    (relu_out * leaky_out).sum().backward()
+    return relu_out is h, h, leaky_out is g, g, x.grad
+
+
+def _inplace_relu_on_a_leaf(t):
+    return t.nn.functional.relu(leaf(t), inplace=True)
+
+
+def _inplace_relu_after_sigmoid(t):
+    a = leaf(t)
+    h = t.sigmoid(a)  # saves its output
+    t.nn.functional.relu(h, inplace=True).sum().backward()
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize(
     "program",
     [
+        _inplace_activation_modules,
+        _inplace_relu_on_a_leaf,
+        _inplace_relu_after_sigmoid,
         _relu_in_place_after_batch_norm,
         _pow_output_changed,
         _same_dtype_and_device_give_self,
