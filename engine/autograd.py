@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -26,10 +27,19 @@ state = _ThreadState()
 class VersionCounter:
     """How many in-place changes a storage has had; its views and detach() share it."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "views")
 
     def __init__(self):
         self.value = 0
+        self.views = None  # weak references to the views of this storage, made on the first
+
+    def add_view(self, view) -> None:
+        """Remember `view`, so that a change in place to its base in the graph retakes it."""
+        if self.views is None:
+            self.views = []
+        elif len(self.views) % 64 == 0:  # now and then, forget the views that are gone
+            self.views = [ref for ref in self.views if ref() is not None]
+        self.views.append(weakref.ref(view))
 
 
 def version_counter(t) -> VersionCounter:

@@ -556,6 +556,7 @@ class Tensor:
         if self._view is None:
             self._data[...] = out._data
             self._ctx, self.requires_grad = out._ctx, True
+            ops.inplace.retake_views(self)
         else:
             ops.inplace.change_view(self, out)
         counter = version_counter(self)

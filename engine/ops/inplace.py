@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from engine import backend
 from engine.autograd import Function, unbroadcast
 from engine.ops.elementwise import _xp
 from engine.tensor import Tensor
@@ -94,7 +95,7 @@ class TakeView(Function):
 
     def backward(self, g):
         out = _xp(g).zeros(math.prod(self.shape), dtype=g.dtype)
-        out[self.positions] = g
+        backend.index_add(out, self.positions, g)  # an expanded view repeats positions
         return (out.reshape(self.shape),)
 
 
@@ -106,9 +107,9 @@ def index_put(old: Tensor, index, value) -> Tensor:
     return IndexPut.apply(old, _as_tensor(value, old), index=index)
 
 
-def change_view(view: Tensor, new: Tensor) -> None:
-    """Write `new` into `view` and record it as PyTorch does: the base's node becomes a
-    CopySlices over the change, and the view is taken again from the changed base."""
+def _from_base(view: Tensor):
+    """`view`'s base, how to take the view from an array shaped like it, and the flat
+    index in the base of each element of the view."""
     takes = []
     base = view
     while base._view is not None:
@@ -121,8 +122,25 @@ def change_view(view: Tensor, new: Tensor) -> None:
         return array
 
     shape = base._data.shape
-    positions = take_all(_xp(base._data).arange(math.prod(shape)).reshape(shape))
+    return base, take_all, take_all(_xp(base._data).arange(math.prod(shape)).reshape(shape))
+
+
+def change_view(view: Tensor, new: Tensor) -> None:
+    """Write `new` into `view` and record it as PyTorch does: the base's node becomes a
+    CopySlices over the change, and its views are taken again from the changed base."""
+    base, _, positions = _from_base(view)
     changed = CopySlices.apply(base, new, region=view._data, positions=positions)
     base._ctx, base.requires_grad = changed._ctx, True
-    view._ctx = TakeView.apply(base, take=take_all, positions=positions)._ctx
-    view.requires_grad = True
+    retake_views(base)
+
+
+def retake_views(base: Tensor) -> None:
+    """After a change in place gave `base` a new node, take each of its live views again
+    from it, as PyTorch regenerates a view's grad_fn when its base's version moves."""
+    views = base._counter.views if base._counter is not None else None
+    for ref in views or ():
+        view = ref()
+        if view is not None and view._base is base:
+            _, take, positions = _from_base(view)
+            view._ctx = TakeView.apply(base, take=take, positions=positions)._ctx
+            view.requires_grad = True

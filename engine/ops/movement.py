@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from engine import backend
-from engine.autograd import Function, OpError, unbroadcast
+from engine.autograd import Function, OpError, unbroadcast, version_counter
 from engine.ops.elementwise import _xp
 from engine.ops.reduce import _axes
 from engine.tensor import Tensor, _shape_arg
@@ -137,12 +137,14 @@ def _viewing(out: Tensor, source: Tensor, take) -> Tensor:
     place to `out` is replayed on `source` through `take` (which takes the view again
     from an array shaped like `source`)."""
     out._view = (source, take)
+    version_counter(source).add_view(out)
     return out
 
 
 def _reshaped(input, shape):
     out = Reshape.apply(input, shape=shape)
-    if not _xp(out._data).may_share_memory(out._data, input._data):
+    source = input._data
+    if out._data.base is not (source if source.base is None else source.base):
         return out  # NumPy had to copy: not a view, as PyTorch's reshape
     return _viewing(out, input, lambda a: a.reshape(shape))
 

@@ -431,7 +431,7 @@ def _alias_sees_iadd(t):
     view = x[1:]
     a = leaf(t)
     x += a
-    return x is alias, alias, view.detach()  # the view's own graph is not refreshed (values are)
+    return x is alias, alias, view
 
 
 def _optimizer_style_update(t):
@@ -502,10 +502,31 @@ def _inplace_relu_after_sigmoid(t):
     t.nn.functional.relu(h, inplace=True).sum().backward()
 
 
+def _view_used_after_its_base_changed(t):
+    a = leaf(t)
+    y = a * 1
+    v = y[0:2]
+    w = y.view(3, 1)
+    y.mul_(2)
+    (v.sum() + (w * w).sum()).backward()
+    return v, w, a.grad
+
+
+def _sibling_view_after_a_view_changed(t):
+    a = leaf(t)
+    y = a * 1
+    v, u = y[0:2], y[1:]
+    v.mul_(3)
+    u.sum().backward()
+    return u, a.grad
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize(
     "program",
     [
+        _view_used_after_its_base_changed,
+        _sibling_view_after_a_view_changed,
         _inplace_activation_modules,
         _inplace_relu_on_a_leaf,
         _inplace_relu_after_sigmoid,
