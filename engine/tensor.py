@@ -555,8 +555,7 @@ class Tensor:
             out = out.to(self.dtype)
         if self._view is None:
             self._data[...] = out._data
-            self._ctx, self.requires_grad = out._ctx, True
-            ops.inplace.retake_views(self)
+            ops.inplace.give_node(self, out._ctx)
         else:
             ops.inplace.change_view(self, out)
         counter = version_counter(self)

@@ -130,8 +130,18 @@ def change_view(view: Tensor, new: Tensor) -> None:
     CopySlices over the change, and its views are taken again from the changed base."""
     base, _, positions = _from_base(view)
     changed = CopySlices.apply(base, new, region=view._data, positions=positions)
-    base._ctx, base.requires_grad = changed._ctx, True
-    retake_views(base)
+    give_node(base, changed._ctx)
+
+
+def give_node(t: Tensor, node: Function, retake: bool = True) -> None:
+    """Make `node` the one that produced `t` after a change in place; `t.retain_grad()`
+    moves with it, and (`retake`) the views of `t` are taken again from it."""
+    old = t._ctx
+    if old is not None and old.retained is not None and old.retained() is t:
+        node.retained, old.retained = old.retained, None
+    t._ctx, t.requires_grad = node, True
+    if retake:
+        retake_views(t)
 
 
 def retake_views(base: Tensor) -> None:
@@ -142,5 +152,4 @@ def retake_views(base: Tensor) -> None:
         view = ref()
         if view is not None and view._base is base:
             _, take, positions = _from_base(view)
-            view._ctx = TakeView.apply(base, take=take, positions=positions)._ctx
-            view.requires_grad = True
+            give_node(view, TakeView.apply(base, take=take, positions=positions)._ctx, False)

@@ -521,10 +521,25 @@ def _sibling_view_after_a_view_changed(t):
     return u, a.grad
 
 
+def _retained_grad_follows_the_change(t):
+    a = leaf(t)
+    y = a * 2
+    y.retain_grad()
+    y.mul_(3)
+    b = a * 1
+    v = b[1:]
+    v.retain_grad()
+    b.mul_(2)
+    (y * y).sum().backward()
+    (v * v).sum().backward()
+    return y.grad, v.grad, a.grad
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize(
     "program",
     [
+        _retained_grad_follows_the_change,
         _view_used_after_its_base_changed,
         _sibling_view_after_a_view_changed,
         _inplace_activation_modules,
