@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 
 from engine import _fast, backend
+from engine import dtypes as _dt
 
 
 class _ThreadState(threading.local):
@@ -20,6 +22,34 @@ class _ThreadState(threading.local):
 
 
 state = _ThreadState()
+
+
+class VersionCounter:
+    """How many in-place changes a storage has had; its views and detach() share it."""
+
+    __slots__ = ("value", "views")
+
+    def __init__(self):
+        self.value = 0
+        self.views = None  # weak references to the views of this storage, made on the first
+
+    def add_view(self, view) -> None:
+        """Remember `view`, so that a change in place to its base in the graph retakes it."""
+        if self.views is None:
+            self.views = []
+        elif len(self.views) % 64 == 0:  # now and then, forget the views that are gone
+            self.views = [ref for ref in self.views if ref() is not None]
+        self.views.append(weakref.ref(view))
+
+
+def version_counter(t) -> VersionCounter:
+    """The counter of `t`'s storage (its base's, for a view), made on first use."""
+    while t._view is not None:
+        t = t._view[0]
+    counter = t._counter
+    if counter is None:
+        counter = t._counter = VersionCounter()
+    return counter
 
 
 class OpError(RuntimeError):
@@ -40,6 +70,12 @@ class Function:
     retained = None  # weak reference to an output tensor that called retain_grad()
     freed = False
     fresh_grads = False  # backward returns new arrays that no one else holds: no copy needed
+    # What backward reads, as PyTorch saves it: (what, when) pairs, `what` an input's index or
+    # "out" (the output), `when` the input whose gradient needs it (None: always). A change in
+    # place to a saved tensor before backward is an error, as in PyTorch.
+    saves: tuple = ()
+    saves_others = False  # backward also reads indices or masks of its own (freed after backward)
+    saved: tuple = ()  # per node: (counter, version, what, array) for each tensor it saved
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -80,7 +116,10 @@ class Function:
                         t._ctx if t._ctx is not None else (t if t.requires_grad else None)
                         for t in inputs
                     )
-                    return Tensor._make(out, True, node)
+                    result = Tensor._make(out, True, node)
+                    if cls.saves:
+                        node.saved = _record_saved(node, inputs, result)
+                    return result
         return Tensor._make(out, False, None)
 
     def needs(self, i: int) -> bool:
@@ -88,11 +127,24 @@ class Function:
         return self.parents[i] is not None
 
     def free(self) -> None:
-        """Drop what forward saved; the graph's shape (parents, scope) stays."""
+        """Drop what forward saved; the graph's shape (parents, scope) stays.
+
+        A node that saved no tensor keeps everything: a second backward through it
+        works without retain_graph, as in PyTorch.
+        """
+        if not self.saved and not self.saves_others:
+            return
         keep = {k: v for k, v in self.__dict__.items() if k in _KEPT_AFTER_FREE}
         self.__dict__.clear()
         self.__dict__.update(keep)
         self.freed = True
+
+    def output_saved_as(self, counter: VersionCounter) -> None:
+        """The output this node saved became a tensor changed in place: check its version."""
+        self.saved = tuple(
+            (counter, counter.value, what, array) if what == "out" else (c, v, what, array)
+            for c, v, what, array in self.saved
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} op={self.op!r}>"
@@ -111,6 +163,36 @@ def _not_tensor(op: str, inputs) -> TypeError:
         except TypeError as exc:
             return exc
     return TypeError(f"{op}(): expected Tensor arguments")
+
+
+def _record_saved(node: Function, inputs, out) -> tuple:
+    """Each tensor `node` saved, with its storage's version now (PyTorch's SavedVariable)."""
+    records = []
+    for what, when in node.saves:
+        if what != "out" and what >= len(inputs):
+            continue  # an optional input (batch_norm's weight) left out
+        if when is None or inputs[when].requires_grad:
+            t = out if what == "out" else inputs[what]
+            counter = version_counter(t)
+            records.append((counter, counter.value, what, t._data))
+    return tuple(records)
+
+
+def _check_saved(node: Function) -> None:
+    """Raise PyTorch's error when a tensor `node` saved was changed in place since."""
+    for counter, version, what, array in node.saved:
+        if counter.value != version:
+            producer = node if what == "out" else node.parents[what]
+            which = ""
+            if isinstance(producer, Function):
+                which = f", which is output 0 of {type(producer).__name__}Backward,"
+            kind = _dt.from_numpy_dtype(array.dtype).tensor_type
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: [engine.{kind} {list(array.shape)}]{which} is at "
+                f"version {counter.value}; expected version {version} instead. Hint: clone() "
+                "the tensor before changing it in place, or change it out of place."
+            )
 
 
 def _describe_failure(op: str, inputs, exc: Exception) -> Exception:
@@ -202,6 +284,8 @@ def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[
             continue
         if node.freed:
             raise RuntimeError(FREED_MESSAGE)
+        if node.saved:
+            _check_saved(node)
         if node.retained is not None and (kept := node.retained()) is not None:
             total = grad_out if kept.grad is None else kept.grad._data + grad_out
             kept.grad = Tensor._make(backend.array_module(total).array(total), False, None)
@@ -235,8 +319,7 @@ def _accumulate_leaf(leaf, grad, fresh: bool = False) -> None:
             grad if fresh else backend.array_module(grad).array(grad), False, None
         )
     else:
-        total = leaf.grad._data + grad
-        leaf.grad = Tensor._make(backend.array_module(total).asarray(total), False, None)
+        leaf.grad._data += grad  # in place, as PyTorch: a reference to .grad sees the sum
 
 
 class _GradMode:

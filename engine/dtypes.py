@@ -10,10 +10,11 @@ import numpy as np
 class dtype:
     """A tensor element type; wraps the NumPy dtype that stores it."""
 
-    __slots__ = ("name", "np", "is_floating_point", "itemsize")
+    __slots__ = ("name", "np", "is_floating_point", "itemsize", "tensor_type")
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, tensor_type: str):
         self.name = name
+        self.tensor_type = tensor_type  # PyTorch's legacy type name: "FloatTensor"
         self.np = np.dtype(name)
         self.is_floating_point = self.np.kind == "f"
         self.itemsize = self.np.itemsize
@@ -25,15 +26,15 @@ class dtype:
         return (to_dtype, (self.name,))
 
 
-float16 = dtype("float16")
-float32 = dtype("float32")
-float64 = dtype("float64")
-uint8 = dtype("uint8")
-int8 = dtype("int8")
-int16 = dtype("int16")
-int32 = dtype("int32")
-int64 = dtype("int64")
-bool_ = dtype("bool")
+float16 = dtype("float16", "HalfTensor")
+float32 = dtype("float32", "FloatTensor")
+float64 = dtype("float64", "DoubleTensor")
+uint8 = dtype("uint8", "ByteTensor")
+int8 = dtype("int8", "CharTensor")
+int16 = dtype("int16", "ShortTensor")
+int32 = dtype("int32", "IntTensor")
+int64 = dtype("int64", "LongTensor")
+bool_ = dtype("bool", "BoolTensor")
 
 half, float_, double = float16, float32, float64
 short, int_, long = int16, int32, int64
@@ -50,6 +51,8 @@ _ALIASES = {
     "int": int32,
     "bool": bool_,
 }
+
+_BY_TENSOR_TYPE = {d.tensor_type: d for d in _BY_NUMPY.values()}
 
 default_dtype = float32
 
@@ -68,6 +71,10 @@ def to_dtype(value) -> dtype:
         return value
     if value in _ALIASES:
         return _ALIASES[value]
+    if isinstance(value, str) and value.endswith("Tensor"):  # "torch.LongTensor", for .type()
+        found = _BY_TENSOR_TYPE.get(value.rpartition(".")[2])
+        if found is not None:
+            return found
     try:
         return from_numpy_dtype(np.dtype(value))
     except TypeError:

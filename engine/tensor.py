@@ -9,7 +9,7 @@ import numpy as np
 
 from engine import _fast, backend
 from engine import dtypes as _dt
-from engine.autograd import backward_steps, state
+from engine.autograd import backward_steps, state, version_counter
 from engine.dtypes import default_dtype, device, dtype, from_numpy_dtype, to_dtype
 
 _CPU = device("cpu")
@@ -30,7 +30,9 @@ NO_DIM = _NoDim()
 class Tensor:
     """An n-dimensional array that can record the ops applied to it."""
 
-    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "__weakref__")
+    # _counter: the VersionCounter of this storage (made on first use); _view: (the tensor this
+    # one is a view of, how to take the view again from an array shaped like it), or None
+    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_counter", "_view", "__weakref__")
     __array_ufunc__ = None  # `ndarray op Tensor` defers to the Tensor's reflected op
 
     def __init__(self, *args, requires_grad: bool = False):
@@ -43,6 +45,7 @@ class Tensor:
         else:
             raise TypeError(f"Tensor(): expected sizes or one sequence, got {args!r}")
         self._data, self.grad, self._ctx = data, None, None
+        self._counter = self._view = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -54,6 +57,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t.grad = None
         t._ctx = ctx
+        t._counter = t._view = None
         return t
 
     # ----- what it is -------------------------------------------------------
@@ -93,6 +97,24 @@ class Tensor:
     @property
     def grad_fn(self):
         return self._ctx
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's storage was changed in place (shared with views)."""
+        return version_counter(self).value
+
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor whose storage this view shares, or None when it is not a view."""
+        if self._view is None:
+            return None
+        base = self._view[0]
+        while base._view is not None:
+            base = base._view[0]
+        return base
+
+    def _is_view(self) -> bool:
+        return self._view is not None
 
     @property
     def T(self) -> Tensor:
@@ -218,7 +240,10 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        return Tensor._make(self._data, False, None)
+        """The same storage outside the graph; it shares the version counter, as in PyTorch."""
+        out = Tensor._make(self._data, False, None)
+        out._counter = version_counter(self)
+        return out
 
     def detach_(self) -> Tensor:
         self._ctx, self.requires_grad = None, False
@@ -242,10 +267,12 @@ class Tensor:
                 target_device = arg
             else:
                 target_dtype = arg
-        out = self
-        if target_dtype is not None and to_dtype(target_dtype).np != self._data.dtype:
-            out = ops.elementwise.Cast.apply(out, dtype=to_dtype(target_dtype).np)
-        if target_device is not None and device(target_device) != self.device:
+        out = self  # already of that dtype and on that device: self, as in PyTorch
+        if target_dtype is not None and (np_dtype := to_dtype(target_dtype).np) != out._data.dtype:
+            if np_dtype.kind not in "fc":
+                out = out.detach()  # an integer or bool result carries no gradient, as in PyTorch
+            out = ops.elementwise.Cast.apply(out, dtype=np_dtype)
+        if target_device is not None and device(target_device).type != out.device.type:
             out = ops.elementwise.ToDevice.apply(out, device=device(target_device).type)
         return out
 
@@ -508,93 +535,148 @@ class Tensor:
     def ge(self, other) -> Tensor:
         return ops.ge(self, other)
 
-    # ----- in place (outside the graph) ------------------------------------
-    def _inplace_target(self, name: str):
-        if state.grad_enabled and self.requires_grad:
-            kind = (
-                "a leaf Variable that requires grad"
-                if self._ctx is None
-                else "a tensor in the graph"
-            )
-            raise RuntimeError(
-                f"{name}: {kind} is being used in an in-place operation; "
-                "wrap it in engine.no_grad() or use the out-of-place form"
-            )
-        return self._data
+    # ----- in place ----------------------------------------------------------
+    def _modify(self, compute, *args, keeps_self: bool = True, direct=None) -> Tensor:
+        """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.
 
-    def _castable(self, name: str, other, result_kind: str | None = None) -> None:
-        """PyTorch refuses an in-place result its dtype cannot hold (int.div_, bool.add_(1))."""
-        rank = {"b": 0, "u": 1, "i": 1, "f": 2}
-        mine = self._data.dtype.kind
-        if result_kind is None:
-            if isinstance(other, Tensor):
-                result_kind = other._data.dtype.kind
-            elif isinstance(other, bool):
-                result_kind = "b"
-            elif isinstance(other, int):
-                result_kind = "i"
-            elif isinstance(other, float):
-                result_kind = "f"
+        Outside the graph the result is written into the storage, which views share
+        (`direct(array, *args)`, where given, changes the array itself). In the graph
+        this tensor's node becomes the op's node; for a view, the base's node becomes a
+        CopySlices over the change. `keeps_self`: the op's backward may read the old
+        values, so in the graph it runs on a copy that the write leaves alone.
+        """
+        if not self._in_graph(args):
+            if direct is None:
+                out = compute(self, *args)
+                self._check_result(out)
+                self._data[...] = out._data
             else:
-                return
-        if rank.get(result_kind, 0) > rank.get(mine, 0):
-            wanted = {"f": "Float", "i": "Long", "u": "Long", "b": "Bool"}[result_kind]
-            raise RuntimeError(
-                f"{name}: result type {wanted} can't be cast to the desired output type "
-                f"{self.dtype}"
-            )
-
-    def _inplace(self, name: str, fn, other=None) -> Tensor:
-        if name != "fill_":  # fill_ casts its value, as PyTorch does
-            self._castable(name, other, "f" if name == "div_" else None)
-        arr = self._inplace_target(name)
-        if isinstance(other, Tensor):
-            if backend.cuda_used:
-                backend.check_same_device(name, [arr, other._data])
-            other = other._data
-        result = fn(arr, other)
-        arr[...] = result
+                self._check_writable()
+                direct(self._data, *args)
+            version_counter(self).value += 1
+            return self
+        self._check_inplace()
+        source = self
+        if keeps_self:
+            source = Tensor._make(self._data.copy(), self.requires_grad, self._ctx)
+        out = compute(source, *args)
+        self._check_result(out)
+        if out._data.dtype != self._data.dtype:
+            out = out.to(self.dtype)
+        if self._view is None:
+            self._data[...] = out._data
+            ops.inplace.give_node(self, out._ctx)
+        else:
+            ops.inplace.change_view(self, out)
+        counter = version_counter(self)
+        counter.value += 1
+        if out._ctx.saved:
+            out._ctx.output_saved_as(counter)
         return self
+
+    def _in_graph(self, args) -> bool:
+        """Whether a change in place of this tensor by `args` goes into the graph."""
+        if not state.grad_enabled:
+            return False
+        if self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            return True
+        return self._view is not None and self._base.requires_grad
+
+    def _check_inplace(self) -> None:
+        """PyTorch's refusals of a change in place that the graph would record."""
+        if self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        base = self._base
+        if base is not None and base.requires_grad:
+            if base._ctx is None:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an "
+                    "in-place operation."
+                )
+            if not self.requires_grad:
+                raise RuntimeError(
+                    "A view was created in no_grad mode and is being modified inplace with "
+                    "grad mode enabled: clone() the view, or make it outside no_grad."
+                )
+
+    def _check_result(self, out: Tensor) -> None:
+        """Refuse, as PyTorch does, a result that this tensor cannot hold."""
+        have, got = self._data, out._data
+        if got.shape != have.shape:
+            raise RuntimeError(
+                f"output with shape {list(have.shape)} doesn't match the broadcast shape "
+                f"{list(got.shape)}"
+            )
+        if not np.can_cast(got.dtype, have.dtype, "same_kind"):
+            raise RuntimeError(
+                f"result type {out.dtype} can't be cast to the desired output type {self.dtype}"
+            )
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        if not getattr(self._data.flags, "writeable", True):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor "
+                "refers to a single memory location (or the memory is read-only). Please "
+                "clone() the tensor before performing the operation."
+            )
 
     def add_(self, other, alpha=1) -> Tensor:
-        return self._inplace("add_", lambda a, b: a + alpha * b, other)
+        return self._modify(lambda x, o: ops.add(x, o, alpha=alpha), other, keeps_self=False)
 
     def sub_(self, other, alpha=1) -> Tensor:
-        return self._inplace("sub_", lambda a, b: a - alpha * b, other)
+        return self._modify(lambda x, o: ops.sub(x, o, alpha=alpha), other, keeps_self=False)
 
-    def mul_(self, other) -> Tensor:
-        return self._inplace("mul_", lambda a, b: a * b, other)
+    def mul_(self, other) -> Tensor:  # mul and div save self only for other's gradient
+        return self._modify(ops.mul, other, keeps_self=getattr(other, "requires_grad", False))
 
     def div_(self, other) -> Tensor:
-        return self._inplace("div_", lambda a, b: a / b, other)
+        return self._modify(ops.div, other, keeps_self=getattr(other, "requires_grad", False))
+
+    def pow_(self, exponent) -> Tensor:
+        return self._modify(ops.pow, exponent)
 
     def addcmul_(self, t1, t2, value=1) -> Tensor:
-        return self._inplace("addcmul_", lambda a, _: a + value * t1._data * t2._data)
+        return self._modify(lambda x, a, b: x + value * a * b, t1, t2, keeps_self=False)
 
     def addcdiv_(self, t1, t2, value=1) -> Tensor:
-        return self._inplace("addcdiv_", lambda a, _: a + value * t1._data / t2._data)
+        return self._modify(lambda x, a, b: x + value * a / b, t1, t2, keeps_self=False)
 
     def clamp_(self, min=None, max=None) -> Tensor:
-        for bound in (min, max):
-            self._castable("clamp_", bound)
-        return self._inplace("clamp_", lambda a, _: a.clip(min, max))
+        return self._modify(lambda x: ops.clamp(x, min, max))
+
+    def relu_(self) -> Tensor:
+        return self._modify(ops.relu, keeps_self=False)  # backward reads the output
+
+    def sigmoid_(self) -> Tensor:
+        return self._modify(ops.sigmoid, keeps_self=False)
+
+    def tanh_(self) -> Tensor:
+        return self._modify(ops.tanh, keeps_self=False)
+
+    def exp_(self) -> Tensor:
+        return self._modify(ops.exp, keeps_self=False)
+
+    def log_(self) -> Tensor:
+        return self._modify(ops.log)
+
+    def neg_(self) -> Tensor:
+        return self._modify(ops.neg, keeps_self=False)
 
     def zero_(self) -> Tensor:
-        return self._inplace("zero_", lambda a, _: 0)
+        return self.fill_(0)
 
     def fill_(self, value) -> Tensor:
-        return self._inplace("fill_", lambda a, v: v, value)
+        return self._modify(
+            ops.inplace.overwrite, value, keeps_self=False, direct=lambda a, v: _assign(a, ..., v)
+        )
 
     def copy_(self, src) -> Tensor:
-        arr = self._inplace_target("copy_")
-        value = src._data if isinstance(src, Tensor) else src
-        try:
-            arr[...] = (
-                backend.to_device(value, self.device.type) if not np.isscalar(value) else value
-            )
-        except ValueError as exc:  # a shape that does not broadcast: PyTorch's RuntimeError
-            raise RuntimeError(f"copy_: {exc}") from None
-        return self
+        return self._modify(
+            ops.inplace.overwrite, src, keeps_self=False, direct=lambda a, v: _assign(a, ..., v)
+        )
 
     def uniform_(self, a=0.0, b=1.0) -> Tensor:
         return self.copy_(random.host_uniform(self.shape, a, b, self._data.dtype))
@@ -603,33 +685,25 @@ class Tensor:
         return self.copy_(random.host_normal(self.shape, mean, std, self._data.dtype))
 
     def __setitem__(self, index, value) -> None:
-        arr = self._inplace_target("__setitem__")
-        if isinstance(value, Tensor):  # copied across devices, like copy_
-            value = backend.to_device(value._data, self.device.type)
-        arr[ops.index_for(index)] = value
-
-    def _augmented(self, name: str, op, other):
-        self._castable(name, other, "f" if name == "__itruediv__" else None)
-        # x += y on a tensor in the graph rebinds x to x + y, like an out-of-place op
-        if state.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
-            if self._ctx is None and self.requires_grad:
-                self._inplace_target(name)
-            return op(self, other)
-        out = op(self, other)
-        self._data[...] = out._data
-        return self
+        index = ops.index_for(index)
+        self._modify(
+            lambda x, v: ops.inplace.index_put(x, index, v),
+            value,
+            keeps_self=False,
+            direct=lambda a, v: _assign(a, index, v),
+        )
 
     def __iadd__(self, other):
-        return self._augmented("__iadd__", Tensor.__add__, other)
+        return self.add_(other)
 
     def __isub__(self, other):
-        return self._augmented("__isub__", Tensor.__sub__, other)
+        return self.sub_(other)
 
     def __imul__(self, other):
-        return self._augmented("__imul__", Tensor.__mul__, other)
+        return self.mul_(other)
 
     def __itruediv__(self, other):
-        return self._augmented("__itruediv__", Tensor.__truediv__, other)
+        return self.div_(other)
 
 
 class Size(tuple):
@@ -647,6 +721,18 @@ def _shape_arg(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], list | tuple | Size):
         size = size[0]
     return tuple(int(s) for s in size)
+
+
+def _assign(array, index, value) -> None:
+    """array[index] = value, where value is a tensor, an array or a number, on any device."""
+    if isinstance(value, Tensor):
+        value = value._data
+    if hasattr(value, "dtype") and not np.isscalar(value):
+        value = backend.to_device(value, backend.device_of(array))
+    try:
+        array[index] = value
+    except ValueError as exc:  # a shape that does not broadcast: PyTorch's RuntimeError
+        raise RuntimeError(f"shape mismatch: {exc}") from None
 
 
 def _to_array(data, dtype_, device_name):

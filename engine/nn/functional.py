@@ -29,12 +29,14 @@ __all__ = [
 
 
 def relu(input, inplace=False):
-    """max(input, 0); `inplace` is accepted and the result is always a new tensor."""
-    return ops.relu(input)
+    """max(input, 0); with `inplace`, written into `input` and returned, as in PyTorch."""
+    return input.relu_() if inplace else ops.relu(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """input where positive, else input * negative_slope (always out of place)."""
+    """input where positive, else input * negative_slope; `inplace` writes it into `input`."""
+    if inplace:
+        return input._modify(lambda x: ops.leaky_relu(x, negative_slope))
     return ops.leaky_relu(input, negative_slope)
 
 

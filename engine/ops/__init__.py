@@ -3,6 +3,7 @@
 # A Function named like an `nn` layer ends in `Op` (`LinearOp`, `Conv2dOp`, `SoftmaxOp`) so the
 # two are never confused; its `op` string is the node name the debugger shows.
 
+from engine.ops import inplace  # Tensor's in-place methods call into it
 from engine.ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from engine.ops.conv import conv2d
 from engine.ops.dropout import dropout

@@ -13,6 +13,7 @@ from engine.tensor import Tensor
 
 class TanhOp(Function):
     op = "tanh"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).tanh(a)
@@ -24,6 +25,7 @@ class TanhOp(Function):
 
 class SigmoidOp(Function):
     op = "sigmoid"
+    saves = (("out", None),)
 
     def forward(self, a):
         # 0.5 * (1 + tanh(a / 2)) never overflows, unlike 1 / (1 + exp(-a))
@@ -36,6 +38,7 @@ class SigmoidOp(Function):
 
 class ReluOp(Function):
     op = "relu"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).maximum(a, 0)
@@ -47,6 +50,7 @@ class ReluOp(Function):
 
 class LeakyReluOp(Function):
     op = "leaky_relu"
+    saves = ((0, None),)
 
     def forward(self, a, negative_slope=0.01):
         self.a, self.slope = a, negative_slope
@@ -58,6 +62,7 @@ class LeakyReluOp(Function):
 
 class GeluOp(Function):
     op = "gelu"
+    saves = ((0, None),)
 
     def forward(self, a, approximate="none"):
         xp = _xp(a)
@@ -120,6 +125,7 @@ def _softmax_dim(ndim: int, dim) -> int:
 
 class SoftmaxOp(Function):
     op = "softmax"
+    saves = (("out", None),)
 
     def forward(self, x, dim):
         xp = _xp(x)
@@ -137,6 +143,7 @@ class SoftmaxOp(Function):
 
 class LogSoftmaxOp(Function):
     op = "log_softmax"
+    saves = (("out", None),)
 
     def forward(self, x, dim):
         xp = _xp(x)

@@ -46,6 +46,7 @@ class Conv2dOp(Function):
     """
 
     op = "conv2d"
+    saves = ((0, None), (1, None))
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
         xp = backend.array_module(x)

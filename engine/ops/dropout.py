@@ -11,6 +11,7 @@ from engine.random import _rng
 
 class DropoutOp(Function):
     op = "dropout"
+    saves_others = True  # the mask
 
     def forward(self, x, p):
         keep = _rng(None).random(x.shape, dtype=np.float32) >= p

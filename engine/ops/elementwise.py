@@ -147,6 +147,7 @@ class Sub(Function):
 
 class Mul(Function):
     op = "mul"
+    saves = ((0, 1), (1, 0))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -162,6 +163,7 @@ class Mul(Function):
 
 class Div(Function):
     op = "div"
+    saves = ((1, None), (0, 1))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -180,6 +182,7 @@ class Div(Function):
 
 class Pow(Function):
     op = "pow"
+    saves = ((0, None), (1, None), ("out", 1))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -201,6 +204,7 @@ class Pow(Function):
 
 class Maximum(Function):
     op = "maximum"
+    saves = ((0, None), (1, None))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -212,6 +216,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     op = "minimum"
+    saves = ((0, None), (1, None))
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -234,6 +239,7 @@ def _tie_split(g, a, b, a_wins, node):
 
 class Where(Function):
     op = "where"
+    saves = ((0, None),)
 
     def forward(self, cond, a, b):
         self.cond, self.shapes = cond, (a.shape, b.shape)

@@ -24,6 +24,8 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 class NLLLossOp(Function):
     op = "nll_loss"
+    saves = ((0, None),)
+    saves_others = True  # the target
 
     def forward(self, logp, target, weight, ignore_index, reduction):
         xp = _xp(logp)
@@ -160,6 +162,8 @@ def l1_loss(input, target, reduction="mean"):
 
 class BinaryCrossEntropyOp(Function):
     op = "binary_cross_entropy"
+    saves = ((0, None),)
+    saves_others = True  # the target
 
     def forward(self, x, target, weight):
         xp = _xp(x)
@@ -197,6 +201,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 class BCEWithLogitsOp(Function):
     op = "binary_cross_entropy_with_logits"
+    saves = ((0, None),)
+    saves_others = True  # the target
 
     def forward(self, x, target, pos_weight):
         xp = _xp(x)

@@ -8,6 +8,7 @@ from engine.ops.elementwise import _xp, tensor_arg
 
 class Matmul(Function):
     op = "matmul"
+    saves = ((0, 1), (1, 0))
     fresh_grads = True
 
     def forward(self, a, b):
@@ -65,6 +66,7 @@ def mm(input, mat2):
 
 class LinearOp(Function):
     op = "linear"
+    saves = ((0, 1), (1, 0))
     fresh_grads = True
 
     def forward(self, x, weight, bias=None):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from engine import backend
-from engine.autograd import Function, OpError, unbroadcast
+from engine.autograd import Function, OpError, unbroadcast, version_counter
 from engine.ops.elementwise import _promote, _xp, tensor_arg
 from engine.ops.reduce import _axes
 from engine.tensor import Tensor, _shape_arg
@@ -66,25 +66,42 @@ def index_for(index):
     return index
 
 
-def _is_advanced(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, np.ndarray) or hasattr(p, "__cuda_array_interface__") for p in parts)
+_BASIC = (int, slice, type(None), type(...))
+
+
+def _is_advanced(parts: tuple) -> bool:
+    """Whether an index (as a tuple) holds arrays: NumPy then copies instead of viewing."""
+    for p in parts:
+        if type(p) not in _BASIC and (
+            isinstance(p, np.ndarray) or hasattr(p, "__cuda_array_interface__")
+        ):
+            return True
+    return False
 
 
 class Index(Function):
+    """Basic indexing (ints, slices, None, ...): a view."""
+
     op = "index"
 
     def forward(self, a, index):
-        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        self.shape, self.index = a.shape, index
         return a[index]
 
     def backward(self, g):
-        xp = _xp(g)
-        out = xp.zeros(self.shape, dtype=g.dtype)
-        if _is_advanced(self.index):
-            backend.index_add(out, self.index, g)  # repeated indices must add up
-        else:
-            out[self.index] = g
+        out = _xp(g).zeros(self.shape, dtype=g.dtype)
+        out[self.index] = g
+        return (out,)
+
+
+class AdvancedIndex(Index):
+    """Indexing with integer or bool arrays: a copy."""
+
+    saves_others = True  # PyTorch keeps the index tensors for backward
+
+    def backward(self, g):
+        out = _xp(g).zeros(self.shape, dtype=g.dtype)
+        backend.index_add(out, self.index, g)  # repeated indices must add up
         return (out,)
 
 
@@ -127,27 +144,44 @@ def _new_shape(op: str, shape) -> tuple:
     return shape
 
 
+def _viewing(out: Tensor, source: Tensor, take) -> Tensor:
+    """Mark `out` a view of `source`: they share the version counter, and a change in
+    place to `out` is replayed on `source` through `take` (which takes the view again
+    from an array shaped like `source`)."""
+    out._view = (source, take)
+    version_counter(source).add_view(out)
+    return out
+
+
+def _reshaped(input, shape):
+    out = Reshape.apply(input, shape=shape)
+    source = input._data
+    if not _xp(source).may_share_memory(out._data, source):
+        return out  # the array library had to copy: not a view, as PyTorch's reshape
+    return _viewing(out, input, lambda a: a.reshape(shape))
+
+
 def reshape(input, *shape):
-    return Reshape.apply(input, shape=_new_shape("reshape", shape))
+    return _reshaped(input, _new_shape("reshape", shape))
 
 
 def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
         return input.to(shape[0])  # view(dtype)
-    return Reshape.apply(input, shape=_new_shape("view", shape))
+    return _reshaped(input, _new_shape("view", shape))
 
 
 def flatten(input, start_dim=0, end_dim=-1):
     shape = input.shape
     if not shape:
-        return Reshape.apply(input, shape=(1,))
+        return _reshaped(input, (1,))
     start, end = _axes((start_dim, end_dim), len(shape), "flatten")
     if start > end:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     if start == end:
         return input  # PyTorch returns the tensor itself: nothing to merge
     new = shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :]
-    return Reshape.apply(input, shape=new)
+    return _reshaped(input, new)
 
 
 def permute(input, *dims):
@@ -158,7 +192,11 @@ def permute(input, *dims):
             f"permute: dims {list(dims)} are not a permutation of the {input.ndim} dimensions "
             f"of a tensor of shape {tuple(input.shape)}"
         )
-    return Permute.apply(input, axes=axes)
+    return _permuted(input, axes)
+
+
+def _permuted(input, axes):
+    return _viewing(Permute.apply(input, axes=axes), input, lambda a: a.transpose(axes))
 
 
 def transpose(input, dim0, dim1):
@@ -166,7 +204,7 @@ def transpose(input, dim0, dim1):
     dims = _axes((dim0, dim1), input.ndim, "transpose")
     if dims:  # a 0-d tensor takes dims 0 and -1 and stays as it is (a new view)
         axes[dims[0]], axes[dims[1]] = axes[dims[1]], axes[dims[0]]
-    return Permute.apply(input, axes=tuple(axes))
+    return _permuted(input, tuple(axes))
 
 
 def t(input):
@@ -183,14 +221,14 @@ def unsqueeze(input, dim):
         )
     shape = list(input.shape)
     shape.insert(dim % n, 1)
-    return Reshape.apply(input, shape=tuple(shape))
+    return _reshaped(input, tuple(shape))
 
 
 def squeeze(input, dim=None):
     shape = input.shape
     axes = set(_axes(dim, len(shape), "squeeze"))
     new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-    return Reshape.apply(input, shape=new)
+    return _reshaped(input, new)
 
 
 def expand(input, *sizes):
@@ -216,7 +254,10 @@ def expand(input, *sizes):
                 f"Tensor sizes: {list(shape)}"
             )
         target.append(s)
-    return Expand.apply(input, shape=tuple(target))
+    target = tuple(target)
+    return _viewing(
+        Expand.apply(input, shape=target), input, lambda a: _xp(a).broadcast_to(a, target)
+    )
 
 
 def expand_as(input, other):
@@ -225,14 +266,18 @@ def expand_as(input, other):
 
 def getitem(input, index):
     index = index_for(index)
+    parts = index if isinstance(index, tuple) else (index,)
     if backend.cuda_used and not input.is_cuda:
-        parts = index if isinstance(index, tuple) else (index,)
         if any(hasattr(p, "__cuda_array_interface__") for p in parts):
             raise RuntimeError(
                 "index: indices should be either on cpu or on the same device as the indexed "
                 "tensor (cpu)"
             )
-    return Index.apply(input, index=index)
+    if _is_advanced(parts):
+        return AdvancedIndex.apply(input, index=index)  # a copy, as in PyTorch
+    if ... not in parts:
+        index = (*parts, ...)  # so that x[0] of a vector is a 0-d view, not a copy
+    return _viewing(Index.apply(input, index=index), input, lambda a: a[index])
 
 
 def _check_same(tensors, dim, op):

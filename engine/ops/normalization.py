@@ -9,6 +9,8 @@ from engine.ops.unary import sqrt
 
 class BatchNormOp(Function):
     op = "batch_norm"
+    saves = ((0, None), (1, None))
+    saves_others = True  # the batch statistics
 
     def forward(self, x, *affine, running_mean, running_var, training, momentum, eps):
         xp = _xp(x)
@@ -35,10 +37,9 @@ class BatchNormOp(Function):
         self.xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
         self.invstd, self.axes, self.shape, self.training = invstd, axes, shape, training
         self.weight = affine[0] if affine else None
-        out = self.xhat
-        if affine:
-            out = out * affine[0].reshape(shape) + affine[1].reshape(shape)
-        return out
+        if not affine:
+            return self.xhat.copy()  # not saved: a change in place must not reach xhat
+        return self.xhat * affine[0].reshape(shape) + affine[1].reshape(shape)
 
     def backward(self, g):
         xhat, axes, shape = self.xhat, self.axes, self.shape

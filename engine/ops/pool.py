@@ -86,6 +86,8 @@ def _window_max(padded, slices):
 
 class MaxPool2dOp(_Pool2d):
     op = "max_pool2d"
+    saves = ((0, None),)
+    saves_others = True  # the argmax indices
 
     def forward(self, x, kernel_size, stride, padding=(0, 0), dilation=(1, 1)):
         padded = self._setup(x, kernel_size, stride, padding, dilation, _lowest(x))
@@ -105,6 +107,7 @@ class MaxPool2dOp(_Pool2d):
 
 class AvgPool2dOp(_Pool2d):
     op = "avg_pool2d"
+    saves = ((0, None),)
 
     def forward(self, x, kernel_size, stride, padding=(0, 0), count_include_pad=True):
         xp = backend.array_module(x)
@@ -210,6 +213,7 @@ class AdaptiveAvgPool2dOp(Function):
     """Mean over PyTorch's adaptive windows, as averaging matrices: rows @ x @ cols.T."""
 
     op = "adaptive_avg_pool2d"
+    saves = ((0, None),)
 
     def forward(self, x, output_size):
         xp = backend.array_module(x)

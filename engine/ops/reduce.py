@@ -68,6 +68,7 @@ class Mean(Function):
 
 class Var(Function):
     op = "var"
+    saves = ((0, None),)
 
     def forward(self, a, axes, keepdim, correction):
         n = math.prod(a.shape[i] for i in axes)
@@ -83,6 +84,8 @@ class Var(Function):
 
 class Extremum(Function):
     """max or min over all elements: ties share the gradient equally."""
+
+    saves = ((0, None), ("out", None))
 
     def forward(self, a):
         if a.size == 0:
@@ -108,6 +111,8 @@ class Min(Extremum):
 
 class ExtremumDim(Function):
     """max or min along one dim: the gradient goes to the index returned."""
+
+    saves_others = True  # the indices
 
     def forward(self, a, dim, keepdim):
         if a.shape and a.shape[dim] == 0:

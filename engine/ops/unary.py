@@ -19,6 +19,7 @@ class Neg(Function):
 
 class Abs(Function):
     op = "abs"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -30,6 +31,7 @@ class Abs(Function):
 
 class Exp(Function):
     op = "exp"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).exp(a)
@@ -41,6 +43,7 @@ class Exp(Function):
 
 class Log(Function):
     op = "log"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -52,6 +55,7 @@ class Log(Function):
 
 class Sqrt(Function):
     op = "sqrt"
+    saves = (("out", None),)
 
     def forward(self, a):
         self.out = _xp(a).sqrt(a)
@@ -63,6 +67,7 @@ class Sqrt(Function):
 
 class Sin(Function):
     op = "sin"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -74,6 +79,7 @@ class Sin(Function):
 
 class Cos(Function):
     op = "cos"
+    saves = ((0, None),)
 
     def forward(self, a):
         self.a = a
@@ -85,6 +91,7 @@ class Cos(Function):
 
 class Clamp(Function):
     op = "clamp"
+    saves = ((0, None),)
 
     def forward(self, a, min=None, max=None):
         self.a, self.lo, self.hi = a, min, max

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from engine import backend
-from engine.autograd import enable_grad, state
+from engine.autograd import enable_grad, state, version_counter
 from engine.tensor import Tensor
 
 
@@ -99,6 +99,7 @@ class Optimizer:
         if instrument is not None:
             instrument.update(self, p, update, group)
         p._data -= update
+        version_counter(p).value += 1  # an in-place change, as PyTorch's p.add_ counts it
 
     def _closure_loss(self, closure: Callable[[], Any] | None) -> Any:
         if closure is None:

@@ -13,7 +13,6 @@ from tests.engine.differential import assert_same
 
 pytestmark = pytest.mark.torch
 
-AUTOGRAD = "autograd core fix in flight"
 NUMERICS = "op numerics fix in flight"
 OPEN = "found by the fuzzer, not fixed yet"
 
@@ -174,7 +173,6 @@ def test_pooling_padding_over_half_kernel_is_runtime_error():
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=AUTOGRAD)
 def test_int_cast_of_graph_tensor_does_not_require_grad():
     assert_same("""
         v0 = torch.zeros((0, 1), dtype=torch.float32, requires_grad=True)
@@ -182,7 +180,6 @@ def test_int_cast_of_graph_tensor_does_not_require_grad():
     """)
 
 
-@pytest.mark.xfail(strict=True, reason=AUTOGRAD)
 def test_inplace_op_on_graph_tensor_is_recorded():
     assert_same("""
         v0 = torch.tensor([[-0.5, -1.0], [4.0, 2.0]], dtype=torch.float64, requires_grad=True)
@@ -191,7 +188,6 @@ def test_inplace_op_on_graph_tensor_is_recorded():
     """)
 
 
-@pytest.mark.xfail(strict=True, reason=AUTOGRAD)
 def test_backward_after_saved_tensor_modified_raises():
     assert_same("""
         v0 = torch.tensor([1.0, 2.0], requires_grad=True)
