@@ -127,7 +127,13 @@ class AvgPool2d(Module):
     """Mean over each kernel window."""
 
     def __init__(
-        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
     ):
         super().__init__()
         _checks.pair("AvgPool2d", "kernel_size", kernel_size)
@@ -136,6 +142,7 @@ class AvgPool2d(Module):
         _checks.pair("AvgPool2d", "padding", padding, allow_zero=True)
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
 
     def forward(self, input):
         return F.avg_pool2d(
@@ -145,6 +152,7 @@ class AvgPool2d(Module):
             self.padding,
             self.ceil_mode,
             self.count_include_pad,
+            self.divisor_override,
         )
 
     def extra_repr(self) -> str:
