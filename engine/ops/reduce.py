@@ -8,9 +8,9 @@ from collections import namedtuple
 
 import numpy as np
 
+from engine import _fast
 from engine.autograd import Function, OpError
 from engine.ops.elementwise import Maximum, Minimum, _binary, _floating, _xp
-from engine.ops.unary import sqrt
 from engine.tensor import Tensor
 
 
@@ -81,8 +81,24 @@ class Var(Function):
         return (g * self.centred * (2 / self.denom),)
 
 
+class Std(Var):
+    """sqrt(var) as one op: where the std is 0 (a constant input) the gradient is 0, as in
+    PyTorch, not the NaN of sqrt's infinite slope times var's zero one."""
+
+    op = "std"
+
+    def forward(self, a, axes, keepdim, correction):
+        self.out = _xp(a).sqrt(super().forward(a, axes, keepdim, correction))
+        return self.out
+
+    def backward(self, g):
+        xp = _xp(g)
+        return super().backward(_fast.select(xp, self.out != 0, g / (2 * self.out)))
+
+
 class Extremum(Function):
-    """max or min over all elements: ties share the gradient equally."""
+    """max or min over all elements: ties share the gradient equally; a NaN is the
+    result wherever there is one, and the NaNs share the gradient."""
 
     def forward(self, a):
         if a.size == 0:
@@ -94,8 +110,9 @@ class Extremum(Function):
         return self.out
 
     def backward(self, g):
-        hit = self.a == self.out
-        return (g * hit / hit.sum(),)
+        xp = _xp(g)
+        hit = xp.isnan(self.a) if xp.isnan(self.out) else self.a == self.out
+        return (_fast.select(xp, hit, g / g.dtype.type(hit.sum())),)
 
 
 class Max(Extremum):
@@ -179,7 +196,12 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    if isinstance(dim, builtins.bool):  # std(unbiased) positional form
+        dim, unbiased = None, dim
+    axes = _axes(dim, input.ndim, "std")
+    return Std.apply(
+        _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
+    )
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
