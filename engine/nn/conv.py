@@ -49,8 +49,19 @@ class Conv2d(Module):
         else:
             self.padding = _checks.pair(name, "padding", padding, allow_zero=True)
         self.dilation = _checks.pair(name, "dilation", dilation)
-        self.padding_mode = _checks.choice(name, "padding_mode", padding_mode, ("zeros",))
+        self.padding_mode = _checks.choice(
+            name, "padding_mode", padding_mode, ("zeros", "reflect", "replicate", "circular")
+        )
         kh, kw = self.kernel_size
+        if self.padding == "same":  # the odd pixel goes after, as in PyTorch
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
+            per_side = [(t // 2, t - t // 2) for t in totals]
+        elif self.padding == "valid":
+            per_side = [(0, 0), (0, 0)]
+        else:
+            per_side = [(p, p) for p in self.padding]
+        # F.pad's order: last dim first
+        self._reversed_padding_repeated_twice = (*per_side[1], *per_side[0])
         self.weight = Parameter(
             creation.empty(out_channels, in_channels // groups, kh, kw, dtype=dtype, device=device)
         )
@@ -68,6 +79,11 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv2d(
+                padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups
+            )
         return F.conv2d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
@@ -87,6 +103,8 @@ class Conv2d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 

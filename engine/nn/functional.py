@@ -18,6 +18,7 @@ from engine.ops.losses import (
 )
 from engine.ops.matmul import linear
 from engine.ops.normalization import batch_norm, layer_norm
+from engine.ops.padding import pad
 from engine.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from engine.tensor import Tensor
 
@@ -25,7 +26,7 @@ __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "embedding", "gelu",
     "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
-    "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "tanh",
+    "nll_loss", "one_hot", "pad", "relu", "sigmoid", "softmax", "tanh",
 ]  # fmt: skip
 
 

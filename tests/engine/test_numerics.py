@@ -465,3 +465,76 @@ def test_embedding_padding_row_gets_no_gradient(padding_idx):
         got.append((out.detach().numpy(), emb.weight.grad.numpy()))
     np.testing.assert_array_equal(got[0][0], got[1][0])
     np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
+
+
+# --- padding modes ----------------------------------------------------------------------------
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("pad", [(1, 2), (2, 1, 0, 3), (0, 0, 1, 1), (3, 3, 2, 2)])
+def test_pad_matches_torch(mode, pad):
+    x = rng.standard_normal((2, 3, 4, 5)[4 - len(pad) :])  # torch's rule for non-constant
+    same(
+        lambda m, x: F(m).pad(x, pad, mode=mode),
+        x,
+        grad_out=rng.standard_normal(tuple(F(engine).pad(engine.tensor(x), pad, mode=mode).shape)),
+        dtype="float64",
+        rtol=1e-12,
+    )
+
+
+def test_pad_gradcheck():
+    x = rng.standard_normal((1, 2, 3, 4))
+    for mode in ("reflect", "replicate", "circular"):
+        check_op(lambda m, x, mode=mode: m.nn.functional.pad(x, (2, 1, 1, 2), mode=mode), x)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kernel_size": 3, "padding": 1},
+        {"kernel_size": (3, 2), "padding": (2, 1), "stride": 2},
+        {"kernel_size": 3, "padding": "same", "dilation": 2},
+        {"kernel_size": (2, 3), "padding": "same"},
+        {"kernel_size": 3, "padding": 0},
+    ],
+)
+def test_conv2d_padding_modes_match_torch(mode, kwargs):
+    import torch
+
+    x = rng.standard_normal((2, 2, 7, 6)).astype(np.float32)
+    got = []
+    for lib in (engine, torch):
+        conv = lib.nn.Conv2d(2, 3, padding_mode=mode, **kwargs)
+        with lib.no_grad():
+            for p in conv.parameters():
+                p.copy_(
+                    lib.tensor(np.linspace(-1, 1, p.numel()).reshape(p.shape), dtype=lib.float32)
+                )
+        xt = lib.tensor(x, requires_grad=True)
+        out = conv(xt)
+        out.backward(
+            lib.tensor(np.cos(np.arange(out.numel())).reshape(out.shape), dtype=lib.float32)
+        )
+        got.append([out.detach().numpy(), xt.grad.numpy(), conv.weight.grad.numpy()])
+    for ours, ref in zip(*got, strict=True):
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+    assert repr(engine.nn.Conv2d(2, 3, 3, padding_mode=mode)).endswith(f"padding_mode={mode})")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (((4, 0), "reflect"), RuntimeError),
+        (((0, 6), "circular"), RuntimeError),
+        (((1,), "constant"), ValueError),
+        (((1, 1), "wrap"), NotImplementedError),
+        (((1, 1), "reflect"), NotImplementedError),  # one dim of a 4-D input
+    ],
+)
+def test_pad_errors(args, error):
+    with pytest.raises(error):
+        F(engine).pad(engine.ones(1, 2, 3, 4), args[0], mode=args[1])
