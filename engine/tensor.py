@@ -554,10 +554,12 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0) -> Tensor:
-        return self.copy_(random.host_uniform(self.shape, a, b, self._data.dtype))
+        random.fill_uniform(self._inplace_target("uniform_"), a, b)
+        return self
 
     def normal_(self, mean=0.0, std=1.0) -> Tensor:
-        return self.copy_(random.host_normal(self.shape, mean, std, self._data.dtype))
+        random.fill_normal(self._inplace_target("normal_"), mean, std)
+        return self
 
     def __setitem__(self, index, value) -> None:
         arr = self._inplace_target("__setitem__")

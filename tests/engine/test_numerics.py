@@ -538,3 +538,43 @@ def test_conv2d_padding_modes_match_torch(mode, kwargs):
 def test_pad_errors(args, error):
     with pytest.raises(error):
         F(engine).pad(engine.ones(1, 2, 3, 4), args[0], mode=args[1])
+
+
+# --- initialisation memory ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: engine.nn.Linear(4096, 4096),
+        lambda: engine.nn.Conv2d(256, 256, 3),
+        lambda: engine.nn.Embedding(8192, 512),
+    ],
+    ids=["linear", "conv", "embedding"],
+)
+def test_layer_init_peaks_at_about_its_weight(make):
+    """No float64 draw of the whole weight and no cast copy: the weight plus a small chunk."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        layer = make()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    weight = layer.weight.numel() * 4
+    assert peak < weight + (2 << 20), f"peak {peak / weight:.2f}x the weight"  # 512 KiB chunks
+
+
+def test_chunked_draws_give_the_numbers_of_one_draw():
+    from engine import random
+
+    for fill, whole in (
+        (random.fill_uniform, random.host_uniform),
+        (random.fill_normal, random.host_normal),
+    ):
+        random.manual_seed(3)
+        out = np.empty((3, 50_000), np.float32)
+        fill(out, -2.0, 3.0)
+        random.manual_seed(3)
+        np.testing.assert_array_equal(out, whole(out.shape, -2.0, 3.0, np.float32))
