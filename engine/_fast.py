@@ -89,10 +89,12 @@ def select(xp, mask, g, out=None):
         out[...] = picked
         return out
     ints = _SAME_SIZE_INT[g.dtype.itemsize]
-    bits = np.asarray(mask, dtype=bool).view(np.int8).astype(ints)  # 0 or 1
-    np.negative(bits, out=bits)  # 0 or -1, that is every bit set
+    bits = np.negative(np.asarray(mask).view(np.int8), dtype=ints)  # 0 or -1 (every bit set)
     if out is None:
-        out = np.empty(np.broadcast_shapes(g.shape, bits.shape), g.dtype)
+        if bits.shape == g.shape:
+            out = bits.view(g.dtype)  # the AND writes over the mask's own bits
+        else:
+            out = np.empty(np.broadcast_shapes(g.shape, bits.shape), g.dtype)
     np.bitwise_and(g.view(ints), bits, out=out.view(ints))
     return out
 
