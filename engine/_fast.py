@@ -90,6 +90,7 @@ def select(xp, mask, g, out=None):
         return out
     ints = _SAME_SIZE_INT[g.dtype.itemsize]
     bits = np.negative(np.asarray(mask).view(np.int8), dtype=ints)  # 0 or -1 (every bit set)
+    bits = np.asarray(bits)  # a 0-d mask gives a NumPy scalar
     if out is None:
         if bits.shape == g.shape:
             out = bits.view(g.dtype)  # the AND writes over the mask's own bits

@@ -578,3 +578,19 @@ def test_chunked_draws_give_the_numbers_of_one_draw():
         fill(out, -2.0, 3.0)
         random.manual_seed(3)
         np.testing.assert_array_equal(out, whole(out.shape, -2.0, 3.0, np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_select_keeps_inf_and_nan_out_of_the_zeros(dtype):
+    g = np.array([inf, nan, -inf, 2.0, -0.0, nan], dtype)
+    mask = np.array([False, False, True, True, True, True])
+    expected = np.where(mask, g, dtype(0))
+    np.testing.assert_array_equal(_fast.select(np, mask, g), expected)
+    assert _fast.select(np, mask, g).dtype == dtype
+    np.testing.assert_array_equal(_fast.select(np, np.bool_(False), g[0:1].reshape(())), 0)
+    wide = _fast.select(np, mask[:2, None], np.full((2, 3), inf, dtype))  # broadcast
+    np.testing.assert_array_equal(wide, np.zeros((2, 3), dtype))
+    out = np.full(12, 7, dtype)
+    _fast.select(np, mask, g, out=out[::2])  # a strided destination
+    np.testing.assert_array_equal(out[::2], expected)
+    assert (out[1::2] == 7).all()
