@@ -68,6 +68,38 @@ def scratch(xp, name: str, shape: tuple, dtype):
     return arrays[key]
 
 
+# ----- masked gradients: select, never multiply by the mask ----------------------
+
+_SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def select(xp, mask, g, out=None):
+    """`g` where `mask` holds, exactly 0 elsewhere, even where `g` is inf or NaN (which a
+    product `g * mask` would turn into NaN); written into `out` when given.
+
+    Plain: `xp.where(mask, g, 0)`. Fast: an AND of g's bits with a mask of all ones or all
+    zeros, as fast as `g * mask`; NumPy's `where` mispredicts a branch per element on a
+    random mask and measured 7x slower (ReLU's backward on 64x6x28x28 float32: 1.1 ms
+    against 0.16 ms).
+    """
+    if not _enabled or xp is not np or g.dtype.itemsize not in _SAME_SIZE_INT:
+        picked = xp.where(mask, g, g.dtype.type(0))
+        if out is None:
+            return picked
+        out[...] = picked
+        return out
+    ints = _SAME_SIZE_INT[g.dtype.itemsize]
+    bits = np.negative(np.asarray(mask).view(np.int8), dtype=ints)  # 0 or -1 (every bit set)
+    bits = np.asarray(bits)  # a 0-d mask gives a NumPy scalar
+    if out is None:
+        if bits.shape == g.shape:
+            out = bits.view(g.dtype)  # the AND writes over the mask's own bits
+        else:
+            out = np.empty(np.broadcast_shapes(g.shape, bits.shape), g.dtype)
+    np.bitwise_and(g.view(ints), bits, out=out.view(ints))
+    return out
+
+
 # ----- matrix products cut to the shape OpenBLAS is fastest at -----------------
 
 _SMALL_PRODUCT = 1_000_000  # M*N*K that OpenBLAS multiplies with its small-matrix kernel

@@ -679,10 +679,22 @@ class Tensor:
         )
 
     def uniform_(self, a=0.0, b=1.0) -> Tensor:
-        return self.copy_(random.host_uniform(self.shape, a, b, self._data.dtype))
+        return self._modify(
+            lambda x: ops.inplace.overwrite(
+                x, random.host_uniform(self.shape, a, b, self._data.dtype)
+            ),
+            keeps_self=False,
+            direct=lambda array: random.fill_uniform(array, a, b),  # drawn into the storage
+        )
 
     def normal_(self, mean=0.0, std=1.0) -> Tensor:
-        return self.copy_(random.host_normal(self.shape, mean, std, self._data.dtype))
+        return self._modify(
+            lambda x: ops.inplace.overwrite(
+                x, random.host_normal(self.shape, mean, std, self._data.dtype)
+            ),
+            keeps_self=False,
+            direct=lambda array: random.fill_normal(array, mean, std),
+        )
 
     def __setitem__(self, index, value) -> None:
         index = ops.index_for(index)

@@ -398,8 +398,10 @@ _EXTRA: dict[str, dict] = {
     ),
 }
 
-# arguments a design does not set: placement, in-place forms, options the engine rejects
-_SKIPPED_ARGS = {"self", "device", "dtype", "inplace", "return_indices", "ceil_mode"}
+# arguments a design does not set: placement, in-place forms, pooling options the forms leave out
+_SKIPPED_ARGS = {
+    "self", "device", "dtype", "inplace", "return_indices", "ceil_mode", "divisor_override",
+}  # fmt: skip
 
 
 def _kind_of(default) -> str:

@@ -49,8 +49,19 @@ class Conv2d(Module):
         else:
             self.padding = _checks.pair(name, "padding", padding, allow_zero=True)
         self.dilation = _checks.pair(name, "dilation", dilation)
-        self.padding_mode = _checks.choice(name, "padding_mode", padding_mode, ("zeros",))
+        self.padding_mode = _checks.choice(
+            name, "padding_mode", padding_mode, ("zeros", "reflect", "replicate", "circular")
+        )
         kh, kw = self.kernel_size
+        if self.padding == "same":  # the odd pixel goes after, as in PyTorch
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
+            per_side = [(t // 2, t - t // 2) for t in totals]
+        elif self.padding == "valid":
+            per_side = [(0, 0), (0, 0)]
+        else:
+            per_side = [(p, p) for p in self.padding]
+        # F.pad's order: last dim first
+        self._reversed_padding_repeated_twice = (*per_side[1], *per_side[0])
         self.weight = Parameter(
             creation.empty(out_channels, in_channels // groups, kh, kw, dtype=dtype, device=device)
         )
@@ -68,6 +79,11 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv2d(
+                padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups
+            )
         return F.conv2d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
@@ -87,6 +103,8 @@ class Conv2d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -127,7 +145,13 @@ class AvgPool2d(Module):
     """Mean over each kernel window."""
 
     def __init__(
-        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
     ):
         super().__init__()
         _checks.pair("AvgPool2d", "kernel_size", kernel_size)
@@ -136,6 +160,7 @@ class AvgPool2d(Module):
         _checks.pair("AvgPool2d", "padding", padding, allow_zero=True)
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
 
     def forward(self, input):
         return F.avg_pool2d(
@@ -145,6 +170,7 @@ class AvgPool2d(Module):
             self.padding,
             self.ceil_mode,
             self.count_include_pad,
+            self.divisor_override,
         )
 
     def extra_repr(self) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 from engine import backend, ops
 from engine.ops.conv import conv2d
 from engine.ops.dropout import dropout
+from engine.ops.embedding import embedding
 from engine.ops.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -17,14 +18,15 @@ from engine.ops.losses import (
 )
 from engine.ops.matmul import linear
 from engine.ops.normalization import batch_norm, layer_norm
+from engine.ops.padding import pad
 from engine.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from engine.tensor import Tensor
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "gelu",
+    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "embedding", "gelu",
     "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
-    "nll_loss", "one_hot", "relu", "sigmoid", "softmax", "tanh",
+    "nll_loss", "one_hot", "pad", "relu", "sigmoid", "softmax", "tanh",
 ]  # fmt: skip
 
 

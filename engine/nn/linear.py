@@ -99,16 +99,7 @@ class Embedding(Module):
             self.weight._data[self.padding_idx] = 0
 
     def forward(self, input):
-        if input._data.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: expected integer indices, got {input.dtype}")
-        if input.numel() and (
-            int(input._data.max()) >= self.num_embeddings or int(input._data.min()) < 0
-        ):
-            raise IndexError(
-                f"Embedding: index out of range: indices must be in [0, {self.num_embeddings}), "
-                f"got values in [{int(input._data.min())}, {int(input._data.max())}]"
-            )
-        return ops.getitem(self.weight, input)
+        return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         extra = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from engine import backend
+from engine import _fast, backend
 from engine.autograd import Function
 from engine.ops.elementwise import _floating, _xp, tensor_arg
 from engine.ops.reduce import _axes
@@ -28,12 +28,13 @@ class SigmoidOp(Function):
     saves = (("out", None),)
 
     def forward(self, a):
-        # 0.5 * (1 + tanh(a / 2)) never overflows, unlike 1 / (1 + exp(-a))
-        self.out = 0.5 * (1 + _xp(a).tanh(0.5 * a))
+        # PyTorch's formula: exp(-a) overflowing to inf gives exactly 0, and a tiny
+        # sigmoid(-20) keeps its value where 0.5 * (1 + tanh(a / 2)) rounds it to 0
+        self.out = 1 / (1 + _xp(a).exp(-a))
         return self.out
 
     def backward(self, g):
-        return (g * self.out * (1 - self.out),)
+        return (g * (1 - self.out) * self.out,)
 
 
 class ReluOp(Function):
@@ -45,7 +46,9 @@ class ReluOp(Function):
         return self.out
 
     def backward(self, g):
-        return (g * (self.out > 0),)
+        # a select, so an inf or NaN from downstream stays out of the zeroed inputs;
+        # relu(NaN) is NaN and passes its gradient, as in PyTorch
+        return (_fast.select(_xp(g), ~(self.out <= 0), g),)
 
 
 class LeakyReluOp(Function):
@@ -123,16 +126,22 @@ def _softmax_dim(ndim: int, dim) -> int:
     return axes[0] if axes else 0
 
 
+def _row_max(x, dim):
+    """The max along `dim`, kept as a size-1 axis; a size-0 `dim` has nothing to shift."""
+    if x.ndim == 0:
+        return x  # a 0-d tensor is its own row
+    if x.shape[dim] == 0:
+        return x.dtype.type(0)
+    return x.max(axis=dim, keepdims=True)
+
+
 class SoftmaxOp(Function):
     op = "softmax"
     saves = (("out", None),)
 
     def forward(self, x, dim):
         xp = _xp(x)
-        if x.size == 0:  # nothing to normalise (max over an empty axis would fail)
-            self.out, self.dim = x.copy(), dim
-            return self.out
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        e = xp.exp(x - _row_max(x, dim))
         self.out, self.dim = e / e.sum(axis=dim, keepdims=True), dim
         return self.out
 
@@ -147,10 +156,7 @@ class LogSoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
-        if x.size == 0:
-            self.out, self.dim = x.copy(), dim
-            return self.out
-        shifted = x - x.max(axis=dim, keepdims=True)
+        shifted = x - _row_max(x, dim)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         self.dim = dim
         return self.out

@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from engine import backend
+from engine import _fast, backend
 from engine.autograd import Function, unbroadcast
 from engine.dtypes import default_dtype
 from engine.tensor import Tensor
@@ -193,12 +193,13 @@ class Pow(Function):
         a, b, out = self.a, self.b, self.out
         xp = _xp(a)
         ga = gb = None
-        if self.needs(0):
-            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
+            ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
         if self.needs(1):
-            # d(a**b)/db = a**b * log(a); PyTorch takes it as 0 where a == 0 and b >= 0
-            safe = xp.where((a == 0) & (b >= 0), 1, a)
-            gb = unbroadcast(g * out * xp.log(safe), b.shape)
+            # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0; PyTorch
+            # multiplies g by that 0, so an inf g gives NaN there
+            keep = (a != 0) | (b < 0)
+            gb = unbroadcast(g * _fast.select(xp, keep, out * xp.log(a)), b.shape)
         return ga, gb
 
 
@@ -211,7 +212,7 @@ class Maximum(Function):
         return _xp(a).maximum(a, b)
 
     def backward(self, g):
-        return _tie_split(g, self.a, self.b, self.a > self.b, self)
+        return _tie_split(g, self.a, self.b, self.a < self.b, self.a > self.b, self)
 
 
 class Minimum(Function):
@@ -223,17 +224,18 @@ class Minimum(Function):
         return _xp(a).minimum(a, b)
 
     def backward(self, g):
-        return _tie_split(g, self.a, self.b, self.a < self.b, self)
+        return _tie_split(g, self.a, self.b, self.a > self.b, self.a < self.b, self)
 
 
-def _tie_split(g, a, b, a_wins, node):
-    """Route the gradient to the winner; ties share it equally, as PyTorch does."""
-    tie = (a == b) * 0.5
-    wa = a_wins + tie
-    wb = (~a_wins & (a != b)) + tie
+def _tie_split(g, a, b, a_loses, b_loses, node):
+    """PyTorch's rule: the gradient goes to the winner and ties share it equally; where
+    either side is NaN neither loses and both get all of it; a loser gets exactly 0."""
+    xp = _xp(g)
+    tie = a == b
+    share = xp.where(tie, g * g.dtype.type(0.5), g) if tie.any() else g
     return (
-        unbroadcast(g * wa.astype(g.dtype), a.shape) if node.needs(0) else None,
-        unbroadcast(g * wb.astype(g.dtype), b.shape) if node.needs(1) else None,
+        unbroadcast(_fast.select(xp, ~a_loses, share), a.shape) if node.needs(0) else None,
+        unbroadcast(_fast.select(xp, ~b_loses, share), b.shape) if node.needs(1) else None,
     )
 
 

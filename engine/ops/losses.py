@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from engine import backend
 from engine.autograd import Function, OpError
 from engine.ops import unary
@@ -40,7 +42,7 @@ class NLLLossOp(Function):
         w = valid.astype(logp.dtype) if weight is None else weight[safe] * valid
         rows = xp.arange(t.size)
         losses = -flat[rows, safe] * w
-        self.meta = (logp.shape, classes, rows, safe, w, reduction, target.shape)
+        self.meta = (logp.shape, classes, rows[valid], safe[valid], w[valid], reduction, valid)
         if reduction == "none":
             return losses.reshape(target.shape)
         if reduction == "sum":
@@ -49,15 +51,17 @@ class NLLLossOp(Function):
         return losses.sum() / self.total
 
     def backward(self, g):
-        shape, classes, rows, safe, w, reduction, tshape = self.meta
+        # only the rows whose target is not ignored are written: an ignored row gets
+        # exactly 0 even when the mean over no rows made the incoming gradient inf
+        shape, classes, rows, safe, w, reduction, valid = self.meta
         xp = _xp(g)
         if reduction == "none":
-            scale = g.reshape(-1)
+            scale = g.reshape(-1)[valid]
         elif reduction == "sum":
             scale = g
         else:
             scale = g / self.total
-        flat = xp.zeros((rows.size, classes), dtype=g.dtype)
+        flat = xp.zeros((valid.size, classes), dtype=g.dtype)
         flat[rows, safe] = -w * scale
         if len(shape) == 1:
             return (flat[0],)
@@ -130,7 +134,7 @@ def cross_entropy(
         return loss
     w = 1.0 if weight is None else weight.reshape(class_shape)
     valid = target != ignore_index
-    smooth = -(logp * w).sum(dim=1 if input.ndim > 1 else 0) * valid.to(logp.dtype)
+    smooth = where(valid, -(logp * w).sum(dim=1 if input.ndim > 1 else 0), 0.0)
     if reduction == "mean":
         safe = where(valid, target, 0)
         denom = valid.sum() if weight is None else (weight[safe] * valid.to(weight.dtype)).sum()
@@ -161,9 +165,10 @@ def l1_loss(input, target, reduction="mean"):
 
 
 class BinaryCrossEntropyOp(Function):
+    """-w (t log x + (1 - t) log(1 - x)), differentiable in the input x and the target t."""
+
     op = "binary_cross_entropy"
-    saves = ((0, None),)
-    saves_others = True  # the target
+    saves = ((0, None), (1, None))  # the input and the target
 
     def forward(self, x, target, weight):
         xp = _xp(x)
@@ -177,9 +182,20 @@ class BinaryCrossEntropyOp(Function):
         return loss if weight is None else loss * weight
 
     def backward(self, g):
-        x, t = self.x, self.target
-        grad = g * (x - t) / _xp(x).maximum((1 - x) * x, x.dtype.type(1e-12))
-        return (grad if self.weight is None else grad * self.weight,)
+        x, t, xp = self.x, self.target, _xp(g)
+        if self.weight is not None:
+            g = g * self.weight
+        gx = gt = None
+        if self.needs(0):
+            eps = x.dtype.type(np.float32(1e-12))  # PyTorch's EPSILON is a float
+            gx = g * (x - t) / xp.maximum((1 - x) * x, eps)
+        if self.needs(1):  # -logit(x), unclamped as in PyTorch: +-inf at x = 0 or 1
+            gt = -g * xp.log(x / (1 - x))
+        return gx, gt
+
+
+def _as_input_dtype(target: Tensor, input: Tensor) -> Tensor:
+    return target if target.dtype == input.dtype else target.to(input.dtype)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -192,30 +208,38 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     t = target._data
     if t.size and not bool(((t >= 0) & (t <= 1)).all()):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
+    _reduce_name(reduction)
     w = None if weight is None else _xp(input._data).broadcast_to(weight._data, input.shape)
-    loss = BinaryCrossEntropyOp.apply(
-        input, target=target._data.astype(input._data.dtype), weight=w
-    )
+    loss = BinaryCrossEntropyOp.apply(input, _as_input_dtype(target, input), weight=w)
     return _reduce(loss, reduction)
 
 
+def _log_sigmoid(xp, x):
+    """log(sigmoid(x)) without overflow: min(x, 0) - log1p(exp(-|x|)), as PyTorch."""
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
 class BCEWithLogitsOp(Function):
+    """(1 - t) x - lw log(sigmoid(x)), lw = 1 + (pos_weight - 1) t; differentiable in x and t."""
+
     op = "binary_cross_entropy_with_logits"
-    saves = ((0, None),)
-    saves_others = True  # the target
+    saves = ((0, None), (1, None))  # the input and the target
 
     def forward(self, x, target, pos_weight):
         xp = _xp(x)
-        self.x, self.target = x, target
-        self.lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
-        # (1 - t) x + lw * softplus(-x), with softplus written so it cannot overflow
-        softplus_neg = xp.log1p(xp.exp(-abs(x))) + xp.maximum(-x, 0)
-        return (1 - target) * x + self.lw * softplus_neg
+        self.x, self.target, self.pos_weight = x, target, pos_weight
+        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+        return (1 - target) * x - lw * _log_sigmoid(xp, x)
 
     def backward(self, g):
-        x = self.x
-        sig_neg = 0.5 * (1 + _xp(x).tanh(-0.5 * x))
-        return (g * ((1 - self.target) - self.lw * sig_neg),)
+        x, t, pw, xp = self.x, self.target, self.pos_weight, _xp(g)
+        gx = gt = None
+        if self.needs(0):  # PyTorch's forms: sigmoid(x) - t, or (pw t + 1 - t) sigmoid(x) - pw t
+            sig = 1 / (1 + xp.exp(-x))
+            gx = g * (sig - t if pw is None else (pw * t + 1 - t) * sig - pw * t)
+        if self.needs(1):
+            gt = g * (-x if pw is None else _log_sigmoid(xp, -x) - _log_sigmoid(xp, x) * pw)
+        return gx, gt
 
 
 def binary_cross_entropy_with_logits(
@@ -232,9 +256,10 @@ def binary_cross_entropy_with_logits(
             f"input size {tuple(input.shape)}"
         )
     _check_devices("binary_cross_entropy_with_logits", input, target, pos_weight)
+    _reduce_name(reduction)
     loss = BCEWithLogitsOp.apply(
         input,
-        target=target._data.astype(input._data.dtype),
+        _as_input_dtype(target, input),
         pos_weight=None if pos_weight is None else pos_weight._data,
     )
     if weight is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine import _fast, backend
 from engine._checks import pair, positive_int
-from engine.autograd import Function
-from engine.ops.conv import _batched, _out_size
+from engine.autograd import Function, OpError
+from engine.ops.conv import _batched
 from engine.tensor import Tensor
 
 
@@ -16,15 +16,19 @@ class _Pool2d(Function):
     of every window, so forward and backward loop over the kH*kW offsets only.
     """
 
-    def _setup(self, x, kernel_size, stride, padding, dilation, fill):
+    def _setup(self, x, kernel_size, stride, padding, dilation, ceil_mode, fill):
         xp = backend.array_module(x)
         self.unbatched = x.ndim == 3
         x = _batched(self.op, x)
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
         N, C, H, W = x.shape
-        OH, OW = _out_size(self.op, (H, W), (2 * ph, 2 * pw), kernel_size, dilation, stride)
-        if ph or pw:
-            padded = xp.full((N, C, H + 2 * ph, W + 2 * pw), fill, x.dtype)
+        OH, OW = _pool_out_size(self.op, (H, W), padding, kernel_size, dilation, stride, ceil_mode)
+        # ceil_mode's last windows may run past the bottom and right padding: pad them too
+        span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        Hp = max(H + 2 * ph, (OH - 1) * sh + span_h)
+        Wp = max(W + 2 * pw, (OW - 1) * sw + span_w)
+        if (Hp, Wp) != (H, W):
+            padded = xp.full((N, C, Hp, Wp), fill, x.dtype)
             padded[:, :, ph : ph + H, pw : pw + W] = x
         else:
             padded = x
@@ -39,11 +43,12 @@ class _Pool2d(Function):
             for i in range(kh)
             for j in range(kw)
         ]
-        # windows that share no input let backward assign instead of add, and when they
-        # also tile the whole padded input no element is left for zeros to fill
-        span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        # windows that share no input let backward assign instead of add; when they also
+        # cover every element of the padded input (dense windows side by side, no rows or
+        # columns skipped by dilation or left past the last window) none is left to zero
         self.disjoint = sh >= span_h and sw >= span_w
-        self.tiled = (sh, sw) == (span_h, span_w) and padded.shape[2:] == (OH * sh, OW * sw)
+        dense = (kh == 1 or dh == 1) and (kw == 1 or dw == 1)
+        self.tiled = dense and (sh, sw) == (span_h, span_w) and (Hp, Wp) == (OH * sh, OW * sw)
         return padded
 
     def _grad_buffer(self, g):
@@ -64,6 +69,25 @@ class _Pool2d(Function):
         return y[0] if self.unbatched else y
 
 
+def _pool_out_size(op, size, padding, kernel, dilation, stride, ceil_mode) -> tuple[int, int]:
+    """PyTorch's output size: with `ceil_mode` a last, partial window is kept where it
+    starts inside the input or its left padding."""
+    out = []
+    for n, p, k, d, s in zip(size, padding, kernel, dilation, stride, strict=True):
+        span = d * (k - 1) + 1
+        o = (n + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1
+        if o < 1:
+            padded = tuple(m + 2 * q for m, q in zip(size, padding, strict=True))
+            spans = tuple(e * (j - 1) + 1 for j, e in zip(kernel, dilation, strict=True))
+            raise OpError(
+                f"{op}: kernel {kernel} (dilated {spans}) is larger than the padded input {padded}"
+            )
+        out.append(o)
+    return tuple(out)
+
+
 def _lowest(x):
     """The padding value for max pooling: below every value of x's dtype."""
     xp = backend.array_module(x)
@@ -71,7 +95,8 @@ def _lowest(x):
 
 
 def _window_max(padded, slices):
-    """Max over each window and the offset (row-major in the window) of its first max."""
+    """Max over each window and the offset (row-major in the window) of its max: the
+    first largest value, or the last NaN where the window holds one (as PyTorch)."""
     xp = backend.array_module(padded)
     out = padded[slices[0]].copy()
     idx = xp.zeros(out.shape, xp.uint8 if len(slices) <= 256 else xp.int32)
@@ -80,7 +105,10 @@ def _window_max(padded, slices):
         # offsets only grow, so max(idx, t * better) is t where v beats the max so far;
         # branch-free, it is several times faster than copyto(where=) on random masks
         idx[...] = xp.maximum(idx, (v > out) * idx.dtype.type(t))
-        xp.maximum(out, v, out=out)
+        xp.maximum(out, v, out=out)  # NaN propagates
+    if padded.dtype.kind == "f" and xp.isnan(out).any():  # one pass over the output
+        for t, s in enumerate(slices):
+            idx[xp.isnan(padded[s])] = t
     return out, idx
 
 
@@ -89,8 +117,8 @@ class MaxPool2dOp(_Pool2d):
     saves = ((0, None),)
     saves_others = True  # the argmax indices
 
-    def forward(self, x, kernel_size, stride, padding=(0, 0), dilation=(1, 1)):
-        padded = self._setup(x, kernel_size, stride, padding, dilation, _lowest(x))
+    def forward(self, x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
+        padded = self._setup(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x))
         out, self.idx = _window_max(padded, self.slices)
         return self._out(out)
 
@@ -99,9 +127,9 @@ class MaxPool2dOp(_Pool2d):
         g, gx = self._grad_buffer(g)
         for t, s in enumerate(self.slices):  # the gradient goes to each window's argmax
             if self.disjoint:
-                xp.multiply(g, self.idx == t, out=gx[s])
+                _fast.select(xp, self.idx == t, g, out=gx[s])
             else:
-                gx[s] += g * (self.idx == t)
+                gx[s] += _fast.select(xp, self.idx == t, g)
         return self._crop(gx)
 
 
@@ -109,20 +137,35 @@ class AvgPool2dOp(_Pool2d):
     op = "avg_pool2d"
     saves = ((0, None),)
 
-    def forward(self, x, kernel_size, stride, padding=(0, 0), count_include_pad=True):
+    def forward(
+        self,
+        x,
+        kernel_size,
+        stride,
+        padding=(0, 0),
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
         xp = backend.array_module(x)
-        padded = self._setup(x, kernel_size, stride, padding, (1, 1), 0)
+        padded = self._setup(x, kernel_size, stride, padding, (1, 1), ceil_mode, 0)
         out = padded[self.slices[0]].astype(x.dtype, copy=True)
         for s in self.slices[1:]:
             out += padded[s]
-        (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
-        if count_include_pad or (ph, pw) == (0, 0):
-            self.divisor = kh * kw
+        if divisor_override is not None:
+            self.divisor = divisor_override
         else:
-            H, W = self.x_shape[2:]
-            rows = [min(o * sh - ph + kh, H) - max(o * sh - ph, 0) for o in range(out.shape[2])]
-            cols = [min(o * sw - pw + kw, W) - max(o * sw - pw, 0) for o in range(out.shape[3])]
-            self.divisor = xp.asarray([[r * c for c in cols] for r in rows], dtype=x.dtype)
+            counts = [
+                _window_counts(n, o, k, s, p, count_include_pad)
+                for n, o, k, s, p in zip(
+                    self.x_shape[2:], out.shape[2:], kernel_size, stride, padding, strict=True
+                )
+            ]
+            rows, cols = counts
+            if len(set(rows)) == 1 and len(set(cols)) == 1:
+                self.divisor = rows[0] * cols[0]
+            else:
+                self.divisor = xp.asarray([[r * c for c in cols] for r in rows], dtype=x.dtype)
         out /= self.divisor
         return self._out(out)
 
@@ -137,18 +180,32 @@ class AvgPool2dOp(_Pool2d):
         return self._crop(gx)
 
 
-def _pool_args(op, kernel_size, stride, padding, dilation, ceil_mode):
-    if ceil_mode:
-        raise ValueError(f"{op}: ceil_mode=True is not supported")
+def _window_counts(size, out, kernel, stride, pad, count_include_pad) -> list[int]:
+    """PyTorch's divisor along one axis for each window: its length inside the padded
+    input (the part past the padding that ceil_mode adds never counts), or inside the
+    input alone without `count_include_pad`."""
+    counts = []
+    for o in range(out):
+        start = o * stride - pad
+        end = min(start + kernel, size + pad)
+        if not count_include_pad:
+            start, end = max(start, 0), min(end, size)
+        counts.append(end - start)
+    return counts
+
+
+def _pool_args(op, kernel_size, stride, padding, dilation):
     kernel = pair(op, "kernel_size", kernel_size)
     stride = kernel if stride is None or stride == [] else pair(op, "stride", stride)
     padding = pair(op, "padding", padding, allow_zero=True)
     dilation = pair(op, "dilation", dilation)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise RuntimeError(
-            f"{op}: pad should be at most half of effective kernel size, but got pad={padding} "
-            f"and kernel_size={kernel}"
-        )
+    for p, k, d in zip(padding, kernel, dilation, strict=True):
+        if p > (d * (k - 1) + 1) // 2:
+            what = "kernel_size" if dilation == (1, 1) else "the dilated kernel_size"
+            raise OpError(
+                f"{op}: padding {padding} should be at most half of {what} {kernel}"
+                + ("" if dilation == (1, 1) else f" with dilation {dilation}")
+            )
     return kernel, stride, padding, dilation
 
 
@@ -163,27 +220,33 @@ def max_pool2d(
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Max over kH x kW windows; with `return_indices`, also each max's flat index in H*W."""
     kernel, stride, padding, dilation = _pool_args(
-        "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode
+        "max_pool2d", kernel_size, stride, padding, dilation
     )
-    out = MaxPool2dOp.apply(
-        input, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation
+    geometry = dict(
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=bool(ceil_mode),
     )
+    out = MaxPool2dOp.apply(input, **geometry)
     if not return_indices:
         return out
-    indices = _max_indices(input._data, kernel, stride, padding, dilation)
+    indices = _max_indices(input._data, **geometry)
     return out, Tensor._make(indices, False, None)
 
 
-def _max_indices(x, kernel, stride, padding, dilation):
+def _max_indices(x, kernel_size, stride, padding, dilation, ceil_mode):
     """PyTorch's `return_indices`: row * W + column of each window's max in the input."""
     xp = backend.array_module(x)
     node = MaxPool2dOp()
-    padded = node._setup(x, kernel, stride, padding, dilation, _lowest(x))
+    padded = node._setup(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x))
     _, idx = _window_max(padded, node.slices)
     idx = idx.astype(xp.int64)
     OH, OW = idx.shape[2:]
-    rows = xp.arange(OH)[:, None] * stride[0] - padding[0] + (idx // kernel[1]) * dilation[0]
-    cols = xp.arange(OW) * stride[1] - padding[1] + (idx % kernel[1]) * dilation[1]
+    kw = kernel_size[1]
+    rows = xp.arange(OH)[:, None] * stride[0] - padding[0] + (idx // kw) * dilation[0]
+    cols = xp.arange(OW) * stride[1] - padding[1] + (idx % kw) * dilation[1]
     flat = rows * x.shape[-1] + cols
     return flat[0] if x.ndim == 3 else flat
 
@@ -195,49 +258,79 @@ def avg_pool2d(
     padding=0,
     ceil_mode=False,
     count_include_pad=True,
+    divisor_override=None,
 ) -> Tensor:
-    """Mean over kH x kW windows."""
-    kernel, stride, padding, _ = _pool_args(
-        "avg_pool2d", kernel_size, stride, padding, 1, ceil_mode
-    )
+    """Mean over kH x kW windows (the sum over `divisor_override` where it is given)."""
+    kernel, stride, padding, _ = _pool_args("avg_pool2d", kernel_size, stride, padding, 1)
+    if divisor_override is not None:
+        if not isinstance(divisor_override, int) or isinstance(divisor_override, bool):
+            raise TypeError(
+                f"avg_pool2d: divisor_override must be an int, got {divisor_override!r}"
+            )
+        if divisor_override == 0:
+            raise OpError("avg_pool2d: divisor_override must not be zero")
     return AvgPool2dOp.apply(
         input,
         kernel_size=kernel,
         stride=stride,
         padding=padding,
-        count_include_pad=count_include_pad,
+        ceil_mode=bool(ceil_mode),
+        count_include_pad=bool(count_include_pad),
+        divisor_override=divisor_override,
     )
 
 
 class AdaptiveAvgPool2dOp(Function):
-    """Mean over PyTorch's adaptive windows, as averaging matrices: rows @ x @ cols.T."""
+    """Mean over PyTorch's adaptive windows, one axis at a time, each window a slice.
+
+    Only the windows that hold an inf become inf; a product with an averaging matrix
+    would multiply that inf by the matrix's zeros and make every output NaN.
+    """
 
     op = "adaptive_avg_pool2d"
     saves = ((0, None),)
 
     def forward(self, x, output_size):
-        xp = backend.array_module(x)
         self.unbatched = x.ndim == 3
         x = _batched(self.op, x)
-        self.rows, self.cols = (
-            _averaging_matrix(xp, size, out, x.dtype)
-            for size, out in zip(x.shape[2:], output_size, strict=True)
-        )
-        y = self.rows @ x @ self.cols.T
+        self.size = x.shape[2:]
+        pairs = zip(self.size, output_size, strict=True)
+        self.windows = [_adaptive_windows(n, o) for n, o in pairs]
+        y = _window_means(_window_means(x, self.windows[0], 2), self.windows[1], 3)
         return y[0] if self.unbatched else y
 
     def backward(self, g):
-        gx = self.rows.T @ g @ self.cols
-        return (gx,)
+        g = g[None] if self.unbatched else g
+        gx = _spread(g, self.windows[1], 3, self.size[1])
+        gx = _spread(gx, self.windows[0], 2, self.size[0])
+        return (gx[0] if self.unbatched else gx,)
 
 
-def _averaging_matrix(xp, size: int, out: int, dtype):
-    """(out, size) matrix whose row i averages inputs floor(i*size/out) to ceil((i+1)*size/out)."""
-    m = xp.zeros((out, size), dtype)
-    for i in range(out):
-        start, stop = i * size // out, -(-(i + 1) * size // out)
-        m[i, start:stop] = 1 / (stop - start)
-    return m
+def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    """Window i covers floor(i*size/out) to ceil((i+1)*size/out)."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def _window_means(x, windows, axis: int):
+    """The mean of each window of `x` along `axis`."""
+    xp = backend.array_module(x)
+    n, lengths = x.shape[axis], {b - a for a, b in windows}
+    if len(lengths) == 1 and len(windows) * lengths.pop() == n:  # side by side: one reshape
+        return x.reshape(x.shape[:axis] + (len(windows), -1) + x.shape[axis + 1 :]).mean(axis + 1)
+    lead = (slice(None),) * axis
+    return xp.concatenate(
+        [x[(*lead, slice(a, b))].mean(axis, keepdims=True) for a, b in windows], axis=axis
+    )
+
+
+def _spread(g, windows, axis: int, size: int):
+    """Backward of `_window_means`: each window's gradient shared over its elements."""
+    xp = backend.array_module(g)
+    out = xp.zeros(g.shape[:axis] + (size,) + g.shape[axis + 1 :], g.dtype)
+    lead = (slice(None),) * axis
+    for i, (a, b) in enumerate(windows):
+        out[(*lead, slice(a, b))] += g[(*lead, slice(i, i + 1))] / (b - a)
+    return out
 
 
 def adaptive_avg_pool2d(input, output_size) -> Tensor:

@@ -8,9 +8,9 @@ from collections import namedtuple
 
 import numpy as np
 
+from engine import _fast
 from engine.autograd import Function, OpError
 from engine.ops.elementwise import Maximum, Minimum, _binary, _floating, _xp
-from engine.ops.unary import sqrt
 from engine.tensor import NO_DIM, Tensor
 
 
@@ -82,8 +82,24 @@ class Var(Function):
         return (g * self.centred * (2 / self.denom),)
 
 
+class Std(Var):
+    """sqrt(var) as one op: where the std is 0 (a constant input) the gradient is 0, as in
+    PyTorch, not the NaN of sqrt's infinite slope times var's zero one."""
+
+    op = "std"
+
+    def forward(self, a, axes, keepdim, correction):
+        self.out = _xp(a).sqrt(super().forward(a, axes, keepdim, correction))
+        return self.out
+
+    def backward(self, g):
+        xp = _xp(g)
+        return super().backward(_fast.select(xp, self.out != 0, g / (2 * self.out)))
+
+
 class Extremum(Function):
-    """max or min over all elements: ties share the gradient equally."""
+    """max or min over all elements: ties share the gradient equally; a NaN is the
+    result wherever there is one, and the NaNs share the gradient."""
 
     saves = ((0, None), ("out", None))
 
@@ -97,8 +113,9 @@ class Extremum(Function):
         return self.out
 
     def backward(self, g):
-        hit = self.a == self.out
-        return (g * hit / hit.sum(),)
+        xp = _xp(g)
+        hit = xp.isnan(self.a) if bool(xp.isnan(self.out)) else self.a == self.out
+        return (_fast.select(xp, hit, g / hit.sum().astype(g.dtype)),)
 
 
 class Max(Extremum):
@@ -201,7 +218,14 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    if isinstance(dim, builtins.bool):  # std(unbiased) positional form
+        dim, unbiased = None, dim
+    axes = _axes(dim, input.ndim, "std")
+    if input._data.dtype.kind not in "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    return Std.apply(
+        _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
+    )
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])

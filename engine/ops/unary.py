@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import _fast
 from engine.autograd import Function
 from engine.ops.elementwise import _floating, _no_bool, _operands, _xp
 from engine.tensor import Tensor
@@ -98,12 +99,13 @@ class Clamp(Function):
         return _xp(a).clip(a, min, max)
 
     def backward(self, g):
+        # inputs inside [min, max] pass the gradient; clamped ones, and NaN, get exactly 0
         keep = _xp(g).ones(g.shape, dtype=bool)
         if self.lo is not None:
             keep &= self.a >= self.lo
         if self.hi is not None:
             keep &= self.a <= self.hi
-        return (g * keep,)
+        return (_fast.select(_xp(g), keep, g),)
 
 
 def neg(input):

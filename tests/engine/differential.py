@@ -822,28 +822,7 @@ def _program(f: Mismatch) -> str:
     return "\n".join(f.source)
 
 
-_EXTREMA = (".max(", ".min(", "maximum", "minimum", "max_pool2d", "clamp", "clip", "relu")
-
 KNOWN: list[tuple[str, Callable[[Mismatch], bool]]] = [
-    # op numerics: binary cross-entropy's gradient for a target that requires grad
-    (
-        "test_bce_with_logits_target_gradient",
-        lambda f: f.kind == "grad" and "binary_cross_entropy" in _program(f),
-    ),
-    # op numerics: NaN through max/min/maximum/pooling/clamp and their gradients
-    (
-        "test_nan_through_min_gives_torch_gradient",
-        lambda f: (
-            f.kind in ("grad", "value")
-            and "nan" in _program(f)
-            and any(op in _program(f) for op in _EXTREMA)
-        ),
-    ),
-    # op numerics: adaptive_avg_pool2d spreads inf/NaN beyond its window
-    (
-        "test_adaptive_avg_pool2d_keeps_inf_in_its_window",
-        lambda f: "adaptive_avg_pool2d" in f.source[-1] and f.kind == "value",
-    ),
     # found here, not fixed yet (small edges, listed in the regression file)
     ("test_index_with_two_ellipses", lambda f: f.op == "index"),
     (

@@ -1,8 +1,7 @@
 """Mismatches the differential fuzzer found, each as its shrunk program, engine against PyTorch.
 
-The xfail tests are classes whose fixes are in flight (autograd core, op numerics) or not made
-yet; each is strict, so it fails once fixed: then drop its xfail and its entry in
-`differential.KNOWN`, and the fuzzer checks that class again.
+The xfail tests are classes not fixed yet; each is strict, so it fails once fixed: then drop
+its xfail and its entry in `differential.KNOWN`, and the fuzzer checks that class again.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from tests.engine.differential import assert_same
 
 pytestmark = pytest.mark.torch
 
-NUMERICS = "op numerics fix in flight"
 OPEN = "found by the fuzzer, not fixed yet"
 
 
@@ -197,7 +195,6 @@ def test_backward_after_saved_tensor_modified_raises():
     """)
 
 
-@pytest.mark.xfail(strict=True, reason=NUMERICS)
 def test_bce_with_logits_target_gradient():
     assert_same("""
         v0 = torch.tensor([[-2.0, 4.5], [-3.875, 0.0]], requires_grad=True)
@@ -205,7 +202,6 @@ def test_bce_with_logits_target_gradient():
     """)
 
 
-@pytest.mark.xfail(strict=True, reason=NUMERICS)
 def test_nan_through_min_gives_torch_gradient():
     assert_same("""
         v0 = torch.tensor(nan, dtype=torch.float32, requires_grad=True)
@@ -213,7 +209,6 @@ def test_nan_through_min_gives_torch_gradient():
     """)
 
 
-@pytest.mark.xfail(strict=True, reason=NUMERICS)
 def test_adaptive_avg_pool2d_keeps_inf_in_its_window():
     assert_same("""
         v0 = torch.tensor([[[[inf, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]]])
@@ -264,3 +259,11 @@ def test_bce_with_logits_of_two_float_dtypes():
 @pytest.mark.xfail(strict=True, reason=OPEN)
 def test_view_of_transposed_tensor_is_refused():
     assert_same("v0 = torch.ones((2, 3)).t().view(6)")
+
+
+def test_softmax_of_a_0d_tensor_is_one():
+    assert_same("""
+        v0 = torch.tensor(0.0, dtype=torch.float32)
+        v1 = F.softmax(v0, 0)
+        v2 = F.log_softmax(v0, -1)
+    """)
