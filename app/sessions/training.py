@@ -445,3 +445,10 @@ def _check_fits(design: Design, data, loss: str) -> None:
             f"design {design.name!r} gives {out} per sample, but {loss} on {data.name!r} "
             f"needs ({data.num_classes},): one score per class"
         )
+    one_hot = len(out) == 1 and out[0] > 1 and out[0] >= data.num_classes
+    if loss not in CLASSIFICATION_LOSSES and not (math.prod(out) == 1 or one_hot):
+        raise SessionError(
+            f"design {design.name!r} gives {out} per sample, but {loss} on {data.name!r} "
+            f"compares it with the label: it needs (1,) for the label itself, or "
+            f"({data.num_classes},) for the label one-hot"
+        )

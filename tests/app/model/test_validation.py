@@ -426,3 +426,13 @@ def test_a_name_with_a_line_break_shows_escaped_in_the_build_tree_and_the_summar
 def test_a_layer_that_merges_the_batch_into_a_sample_is_refused(flatten):
     [problem] = problems(doc([{"type": "Flatten", "args": flatten}, linear(128, 10)]))
     assert "layer 1 (Flatten): it merges the samples of a batch" in problem
+
+
+@pytest.mark.parametrize("loss", ["MSELoss", "L1Loss", "BCEWithLogitsLoss"])
+def test_a_loss_on_labels_needs_one_value_or_one_per_class(loss):
+    # (1, 8, 8) per sample cannot be compared with a label: it failed in the first batch
+    image_out = Design.from_dict(doc([{"type": "Identity"}], loss=loss))
+    with pytest.raises(SessionError, match=r"gives \(1, 8, 8\) per sample, but .* needs \(1,\)"):
+        TrainingSession(image_out)
+    for width in (1, 10):
+        TrainingSession(Design.from_dict(doc([FLAT, linear(64, width)], loss=loss)))
