@@ -318,26 +318,29 @@ def _named(nodes: list[LayerNode]):
 def embedded_json(source: str, where: str) -> str:
     """The design JSON an exported file carries, read as data: the file is never run.
 
-    The file is read token by token up to the first top-level `DESIGN_JSON = "..."`,
-    so neither a large file nor deeply nested code is ever parsed into a tree.
+    Each line that starts `DESIGN_JSON =` is read token by token, just that assignment:
+    the first whose value is one plain string literal is the design. Nothing else of the
+    file is parsed, so neither a large file nor deeply nested code costs more than a scan.
     """
-    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
-    try:
-        for tok in tokens:
-            if tok.type == tokenize.NAME and tok.string == EMBED_NAME and tok.start[1] == 0:
-                rest = [next(tokens), next(tokens), next(tokens)]
-                if (
-                    rest[0].string == "="
-                    and rest[1].type == tokenize.STRING
-                    and rest[2].type in (tokenize.NEWLINE, tokenize.COMMENT)
-                ):
-                    value = _string_literal(rest[1].string)
-                    if isinstance(value, str):
-                        return value
-    except (tokenize.TokenError, SyntaxError, StopIteration) as err:
-        line = getattr(err, "lineno", None) or (err.args[1][0] if len(err.args) > 1 else "?")
-        raise DesignError(f"{where}:{line}: not valid Python ({_first_line(err)})") from None
+    for match in _EMBED_LINE.finditer(source):
+        tokens = tokenize.generate_tokens(io.StringIO(source[match.start() :]).readline)
+        try:
+            name, equals, value, end = (next(tokens) for _ in range(4))
+        except (tokenize.TokenError, SyntaxError, StopIteration):
+            continue
+        if (
+            name.string == EMBED_NAME
+            and equals.string == "="
+            and value.type == tokenize.STRING
+            and end.type in (tokenize.NEWLINE, tokenize.COMMENT, tokenize.ENDMARKER)
+        ):
+            text = _string_literal(value.string)
+            if text is not None:
+                return text
     raise DesignError(f"{where}: no {EMBED_NAME} string in it: not a file stepgrad exported")
+
+
+_EMBED_LINE = re.compile(rf"^{EMBED_NAME}[ \t]*=", re.MULTILINE)
 
 
 def _string_literal(token: str) -> str | None:
