@@ -577,12 +577,13 @@ class Tensor:
     def clamp_(self, min=None, max=None) -> Tensor:
         for bound in (min, max):
             self._castable("clamp_", bound)
-        return self._inplace("clamp_", lambda a, _: a.clip(min, max))
+        return self._inplace("clamp_", lambda a, _: ops.clamp(self.detach(), min, max)._data)
 
     def zero_(self) -> Tensor:
         return self._inplace("zero_", lambda a, _: 0)
 
     def fill_(self, value) -> Tensor:
+        value = ops.elementwise.checked_scalar(value, self._data.dtype)
         return self._inplace("fill_", lambda a, v: v, value)
 
     def copy_(self, src) -> Tensor:
@@ -606,6 +607,8 @@ class Tensor:
         arr = self._inplace_target("__setitem__")
         if isinstance(value, Tensor):  # copied across devices, like copy_
             value = backend.to_device(value._data, self.device.type)
+        else:
+            value = ops.elementwise.checked_scalar(value, arr.dtype)
         arr[ops.index_for(index)] = value
 
     def _augmented(self, name: str, op, other):

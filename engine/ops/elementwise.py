@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -43,6 +44,30 @@ def wrapped_int(value: int, dt):
         raise RuntimeError(f"Overflow when unpacking long: {value} does not fit 64 bits")
     bits = np.dtype(dt).itemsize * 8
     return np.array(value & ((1 << bits) - 1), dtype=f"uint{bits}").view(dt)[()]
+
+
+_C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int"}
+_C_TYPES |= {"int64": "int64_t", "float16": "c10::Half", "float32": "float", "float64": "double"}
+
+
+def checked_scalar(value, dt):
+    """A Python number as an element of dtype `dt`, refused as PyTorch refuses one that does
+    not fit (fill_, x[i] = v, clamp bounds); uint8 takes -255..255, negatives wrapping."""
+    dt = np.dtype(dt)
+    if dt.kind == "b" or isinstance(value, builtins.bool) or not isinstance(value, int | float):
+        return value
+    if dt.kind == "f":
+        fits = not math.isfinite(value) or builtins.abs(value) <= float(np.finfo(dt).max)
+    else:
+        info = np.iinfo(dt)
+        if isinstance(value, float):  # NaN and inf never fit an integer
+            fits = float(info.min) <= value <= float(info.max)
+        else:
+            fits = (-int(info.max) if dt.kind == "u" else int(info.min)) <= value <= info.max
+    if not fits:
+        name = _C_TYPES.get(dt.name, dt.name)
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return wrapped_int(value, dt) if isinstance(value, int) and dt.kind in "iu" else value
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -181,15 +206,21 @@ class Div(Function):
 class Pow(Function):
     op = "pow"
 
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        self.out = a**b
+    def forward(self, a, b, bool_exponent=False):
+        self.a, self.b, self.bool_exponent = a, b, bool_exponent
+        if a.dtype.kind in "iu" and b.dtype.kind == "i" and (b < 0).any():
+            self.out = _int_pow(_xp(a), a, b)
+        else:
+            self.out = a**b
         return self.out
 
     def backward(self, g):
         a, b, out = self.a, self.b, self.out
         xp = _xp(a)
         ga = gb = None
+        if self.needs(0) and self.bool_exponent:
+            # PyTorch's gradient takes exponent - 1 of the bool tensor, which it refuses
+            _no_bool("sub", True)
         if self.needs(0):
             ga = unbroadcast(g * b * a ** (b - 1), a.shape)
         if self.needs(1):
@@ -313,10 +344,25 @@ def div(input, other):
 
 
 def pow(input, exponent):
-    a, b = _operands(input, exponent)
-    if a._data.dtype.kind == "b":
+    kinds = [t._data.dtype.kind if isinstance(t, Tensor) else None for t in (input, exponent)]
+    if kinds == ["b", "b"]:
         raise NotImplementedError('"pow" not implemented for bool')
-    return Pow.apply(a, b)
+    if kinds[0] in ("i", "u") and isinstance(exponent, int) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    a, b = _operands(input, exponent)
+    if a._data.dtype.kind == "b":  # bool ** bool scalar: x ** True is x, x ** False is True
+        return Tensor._make(a._data | ~b._data, False, None)
+    return Pow.apply(a, b, bool_exponent=kinds[1] == "b")
+
+
+def _int_pow(xp, a, b):
+    """Integer powers with negative exponents as PyTorch takes them: 1 ** -n is 1,
+    (-1) ** -n is -1 or 1 by parity, anything else ** -n is 0 (NumPy refuses them)."""
+    negative = b < 0
+    out = a ** xp.where(negative, 0, b)
+    by_parity = xp.where(b % 2 == 0, 1, -1).astype(out.dtype)
+    inverse = xp.where(a == 1, 1, xp.where(a == -1, by_parity, 0)).astype(out.dtype)
+    return xp.where(negative, inverse, out)
 
 
 def maximum(input, other):

@@ -212,6 +212,16 @@ class BCEWithLogitsOp(Function):
         return (g * ((1 - self.target) - self.lw * sig_neg),)
 
 
+def _bce_with_logits_in_target_dtype(input, target, pos_weight):
+    """PyTorch's steps where target and input differ in dtype: (1 - t) x in their promoted
+    dtype, log-sigmoid in the input's, the loss in the target's (the in-place form there)."""
+    ones = _xp(input._data).ones(input.shape, dtype=input._data.dtype)
+    softplus_neg = BCEWithLogitsOp.apply(input, target=ones, pos_weight=None)  # -log sigmoid
+    if pos_weight is not None:
+        softplus_neg = softplus_neg * (1 + (pos_weight - 1) * target).to(input.dtype)
+    return ((1 - target) * input + softplus_neg).to(target.dtype)
+
+
 def binary_cross_entropy_with_logits(
     input,
     target,
@@ -226,11 +236,16 @@ def binary_cross_entropy_with_logits(
             f"input size {tuple(input.shape)}"
         )
     _check_devices("binary_cross_entropy_with_logits", input, target, pos_weight)
-    loss = BCEWithLogitsOp.apply(
-        input,
-        target=target._data.astype(input._data.dtype),
-        pos_weight=None if pos_weight is None else pos_weight._data,
-    )
+    if target._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"result type {input.dtype} can't be cast to the desired output type {target.dtype}"
+        )
+    if target._data.dtype != input._data.dtype:
+        loss = _bce_with_logits_in_target_dtype(input, target, pos_weight)
+    else:
+        loss = BCEWithLogitsOp.apply(
+            input, target=target._data, pos_weight=None if pos_weight is None else pos_weight._data
+        )
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

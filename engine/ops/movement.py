@@ -66,9 +66,57 @@ def index_for(index):
     return index
 
 
+def _is_array(part) -> bool:
+    return isinstance(part, np.ndarray) or hasattr(part, "__cuda_array_interface__")
+
+
+def _is_int(part) -> bool:
+    return isinstance(part, int | np.integer) and not isinstance(part, bool | np.bool_)
+
+
 def _is_advanced(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, np.ndarray) or hasattr(p, "__cuda_array_interface__") for p in parts)
+
+
+def _dims_taken(part) -> int:
+    """How many of the indexed tensor's dimensions one part of an index uses."""
+    if part is None or part is Ellipsis or isinstance(part, bool):
+        return 0
+    if getattr(part, "dtype", None) == np.bool_:
+        return part.ndim
+    return 1
+
+
+def one_ellipsis(parts: tuple, ndim: int) -> tuple:
+    """An index with several `...` as PyTorch reads it, rewritten with one for NumPy.
+
+    PyTorch moves past `ndim - (dimensions the other parts use)` dimensions at every `...`;
+    past the last dimension a full slice does nothing and None appends one, as there.
+    """
+    rest = ndim - sum(_dims_taken(p) for p in parts)
+    if rest < 0:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out, seen, at, size = [], False, 0, ndim  # at: PyTorch's position in the result
+    for p in parts:
+        if p is Ellipsis:
+            out.extend([slice(None)] * (rest if not seen else max(0, min(rest, size - at))))
+            seen, at = True, at + rest
+        elif at >= size and isinstance(p, slice) and p == slice(None):
+            at += 1
+        elif at > size or (at == size and p is not None):
+            raise IndexError(
+                f"index: dimension {at} is out of range for the {size}-dimensional result"
+            )
+        else:
+            out.append(p)
+            if p is None:
+                size, at = size + 1, at + 1
+            elif isinstance(p, int) and not isinstance(p, bool):
+                size -= 1
+            else:
+                at += 1
+    return tuple(out)
 
 
 class Index(Function):
@@ -225,6 +273,28 @@ def expand_as(input, other):
 
 def getitem(input, index):
     index = index_for(index)
+    if isinstance(index, tuple) and sum(p is Ellipsis for p in index) > 1:
+        index = one_ellipsis(index, input.ndim)
+    if (
+        isinstance(index, tuple)
+        and Ellipsis in [p for p in index if not _is_array(p)]
+        and _is_advanced(index)
+        and sum(_dims_taken(p) for p in index) == input.ndim
+    ):  # a `...` of no dimensions does not part two arrays in PyTorch, as it does in NumPy
+        index = tuple(p for p in index if p is not Ellipsis)
+    if isinstance(index, tuple) and _is_advanced(index) and any(_is_int(p) for p in index):
+        # PyTorch selects with the ints first, then indexes with the arrays; NumPy would
+        # broadcast the ints with the arrays (x[0, :, [0, 1]] is (3, 2) there, (2, 3) here)
+        basic = [slice(None)] * len(index)
+        for i, p in enumerate(index):
+            if not _is_array(p):
+                basic[i] = p
+            elif p.dtype == np.bool_:
+                basic[i : i + 1] = [slice(None)] * p.ndim
+        input = Index.apply(input, index=tuple(basic))
+        index = tuple(
+            p if _is_array(p) or p is Ellipsis else slice(None) for p in index if not _is_int(p)
+        )
     if backend.cuda_used and not input.is_cuda:
         parts = index if isinstance(index, tuple) else (index,)
         if any(hasattr(p, "__cuda_array_interface__") for p in parts):

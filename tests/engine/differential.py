@@ -522,8 +522,20 @@ def _conv_pool(b: Builder):
     else:
         s = f", stride={stride}" if stride else ""
         extra = ", dilation=2" if fn == "max_pool2d" and c.coin(0.1) else ""
+        if extra and any(_padding_window(n, k, stride or k, pad, 2) for n in shape[-2:]):
+            extra = ""  # torch 2.13's backward then writes outside its buffer (heap corruption)
         lines.append(f"{b.new_name()} = F.{fn}({xname}, {k}{s}, padding={pad}{extra})")
     return "\n".join(lines)
+
+
+def _padding_window(n: int, k: int, stride: int, pad: int, dilation: int) -> bool:
+    """Whether a pooling window over n inputs lies wholly in the padding."""
+    span = dilation * (k - 1) + 1
+    for o in range(max(0, (n + 2 * pad - span) // stride + 1)):
+        start = o * stride - pad
+        if not any(0 <= start + j * dilation < n for j in range(k)):
+            return True
+    return False
 
 
 def _inplace(b: Builder):
@@ -863,24 +875,6 @@ KNOWN: list[tuple[str, Callable[[Mismatch], bool]]] = [
         lambda f: "adaptive_avg_pool2d" in f.source[-1] and f.kind == "value",
     ),
     # found here, not fixed yet (small edges, listed in the regression file)
-    ("test_index_with_two_ellipses", lambda f: f.op == "index"),
-    (
-        "test_int_pow_with_negative_tensor_exponent",
-        lambda f: "negative integer powers" in f.detail,
-    ),
-    ("test_clamp_uint8_bound_out_of_range_raises", lambda f: "without overflow" in f.detail),
-    (
-        "test_matmul_of_empty_tensors_of_two_dtypes",
-        lambda f: f.op == "matmul" and f.kind == "raises-only-engine",
-    ),
-    (
-        "test_setitem_inf_into_int_is_runtime_error",
-        lambda f: f.op == "inplace" and f.kind != "value" and "in-place" not in f.detail,
-    ),
-    (
-        "test_bce_with_logits_of_two_float_dtypes",
-        lambda f: f.kind in ("dtype", "raises-only-torch") and "binary_cross" in f.source[-1],
-    ),
     (
         "test_view_of_transposed_tensor_is_refused",
         lambda f: "view size is not compatible" in f.detail,

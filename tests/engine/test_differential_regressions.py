@@ -171,6 +171,72 @@ def test_pooling_padding_over_half_kernel_is_runtime_error():
     assert_same("v0 = F.avg_pool2d(torch.ones((1, 1, 3, 3)), 1, padding=1)")
 
 
+def test_index_with_two_ellipses():
+    assert_same("v0 = torch.ones((2, 3))[..., ...]")
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[..., None, ...]")
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[0, ..., [0, 1], ...]")
+    assert_same("v0 = torch.ones((2, 3, 4))[..., ..., 0]")
+    assert_same("v0 = torch.ones(5)[1:, ..., ..., None]")
+
+
+def test_ints_select_before_arrays_index():
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[0, :, [0, 1]]")
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[:, [0, 1], ..., [0, 1]]")
+
+
+def test_int_pow_with_negative_tensor_exponent():
+    assert_same("v0 = torch.pow(torch.tensor([2, -1, 1]), torch.tensor([-1, -1, -3]))")
+    assert_same("v0 = 2 ** torch.tensor([-1, 2])")
+    assert_same("v0 = torch.tensor([2], dtype=torch.uint8) ** -1")
+
+
+def test_pow_with_bools():
+    assert_same("v0 = torch.tensor([True, False]) ** False")
+    assert_same("v0 = torch.tensor([2.5, 3.0], requires_grad=True) ** torch.tensor([True, False])")
+
+
+def test_scalars_that_do_not_fit_the_dtype_are_refused():
+    for line in (
+        "v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp(min=300)",
+        "v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp(min=-7)",
+        "v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp_(min=-7)",
+        "v0 = torch.tensor([7, 1], dtype=torch.int32).clamp(max=2**40)",
+        "v0 = torch.tensor([7.0, 1.0]).clamp(min=1e300)",
+        "v0 = torch.tensor([1, 2], dtype=torch.uint8).fill_(-0.5)",
+        "v0 = torch.tensor([1.0, 2.0]).fill_(1e300)",
+    ):
+        assert_same(line)
+
+
+def test_matmul_of_empty_tensors_of_two_dtypes():
+    assert_same("v0 = torch.zeros((4, 0), dtype=torch.uint8) @ torch.zeros((4, 0, 4))")
+    assert_same("v0 = torch.zeros((2, 3, 0)) @ torch.zeros((0, 4), dtype=torch.float64)")
+    assert_same("""
+        v0 = torch.zeros((2, 0, 3), dtype=torch.float64, requires_grad=True)
+        v1 = v0 @ torch.zeros((2, 3, 4))
+    """)
+
+
+def test_setitem_inf_into_int_is_runtime_error():
+    assert_same("""
+        v0 = torch.tensor([7, -2, 2, 0], dtype=torch.int64)
+        v0[-2] = inf
+    """)
+    assert_same("""
+        v0 = torch.tensor([7, 2], dtype=torch.uint8)
+        v0[0] = -7
+    """)
+
+
+def test_bce_with_logits_of_two_float_dtypes():
+    assert_same("""
+        v0 = torch.tensor(1.5, dtype=torch.float64)
+        v1 = torch.tensor(0.5, dtype=torch.float32)
+        v2 = F.binary_cross_entropy_with_logits(v0, v1)
+    """)
+    assert_same("v0 = F.binary_cross_entropy_with_logits(torch.tensor([1.5]), torch.tensor([1]))")
+
+
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 
@@ -226,43 +292,6 @@ def test_adaptive_avg_pool2d_keeps_inf_in_its_window():
 
 
 # ----- found, not fixed yet -----------------------------------------------------------
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_index_with_two_ellipses():
-    assert_same("v0 = torch.ones((2, 3))[..., ...]")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_int_pow_with_negative_tensor_exponent():
-    assert_same("v0 = torch.pow(torch.tensor([2, -1, 1]), torch.tensor([-1, -1, -3]))")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_clamp_uint8_bound_out_of_range_raises():
-    assert_same("v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp(min=300)")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_matmul_of_empty_tensors_of_two_dtypes():
-    assert_same("v0 = torch.zeros((4, 0), dtype=torch.uint8) @ torch.zeros((4, 0, 4))")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_setitem_inf_into_int_is_runtime_error():
-    assert_same("""
-        v0 = torch.tensor([7, -2, 2, 0], dtype=torch.int64)
-        v0[-2] = inf
-    """)
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_bce_with_logits_of_two_float_dtypes():
-    assert_same("""
-        v0 = torch.tensor(1.5, dtype=torch.float64)
-        v1 = torch.tensor(0.5, dtype=torch.float32)
-        v2 = F.binary_cross_entropy_with_logits(v0, v1)
-    """)
 
 
 @pytest.mark.xfail(strict=True, reason=OPEN)
