@@ -609,7 +609,9 @@ class Tensor:
             value = backend.to_device(value._data, self.device.type)
         else:
             value = ops.elementwise.checked_scalar(value, arr.dtype)
-        arr[ops.index_for(index)] = value
+        index = ops.index_for(index)
+        ops.movement.check_steps(index, self.shape)
+        arr[index] = value
 
     def _augmented(self, name: str, op, other):
         self._castable(name, other, "f" if name == "__itruediv__" else None)

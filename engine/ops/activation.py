@@ -66,8 +66,9 @@ class GeluOp(Function):
             k = math.sqrt(2 / math.pi)
             self.t = xp.tanh(k * (a + 0.044715 * a**3))
             return 0.5 * a * (1 + self.t)
-        self.cdf = 0.5 * (1 + backend.erf(a * (1 / math.sqrt(2))))
-        return a * self.cdf
+        erf1 = 1 + backend.erf(a * (1 / math.sqrt(2)))
+        self.cdf = 0.5 * erf1
+        return a * erf1 * 0.5  # PyTorch's order: x * (1 + erf) overflows above 1.7e38 there
 
     def backward(self, g):
         a, xp = self.a, _xp(g)

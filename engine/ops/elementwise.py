@@ -135,6 +135,8 @@ def _scaled(a: Tensor, b: Tensor, alpha) -> Tensor:
         raise RuntimeError(
             "For integral input tensors, argument alpha must not be a floating point number."
         )
+    if kind == "b":
+        alpha = builtins.bool(alpha)  # a bool result takes alpha as a bool
     if alpha == 1:
         return b
     return Mul.apply(b, _constant(alpha, b))
@@ -347,7 +349,7 @@ def pow(input, exponent):
     kinds = [t._data.dtype.kind if isinstance(t, Tensor) else None for t in (input, exponent)]
     if kinds == ["b", "b"]:
         raise NotImplementedError('"pow" not implemented for bool')
-    if kinds[0] in ("i", "u") and isinstance(exponent, int) and exponent < 0:
+    if kinds[0] in ("i", "u", "b") and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     a, b = _operands(input, exponent)
     if a._data.dtype.kind == "b":  # bool ** bool scalar: x ** True is x, x ** False is True
@@ -403,6 +405,13 @@ def where(condition, input, other):
 
 def _compare(ufunc_name):
     def compare(input, other):
+        if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+            # an int operand of another dtype, or a Python int, is compared in PyTorch's
+            # promoted dtype (uint8 < -2 is uint8 < 254 there)
+            if isinstance(other, Tensor) and other._data.dtype != input._data.dtype:
+                input, other = (t.detach() for t in _operands(input, other))
+            elif isinstance(other, int) and not isinstance(other, builtins.bool):
+                input, other = (t.detach() for t in _operands(input, other))
         b = other._data if isinstance(other, Tensor) else other
         if isinstance(b, np.ndarray) and b.ndim == 0 and not isinstance(other, Tensor):
             b = b[()]  # a 0-d NumPy array is a number, on any device

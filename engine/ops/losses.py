@@ -185,6 +185,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
             f"{tuple(input.shape)}"
         )
     _check_devices("binary_cross_entropy", input, target, weight)
+    if target._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Found dtype {target.dtype} but expected {input.dtype}")
     t = target._data
     if t.size and not bool(((t >= 0) & (t <= 1)).all()):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")

@@ -56,8 +56,6 @@ def index_for(index):
     """Turn tensors and lists inside an index into arrays NumPy understands."""
     if isinstance(index, tuple):
         return tuple(index_for(i) for i in index)
-    if isinstance(index, slice) and index.step is not None and index.step <= 0:
-        raise ValueError("step must be greater than zero")  # PyTorch has no reversed views
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, list):
@@ -77,6 +75,42 @@ def _is_int(part) -> bool:
 def _is_advanced(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, np.ndarray) or hasattr(p, "__cuda_array_interface__") for p in parts)
+
+
+def check_steps(index, shape) -> None:
+    """PyTorch's errors in the order it meets them: an int out of range before a slice
+    with a step below 1 (it has no reversed views)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not any(isinstance(p, slice) and p.step is not None and p.step <= 0 for p in parts):
+        return
+    dim = 0
+    for p in parts:
+        if p is Ellipsis:
+            dim += len(shape) - sum(_dims_taken(q) for q in parts)
+        elif isinstance(p, slice):
+            if p.step is not None and p.step <= 0:
+                raise ValueError("step must be greater than zero")
+            dim += 1
+        elif _is_int(p) and dim < len(shape) and not -shape[dim] <= p < shape[dim]:
+            raise IndexError(
+                f"index {p} is out of bounds for dimension {dim} with size {shape[dim]}"
+            )
+        else:
+            dim += _dims_taken(p)
+
+
+def _in_bounds(index, shape) -> tuple:
+    """`index` with its integer arrays' entries taken as 0 (on dims with any elements)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    out, dim = [], 0
+    for p in parts:
+        if p is Ellipsis:
+            dim += len(shape) - sum(_dims_taken(q) for q in parts)
+        elif _is_array(p) and p.dtype != np.bool_ and dim < len(shape) and shape[dim]:
+            p = p * 0
+        out.append(p)
+        dim += 0 if p is Ellipsis else _dims_taken(p)
+    return tuple(out)
 
 
 def _dims_taken(part) -> int:
@@ -124,7 +158,17 @@ class Index(Function):
 
     def forward(self, a, index):
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
-        return a[index]
+        try:
+            return a[index]
+        except IndexError:
+            if a.size:
+                raise
+            # PyTorch checks array indices only while it fills the result: none when empty
+            self.index = _in_bounds(index, a.shape)
+            out = a[self.index]
+            if out.size:
+                raise
+            return out
 
     def backward(self, g):
         xp = _xp(g)
@@ -140,6 +184,10 @@ class Cat(Function):
     op = "cat"
 
     def forward(self, *arrays, dim):
+        # PyTorch leaves out empty 1-d tensors whatever the other shapes (legacy behaviour)
+        self.kept = [i for i, a in enumerate(arrays) if a.shape != (0,)] or [0]
+        if len(self.kept) < len(arrays):
+            arrays = [arrays[i] for i in self.kept]
         self.sizes = [a.shape[dim] for a in arrays]
         self.dim = dim
         return _xp(arrays[0]).concatenate(arrays, axis=dim)
@@ -147,8 +195,11 @@ class Cat(Function):
     def backward(self, g):
         xp = _xp(g)
         cuts = np.cumsum(self.sizes)[:-1].tolist()
-        parts = xp.split(g, cuts, axis=self.dim)
-        return tuple(p if self.needs(i) else None for i, p in enumerate(parts))
+        parts = dict(zip(self.kept, xp.split(g, cuts, axis=self.dim), strict=True))
+        return tuple(
+            (parts[i] if i in parts else xp.zeros((0,), g.dtype)) if self.needs(i) else None
+            for i in range(len(self.parents))
+        )
 
 
 class Stack(Function):
@@ -200,6 +251,11 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def permute(input, *dims):
     dims = _shape_arg(dims)
+    if len(dims) != input.ndim:
+        raise RuntimeError(
+            f"permute: the number of dims ({len(dims)}) does not match the tensor's "
+            f"dimensions ({input.ndim})"
+        )
     axes = _axes(dims, input.ndim, "permute")
     if sorted(axes) != list(range(input.ndim)):
         raise RuntimeError(
@@ -273,6 +329,7 @@ def expand_as(input, other):
 
 def getitem(input, index):
     index = index_for(index)
+    check_steps(index, input.shape)
     if isinstance(index, tuple) and sum(p is Ellipsis for p in index) > 1:
         index = one_ellipsis(index, input.ndim)
     if (
@@ -338,10 +395,14 @@ def _common_dtype(tensors: list) -> list:
 
 def cat(tensors, dim=0):
     tensors = _common_dtype([tensor_arg("cat", t, "tensors") for t in tensors])
-    if tensors and tensors[0].ndim == 0:
+    if any(t.ndim == 0 for t in tensors):
         raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
-    d = _axes(dim, tensors[0].ndim if tensors else 1, "cat")[0] if tensors else 0
-    _check_same(tensors, d, "cat")
+    shaped = [t for t in tensors if t.shape != (0,)]  # PyTorch skips empty 1-d tensors
+    if not shaped:
+        _check_same(tensors, 0, "cat")  # refuses an empty list
+        return Cat.apply(*tensors, dim=0)
+    d = _axes(dim, shaped[0].ndim, "cat")[0]
+    _check_same(shaped, d, "cat")
     return Cat.apply(*tensors, dim=d)
 
 

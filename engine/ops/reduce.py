@@ -117,7 +117,7 @@ class ExtremumDim(Function):
         xp = _xp(a)
         idx = a.argmax(axis=dim) if self.op == "max" else a.argmin(axis=dim)
         self.indices = xp.expand_dims(idx, dim) if a.ndim else idx
-        values = xp.take_along_axis(a, self.indices, axis=dim) if a.ndim else a
+        values = xp.take_along_axis(a, self.indices, axis=dim) if a.ndim else a.copy()
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
         if not keepdim and a.ndim:
             values = values.squeeze(dim)
@@ -187,9 +187,9 @@ def _correction(unbiased, correction) -> int:
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, builtins.bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
-    axes = _axes(dim, input.ndim, "var")
     if input._data.dtype.kind not in "f":
         raise RuntimeError("std and var only support floating point and complex dtypes")
+    axes = _axes(dim, input.ndim, "var")
     return Var.apply(
         _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
     )

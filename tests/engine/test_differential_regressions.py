@@ -237,6 +237,78 @@ def test_bce_with_logits_of_two_float_dtypes():
     assert_same("v0 = F.binary_cross_entropy_with_logits(torch.tensor([1.5]), torch.tensor([1]))")
 
 
+def test_cat_skips_empty_vectors():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.uint8)
+        v1 = torch.cat([v0, torch.zeros((0,), dtype=torch.int64)], 1)
+    """)
+    assert_same("""
+        v0 = torch.zeros((0,), requires_grad=True)
+        v1 = torch.ones((2, 3), requires_grad=True)
+        v2 = torch.cat([v0, v1, v0], 1)
+    """)
+
+
+def test_compare_ints_in_the_promoted_dtype():
+    for line in (
+        "v0 = torch.tensor([1, 2], dtype=torch.uint8) < -7",
+        "v0 = torch.tensor([1, 2], dtype=torch.int32) < 1099511627776",
+        "v0 = torch.tensor(-2) <= torch.tensor([2, 7], dtype=torch.uint8)",
+        "v0 = -9223372036854775808 != torch.tensor(0, dtype=torch.int32)",
+    ):
+        assert_same(line)
+
+
+def test_bool_add_takes_alpha_as_bool():
+    assert_same("v0 = torch.add(torch.tensor([True, False]), torch.tensor([True, True]), alpha=-1)")
+    assert_same("v0 = torch.tensor([True, False]).add(torch.tensor([True, True]), alpha=0)")
+
+
+def test_max_along_dim_of_0d_is_a_copy():
+    assert_same("""
+        v0 = torch.tensor(1.0)
+        v1 = v0.max(dim=0)[0]
+        v0[...] = 5.0
+    """)
+
+
+def test_permute_and_var_errors_in_torch_order():
+    assert_same("v0 = torch.tensor(0.5, requires_grad=True).permute((1,))")
+    assert_same("v0 = torch.tensor([1.5]).permute((1, 0))")
+    assert_same("v0 = torch.tensor([[0], [7]]).var(2, unbiased=True)")
+
+
+def test_gelu_overflows_as_torch():
+    assert_same("v0 = F.gelu(torch.tensor([[2.015625, 3e38]], requires_grad=True))")
+
+
+def test_index_errors_in_torch_order():
+    for line in (
+        "v0 = torch.zeros((5, 0, 1), dtype=torch.uint8)[-2, 0, ::-1]",
+        "v0 = torch.ones((4, 1))[4, ::-1]",
+        "v0 = torch.zeros((3, 0), requires_grad=True)[torch.tensor([1, 2, -2]), []]",
+        "v0 = torch.zeros((0, 2, 1), requires_grad=True)[..., [1, 0, -2]]",
+        "v0 = torch.zeros((3, 0))[:, [0]]",
+    ):
+        assert_same(line)
+
+
+def test_empty_bool_matmul():
+    assert_same(
+        "v0 = torch.zeros((0, 0), dtype=torch.bool).mm(torch.zeros((0, 0), dtype=torch.bool))"
+    )
+    assert_same(
+        "v0 = torch.zeros((2, 0), dtype=torch.bool) @ torch.zeros((0, 3), dtype=torch.bool)"
+    )
+    assert_same("v0 = torch.tensor([True]) ** -1")
+
+
+def test_bce_of_two_dtypes_is_refused():
+    assert_same(
+        "v0 = F.binary_cross_entropy(torch.tensor(0.5), torch.tensor(0.5, dtype=torch.float64))"
+    )
+
+
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 
