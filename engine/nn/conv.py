@@ -51,6 +51,11 @@ class Conv2d(Module):
         self.dilation = _checks.pair(name, "dilation", dilation)
         self.padding_mode = _checks.choice(name, "padding_mode", padding_mode, ("zeros",))
         kh, kw = self.kernel_size
+        _checks.allocation(
+            f"Conv2d({in_channels}, {out_channels}, kernel_size={kernel_size}): its parameters",
+            [(out_channels, in_channels // groups, kh, kw)] + [(out_channels,)] * bool(bias),
+            dtype,
+        )
         self.weight = Parameter(
             creation.empty(out_channels, in_channels // groups, kh, kw, dtype=dtype, device=device)
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from engine.autograd import Function, OpError, unbroadcast
+from engine.dtypes import scalar_name
 from engine.ops.elementwise import _xp, tensor_arg
+from engine.tensor import Tensor
 
 
 class Matmul(Function):
@@ -116,4 +118,10 @@ class LinearOp(Function):
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias."""
+    for name, other in (("mat1", input), ("self", bias)):
+        if isinstance(other, Tensor) and other._data.dtype != weight._data.dtype:
+            raise RuntimeError(
+                f"{name} and mat2 must have the same dtype, but got "
+                f"{scalar_name(other._data.dtype)} and {scalar_name(weight._data.dtype)}"
+            )
     return LinearOp.apply(input, weight) if bias is None else LinearOp.apply(input, weight, bias)

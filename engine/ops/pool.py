@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from engine import _fast, backend
 from engine._checks import pair, positive_int
 from engine.autograd import Function
+from engine.dtypes import scalar_name
 from engine.ops.conv import _batched, _out_size
 from engine.tensor import Tensor
 
@@ -197,6 +200,12 @@ def avg_pool2d(
     kernel, stride, padding, _ = _pool_args(
         "avg_pool2d", kernel_size, stride, padding, 1, ceil_mode
     )
+    kind = input._data.dtype
+    if kind.kind != "f":  # PyTorch averages int64 (dividing as C does), no other integers
+        if kind != np.int64:
+            raise RuntimeError(f'"avg_pool2d" not implemented for {scalar_name(kind)!r}')
+        out = avg_pool2d(input.detach().double(), kernel, stride, padding, False, count_include_pad)
+        return Tensor._make(np.trunc(out._data).astype(np.int64), False, None)
     return AvgPool2dOp.apply(
         input,
         kernel_size=kernel,
@@ -243,6 +252,11 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     if len(wanted) != 2:
         raise ValueError(
             f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}"
+        )
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {scalar_name(input._data.dtype)}"
         )
     wanted = tuple(s if o is None else o for s, o in zip(size, wanted, strict=True))
     for o in wanted:

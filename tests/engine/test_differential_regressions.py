@@ -309,6 +309,28 @@ def test_bce_of_two_dtypes_is_refused():
     )
 
 
+def test_layers_refuse_inputs_of_another_dtype():
+    for line in (
+        "v0 = torch.nn.Linear(3, 2)(torch.ones((4, 3), dtype=torch.float64))",
+        "v0 = torch.nn.Linear(3, 2)(torch.ones((4, 3), dtype=torch.int64))",
+        "v0 = F.linear(torch.ones(2, 3), torch.ones(2, 3), torch.ones(2, dtype=torch.float64))",
+        "v0 = torch.nn.Conv2d(1, 2, 3)(torch.ones((1, 1, 5, 5), dtype=torch.float64))",
+        "v0 = torch.nn.BatchNorm2d(1)(torch.ones((2, 1, 3, 3), dtype=torch.float64))",
+        "v0 = torch.nn.BatchNorm1d(3)(torch.ones((2, 3), dtype=torch.int64))",
+        "v0 = torch.nn.LayerNorm(3)(torch.ones((2, 3), dtype=torch.float64))",
+        "v0 = torch.nn.Embedding(5, 3)(torch.ones(2, dtype=torch.float64))",
+        "v0 = torch.nn.Embedding(5, 3)(torch.ones(2, dtype=torch.uint8))",
+        "v0 = F.dropout(torch.ones((2, 3), dtype=torch.int64), 0.5)",
+        "v0 = F.adaptive_avg_pool2d(torch.ones((1, 1, 4, 4), dtype=torch.int64), 1)",
+        "v0 = F.avg_pool2d(torch.ones((1, 1, 4, 4), dtype=torch.int32), 2)",
+    ):
+        assert_same(line)
+    assert_same("""
+        v0 = torch.tensor([[[[1, 2, -3, 4], [5, -6, 7, 8], [1, 1, 1, 2], [0, 0, 0, -1]]]])
+        v1 = F.avg_pool2d(v0, 2, padding=1)
+    """)
+
+
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 
