@@ -285,7 +285,16 @@ class Tensor:
         return ops.elementwise.Clone.apply(self)
 
     def contiguous(self) -> Tensor:
-        return self
+        """This tensor when its elements lie in row-major order, else a row-major copy."""
+        return self if self._data.flags.c_contiguous else ops.elementwise.Clone.apply(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        """Steps in elements between neighbours along each dimension, as PyTorch's."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
 
     def new_zeros(self, *size) -> Tensor:
         return Tensor._make(self._xp().zeros(_shape_arg(size), self._data.dtype), False, None)

@@ -124,6 +124,8 @@ class SoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
+        if not x.flags.c_contiguous:  # PyTorch computes on (and returns) a contiguous copy
+            x = xp.ascontiguousarray(x)
         if x.size == 0:  # nothing to normalise (max over an empty axis would fail)
             self.out, self.dim = x.copy(), dim
             return self.out
@@ -141,6 +143,8 @@ class LogSoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
+        if not x.flags.c_contiguous:  # PyTorch computes on (and returns) a contiguous copy
+            x = xp.ascontiguousarray(x)
         if x.size == 0:
             self.out, self.dim = x.copy(), dim
             return self.out

@@ -13,6 +13,12 @@ from engine.ops.reduce import _axes
 from engine.tensor import Tensor, _shape_arg
 
 
+def _contiguous(arr):
+    """`arr` laid out row-major, as PyTorch lays out what cat, stack and indexing by arrays
+    make (NumPy may keep its inputs' order), so that view() sees the same strides."""
+    return arr if arr.flags.c_contiguous else _xp(arr).ascontiguousarray(arr)
+
+
 class Reshape(Function):
     op = "reshape"
 
@@ -159,7 +165,8 @@ class Index(Function):
     def forward(self, a, index):
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
         try:
-            return a[index]
+            out = a[index]
+            return _contiguous(out) if _is_advanced(index) else out
         except IndexError:
             if a.size:
                 raise
@@ -190,7 +197,7 @@ class Cat(Function):
             arrays = [arrays[i] for i in self.kept]
         self.sizes = [a.shape[dim] for a in arrays]
         self.dim = dim
-        return _xp(arrays[0]).concatenate(arrays, axis=dim)
+        return _contiguous(_xp(arrays[0]).concatenate(arrays, axis=dim))
 
     def backward(self, g):
         xp = _xp(g)
@@ -207,7 +214,7 @@ class Stack(Function):
 
     def forward(self, *arrays, dim):
         self.dim = dim
-        return _xp(arrays[0]).stack(arrays, axis=dim)
+        return _contiguous(_xp(arrays[0]).stack(arrays, axis=dim))
 
     def backward(self, g):
         xp = _xp(g)
@@ -233,7 +240,45 @@ def reshape(input, *shape):
 def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
         return input.to(shape[0])  # view(dtype)
-    return Reshape.apply(input, shape=_new_shape("view", shape))
+    shape = _new_shape("view", shape)
+    arr = input._data
+    if not arr.flags.c_contiguous and -1 not in shape and math.prod(shape) == arr.size:
+        if _view_strides(arr.shape, [s // arr.itemsize for s in arr.strides], shape) is None:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            )
+    elif not arr.flags.c_contiguous and -1 in shape:
+        known = math.prod(n for n in shape if n != -1)
+        if known and arr.size % known == 0:
+            return view(input, *(arr.size // known if n == -1 else n for n in shape))
+    return Reshape.apply(input, shape=shape)
+
+
+def _view_strides(old_shape, old_strides, new_shape):
+    """PyTorch's rule for a view (computeStride): the new shape's strides over the same
+    memory, or None when some new dimension would span two separate runs of memory."""
+    if not old_shape:
+        return [1] * len(new_shape)
+    if math.prod(old_shape) == 0:
+        return list(new_shape)  # any strides will do: nothing is read
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    base, tensor_numel, view_numel = old_strides[-1], 1, 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (
+            old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * base
+        ):  # the end of a run of dimensions contiguous with each other
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                base, tensor_numel, view_numel = old_strides[d - 1], 1, 1
+    return None if view_d != -1 else new_strides
 
 
 def flatten(input, start_dim=0, end_dim=-1):

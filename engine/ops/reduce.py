@@ -43,7 +43,8 @@ class Sum(Function):
 
     def forward(self, a, axes, keepdim):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        return a.sum(axis=axes, keepdims=keepdim, dtype=a.dtype)  # NumPy widens uint8 sums
+        out = a.sum(axis=axes, keepdims=keepdim, dtype=a.dtype)  # NumPy widens uint8 sums
+        return out if out.flags.c_contiguous else _xp(a).ascontiguousarray(out)
 
     def backward(self, g):
         return (_restore(g, self.shape, self.axes, self.keepdim),)
@@ -56,6 +57,8 @@ class Mean(Function):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
         self.n = math.prod(a.shape[i] for i in axes)
         total = a.sum(axis=axes, keepdims=keepdim)
+        if not total.flags.c_contiguous:  # PyTorch's reductions give contiguous results
+            total = _xp(a).ascontiguousarray(total)
         return total / total.dtype.type(self.n) if self.n else total * np.nan
 
     def backward(self, g):

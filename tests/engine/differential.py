@@ -879,11 +879,6 @@ KNOWN: list[tuple[str, Callable[[Mismatch], bool]]] = [
         "test_adaptive_avg_pool2d_keeps_inf_in_its_window",
         lambda f: "adaptive_avg_pool2d" in f.source[-1] and f.kind == "value",
     ),
-    # found here, not fixed yet (small edges, listed in the regression file)
-    (
-        "test_view_of_transposed_tensor_is_refused",
-        lambda f: "view size is not compatible" in f.detail,
-    ),
     # gradients through inf/NaN values other than the classes above: not yet shrunk to a
     # reproducer (run the survey and read the programs listed under this name)
     (

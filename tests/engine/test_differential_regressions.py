@@ -15,7 +15,6 @@ pytestmark = pytest.mark.torch
 
 AUTOGRAD = "autograd core fix in flight"
 NUMERICS = "op numerics fix in flight"
-OPEN = "found by the fuzzer, not fixed yet"
 
 
 # ----- fixed on this branch -----------------------------------------------------------
@@ -331,6 +330,27 @@ def test_layers_refuse_inputs_of_another_dtype():
     """)
 
 
+def test_view_follows_torch_stride_rule():
+    assert_same("v0 = torch.ones((2, 3)).t().view(6)")
+    assert_same("v0 = torch.ones((2, 3), requires_grad=True).t().contiguous().view(6)")
+    assert_same("v0 = torch.ones((2, 3, 4)).permute(0, 2, 1).view(2, -1)")
+    assert_same("v0 = torch.ones((2, 3, 4)).transpose(1, 2)[:, :1].view(2, 3)")
+    assert_same("v0 = torch.ones((2, 1, 3)).expand(2, 4, 3)[:, :1].view(6)")
+    assert_same("""
+        v0 = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]], [[[5.0, 6.0], [7.0, 8.0]]]])
+        v1 = F.conv2d(v0, torch.ones((3, 1, 1, 1), requires_grad=True), padding=1)
+        v2 = F.max_pool2d(v1, 2)
+        v3 = v2.view(v2.size(0), -1)
+        v4 = v1.view(2, -1)
+    """)
+    assert_same("""
+        v0 = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+        v1 = v0.T.mean(0)
+        v2 = torch.stack([v0.t(), v0.t()], -1).view(-1)
+        v3 = F.softmax(v0.t(), 1).view(6)
+    """)
+
+
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 
@@ -386,8 +406,3 @@ def test_adaptive_avg_pool2d_keeps_inf_in_its_window():
 
 
 # ----- found, not fixed yet -----------------------------------------------------------
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_view_of_transposed_tensor_is_refused():
-    assert_same("v0 = torch.ones((2, 3)).t().view(6)")
