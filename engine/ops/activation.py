@@ -68,7 +68,9 @@ class GeluOp(Function):
             return 0.5 * a * (1 + self.t)
         erf1 = 1 + backend.erf(a * (1 / math.sqrt(2)))
         self.cdf = 0.5 * erf1
-        return a * erf1 * 0.5  # PyTorch's order: x * (1 + erf) overflows above 1.7e38 there
+        if a.size > 1 and a.flags.c_contiguous:  # PyTorch's vectorised order overflows
+            return a * erf1 * 0.5  # above 1.7e38; its one-at-a-time order does not
+        return a * self.cdf
 
     def backward(self, g):
         a, xp = self.a, _xp(g)

@@ -388,14 +388,21 @@ def tensor_arg(op: str, value, name: str = "input", position: int = 1) -> Tensor
     )
 
 
+def _checked_constant(value, like: Tensor) -> Tensor:
+    """A Python number as a tensor of its promoted dtype with `like`, refused if it does
+    not fit that dtype (where(c, uint8, 300) raises in PyTorch; -7 wraps to 249)."""
+    probe = 0.0 if isinstance(value, float) else value
+    return _constant(checked_scalar(value, _constant(probe, like)._data.dtype), like)
+
+
 def where(condition, input, other):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: at least one of input and other must be a tensor")
     a, b = input, other
     if not isinstance(a, Tensor):
-        a = _constant(a, b)
+        a = _checked_constant(a, b)
     if not isinstance(b, Tensor):
-        b = _constant(b, a)
+        b = _checked_constant(b, a)
     a, b = _promote(a, b)
     cond = condition if isinstance(condition, Tensor) else Tensor(condition)
     if cond._data.dtype != np.bool_:

@@ -55,7 +55,8 @@ def matmul(input, other):
             f"matmul: expected both operands to have the same dtype, but found {a.dtype} "
             f"and {b.dtype}"
         )
-    if a._data.dtype.kind == "b" and a.shape[-1] and a._data.size and b._data.size:
+    empty = not (a.shape[-1] and a._data.size and b._data.size)
+    if a._data.dtype.kind == "b" and (not empty or a.ndim == b.ndim == 1):
         raise NotImplementedError('"matmul" not implemented for bool')
     return Matmul.apply(a, b)
 

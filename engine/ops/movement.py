@@ -168,8 +168,6 @@ class Index(Function):
             out = a[index]
             return _contiguous(out) if _is_advanced(index) else out
         except IndexError:
-            if a.size:
-                raise
             # PyTorch checks array indices only while it fills the result: none when empty
             self.index = _in_bounds(index, a.shape)
             out = a[self.index]
