@@ -201,7 +201,8 @@ class Div(Function):
         a, b = self.a, self.b
         return (
             unbroadcast(g / b, a.shape) if self.needs(0) else None,
-            unbroadcast(-g * a / (b * b), b.shape) if self.needs(1) else None,
+            # PyTorch's order, -g * ((a / b) / b): b * b overflows where a / b / b does not
+            unbroadcast(-g * (a / b / b), b.shape) if self.needs(1) else None,
         )
 
 

@@ -351,6 +351,21 @@ def test_view_follows_torch_stride_rule():
     """)
 
 
+def test_div_gradient_in_torch_order():
+    assert_same("""
+        v0 = torch.tensor([[[-3.0]], [[1.25]], [[3e38]]], requires_grad=True)
+        v1 = torch.div(v0, v0)
+    """)
+
+
+def test_where_refuses_numbers_its_dtype_cannot_hold():
+    assert_same("v0 = torch.where(torch.tensor([True]), torch.tensor([2], dtype=torch.uint8), 300)")
+    assert_same("v0 = torch.where(torch.tensor([False]), torch.tensor([2], dtype=torch.uint8), -7)")
+    assert_same("v0 = torch.zeros((0,), dtype=torch.bool) @ torch.zeros((0,), dtype=torch.bool)")
+    assert_same("v0 = (torch.ones((1, 2, 4, 2)) > 0)[1:4, None, torch.tensor([2])]")
+    assert_same("v0 = F.gelu(torch.tensor(3e38))")
+
+
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 
