@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import os
+
+import numpy as np
+
 
 def positive_int(layer: str, name: str, value, allow_zero: bool = False) -> int:
     ok = (
@@ -34,3 +39,26 @@ def choice(layer: str, name: str, value, options) -> str:
             f"{layer}: {name} must be one of {', '.join(map(repr, options))}, got {value!r}"
         )
     return value
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory: no one tensor or layer may ask for more."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # no sysconf: only the int64 limit holds
+        return 2**63 - 1
+
+
+def allocation(what: str, shapes, dtype=None) -> None:
+    """Refuse, before any allocation, tensors that need more bytes than this machine has
+    (PyTorch fails with "Storage size calculation overflowed" or "can't allocate memory")."""
+    from engine.dtypes import default_dtype, to_dtype
+
+    itemsize = np.dtype(default_dtype.np if dtype is None else to_dtype(dtype).np).itemsize
+    count = sum(math.prod(shape) for shape in shapes)
+    need, have = count * itemsize, memory_bytes()
+    if need > have:
+        raise RuntimeError(
+            f"{what} would need {need:.3g} bytes ({count:,} values of {itemsize} bytes), more "
+            f"than this machine's {have:.3g} bytes of memory; refusing to allocate"
+        )

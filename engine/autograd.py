@@ -198,7 +198,7 @@ def _check_saved(node: Function) -> None:
 def _describe_failure(op: str, inputs, exc: Exception) -> Exception:
     shapes = " and ".join(str(tuple(t._data.shape)) for t in inputs)
     text = str(exc)
-    if "broadcast" in text:
+    if "broadcast" in text and not isinstance(exc, IndexError):
         return OpError(f"{op}: shapes {shapes} cannot be broadcast together")
     kind = type(exc) if isinstance(exc, IndexError | TypeError) else OpError
     return kind(f"{op}: {text} (input shapes {shapes})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import backend
+from engine import _checks, backend
 from engine.dtypes import default_dtype, device, int64, to_dtype
 from engine.random import _rng
 from engine.tensor import Tensor, _shape_arg, _to_array
@@ -39,22 +39,33 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, False, None)
 
 
-def _filled(size, value, dtype, device, requires_grad):
+def _new_shape(op: str, size, dtype) -> tuple[int, ...]:
+    """A shape PyTorch would make: no negative sizes, no more bytes than there is memory."""
     shape = _shape_arg(size)
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"{op}: Dimension size must be non-negative, got {list(shape)}")
+    if any(n >= 2**63 for n in shape):
+        raise TypeError(f"{op}(): size {list(shape)} overflows a 64-bit integer")
+    _checks.allocation(f"{op}{tuple(shape)}", [shape], dtype)
+    return shape
+
+
+def _filled(size, value, dtype, device, requires_grad, op="full"):
+    shape = _new_shape(op, size, dtype)
     dt = to_dtype(dtype).np if dtype is not None else default_dtype.np
     return _finish(np.full(shape, value, dtype=dt), None, device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, dtype, device, requires_grad)
+    return _filled(size, 0, dtype, device, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 1, dtype, device, requires_grad)
+    return _filled(size, 1, dtype, device, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, dtype, device, requires_grad)
+    return _filled(size, 0, dtype, device, requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -112,7 +123,9 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
     dt = to_dtype(dtype or default_dtype).np
-    arr = _rng(generator).random(_shape_arg(size), dtype=dt if dt.itemsize >= 4 else np.float32)
+    arr = _rng(generator).random(
+        _new_shape("rand", size, dt), dtype=dt if dt.itemsize >= 4 else np.float32
+    )
     return _finish(arr, dt, device, requires_grad)
 
 
@@ -120,7 +133,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
     """Standard normal."""
     dt = to_dtype(dtype or default_dtype).np
     arr = _rng(generator).standard_normal(
-        _shape_arg(size), dtype=dt if dt.itemsize >= 4 else np.float32
+        _new_shape("randn", size, dt), dtype=dt if dt.itemsize >= 4 else np.float32
     )
     return _finish(arr, dt, device, requires_grad)
 

@@ -65,6 +65,16 @@ def from_numpy_dtype(np_dtype) -> dtype:
         raise TypeError(f"unsupported element type {np_dtype}") from None
 
 
+_SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long"}
+_SCALAR_NAMES |= {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def scalar_name(np_dtype) -> str:
+    """PyTorch's C++ name of a dtype, as its error messages spell it (float64: Double)."""
+    name = np.dtype(np_dtype).name
+    return _SCALAR_NAMES.get(name, name)
+
+
 def to_dtype(value) -> dtype:
     """Accept an engine dtype, a NumPy dtype, a Python type or a name."""
     if isinstance(value, dtype):

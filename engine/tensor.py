@@ -312,7 +312,16 @@ class Tensor:
         return ops.elementwise.Clone.apply(self)
 
     def contiguous(self) -> Tensor:
-        return self
+        """This tensor when its elements lie in row-major order, else a row-major copy."""
+        return self if self._data.flags.c_contiguous else ops.elementwise.Clone.apply(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        """Steps in elements between neighbours along each dimension, as PyTorch's."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
 
     def new_zeros(self, *size) -> Tensor:
         return Tensor._make(self._xp().zeros(_shape_arg(size), self._data.dtype), False, None)
@@ -669,6 +678,8 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value) -> Tensor:
+        if not isinstance(value, Tensor):  # a number the dtype cannot hold: RuntimeError
+            value = ops.elementwise.checked_scalar(value, self._data.dtype)
         return self._modify(
             ops.inplace.overwrite, value, keeps_self=False, direct=lambda a, v: _assign(a, ..., v)
         )
@@ -698,6 +709,9 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         index = ops.index_for(index)
+        ops.movement.check_steps(index, self.shape)
+        if not isinstance(value, Tensor):
+            value = ops.elementwise.checked_scalar(value, self._data.dtype)
         self._modify(
             lambda x, v: ops.inplace.index_put(x, index, v),
             value,

@@ -62,6 +62,11 @@ class Conv2d(Module):
             per_side = [(p, p) for p in self.padding]
         # F.pad's order: last dim first
         self._reversed_padding_repeated_twice = (*per_side[1], *per_side[0])
+        _checks.allocation(
+            f"Conv2d({in_channels}, {out_channels}, kernel_size={kernel_size}): its parameters",
+            [(out_channels, in_channels // groups, kh, kw)] + [(out_channels,)] * bool(bias),
+            dtype,
+        )
         self.weight = Parameter(
             creation.empty(out_channels, in_channels // groups, kh, kw, dtype=dtype, device=device)
         )

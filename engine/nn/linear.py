@@ -29,6 +29,11 @@ class Linear(Module):
         super().__init__()
         self.in_features = _checks.positive_int("Linear", "in_features", in_features)
         self.out_features = _checks.positive_int("Linear", "out_features", out_features)
+        _checks.allocation(
+            f"Linear({in_features}, {out_features}): its parameters",
+            [(out_features, in_features)] + [(out_features,)] * bool(bias),
+            dtype,
+        )
         self.weight = Parameter(
             creation.empty(out_features, in_features, dtype=dtype, device=device)
         )
@@ -88,6 +93,11 @@ class Embedding(Module):
                 )
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
+        _checks.allocation(
+            f"Embedding({num_embeddings}, {embedding_dim}): its weight",
+            [(num_embeddings, embedding_dim)],
+            dtype,
+        )
         self.weight = Parameter(
             creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device)
         )

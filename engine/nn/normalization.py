@@ -32,6 +32,11 @@ class _BatchNorm(Module):
             _checks.probability(name, "momentum", momentum)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
+        _checks.allocation(
+            f"{name}({num_features}): its parameters and running statistics",
+            [(num_features,)] * (2 * affine + 2 * track_running_stats),
+            dtype,
+        )
         if affine:
             self.weight = Parameter(creation.empty(num_features, dtype=dtype, device=device))
             self.bias = Parameter(creation.empty(num_features, dtype=dtype, device=device))
@@ -129,6 +134,11 @@ class LayerNorm(Module):
         for n in shape:
             _checks.positive_int("LayerNorm", "normalized_shape", n)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        _checks.allocation(
+            f"LayerNorm({list(shape)}): its parameters",
+            [shape] * (elementwise_affine * (1 + bool(bias))),
+            dtype,
+        )
         if elementwise_affine:
             self.weight = Parameter(creation.ones(shape, dtype=dtype, device=device))
             if bias:

@@ -74,7 +74,10 @@ class GeluOp(Function):
             k = math.sqrt(2 / math.pi)
             self.t = xp.tanh(k * (a + 0.044715 * a**3))
             return 0.5 * a * (1 + self.t)
-        self.cdf = 0.5 * (1 + backend.erf(a * (1 / math.sqrt(2))))
+        erf1 = 1 + backend.erf(a * (1 / math.sqrt(2)))
+        self.cdf = 0.5 * erf1
+        if a.size > 1 and a.flags.c_contiguous:  # PyTorch's vectorised order overflows
+            return a * erf1 * 0.5  # above 1.7e38; its one-at-a-time order does not
         return a * self.cdf
 
     def backward(self, g):
@@ -141,6 +144,8 @@ class SoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
+        if not x.flags.c_contiguous:  # PyTorch computes on (and returns) a contiguous copy
+            x = xp.ascontiguousarray(x)
         e = xp.exp(x - _row_max(x, dim))
         self.out, self.dim = e / e.sum(axis=dim, keepdims=True), dim
         return self.out
@@ -156,6 +161,8 @@ class LogSoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
+        if not x.flags.c_contiguous:  # PyTorch computes on (and returns) a contiguous copy
+            x = xp.ascontiguousarray(x)
         shifted = x - _row_max(x, dim)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         self.dim = dim

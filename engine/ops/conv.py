@@ -75,19 +75,16 @@ class Conv2dOp(Function):
         wm = w.reshape(groups, O // groups, -1)
         out = _fast.scratch(xp, "out", (groups, O // groups, cols.shape[2]), x.dtype)
         _fast.matmul(xp, wm, cols, out)
-        out = out.reshape(O, N, OH, OWc)
-        bias = None if b is None else b[:, None, None, None]
-        if OWc == OW:
-            y = out if bias is None else xp.add(out, bias, out=out)
-        else:  # one pass crops the wide rows and adds the bias: the output is compact
-            y = _fast.scratch(xp, "cropped", (O, N, OH, OW), x.dtype)
-            if bias is None:
-                y[...] = out[:, :, :, :OW]
-            else:
-                xp.add(out[:, :, :, :OW], bias, out=y)
+        out = out.reshape(O, N, OH, OWc)[:, :, :, :OW]
+        # one pass crops the wide rows, adds the bias and puts the images first: the output
+        # is contiguous (N, O, OH, OW), as PyTorch's, so that .view() works on it as there
+        y = xp.empty((N, O, OH, OW), dtype=x.dtype)
+        if b is None:
+            y.transpose(1, 0, 2, 3)[...] = out
+        else:
+            xp.add(out, b[:, None, None, None], out=y.transpose(1, 0, 2, 3))
         self.cols, self.wm, self.w_shape, self.has_bias = cols, wm, w.shape, b is not None
         self.geometry = x.shape, (OH, OW, OWc), (Hp, Wp, S), stride, dilation, padding
-        y = y.transpose(1, 0, 2, 3)
         return y[0] if self.unbatched else y
 
     def backward(self, g):

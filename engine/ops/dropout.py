@@ -6,6 +6,7 @@ import numpy as np
 
 from engine import backend
 from engine.autograd import Function
+from engine.dtypes import scalar_name
 from engine.random import _rng
 
 
@@ -27,6 +28,11 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return input
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type "
+            f"{scalar_name(input._data.dtype)}"
+        )
     if p == 1:
         return input * 0
     return DropoutOp.apply(input, p=p)

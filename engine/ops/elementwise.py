@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -43,6 +44,30 @@ def wrapped_int(value: int, dt):
         raise RuntimeError(f"Overflow when unpacking long: {value} does not fit 64 bits")
     bits = np.dtype(dt).itemsize * 8
     return np.array(value & ((1 << bits) - 1), dtype=f"uint{bits}").view(dt)[()]
+
+
+_C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int"}
+_C_TYPES |= {"int64": "int64_t", "float16": "c10::Half", "float32": "float", "float64": "double"}
+
+
+def checked_scalar(value, dt):
+    """A Python number as an element of dtype `dt`, refused as PyTorch refuses one that does
+    not fit (fill_, x[i] = v, clamp bounds); uint8 takes -255..255, negatives wrapping."""
+    dt = np.dtype(dt)
+    if dt.kind == "b" or isinstance(value, builtins.bool) or not isinstance(value, int | float):
+        return value
+    if dt.kind == "f":
+        fits = not math.isfinite(value) or builtins.abs(value) <= float(np.finfo(dt).max)
+    else:
+        info = np.iinfo(dt)
+        if isinstance(value, float):  # NaN and inf never fit an integer
+            fits = float(info.min) <= value <= float(info.max)
+        else:
+            fits = (-int(info.max) if dt.kind == "u" else int(info.min)) <= value <= info.max
+    if not fits:
+        name = _C_TYPES.get(dt.name, dt.name)
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return wrapped_int(value, dt) if isinstance(value, int) and dt.kind in "iu" else value
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -110,6 +135,8 @@ def _scaled(a: Tensor, b: Tensor, alpha) -> Tensor:
         raise RuntimeError(
             "For integral input tensors, argument alpha must not be a floating point number."
         )
+    if kind == "b":
+        alpha = builtins.bool(alpha)  # a bool result takes alpha as a bool
     if alpha == 1:
         return b
     return Mul.apply(b, _constant(alpha, b))
@@ -176,7 +203,8 @@ class Div(Function):
         a, b = self.a, self.b
         return (
             unbroadcast(g / b, a.shape) if self.needs(0) else None,
-            unbroadcast(-g * a / (b * b), b.shape) if self.needs(1) else None,
+            # PyTorch's order, -g * ((a / b) / b): b * b overflows where a / b / b does not
+            unbroadcast(-g * (a / b / b), b.shape) if self.needs(1) else None,
         )
 
 
@@ -184,15 +212,21 @@ class Pow(Function):
     op = "pow"
     saves = ((0, None), (1, None), ("out", 1))
 
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        self.out = a**b
+    def forward(self, a, b, bool_exponent=False):
+        self.a, self.b, self.bool_exponent = a, b, bool_exponent
+        if a.dtype.kind in "iu" and b.dtype.kind == "i" and (b < 0).any():
+            self.out = _int_pow(_xp(a), a, b)
+        else:
+            self.out = a**b
         return self.out
 
     def backward(self, g):
         a, b, out = self.a, self.b, self.out
         xp = _xp(a)
         ga = gb = None
+        if self.needs(0) and self.bool_exponent:
+            # PyTorch's gradient takes exponent - 1 of the bool tensor, which it refuses
+            _no_bool("sub", True)
         if self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
             ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
         if self.needs(1):
@@ -321,10 +355,25 @@ def div(input, other):
 
 
 def pow(input, exponent):
-    a, b = _operands(input, exponent)
-    if a._data.dtype.kind == "b":
+    kinds = [t._data.dtype.kind if isinstance(t, Tensor) else None for t in (input, exponent)]
+    if kinds == ["b", "b"]:
         raise NotImplementedError('"pow" not implemented for bool')
-    return Pow.apply(a, b)
+    if kinds[0] in ("i", "u", "b") and isinstance(exponent, int) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    a, b = _operands(input, exponent)
+    if a._data.dtype.kind == "b":  # bool ** bool scalar: x ** True is x, x ** False is True
+        return Tensor._make(a._data | ~b._data, False, None)
+    return Pow.apply(a, b, bool_exponent=kinds[1] == "b")
+
+
+def _int_pow(xp, a, b):
+    """Integer powers with negative exponents as PyTorch takes them: 1 ** -n is 1,
+    (-1) ** -n is -1 or 1 by parity, anything else ** -n is 0 (NumPy refuses them)."""
+    negative = b < 0
+    out = a ** xp.where(negative, 0, b)
+    by_parity = xp.where(b % 2 == 0, 1, -1).astype(out.dtype)
+    inverse = xp.where(a == 1, 1, xp.where(a == -1, by_parity, 0)).astype(out.dtype)
+    return xp.where(negative, inverse, out)
 
 
 def maximum(input, other):
@@ -348,14 +397,21 @@ def tensor_arg(op: str, value, name: str = "input", position: int = 1) -> Tensor
     )
 
 
+def _checked_constant(value, like: Tensor) -> Tensor:
+    """A Python number as a tensor of its promoted dtype with `like`, refused if it does
+    not fit that dtype (where(c, uint8, 300) raises in PyTorch; -7 wraps to 249)."""
+    probe = 0.0 if isinstance(value, float) else value
+    return _constant(checked_scalar(value, _constant(probe, like)._data.dtype), like)
+
+
 def where(condition, input, other):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: at least one of input and other must be a tensor")
     a, b = input, other
     if not isinstance(a, Tensor):
-        a = _constant(a, b)
+        a = _checked_constant(a, b)
     if not isinstance(b, Tensor):
-        b = _constant(b, a)
+        b = _checked_constant(b, a)
     a, b = _promote(a, b)
     cond = condition if isinstance(condition, Tensor) else Tensor(condition)
     if cond._data.dtype != np.bool_:
@@ -365,6 +421,13 @@ def where(condition, input, other):
 
 def _compare(ufunc_name):
     def compare(input, other):
+        if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+            # an int operand of another dtype, or a Python int, is compared in PyTorch's
+            # promoted dtype (uint8 < -2 is uint8 < 254 there)
+            if isinstance(other, Tensor) and other._data.dtype != input._data.dtype:
+                input, other = (t.detach() for t in _operands(input, other))
+            elif isinstance(other, int) and not isinstance(other, builtins.bool):
+                input, other = (t.detach() for t in _operands(input, other))
         b = other._data if isinstance(other, Tensor) else other
         if isinstance(b, np.ndarray) and b.ndim == 0 and not isinstance(other, Tensor):
             b = b[()]  # a 0-d NumPy array is a number, on any device

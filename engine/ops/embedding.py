@@ -29,8 +29,12 @@ class EmbeddingOp(Function):
 def embedding(input, weight, padding_idx=None) -> Tensor:
     """The rows of `weight` at the integer indices `input`; `padding_idx`'s row gets no
     gradient."""
-    if input._data.dtype.kind not in "iu":
-        raise TypeError(f"embedding: expected integer indices, got {input.dtype}")
+    if input._data.dtype.name not in ("int64", "int32"):  # PyTorch's error, type and words
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {input.dtype} instead (while checking arguments for "
+            "embedding)"
+        )
     n = weight.shape[0]
     if input.numel() and (int(input._data.max()) >= n or int(input._data.min()) < 0):
         raise IndexError(

@@ -205,6 +205,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
             f"{tuple(input.shape)}"
         )
     _check_devices("binary_cross_entropy", input, target, weight)
+    if target._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Found dtype {target.dtype} but expected {input.dtype}")
     t = target._data
     if t.size and not bool(((t >= 0) & (t <= 1)).all()):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
@@ -242,6 +244,16 @@ class BCEWithLogitsOp(Function):
         return gx, gt
 
 
+def _bce_with_logits_in_target_dtype(input, target, pos_weight):
+    """PyTorch's steps where target and input differ in dtype: (1 - t) x in their promoted
+    dtype, log-sigmoid in the input's, the loss in the target's (the in-place form there)."""
+    ones = Tensor._make(_xp(input._data).ones(input.shape, dtype=input._data.dtype), False, None)
+    softplus_neg = BCEWithLogitsOp.apply(input, ones, pos_weight=None)  # -log sigmoid
+    if pos_weight is not None:
+        softplus_neg = softplus_neg * (1 + (pos_weight - 1) * target).to(input.dtype)
+    return ((1 - target) * input + softplus_neg).to(target.dtype)
+
+
 def binary_cross_entropy_with_logits(
     input,
     target,
@@ -257,11 +269,16 @@ def binary_cross_entropy_with_logits(
         )
     _check_devices("binary_cross_entropy_with_logits", input, target, pos_weight)
     _reduce_name(reduction)
-    loss = BCEWithLogitsOp.apply(
-        input,
-        _as_input_dtype(target, input),
-        pos_weight=None if pos_weight is None else pos_weight._data,
-    )
+    if target._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"result type {input.dtype} can't be cast to the desired output type {target.dtype}"
+        )
+    if target._data.dtype != input._data.dtype:
+        loss = _bce_with_logits_in_target_dtype(input, target, pos_weight)
+    else:
+        loss = BCEWithLogitsOp.apply(
+            input, target, pos_weight=None if pos_weight is None else pos_weight._data
+        )
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from engine.autograd import Function, OpError, unbroadcast
+from engine.dtypes import scalar_name
 from engine.ops.elementwise import _xp, tensor_arg
+from engine.tensor import Tensor
 
 
 class Matmul(Function):
@@ -46,14 +48,40 @@ class Matmul(Function):
 def matmul(input, other):
     a = tensor_arg("matmul", input)
     b = tensor_arg("matmul", other, "other", 2)
+    if a._data.dtype != b._data.dtype and _batched_and_empty(a, b):
+        # PyTorch's batched product returns before it checks dtypes: the result has b's
+        return Matmul.apply(a.to(b.dtype) if b.is_floating_point() else a.detach().to(b.dtype), b)
     if a._data.dtype != b._data.dtype:  # PyTorch does not promote matrix products
         raise RuntimeError(
             f"matmul: expected both operands to have the same dtype, but found {a.dtype} "
             f"and {b.dtype}"
         )
-    if a._data.dtype.kind == "b":
+    empty = not (a.shape[-1] and a._data.size and b._data.size)
+    if a._data.dtype.kind == "b" and (not empty or a.ndim == b.ndim == 1):
         raise NotImplementedError('"matmul" not implemented for bool')
     return Matmul.apply(a, b)
+
+
+def _batched_and_empty(a, b) -> bool:
+    """Whether PyTorch's matmul takes its batched path (it folds a 3-d by 2-d product into
+    one matrix product) and that path has nothing to multiply."""
+    if min(a.ndim, b.ndim) < 2 or max(a.ndim, b.ndim) < 3 or a.ndim == 0 or b.ndim == 0:
+        return False
+    big, small = (a, b) if a.ndim >= b.ndim else (b, a)
+    folds = small.ndim <= 2 and (small.requires_grad or a.ndim != 2)
+    if folds and a.ndim >= b.ndim and big._data.size:  # folds only if rows are contiguous
+        arr = big._data
+        lead = [
+            (arr.strides[i], arr.strides[i + 1] * arr.shape[i + 1]) for i in range(arr.ndim - 2)
+        ]
+        folds = all(s == want for s, want in lead)
+    if folds or (a.requires_grad and not b.is_floating_point()):
+        return False  # the second: PyTorch's "Autograd not support dtype"
+    if a.requires_grad and a.ndim >= 3 and a.shape[:-2] != b.shape[:-2]:
+        return False  # PyTorch then expands a and multiplies through mm
+    k = a.shape[-1]
+    rows, cols = a.shape[-2], b.shape[-1]
+    return a._data.size == 0 or b._data.size == 0 or k == 0 or rows == 0 or cols == 0
 
 
 def mm(input, mat2):
@@ -93,4 +121,10 @@ class LinearOp(Function):
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias."""
+    for name, other in (("mat1", input), ("self", bias)):
+        if isinstance(other, Tensor) and other._data.dtype != weight._data.dtype:
+            raise RuntimeError(
+                f"{name} and mat2 must have the same dtype, but got "
+                f"{scalar_name(other._data.dtype)} and {scalar_name(weight._data.dtype)}"
+            )
     return LinearOp.apply(input, weight) if bias is None else LinearOp.apply(input, weight, bias)

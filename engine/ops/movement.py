@@ -13,6 +13,12 @@ from engine.ops.reduce import _axes
 from engine.tensor import Tensor, _shape_arg
 
 
+def _contiguous(arr):
+    """`arr` laid out row-major, as PyTorch lays out what cat, stack and indexing by arrays
+    make (NumPy may keep its inputs' order), so that view() sees the same strides."""
+    return arr if arr.flags.c_contiguous else _xp(arr).ascontiguousarray(arr)
+
+
 class Reshape(Function):
     op = "reshape"
 
@@ -56,8 +62,6 @@ def index_for(index):
     """Turn tensors and lists inside an index into arrays NumPy understands."""
     if isinstance(index, tuple):
         return tuple(index_for(i) for i in index)
-    if isinstance(index, slice) and index.step is not None and index.step <= 0:
-        raise ValueError("step must be greater than zero")  # PyTorch has no reversed views
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, list):
@@ -66,17 +70,93 @@ def index_for(index):
     return index
 
 
-_BASIC = (int, slice, type(None), type(...))
+def _is_array(part) -> bool:
+    return isinstance(part, np.ndarray) or hasattr(part, "__cuda_array_interface__")
 
 
-def _is_advanced(parts: tuple) -> bool:
-    """Whether an index (as a tuple) holds arrays: NumPy then copies instead of viewing."""
+def _is_int(part) -> bool:
+    return isinstance(part, int | np.integer) and not isinstance(part, bool | np.bool_)
+
+
+def _is_advanced(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) or hasattr(p, "__cuda_array_interface__") for p in parts)
+
+
+def check_steps(index, shape) -> None:
+    """PyTorch's errors in the order it meets them: an int out of range before a slice
+    with a step below 1 (it has no reversed views)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not any(isinstance(p, slice) and p.step is not None and p.step <= 0 for p in parts):
+        return
+    dim = 0
     for p in parts:
-        if type(p) not in _BASIC and (
-            isinstance(p, np.ndarray) or hasattr(p, "__cuda_array_interface__")
-        ):
-            return True
-    return False
+        if p is Ellipsis:
+            dim += len(shape) - sum(_dims_taken(q) for q in parts)
+        elif isinstance(p, slice):
+            if p.step is not None and p.step <= 0:
+                raise ValueError("step must be greater than zero")
+            dim += 1
+        elif _is_int(p) and dim < len(shape) and not -shape[dim] <= p < shape[dim]:
+            raise IndexError(
+                f"index {p} is out of bounds for dimension {dim} with size {shape[dim]}"
+            )
+        else:
+            dim += _dims_taken(p)
+
+
+def _in_bounds(index, shape) -> tuple:
+    """`index` with its integer arrays' entries taken as 0 (on dims with any elements)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    out, dim = [], 0
+    for p in parts:
+        if p is Ellipsis:
+            dim += len(shape) - sum(_dims_taken(q) for q in parts)
+        elif _is_array(p) and p.dtype != np.bool_ and dim < len(shape) and shape[dim]:
+            p = p * 0
+        out.append(p)
+        dim += 0 if p is Ellipsis else _dims_taken(p)
+    return tuple(out)
+
+
+def _dims_taken(part) -> int:
+    """How many of the indexed tensor's dimensions one part of an index uses."""
+    if part is None or part is Ellipsis or isinstance(part, bool):
+        return 0
+    if getattr(part, "dtype", None) == np.bool_:
+        return part.ndim
+    return 1
+
+
+def one_ellipsis(parts: tuple, ndim: int) -> tuple:
+    """An index with several `...` as PyTorch reads it, rewritten with one for NumPy.
+
+    PyTorch moves past `ndim - (dimensions the other parts use)` dimensions at every `...`;
+    past the last dimension a full slice does nothing and None appends one, as there.
+    """
+    rest = ndim - sum(_dims_taken(p) for p in parts)
+    if rest < 0:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out, seen, at, size = [], False, 0, ndim  # at: PyTorch's position in the result
+    for p in parts:
+        if p is Ellipsis:
+            out.extend([slice(None)] * (rest if not seen else max(0, min(rest, size - at))))
+            seen, at = True, at + rest
+        elif at >= size and isinstance(p, slice) and p == slice(None):
+            at += 1
+        elif at > size or (at == size and p is not None):
+            raise IndexError(
+                f"index: dimension {at} is out of range for the {size}-dimensional result"
+            )
+        else:
+            out.append(p)
+            if p is None:
+                size, at = size + 1, at + 1
+            elif isinstance(p, int) and not isinstance(p, bool):
+                size -= 1
+            else:
+                at += 1
+    return tuple(out)
 
 
 class Index(Function):
@@ -85,8 +165,17 @@ class Index(Function):
     op = "index"
 
     def forward(self, a, index):
-        self.shape, self.index = a.shape, index
-        return a[index]
+        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        try:
+            out = a[index]
+            return _contiguous(out) if _is_advanced(index) else out
+        except IndexError:
+            # PyTorch checks array indices only while it fills the result: none when empty
+            self.index = _in_bounds(index, a.shape)
+            out = a[self.index]
+            if out.size:
+                raise
+            return out
 
     def backward(self, g):
         out = _xp(g).zeros(self.shape, dtype=g.dtype)
@@ -109,15 +198,22 @@ class Cat(Function):
     op = "cat"
 
     def forward(self, *arrays, dim):
+        # PyTorch leaves out empty 1-d tensors whatever the other shapes (legacy behaviour)
+        self.kept = [i for i, a in enumerate(arrays) if a.shape != (0,)] or [0]
+        if len(self.kept) < len(arrays):
+            arrays = [arrays[i] for i in self.kept]
         self.sizes = [a.shape[dim] for a in arrays]
         self.dim = dim
-        return _xp(arrays[0]).concatenate(arrays, axis=dim)
+        return _contiguous(_xp(arrays[0]).concatenate(arrays, axis=dim))
 
     def backward(self, g):
         xp = _xp(g)
         cuts = np.cumsum(self.sizes)[:-1].tolist()
-        parts = xp.split(g, cuts, axis=self.dim)
-        return tuple(p if self.needs(i) else None for i, p in enumerate(parts))
+        parts = dict(zip(self.kept, xp.split(g, cuts, axis=self.dim), strict=True))
+        return tuple(
+            (parts[i] if i in parts else xp.zeros((0,), g.dtype)) if self.needs(i) else None
+            for i in range(len(self.parents))
+        )
 
 
 class Stack(Function):
@@ -125,7 +221,7 @@ class Stack(Function):
 
     def forward(self, *arrays, dim):
         self.dim = dim
-        return _xp(arrays[0]).stack(arrays, axis=dim)
+        return _contiguous(_xp(arrays[0]).stack(arrays, axis=dim))
 
     def backward(self, g):
         xp = _xp(g)
@@ -168,7 +264,45 @@ def reshape(input, *shape):
 def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
         return input.to(shape[0])  # view(dtype)
-    return _reshaped(input, _new_shape("view", shape))
+    shape = _new_shape("view", shape)
+    arr = input._data
+    if not arr.flags.c_contiguous and -1 not in shape and math.prod(shape) == arr.size:
+        if _view_strides(arr.shape, [s // arr.itemsize for s in arr.strides], shape) is None:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            )
+    elif not arr.flags.c_contiguous and -1 in shape:
+        known = math.prod(n for n in shape if n != -1)
+        if known and arr.size % known == 0:
+            return view(input, *(arr.size // known if n == -1 else n for n in shape))
+    return _reshaped(input, shape)
+
+
+def _view_strides(old_shape, old_strides, new_shape):
+    """PyTorch's rule for a view (computeStride): the new shape's strides over the same
+    memory, or None when some new dimension would span two separate runs of memory."""
+    if not old_shape:
+        return [1] * len(new_shape)
+    if math.prod(old_shape) == 0:
+        return list(new_shape)  # any strides will do: nothing is read
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    base, tensor_numel, view_numel = old_strides[-1], 1, 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (
+            old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * base
+        ):  # the end of a run of dimensions contiguous with each other
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                base, tensor_numel, view_numel = old_strides[d - 1], 1, 1
+    return None if view_d != -1 else new_strides
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -186,6 +320,11 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def permute(input, *dims):
     dims = _shape_arg(dims)
+    if len(dims) != input.ndim:
+        raise RuntimeError(
+            f"permute: the number of dims ({len(dims)}) does not match the tensor's "
+            f"dimensions ({input.ndim})"
+        )
     axes = _axes(dims, input.ndim, "permute")
     if sorted(axes) != list(range(input.ndim)):
         raise RuntimeError(
@@ -266,6 +405,29 @@ def expand_as(input, other):
 
 def getitem(input, index):
     index = index_for(index)
+    check_steps(index, input.shape)
+    if isinstance(index, tuple) and sum(p is Ellipsis for p in index) > 1:
+        index = one_ellipsis(index, input.ndim)
+    if (
+        isinstance(index, tuple)
+        and Ellipsis in [p for p in index if not _is_array(p)]
+        and _is_advanced(index)
+        and sum(_dims_taken(p) for p in index) == input.ndim
+    ):  # a `...` of no dimensions does not part two arrays in PyTorch, as it does in NumPy
+        index = tuple(p for p in index if p is not Ellipsis)
+    if isinstance(index, tuple) and _is_advanced(index) and any(_is_int(p) for p in index):
+        # PyTorch selects with the ints first, then indexes with the arrays; NumPy would
+        # broadcast the ints with the arrays (x[0, :, [0, 1]] is (3, 2) there, (2, 3) here)
+        basic = [slice(None)] * len(index)
+        for i, p in enumerate(index):
+            if not _is_array(p):
+                basic[i] = p
+            elif p.dtype == np.bool_:
+                basic[i : i + 1] = [slice(None)] * p.ndim
+        input = Index.apply(input, index=tuple(basic))
+        index = tuple(
+            p if _is_array(p) or p is Ellipsis else slice(None) for p in index if not _is_int(p)
+        )
     parts = index if isinstance(index, tuple) else (index,)
     if backend.cuda_used and not input.is_cuda:
         if any(hasattr(p, "__cuda_array_interface__") for p in parts):
@@ -313,10 +475,14 @@ def _common_dtype(tensors: list) -> list:
 
 def cat(tensors, dim=0):
     tensors = _common_dtype([tensor_arg("cat", t, "tensors") for t in tensors])
-    if tensors and tensors[0].ndim == 0:
+    if any(t.ndim == 0 for t in tensors):
         raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
-    d = _axes(dim, tensors[0].ndim if tensors else 1, "cat")[0] if tensors else 0
-    _check_same(tensors, d, "cat")
+    shaped = [t for t in tensors if t.shape != (0,)]  # PyTorch skips empty 1-d tensors
+    if not shaped:
+        _check_same(tensors, 0, "cat")  # refuses an empty list
+        return Cat.apply(*tensors, dim=0)
+    d = _axes(dim, shaped[0].ndim, "cat")[0]
+    _check_same(shaped, d, "cat")
     return Cat.apply(*tensors, dim=d)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.autograd import Function, OpError
+from engine.dtypes import scalar_name
 from engine.ops.elementwise import _xp
 from engine.ops.unary import sqrt
 
@@ -60,6 +61,17 @@ class BatchNormOp(Function):
         return gx, gw, gb
 
 
+def _same_dtype(op: str, input, *others) -> None:
+    """PyTorch normalises floats only, with every parameter and statistic in their dtype."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{op}" not implemented for {scalar_name(input._data.dtype)!r}')
+    allowed = (
+        (input._data.dtype, "float32") if input._data.dtype == "float16" else (input._data.dtype,)
+    )
+    if any(t is not None and t._data.dtype not in allowed for t in others):
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
 def batch_norm(
     input,
     running_mean,
@@ -87,6 +99,7 @@ def batch_norm(
                 f"batch_norm: {name} has shape {tuple(t.shape)} but the input has {channels} "
                 f"channels (input {tuple(input.shape)})"
             )
+    _same_dtype("batch_norm", input, running_mean, running_var, weight, bias)
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
     affine = () if weight is None else (weight, bias if bias is not None else weight * 0)
@@ -109,6 +122,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"layer_norm: normalized_shape {list(norm)} does not match the last dimensions "
             f"of the input {tuple(input.shape)}"
         )
+    _same_dtype("LayerNormKernelImpl", input, weight, bias)
     dims = tuple(range(-len(norm), 0))
     mean = input.mean(dim=dims, keepdim=True)
     centred = input - mean

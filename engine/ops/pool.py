@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from engine import _fast, backend
 from engine._checks import pair, positive_int
 from engine.autograd import Function, OpError
+from engine.dtypes import scalar_name
 from engine.ops.conv import _batched
 from engine.tensor import Tensor
 
@@ -269,6 +272,20 @@ def avg_pool2d(
             )
         if divisor_override == 0:
             raise OpError("avg_pool2d: divisor_override must not be zero")
+    kind = input._data.dtype
+    if kind.kind != "f":  # PyTorch averages int64 (dividing as C does), no other integers
+        if kind != np.int64:
+            raise RuntimeError(f'"avg_pool2d" not implemented for {scalar_name(kind)!r}')
+        out = avg_pool2d(
+            input.detach().double(),
+            kernel,
+            stride,
+            padding,
+            ceil_mode,
+            count_include_pad,
+            divisor_override,
+        )
+        return Tensor._make(np.trunc(out._data).astype(np.int64), False, None)
     return AvgPool2dOp.apply(
         input,
         kernel_size=kernel,
@@ -340,6 +357,11 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     if len(wanted) != 2:
         raise ValueError(
             f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}"
+        )
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {scalar_name(input._data.dtype)}"
         )
     wanted = tuple(s if o is None else o for s, o in zip(size, wanted, strict=True))
     for o in wanted:

@@ -43,7 +43,8 @@ class Sum(Function):
 
     def forward(self, a, axes, keepdim):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        return a.sum(axis=axes, keepdims=keepdim, dtype=a.dtype)  # NumPy widens uint8 sums
+        out = a.sum(axis=axes, keepdims=keepdim, dtype=a.dtype)  # NumPy widens uint8 sums
+        return out if out.flags.c_contiguous else _xp(a).ascontiguousarray(out)
 
     def backward(self, g):
         return (_restore(g, self.shape, self.axes, self.keepdim),)
@@ -56,6 +57,8 @@ class Mean(Function):
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
         self.n = math.prod(a.shape[i] for i in axes)
         total = a.sum(axis=axes, keepdims=keepdim)
+        if not total.flags.c_contiguous:  # PyTorch's reductions give contiguous results
+            total = _xp(a).ascontiguousarray(total)
         return total / total.dtype.type(self.n) if self.n else total * np.nan
 
     def backward(self, g):
@@ -139,7 +142,7 @@ class ExtremumDim(Function):
         xp = _xp(a)
         idx = a.argmax(axis=dim) if self.op == "max" else a.argmin(axis=dim)
         self.indices = xp.expand_dims(idx, dim) if a.ndim else idx
-        values = xp.take_along_axis(a, self.indices, axis=dim) if a.ndim else a
+        values = xp.take_along_axis(a, self.indices, axis=dim) if a.ndim else a.copy()
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
         if not keepdim and a.ndim:
             values = values.squeeze(dim)
@@ -209,9 +212,9 @@ def _correction(unbiased, correction) -> int:
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, builtins.bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
-    axes = _axes(dim, input.ndim, "var")
     if input._data.dtype.kind not in "f":
         raise RuntimeError("std and var only support floating point and complex dtypes")
+    axes = _axes(dim, input.ndim, "var")
     return Var.apply(
         _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine import _fast
 from engine.autograd import Function
-from engine.ops.elementwise import _floating, _no_bool, _operands, _xp
+from engine.ops.elementwise import _floating, _no_bool, _operands, _xp, checked_scalar
 from engine.tensor import Tensor
 
 
@@ -144,6 +144,13 @@ def cos(input):
     return Cos.apply(_floating(input))
 
 
+def _bound(like, value):
+    """A clamp bound as a value of the result's dtype; a Python number must fit it."""
+    if not isinstance(value, Tensor):
+        value = checked_scalar(value, like._data.dtype)
+    return _operands(like, value)[1]._data[()]
+
+
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
@@ -152,6 +159,6 @@ def clamp(input, min=None, max=None):
     like = input
     for bound in (min, max):
         if bound is not None:
-            like = _operands(like, bound)[0]
-    bounds = [None if v is None else _operands(like, v)[1]._data[()] for v in (min, max)]
+            like = _operands(like, 0.0 if isinstance(bound, float) else bound)[0]
+    bounds = [None if v is None else _bound(like, v) for v in (min, max)]
     return Clamp.apply(like, min=bounds[0], max=bounds[1])

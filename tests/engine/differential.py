@@ -522,8 +522,20 @@ def _conv_pool(b: Builder):
     else:
         s = f", stride={stride}" if stride else ""
         extra = ", dilation=2" if fn == "max_pool2d" and c.coin(0.1) else ""
+        if extra and any(_padding_window(n, k, stride or k, pad, 2) for n in shape[-2:]):
+            extra = ""  # torch 2.13's backward then writes outside its buffer (heap corruption)
         lines.append(f"{b.new_name()} = F.{fn}({xname}, {k}{s}, padding={pad}{extra})")
     return "\n".join(lines)
+
+
+def _padding_window(n: int, k: int, stride: int, pad: int, dilation: int) -> bool:
+    """Whether a pooling window over n inputs lies wholly in the padding."""
+    span = dilation * (k - 1) + 1
+    for o in range(max(0, (n + 2 * pad - span) // stride + 1)):
+        start = o * stride - pad
+        if not any(0 <= start + j * dilation < n for j in range(k)):
+            return True
+    return False
 
 
 def _inplace(b: Builder):
@@ -714,6 +726,11 @@ class Run:
         """Run one step on both sides; False once they disagree or both raise."""
         self.source.append(line)
         err_e, err_t = _run_line(self.ns_e, line), _run_line(self.ns_t, line)
+        if err_t is not None and "INTERNAL ASSERT FAILED" in str(err_t):
+            # a bug in torch itself (2.13: backward of `True ** x`, "unknown ivalue tag 4"),
+            # not an answer to compare with: the program stops here, as if both had raised
+            self.source.pop()
+            return False
         if err_e is not None or err_t is not None:
             if err_e is None:
                 self._fail("raises-only-torch", op, f"torch: {type(err_t).__name__}: {err_t}")
@@ -823,29 +840,6 @@ def _program(f: Mismatch) -> str:
 
 
 KNOWN: list[tuple[str, Callable[[Mismatch], bool]]] = [
-    # found here, not fixed yet (small edges, listed in the regression file)
-    ("test_index_with_two_ellipses", lambda f: f.op == "index"),
-    (
-        "test_int_pow_with_negative_tensor_exponent",
-        lambda f: "negative integer powers" in f.detail,
-    ),
-    ("test_clamp_uint8_bound_out_of_range_raises", lambda f: "without overflow" in f.detail),
-    (
-        "test_matmul_of_empty_tensors_of_two_dtypes",
-        lambda f: f.op == "matmul" and f.kind == "raises-only-engine",
-    ),
-    (
-        "test_setitem_inf_into_int_is_runtime_error",
-        lambda f: f.op == "inplace" and f.kind != "value" and "in-place" not in f.detail,
-    ),
-    (
-        "test_bce_with_logits_of_two_float_dtypes",
-        lambda f: f.kind in ("dtype", "raises-only-torch") and "binary_cross" in f.source[-1],
-    ),
-    (
-        "test_view_of_transposed_tensor_is_refused",
-        lambda f: "view size is not compatible" in f.detail,
-    ),
     # gradients through inf/NaN values other than the classes above: not yet shrunk to a
     # reproducer (run the survey and read the programs listed under this name)
     (

@@ -244,11 +244,13 @@ def test_errors(call, error, message):
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_a_padded_convolution_returns_a_compact_output(bias):
-    # computed over whole padded rows and cropped: the crop is one compact array (channels
-    # first in memory) that the next op and the debugger's statistics read without a copy
+    # computed over whole padded rows and cropped: the crop is one compact array, laid out
+    # as PyTorch's (images first), that the next op, the debugger's statistics and
+    # x.view(x.size(0), -1) read without a copy
     b = engine.randn(4) if bias else None
-    out = F.conv2d(engine.randn(2, 3, 6, 6), engine.randn(4, 3, 3, 3), b, padding=1)._data
-    assert out.shape == (2, 4, 6, 6) and out.transpose(1, 0, 2, 3).flags.c_contiguous
+    out = F.conv2d(engine.randn(2, 3, 6, 6), engine.randn(4, 3, 3, 3), b, padding=1)
+    assert out.shape == (2, 4, 6, 6) and out._data.flags.c_contiguous
+    assert out.view(2, -1)._data.base is not None
 
 
 def test_a_batch_cut_into_pieces_matches_its_images_one_at_a_time():

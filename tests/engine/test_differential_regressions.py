@@ -12,8 +12,6 @@ from tests.engine.differential import assert_same
 
 pytestmark = pytest.mark.torch
 
-OPEN = "found by the fuzzer, not fixed yet"
-
 
 # ----- fixed on this branch -----------------------------------------------------------
 
@@ -168,6 +166,202 @@ def test_pooling_padding_over_half_kernel_is_runtime_error():
     assert_same("v0 = F.avg_pool2d(torch.ones((1, 1, 3, 3)), 1, padding=1)")
 
 
+def test_index_with_two_ellipses():
+    assert_same("v0 = torch.ones((2, 3))[..., ...]")
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[..., None, ...]")
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[0, ..., [0, 1], ...]")
+    assert_same("v0 = torch.ones((2, 3, 4))[..., ..., 0]")
+    assert_same("v0 = torch.ones(5)[1:, ..., ..., None]")
+
+
+def test_ints_select_before_arrays_index():
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[0, :, [0, 1]]")
+    assert_same("v0 = torch.ones((2, 3, 4), requires_grad=True)[:, [0, 1], ..., [0, 1]]")
+
+
+def test_int_pow_with_negative_tensor_exponent():
+    assert_same("v0 = torch.pow(torch.tensor([2, -1, 1]), torch.tensor([-1, -1, -3]))")
+    assert_same("v0 = 2 ** torch.tensor([-1, 2])")
+    assert_same("v0 = torch.tensor([2], dtype=torch.uint8) ** -1")
+
+
+def test_pow_with_bools():
+    assert_same("v0 = torch.tensor([True, False]) ** False")
+    assert_same("v0 = torch.tensor([2.5, 3.0], requires_grad=True) ** torch.tensor([True, False])")
+
+
+def test_scalars_that_do_not_fit_the_dtype_are_refused():
+    for line in (
+        "v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp(min=300)",
+        "v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp(min=-7)",
+        "v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp_(min=-7)",
+        "v0 = torch.tensor([7, 1], dtype=torch.int32).clamp(max=2**40)",
+        "v0 = torch.tensor([7.0, 1.0]).clamp(min=1e300)",
+        "v0 = torch.tensor([1, 2], dtype=torch.uint8).fill_(-0.5)",
+        "v0 = torch.tensor([1.0, 2.0]).fill_(1e300)",
+    ):
+        assert_same(line)
+
+
+def test_matmul_of_empty_tensors_of_two_dtypes():
+    assert_same("v0 = torch.zeros((4, 0), dtype=torch.uint8) @ torch.zeros((4, 0, 4))")
+    assert_same("v0 = torch.zeros((2, 3, 0)) @ torch.zeros((0, 4), dtype=torch.float64)")
+    assert_same("""
+        v0 = torch.zeros((2, 0, 3), dtype=torch.float64, requires_grad=True)
+        v1 = v0 @ torch.zeros((2, 3, 4))
+    """)
+
+
+def test_setitem_inf_into_int_is_runtime_error():
+    assert_same("""
+        v0 = torch.tensor([7, -2, 2, 0], dtype=torch.int64)
+        v0[-2] = inf
+    """)
+    assert_same("""
+        v0 = torch.tensor([7, 2], dtype=torch.uint8)
+        v0[0] = -7
+    """)
+
+
+def test_bce_with_logits_of_two_float_dtypes():
+    assert_same("""
+        v0 = torch.tensor(1.5, dtype=torch.float64)
+        v1 = torch.tensor(0.5, dtype=torch.float32)
+        v2 = F.binary_cross_entropy_with_logits(v0, v1)
+    """)
+    assert_same("v0 = F.binary_cross_entropy_with_logits(torch.tensor([1.5]), torch.tensor([1]))")
+
+
+def test_cat_skips_empty_vectors():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.uint8)
+        v1 = torch.cat([v0, torch.zeros((0,), dtype=torch.int64)], 1)
+    """)
+    assert_same("""
+        v0 = torch.zeros((0,), requires_grad=True)
+        v1 = torch.ones((2, 3), requires_grad=True)
+        v2 = torch.cat([v0, v1, v0], 1)
+    """)
+
+
+def test_compare_ints_in_the_promoted_dtype():
+    for line in (
+        "v0 = torch.tensor([1, 2], dtype=torch.uint8) < -7",
+        "v0 = torch.tensor([1, 2], dtype=torch.int32) < 1099511627776",
+        "v0 = torch.tensor(-2) <= torch.tensor([2, 7], dtype=torch.uint8)",
+        "v0 = -9223372036854775808 != torch.tensor(0, dtype=torch.int32)",
+    ):
+        assert_same(line)
+
+
+def test_bool_add_takes_alpha_as_bool():
+    assert_same("v0 = torch.add(torch.tensor([True, False]), torch.tensor([True, True]), alpha=-1)")
+    assert_same("v0 = torch.tensor([True, False]).add(torch.tensor([True, True]), alpha=0)")
+
+
+def test_max_along_dim_of_0d_is_a_copy():
+    assert_same("""
+        v0 = torch.tensor(1.0)
+        v1 = v0.max(dim=0)[0]
+        v0[...] = 5.0
+    """)
+
+
+def test_permute_and_var_errors_in_torch_order():
+    assert_same("v0 = torch.tensor(0.5, requires_grad=True).permute((1,))")
+    assert_same("v0 = torch.tensor([1.5]).permute((1, 0))")
+    assert_same("v0 = torch.tensor([[0], [7]]).var(2, unbiased=True)")
+
+
+def test_gelu_overflows_as_torch():
+    assert_same("v0 = F.gelu(torch.tensor([[2.015625, 3e38]], requires_grad=True))")
+
+
+def test_index_errors_in_torch_order():
+    for line in (
+        "v0 = torch.zeros((5, 0, 1), dtype=torch.uint8)[-2, 0, ::-1]",
+        "v0 = torch.ones((4, 1))[4, ::-1]",
+        "v0 = torch.zeros((3, 0), requires_grad=True)[torch.tensor([1, 2, -2]), []]",
+        "v0 = torch.zeros((0, 2, 1), requires_grad=True)[..., [1, 0, -2]]",
+        "v0 = torch.zeros((3, 0))[:, [0]]",
+    ):
+        assert_same(line)
+
+
+def test_empty_bool_matmul():
+    assert_same(
+        "v0 = torch.zeros((0, 0), dtype=torch.bool).mm(torch.zeros((0, 0), dtype=torch.bool))"
+    )
+    assert_same(
+        "v0 = torch.zeros((2, 0), dtype=torch.bool) @ torch.zeros((0, 3), dtype=torch.bool)"
+    )
+    assert_same("v0 = torch.tensor([True]) ** -1")
+
+
+def test_bce_of_two_dtypes_is_refused():
+    assert_same(
+        "v0 = F.binary_cross_entropy(torch.tensor(0.5), torch.tensor(0.5, dtype=torch.float64))"
+    )
+
+
+def test_layers_refuse_inputs_of_another_dtype():
+    for line in (
+        "v0 = torch.nn.Linear(3, 2)(torch.ones((4, 3), dtype=torch.float64))",
+        "v0 = torch.nn.Linear(3, 2)(torch.ones((4, 3), dtype=torch.int64))",
+        "v0 = F.linear(torch.ones(2, 3), torch.ones(2, 3), torch.ones(2, dtype=torch.float64))",
+        "v0 = torch.nn.Conv2d(1, 2, 3)(torch.ones((1, 1, 5, 5), dtype=torch.float64))",
+        "v0 = torch.nn.BatchNorm2d(1)(torch.ones((2, 1, 3, 3), dtype=torch.float64))",
+        "v0 = torch.nn.BatchNorm1d(3)(torch.ones((2, 3), dtype=torch.int64))",
+        "v0 = torch.nn.LayerNorm(3)(torch.ones((2, 3), dtype=torch.float64))",
+        "v0 = torch.nn.Embedding(5, 3)(torch.ones(2, dtype=torch.float64))",
+        "v0 = torch.nn.Embedding(5, 3)(torch.ones(2, dtype=torch.uint8))",
+        "v0 = F.dropout(torch.ones((2, 3), dtype=torch.int64), 0.5)",
+        "v0 = F.adaptive_avg_pool2d(torch.ones((1, 1, 4, 4), dtype=torch.int64), 1)",
+        "v0 = F.avg_pool2d(torch.ones((1, 1, 4, 4), dtype=torch.int32), 2)",
+    ):
+        assert_same(line)
+    assert_same("""
+        v0 = torch.tensor([[[[1, 2, -3, 4], [5, -6, 7, 8], [1, 1, 1, 2], [0, 0, 0, -1]]]])
+        v1 = F.avg_pool2d(v0, 2, padding=1)
+    """)
+
+
+def test_view_follows_torch_stride_rule():
+    assert_same("v0 = torch.ones((2, 3)).t().view(6)")
+    assert_same("v0 = torch.ones((2, 3), requires_grad=True).t().contiguous().view(6)")
+    assert_same("v0 = torch.ones((2, 3, 4)).permute(0, 2, 1).view(2, -1)")
+    assert_same("v0 = torch.ones((2, 3, 4)).transpose(1, 2)[:, :1].view(2, 3)")
+    assert_same("v0 = torch.ones((2, 1, 3)).expand(2, 4, 3)[:, :1].view(6)")
+    assert_same("""
+        v0 = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]], [[[5.0, 6.0], [7.0, 8.0]]]])
+        v1 = F.conv2d(v0, torch.ones((3, 1, 1, 1), requires_grad=True), padding=1)
+        v2 = F.max_pool2d(v1, 2)
+        v3 = v2.view(v2.size(0), -1)
+        v4 = v1.view(2, -1)
+    """)
+    assert_same("""
+        v0 = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+        v1 = v0.T.mean(0)
+        v2 = torch.stack([v0.t(), v0.t()], -1).view(-1)
+        v3 = F.softmax(v0.t(), 1).view(6)
+    """)
+
+
+def test_div_gradient_in_torch_order():
+    assert_same("""
+        v0 = torch.tensor([[[-3.0]], [[1.25]], [[3e38]]], requires_grad=True)
+        v1 = torch.div(v0, v0)
+    """)
+
+
+def test_where_refuses_numbers_its_dtype_cannot_hold():
+    assert_same("v0 = torch.where(torch.tensor([True]), torch.tensor([2], dtype=torch.uint8), 300)")
+    assert_same("v0 = torch.where(torch.tensor([False]), torch.tensor([2], dtype=torch.uint8), -7)")
+    assert_same("v0 = torch.zeros((0,), dtype=torch.bool) @ torch.zeros((0,), dtype=torch.bool)")
+    assert_same("v0 = (torch.ones((1, 2, 4, 2)) > 0)[1:4, None, torch.tensor([2])]")
+    assert_same("v0 = F.gelu(torch.tensor(3e38))")
+
+
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 
@@ -217,48 +411,6 @@ def test_adaptive_avg_pool2d_keeps_inf_in_its_window():
 
 
 # ----- found, not fixed yet -----------------------------------------------------------
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_index_with_two_ellipses():
-    assert_same("v0 = torch.ones((2, 3))[..., ...]")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_int_pow_with_negative_tensor_exponent():
-    assert_same("v0 = torch.pow(torch.tensor([2, -1, 1]), torch.tensor([-1, -1, -3]))")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_clamp_uint8_bound_out_of_range_raises():
-    assert_same("v0 = torch.tensor([7, 1], dtype=torch.uint8).clamp(min=300)")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_matmul_of_empty_tensors_of_two_dtypes():
-    assert_same("v0 = torch.zeros((4, 0), dtype=torch.uint8) @ torch.zeros((4, 0, 4))")
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_setitem_inf_into_int_is_runtime_error():
-    assert_same("""
-        v0 = torch.tensor([7, -2, 2, 0], dtype=torch.int64)
-        v0[-2] = inf
-    """)
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_bce_with_logits_of_two_float_dtypes():
-    assert_same("""
-        v0 = torch.tensor(1.5, dtype=torch.float64)
-        v1 = torch.tensor(0.5, dtype=torch.float32)
-        v2 = F.binary_cross_entropy_with_logits(v0, v1)
-    """)
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN)
-def test_view_of_transposed_tensor_is_refused():
-    assert_same("v0 = torch.ones((2, 3)).t().view(6)")
 
 
 def test_softmax_of_a_0d_tensor_is_one():
