@@ -572,6 +572,10 @@ class Tensor:
         self._check_result(out)
         if out._data.dtype != self._data.dtype:
             out = out.to(self.dtype)
+        if out._ctx is None:  # a gradient cannot reach this dtype (copy_ into ints): no node
+            self._data[...] = out._data
+            version_counter(self).value += 1
+            return self
         if self._view is None:
             self._data[...] = out._data
             ops.inplace.give_node(self, out._ctx)
@@ -709,7 +713,7 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         index = ops.index_for(index)
-        ops.movement.check_steps(index, self.shape)
+        ops.movement.check_basic(index, self.shape)
         if not isinstance(value, Tensor):
             value = ops.elementwise.checked_scalar(value, self._data.dtype)
         self._modify(

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from engine import _fast, backend
-from engine.autograd import Function, unbroadcast
+from engine.autograd import Function, unbroadcast, version_counter
 from engine.dtypes import default_dtype
 from engine.tensor import Tensor
 
@@ -88,10 +88,18 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     else:
         target = np.promote_types(da, db)
     if da != target:
-        a = Cast.apply(a, dtype=target)
+        a = _promoted(a, target)
     if db != target:
-        b = Cast.apply(b, dtype=target)
+        b = _promoted(b, target)
     return a, b
+
+
+def _promoted(t: Tensor, dtype) -> Tensor:
+    """`t` cast for an op; the copy shares `t`'s version counter, as PyTorch's op saves `t`
+    itself (promoting inside its kernel), so a later change in place to `t` is caught."""
+    out = Cast.apply(t, dtype=dtype)
+    out._counter = version_counter(t)
+    return out
 
 
 def _operands(a, b):

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 
 from engine import backend
-from engine.autograd import Function, OpError
+from engine.autograd import Function, OpError, unbroadcast
 from engine.ops import unary
 from engine.ops.activation import log_softmax
-from engine.ops.elementwise import _xp, where
+from engine.ops.elementwise import _operands, _xp, where
 from engine.tensor import Tensor
 
 
@@ -153,10 +153,28 @@ def _check_same_shape(input, target, op):
         )
 
 
+class MSELossOp(Function):
+    """(x - t)², one node as in PyTorch, which saves the input and the target themselves."""
+
+    op = "mse_loss"
+    saves = ((0, None), (1, None))
+
+    def forward(self, x, target):
+        self.diff, self.shapes = x - target, (x.shape, target.shape)
+        return self.diff * self.diff
+
+    def backward(self, g):
+        grad = 2 * self.diff * g
+        return (
+            unbroadcast(grad, self.shapes[0]) if self.needs(0) else None,
+            unbroadcast(-grad, self.shapes[1]) if self.needs(1) else None,
+        )
+
+
 def mse_loss(input, target, reduction="mean"):
     _check_same_shape(input, target, "mse_loss")
-    diff = input - target
-    return _reduce(diff * diff, reduction)
+    x, t = _operands(input, target)
+    return _reduce(MSELossOp.apply(x, t), reduction)
 
 
 def l1_loss(input, target, reduction="mean"):

@@ -410,12 +410,125 @@ def test_adaptive_avg_pool2d_keeps_inf_in_its_window():
     """)
 
 
-# ----- found, not fixed yet -----------------------------------------------------------
-
-
 def test_softmax_of_a_0d_tensor_is_one():
     assert_same("""
         v0 = torch.tensor(0.0, dtype=torch.float32)
         v1 = F.softmax(v0, 0)
         v2 = F.log_softmax(v0, -1)
+    """)
+
+
+def test_setitem_checks_ints_before_refusing_a_leaf():
+    assert_same("""
+        v0 = torch.zeros((0, 2), dtype=torch.float32, requires_grad=True)
+        v0[0] = 1.0
+    """)
+    assert_same("""
+        v0 = torch.zeros((0, 2), dtype=torch.float32, requires_grad=True)
+        v0[0, [0]] = 1.0
+    """)
+    assert_same("""
+        v0 = torch.zeros((3, 2), dtype=torch.float32, requires_grad=True)
+        v0[..., 5] = 1.0
+    """)
+
+
+def test_copy_of_a_grad_tensor_into_ints_records_nothing():
+    assert_same("""
+        v0 = torch.tensor(-0.5, dtype=torch.float32, requires_grad=True)
+        v1 = v0 > 300
+        v2 = v1.copy_(v0)
+        v3 = v0.argmin()
+        v3[...] = v0
+    """)
+
+
+def test_index_put_backward_of_a_0d_tensor():
+    assert_same("""
+        v0 = torch.tensor(0.5, dtype=torch.float32, requires_grad=True)
+        v1 = v0.clamp(min=3)
+        v1[...] = 0.0
+    """)
+    assert_same("""
+        v0 = torch.tensor(1e30, dtype=torch.float32, requires_grad=True)
+        v1 = F.gelu(v0)
+        v1[...] = v1
+    """)
+
+
+def test_reshape_of_an_empty_tensor_is_a_view():
+    assert_same("""
+        v0 = torch.zeros((4, 4, 0), dtype=torch.float32, requires_grad=True)
+        v1 = v0.reshape(-1)
+        v2 = v1.copy_(v1)
+    """)
+    assert_same("""
+        v0 = torch.zeros((2, 0, 0), dtype=torch.float32, requires_grad=True)
+        v1 = v0.transpose(1, -1).squeeze(-3)
+        v2 = v1.clamp_(min=0.0)
+    """)
+
+
+def test_a_promoted_operand_is_saved_as_itself():
+    assert_same("""
+        v0 = torch.tensor(3.0, dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor(True, dtype=torch.bool)
+        v2 = torch.pow(v1, v0)
+        v1.copy_(torch.tensor(False))
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0], dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor([3, 4], dtype=torch.int64)
+        v2 = v0 * v1
+        v1 += 1
+    """)
+
+
+def test_std_saves_its_input_and_output():
+    assert_same("""
+        v0 = torch.tensor([[-2.375], [-88.5], [3.0]], dtype=torch.float32, requires_grad=True)
+        v1 = v0.std(dim=1, unbiased=False)
+        v2 = v1.add_(v1)
+    """)
+
+
+def test_float32_variance_is_accumulated_in_float64():
+    assert_same("""
+        v0 = torch.tensor([-2.0, -1e+30, -4.65625, 0.5], dtype=torch.float32, requires_grad=True)
+        v1 = v0.std(dim=0)
+        v2 = torch.std(v0)
+        v3 = v0.var()
+        v4 = torch.tensor([[1.0, 0.5], [3e+38, -3.625]], dtype=torch.float32).std(dim=0)
+    """)
+
+
+def test_std_refuses_ints_before_checking_dims():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.int32)
+        v1 = v0.std(5)
+    """)
+
+
+def test_softmax_of_an_empty_float_tensor_is_a_node():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.float32, requires_grad=True)
+        v1 = F.log_softmax(v0 / 3, -1)
+        v2 = F.softmax(v0 / 3, -1)
+        v3 = v1.mul_(v0)
+        v4 = v2.mul_(v0)
+    """)
+
+
+def test_mse_loss_saves_its_input_and_target():
+    assert_same("""
+        v0 = torch.tensor([[0.5, 2.0], [-1.0, 3.0]], dtype=torch.float32, requires_grad=True)
+        v1 = v0 * 2
+        v2 = F.mse_loss(v1, v1)
+        v1[0] = 0.0
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0, -3.0], requires_grad=True)
+        v1 = torch.tensor([[0.5], [2.0]], dtype=torch.float64, requires_grad=True)
+        v2 = F.mse_loss(v0, v1, reduction='none')
+        v3 = F.mse_loss(v0, v1)
     """)
