@@ -532,3 +532,54 @@ def test_mse_loss_saves_its_input_and_target():
         v2 = F.mse_loss(v0, v1, reduction='none')
         v3 = F.mse_loss(v0, v1)
     """)
+
+
+def test_a_number_written_is_checked_before_the_index():
+    assert_same("""
+        v0 = torch.zeros((0, 2), dtype=torch.int64)
+        v0[0] = nan
+    """)
+
+
+def test_writes_refused_only_where_memory_is_shared_as_torch_says():
+    # an expand that repeats nothing, or a write to a part of it that repeats nothing,
+    # or fill_, which checks nothing, or copy_ of the very same elements: all allowed
+    assert_same("""
+        v0 = torch.tensor([-2.0, 3.0, 0.25], dtype=torch.float32)
+        v1 = v0.expand((-1,))
+        v1[-3] = 1
+        v2 = torch.tensor([[[0.25, -2.0], [-0.5, 2.0]]], dtype=torch.float32)
+        v3 = v2.expand((3, 2, -1))
+        v3[2] = 2.0
+        v4 = v3.fill_(3)
+        v5 = v3.copy_(v3)
+        v6 = torch.tensor(0.5, dtype=torch.float32).expand(())
+        v7 = v6.clamp_(min=0.75)
+        v8 = torch.zeros((0,), dtype=torch.float32).expand((2, 0))
+        v8[1] = 3
+        v9 = v8.copy_(v8)
+    """)
+    # an expanded tensor written where it repeats: refused
+    assert_same("""
+        v0 = torch.tensor([[1.0, 2.0]], dtype=torch.float32)
+        v1 = v0.expand((2, 2))
+        v2 = v1.clamp_(min=0.0)
+    """)
+
+
+def test_an_input_partly_overlapping_the_written_tensor_is_refused():
+    assert_same("""
+        v0 = torch.tensor([True, True, False, False, True], dtype=torch.bool)
+        v1 = v0[:1:1]
+        v2 = v0.mul_(v1)
+    """)
+    assert_same("""
+        v0 = torch.tensor([[-1.0, -0.5], [-3.0, -0.25], [1.0, 4.0]], dtype=torch.float32)
+        v1 = v0[-2]
+        v2 = v0.copy_(v1)
+    """)
+    assert_same("""
+        v0 = torch.tensor([3.5, -0.5, -3.5, 1.5], dtype=torch.float32)
+        v1 = v0.permute((0,))
+        v2 = v1.copy_(v0[1])
+    """)
