@@ -364,7 +364,8 @@ def div(input, other):
 
 def pow(input, exponent):
     kinds = [t._data.dtype.kind if isinstance(t, Tensor) else None for t in (input, exponent)]
-    if kinds == ["b", "b"]:
+    if kinds == ["b", "b"] or (isinstance(input, builtins.bool) and kinds[1] == "b"):
+        # a bool tensor to a Python bool is allowed (x ** True is x); not the other way round
         raise NotImplementedError('"pow" not implemented for bool')
     if kinds[0] in ("i", "u", "b") and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")

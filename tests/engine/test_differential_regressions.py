@@ -583,3 +583,36 @@ def test_an_input_partly_overlapping_the_written_tensor_is_refused():
         v1 = v0.permute((0,))
         v2 = v1.copy_(v0[1])
     """)
+
+
+def test_abs_gradient_at_nan_is_zero():
+    # PyTorch's sign of NaN is 0: l1_loss of inf against itself has a finite gradient
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.5, -1e+30, inf], dtype=torch.float32, requires_grad=True)
+        v1 = v0.expand((2, 4))
+        v2 = F.l1_loss(v1, v1, reduction='none')
+        v3 = F.l1_loss(v0, v0)
+    """)
+
+
+def test_python_bool_to_a_bool_tensor_is_refused():
+    assert_same("""
+        v0 = torch.tensor([[False, True, False]], dtype=torch.bool)
+        v1 = v0 ** True
+        v2 = True ** v0
+    """)
+
+
+def test_bce_refuses_a_nan_input():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.float32, requires_grad=True)
+        v1 = torch.mean(v0, dim=-1)
+        v2 = F.binary_cross_entropy(v1.sigmoid(), torch.tensor(0.5))
+    """)
+
+
+def test_bce_with_logits_of_float32_input_and_float64_target():
+    assert_same("""
+        v0 = torch.tensor([2.0, 0.5, 4.0], dtype=torch.float32, requires_grad=True)
+        v1 = F.binary_cross_entropy_with_logits(v0, v0.double())
+    """)
