@@ -616,3 +616,19 @@ def test_bce_with_logits_of_float32_input_and_float64_target():
         v0 = torch.tensor([2.0, 0.5, 4.0], dtype=torch.float32, requires_grad=True)
         v1 = F.binary_cross_entropy_with_logits(v0, v0.double())
     """)
+
+
+def test_conv2d_gradients_ignore_the_columns_of_no_output_pixel():
+    assert_same("""
+        v0 = torch.tensor([[[[3.0, inf, 2.0], [-1.0, 2.0, -0.5], [3.0, 3.0, 1e-30]]]]).double()
+        v1 = torch.tensor([[[[-3.0, -1.75, 1.5], [-1.0, inf, 2.0], [1e-30, 3.0, 0.5]]]]).double()
+        v2 = v0.requires_grad_()
+        v3 = v1.requires_grad_()
+        v4 = F.conv2d(v0, v1, padding=0)
+    """)
+    assert_same("""
+        v0 = torch.tensor([[[[0.5, 0.0, 4.625, -3.0, nan], [2.0, -1.0, 100.0, 2.5, -0.5]]]])
+        v1 = torch.tensor([[[[-1.75, 4.0], [1.0, 1.125]]], [[[2.0, -0.0], [1.5, 2.5]]]])
+        v2 = v1.requires_grad_()
+        v3 = F.conv2d(v0, v1, stride=1, padding=0)
+    """)
