@@ -238,9 +238,9 @@ class Pow(Function):
         if self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
             ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
         if self.needs(1):
-            # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0; PyTorch
-            # multiplies g by that 0, so an inf g gives NaN there
-            keep = (a != 0) | (b < 0)
+            # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (not where b
+            # is NaN); PyTorch multiplies g by that 0, so an inf g gives NaN there
+            keep = (a != 0) | ~(b >= 0)
             gb = unbroadcast(g * _fast.select(xp, keep, out * xp.log(a)), b.shape)
         return ga, gb
 

@@ -632,3 +632,11 @@ def test_conv2d_gradients_ignore_the_columns_of_no_output_pixel():
         v2 = v1.requires_grad_()
         v3 = F.conv2d(v0, v1, stride=1, padding=0)
     """)
+
+
+def test_pow_exponent_gradient_at_a_zero_base_and_nan_exponent_is_nan():
+    assert_same("""
+        v0 = torch.tensor(nan, dtype=torch.float32, requires_grad=True)
+        v1 = v0 == v0
+        v2 = v1 ** v0
+    """)
