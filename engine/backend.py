@@ -97,6 +97,61 @@ def index_add(out, index, values) -> None:
         cupyx.scatter_add(out, index, values)
 
 
+def broadcast_view(a, shape):
+    """`a` broadcast to `shape` as a view that can be written, as PyTorch's expand (NumPy's
+    own is read-only): whether a write may go through is `internal_overlap`'s to say."""
+    out = array_module(a).broadcast_to(a, shape)
+    if isinstance(a, np.ndarray) and a.flags.writeable and not out.flags.writeable:
+        out = np.lib.stride_tricks.as_strided(a, out.shape, out.strides)
+    return out
+
+
+def _address(a) -> int:
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+
+
+def internal_overlap(a) -> bool:
+    """Whether two elements of `a` are one place in memory (an expanded dimension), which
+    PyTorch refuses to write to."""
+    return a.size > 1 and any(n > 1 and s == 0 for n, s in zip(a.shape, a.strides, strict=True))
+
+
+def _dense(a) -> bool:
+    """PyTorch's non-overlapping-and-dense: some order of the dims is contiguous."""
+    need = a.itemsize
+    for stride, n in sorted((s, n) for n, s in zip(a.shape, a.strides, strict=True) if n > 1):
+        if stride != need:
+            return False
+        need *= n
+    return True
+
+
+def same_view(a, b) -> bool:
+    """Whether `a` and `b` are the same elements of the same memory (PyTorch's copy_ of
+    such a pair does nothing)."""
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+        and device_of(a) == device_of(b)
+        and _address(a) == _address(b)
+    )
+
+
+def partial_overlap(a, b) -> bool:
+    """PyTorch's partial overlap of two dense arrays: their spans of memory meet but are not
+    the same elements (where either is not dense, PyTorch does not tell, nor do we)."""
+    if not a.size or not b.size or device_of(a) != device_of(b):
+        return False
+    if not array_module(a).may_share_memory(a, b) or not (_dense(a) and _dense(b)):
+        return False
+    a_begin, b_begin = _address(a), _address(b)
+    a_end, b_end = a_begin + a.nbytes, b_begin + b.nbytes
+    if a_begin == b_begin and a_end == b_end:
+        return a.strides != b.strides
+    return a_begin < b_end and b_begin < a_end
+
+
 def erf(x):
     """The error function, elementwise, in x's dtype."""
     if device_of(x) == "cuda":

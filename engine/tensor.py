@@ -27,6 +27,9 @@ class _NoDim:
 NO_DIM = _NoDim()
 
 
+_ALL = object()  # what `Tensor._modify` writes by default: the whole tensor
+
+
 class Tensor:
     """An n-dimensional array that can record the ops applied to it."""
 
@@ -545,7 +548,7 @@ class Tensor:
         return ops.ge(self, other)
 
     # ----- in place ----------------------------------------------------------
-    def _modify(self, compute, *args, keeps_self: bool = True, direct=None) -> Tensor:
+    def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.
 
         Outside the graph the result is written into the storage, which views share
@@ -553,18 +556,24 @@ class Tensor:
         this tensor's node becomes the op's node; for a view, the base's node becomes a
         CopySlices over the change. `keeps_self`: the op's backward may read the old
         values, so in the graph it runs on a copy that the write leaves alone.
+        `written`: the array the change writes (all of this tensor by default), checked
+        for memory its inputs share with it as PyTorch checks; None checks nothing.
         """
-        if not self._in_graph(args):
+        in_graph = self._in_graph(args)
+        if in_graph:
+            self._check_inplace()
+        self._check_writable()
+        if written is not None:
+            self._check_overlap(self._data if written is _ALL else written, args)
+        if not in_graph:
             if direct is None:
                 out = compute(self, *args)
                 self._check_result(out)
                 self._data[...] = out._data
             else:
-                self._check_writable()
                 direct(self._data, *args)
             version_counter(self).value += 1
             return self
-        self._check_inplace()
         source = self
         if keeps_self:
             source = Tensor._make(self._data.copy(), self.requires_grad, self._ctx)
@@ -572,6 +581,10 @@ class Tensor:
         self._check_result(out)
         if out._data.dtype != self._data.dtype:
             out = out.to(self.dtype)
+        if out._ctx is None:  # a gradient cannot reach this dtype (copy_ into ints): no node
+            self._data[...] = out._data
+            version_counter(self).value += 1
+            return self
         if self._view is None:
             self._data[...] = out._data
             ops.inplace.give_node(self, out._ctx)
@@ -582,6 +595,24 @@ class Tensor:
         if out._ctx.saved:
             out._ctx.output_saved_as(counter)
         return self
+
+    @staticmethod
+    def _check_overlap(written, args) -> None:
+        """PyTorch's refusals of a write where two elements are one place in memory: an
+        expanded tensor written to, or an input that partly overlaps what is written."""
+        if backend.internal_overlap(written):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor "
+                "refers to a single memory location. Please clone() the tensor before "
+                "performing the operation."
+            )
+        for a in args:
+            if isinstance(a, Tensor) and backend.partial_overlap(written, a._data):
+                raise RuntimeError(
+                    "unsupported operation: some elements of the input tensor and the "
+                    "written-to tensor refer to a single memory location. Please clone() "
+                    "the tensor before performing the operation."
+                )
 
     def _in_graph(self, args) -> bool:
         """Whether a change in place of this tensor by `args` goes into the graph."""
@@ -622,13 +653,11 @@ class Tensor:
             raise RuntimeError(
                 f"result type {out.dtype} can't be cast to the desired output type {self.dtype}"
             )
-        self._check_writable()
 
     def _check_writable(self) -> None:
         if not getattr(self._data.flags, "writeable", True):
             raise RuntimeError(
-                "unsupported operation: more than one element of the written-to tensor "
-                "refers to a single memory location (or the memory is read-only). Please "
+                "unsupported operation: the memory of this tensor is read-only. Please "
                 "clone() the tensor before performing the operation."
             )
 
@@ -680,13 +709,21 @@ class Tensor:
     def fill_(self, value) -> Tensor:
         if not isinstance(value, Tensor):  # a number the dtype cannot hold: RuntimeError
             value = ops.elementwise.checked_scalar(value, self._data.dtype)
-        return self._modify(
-            ops.inplace.overwrite, value, keeps_self=False, direct=lambda a, v: _assign(a, ..., v)
+        return self._modify(  # PyTorch's fill_ writes one value and checks no overlap
+            ops.inplace.overwrite,
+            value,
+            keeps_self=False,
+            direct=lambda a, v: _assign(a, ..., v),
+            written=None,
         )
 
     def copy_(self, src) -> Tensor:
         return self._modify(
-            ops.inplace.overwrite, src, keeps_self=False, direct=lambda a, v: _assign(a, ..., v)
+            ops.inplace.overwrite,
+            src,
+            keeps_self=False,
+            direct=lambda a, v: _assign(a, ..., v),
+            written=_copy_target(self._data, src),
         )
 
     def uniform_(self, a=0.0, b=1.0) -> Tensor:
@@ -709,14 +746,21 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         index = ops.index_for(index)
-        ops.movement.check_steps(index, self.shape)
-        if not isinstance(value, Tensor):
+        if not isinstance(value, Tensor):  # the number first, then the index, as in PyTorch
             value = ops.elementwise.checked_scalar(value, self._data.dtype)
+        ops.movement.check_basic(index, self.shape)
+        # PyTorch copies into the view `self[index]`, and checks that; an index with
+        # arrays goes to index_put_, which checks no overlap
+        written = None
+        if not ops.movement._is_advanced(index):
+            parts = index if isinstance(index, tuple) else (index,)
+            written = self._data[parts if Ellipsis in parts else (*parts, ...)]  # a view, even 0-d
         self._modify(
             lambda x, v: ops.inplace.index_put(x, index, v),
             value,
             keeps_self=False,
             direct=lambda a, v: _assign(a, index, v),
+            written=None if written is None else _copy_target(written, value),
         )
 
     def __iadd__(self, other):
@@ -747,6 +791,14 @@ def _shape_arg(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], list | tuple | Size):
         size = size[0]
     return tuple(int(s) for s in size)
+
+
+def _copy_target(written, src):
+    """What a copy into `written` checks: nothing when `src` is those very elements (PyTorch's
+    copy_ then returns at once), else `written` itself."""
+    if isinstance(src, Tensor) and backend.same_view(written, src._data):
+        return None
+    return written
 
 
 def _assign(array, index, value) -> None:

@@ -175,7 +175,7 @@ class LogSoftmaxOp(Function):
 def softmax(input, dim=None, dtype=None):
     axis = _softmax_dim(tensor_arg("softmax", input).ndim, dim)
     if dtype is None:
-        if not input._data.size:
+        if not input._data.size and input._data.dtype.kind != "f":
             return input.clone()  # PyTorch runs no kernel, so an empty int tensor stays int
         _floats_only("softmax", input)
     x = input.to(dtype) if dtype is not None else _floating(input)
@@ -185,7 +185,7 @@ def softmax(input, dim=None, dtype=None):
 def log_softmax(input, dim=None, dtype=None):
     axis = _softmax_dim(tensor_arg("log_softmax", input).ndim, dim)
     if dtype is None:
-        if not input._data.size:
+        if not input._data.size and input._data.dtype.kind != "f":
             return input.clone()  # PyTorch runs no kernel, so an empty int tensor stays int
         _floats_only("log_softmax", input)
     x = input.to(dtype) if dtype is not None else _floating(input)

@@ -99,6 +99,10 @@ class Conv2dOp(Function):
             gt.fill(0)
         gt[:, :, : OH * OWc].reshape(O, N, OH, OWc)[:, :, :, :OW] = g.transpose(1, 0, 2, 3)
         gw = gb = gx = None
+        if wide and OWc != OW and self.needs(1):
+            # the wide rows' extra columns read input from the next row: their zero gradient
+            # times an inf there would be NaN in the weight's gradient, so they read 0 here
+            cols.reshape(*cols.shape[:2], N, OH, OWc)[..., OW:] = 0
         if self.needs(1):
             rows = xp.ascontiguousarray(gt[:, :, : OH * OWc]).reshape(groups, O // groups, -1)
             gw = _fast.matmul_nt(xp, rows, cols).reshape(self.w_shape)
@@ -107,6 +111,10 @@ class Conv2dOp(Function):
         if self.needs(0):
             dcols = _fast.scratch(xp, "grad_cols", (groups, cols.shape[1], gt[0].size), g.dtype)
             xp.matmul(wm.transpose(0, 2, 1), gt.reshape(groups, O // groups, -1), out=dcols)
+            if wide:  # columns of no output pixel: an inf weight times their 0 is NaN
+                per = dcols.reshape(*dcols.shape[:2], N, S)
+                per[..., OH * Wp :] = 0
+                per[..., : OH * Wp].reshape(*dcols.shape[:2], N, OH, Wp)[..., OW:] = 0
             reach = (kh - 1) * dh * Wp + (kw - 1) * dw  # the furthest kernel offset
             flat = _fast.scratch(xp, "grad_padded", (C, N * S + reach), g.dtype)
             flat.fill(0)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from engine import _fast, backend
-from engine.autograd import Function, unbroadcast
+from engine.autograd import Function, unbroadcast, version_counter
 from engine.dtypes import default_dtype
 from engine.tensor import Tensor
 
@@ -88,10 +88,18 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     else:
         target = np.promote_types(da, db)
     if da != target:
-        a = Cast.apply(a, dtype=target)
+        a = _promoted(a, target)
     if db != target:
-        b = Cast.apply(b, dtype=target)
+        b = _promoted(b, target)
     return a, b
+
+
+def _promoted(t: Tensor, dtype) -> Tensor:
+    """`t` cast for an op; the copy shares `t`'s version counter, as PyTorch's op saves `t`
+    itself (promoting inside its kernel), so a later change in place to `t` is caught."""
+    out = Cast.apply(t, dtype=dtype)
+    out._counter = version_counter(t)
+    return out
 
 
 def _operands(a, b):
@@ -230,9 +238,9 @@ class Pow(Function):
         if self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
             ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
         if self.needs(1):
-            # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0; PyTorch
-            # multiplies g by that 0, so an inf g gives NaN there
-            keep = (a != 0) | (b < 0)
+            # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (not where b
+            # is NaN); PyTorch multiplies g by that 0, so an inf g gives NaN there
+            keep = (a != 0) | ~(b >= 0)
             gb = unbroadcast(g * _fast.select(xp, keep, out * xp.log(a)), b.shape)
         return ga, gb
 
@@ -356,7 +364,8 @@ def div(input, other):
 
 def pow(input, exponent):
     kinds = [t._data.dtype.kind if isinstance(t, Tensor) else None for t in (input, exponent)]
-    if kinds == ["b", "b"]:
+    if kinds == ["b", "b"] or (isinstance(input, builtins.bool) and kinds[1] == "b"):
+        # a bool tensor to a Python bool is allowed (x ** True is x); not the other way round
         raise NotImplementedError('"pow" not implemented for bool')
     if kinds[0] in ("i", "u", "b") and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")

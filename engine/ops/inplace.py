@@ -52,7 +52,7 @@ class IndexPut(Function):
     def backward(self, g):
         grad_old = grad_value = None
         if self.needs(0):
-            grad_old = g.copy()
+            grad_old = _xp(g).array(g)  # g may be a NumPy scalar, which takes no item
             grad_old[self.index] = 0
         if self.needs(1):
             grad_value = _sum_to(g[self.index], self.value_shape)

@@ -52,7 +52,7 @@ class Expand(Function):
 
     def forward(self, a, shape):
         self.shape = a.shape
-        return _xp(a).broadcast_to(a, shape)
+        return backend.broadcast_view(a, shape)
 
     def backward(self, g):
         return (unbroadcast(g, self.shape),)
@@ -87,8 +87,14 @@ def check_steps(index, shape) -> None:
     """PyTorch's errors in the order it meets them: an int out of range before a slice
     with a step below 1 (it has no reversed views)."""
     parts = index if isinstance(index, tuple) else (index,)
-    if not any(isinstance(p, slice) and p.step is not None and p.step <= 0 for p in parts):
-        return
+    if any(isinstance(p, slice) and p.step is not None and p.step <= 0 for p in parts):
+        check_basic(parts, shape)
+
+
+def check_basic(index, shape) -> None:
+    """The errors of an index's ints and slices, which PyTorch meets before anything else
+    (for `t[index] = value`, before the refusals of a change in place)."""
+    parts = index if isinstance(index, tuple) else (index,)
     dim = 0
     for p in parts:
         if p is Ellipsis:
@@ -252,8 +258,9 @@ def _viewing(out: Tensor, source: Tensor, take) -> Tensor:
 def _reshaped(input, shape):
     out = Reshape.apply(input, shape=shape)
     source = input._data
-    if not _xp(source).may_share_memory(out._data, source):
+    if source.size and not _xp(source).may_share_memory(out._data, source):
         return out  # the array library had to copy: not a view, as PyTorch's reshape
+    # (an empty tensor shares no memory, yet PyTorch's reshape of one is always a view)
     return _viewing(out, input, lambda a: a.reshape(shape))
 
 
@@ -395,7 +402,7 @@ def expand(input, *sizes):
         target.append(s)
     target = tuple(target)
     return _viewing(
-        Expand.apply(input, shape=target), input, lambda a: _xp(a).broadcast_to(a, target)
+        Expand.apply(input, shape=target), input, lambda a: backend.broadcast_view(a, target)
     )
 
 

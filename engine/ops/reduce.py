@@ -74,11 +74,20 @@ class Var(Function):
     saves = ((0, None),)
 
     def forward(self, a, axes, keepdim, correction):
+        return self.wide(a, axes, keepdim, correction).astype(a.dtype, copy=False)
+
+    def wide(self, a, axes, keepdim, correction):
+        """The variance, of a float32 input in float64: PyTorch accumulates it so, and its
+        std takes the root before rounding (squares past 3e38 stay finite)."""
         n = math.prod(a.shape[i] for i in axes)
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        self.centred = a - a.mean(axis=axes, keepdims=True)
+        self.centred = a - a.mean(axis=axes, keepdims=True)  # backward's, in a's dtype
         self.denom = a.dtype.type(builtins.max(n - correction, 0))
-        return (self.centred * self.centred).sum(axis=axes, keepdims=keepdim) / self.denom
+        if a.dtype != np.float32:
+            return (self.centred * self.centred).sum(axis=axes, keepdims=keepdim) / self.denom
+        wide = a.astype(np.float64)
+        wide -= wide.mean(axis=axes, keepdims=True)
+        return (wide * wide).sum(axis=axes, keepdims=keepdim) / np.float64(self.denom)
 
     def backward(self, g):
         g = _restore(g, self.shape, self.axes, self.keepdim)
@@ -90,9 +99,11 @@ class Std(Var):
     PyTorch, not the NaN of sqrt's infinite slope times var's zero one."""
 
     op = "std"
+    saves = ((0, None), ("out", None))
 
     def forward(self, a, axes, keepdim, correction):
-        self.out = _xp(a).sqrt(super().forward(a, axes, keepdim, correction))
+        wide = self.wide(a, axes, keepdim, correction)
+        self.out = _xp(a).sqrt(wide).astype(a.dtype, copy=False)
         return self.out
 
     def backward(self, g):
@@ -223,9 +234,9 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, builtins.bool):  # std(unbiased) positional form
         dim, unbiased = None, dim
-    axes = _axes(dim, input.ndim, "std")
-    if input._data.dtype.kind not in "f":
+    if input._data.dtype.kind not in "f":  # before the dims, as in PyTorch
         raise RuntimeError("std and var only support floating point and complex dtypes")
+    axes = _axes(dim, input.ndim, "std")
     return Std.apply(
         _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
     )

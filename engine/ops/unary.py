@@ -27,7 +27,8 @@ class Abs(Function):
         return _xp(a).abs(a)
 
     def backward(self, g):
-        return (g * _xp(g).sign(self.a),)
+        xp = _xp(g)  # PyTorch's sign of NaN is 0, NumPy's NaN
+        return (g * xp.sign(xp.where(self.a == self.a, self.a, 0)),)
 
 
 class Exp(Function):

@@ -839,14 +839,7 @@ def _program(f: Mismatch) -> str:
     return "\n".join(f.source)
 
 
-KNOWN: list[tuple[str, Callable[[Mismatch], bool]]] = [
-    # gradients through inf/NaN values other than the classes above: not yet shrunk to a
-    # reproducer (run the survey and read the programs listed under this name)
-    (
-        "grad-through-inf-or-nan",
-        lambda f: f.kind in ("grad", "value") and ("inf" in _program(f) or "nan" in _program(f)),
-    ),
-]
+KNOWN: list[tuple[str, Callable[[Mismatch], bool]]] = []
 
 
 def known_mismatch(f: Mismatch) -> str | None:

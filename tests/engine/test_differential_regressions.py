@@ -410,12 +410,233 @@ def test_adaptive_avg_pool2d_keeps_inf_in_its_window():
     """)
 
 
-# ----- found, not fixed yet -----------------------------------------------------------
-
-
 def test_softmax_of_a_0d_tensor_is_one():
     assert_same("""
         v0 = torch.tensor(0.0, dtype=torch.float32)
         v1 = F.softmax(v0, 0)
         v2 = F.log_softmax(v0, -1)
+    """)
+
+
+def test_setitem_checks_ints_before_refusing_a_leaf():
+    assert_same("""
+        v0 = torch.zeros((0, 2), dtype=torch.float32, requires_grad=True)
+        v0[0] = 1.0
+    """)
+    assert_same("""
+        v0 = torch.zeros((0, 2), dtype=torch.float32, requires_grad=True)
+        v0[0, [0]] = 1.0
+    """)
+    assert_same("""
+        v0 = torch.zeros((3, 2), dtype=torch.float32, requires_grad=True)
+        v0[..., 5] = 1.0
+    """)
+
+
+def test_copy_of_a_grad_tensor_into_ints_records_nothing():
+    assert_same("""
+        v0 = torch.tensor(-0.5, dtype=torch.float32, requires_grad=True)
+        v1 = v0 > 300
+        v2 = v1.copy_(v0)
+        v3 = v0.argmin()
+        v3[...] = v0
+    """)
+
+
+def test_index_put_backward_of_a_0d_tensor():
+    assert_same("""
+        v0 = torch.tensor(0.5, dtype=torch.float32, requires_grad=True)
+        v1 = v0.clamp(min=3)
+        v1[...] = 0.0
+    """)
+    assert_same("""
+        v0 = torch.tensor(1e30, dtype=torch.float32, requires_grad=True)
+        v1 = F.gelu(v0)
+        v1[...] = v1
+    """)
+
+
+def test_reshape_of_an_empty_tensor_is_a_view():
+    assert_same("""
+        v0 = torch.zeros((4, 4, 0), dtype=torch.float32, requires_grad=True)
+        v1 = v0.reshape(-1)
+        v2 = v1.copy_(v1)
+    """)
+    assert_same("""
+        v0 = torch.zeros((2, 0, 0), dtype=torch.float32, requires_grad=True)
+        v1 = v0.transpose(1, -1).squeeze(-3)
+        v2 = v1.clamp_(min=0.0)
+    """)
+
+
+def test_a_promoted_operand_is_saved_as_itself():
+    assert_same("""
+        v0 = torch.tensor(3.0, dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor(True, dtype=torch.bool)
+        v2 = torch.pow(v1, v0)
+        v1.copy_(torch.tensor(False))
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0], dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor([3, 4], dtype=torch.int64)
+        v2 = v0 * v1
+        v1 += 1
+    """)
+
+
+def test_std_saves_its_input_and_output():
+    assert_same("""
+        v0 = torch.tensor([[-2.375], [-88.5], [3.0]], dtype=torch.float32, requires_grad=True)
+        v1 = v0.std(dim=1, unbiased=False)
+        v2 = v1.add_(v1)
+    """)
+
+
+def test_float32_variance_is_accumulated_in_float64():
+    assert_same("""
+        v0 = torch.tensor([-2.0, -1e+30, -4.65625, 0.5], dtype=torch.float32, requires_grad=True)
+        v1 = v0.std(dim=0)
+        v2 = torch.std(v0)
+        v3 = v0.var()
+        v4 = torch.tensor([[1.0, 0.5], [3e+38, -3.625]], dtype=torch.float32).std(dim=0)
+    """)
+
+
+def test_std_refuses_ints_before_checking_dims():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.int32)
+        v1 = v0.std(5)
+    """)
+
+
+def test_softmax_of_an_empty_float_tensor_is_a_node():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.float32, requires_grad=True)
+        v1 = F.log_softmax(v0 / 3, -1)
+        v2 = F.softmax(v0 / 3, -1)
+        v3 = v1.mul_(v0)
+        v4 = v2.mul_(v0)
+    """)
+
+
+def test_mse_loss_saves_its_input_and_target():
+    assert_same("""
+        v0 = torch.tensor([[0.5, 2.0], [-1.0, 3.0]], dtype=torch.float32, requires_grad=True)
+        v1 = v0 * 2
+        v2 = F.mse_loss(v1, v1)
+        v1[0] = 0.0
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0, -3.0], requires_grad=True)
+        v1 = torch.tensor([[0.5], [2.0]], dtype=torch.float64, requires_grad=True)
+        v2 = F.mse_loss(v0, v1, reduction='none')
+        v3 = F.mse_loss(v0, v1)
+    """)
+
+
+def test_a_number_written_is_checked_before_the_index():
+    assert_same("""
+        v0 = torch.zeros((0, 2), dtype=torch.int64)
+        v0[0] = nan
+    """)
+
+
+def test_writes_refused_only_where_memory_is_shared_as_torch_says():
+    # an expand that repeats nothing, or a write to a part of it that repeats nothing,
+    # or fill_, which checks nothing, or copy_ of the very same elements: all allowed
+    assert_same("""
+        v0 = torch.tensor([-2.0, 3.0, 0.25], dtype=torch.float32)
+        v1 = v0.expand((-1,))
+        v1[-3] = 1
+        v2 = torch.tensor([[[0.25, -2.0], [-0.5, 2.0]]], dtype=torch.float32)
+        v3 = v2.expand((3, 2, -1))
+        v3[2] = 2.0
+        v4 = v3.fill_(3)
+        v5 = v3.copy_(v3)
+        v6 = torch.tensor(0.5, dtype=torch.float32).expand(())
+        v7 = v6.clamp_(min=0.75)
+        v8 = torch.zeros((0,), dtype=torch.float32).expand((2, 0))
+        v8[1] = 3
+        v9 = v8.copy_(v8)
+    """)
+    # an expanded tensor written where it repeats: refused
+    assert_same("""
+        v0 = torch.tensor([[1.0, 2.0]], dtype=torch.float32)
+        v1 = v0.expand((2, 2))
+        v2 = v1.clamp_(min=0.0)
+    """)
+
+
+def test_an_input_partly_overlapping_the_written_tensor_is_refused():
+    assert_same("""
+        v0 = torch.tensor([True, True, False, False, True], dtype=torch.bool)
+        v1 = v0[:1:1]
+        v2 = v0.mul_(v1)
+    """)
+    assert_same("""
+        v0 = torch.tensor([[-1.0, -0.5], [-3.0, -0.25], [1.0, 4.0]], dtype=torch.float32)
+        v1 = v0[-2]
+        v2 = v0.copy_(v1)
+    """)
+    assert_same("""
+        v0 = torch.tensor([3.5, -0.5, -3.5, 1.5], dtype=torch.float32)
+        v1 = v0.permute((0,))
+        v2 = v1.copy_(v0[1])
+    """)
+
+
+def test_abs_gradient_at_nan_is_zero():
+    # PyTorch's sign of NaN is 0: l1_loss of inf against itself has a finite gradient
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.5, -1e+30, inf], dtype=torch.float32, requires_grad=True)
+        v1 = v0.expand((2, 4))
+        v2 = F.l1_loss(v1, v1, reduction='none')
+        v3 = F.l1_loss(v0, v0)
+    """)
+
+
+def test_python_bool_to_a_bool_tensor_is_refused():
+    assert_same("""
+        v0 = torch.tensor([[False, True, False]], dtype=torch.bool)
+        v1 = v0 ** True
+        v2 = True ** v0
+    """)
+
+
+def test_bce_refuses_a_nan_input():
+    assert_same("""
+        v0 = torch.zeros((0,), dtype=torch.float32, requires_grad=True)
+        v1 = torch.mean(v0, dim=-1)
+        v2 = F.binary_cross_entropy(v1.sigmoid(), torch.tensor(0.5))
+    """)
+
+
+def test_bce_with_logits_of_float32_input_and_float64_target():
+    assert_same("""
+        v0 = torch.tensor([2.0, 0.5, 4.0], dtype=torch.float32, requires_grad=True)
+        v1 = F.binary_cross_entropy_with_logits(v0, v0.double())
+    """)
+
+
+def test_conv2d_gradients_ignore_the_columns_of_no_output_pixel():
+    assert_same("""
+        v0 = torch.tensor([[[[3.0, inf, 2.0], [-1.0, 2.0, -0.5], [3.0, 3.0, 1e-30]]]]).double()
+        v1 = torch.tensor([[[[-3.0, -1.75, 1.5], [-1.0, inf, 2.0], [1e-30, 3.0, 0.5]]]]).double()
+        v2 = v0.requires_grad_()
+        v3 = v1.requires_grad_()
+        v4 = F.conv2d(v0, v1, padding=0)
+    """)
+    assert_same("""
+        v0 = torch.tensor([[[[0.5, 0.0, 4.625, -3.0, nan], [2.0, -1.0, 100.0, 2.5, -0.5]]]])
+        v1 = torch.tensor([[[[-1.75, 4.0], [1.0, 1.125]]], [[[2.0, -0.0], [1.5, 2.5]]]])
+        v2 = v1.requires_grad_()
+        v3 = F.conv2d(v0, v1, stride=1, padding=0)
+    """)
+
+
+def test_pow_exponent_gradient_at_a_zero_base_and_nan_exponent_is_nan():
+    assert_same("""
+        v0 = torch.tensor(nan, dtype=torch.float32, requires_grad=True)
+        v1 = v0 == v0
+        v2 = v1 ** v0
     """)
