@@ -72,6 +72,7 @@ from engine.ops import (
     neg,
     permute,
     pow,
+    reciprocal,
     relu,
     reshape,
     sigmoid,

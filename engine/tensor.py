@@ -371,7 +371,9 @@ class Tensor:
         return ops.div(self, other)
 
     def __rtruediv__(self, other) -> Tensor:
-        return ops.div(other, self)
+        # as PyTorch: a number over a tensor is the tensor's reciprocal times the number,
+        # so its gradient is the reciprocal's (1 / b**2, inf where b**2 overflows)
+        return ops.mul(ops.reciprocal(self), other)
 
     def div(self, other) -> Tensor:
         return ops.div(self, other)
@@ -417,6 +419,9 @@ class Tensor:
 
     def sqrt(self) -> Tensor:
         return ops.sqrt(self)
+
+    def reciprocal(self) -> Tensor:
+        return ops.reciprocal(self)
 
     def sin(self) -> Tensor:
         return ops.sin(self)

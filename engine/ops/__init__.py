@@ -52,7 +52,7 @@ from engine.ops.movement import (
 from engine.ops.normalization import batch_norm, layer_norm
 from engine.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from engine.ops.reduce import argmax, argmin, max, mean, min, std, sum, var
-from engine.ops.unary import abs, clamp, cos, exp, log, neg, sin, sqrt
+from engine.ops.unary import abs, clamp, cos, exp, log, neg, reciprocal, sin, sqrt
 
 __all__ = [
     "abs", "adaptive_avg_pool2d", "add", "argmax", "argmin", "avg_pool2d", "batch_norm",
@@ -60,7 +60,8 @@ __all__ = [
     "cos", "cross_entropy", "div", "dropout", "eq", "exp", "expand", "expand_as", "flatten",
     "ge", "gelu", "getitem", "gt", "index_for", "l1_loss", "layer_norm", "le", "leaky_relu",
     "linear", "log", "log_softmax", "lt", "matmul", "max", "max_pool2d", "maximum", "mean",
-    "min", "minimum", "mm", "mse_loss", "mul", "ne", "neg", "nll_loss", "permute", "pow", "relu",
-    "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum",
-    "t", "tanh", "transpose", "unsqueeze", "var", "view", "view_as", "where",
+    "min", "minimum", "mm", "mse_loss", "mul", "ne", "neg", "nll_loss", "permute", "pow",
+    "reciprocal", "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack",
+    "std", "sub", "sum", "t", "tanh", "transpose", "unsqueeze", "var", "view", "view_as",
+    "where",
 ]  # fmt: skip

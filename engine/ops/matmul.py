@@ -79,6 +79,8 @@ def _batched_and_empty(a, b) -> bool:
         return False  # the second: PyTorch's "Autograd not support dtype"
     if a.requires_grad and a.ndim >= 3 and a.shape[:-2] != b.shape[:-2]:
         return False  # PyTorch then expands a and multiplies through mm
+    if b.requires_grad and a.ndim == b.ndim == 3 and b.shape[0] == 1 != a.shape[0]:
+        return False  # PyTorch then multiplies a by b's one matrix through mm
     k = a.shape[-1]
     rows, cols = a.shape[-2], b.shape[-1]
     return a._data.size == 0 or b._data.size == 0 or k == 0 or rows == 0 or cols == 0

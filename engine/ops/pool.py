@@ -36,6 +36,7 @@ class _Pool2d(Function):
         else:
             padded = x
         self.x_shape, self.padded_shape, self.padding = x.shape, padded.shape, padding
+        self.inside = (slice(ph, ph + H), slice(pw, pw + W)) if padded is not x else None
         self.slices = [
             (
                 slice(None),
@@ -97,9 +98,14 @@ def _lowest(x):
     return -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
 
 
-def _window_max(padded, slices):
+def _window_max(padded, slices, inside=None):
     """Max over each window and the offset (row-major in the window) of its max: the
-    first largest value, or the last NaN where the window holds one (as PyTorch)."""
+    first largest value, or the last NaN where the window holds one (as PyTorch).
+
+    A window whose inputs are all -inf (the padding's value) has its first input as
+    argmax, as PyTorch starts from there; `inside` is the (H, W) slice of the padded
+    array that holds the input, None where there is no padding.
+    """
     xp = backend.array_module(padded)
     out = padded[slices[0]].copy()
     idx = xp.zeros(out.shape, xp.uint8 if len(slices) <= 256 else xp.int32)
@@ -109,10 +115,24 @@ def _window_max(padded, slices):
         # branch-free, it is several times faster than copyto(where=) on random masks
         idx[...] = xp.maximum(idx, (v > out) * idx.dtype.type(t))
         xp.maximum(out, v, out=out)  # NaN propagates
+    lowest = out == _lowest(padded)
+    if inside is not None and lowest.any():
+        idx[...] = xp.where(lowest, _first_inside(padded, slices, inside), idx)
     if padded.dtype.kind == "f" and xp.isnan(out).any():  # one pass over the output
         for t, s in enumerate(slices):
             idx[xp.isnan(padded[s])] = t
     return out, idx
+
+
+def _first_inside(padded, slices, inside):
+    """For each window, the offset of its first element that is not padding."""
+    xp = backend.array_module(padded)
+    mask = xp.zeros(padded.shape[2:], bool)
+    mask[inside] = True
+    first = xp.full(padded[slices[0]].shape[2:], len(slices), xp.int32)
+    for t in reversed(range(len(slices))):
+        first[mask[slices[t][2:]]] = t
+    return first
 
 
 class MaxPool2dOp(_Pool2d):
@@ -122,7 +142,7 @@ class MaxPool2dOp(_Pool2d):
 
     def forward(self, x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
         padded = self._setup(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x))
-        out, self.idx = _window_max(padded, self.slices)
+        out, self.idx = _window_max(padded, self.slices, self.inside)
         return self._out(out)
 
     def backward(self, g):
@@ -244,7 +264,7 @@ def _max_indices(x, kernel_size, stride, padding, dilation, ceil_mode):
     xp = backend.array_module(x)
     node = MaxPool2dOp()
     padded = node._setup(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x))
-    _, idx = _window_max(padded, node.slices)
+    _, idx = _window_max(padded, node.slices, node.inside)
     idx = idx.astype(xp.int64)
     OH, OW = idx.shape[2:]
     kw = kernel_size[1]
@@ -298,10 +318,12 @@ def avg_pool2d(
 
 
 class AdaptiveAvgPool2dOp(Function):
-    """Mean over PyTorch's adaptive windows, one axis at a time, each window a slice.
+    """Mean over PyTorch's adaptive windows: sums one axis at a time, each window a slice,
+    then divided by the window's height and width, as PyTorch divides its window sum.
 
     Only the windows that hold an inf become inf; a product with an averaging matrix
-    would multiply that inf by the matrix's zeros and make every output NaN.
+    would multiply that inf by the matrix's zeros and make every output NaN. The sums
+    stay in the input's dtype, so a float32 window whose sum overflows is inf there too.
     """
 
     op = "adaptive_avg_pool2d"
@@ -313,7 +335,10 @@ class AdaptiveAvgPool2dOp(Function):
         self.size = x.shape[2:]
         pairs = zip(self.size, output_size, strict=True)
         self.windows = [_adaptive_windows(n, o) for n, o in pairs]
-        y = _window_means(_window_means(x, self.windows[0], 2), self.windows[1], 3)
+        xp = backend.array_module(x)
+        y = _window_sums(_window_sums(x, self.windows[0], 2), self.windows[1], 3)
+        heights, widths = ([b - a for a, b in w] for w in self.windows)
+        y = y / xp.asarray(heights, y.dtype)[:, None] / xp.asarray(widths, y.dtype)
         return y[0] if self.unbatched else y
 
     def backward(self, g):
@@ -328,20 +353,20 @@ def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
     return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
 
-def _window_means(x, windows, axis: int):
-    """The mean of each window of `x` along `axis`."""
+def _window_sums(x, windows, axis: int):
+    """The sum of each window of `x` along `axis`, in x's dtype."""
     xp = backend.array_module(x)
     n, lengths = x.shape[axis], {b - a for a, b in windows}
     if len(lengths) == 1 and len(windows) * lengths.pop() == n:  # side by side: one reshape
-        return x.reshape(x.shape[:axis] + (len(windows), -1) + x.shape[axis + 1 :]).mean(axis + 1)
+        return x.reshape(x.shape[:axis] + (len(windows), -1) + x.shape[axis + 1 :]).sum(axis + 1)
     lead = (slice(None),) * axis
     return xp.concatenate(
-        [x[(*lead, slice(a, b))].mean(axis, keepdims=True) for a, b in windows], axis=axis
+        [x[(*lead, slice(a, b))].sum(axis, keepdims=True) for a, b in windows], axis=axis
     )
 
 
 def _spread(g, windows, axis: int, size: int):
-    """Backward of `_window_means`: each window's gradient shared over its elements."""
+    """Backward of the window means: each window's gradient shared over its elements."""
     xp = backend.array_module(g)
     out = xp.zeros(g.shape[:axis] + (size,) + g.shape[axis + 1 :], g.dtype)
     lead = (slice(None),) * axis

@@ -1,4 +1,4 @@
-"""Elementwise math of one tensor: neg, abs, exp, log, sqrt, sin, cos, clamp."""
+"""Elementwise math of one tensor: neg, abs, exp, log, sqrt, reciprocal, sin, cos, clamp."""
 
 from __future__ import annotations
 
@@ -65,6 +65,18 @@ class Sqrt(Function):
 
     def backward(self, g):
         return (g / (2 * self.out),)
+
+
+class Reciprocal(Function):
+    op = "reciprocal"
+    saves = (("out", None),)
+
+    def forward(self, a):
+        self.out = 1 / a
+        return self.out
+
+    def backward(self, g):
+        return (-g * (self.out * self.out),)  # PyTorch's order: out**2 may overflow alone
 
 
 class Sin(Function):
@@ -135,6 +147,10 @@ def log(input):
 
 def sqrt(input):
     return Sqrt.apply(_floating(input))
+
+
+def reciprocal(input):
+    return Reciprocal.apply(_floating(input))
 
 
 def sin(input):

@@ -640,3 +640,51 @@ def test_pow_exponent_gradient_at_a_zero_base_and_nan_exponent_is_nan():
         v1 = v0 == v0
         v2 = v1 ** v0
     """)
+
+
+def test_adaptive_avg_pool2d_sums_each_window_in_float32_before_dividing():
+    assert_same("""
+        v0 = torch.tensor([[[[3e+38, -1.0, 0.5], [3.0, 3e+38, 2.0], [1.0, 0.25, -0.5]]]])
+        v1 = F.adaptive_avg_pool2d(v0, 2)
+        v2 = F.adaptive_avg_pool2d(v0, 1)
+        v3 = F.adaptive_avg_pool2d(v0.requires_grad_(), (2, 3))
+    """)
+
+
+def test_max_pool2d_window_of_only_minus_inf_and_padding_picks_its_first_input():
+    assert_same("""
+        v0 = torch.tensor([[[[0.25, 3.0], [-inf, -3.5]], [[-0.25, -inf], [4.0, 0.0]]]]).double()
+        v1 = v0.requires_grad_()
+        v2 = F.max_pool2d(v1, 2, stride=1, padding=1)
+    """)
+    assert_same("""
+        v0 = torch.tensor([[[-inf]], [[2.0]], [[-inf]]], requires_grad=True)
+        v1 = F.max_pool2d(v0, 2, padding=1)
+        v2 = F.max_pool2d(v0, 3, stride=2, padding=1, dilation=2, ceil_mode=True)
+    """)
+
+
+def test_number_over_tensor_is_reciprocal_times_number():
+    assert_same("""
+        v0 = torch.tensor([1e-30, 2.0, 0.0, 3.0, -inf, 1e-39], requires_grad=True)
+        v1 = 0.0 / v0
+        v2 = 3 / v0
+        v3 = 2 / torch.tensor([3, 0, -7])
+        v4 = torch.reciprocal(v0)
+        v5 = v0.double().reciprocal()
+    """)
+
+
+def test_matmul_of_3d_by_one_batch_3d_that_requires_grad_goes_through_mm():
+    assert_same("""
+        v0 = torch.zeros((4, 1, 0), dtype=torch.uint8)
+        v1 = torch.zeros((1, 0, 1), dtype=torch.float32, requires_grad=True)
+        v2 = v0.expand((4, 3, 0))
+        v3 = v2 @ v1
+    """)
+    assert_same("""
+        v0 = torch.zeros((1, 3, 0), dtype=torch.uint8)
+        v1 = torch.zeros((1, 0, 1), dtype=torch.float32, requires_grad=True)
+        v2 = v0 @ v1
+        v3 = torch.zeros((2, 4, 3, 0), dtype=torch.uint8) @ v1
+    """)
