@@ -688,3 +688,17 @@ def test_matmul_of_3d_by_one_batch_3d_that_requires_grad_goes_through_mm():
         v2 = v0 @ v1
         v3 = torch.zeros((2, 4, 3, 0), dtype=torch.uint8) @ v1
     """)
+
+
+def test_conv2d_of_inf_weights_multiplies_the_padding_zeros_as_pytorch_own_kernel():
+    # one float32 image and float64 batches go through PyTorch's own kernel, which
+    # multiplies the padding's zeros (inf * 0 is NaN); float32 batches of more than one
+    # go to oneDNN, which skips them: the fuzzer leaves that case out
+    assert_same("""
+        v0 = torch.tensor([[[[1.0, inf], [2.0, -1.0]]]])
+        v1 = torch.tensor([[[[1.0, 0.5, -2.0], [3.0, 1.5, 0.25], [-1.0, 2.0, 4.0]]]])
+        v2 = F.conv2d(v1, v0, padding=1)
+        v3 = F.conv2d(v1[0], v0, padding=1)
+        v4 = F.conv2d(v1.expand((2, 1, 3, 3)).double(), v0.double(), padding=1)
+        v5 = F.conv2d(v1, torch.tensor([[[[nan]]]]), padding=1)
+    """)
