@@ -77,7 +77,10 @@ class GeluOp(Function):
         erf1 = 1 + backend.erf(a * (1 / math.sqrt(2)))
         self.cdf = 0.5 * erf1
         if a.size > 1 and a.flags.c_contiguous:  # PyTorch's vectorised order overflows
-            return a * erf1 * 0.5  # above 1.7e38; its one-at-a-time order does not
+            out = a * erf1 * 0.5  # above 1.7e38; its one-at-a-time order does not
+            if a.dtype == xp.float32:  # and its vectorised float32 kernel gives NaN at inf
+                out[a == xp.inf] = xp.nan
+            return out
         return a * self.cdf
 
     def backward(self, g):

@@ -702,3 +702,12 @@ def test_conv2d_of_inf_weights_multiplies_the_padding_zeros_as_pytorch_own_kerne
         v4 = F.conv2d(v1.expand((2, 1, 3, 3)).double(), v0.double(), padding=1)
         v5 = F.conv2d(v1, torch.tensor([[[[nan]]]]), padding=1)
     """)
+
+
+def test_gelu_of_inf_in_a_contiguous_float32_tensor_is_nan():
+    assert_same("""
+        v0 = torch.tensor([[0.25, inf], [3.0, 2.0]], dtype=torch.float32)
+        v1 = F.gelu(v0)
+        v2 = F.gelu(v0.t())
+        v3 = F.gelu(v0.double())
+    """)
