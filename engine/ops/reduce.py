@@ -152,7 +152,7 @@ class ExtremumDim(Function):
             )
         xp = _xp(a)
         idx = a.argmax(axis=dim) if self.op == "max" else a.argmin(axis=dim)
-        self.indices = xp.expand_dims(idx, dim) if a.ndim else idx
+        self.indices = xp.expand_dims(idx, dim) if a.ndim else xp.asarray(idx)  # not a scalar
         values = xp.take_along_axis(a, self.indices, axis=dim) if a.ndim else a.copy()
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
         if not keepdim and a.ndim:

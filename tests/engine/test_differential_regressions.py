@@ -711,3 +711,13 @@ def test_gelu_of_inf_in_a_contiguous_float32_tensor_is_nan():
         v2 = F.gelu(v0.t())
         v3 = F.gelu(v0.double())
     """)
+
+
+def test_max_indices_of_a_zero_dim_tensor_can_be_written():
+    assert_same("""
+        v0 = torch.tensor(1.5, dtype=torch.float32, requires_grad=True)
+        v1 = v0.max(-1, keepdim=False).indices
+        v1[...] = -7
+        v2 = v0.min(0, keepdim=True).indices
+        v2 += 3
+    """)
