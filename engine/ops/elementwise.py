@@ -372,7 +372,15 @@ def pow(input, exponent):
     a, b = _operands(input, exponent)
     if a._data.dtype.kind == "b":  # bool ** bool scalar: x ** True is x, x ** False is True
         return Tensor._make(a._data | ~b._data, False, None)
-    return Pow.apply(a, b, bool_exponent=kinds[1] == "b")
+    op = PowTensor if isinstance(exponent, Tensor) else Pow
+    return op.apply(a, b, bool_exponent=kinds[1] == "b")
+
+
+class PowTensor(Pow):
+    """A tensor exponent: PyTorch saves the result whatever needs a gradient
+    (pow.Tensor_Tensor and pow.Scalar), so a change in place to it fails backward."""
+
+    saves = ((0, None), (1, None), ("out", None))
 
 
 def _int_pow(xp, a, b):

@@ -721,3 +721,16 @@ def test_max_indices_of_a_zero_dim_tensor_can_be_written():
         v2 = v0.min(0, keepdim=True).indices
         v2 += 3
     """)
+
+
+def test_a_power_by_a_tensor_saves_its_result():
+    # PyTorch's pow(Tensor, Tensor) keeps its output for backward even when the exponent
+    # needs no gradient: changing the output in place makes backward fail there too
+    assert_same("""
+        v0 = torch.tensor([1.0, -2.0, 0.25], dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor([2.0, 1.0, 3.0], dtype=torch.float32)
+        v2 = v0 ** v1
+        v2 *= v0
+        v3 = v0 ** 2.0
+        v3 *= v0
+    """)
