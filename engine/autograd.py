@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 import weakref
 from collections.abc import Iterator
@@ -76,6 +77,7 @@ class Function:
     saves: tuple = ()
     saves_others = False  # backward also reads indices or masks of its own (freed after backward)
     saved: tuple = ()  # per node: (counter, version, what, array) for each tensor it saved
+    seq = 0  # when the node was recorded: backward runs the latest first, as PyTorch does
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -116,6 +118,7 @@ class Function:
                         t._ctx if t._ctx is not None else (t if t.requires_grad else None)
                         for t in inputs
                     )
+                    node.seq = next(_SEQUENCE)
                     result = Tensor._make(out, True, node)
                     if cls.saves:
                         node.saved = _record_saved(node, inputs, result)
@@ -150,7 +153,8 @@ class Function:
         return f"<{type(self).__name__} op={self.op!r}>"
 
 
-_KEPT_AFTER_FREE = ("parents", "scope", "trace_id")
+_KEPT_AFTER_FREE = ("parents", "scope", "trace_id", "seq")
+_SEQUENCE = itertools.count(1)
 
 
 def _not_tensor(op: str, inputs) -> TypeError:
@@ -278,7 +282,11 @@ def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[
         _accumulate_leaf(root, grad)
         return
     grads = {root._ctx: grad}
-    for node in reversed(topological_order(root._ctx)):
+    # PyTorch's order: the node recorded last runs first (a valid order, since a node is
+    # recorded after its inputs' nodes); gradients meet in the same order, so their
+    # floating-point sums round as PyTorch's do
+    order = sorted(topological_order(root._ctx), key=_recorded, reverse=True)
+    for node in order:
         grad_out = grads.pop(node, None)
         if grad_out is None:
             continue
@@ -296,6 +304,10 @@ def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[
         _fast.quietly(_pass_on, node, grad_in, grads)
         if not retain_graph:
             node.free()
+
+
+def _recorded(node: Function) -> int:
+    return node.seq
 
 
 def _pass_on(node: Function, grad_in: tuple, grads: dict) -> None:

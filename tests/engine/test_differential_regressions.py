@@ -734,3 +734,13 @@ def test_a_power_by_a_tensor_saves_its_result():
         v3 = v0 ** 2.0
         v3 *= v0
     """)
+
+
+def test_gradients_meet_in_pytorchs_order():
+    # the node recorded last runs first, so a/a's two huge contributions cancel after the
+    # small ones arrived, and float32 rounds the total to 0 as PyTorch's does
+    assert_same("""
+        v0 = torch.tensor(1e-30, dtype=torch.float32, requires_grad=True)
+        v2 = v0 / v0
+        v3 = v0 + v0
+    """)
