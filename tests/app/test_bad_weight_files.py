@@ -19,21 +19,8 @@ from app.model.design import Design
 from app.model.export import ExportError, check_weights
 from engine.serialization import MANIFEST
 from engine.tensor import Tensor
+from tests.app.cli_process import ROOT, stepgrad
 from tests.app.test_cli import write_design
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def stepgrad(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-    )
 
 
 def refused(result: subprocess.CompletedProcess, *phrases: str) -> str:

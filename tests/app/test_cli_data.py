@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.app.cli_process import ROOT, stepgrad
 from tests.engine.idx_files import idx_bytes, idx_header, write_file, write_mnist, zero_bomb
 
-ROOT = Path(__file__).resolve().parents[2]
 LENET = ROOT / "sample_models" / "lenet_mnist.json"
 SPIRALS = ROOT / "sample_models" / "spiral_mlp.json"
-
-
-def stepgrad(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def fifo_in_place_of_labels(folder: Path) -> None:
