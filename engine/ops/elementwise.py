@@ -369,6 +369,8 @@ def pow(input, exponent):
         raise NotImplementedError('"pow" not implemented for bool')
     if kinds[0] in ("i", "u", "b") and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if kinds[0] in ("i", "u") and isinstance(exponent, int) and not isinstance(exponent, bool):
+        checked_scalar(exponent, input._data.dtype)  # uint8 ** 300: PyTorch's overflow error
     a, b = _operands(input, exponent)
     if a._data.dtype.kind == "b":  # bool ** bool scalar: x ** True is x, x ** False is True
         return Tensor._make(a._data | ~b._data, False, None)

@@ -744,3 +744,12 @@ def test_gradients_meet_in_pytorchs_order():
         v2 = v0 / v0
         v3 = v0 + v0
     """)
+
+
+def test_an_integer_power_must_fit_the_dtype():
+    assert_same("""
+        v0 = torch.tensor([[0, 1], [2, 0]], dtype=torch.uint8)
+        v1 = v0 ** 255
+        v2 = v0 ** 300
+    """)
+    assert_same("v0 = torch.tensor([1, 2]) ** (2 ** 63)")
