@@ -744,3 +744,17 @@ def test_gradients_meet_in_pytorchs_order():
         v2 = v0 / v0
         v3 = v0 + v0
     """)
+
+
+def test_an_integer_changed_in_place_takes_any_integer_result():
+    # PyTorch casts any integer result into any integer tensor (int64 into uint8 wraps);
+    # NumPy's "same_kind" refused signed into unsigned
+    assert_same("""
+        v0 = torch.tensor(4, dtype=torch.uint8)
+        v1 = torch.argmax(v0, 0, keepdim=True)
+        v0 += v1
+        v2 = torch.tensor([4, 9], dtype=torch.uint8)
+        v2 += torch.tensor([300, -20])
+        v3 = torch.tensor([4, 9], dtype=torch.int8)
+        v3 += torch.tensor([0.5, 2.0])
+    """)
