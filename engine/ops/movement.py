@@ -138,7 +138,7 @@ def one_ellipsis(parts: tuple, ndim: int) -> tuple:
     """An index with several `...` as PyTorch reads it, rewritten with one for NumPy.
 
     PyTorch moves past `ndim - (dimensions the other parts use)` dimensions at every `...`;
-    past the last dimension a full slice does nothing and None appends one, as there.
+    past the last dimension a slice from 0 by 1 does nothing and None appends one, as there.
     """
     rest = ndim - sum(_dims_taken(p) for p in parts)
     if rest < 0:
@@ -148,8 +148,8 @@ def one_ellipsis(parts: tuple, ndim: int) -> tuple:
         if p is Ellipsis:
             out.extend([slice(None)] * (rest if not seen else max(0, min(rest, size - at))))
             seen, at = True, at + rest
-        elif at >= size and isinstance(p, slice) and p == slice(None):
-            at += 1
+        elif at >= size and isinstance(p, slice) and p.start in (None, 0) and p.step in (None, 1):
+            at += 1  # PyTorch returns a slice from 0 by 1 unchanged, whatever its stop
         elif at > size or (at == size and p is not None):
             raise IndexError(
                 f"index: dimension {at} is out of range for the {size}-dimensional result"

@@ -758,3 +758,17 @@ def test_an_integer_changed_in_place_takes_any_integer_result():
         v3 = torch.tensor([4, 9], dtype=torch.int8)
         v3 += torch.tensor([0.5, 2.0])
     """)
+
+
+def test_a_slice_from_zero_past_the_last_dimension_does_nothing():
+    # after two `...`, PyTorch returns a slice starting at 0 by step 1 unchanged, whatever
+    # its stop; any other slice there is out of range
+    assert_same("""
+        v0 = torch.zeros((0, 1, 0), dtype=torch.int32)
+        v1 = v0[..., ..., 0:]
+        v2 = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=torch.float32)
+        v3 = v2[..., ..., 0:0]
+        v4 = v2[..., ..., :7:1]
+        v5 = v2[..., ..., 1:]
+        v6 = v2[..., ..., ::2]
+    """)
