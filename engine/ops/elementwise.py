@@ -356,10 +356,19 @@ def mul(input, other):
 def div(input, other):
     a, b = input, other
     if not isinstance(a, Tensor):
-        a = _constant(a, b)
+        a = _constant(_true_divided(a, b), b)
     if not isinstance(b, Tensor):
-        b = _constant(b, a)
+        b = _constant(_true_divided(b, a), a)
     return _binary(Div, a, b)
+
+
+def _true_divided(value, like: Tensor):
+    """A Python int divides an integer tensor as a float, as PyTorch's true division
+    does: it never wraps into the tensor's dtype first (uint8 / -1 is -x, not x / 255)."""
+    if isinstance(value, int) and not isinstance(value, builtins.bool):
+        if like._data.dtype.kind in "biu":
+            return float(value)
+    return value
 
 
 def pow(input, exponent):

@@ -772,3 +772,14 @@ def test_a_slice_from_zero_past_the_last_dimension_does_nothing():
         v5 = v2[..., ..., 1:]
         v6 = v2[..., ..., ::2]
     """)
+
+
+def test_an_integer_tensor_divided_by_a_negative_int_is_not_wrapped():
+    # true division takes the Python int as a float: uint8 / -1 is -x, not x / 255
+    assert_same("""
+        v0 = torch.tensor([[[2, 1], [1, 0], [3, 4]]], dtype=torch.uint8)
+        v1 = torch.div(v0.permute((1, 0, 2)), -1)
+        v2 = v0 / 300
+        v3 = -3 / v0
+        v4 = torch.tensor([5, -7], dtype=torch.int8) / -2
+    """)
