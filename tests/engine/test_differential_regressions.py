@@ -783,3 +783,13 @@ def test_an_integer_tensor_divided_by_a_negative_int_is_not_wrapped():
         v3 = -3 / v0
         v4 = torch.tensor([5, -7], dtype=torch.int8) / -2
     """)
+
+
+def test_conv2d_of_an_inf_weight_beside_an_overflowing_product_in_float64():
+    # in float32 the answer depends on the kernel's order and fused multiply-adds (the
+    # fuzzer runs such a conv in float64); in float64 nothing overflows and both give inf
+    assert_same("""
+        v0 = torch.tensor([[[0.25, 1.0], [-2.90625, -3.0]]], dtype=torch.float32)
+        v1 = torch.tensor([[[[inf, 4.0], [3e+38, 0.25]]]], dtype=torch.float32)
+        v2 = F.conv2d(v0.double(), v1.double(), padding=1)
+    """)
