@@ -793,3 +793,16 @@ def test_conv2d_of_an_inf_weight_beside_an_overflowing_product_in_float64():
         v1 = torch.tensor([[[[inf, 4.0], [3e+38, 0.25]]]], dtype=torch.float32)
         v2 = F.conv2d(v0.double(), v1.double(), padding=1)
     """)
+
+
+def test_avg_pool2d_of_negative_zeros_is_positive_zero():
+    # PyTorch's window sum starts at +0, so log of the average is -inf, not NaN, and the
+    # gradient 1 / +0 is +inf
+    assert_same("""
+        v0 = torch.tensor([[[[-0.0, 1.0], [-0.0, -0.0]]]], dtype=torch.float64, requires_grad=True)
+        v1 = F.avg_pool2d(v0, 1, padding=0)
+        v2 = torch.log(v1)
+        v3 = F.avg_pool2d(v0[0], 1)
+        v4 = torch.log(v3)
+        v5 = torch.log(F.avg_pool2d(v0[..., 1:, :], (1, 2)))
+    """)
