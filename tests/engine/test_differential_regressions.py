@@ -806,3 +806,27 @@ def test_avg_pool2d_of_negative_zeros_is_positive_zero():
         v4 = torch.log(v3)
         v5 = torch.log(F.avg_pool2d(v0[..., 1:, :], (1, 2)))
     """)
+
+
+def test_an_integer_to_a_power_its_dtype_cannot_hold_is_refused():
+    # PyTorch converts the exponent to the tensor's dtype first, even for an empty tensor
+    assert_same("""
+        v0 = torch.zeros((3, 0, 1), dtype=torch.uint8)
+        v1 = v0.pow(300)
+        v2 = torch.tensor([0, 2], dtype=torch.uint8) ** 256
+        v3 = torch.tensor([1, 2], dtype=torch.int8) ** 255
+        v4 = torch.tensor([1, 2], dtype=torch.uint8) ** 255
+    """)
+
+
+def test_the_gradient_of_a_power_by_a_python_false_is_not_zeroed():
+    # a Python bool fails PyTorch's "exponent == 0" test, so x ** False gets g * 0 * x ** -1:
+    # NaN where x is 0 or the gradient is NaN (x ** 0 gets zeros)
+    assert_same("""
+        v0 = torch.tensor([0.0, 0.25, -2.0, inf, nan], dtype=torch.float32, requires_grad=True)
+        v1 = v0 ** False
+        v2 = v0 ** True
+        v3 = v0 ** 0
+        v4 = torch.tensor(0.25, dtype=torch.float32, requires_grad=True)
+        v5 = (v4 ** False).var(-1, keepdim=False)
+    """)
