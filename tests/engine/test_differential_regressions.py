@@ -830,3 +830,18 @@ def test_the_gradient_of_a_power_by_a_python_false_is_not_zeroed():
         v4 = torch.tensor(0.25, dtype=torch.float32, requires_grad=True)
         v5 = (v4 ** False).var(-1, keepdim=False)
     """)
+
+
+def test_the_gradient_of_a_variance_with_no_degrees_of_freedom():
+    # PyTorch: of a 0-d tensor or all dims, g * (NaN where x == its mean, else inf), so a
+    # NaN x gets inf; over a dim, 2 / (n - correction), negative past n
+    assert_same("""
+        v0 = torch.tensor(nan, dtype=torch.float32, requires_grad=True)
+        v1 = torch.var(v0, dim=0)
+        v2 = v1.var(0, keepdim=True)
+        v3 = torch.tensor([nan], dtype=torch.float64, requires_grad=True)
+        v4 = v3.var()
+        v5 = torch.tensor([0.25], dtype=torch.float32, requires_grad=True)
+        v6 = torch.var(v5, dim=0, correction=2)
+        v7 = torch.var(v5, correction=2)
+    """)
