@@ -845,3 +845,15 @@ def test_the_gradient_of_a_variance_with_no_degrees_of_freedom():
         v6 = torch.var(v5, dim=0, correction=2)
         v7 = torch.var(v5, correction=2)
     """)
+
+
+def test_an_empty_batched_matmul_of_other_dtypes_saves_its_first_operand():
+    # PyTorch's batched path returns before it checks dtypes and saves a (expanded) for
+    # b's gradient: changing a in place afterwards makes backward fail
+    assert_same("""
+        v0 = torch.zeros((4, 0, 4), dtype=torch.float32, requires_grad=True)
+        v1 = torch.zeros((0,), dtype=torch.bool)
+        v2 = v1.unsqueeze(-2)
+        v3 = torch.matmul(v2, v0)
+        v4 = v1.copy_(torch.zeros((0,), dtype=torch.bool))
+    """)
