@@ -411,7 +411,25 @@ def expand_as(input, other):
 
 
 def getitem(input, index):
-    index = index_for(index)
+    out = _getitem(input, index_for(index))
+    node = out._ctx
+    if isinstance(node, AdvancedIndex):
+        # PyTorch saves the index tensors (a bool mask too) for backward: a change to one
+        # in place afterwards makes backward fail. A 0-d bool is read as a Python bool
+        # there, so its value now is what counts: backward reads a copy
+        node.index = tuple(
+            p.copy() if _is_array(p) and p.ndim == 0 and p.dtype == np.bool_ else p
+            for p in (node.index if isinstance(node.index, tuple) else (node.index,))
+        )
+        parts = index if isinstance(index, tuple) else (index,)
+        for t in parts:
+            if isinstance(t, Tensor) and not (t.ndim == 0 and t._data.dtype == np.bool_):
+                counter = version_counter(t)
+                node.saved += ((counter, counter.value, "index", t._data),)
+    return out
+
+
+def _getitem(input, index):
     check_steps(index, input.shape)
     if isinstance(index, tuple) and sum(p is Ellipsis for p in index) > 1:
         index = one_ellipsis(index, input.ndim)

@@ -857,3 +857,27 @@ def test_an_empty_batched_matmul_of_other_dtypes_saves_its_first_operand():
         v3 = torch.matmul(v2, v0)
         v4 = v1.copy_(torch.zeros((0,), dtype=torch.bool))
     """)
+
+
+def test_an_index_tensor_changed_in_place_fails_backward_but_a_zero_dim_mask_does_not():
+    # PyTorch saves index tensors and masks for backward; a 0-d bool is read as a Python
+    # bool at indexing time, so changing it later changes nothing
+    assert_same("""
+        v0 = torch.tensor(0.0, dtype=torch.float32, requires_grad=True)
+        v1 = v0 <= v0
+        v2 = v0[v1]
+        v1[...] = v0
+        v3 = v0.clamp(max=0.5)
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor([True, False, True])
+        v2 = v0[v1]
+        v1[...] = False
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor([0, 2])
+        v2 = v0[v1]
+        v1 += 1
+    """)
