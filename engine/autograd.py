@@ -186,7 +186,9 @@ def _check_saved(node: Function) -> None:
     """Raise PyTorch's error when a tensor `node` saved was changed in place since."""
     for counter, version, what, array in node.saved:
         if counter.value != version:
-            producer = node if what == "out" else node.parents[what]
+            producer = node if what == "out" else None
+            if isinstance(what, int):
+                producer = node.parents[what]
             which = ""
             if isinstance(producer, Function):
                 which = f", which is output 0 of {type(producer).__name__}Backward,"

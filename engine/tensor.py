@@ -654,7 +654,7 @@ class Tensor:
                 f"output with shape {list(have.shape)} doesn't match the broadcast shape "
                 f"{list(got.shape)}"
             )
-        if not np.can_cast(got.dtype, have.dtype, "same_kind"):
+        if not _torch_can_cast(got.dtype, have.dtype):
             raise RuntimeError(
                 f"result type {out.dtype} can't be cast to the desired output type {self.dtype}"
             )
@@ -789,6 +789,18 @@ class Size(tuple):
 
     def numel(self) -> int:
         return int(np.prod(self, dtype=np.int64))
+
+
+def _torch_can_cast(got, want) -> bool:
+    """PyTorch's canCast: no complex to real, no float to integer, nothing but bool to bool.
+    Any integer goes to any other (int64 into uint8 wraps), where NumPy's "same_kind" refuses
+    signed to unsigned."""
+    got, want = np.dtype(got), np.dtype(want)
+    if got.kind == "c" and want.kind != "c":
+        return False
+    if got.kind == "f" and want.kind in "biu":
+        return False
+    return want.kind != "b" or got.kind == "b"
 
 
 def _shape_arg(size) -> tuple:

@@ -220,8 +220,9 @@ class Pow(Function):
     op = "pow"
     saves = ((0, None), (1, None), ("out", 1))
 
-    def forward(self, a, b, bool_exponent=False):
+    def forward(self, a, b, bool_exponent=False, python_bool=False):
         self.a, self.b, self.bool_exponent = a, b, bool_exponent
+        self.python_bool = python_bool
         if a.dtype.kind in "iu" and b.dtype.kind == "i" and (b < 0).any():
             self.out = _int_pow(_xp(a), a, b)
         else:
@@ -235,7 +236,12 @@ class Pow(Function):
         if self.needs(0) and self.bool_exponent:
             # PyTorch's gradient takes exponent - 1 of the bool tensor, which it refuses
             _no_bool("sub", True)
-        if self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
+        if self.needs(0) and self.python_bool:
+            # a Python bool is no number to PyTorch's "exponent == 0" test, so x ** False
+            # gets g * (0 * x ** -1): NaN at x == 0 or where g is NaN, as there
+            e = float(bool(b))
+            ga = g * (e * a ** (e - 1))
+        elif self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
             ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
         if self.needs(1):
             # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (not where b
@@ -356,10 +362,19 @@ def mul(input, other):
 def div(input, other):
     a, b = input, other
     if not isinstance(a, Tensor):
-        a = _constant(a, b)
+        a = _constant(_true_divided(a, b), b)
     if not isinstance(b, Tensor):
-        b = _constant(b, a)
+        b = _constant(_true_divided(b, a), a)
     return _binary(Div, a, b)
+
+
+def _true_divided(value, like: Tensor):
+    """A Python int divides an integer tensor as a float, as PyTorch's true division
+    does: it never wraps into the tensor's dtype first (uint8 / -1 is -x, not x / 255)."""
+    if isinstance(value, int) and not isinstance(value, builtins.bool):
+        if like._data.dtype.kind in "biu":
+            return float(value)
+    return value
 
 
 def pow(input, exponent):
@@ -369,13 +384,20 @@ def pow(input, exponent):
         raise NotImplementedError('"pow" not implemented for bool')
     if kinds[0] in ("i", "u", "b") and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    if kinds[0] in ("i", "u") and isinstance(exponent, int) and not isinstance(exponent, bool):
-        checked_scalar(exponent, input._data.dtype)  # uint8 ** 300: PyTorch's overflow error
+    if (
+        kinds[0] in ("i", "u")
+        and isinstance(exponent, int)
+        and not isinstance(exponent, builtins.bool)
+    ):
+        dt = input._data.dtype
+        if not np.iinfo(dt).min <= exponent <= np.iinfo(dt).max:  # even for an empty tensor
+            raise RuntimeError(f"value cannot be converted to type {dt.name}_t without overflow")
     a, b = _operands(input, exponent)
     if a._data.dtype.kind == "b":  # bool ** bool scalar: x ** True is x, x ** False is True
         return Tensor._make(a._data | ~b._data, False, None)
     op = PowTensor if isinstance(exponent, Tensor) else Pow
-    return op.apply(a, b, bool_exponent=kinds[1] == "b")
+    python_bool = isinstance(exponent, builtins.bool) and isinstance(input, Tensor)
+    return op.apply(a, b, bool_exponent=kinds[1] == "b", python_bool=python_bool)
 
 
 class PowTensor(Pow):

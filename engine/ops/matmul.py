@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.autograd import Function, OpError, unbroadcast
+from engine.autograd import Function, OpError, unbroadcast, version_counter
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _xp, tensor_arg
 from engine.tensor import Tensor
@@ -50,7 +50,11 @@ def matmul(input, other):
     b = tensor_arg("matmul", other, "other", 2)
     if a._data.dtype != b._data.dtype and _batched_and_empty(a, b):
         # PyTorch's batched product returns before it checks dtypes: the result has b's
-        return Matmul.apply(a.to(b.dtype) if b.is_floating_point() else a.detach().to(b.dtype), b)
+        cast = a.to(b.dtype) if b.is_floating_point() else a.detach().to(b.dtype)
+        # it saves a itself (expanded) for b's gradient: the cast shares a's version, so a
+        # change to a in place makes backward fail as there
+        cast._counter = version_counter(a)
+        return Matmul.apply(cast, b)
     if a._data.dtype != b._data.dtype:  # PyTorch does not promote matrix products
         raise RuntimeError(
             f"matmul: expected both operands to have the same dtype, but found {a.dtype} "

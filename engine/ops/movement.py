@@ -138,7 +138,7 @@ def one_ellipsis(parts: tuple, ndim: int) -> tuple:
     """An index with several `...` as PyTorch reads it, rewritten with one for NumPy.
 
     PyTorch moves past `ndim - (dimensions the other parts use)` dimensions at every `...`;
-    past the last dimension a full slice does nothing and None appends one, as there.
+    past the last dimension a slice from 0 by 1 does nothing and None appends one, as there.
     """
     rest = ndim - sum(_dims_taken(p) for p in parts)
     if rest < 0:
@@ -148,8 +148,8 @@ def one_ellipsis(parts: tuple, ndim: int) -> tuple:
         if p is Ellipsis:
             out.extend([slice(None)] * (rest if not seen else max(0, min(rest, size - at))))
             seen, at = True, at + rest
-        elif at >= size and isinstance(p, slice) and p == slice(None):
-            at += 1
+        elif at >= size and isinstance(p, slice) and p.start in (None, 0) and p.step in (None, 1):
+            at += 1  # PyTorch returns a slice from 0 by 1 unchanged, whatever its stop
         elif at > size or (at == size and p is not None):
             raise IndexError(
                 f"index: dimension {at} is out of range for the {size}-dimensional result"
@@ -411,7 +411,25 @@ def expand_as(input, other):
 
 
 def getitem(input, index):
-    index = index_for(index)
+    out = _getitem(input, index_for(index))
+    node = out._ctx
+    if isinstance(node, AdvancedIndex):
+        # PyTorch saves the index tensors (a bool mask too) for backward: a change to one
+        # in place afterwards makes backward fail. A 0-d bool is read as a Python bool
+        # there, so its value now is what counts: backward reads a copy
+        node.index = tuple(
+            p.copy() if _is_array(p) and p.ndim == 0 and p.dtype == np.bool_ else p
+            for p in (node.index if isinstance(node.index, tuple) else (node.index,))
+        )
+        parts = index if isinstance(index, tuple) else (index,)
+        for t in parts:
+            if isinstance(t, Tensor) and not (t.ndim == 0 and t._data.dtype == np.bool_):
+                counter = version_counter(t)
+                node.saved += ((counter, counter.value, "index", t._data),)
+    return out
+
+
+def _getitem(input, index):
     check_steps(index, input.shape)
     if isinstance(index, tuple) and sum(p is Ellipsis for p in index) > 1:
         index = one_ellipsis(index, input.ndim)

@@ -173,6 +173,7 @@ class AvgPool2dOp(_Pool2d):
         xp = backend.array_module(x)
         padded = self._setup(x, kernel_size, stride, padding, (1, 1), ceil_mode, 0)
         out = padded[self.slices[0]].astype(x.dtype, copy=True)
+        out += 0  # PyTorch's sum starts at +0, so windows of -0.0 average to +0.0
         for s in self.slices[1:]:
             out += padded[s]
         if divisor_override is not None:

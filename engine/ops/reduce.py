@@ -73,16 +73,22 @@ class Var(Function):
     op = "var"
     saves = ((0, None),)
 
-    def forward(self, a, axes, keepdim, correction):
-        return self.wide(a, axes, keepdim, correction).astype(a.dtype, copy=False)
+    def forward(self, a, axes, keepdim, correction, whole=False):
+        return self.wide(a, axes, keepdim, correction, whole).astype(a.dtype, copy=False)
 
-    def wide(self, a, axes, keepdim, correction):
+    def wide(self, a, axes, keepdim, correction, whole=False):
         """The variance, of a float32 input in float64: PyTorch accumulates it so, and its
         std takes the root before rounding (squares past 3e38 stay finite)."""
         n = math.prod(a.shape[i] for i in axes)
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
         self.centred = a - a.mean(axis=axes, keepdims=True)  # backward's, in a's dtype
         self.denom = a.dtype.type(builtins.max(n - correction, 0))
+        self.slope = a.dtype.type(2 / (n - correction)) if n != correction else None
+        self.at_mean = None
+        if whole and n - correction <= 0:
+            # PyTorch's backward of a 0-d tensor's or all dims' variance with no degrees of
+            # freedom is g * (NaN where x == its mean, else inf): a NaN x gets inf there
+            self.at_mean = a == a.mean()
         if a.dtype != np.float32:
             return (self.centred * self.centred).sum(axis=axes, keepdims=keepdim) / self.denom
         wide = a.astype(np.float64)
@@ -91,7 +97,12 @@ class Var(Function):
 
     def backward(self, g):
         g = _restore(g, self.shape, self.axes, self.keepdim)
-        return (g * self.centred * (2 / self.denom),)
+        if self.at_mean is not None:
+            xp = _xp(g)
+            return (g * xp.where(self.at_mean, g.dtype.type(np.nan), g.dtype.type(np.inf)),)
+        # PyTorch's 2 / (n - correction): negative where the correction passes n
+        slope = self.slope if self.slope is not None else 2 / self.denom
+        return (g * self.centred * slope,)
 
 
 class Std(Var):
@@ -227,7 +238,11 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         raise RuntimeError("std and var only support floating point and complex dtypes")
     axes = _axes(dim, input.ndim, "var")
     return Var.apply(
-        _floating(input), axes=axes, keepdim=keepdim, correction=_correction(unbiased, correction)
+        _floating(input),
+        axes=axes,
+        keepdim=keepdim,
+        correction=_correction(unbiased, correction),
+        whole=dim is None or input.ndim == 0,
     )
 
 

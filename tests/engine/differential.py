@@ -501,7 +501,9 @@ def _conv_pool(b: Builder):
         line, name = b.leaf((n, ch, h, w), xdtype)
         lines.append(line)
         shape, dtype, xname = (n, ch, h, w), None, name
+        xline = line
     else:
+        xline = ""  # the values of a tensor made earlier are not looked at
         shape, dtype, xname = x.shape, x.dtype, x.name
         xdtype = dtype
     ch = shape[-3]
@@ -524,6 +526,16 @@ def _conv_pool(b: Builder):
                 # (one image, float64, and the engine) multiplies the padding's zeros, so
                 # an inf weight there gives NaN; the engine does not copy that choice
                 pad = 0
+        both = wline + xline
+        if xdtype == "float32" and ("inf" in both or "nan" in both):
+            if "e+30" in both or "e+38" in both:
+                # an inf term beside a finite one whose product overflows float32:
+                # PyTorch adds each product into its sum with a fused multiply-add, so
+                # inf + (3e38 * -2) stays inf there while BLAS rounds the product to -inf
+                # first and gets NaN; which comes out depends on the kernel's order, so
+                # this conv runs in float64, where nothing overflows
+                xname, wname = f"{xname}.double()", f"{wname}.double()"
+                bias = f"{bias}.double()" if bias else ""
         s = f", stride={stride}" if stride else ""
         lines.append(f"{b.new_name()} = F.conv2d({xname}, {wname}{bias}{s}, padding={pad})")
     elif fn == "adaptive_avg_pool2d":

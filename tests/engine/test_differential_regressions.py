@@ -753,3 +753,140 @@ def test_an_integer_power_must_fit_the_dtype():
         v2 = v0 ** 300
     """)
     assert_same("v0 = torch.tensor([1, 2]) ** (2 ** 63)")
+
+
+def test_an_integer_changed_in_place_takes_any_integer_result():
+    # PyTorch casts any integer result into any integer tensor (int64 into uint8 wraps);
+    # NumPy's "same_kind" refused signed into unsigned
+    assert_same("""
+        v0 = torch.tensor(4, dtype=torch.uint8)
+        v1 = torch.argmax(v0, 0, keepdim=True)
+        v0 += v1
+        v2 = torch.tensor([4, 9], dtype=torch.uint8)
+        v2 += torch.tensor([300, -20])
+        v3 = torch.tensor([4, 9], dtype=torch.int8)
+        v3 += torch.tensor([0.5, 2.0])
+    """)
+
+
+def test_a_slice_from_zero_past_the_last_dimension_does_nothing():
+    # after two `...`, PyTorch returns a slice starting at 0 by step 1 unchanged, whatever
+    # its stop; any other slice there is out of range
+    assert_same("""
+        v0 = torch.zeros((0, 1, 0), dtype=torch.int32)
+        v1 = v0[..., ..., 0:]
+        v2 = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=torch.float32)
+        v3 = v2[..., ..., 0:0]
+        v4 = v2[..., ..., :7:1]
+        v5 = v2[..., ..., 1:]
+        v6 = v2[..., ..., ::2]
+    """)
+
+
+def test_an_integer_tensor_divided_by_a_negative_int_is_not_wrapped():
+    # true division takes the Python int as a float: uint8 / -1 is -x, not x / 255
+    assert_same("""
+        v0 = torch.tensor([[[2, 1], [1, 0], [3, 4]]], dtype=torch.uint8)
+        v1 = torch.div(v0.permute((1, 0, 2)), -1)
+        v2 = v0 / 300
+        v3 = -3 / v0
+        v4 = torch.tensor([5, -7], dtype=torch.int8) / -2
+    """)
+
+
+def test_conv2d_of_an_inf_weight_beside_an_overflowing_product_in_float64():
+    # in float32 the answer depends on the kernel's order and fused multiply-adds (the
+    # fuzzer runs such a conv in float64); in float64 nothing overflows and both give inf
+    assert_same("""
+        v0 = torch.tensor([[[0.25, 1.0], [-2.90625, -3.0]]], dtype=torch.float32)
+        v1 = torch.tensor([[[[inf, 4.0], [3e+38, 0.25]]]], dtype=torch.float32)
+        v2 = F.conv2d(v0.double(), v1.double(), padding=1)
+    """)
+
+
+def test_avg_pool2d_of_negative_zeros_is_positive_zero():
+    # PyTorch's window sum starts at +0, so log of the average is -inf, not NaN, and the
+    # gradient 1 / +0 is +inf
+    assert_same("""
+        v0 = torch.tensor([[[[-0.0, 1.0], [-0.0, -0.0]]]], dtype=torch.float64, requires_grad=True)
+        v1 = F.avg_pool2d(v0, 1, padding=0)
+        v2 = torch.log(v1)
+        v3 = F.avg_pool2d(v0[0], 1)
+        v4 = torch.log(v3)
+        v5 = torch.log(F.avg_pool2d(v0[..., 1:, :], (1, 2)))
+    """)
+
+
+def test_an_integer_to_a_power_its_dtype_cannot_hold_is_refused():
+    # PyTorch converts the exponent to the tensor's dtype first, even for an empty tensor
+    assert_same("""
+        v0 = torch.zeros((3, 0, 1), dtype=torch.uint8)
+        v1 = v0.pow(300)
+        v2 = torch.tensor([0, 2], dtype=torch.uint8) ** 256
+        v3 = torch.tensor([1, 2], dtype=torch.int8) ** 255
+        v4 = torch.tensor([1, 2], dtype=torch.uint8) ** 255
+    """)
+
+
+def test_the_gradient_of_a_power_by_a_python_false_is_not_zeroed():
+    # a Python bool fails PyTorch's "exponent == 0" test, so x ** False gets g * 0 * x ** -1:
+    # NaN where x is 0 or the gradient is NaN (x ** 0 gets zeros)
+    assert_same("""
+        v0 = torch.tensor([0.0, 0.25, -2.0, inf, nan], dtype=torch.float32, requires_grad=True)
+        v1 = v0 ** False
+        v2 = v0 ** True
+        v3 = v0 ** 0
+        v4 = torch.tensor(0.25, dtype=torch.float32, requires_grad=True)
+        v5 = (v4 ** False).var(-1, keepdim=False)
+    """)
+
+
+def test_the_gradient_of_a_variance_with_no_degrees_of_freedom():
+    # PyTorch: of a 0-d tensor or all dims, g * (NaN where x == its mean, else inf), so a
+    # NaN x gets inf; over a dim, 2 / (n - correction), negative past n
+    assert_same("""
+        v0 = torch.tensor(nan, dtype=torch.float32, requires_grad=True)
+        v1 = torch.var(v0, dim=0)
+        v2 = v1.var(0, keepdim=True)
+        v3 = torch.tensor([nan], dtype=torch.float64, requires_grad=True)
+        v4 = v3.var()
+        v5 = torch.tensor([0.25], dtype=torch.float32, requires_grad=True)
+        v6 = torch.var(v5, dim=0, correction=2)
+        v7 = torch.var(v5, correction=2)
+    """)
+
+
+def test_an_empty_batched_matmul_of_other_dtypes_saves_its_first_operand():
+    # PyTorch's batched path returns before it checks dtypes and saves a (expanded) for
+    # b's gradient: changing a in place afterwards makes backward fail
+    assert_same("""
+        v0 = torch.zeros((4, 0, 4), dtype=torch.float32, requires_grad=True)
+        v1 = torch.zeros((0,), dtype=torch.bool)
+        v2 = v1.unsqueeze(-2)
+        v3 = torch.matmul(v2, v0)
+        v4 = v1.copy_(torch.zeros((0,), dtype=torch.bool))
+    """)
+
+
+def test_an_index_tensor_changed_in_place_fails_backward_but_a_zero_dim_mask_does_not():
+    # PyTorch saves index tensors and masks for backward; a 0-d bool is read as a Python
+    # bool at indexing time, so changing it later changes nothing
+    assert_same("""
+        v0 = torch.tensor(0.0, dtype=torch.float32, requires_grad=True)
+        v1 = v0 <= v0
+        v2 = v0[v1]
+        v1[...] = v0
+        v3 = v0.clamp(max=0.5)
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor([True, False, True])
+        v2 = v0[v1]
+        v1[...] = False
+    """)
+    assert_same("""
+        v0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32, requires_grad=True)
+        v1 = torch.tensor([0, 2])
+        v2 = v0[v1]
+        v1 += 1
+    """)
