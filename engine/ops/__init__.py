@@ -4,7 +4,28 @@
 # two are never confused; its `op` string is the node name the debugger shows.
 
 from engine.ops import inplace  # Tensor's in-place methods call into it
-from engine.ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from engine.ops.activation import (
+    elu,
+    gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+    tanhshrink,
+)
 from engine.ops.conv import conv2d
 from engine.ops.dropout import dropout
 from engine.ops.elementwise import (
