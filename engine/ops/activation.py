@@ -7,6 +7,7 @@ import math
 from engine import _fast, backend
 from engine.autograd import Function
 from engine.ops.elementwise import _floating, _xp, tensor_arg
+from engine.ops.movement import _contiguous
 from engine.ops.reduce import _axes
 from engine.tensor import Tensor
 
@@ -141,15 +142,20 @@ def _row_max(x, dim):
     return x.max(axis=dim, keepdims=True)
 
 
+def _shifted(x, dim):
+    """`x` less its max along `dim`, computed on a row-major copy as PyTorch computes (and
+    lays out) softmax and log_softmax."""
+    x = _contiguous(x)
+    return x - _row_max(x, dim)
+
+
 class SoftmaxOp(Function):
     op = "softmax"
     saves = (("out", None),)
 
     def forward(self, x, dim):
         xp = _xp(x)
-        if not x.flags.c_contiguous:  # PyTorch computes on (and returns) a contiguous copy
-            x = xp.ascontiguousarray(x)
-        e = xp.exp(x - _row_max(x, dim))
+        e = xp.exp(_shifted(x, dim))
         self.out, self.dim = e / e.sum(axis=dim, keepdims=True), dim
         return self.out
 
@@ -164,9 +170,7 @@ class LogSoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
-        if not x.flags.c_contiguous:  # PyTorch computes on (and returns) a contiguous copy
-            x = xp.ascontiguousarray(x)
-        shifted = x - _row_max(x, dim)
+        shifted = _shifted(x, dim)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         self.dim = dim
         return self.out
