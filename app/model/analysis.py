@@ -228,9 +228,8 @@ def check_training(design: Design, infos: list[LayerInfo], train_size: int | Non
                 Problem(
                     (),
                     TRAINING,
-                    f"BCELoss takes probabilities in [0, 1], but the network {ends}, whose "
-                    "outputs are not bounded (logits): use BCEWithLogitsLoss, or end with "
-                    "Sigmoid",
+                    "BCELoss takes probabilities in [0, 1]: use BCEWithLogitsLoss, or end "
+                    f"with Sigmoid (the network {ends}, whose outputs are logits)",
                 )
             )
     batch = _batch_size(training)

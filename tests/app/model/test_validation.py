@@ -259,7 +259,10 @@ def test_the_cli_takes_a_memory_budget(tmp_path, capsys, monkeypatch):
 # ----- training settings --------------------------------------------------------
 def test_bce_loss_needs_probabilities_not_logits():
     [problem] = problems(doc([FLAT, linear(64, 10)], loss="BCELoss"))
-    assert problem.startswith("training: BCELoss takes probabilities in [0, 1]")
+    assert problem.startswith(
+        "training: BCELoss takes probabilities in [0, 1]: use BCEWithLogitsLoss, or end with "
+        "Sigmoid"
+    )
     assert "ends with Linear" in problem and "BCEWithLogitsLoss" in problem
     assert problems(doc([FLAT, linear(64, 10), {"type": "Sigmoid"}], loss="BCELoss")) == []
     inside = {"type": "Sequential", "layers": [linear(64, 10), {"type": "Sigmoid"}]}
