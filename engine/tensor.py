@@ -444,6 +444,126 @@ class Tensor:
     def clip(self, min=None, max=None) -> Tensor:
         return ops.clamp(self, min, max)
 
+    def floor(self) -> Tensor:
+        return ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return ops.trunc(self)
+
+    def sign(self) -> Tensor:
+        return ops.sign(self)
+
+    def log1p(self) -> Tensor:
+        return ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return ops.expm1(self)
+
+    def log2(self) -> Tensor:
+        return ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return ops.log10(self)
+
+    def rsqrt(self) -> Tensor:
+        return ops.rsqrt(self)
+
+    def square(self) -> Tensor:
+        return ops.square(self)
+
+    def tan(self) -> Tensor:
+        return ops.tan(self)
+
+    def asin(self) -> Tensor:
+        return ops.asin(self)
+
+    def acos(self) -> Tensor:
+        return ops.acos(self)
+
+    def atan(self) -> Tensor:
+        return ops.atan(self)
+
+    def sinh(self) -> Tensor:
+        return ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return ops.cosh(self)
+
+    def isnan(self) -> Tensor:
+        return ops.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return ops.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return ops.isfinite(self)
+
+    def logical_not(self) -> Tensor:
+        return ops.logical_not(self)
+
+    def arcsin(self) -> Tensor:
+        return ops.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return ops.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return ops.arctan(self)
+
+    def round(self, *, decimals=0) -> Tensor:
+        return ops.round(self, decimals=decimals)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None) -> Tensor:
+        return ops.nan_to_num(self, nan, posinf, neginf)
+
+    def atan2(self, other) -> Tensor:
+        return ops.atan2(self, other)
+
+    def arctan2(self, other) -> Tensor:
+        return ops.arctan2(self, other)
+
+    def logical_and(self, other) -> Tensor:
+        return ops.logical_and(self, other)
+
+    def logical_or(self, other) -> Tensor:
+        return ops.logical_or(self, other)
+
+    def logical_xor(self, other) -> Tensor:
+        return ops.logical_xor(self, other)
+
+    def remainder(self, other) -> Tensor:
+        return ops.remainder(self, other)
+
+    def fmod(self, other) -> Tensor:
+        return ops.fmod(self, other)
+
+    def floor_divide(self, other) -> Tensor:
+        return ops.floor_divide(self, other)
+
+    def __mod__(self, other) -> Tensor:
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other) -> Tensor:
+        return ops.remainder(other, self)
+
+    def __floordiv__(self, other) -> Tensor:
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other) -> Tensor:
+        return ops.floor_divide(other, self)
+
+    def clamp_min(self, min) -> Tensor:
+        return ops.clamp_min(self, min)
+
+    def clamp_max(self, max) -> Tensor:
+        return ops.clamp_max(self, max)
+
+    def lerp(self, end, weight) -> Tensor:
+        return ops.lerp(self, end, weight)
+
     def maximum(self, other) -> Tensor:
         return ops.maximum(self, other)
 
@@ -707,6 +827,120 @@ class Tensor:
 
     def neg_(self) -> Tensor:
         return self._modify(ops.neg, keeps_self=False)
+
+    def floor_(self) -> Tensor:
+        return self._modify(ops.floor, keeps_self=False)
+
+    def ceil_(self) -> Tensor:
+        return self._modify(ops.ceil, keeps_self=False)
+
+    def trunc_(self) -> Tensor:
+        return self._modify(ops.trunc, keeps_self=False)
+
+    def sign_(self) -> Tensor:
+        return self._modify(ops.sign, keeps_self=False)
+
+    def expm1_(self) -> Tensor:
+        return self._modify(ops.expm1, keeps_self=False)
+
+    def rsqrt_(self) -> Tensor:
+        return self._modify(ops.rsqrt, keeps_self=False)
+
+    def tan_(self) -> Tensor:
+        return self._modify(ops.tan, keeps_self=False)
+
+    def log1p_(self) -> Tensor:
+        return self._modify(ops.log1p)
+
+    def log2_(self) -> Tensor:
+        return self._modify(ops.log2)
+
+    def log10_(self) -> Tensor:
+        return self._modify(ops.log10)
+
+    def square_(self) -> Tensor:
+        return self._modify(ops.square)
+
+    def asin_(self) -> Tensor:
+        return self._modify(ops.asin)
+
+    def acos_(self) -> Tensor:
+        return self._modify(ops.acos)
+
+    def atan_(self) -> Tensor:
+        return self._modify(ops.atan)
+
+    def sinh_(self) -> Tensor:
+        return self._modify(ops.sinh)
+
+    def cosh_(self) -> Tensor:
+        return self._modify(ops.cosh)
+
+    def arcsin_(self) -> Tensor:
+        return self._modify(ops.arcsin)
+
+    def arccos_(self) -> Tensor:
+        return self._modify(ops.arccos)
+
+    def arctan_(self) -> Tensor:
+        return self._modify(ops.arctan)
+
+    def round_(self, *, decimals=0) -> Tensor:
+        return self._modify(lambda x: ops.round(x, decimals=decimals), keeps_self=False)
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None) -> Tensor:
+        return self._modify(lambda x: ops.nan_to_num(x, nan, posinf, neginf))
+
+    def logical_not_(self) -> Tensor:
+        return self._modify(ops.logical_not, keeps_self=False)
+
+    def logical_and_(self, other) -> Tensor:
+        return self._modify(ops.logical_and, other, keeps_self=False)
+
+    def logical_or_(self, other) -> Tensor:
+        return self._modify(ops.logical_or, other, keeps_self=False)
+
+    def logical_xor_(self, other) -> Tensor:
+        return self._modify(ops.logical_xor, other, keeps_self=False)
+
+    def atan2_(self, other) -> Tensor:
+        return self._modify(ops.atan2, other)
+
+    def arctan2_(self, other) -> Tensor:
+        return self._modify(ops.arctan2, other)
+
+    def remainder_(self, other) -> Tensor:
+        return self._modify(ops.remainder, other)
+
+    def fmod_(self, other) -> Tensor:
+        return self._modify(ops.fmod, other)
+
+    def floor_divide_(self, other) -> Tensor:
+        return self._modify(ops.floor_divide, other, keeps_self=False)
+
+    def clamp_min_(self, min) -> Tensor:
+        return self._modify(lambda x: ops.clamp_min(x, min))
+
+    def clamp_max_(self, max) -> Tensor:
+        return self._modify(lambda x: ops.clamp_max(x, max))
+
+    def lerp_(self, end, weight) -> Tensor:
+        return self._modify(ops.lerp, end, weight)
+
+    def sqrt_(self) -> Tensor:
+        return self._modify(ops.sqrt, keeps_self=False)
+
+    def sin_(self) -> Tensor:
+        return self._modify(ops.sin)
+
+    def cos_(self) -> Tensor:
+        return self._modify(ops.cos)
+
+    def abs_(self) -> Tensor:
+        return self._modify(ops.abs)
+
+    def reciprocal_(self) -> Tensor:
+        return self._modify(ops.reciprocal, keeps_self=False)
 
     def zero_(self) -> Tensor:
         return self.fill_(0)

@@ -1,7 +1,29 @@
 """Neural-network building blocks with PyTorch's names."""
 
 from engine.nn import functional, init
-from engine.nn.activation import GELU, Dropout, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from engine.nn.activation import (
+    ELU,
+    GELU,
+    GLU,
+    SELU,
+    Dropout,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+    Tanhshrink,
+)
 from engine.nn.container import ModuleList, Residual, Sequential
 from engine.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
 from engine.nn.linear import Embedding, Flatten, Identity, Linear
@@ -10,6 +32,19 @@ from engine.nn.module import Module, Parameter
 from engine.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
 __all__ = [
+    "ELU",
+    "GLU",
+    "SELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LogSigmoid",
+    "Mish",
+    "ReLU6",
+    "SiLU",
+    "Softplus",
+    "Softsign",
+    "Tanhshrink",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BatchNorm1d",

@@ -24,9 +24,11 @@ from engine.tensor import Tensor
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "embedding", "gelu",
-    "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
-    "nll_loss", "one_hot", "pad", "relu", "sigmoid", "softmax", "tanh",
+    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "embedding",
+    "gelu", "glu", "hardsigmoid", "hardswish", "hardtanh", "l1_loss", "layer_norm", "leaky_relu",
+    "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "one_hot",
+    "pad", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign", "tanh",
+    "tanhshrink",
 ]  # fmt: skip
 
 
@@ -65,6 +67,82 @@ def softmax(input, dim=None, dtype=None):
 def log_softmax(input, dim=None, dtype=None):
     """log(softmax(input)), computed stably."""
     return ops.log_softmax(input, dim, dtype)
+
+
+def _maybe_inplace(input, inplace, compute):
+    """compute(input), or with `inplace` the same written into `input` and returned."""
+    return input._modify(compute) if inplace else compute(input)
+
+
+def silu(input, inplace=False):
+    """input * sigmoid(input)."""
+    return _maybe_inplace(input, inplace, ops.silu)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """input where positive, else alpha * (exp(input) - 1)."""
+    if inplace:
+        return input._modify(lambda x: ops.elu(x, alpha, _inplace=True), keeps_self=False)
+    return ops.elu(input, alpha)
+
+
+def selu(input, inplace=False):
+    """scale * elu(input, alpha) with the self-normalising constants."""
+    if inplace:
+        return input._modify(lambda x: ops.selu(x, _inplace=True), keeps_self=False)
+    return ops.selu(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta; the input itself where beta * input > threshold."""
+    return ops.softplus(input, beta, threshold)
+
+
+def mish(input, inplace=False):
+    """input * tanh(softplus(input))."""
+    return _maybe_inplace(input, inplace, ops.mish)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """input clamped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _maybe_inplace(input, inplace, lambda x: ops.hardtanh(x, min_val, max_val))
+
+
+def relu6(input, inplace=False):
+    """input clamped to [0, 6]."""
+    return _maybe_inplace(input, inplace, ops.relu6)
+
+
+def logsigmoid(input):
+    """log(sigmoid(input)), stable for large negative inputs."""
+    return ops.logsigmoid(input)
+
+
+def hardswish(input, inplace=False):
+    """input * relu6(input + 3) / 6."""
+    return _maybe_inplace(input, inplace, ops.hardswish)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(input + 3) / 6."""
+    return _maybe_inplace(input, inplace, ops.hardsigmoid)
+
+
+def glu(input, dim=-1):
+    """The first half of `input` along `dim` times the sigmoid of the second half."""
+    return ops.glu(input, dim)
+
+
+def softsign(input):
+    """input / (1 + |input|)."""
+    return ops.softsign(input)
+
+
+def tanhshrink(input):
+    """input - tanh(input)."""
+    return ops.tanhshrink(input)
 
 
 def one_hot(tensor, num_classes=-1):

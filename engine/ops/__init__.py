@@ -4,7 +4,28 @@
 # two are never confused; its `op` string is the node name the debugger shows.
 
 from engine.ops import inplace  # Tensor's in-place methods call into it
-from engine.ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from engine.ops.activation import (
+    elu,
+    gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+    tanhshrink,
+)
 from engine.ops.conv import conv2d
 from engine.ops.dropout import dropout
 from engine.ops.elementwise import (
@@ -50,18 +71,60 @@ from engine.ops.movement import (
     view_as,
 )
 from engine.ops.normalization import batch_norm, layer_norm
+from engine.ops.pointwise import (
+    acos,
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    asin,
+    atan,
+    atan2,
+    ceil,
+    clamp_max,
+    clamp_min,
+    cosh,
+    expm1,
+    floor,
+    floor_divide,
+    fmod,
+    isfinite,
+    isinf,
+    isnan,
+    lerp,
+    log1p,
+    log2,
+    log10,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    nan_to_num,
+    remainder,
+    round,
+    rsqrt,
+    sign,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
 from engine.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from engine.ops.reduce import argmax, argmin, max, mean, min, std, sum, var
 from engine.ops.unary import abs, clamp, cos, exp, log, neg, reciprocal, sin, sqrt
 
 __all__ = [
-    "abs", "adaptive_avg_pool2d", "add", "argmax", "argmin", "avg_pool2d", "batch_norm",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "clamp", "conv2d",
-    "cos", "cross_entropy", "div", "dropout", "eq", "exp", "expand", "expand_as", "flatten",
-    "ge", "gelu", "getitem", "gt", "index_for", "l1_loss", "layer_norm", "le", "leaky_relu",
-    "linear", "log", "log_softmax", "lt", "matmul", "max", "max_pool2d", "maximum", "mean",
-    "min", "minimum", "mm", "mse_loss", "mul", "ne", "neg", "nll_loss", "permute", "pow",
-    "reciprocal", "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt", "squeeze", "stack",
-    "std", "sub", "sum", "t", "tanh", "transpose", "unsqueeze", "var", "view", "view_as",
-    "where",
+    "abs", "acos", "adaptive_avg_pool2d", "add", "arccos", "arcsin", "arctan", "arctan2",
+    "argmax", "argmin", "asin", "atan", "atan2",
+    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "cat", "ceil", "clamp", "clamp_max", "clamp_min", "conv2d", "cos", "cosh", "cross_entropy",
+    "div", "dropout", "eq", "exp", "expand", "expand_as", "expm1", "flatten", "floor",
+    "floor_divide", "fmod", "ge", "gelu", "getitem", "gt", "index_for", "isfinite", "isinf",
+    "isnan", "l1_loss", "layer_norm", "le", "leaky_relu", "lerp", "linear", "log", "log10",
+    "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "lt", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mm", "mse_loss",
+    "mul", "nan_to_num", "ne", "neg", "nll_loss", "permute", "pow", "reciprocal", "relu",
+    "remainder", "reshape", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "softmax",
+    "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "t", "tan", "tanh", "transpose",
+    "trunc", "unsqueeze", "var", "view", "view_as", "where",
 ]  # fmt: skip

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from engine import _fast, backend
 from engine.autograd import Function
+from engine.dtypes import scalar_name
 from engine.ops.elementwise import _floating, _xp, tensor_arg
 from engine.ops.movement import _contiguous
 from engine.ops.reduce import _axes
@@ -197,3 +200,266 @@ def log_softmax(input, dim=None, dtype=None):
         _floats_only("log_softmax", input)
     x = input.to(dtype) if dtype is not None else _floating(input)
     return LogSoftmaxOp.apply(x, dim=axis)
+
+
+# --- the rest of PyTorch's pointwise activations, each with its CPU kernel's formula ---
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _kernel_floats(op: str, input, kernel: str | None = None) -> None:
+    """PyTorch's NotImplementedError for an integer or bool input, naming its CPU kernel."""
+    if isinstance(input, Tensor) and input._data.dtype.kind != "f":
+        name = scalar_name(input._data.dtype)
+        raise NotImplementedError(f'"{kernel or op + "_cpu"}" not implemented for {name!r}')
+
+
+def _sig(xp, a):
+    return 1 / (1 + xp.exp(-a))
+
+
+class SiluOp(Function):
+    op = "silu"
+    saves = ((0, None),)
+
+    def forward(self, a):
+        self.a = a
+        return a / (1 + _xp(a).exp(-a))
+
+    def backward(self, g):
+        a = self.a
+        s = _sig(_xp(a), a)
+        return (g * s * (1 + a * (1 - s)),)
+
+
+class EluOp(Function):
+    op = "elu"
+    saves = ((0, None),)
+
+    def forward(self, a, alpha=1.0, scale=1.0, input_scale=1.0):
+        xp, t = _xp(a), a.dtype.type
+        self.a, self.coefs = a, (t(alpha * scale), t(scale), t(input_scale))
+        neg, pos, inp = self.coefs
+        return xp.where(a > 0, a * pos, xp.expm1(a * inp) * neg)
+
+    def backward(self, g):
+        xp, a = _xp(g), self.a
+        neg, pos, inp = self.coefs
+        # a NaN input takes the exp branch and gives a NaN gradient, as in PyTorch
+        return (xp.where(a > 0, g * pos, g * (inp * neg) * xp.exp(a * inp)),)
+
+
+class EluInplaceOp(EluOp):
+    """elu_ and selu_: PyTorch's backward reads the result, not the overwritten input."""
+
+    op = "elu_"
+    saves = (("out", None),)
+
+    def forward(self, a, alpha=1.0, scale=1.0, input_scale=1.0):
+        self.out = super().forward(a, alpha, scale, input_scale)
+        return self.out
+
+    def backward(self, g):
+        xp, out = _xp(g), self.out
+        neg, pos, inp = self.coefs
+        return (xp.where(out > 0, g * pos, g * inp * (out + neg)),)
+
+
+class SoftplusOp(Function):
+    op = "softplus"
+    saves = ((0, None),)
+
+    def forward(self, a, beta=1.0, threshold=20.0):
+        xp, t = _xp(a), a.dtype.type
+        self.a, self.beta, self.threshold = a, t(beta), t(threshold)
+        ab = a * self.beta
+        # exp overflows for the large inputs in the branch not taken (Function runs quietly)
+        return xp.where(ab > self.threshold, a, xp.log1p(xp.exp(ab)) / self.beta)
+
+    def backward(self, g):
+        xp, a = _xp(g), self.a
+        ab = a * self.beta
+        z = xp.exp(ab)
+        return (xp.where(ab > self.threshold, g, g * z / (z + 1)),)
+
+
+class MishOp(Function):
+    op = "mish"
+    saves = ((0, None),)
+
+    def forward(self, a):
+        xp = _xp(a)
+        self.a = a
+        return a * xp.tanh(xp.log1p(xp.exp(a)))
+
+    def backward(self, g):
+        xp, a = _xp(g), self.a
+        t = xp.tanh(xp.log1p(xp.exp(a)))
+        s = _sig(xp, a)
+        return (g * (t + a * s * (1 - t * t)),)
+
+
+class HardtanhOp(Function):
+    op = "hardtanh"
+    saves = ((0, None),)
+
+    def forward(self, a, min_val=-1.0, max_val=1.0):
+        xp, t = _xp(a), a.dtype.type
+        self.a, self.lo, self.hi = a, t(min_val), t(max_val)
+        # a maximum then a minimum: NaN stays NaN, as PyTorch's clamp keeps it
+        return xp.minimum(xp.maximum(a, self.lo), self.hi)
+
+    def backward(self, g):
+        a = self.a
+        # PyTorch passes the gradient strictly inside (min_val, max_val): not at a NaN
+        return (_fast.select(_xp(g), (a > self.lo) & (a < self.hi), g),)
+
+
+class LogSigmoidOp(Function):
+    op = "log_sigmoid"
+    saves = ((0, None),)
+
+    def forward(self, a):
+        xp = _xp(a)
+        self.a = a
+        # min(a, 0) - log1p(exp(-|a|)): no overflow for large negatives, as in PyTorch
+        return xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))
+
+    def backward(self, g):
+        xp, a = _xp(g), self.a
+        z = xp.exp(-xp.abs(a))
+        neg = a < 0
+        return (g * (neg.astype(g.dtype) - xp.where(neg, 1, -1).astype(g.dtype) * (z / (1 + z))),)
+
+
+class HardswishOp(Function):
+    op = "hardswish"
+    saves = ((0, None),)
+
+    def forward(self, a):
+        xp = _xp(a)
+        self.a = a
+        return a * xp.minimum(xp.maximum(a + 3, 0), 6) / 6
+
+    def backward(self, g):
+        xp, a = _xp(g), self.a
+        mid = g * (a / 3 + 0.5)
+        # PyTorch: 0 up to -3, g from 3 on, the slope between (and at a NaN, giving NaN)
+        return (xp.where(a <= -3, g.dtype.type(0), xp.where(a >= 3, g, mid)),)
+
+
+_SIXTH_F32 = float(np.float32(1.0) / np.float32(6.0))
+
+
+class HardsigmoidOp(Function):
+    op = "hardsigmoid"
+    saves = ((0, None),)
+
+    def forward(self, a):
+        xp = _xp(a)
+        self.a = a
+        return xp.minimum(xp.maximum(a + 3, 0), 6) / 6
+
+    def backward(self, g):
+        a = self.a
+        # PyTorch multiplies by 1/6 rounded to float32, even for float64
+        return (_fast.select(_xp(g), (a > -3) & (a < 3), g * g.dtype.type(_SIXTH_F32)),)
+
+
+class GluOp(Function):
+    op = "glu"
+    saves = ((0, None),)
+
+    def forward(self, a, dim=-1):
+        xp = _xp(a)
+        half = a.shape[dim] // 2
+        first = xp.take(a, xp.arange(half), axis=dim)
+        second = xp.take(a, xp.arange(half, 2 * half), axis=dim)
+        self.first, self.sig, self.dim = first, _sig(xp, second), dim
+        return first * self.sig
+
+    def backward(self, g):
+        xp, s = _xp(g), self.sig
+        ga = g * s
+        gb = ga * self.first * (1 - s)
+        return (xp.concatenate([ga, gb], axis=self.dim),)
+
+
+def silu(input):
+    _kernel_floats("silu", input)
+    return SiluOp.apply(input)
+
+
+def elu(input, alpha=1.0, _inplace=False):
+    """`_inplace`: for elu_, whose backward PyTorch computes from the result."""
+    _kernel_floats("elu", input)
+    return (EluInplaceOp if _inplace else EluOp).apply(input, alpha=alpha)
+
+
+def selu(input, _inplace=False):
+    _kernel_floats("selu", input, "elu_cpu")
+    op = EluInplaceOp if _inplace else EluOp
+    return op.apply(input, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    _kernel_floats("softplus", input)
+    return SoftplusOp.apply(input, beta=beta, threshold=threshold)
+
+
+def mish(input):
+    _kernel_floats("mish", input)
+    return MishOp.apply(input)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    return HardtanhOp.apply(input, min_val=min_val, max_val=max_val)
+
+
+def relu6(input):
+    return hardtanh(input, 0.0, 6.0)
+
+
+def logsigmoid(input):
+    _kernel_floats("log_sigmoid", input)
+    return LogSigmoidOp.apply(input)
+
+
+def hardswish(input):
+    _kernel_floats("hardswish", input)
+    return HardswishOp.apply(input)
+
+
+def hardsigmoid(input):
+    _kernel_floats("hardsigmoid", input)
+    return HardsigmoidOp.apply(input)
+
+
+def glu(input, dim=-1):
+    x = tensor_arg("glu", input)
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = _axes(dim, x.ndim, "glu")[0]
+    if x.shape[axis] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {axis} is size {x.shape[axis]}"
+        )
+    _kernel_floats("glu", x)
+    return GluOp.apply(x, dim=axis)
+
+
+def softsign(input):
+    """input / (1 + |input|), composed as PyTorch composes it (an int input gives floats)."""
+    x = tensor_arg("softsign", input)
+    return x / (x.abs() + 1)
+
+
+def tanhshrink(input):
+    """input - tanh(input), composed as PyTorch composes it."""
+    x = tensor_arg("tanhshrink", input)
+    return x - x.tanh()

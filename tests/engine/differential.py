@@ -259,6 +259,7 @@ def _binary_function(b: Builder):
 def _unary(b: Builder):
     fn = b.c.pick(
         ("neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu")
+        + ("floor", "sign", "log1p", "expm1", "rsqrt", "square", "atan", "sinh", "isnan")
         + ("F.relu", "F.leaky_relu", "F.gelu", "F.sigmoid", "F.tanh")
     )
     x = b.tensor()
