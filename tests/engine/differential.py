@@ -460,7 +460,13 @@ def _matmul(b: Builder):
     if y is None:
         return None
     form = b.c.pick(("{x} @ {y}", "torch.matmul({x}, {y})", "{x}.mm({y})", "torch.mm({x}, {y})"))
-    return f"{b.new_name()} = " + form.format(x=x.name, y=y.name)
+    xn, yn = x.name, y.name
+    if b.wild and x.dtype == y.dtype == "float32":
+        # as for conv2d: where an inf meets a product that overflows float32, the NaN
+        # positions depend on PyTorch's summation order (fused multiply-adds or not),
+        # so a program that may hold such values multiplies in float64
+        xn, yn = f"{xn}.double()", f"{yn}.double()"
+    return f"{b.new_name()} = " + form.format(x=xn, y=yn)
 
 
 def _loss(b: Builder):
