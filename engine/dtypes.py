@@ -92,9 +92,9 @@ def scalar_name(np_dtype) -> str:
 
 def to_dtype(value) -> dtype:
     """Accept an engine dtype, a NumPy dtype, a Python type or a name."""
+    value = getattr(value, "legacy_dtype", value)  # engine.LongTensor and its kin
     if isinstance(value, dtype):
         return value
-    value = getattr(value, "legacy_dtype", value)  # engine.LongTensor and its kin
     if value in _ALIASES:
         return _ALIASES[value]
     if isinstance(value, str) and value.endswith("Tensor"):  # "torch.LongTensor", for .type()

@@ -861,6 +861,27 @@ class Tensor:
             lambda x: ops.inplace.overwrite(x, arr.astype(self._data.dtype)), keeps_self=False
         )
 
+    def clip_(self, min=None, max=None) -> Tensor:
+        return self.clamp_(min, max)
+
+    def eq_(self, other) -> Tensor:
+        return self._modify(ops.eq, other, keeps_self=False)
+
+    def ne_(self, other) -> Tensor:
+        return self._modify(ops.ne, other, keeps_self=False)
+
+    def lt_(self, other) -> Tensor:
+        return self._modify(ops.lt, other, keeps_self=False)
+
+    def le_(self, other) -> Tensor:
+        return self._modify(ops.le, other, keeps_self=False)
+
+    def gt_(self, other) -> Tensor:
+        return self._modify(ops.gt, other, keeps_self=False)
+
+    def ge_(self, other) -> Tensor:
+        return self._modify(ops.ge, other, keeps_self=False)
+
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         from engine import creation
 

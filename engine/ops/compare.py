@@ -32,6 +32,12 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
             raise RuntimeError(f"{name} must be greater than or equal to zero, but got {v:g}")
     x, y = a._data, b._data
     xp = _xp(x)
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"isclose: the shapes {tuple(x.shape)} and {tuple(y.shape)} do not broadcast"
+        ) from None
     same = x == y
     if x.dtype.kind == "b":
         return Tensor._make(xp.asarray(same), False, None)

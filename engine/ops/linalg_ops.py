@@ -16,6 +16,11 @@ _LETTERS = string.ascii_letters
 _ELLIPSIS = "..."
 
 
+def _dense(a):
+    """`a` in row-major order (a copy only when it is not), of any number of dimensions."""
+    return a if a.flags.c_contiguous else a.copy()
+
+
 # ----- einsum -----------------------------------------------------------------------------
 def _run_einsum(terms, arrays, out):
     """xp.einsum over label lists (ints 0..51): BLAS-backed contraction on the host."""
@@ -77,8 +82,8 @@ class Einsum(Function):
                 else:
                     used.add(label)
                     positions.append(label)
-            grad = _run_einsum([unique, *extra], [xp.ascontiguousarray(grad), *mats], positions)
-        grad = xp.ascontiguousarray(grad)
+            grad = _run_einsum([unique, *extra], [_dense(grad), *mats], positions)
+        grad = _dense(grad)
         return unbroadcast(grad, self.shapes[k]) if grad.shape != self.shapes[k] else grad
 
 
@@ -307,11 +312,9 @@ class Addmm(Function):
         return out + (c if beta == 1 else c * c.dtype.type(beta))
 
     def backward(self, g):
-        xp = _xp(g)
         gc = ga = gb = None
         if self.needs(0):
-            gc = unbroadcast(g * g.dtype.type(self.beta), self.shape_c)
-            gc = xp.ascontiguousarray(gc)
+            gc = _dense(unbroadcast(g * g.dtype.type(self.beta), self.shape_c))
         if self.needs(1):
             ga = (g @ self.b.T) * g.dtype.type(self.alpha)
         if self.needs(2):

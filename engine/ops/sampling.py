@@ -31,6 +31,16 @@ class Sampled(Function):
         )
 
 
+def _broadcast(a: tuple, b: tuple) -> tuple:
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a {tuple(a)} must match the size of tensor b {tuple(b)} at "
+            "every non-singleton dimension"
+        ) from None
+
+
 def _on(arr, like_device: str):
     return backend.to_device(arr, like_device) if like_device != "cpu" else arr
 
@@ -74,7 +84,7 @@ def normal(
     _std_check(std)
     like = m if m is not None else s
     if m is not None and s is not None:
-        shape = np.broadcast_shapes(m.shape, s.shape)
+        shape = _broadcast(m.shape, s.shape)
     else:
         shape = like.shape
     z = rng.standard_normal(tuple(shape))
