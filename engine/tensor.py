@@ -865,22 +865,22 @@ class Tensor:
         return self.clamp_(min, max)
 
     def eq_(self, other) -> Tensor:
-        return self._modify(ops.eq, other, keeps_self=False)
+        return self._modify(ops.compare.eq_in_place, other, keeps_self=False)
 
     def ne_(self, other) -> Tensor:
-        return self._modify(ops.ne, other, keeps_self=False)
+        return self._modify(ops.compare.ne_in_place, other, keeps_self=False)
 
     def lt_(self, other) -> Tensor:
-        return self._modify(ops.lt, other, keeps_self=False)
+        return self._modify(ops.compare.lt_in_place, other, keeps_self=False)
 
     def le_(self, other) -> Tensor:
-        return self._modify(ops.le, other, keeps_self=False)
+        return self._modify(ops.compare.le_in_place, other, keeps_self=False)
 
     def gt_(self, other) -> Tensor:
-        return self._modify(ops.gt, other, keeps_self=False)
+        return self._modify(ops.compare.gt_in_place, other, keeps_self=False)
 
     def ge_(self, other) -> Tensor:
-        return self._modify(ops.ge, other, keeps_self=False)
+        return self._modify(ops.compare.ge_in_place, other, keeps_self=False)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         from engine import creation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.autograd import Function
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _operands, _xp, tensor_arg
 from engine.tensor import Tensor
@@ -53,3 +54,45 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+class ComparedInPlace(Function):
+    """A comparison written into a float tensor in place (eq_, lt_, ...): piecewise
+    constant, so the gradient to the tensor and to what it was compared with is zero."""
+
+    op = "compare_"
+
+    def forward(self, *arrays, value):
+        self.shapes = [a.shape for a in arrays]
+        return value
+
+    def backward(self, g):
+        xp = _xp(g)
+        return tuple(
+            xp.zeros(s, dtype=g.dtype) if self.needs(i) else None for i, s in enumerate(self.shapes)
+        )
+
+
+def _compared_in_place(compare, input, other):
+    """compare(input, other) cast to input's dtype, with a zero gradient where one is asked."""
+    out = compare(input, other)._data.astype(input._data.dtype)
+    inputs = [t for t in (input, other) if isinstance(t, Tensor) and t._data.dtype.kind == "f"]
+    return ComparedInPlace.apply(*inputs, value=out)
+
+
+def _in_place_form(name):
+    def op(input, other):
+        from engine import ops
+
+        return _compared_in_place(getattr(ops, name), input, other)
+
+    op.__name__ = name + "_in_place"
+    return op
+
+
+eq_in_place = _in_place_form("eq")
+ne_in_place = _in_place_form("ne")
+lt_in_place = _in_place_form("lt")
+le_in_place = _in_place_form("le")
+gt_in_place = _in_place_form("gt")
+ge_in_place = _in_place_form("ge")

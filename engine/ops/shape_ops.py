@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from engine import backend
 from engine.autograd import Function
 from engine.ops.elementwise import _xp, tensor_arg
 from engine.ops.movement import _contiguous, expand, getitem, reshape
@@ -234,8 +235,6 @@ class RepeatInterleave(Function):
         owner = xp.repeat(xp.arange(n), reps)
         moved = xp.moveaxis(g, self.axis, 0)
         out = xp.zeros((n,) + moved.shape[1:], dtype=g.dtype)
-        from engine import backend
-
         backend.index_add(out, (owner,), moved)
         return (xp.moveaxis(out, 0, self.axis),)
 
@@ -262,7 +261,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if isinstance(repeats, Tensor):
         if repeats.ndim > 1 or repeats._data.dtype.kind not in "iu":
             raise RuntimeError("repeats has to be a 1D tensor of integers")
-        reps = repeats._data.reshape(-1)
+        reps = backend.to_device(repeats._data.reshape(-1), backend.device_of(input._data))
         if reps.size == 1:
             reps = int(reps[0])
         else:

@@ -690,7 +690,7 @@ def test_in_place(name):
     _same(ours, ref)
 
 
-@pytest.mark.parametrize("name", ["erf_", "tril_", "triu_", "clip_", "addmm_"])
+@pytest.mark.parametrize("name", ["erf_", "tril_", "triu_", "clip_", "addmm_", "eq_", "gt_"])
 def test_in_place_grads(name):
     grads, arr = [], _x(3, 3)
     for lib in (engine, torch):
@@ -700,3 +700,36 @@ def test_in_place_grads(name):
         (y * lib.arange(9.0, dtype=lib.float64).reshape(3, 3)).sum().backward()
         grads.append(leaf.grad)
     _same(grads[0], grads[1])
+
+
+@pytest.mark.gpu
+def test_on_cuda():
+    """The ops without a gradient check run on cuda, give the CPU's values and stay there."""
+    ints = engine.tensor([5, 3, -2, 0])
+    cases = [
+        lambda x: x & 3,
+        lambda x: 6 | x,
+        lambda x: x ^ x,
+        lambda x: ~x,
+        lambda x: x << 70,
+        lambda x: x >> 1,
+        lambda x: engine.isclose(x, x + 1, atol=1),
+        lambda x: engine.repeat_interleave(x.abs()),
+        lambda x: x.float().erf(),
+        lambda x: x.flip(0).roll(1),
+        lambda x: engine.einsum("i,j->ij", x, x),
+    ]
+    for fn in cases:
+        on_gpu = fn(ints.cuda())
+        assert on_gpu.is_cuda
+        _same(on_gpu.cpu(), torch.tensor(fn(ints).tolist()))
+    assert engine.equal(ints.cuda(), ints.cuda())
+    for seed_draw in (
+        lambda: engine.normal(engine.zeros(3).cuda(), 1.0),
+        lambda: engine.bernoulli(engine.full((4,), 0.5).cuda()),
+        lambda: engine.multinomial(engine.ones(4).cuda(), 2),
+    ):
+        engine.manual_seed(8)
+        a = seed_draw()
+        engine.manual_seed(8)
+        assert a.is_cuda and a.cpu().tolist() == seed_draw().cpu().tolist()
