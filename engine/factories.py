@@ -19,6 +19,10 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
     """Integers uniform on [low, high) shaped like `input`, in input's dtype by default."""
     if high is None:
         low, high = 0, low
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
     dt, dev = dtype or input.dtype, device or input.device
     return creation.randint(
         low, high, tuple(input.shape), dtype=dt, device=dev, requires_grad=requires_grad

@@ -42,10 +42,13 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     same = x == y
     if x.dtype.kind == "b":
         return Tensor._make(xp.asarray(same), False, None)
-    if x.dtype.kind != "f":
-        x, y = x.astype(np.float64), y.astype(np.float64)
     with np.errstate(all="ignore"):
-        diff = xp.abs(x - y)
+        if x.dtype.kind == "f":
+            diff = xp.abs(x - y)
+        else:  # the difference of integers exactly, then the tolerance in float64
+            wide = x.astype(np.int64) - y.astype(np.int64)
+            diff = xp.abs(wide).astype(np.float64)
+            x, y = x.astype(np.float64), y.astype(np.float64)
         close = same | (xp.isfinite(diff) & (diff <= atol + rtol * xp.abs(y)))
     if equal_nan:
         close = close | ((x != x) & (y != y))

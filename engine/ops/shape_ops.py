@@ -253,10 +253,10 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if dim is None:
         input = reshape(input, -1)
         axis = 0
+    elif input.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     else:
         axis = _dim(dim, input.ndim)
-        if input.ndim == 0:
-            input, axis = reshape(input, 1), 0
     n = input.shape[axis]
     if isinstance(repeats, Tensor):
         if repeats.ndim > 1 or repeats._data.dtype.kind not in "iu":
