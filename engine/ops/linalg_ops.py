@@ -7,7 +7,7 @@ import string
 import numpy as np
 
 from engine.autograd import Function, unbroadcast
-from engine.dtypes import scalar_name
+from engine.dtypes import int64, scalar_name
 from engine.ops.elementwise import _xp, mul, tensor_arg
 from engine.ops.matmul import matmul
 from engine.ops.movement import reshape
@@ -211,6 +211,12 @@ def einsum(equation, *operands):
                 f"expected scalar type {scalar_name(first._data.dtype)} but found "
                 f"{scalar_name(t._data.dtype)}"
             )
+    if first._data.dtype.kind == "b":  # PyTorch sums bools as int64 and has no bool product
+        summed = {x for t in terms for x in t if x not in out}
+        if any(sum(x in t for t in terms) > 1 for x in summed):
+            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+        if summed:
+            tensors = [t.to(int64) for t in tensors]
     return Einsum.apply(*tensors, terms=terms, out=out, sizes=sizes)
 
 

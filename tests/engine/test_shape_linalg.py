@@ -230,6 +230,16 @@ def test_einsum_list_and_ints():
     )
 
 
+@pytest.mark.parametrize("eq", ["i->", "ij->ji", "ij->j", "i,i->i", "i,j->ij", "ii->i"])
+def test_einsum_bools(eq):
+    ops = [np.array([[True, False], [True, True]])] if "ii" in eq else []
+    if not ops:
+        ops = [np.array([True, False, True])] if "j" not in eq else [np.ones((2, 3), bool)]
+    if "," in eq:
+        ops = [np.array([True, False, True]), np.array([True, True, False])]
+    _both(lambda lib, *t: lib.einsum(eq, *t), *ops)
+
+
 EINSUM_ERRORS = [
     lambda lib: lib.einsum("ij,jk", lib.ones(2, 3), lib.ones(3, 4, dtype=lib.float64)),
     lambda lib: lib.einsum("ij,jk", lib.ones(2, 3), lib.ones(4, 4)),
@@ -241,6 +251,7 @@ EINSUM_ERRORS = [
     lambda lib: lib.einsum("i1", lib.ones(2, 3)),
     lambda lib: lib.einsum("ii->i", lib.ones(2, 3)),
     lambda lib: lib.einsum("ij..k", lib.ones(2, 3, 4)),
+    lambda lib: lib.einsum("i,i->", lib.ones(2, dtype=lib.bool), lib.ones(2, dtype=lib.bool)),
 ]
 
 
