@@ -882,6 +882,34 @@ class Tensor:
     def ge_(self, other) -> Tensor:
         return self._modify(ops.compare.ge_in_place, other, keeps_self=False)
 
+    def t_(self) -> Tensor:
+        return self._restride(ops.t)
+
+    def transpose_(self, dim0, dim1) -> Tensor:
+        return self._restride(lambda x: ops.transpose(x, dim0, dim1))
+
+    def squeeze_(self, dim=None) -> Tensor:
+        return self._restride(lambda x: ops.squeeze(x, dim))
+
+    def unsqueeze_(self, dim) -> Tensor:
+        return self._restride(lambda x: ops.unsqueeze(x, dim))
+
+    def _restride(self, make) -> Tensor:
+        """Make this tensor the view `make(self)` of its own storage, in place (t_,
+        squeeze_, ...): in the graph, that view op becomes the node that produced it."""
+        if self._in_graph(()):
+            self._check_inplace()
+        out = make(self)
+        if self._view is not None and out._view is not None:
+            base, take = self._view
+            again = out._view[1]
+            self._view = (base, lambda a: again(take(a)))
+        self._data = out._data
+        if out._ctx is not None:
+            ops.inplace.give_node(self, out._ctx, retake=False)
+        version_counter(self).value += 1
+        return self
+
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         from engine import creation
 

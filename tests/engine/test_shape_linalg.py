@@ -756,3 +756,35 @@ def test_on_cuda():
         a = seed_draw()
         engine.manual_seed(8)
         assert a.is_cuda and a.cpu().tolist() == seed_draw().cpu().tolist()
+
+
+VIEW_IN_PLACE = {
+    "t_": lambda x: x.t_(),
+    "transpose_": lambda x: x.transpose_(0, -1),
+    "unsqueeze_": lambda x: x.unsqueeze_(1),
+    "squeeze_": lambda x: x.unsqueeze_(0).squeeze_(0),
+    "squeeze_all": lambda x: x.unsqueeze_(-1).squeeze_(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_IN_PLACE))
+def test_view_in_place(name):
+    arr = _x(2, 3)
+    grads, results = [], []
+    for lib in (engine, torch):
+        leaf = lib.tensor(arr, requires_grad=True)
+        y = leaf * 2
+        out = VIEW_IN_PLACE[name](y)
+        assert out is y
+        results.append(y)
+        (y * lib.arange(6.0, dtype=lib.float64).reshape(y.shape)).sum().backward()
+        grads.append(leaf.grad)
+        plain = lib.arange(6.0).reshape(2, 3)
+        view = plain[0]
+        VIEW_IN_PLACE[name](view)
+        view.view(-1)[0:1] = 100.0
+        results.append(plain)
+    _same_error(lambda lib: VIEW_IN_PLACE[name](lib.ones(2, 3, requires_grad=True)))
+    _same(results[0], results[2])
+    _same(results[1], results[3])
+    _same(grads[0], grads[1])
