@@ -113,6 +113,9 @@ from engine.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from engine.ops.reduce import argmax, argmin, max, mean, min, std, sum, var
 from engine.ops.unary import abs, clamp, cos, exp, log, neg, reciprocal, sin, sqrt
 
+# isort: split
+from engine.ops import bitwise, compare, linalg_ops, sampling, shape_ops, special
+
 __all__ = [
     "abs", "acos", "adaptive_avg_pool2d", "add", "arccos", "arcsin", "arctan", "arctan2",
     "argmax", "argmin", "asin", "atan", "atan2",

@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from engine import _fast, backend
+from engine import dtypes as _dt
 from engine.autograd import Function, unbroadcast, version_counter
-from engine.dtypes import default_dtype
 from engine.tensor import Tensor
 
 
@@ -25,7 +25,7 @@ def _constant(value, like: Tensor) -> Tensor:
     elif isinstance(value, int) and dt.kind == "b":
         dt = np.dtype(np.int64)
     elif isinstance(value, float) and dt.kind != "f":
-        dt = default_dtype.np
+        dt = _dt.default_dtype.np
     elif not isinstance(value, int | float):
         if isinstance(value, np.ndarray | np.generic):
             value = np.asarray(value)
@@ -204,7 +204,7 @@ class Div(Function):
         self.a, self.b = a, b
         out = a / b
         if a.dtype.kind != "f" and b.dtype.kind != "f":
-            out = out.astype(default_dtype.np)  # true division of integers gives floats
+            out = out.astype(_dt.default_dtype.np)  # true division of integers gives floats
         return out
 
     def backward(self, g):
@@ -341,7 +341,7 @@ class Clone(Function):
 def _floating(t: Tensor) -> Tensor:
     if not isinstance(t, Tensor):
         return t  # Function.apply names the op in its TypeError
-    return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=default_dtype.np)
+    return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=_dt.default_dtype.np)
 
 
 def add(input, other, *, alpha=1):

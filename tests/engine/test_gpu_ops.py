@@ -34,6 +34,20 @@ from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda
     test_where,
 )
 
+try:  # collected again here, on cuda; the module skips itself without PyTorch
+    from tests.engine.test_shape_linalg import (  # noqa: F401
+        test_addmm,
+        test_diag_of_matrix_and_trace,
+        test_diag_of_vector,
+        test_einsum,
+        test_erf_grads_and_dtypes,
+        test_meshgrid,
+        test_movement_grads,
+        test_products_grads,
+    )
+except pytest.skip.Exception:
+    pass
+
 pytestmark = pytest.mark.gpu
 
 
