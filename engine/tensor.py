@@ -326,15 +326,24 @@ class Tensor:
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[dim]
 
-    def new_zeros(self, *size) -> Tensor:
-        return Tensor._make(self._xp().zeros(_shape_arg(size), self._data.dtype), False, None)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        shape = _shape_arg(size)
+        return self.new_full(shape, 0, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size) -> Tensor:
-        return Tensor._make(self._xp().ones(_shape_arg(size), self._data.dtype), False, None)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        shape = _shape_arg(size)
+        return self.new_full(shape, 1, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_tensor(self, data) -> Tensor:
-        arr = _to_array(data, None, self.device.type)
-        return Tensor._make(arr, False, None)
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """A copy of `data` with this tensor's dtype and device unless they are given."""
+        from engine import creation
+
+        return creation.tensor(
+            data._data if isinstance(data, Tensor) else data,
+            dtype=dtype or self.dtype,
+            device=device or self.device,
+            requires_grad=requires_grad,
+        )
 
     def _xp(self):
         return backend.array_module(self._data)
