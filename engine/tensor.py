@@ -287,7 +287,7 @@ class Tensor:
 
     def type(self, dtype=None):
         if dtype is None:
-            return f"engine.{'cuda.' if self.is_cuda else ''}{type(self).__name__}"
+            return f"engine.{'cuda.' if self.is_cuda else ''}{self.dtype.tensor_type}"
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
