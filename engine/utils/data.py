@@ -265,7 +265,7 @@ class WeightedRandomSampler(Sampler):
     """`num_samples` indices drawn with probabilities proportional to `weights`.
 
     With `replacement=False` each index comes at most once, so `num_samples` may
-    not exceed the number of non-zero weights.
+    not exceed the number of weights; indices of zero weight come last.
     """
 
     def __init__(
@@ -305,15 +305,24 @@ class WeightedRandomSampler(Sampler):
         total = weights.sum()
         if total <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not self.replacement and self.num_samples > np.count_nonzero(weights):
-            raise RuntimeError(
-                f"cannot sample n_sample > prob_dist.size(-1) samples without replacement: "
-                f"num_samples={self.num_samples} but only {np.count_nonzero(weights)} weights "
-                "are non-zero"
+        rng = _rng(self.generator)
+        if self.replacement:
+            drawn = rng.choice(weights.size, size=self.num_samples, p=weights / total)
+        else:  # the non-zero weights in weighted order, then the zero ones, as torch.multinomial
+            if self.num_samples > weights.size:
+                raise RuntimeError(
+                    "cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+                    f"(num_samples={self.num_samples}, {weights.size} weights)"
+                )
+            nonzero = np.flatnonzero(weights)
+            first = rng.choice(
+                nonzero,
+                size=min(self.num_samples, nonzero.size),
+                replace=False,
+                p=weights[nonzero] / total,
             )
-        drawn = _rng(self.generator).choice(
-            weights.size, size=self.num_samples, replace=self.replacement, p=weights / total
-        )
+            zeros = rng.permutation(np.flatnonzero(weights == 0))
+            drawn = np.concatenate([first, zeros[: self.num_samples - first.size]])
         yield from drawn.tolist()
 
     def __len__(self) -> int:
