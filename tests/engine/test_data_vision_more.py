@@ -461,3 +461,21 @@ def test_pil_transforms(pil):
     resized = transforms.Resize(5)(img)
     assert resized.size == (7, 5)
     np.testing.assert_array_equal(np.asarray(resized), np.asarray(img.resize((7, 5), pil.BILINEAR)))
+
+
+@pytest.mark.gpu
+def test_tensor_transforms_on_cuda_match_cpu():
+    x = np.random.default_rng(5).random((3, 12, 10)).astype(np.float32)
+    cpu, gpu = engine.tensor(x), engine.tensor(x, device="cuda")
+    for t in (transforms.Resize(7), transforms.Resize((5, 4), interpolation="nearest")):
+        out = t(gpu)
+        assert out.is_cuda
+        np.testing.assert_allclose(out.cpu().numpy(), t(cpu).numpy(), rtol=1e-6)
+    engine.manual_seed(2)
+    crop_gpu = transforms.RandomCrop(8, padding=2, padding_mode="reflect")(gpu)
+    engine.manual_seed(2)
+    crop_cpu = transforms.RandomCrop(8, padding=2, padding_mode="reflect")(cpu)
+    assert crop_gpu.is_cuda
+    np.testing.assert_array_equal(crop_gpu.cpu().numpy(), crop_cpu.numpy())
+    flipped = transforms.RandomHorizontalFlip(p=1.0)(gpu)
+    np.testing.assert_array_equal(flipped.cpu().numpy(), x[..., ::-1])

@@ -172,3 +172,39 @@ def test_float32_parameters_stay_float32():
         cls([p]).step()
         assert p.dtype == engine.float32
         assert p._data.dtype == np.float32
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name, kwargs", CASES[::2], ids=IDS[::2])
+def test_on_cuda_matches_cpu(name, kwargs):
+    cpu = [engine.tensor(v.astype(np.float32), requires_grad=True) for v in start_values()]
+    gpu = [engine.tensor(p.detach().numpy(), device="cuda", requires_grad=True) for p in cpu]
+    opt_cpu = getattr(engine.optim, name)(cpu, **kwargs)
+    opt_gpu = getattr(engine.optim, name)(gpu, **kwargs)
+    for step in range(5):
+        for i, (c, g) in enumerate(zip(cpu, gpu, strict=True)):
+            grad = gradient(c.detach().numpy(), i, step).astype(np.float32)
+            c.grad, g.grad = engine.tensor(grad), engine.tensor(grad, device="cuda")
+        opt_cpu.step()
+        opt_gpu.step()
+    for c, g in zip(cpu, gpu, strict=True):
+        assert g.is_cuda
+        np.testing.assert_allclose(g.detach().cpu().numpy(), c.detach().numpy(), rtol=1e-5)
+
+
+@pytest.mark.gpu
+def test_clip_grad_norm_on_cuda_matches_cpu():
+    from engine.nn.utils import clip_grad_norm_, clip_grad_value_
+
+    values = start_values()
+    cpu = [engine.tensor(v, requires_grad=True) for v in values]
+    gpu = [engine.tensor(v, device="cuda", requires_grad=True) for v in values]
+    for c, g, v in zip(cpu, gpu, values, strict=True):
+        c.grad, g.grad = engine.tensor(3 * v), engine.tensor(3 * v, device="cuda")
+    total = clip_grad_norm_(gpu, 1.0, norm_type=3.0)
+    assert total.is_cuda
+    np.testing.assert_allclose(total.cpu().item(), clip_grad_norm_(cpu, 1.0, 3.0).item())
+    clip_grad_value_(gpu, 0.1)
+    clip_grad_value_(cpu, 0.1)
+    for c, g in zip(cpu, gpu, strict=True):
+        np.testing.assert_allclose(g.grad.cpu().numpy(), c.grad.numpy(), rtol=1e-12)
