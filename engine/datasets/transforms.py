@@ -1,5 +1,5 @@
 """Image transforms with torchvision's names: Compose, ToTensor, Normalize, Lambda,
-RandomCrop, RandomHorizontalFlip and Resize."""
+CenterCrop, RandomCrop, RandomHorizontalFlip and Resize."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from engine import backend, random
 from engine.tensor import Tensor
 
 __all__ = [
+    "CenterCrop",
     "Compose",
     "InterpolationMode",
     "Lambda",
@@ -184,6 +185,49 @@ def _like(img, array):
     return Image.fromarray(np.ascontiguousarray(array), mode=img.mode)
 
 
+def _pad(img, sides: tuple[int, int, int, int], fill: float = 0, mode: str = "constant"):
+    """`img` padded by (left, top, right, bottom) pixels, in numpy's pad `mode`."""
+    left, top, right, bottom = sides
+    arr = _as_array(img)
+    xp = backend.array_module(arr)
+    # a PIL array is (H, W) or (H, W, C); a tensor's image axes are its last two
+    rows, cols = (0, 1) if not isinstance(img, Tensor) else (arr.ndim - 2, arr.ndim - 1)
+    widths = [(0, 0)] * arr.ndim
+    widths[rows], widths[cols] = (top, bottom), (left, right)
+    if mode == "constant":
+        return _like(img, xp.pad(arr, widths, mode="constant", constant_values=fill))
+    return _like(img, xp.pad(arr, widths, mode=mode))
+
+
+def _crop(img, top: int, left: int, height: int, width: int):
+    if not isinstance(img, Tensor):
+        return img.crop((left, top, left + width, top + height))
+    return _like(img, img._data[..., top : top + height, left : left + width].copy())
+
+
+class CenterCrop:
+    """Crop the central `size` (h, w) window; an image smaller than that is padded with 0."""
+
+    def __init__(self, size: int | Sequence[int]):
+        self.size = _pair(size, "CenterCrop")
+
+    def __call__(self, img):
+        _check_image(img, "CenterCrop")
+        crop_h, crop_w = self.size
+        height, width = _image_size(img)
+        if crop_h > height or crop_w > width:
+            grow_h, grow_w = max(crop_h - height, 0), max(crop_w - width, 0)
+            sides = (grow_w // 2, grow_h // 2, (grow_w + 1) // 2, (grow_h + 1) // 2)
+            img = _pad(img, sides)
+            height, width = _image_size(img)
+        top = int(round((height - crop_h) / 2.0))
+        left = int(round((width - crop_w) / 2.0))
+        return _crop(img, top, left, crop_h, crop_w)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size})"
+
+
 class RandomCrop:
     """Crop a random `size` (h, w) window, after padding by `padding` when given.
 
@@ -219,17 +263,7 @@ class RandomCrop:
         self.padding_mode = padding_mode
 
     def _pad(self, img, left: int, top: int, right: int, bottom: int):
-        arr = _as_array(img)
-        xp = backend.array_module(arr)
-        # a PIL array is (H, W) or (H, W, C); a tensor's image axes are its last two
-        rows, cols = (0, 1) if not isinstance(img, Tensor) else (arr.ndim - 2, arr.ndim - 1)
-        widths = [(0, 0)] * arr.ndim
-        widths[rows], widths[cols] = (top, bottom), (left, right)
-        if self.padding_mode == "constant":
-            padded = xp.pad(arr, widths, mode="constant", constant_values=self.fill)
-        else:
-            padded = xp.pad(arr, widths, mode=self.padding_mode)
-        return _like(img, padded)
+        return _pad(img, (left, top, right, bottom), self.fill, self.padding_mode)
 
     def __call__(self, img):
         _check_image(img, "RandomCrop")
@@ -253,9 +287,7 @@ class RandomCrop:
         rng = random._rng(None)
         top = int(rng.integers(0, height - crop_h + 1))
         left = int(rng.integers(0, width - crop_w + 1))
-        if not isinstance(img, Tensor):
-            return img.crop((left, top, left + crop_w, top + crop_h))
-        return _like(img, img._data[..., top : top + crop_h, left : left + crop_w].copy())
+        return _crop(img, top, left, crop_h, crop_w)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(size={self.size}, padding={self.padding})"

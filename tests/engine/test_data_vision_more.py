@@ -479,3 +479,20 @@ def test_tensor_transforms_on_cuda_match_cpu():
     np.testing.assert_array_equal(crop_gpu.cpu().numpy(), crop_cpu.numpy())
     flipped = transforms.RandomHorizontalFlip(p=1.0)(gpu)
     np.testing.assert_array_equal(flipped.cpu().numpy(), x[..., ::-1])
+
+
+def test_center_crop_takes_the_middle_and_pads_small_images():
+    img = engine.tensor(np.arange(30, dtype=np.float32).reshape(1, 5, 6))
+    out = transforms.CenterCrop(3)(img)
+    np.testing.assert_array_equal(out.numpy(), img.numpy()[:, 1:4, 2:5])
+    np.testing.assert_array_equal(transforms.CenterCrop((5, 6))(img).numpy(), img.numpy())
+    grown = transforms.CenterCrop((7, 9))(img).numpy()
+    assert grown.shape == (1, 7, 9)
+    np.testing.assert_array_equal(grown[:, 1:6, 1:7], img.numpy())
+    assert grown.sum() == img.numpy().sum()
+
+
+def test_center_crop_pil(pil):
+    arr = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)
+    out = transforms.CenterCrop(3)(pil.fromarray(arr))
+    np.testing.assert_array_equal(np.asarray(out), arr[1:4, 2:5])

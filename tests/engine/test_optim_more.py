@@ -208,3 +208,15 @@ def test_clip_grad_norm_on_cuda_matches_cpu():
     clip_grad_value_(cpu, 0.1)
     for c, g in zip(cpu, gpu, strict=True):
         np.testing.assert_allclose(g.grad.cpu().numpy(), c.grad.numpy(), rtol=1e-12)
+
+
+def test_nadam_loads_a_state_dict_with_0d_tensors_for_step_and_mu_product():
+    opt, _, ours, _ = run_both("NAdam", {}, steps=3)
+    saved = opt.state_dict()
+    for state in saved["state"].values():
+        state["step"] = engine.tensor(float(state["step"]))
+        state["mu_product"] = engine.tensor(state["mu_product"])
+    fresh = NAdam([engine.tensor(p.detach().numpy(), requires_grad=True) for p in ours])
+    fresh.load_state_dict(saved)
+    state = fresh.state_dict()["state"][0]
+    assert state["step"] == 3 and isinstance(state["mu_product"], float)
