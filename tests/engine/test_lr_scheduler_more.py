@@ -29,11 +29,11 @@ def make_optimizer(lib, kind: str):
 def schedule(lib, build, kind="sgd", steps=STEPS, epochs=None):
     """Each step's lrs, momenta and get_last_lr(); `epochs` passes step(epoch) instead."""
     opt = make_optimizer(lib, kind)
-    sched = build(lib.optim.lr_scheduler, opt)
     key = "betas" if kind == "adam" else "momentum"
     seen = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # torch's reminders about the order of step() calls
         warnings.simplefilter("ignore")
+        sched = build(lib.optim.lr_scheduler, opt)
         for i in range(steps):
             seen.append(
                 (
@@ -267,3 +267,18 @@ def test_warm_restarts_rejects_a_negative_epoch():
     with pytest.raises(ValueError, match="-1"):
         sched.step(-1)
     assert math.isclose(sched.get_last_lr()[0], 0.1)
+
+
+def test_old_base_name_and_plateau_epoch_argument():
+    class Halving(lr_scheduler._LRScheduler):
+        def get_lr(self):
+            return [base * 0.5**self.last_epoch for base in self.base_lrs]
+
+    opt = make_optimizer(engine, "sgd")
+    sched = Halving(opt)
+    sched.step()
+    assert sched.get_last_lr() == [0.05, 0.025]
+    plateau = lr_scheduler.ReduceLROnPlateau(make_optimizer(engine, "sgd"))
+    with pytest.warns(UserWarning, match="deprecated"):
+        plateau.step(1.0, epoch=7)
+    assert plateau.last_epoch == 7

@@ -294,3 +294,14 @@ def test_fan_errors_are_torchs():
             call(engine, engine.empty(5))
     with pytest.raises(ValueError):
         init.kaiming_uniform_(engine.empty(3, 3), mode="fan_avg")
+
+
+@pytest.mark.parametrize("old", ["xavier_uniform", "normal", "constant", "orthogonal", "eye"])
+def test_deprecated_names_warn_as_torch(old):
+    args = (0.5,) if old == "constant" else ()
+    with pytest.warns(FutureWarning) as theirs:
+        getattr(torch.nn.init, old)(torch.empty(4, 4), *args)
+    with pytest.warns(FutureWarning) as ours:
+        out = getattr(init, old)(engine.empty(4, 4), *args)
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert out.shape == (4, 4)
