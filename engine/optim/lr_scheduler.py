@@ -22,13 +22,13 @@ _EPOCH_DEPRECATION = (
 
 
 class LRScheduler:
-    _is_initial = False  # True during the constructor's step
-
     """Sets every group's 'lr' from `get_lr()` each `step()`; `last_epoch` counts the steps.
 
     Building one records each group's starting lr as 'initial_lr' (kept in
     `base_lrs`) and takes the first step, to epoch 0.
     """
+
+    _is_initial = False  # True during the constructor's step
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
