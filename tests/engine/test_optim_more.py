@@ -31,14 +31,14 @@ def gradient(w: np.ndarray, i: int, step: int) -> np.ndarray:
     return g
 
 
-def run_both(name: str, kwargs: dict, steps: int = STEPS):
-    ours = [engine.tensor(v, requires_grad=True) for v in start_values()]
-    theirs = [torch.tensor(v, requires_grad=True) for v in start_values()]
+def run_both(name: str, kwargs: dict, steps: int = STEPS, dtype=np.float64):
+    ours = [engine.tensor(v.astype(dtype), requires_grad=True) for v in start_values()]
+    theirs = [torch.tensor(v.astype(dtype), requires_grad=True) for v in start_values()]
     opt = getattr(engine.optim, name)(ours, **kwargs)
     t_opt = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
     for step in range(steps):
         for i, (p, tp) in enumerate(zip(ours, theirs, strict=True)):
-            g = gradient(tp.detach().numpy(), i, step)
+            g = gradient(tp.detach().numpy().astype(np.float64), i, step).astype(dtype)
             p.grad = engine.tensor(g)
             tp.grad = torch.tensor(g)
         opt.step()
@@ -75,6 +75,14 @@ def test_parameters_follow_torch_for_20_steps(name, kwargs):
     for p, tp in zip(ours, theirs, strict=True):
         assert p.dtype == engine.float64
         np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
+def test_float32_parameters_follow_torch(name, kwargs):
+    _, _, ours, theirs = run_both(name, kwargs, dtype=np.float32)
+    for p, tp in zip(ours, theirs, strict=True):
+        assert p._data.dtype == np.float32
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=0, atol=5e-6)
 
 
 @pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
