@@ -496,3 +496,20 @@ def test_center_crop_pil(pil):
     arr = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)
     out = transforms.CenterCrop(3)(pil.fromarray(arr))
     np.testing.assert_array_equal(np.asarray(out), arr[1:4, 2:5])
+
+
+def test_the_classic_cifar10_training_pipeline(cifar_root):
+    root, _, _ = cifar_root
+    pipeline = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+        ]
+    )
+    loader = data.DataLoader(CIFAR10(root, transform=pipeline), batch_size=4, shuffle=True)
+    batches = list(loader)
+    assert len(batches) == 4 and [len(y) for _, y in batches] == [4, 4, 4, 3]
+    x, y = batches[0]
+    assert x.shape == (4, 3, 32, 32) and x.dtype == engine.float32 and y.dtype == engine.int64
