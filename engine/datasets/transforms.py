@@ -182,7 +182,12 @@ def _like(img, array):
         return Tensor._make(array, False, None)
     from PIL import Image
 
-    return Image.fromarray(np.ascontiguousarray(array), mode=img.mode)
+    array = np.ascontiguousarray(array)
+    if img.mode == "P":  # palette indices: keep the palette
+        out = Image.frombytes("P", (array.shape[1], array.shape[0]), array.tobytes())
+        out.putpalette(img.getpalette())
+        return out
+    return Image.fromarray(array)  # the mode follows from the array: L, RGB or RGBA
 
 
 def _pad(img, sides: tuple[int, int, int, int], fill: float = 0, mode: str = "constant"):

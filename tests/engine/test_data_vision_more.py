@@ -458,6 +458,10 @@ def test_pil_transforms(pil):
     np.testing.assert_array_equal(np.asarray(flipped), arr[:, ::-1])
     crop = transforms.RandomCrop(8, padding=2, fill=0)(img)
     assert crop.size == (8, 8) and crop.mode == "RGB"
+    palette = pil.fromarray(arr).convert("P")
+    padded = transforms.RandomCrop((14, 18), padding=2)(palette)
+    assert padded.mode == "P" and padded.getpalette() == palette.getpalette()
+    np.testing.assert_array_equal(np.asarray(padded)[2:-2, 2:-2], np.asarray(palette))
     resized = transforms.Resize(5)(img)
     assert resized.size == (7, 5)
     np.testing.assert_array_equal(np.asarray(resized), np.asarray(img.resize((7, 5), pil.BILINEAR)))
