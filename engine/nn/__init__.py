@@ -78,3 +78,8 @@ __all__ = [
     "functional",
     "init",
 ]
+
+# torch.nn.utils: a subpackage, reachable as `nn.utils` as in PyTorch
+from engine.nn import utils
+
+__all__ += ["utils"]
