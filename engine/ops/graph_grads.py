@@ -1,0 +1,398 @@
+"""Gradients as differentiable ops, for backward(create_graph=True) and autograd.grad.
+
+Each formula takes a recorded node and the gradient of its output as a Tensor and returns
+the input gradients (None where not needed) computed with engine ops, so they carry a graph
+of their own. A node's inputs and output come back as tensors of the first graph from what
+the node saved: a leaf is its parent itself; an input made by an op is its saved array with
+that op's node, as the tensor it was (`_input`, `_output`).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import numpy as np
+
+from engine import backend, ops
+from engine.autograd import Function
+from engine.tensor import Tensor
+
+# the modules themselves (engine.ops exports functions of the same names)
+act, ew, losses, matmul, movement, reduce, unary = (
+    import_module(f"engine.ops.{name}")
+    for name in ("activation", "elementwise", "losses", "matmul", "movement", "reduce", "unary")
+)
+
+
+def _input(node: Function, i: int, array) -> Tensor:
+    """Input `i` of `node`, whose values are `array`, as a tensor in the graph."""
+    parent = node.parents[i]
+    if parent is None:
+        return Tensor._make(array, False, None)
+    if isinstance(parent, Function):
+        return Tensor._make(array, True, parent)
+    return parent
+
+
+def _output(node: Function, array) -> Tensor:
+    """The output of `node` (its values `array`), as a tensor in the graph."""
+    return Tensor._make(array, True, node)
+
+
+def _const(array) -> Tensor:
+    return Tensor._make(array, False, None)
+
+
+def _sum_to(g: Tensor, shape) -> Tensor:
+    """Sum `g` back to `shape`, undoing broadcasting (the graph version of unbroadcast)."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = ops.sum(g, tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = ops.sum(g, axes, True)
+    return g.reshape(shape) if tuple(g.shape) != shape else g
+
+
+def _select(mask, g: Tensor) -> Tensor:
+    """g where `mask` (an array) holds, exactly 0 elsewhere."""
+    return ops.where(_const(mask), g, 0.0)
+
+
+def _each(node: Function, *grads):
+    return tuple(g() if node.needs(i) else None for i, g in enumerate(grads))
+
+
+FORMULAS: dict = {}
+
+
+def formula(*classes):
+    def register(fn):
+        for cls in classes:
+            FORMULAS[cls] = fn
+        return fn
+
+    return register
+
+
+# ----- arithmetic -------------------------------------------------------------------------
+@formula(ew.Add)
+def _add(node, g):
+    sa, sb = node.shapes
+    return _each(node, lambda: _sum_to(g, sa), lambda: _sum_to(g, sb))
+
+
+@formula(ew.Sub)
+def _sub(node, g):
+    sa, sb = node.shapes
+    return _each(node, lambda: _sum_to(g, sa), lambda: _sum_to(-g, sb))
+
+
+@formula(ew.Mul)
+def _mul(node, g):
+    a, b = _input(node, 0, node.a), _input(node, 1, node.b)
+    return _each(node, lambda: _sum_to(g * b, a.shape), lambda: _sum_to(g * a, b.shape))
+
+
+@formula(ew.Div)
+def _div(node, g):
+    a, b = _input(node, 0, node.a), _input(node, 1, node.b)
+    return _each(node, lambda: _sum_to(g / b, a.shape), lambda: _sum_to(-g * (a / b / b), b.shape))
+
+
+@formula(ew.Pow, ew.PowTensor)
+def _pow(node, g):
+    a, b = _input(node, 0, node.a), _input(node, 1, node.b)
+    if node.needs(0) and (node.bool_exponent or node.python_bool):
+        raise RuntimeError("pow: differentiating its gradient (create_graph=True) is not "
+                           "supported yet for a bool exponent")
+
+    def grad_a():
+        return _sum_to(_select(node.b != 0, g * b * a ** (b - 1)), a.shape)
+
+    def grad_b():
+        keep = (node.a != 0) | ~(node.b >= 0)
+        return _sum_to(g * _select(keep, _output(node, node.out) * ops.log(a)), b.shape)
+
+    return _each(node, grad_a, grad_b)
+
+
+def _tie_split(node, g, a_loses, b_loses):
+    xp_tie = node.a == node.b
+    share = ops.where(_const(xp_tie), g * 0.5, g) if xp_tie.any() else g
+    return _each(
+        node,
+        lambda: _sum_to(_select(~a_loses, share), node.a.shape),
+        lambda: _sum_to(_select(~b_loses, share), node.b.shape),
+    )
+
+
+@formula(ew.Maximum)
+def _maximum(node, g):
+    return _tie_split(node, g, node.a < node.b, node.a > node.b)
+
+
+@formula(ew.Minimum)
+def _minimum(node, g):
+    return _tie_split(node, g, node.a > node.b, node.a < node.b)
+
+
+@formula(ew.Where)
+def _where(node, g):
+    sa, sb = node.shapes
+    cond = node.cond
+    return (
+        None,
+        _sum_to(_select(cond, g), sa) if node.needs(1) else None,
+        _sum_to(_select(~cond, g), sb) if node.needs(2) else None,
+    )
+
+
+@formula(ew.Cast)
+def _cast(node, g):
+    return (ew.Cast.apply(g, dtype=node.src),)
+
+
+@formula(ew.ToDevice)
+def _to_device(node, g):
+    return (ew.ToDevice.apply(g, device=node.src),)
+
+
+@formula(ew.Clone)
+def _clone(node, g):
+    return (g,)
+
+
+# ----- one tensor -------------------------------------------------------------------------
+@formula(unary.Neg)
+def _neg(node, g):
+    return (-g,)
+
+
+@formula(unary.Abs)
+def _abs(node, g):
+    a = node.a
+    xp = ew._xp(a)
+    return (g * _const(xp.sign(xp.where(a == a, a, 0))),)
+
+
+@formula(unary.Exp)
+def _exp(node, g):
+    return (g * _output(node, node.out),)
+
+
+@formula(unary.Log)
+def _log(node, g):
+    return (g / _input(node, 0, node.a),)
+
+
+@formula(unary.Sqrt)
+def _sqrt(node, g):
+    return (g / (2 * _output(node, node.out)),)
+
+
+@formula(unary.Reciprocal)
+def _reciprocal(node, g):
+    out = _output(node, node.out)
+    return (-g * (out * out),)
+
+
+@formula(unary.Sin)
+def _sin(node, g):
+    return (g * ops.cos(_input(node, 0, node.a)),)
+
+
+@formula(unary.Cos)
+def _cos(node, g):
+    return (-g * ops.sin(_input(node, 0, node.a)),)
+
+
+@formula(unary.Clamp)
+def _clamp(node, g):
+    keep = np.True_ if node.lo is None else node.a >= node.lo
+    if node.hi is not None:
+        keep = keep & (node.a <= node.hi)
+    return (_select(keep, g),)
+
+
+@formula(act.TanhOp)
+def _tanh(node, g):
+    out = _output(node, node.out)
+    return (g * (1 - out * out),)
+
+
+@formula(act.SigmoidOp)
+def _sigmoid(node, g):
+    out = _output(node, node.out)
+    return (g * (1 - out) * out,)
+
+
+@formula(act.ReluOp)
+def _relu(node, g):
+    return (_select(~(node.out <= 0), g),)
+
+
+@formula(act.LeakyReluOp)
+def _leaky_relu(node, g):
+    return (ops.where(_const(node.a > 0), g, g * node.slope),)
+
+
+@formula(act.SoftplusOp)
+def _softplus(node, g):
+    a = _input(node, 0, node.a)
+    linear = node.a * node.beta > node.threshold
+    return (ops.where(_const(linear), g, g * ops.sigmoid(a * float(node.beta))),)
+
+
+@formula(act.SoftmaxOp)
+def _softmax(node, g):
+    out = _output(node, node.out)
+    return (out * (g - ops.sum(g * out, node.dim, True)),)
+
+
+@formula(act.LogSoftmaxOp)
+def _log_softmax(node, g):
+    out = _output(node, node.out)
+    return (g - ops.exp(out) * ops.sum(g, node.dim, True),)
+
+
+# ----- reductions and products -------------------------------------------------------------
+def _restore(g, shape, axes, keepdim):
+    if not keepdim and axes:
+        kept = list(g.shape)
+        for ax in sorted(axes):
+            kept.insert(ax, 1)
+        g = g.reshape(tuple(kept))
+    return g.expand(*shape) if tuple(g.shape) != tuple(shape) else g
+
+
+@formula(reduce.Sum)
+def _sum(node, g):
+    return (_restore(g, node.shape, node.axes, node.keepdim),)
+
+
+@formula(reduce.Mean)
+def _mean(node, g):
+    return (_restore(g / max(node.n, 1), node.shape, node.axes, node.keepdim),)
+
+
+@formula(matmul.Matmul)
+def _matmul(node, g):
+    a, b = _input(node, 0, node.a), _input(node, 1, node.b)
+    if a.ndim == 1 and b.ndim == 1:
+        return _each(node, lambda: g * b, lambda: g * a)
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    if a.ndim == 1:
+        g = g.unsqueeze(-2)
+    if b.ndim == 1:
+        g = g.unsqueeze(-1)
+    return _each(
+        node,
+        lambda: _sum_to(ops.matmul(g, b2.transpose(-1, -2)), a2.shape).reshape(a.shape),
+        lambda: _sum_to(ops.matmul(a2.transpose(-1, -2), g), b2.shape).reshape(b.shape),
+    )
+
+
+@formula(matmul.LinearOp)
+def _linear(node, g):
+    x, w = _input(node, 0, node.x), _input(node, 1, node.weight)
+    g2 = g.reshape(-1, g.shape[-1]) if g.ndim else g.reshape(1, 1)
+    grads = _each(
+        node,
+        lambda: ops.matmul(g, w),
+        lambda: ops.matmul(g2.t(), x.reshape(-1, x.shape[-1])),
+    )
+    if not node.has_bias:
+        return grads
+    return (*grads, ops.sum(g2, 0) if node.needs(2) else None)
+
+
+# ----- movement ----------------------------------------------------------------------------
+@formula(movement.Reshape)
+def _reshape(node, g):
+    return (g.reshape(node.shape),)
+
+
+@formula(movement.Permute)
+def _permute(node, g):
+    return (g.permute(*node.inverse),)
+
+
+@formula(movement.Expand)
+def _expand(node, g):
+    return (_sum_to(g, node.shape),)
+
+
+class IndexGrad(Function):
+    """The gradient of indexing: `g` written (added, for an index with arrays) into zeros."""
+
+    op = "index_backward"
+
+    def forward(self, g, shape, index, add):
+        self.index, self.add = index, add
+        out = ew._xp(g).zeros(shape, dtype=g.dtype)
+        if add:
+            backend.index_add(out, index, g)
+        else:
+            out[index] = g
+        return out
+
+    def backward(self, gg):
+        return (gg[self.index],)
+
+
+@formula(movement.Index, movement.AdvancedIndex)
+def _index(node, g):
+    add = isinstance(node, movement.AdvancedIndex)
+    return (IndexGrad.apply(g, shape=node.shape, index=node.index, add=add),)
+
+
+@formula(IndexGrad)
+def _index_grad(node, g):
+    cls = movement.AdvancedIndex if node.add else movement.Index
+    return (cls.apply(g, index=node.index),)
+
+
+@formula(movement.Cat)
+def _cat(node, g):
+    out, start = {}, 0
+    for i, size in zip(node.kept, node.sizes, strict=True):
+        index = (slice(None),) * node.dim + (slice(start, start + size),)
+        out[i] = movement.Index.apply(g, index=index)
+        start += size
+    empty = ew._xp(g._data).zeros((0,), g._data.dtype)
+    return tuple(
+        (out[i] if i in out else _const(empty)) if node.needs(i) else None
+        for i in range(len(node.parents))
+    )
+
+
+@formula(movement.Stack)
+def _stack(node, g):
+    return tuple(
+        movement.Index.apply(g, index=(slice(None),) * node.dim + (i,)) if node.needs(i) else None
+        for i in range(len(node.parents))
+    )
+
+
+# ----- losses ------------------------------------------------------------------------------
+@formula(losses.MSELossOp)
+def _mse_loss(node, g):
+    diff = ew.Sub()  # x - target as a node of the first graph, from what the loss saved
+    diff.shapes, diff.parents, diff.seq = node.shapes, node.parents, node.seq
+    grad = 2 * Tensor._make(node.diff, True, diff) * g
+    return _each(node, lambda: _sum_to(grad, node.shapes[0]), lambda: _sum_to(-grad, node.shapes[1]))
+
+
+@formula(losses.NLLLossOp)
+def _nll_loss(node, g):
+    # linear in g: the gradient at g = 1, scaled by g along the class dimension
+    shape, reduction = node.meta[0], node.meta[5]
+    unit = node.backward(ew._xp(g._data).ones(g.shape, g._data.dtype))[0]
+    if reduction == "none" and len(shape) > 1:
+        g = g.unsqueeze(1)
+    return (_const(unit) * g,)
