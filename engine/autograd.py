@@ -897,3 +897,4 @@ def is_grad_enabled() -> bool:
 
 
 from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)
+from engine._gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402, F401
