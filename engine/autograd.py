@@ -80,6 +80,7 @@ class Function:
     saved: tuple = ()  # per node: (counter, version, what, array) for each tensor it saved
     seq = 0  # when the node was recorded: backward runs the latest first, as PyTorch does
     hooks = None  # {handle id: hook} of the output tensor's register_hook, run on its gradient
+    shown_as = None  # (node, output index) that grad_fn and next_functions show instead
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -162,7 +163,9 @@ class Function:
     def next_functions(self) -> tuple:
         """(node, 0) for each input: its node, an AccumulateGrad for a leaf, or None."""
         return tuple(
-            (p if p is None or isinstance(p, Function) else AccumulateGrad(p), 0)
+            (p.shown_as or (p, 0))
+            if isinstance(p, Function)
+            else ((None, 0) if p is None else (AccumulateGrad(p), 0))
             for p in self.parents
         )
 
@@ -205,7 +208,7 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        if self.freed:
+        if self.to_save is None:  # freed by a backward without retain_graph
             raise RuntimeError(FREED_MESSAGE)
         return tuple(_unpack(self, t) for t in self.to_save)
 
@@ -263,6 +266,10 @@ class _UserNode(Function, FunctionCtx):
     def name(self) -> str:
         return f"{self.fn.__name__}Backward"
 
+    def free(self) -> None:
+        if self.to_save:
+            self.to_save = None
+
     def backward(self, g):
         grads = self._user_backward(g, False)
         return tuple(None if x is None else x._data for x in grads)
@@ -318,7 +325,8 @@ def _user_apply(cls, *args, **kwargs):
     """Run a custom Function: forward without grad, its outputs' grad_fn this call's node."""
     node_cls = cls.__dict__.get("_node_class")
     if node_cls is None:
-        node_cls = type(cls.__name__, (_UserNode,), {"fn": cls, "op": cls.__name__})
+        name = cls.__name__ + "Backward"
+        node_cls = type(name, (_UserNode,), {"fn": cls, "op": cls.__name__})
         cls._node_class = node_cls
     ctx = node_cls()
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -361,10 +369,10 @@ def _user_apply(cls, *args, **kwargs):
         if not single:
             node = _OutputSlot()
             node.j, node.n, node.parents, node.seq = j, len(outs), (ctx,), next(_SEQUENCE)
+            node.shown_as = (ctx, j)
         wrapped[j] = Tensor._make(o._data, True, node)
         ctx.outputs[j] = (o._data, node)
-    if ctx.to_save:  # freed after backward; an output saved by forward comes back as
-        ctx.saves_others = True  # the output in the graph
+    if ctx.to_save:  # an output saved by forward comes back as the output in the graph
         by_id = {id(o): j for j, o in enumerate(outs) if isinstance(o, Tensor)}
         ctx.to_save = tuple(
             (_OUTPUT, by_id[id(t)]) if isinstance(t, Tensor) and id(t) in by_id else t

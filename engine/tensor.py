@@ -99,7 +99,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._ctx
+        ctx = self._ctx
+        return ctx if ctx is None or ctx.shown_as is None else ctx.shown_as[0]
 
     @property
     def _version(self) -> int:
@@ -205,7 +206,8 @@ class Tensor:
         if self.is_cuda:
             extras.append("device='cuda'")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+            name = type(self.grad_fn).__name__
+            extras.append(f"grad_fn=<{name if name.endswith('Backward') else name + 'Backward'}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
