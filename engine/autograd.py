@@ -551,12 +551,15 @@ class _Walk:
         return g._data if isinstance(g, Tensor) else g
 
     def _order(self) -> list:
-        order, seen = [], set()
-        for root in self.roots:
-            for node in topological_order(root):
-                if node not in seen:
-                    seen.add(node)
-                    order.append(node)
+        if len(self.roots) == 1:
+            order = topological_order(self.roots[0])
+        else:
+            order, seen = [], set()
+            for root in self.roots:
+                for node in topological_order(root):
+                    if node not in seen:
+                        seen.add(node)
+                        order.append(node)
         if self.targets is not None:  # only the nodes a gradient to a target passes through
             wanted = {id(t._ctx if t._ctx is not None else t) for t in self.targets}
             needed = set(wanted)  # ids of the targets and of the nodes that lead to one

@@ -18,9 +18,11 @@ from engine.autograd import Function
 from engine.tensor import Tensor
 
 # the modules themselves (engine.ops exports functions of the same names)
-act, ew, losses, matmul, movement, reduce, unary = (
+act, ew, losses, matmul, movement, pw, reduce, unary = (
     import_module(f"engine.ops.{name}")
-    for name in ("activation", "elementwise", "losses", "matmul", "movement", "reduce", "unary")
+    for name in (
+        "activation", "elementwise", "losses", "matmul", "movement", "pointwise", "reduce", "unary"
+    )
 )
 
 
@@ -121,8 +123,8 @@ def _pow(node, g):
 
 
 def _tie_split(node, g, a_loses, b_loses):
-    xp_tie = node.a == node.b
-    share = ops.where(_const(xp_tie), g * 0.5, g) if xp_tie.any() else g
+    tie = node.a == node.b
+    share = ops.where(_const(tie), g * 0.5, g) if bool(tie.any()) else g
     return _each(
         node,
         lambda: _sum_to(_select(~a_loses, share), node.a.shape),
@@ -259,6 +261,126 @@ def _log_softmax(node, g):
     return (g - ops.exp(out) * ops.sum(g, node.dim, True),)
 
 
+@formula(act.SiluOp)
+def _silu(node, g):
+    a = _input(node, 0, node.a)
+    s = ops.sigmoid(a)
+    return (g * s * (1 + a * (1 - s)),)
+
+
+@formula(act.MishOp)
+def _mish(node, g):
+    a = _input(node, 0, node.a)
+    t = ops.tanh(ops.softplus(a))
+    return (g * (t + a * ops.sigmoid(a) * (1 - t * t)),)
+
+
+@formula(act.EluOp)
+def _elu(node, g):
+    neg, pos, inp = (float(c) for c in node.coefs)
+    a = _input(node, 0, node.a)
+    return (ops.where(_const(node.a > 0), g * pos, g * (inp * neg) * ops.exp(a * inp)),)
+
+
+@formula(act.HardtanhOp)
+def _hardtanh(node, g):
+    return (_select((node.a > node.lo) & (node.a < node.hi), g),)
+
+
+@formula(act.LogSigmoidOp)
+def _log_sigmoid(node, g):
+    return (g * ops.sigmoid(-_input(node, 0, node.a)),)
+
+
+class NormalCdf(Function):
+    """Φ(a), the standard normal CDF: the part of gelu's gradient that is differentiated."""
+
+    op = "normal_cdf"
+
+    def forward(self, a):
+        self.a = a
+        return 0.5 * (1 + backend.erf(a * (1 / np.sqrt(2))))
+
+    def backward(self, g):
+        a = self.a
+        return (g * ew._xp(a).exp(-0.5 * a * a) * (1 / np.sqrt(2 * np.pi)),)
+
+
+def _normal_pdf(a: Tensor) -> Tensor:
+    return ops.exp(-0.5 * a * a) * float(1 / np.sqrt(2 * np.pi))
+
+
+@formula(NormalCdf)
+def _normal_cdf(node, g):
+    return (g * _normal_pdf(_input(node, 0, node.a)),)
+
+
+@formula(act.GeluOp)
+def _gelu(node, g):
+    a = _input(node, 0, node.a)
+    if node.approximate == "tanh":
+        k = float(np.sqrt(2 / np.pi))
+        t = ops.tanh(k * (a + 0.044715 * a**3))
+        dt = (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)
+        return (g * (0.5 * (1 + t) + 0.5 * a * dt),)
+    return (g * (NormalCdf.apply(a) + a * _normal_pdf(a)),)
+
+
+@formula(*(getattr(pw, name) for name in ("Floor", "Ceil", "Round", "Trunc", "Sign")))
+def _flat(node, g):
+    return (g * 0,)
+
+
+@formula(pw.Log1p)
+def _log1p(node, g):
+    return (g / (_input(node, 0, node.a) + 1),)
+
+
+@formula(pw.Expm1)
+def _expm1(node, g):
+    return (g * (_output(node, node.out) + 1),)
+
+
+@formula(pw.Log2, pw.Log10)
+def _log_base(node, g):
+    base = 2.0 if isinstance(node, pw.Log2) else 10.0
+    return (g / (_input(node, 0, node.a) * float(np.log(base))),)
+
+
+@formula(pw.Rsqrt)
+def _rsqrt(node, g):
+    return (g * -0.5 * _output(node, node.out) ** 3,)
+
+
+@formula(pw.Tan)
+def _tan(node, g):
+    out = _output(node, node.out)
+    return (g * (1 + out * out),)
+
+
+@formula(pw.Asin, pw.Acos)
+def _asin_acos(node, g):
+    a = _input(node, 0, node.a)
+    d = 1 / ops.sqrt(-a * a + 1)
+    return (g * d if isinstance(node, pw.Asin) else g * -d,)
+
+
+@formula(pw.Atan)
+def _atan(node, g):
+    a = _input(node, 0, node.a)
+    return (g / (a * a + 1),)
+
+
+@formula(pw.Sinh)
+def _sinh(node, g):
+    return (g * ops.cosh(_input(node, 0, node.a)),)
+
+
+@formula(pw.Cosh)
+def _cosh(node, g):
+    return (g * ops.sinh(_input(node, 0, node.a)),)
+
+
 # ----- reductions and products -------------------------------------------------------------
 def _restore(g, shape, axes, keepdim):
     if not keepdim and axes:
@@ -277,6 +399,50 @@ def _sum(node, g):
 @formula(reduce.Mean)
 def _mean(node, g):
     return (_restore(g / max(node.n, 1), node.shape, node.axes, node.keepdim),)
+
+
+@formula(reduce.Max, reduce.Min)
+def _extremum(node, g):
+    xp = ew._xp(node.a)
+    hit = xp.isnan(node.a) if bool(xp.isnan(node.out)) else node.a == node.out
+    return (_select(hit, g / float(hit.sum())),)
+
+
+@formula(reduce.MaxDim, reduce.MinDim)
+def _extremum_dim(node, g):
+    if not node.shape:
+        return (g,)
+    # linear in g: ones at the indices taken, times g along the reduced dim
+    unit = node.backward(ew._xp(g._data).ones(g.shape, g._data.dtype))[0]
+    return (_const(unit) * (g if node.keepdim else g.unsqueeze(node.dim)),)
+
+
+class Centred(Function):
+    """a - mean(a) over `axes`, rebuilt over a variance node's input from what it saved."""
+
+    op = "centred"
+
+    def backward(self, g):
+        return (g - g.mean(axis=self.axes, keepdims=True),)
+
+
+@formula(Centred)
+def _centred(node, g):
+    return (g - ops.mean(g, node.axes, True),)
+
+
+@formula(reduce.Var, reduce.Std)
+def _var(node, g):
+    if isinstance(node, reduce.Std):
+        g = _select(node.out != 0, g / (2 * _output(node, node.out)))
+    g = _restore(g, node.shape, node.axes, node.keepdim)
+    if node.at_mean is not None:
+        xp = ew._xp(node.at_mean)
+        return (g * _const(xp.where(node.at_mean, np.nan, np.inf).astype(g._data.dtype)),)
+    slope = float(node.slope if node.slope is not None else 2 / node.denom)
+    centred = Centred()
+    centred.axes, centred.parents, centred.seq = node.axes, node.parents, node.seq
+    return (g * Tensor._make(node.centred, True, centred) * slope,)
 
 
 @formula(matmul.Matmul)

@@ -160,6 +160,21 @@ UNARY = {
     "softmax": lambda lib, x: lib.nn.functional.softmax(x.reshape(2, 3), dim=1).reshape(-1) * x,
     "log_softmax": lambda lib, x: lib.nn.functional.log_softmax(x.reshape(2, 3), 0) ** 2,
     "layer_norm": lambda lib, x: lib.nn.functional.layer_norm(x.reshape(2, 3), (3,)) * x.reshape(2, 3),
+    "silu_mish": lambda lib, x: lib.nn.functional.silu(x) * lib.nn.functional.mish(x),
+    "elu_selu": lambda lib, x: lib.nn.functional.elu(x, 0.7) * lib.nn.functional.selu(x),
+    "gelu": lambda lib, x: lib.nn.functional.gelu(x) * lib.nn.functional.gelu(x, approximate="tanh"),
+    "hardtanh_logsigmoid": lambda lib, x: lib.nn.functional.hardtanh(x, -1.0, 1.5) ** 2
+    + lib.nn.functional.logsigmoid(x),
+    "pointwise": lambda lib, x: (
+        lib.log1p(x * x) * lib.expm1(x * 0.3) + lib.log2(x * x + 1) * lib.log10(x * x + 2)
+        + lib.rsqrt(x * x + 1) + lib.tan(x * 0.3) + lib.atan(x) * lib.sinh(x) * lib.cosh(x)
+        + lib.asin(x * 0.2) * lib.acos(x * 0.3) + lib.floor(x) * x**2 + lib.sign(x)
+    ),
+    "max_min_var_std": lambda lib, x: (
+        x.max() * x.min() * x.var()
+        + (x.reshape(2, 3).std(1) * x.reshape(2, 3).max(1).values).sum()
+        + x.reshape(2, 3).min(0, keepdim=True).values.sum() * x
+    ),
     "movement": lambda lib, x: (
         lib.cat([x[2:], x[:2]]).reshape(2, 3).t().permute(1, 0).unsqueeze(0).expand(2, 2, 3)
         * lib.stack([x[:3], x[3:] ** 2]).unsqueeze(0)
