@@ -171,7 +171,9 @@ class Function:
 
     def register_hook(self, hook):
         """hook(grad_inputs, grad_outputs) after this node's backward (not supported)."""
-        raise NotImplementedError("grad_fn.register_hook is not supported; use Tensor.register_hook")
+        raise NotImplementedError(
+            "grad_fn.register_hook is not supported; use Tensor.register_hook"
+        )
 
     # ----- custom functions: PyTorch's torch.autograd.Function ------------------------------
     def __init_subclass__(cls, **kwargs):
@@ -254,7 +256,9 @@ class _Slots(tuple):
         return cls(g if i == j else None for i in range(n))
 
     def __add__(self, other):
-        return _Slots(b if a is None else a if b is None else a + b for a, b in zip(self, other))
+        return _Slots(
+            b if a is None else a if b is None else a + b for a, b in zip(self, other, strict=True)
+        )
 
 
 class _UserNode(Function, FunctionCtx):
@@ -296,7 +300,9 @@ class _UserNode(Function, FunctionCtx):
         if not isinstance(result, tuple):
             result = (result,)
         if len(result) != len(self.parents):
-            if len(result) > len(self.parents) and all(r is None for r in result[len(self.parents) :]):
+            if len(result) > len(self.parents) and all(
+                r is None for r in result[len(self.parents) :]
+            ):
                 result = result[: len(self.parents)]
             else:
                 raise RuntimeError(
@@ -311,7 +317,9 @@ class _UserNode(Function, FunctionCtx):
                     f"position {i + 1}, but the corresponding forward input was not a Variable"
                 )
             if r is not None and not isinstance(r, Tensor):
-                raise TypeError(f"function {self.name()} returned a {type(r).__name__} as a gradient")
+                raise TypeError(
+                    f"function {self.name()} returned a {type(r).__name__} as a gradient"
+                )
             if r is not None and tuple(r.shape) != tuple(arg.shape):
                 raise RuntimeError(
                     f"Function {self.name()} returned an invalid gradient at index {i} - got "
@@ -664,8 +672,7 @@ def graph_backward(node: Function, grad) -> tuple:
         formula = FORMULAS.get(type(node))
         if formula is None:
             raise RuntimeError(
-                f"{node.op}: differentiating its gradient (create_graph=True) is not "
-                "supported yet"
+                f"{node.op}: differentiating its gradient (create_graph=True) is not supported yet"
             )
     prev = state.grad_enabled
     state.grad_enabled = True
@@ -686,7 +693,9 @@ def _tensors(value, what: str) -> list:
     value = list(value)
     for v in value:
         if not isinstance(v, Tensor):
-            raise TypeError(f"{what}: expected a Tensor or a sequence of Tensors, got {type(v).__name__}")
+            raise TypeError(
+                f"{what}: expected a Tensor or a sequence of Tensors, got {type(v).__name__}"
+            )
     return value
 
 
@@ -716,7 +725,9 @@ def grad(
     if allow_unused is None:
         allow_unused = materialize_grads
     if not allow_unused and materialize_grads:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True")
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True"
+        )
     grads = _grad_list(grad_outputs, len(outputs), "grad_outputs")
     if retain_graph is None:
         retain_graph = create_graph
@@ -746,7 +757,12 @@ def grad(
 
 
 def backward(
-    tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None
+    tensors,
+    grad_tensors=None,
+    retain_graph=None,
+    create_graph=False,
+    grad_variables=None,
+    inputs=None,
 ) -> None:
     """Accumulate the gradients of `tensors` into the leaves' (or `inputs`') .grad."""
     tensors = _tensors(tensors, "backward")
@@ -759,7 +775,9 @@ def backward(
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     if retain_graph is None:
         retain_graph = create_graph
-    _run(backward_steps(tensors, grads, bool(retain_graph), create_graph=create_graph, inputs=inputs))
+    _run(
+        backward_steps(tensors, grads, bool(retain_graph), create_graph=create_graph, inputs=inputs)
+    )
 
 
 def _run(steps) -> None:
@@ -907,5 +925,5 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)
 from engine._gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402, F401
+from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)

@@ -21,7 +21,14 @@ from engine.tensor import Tensor
 act, ew, losses, matmul, movement, pw, reduce, unary = (
     import_module(f"engine.ops.{name}")
     for name in (
-        "activation", "elementwise", "losses", "matmul", "movement", "pointwise", "reduce", "unary"
+        "activation",
+        "elementwise",
+        "losses",
+        "matmul",
+        "movement",
+        "pointwise",
+        "reduce",
+        "unary",
     )
 )
 
@@ -109,8 +116,10 @@ def _div(node, g):
 def _pow(node, g):
     a, b = _input(node, 0, node.a), _input(node, 1, node.b)
     if node.needs(0) and (node.bool_exponent or node.python_bool):
-        raise RuntimeError("pow: differentiating its gradient (create_graph=True) is not "
-                           "supported yet for a bool exponent")
+        raise RuntimeError(
+            "pow: differentiating its gradient (create_graph=True) is not "
+            "supported yet for a bool exponent"
+        )
 
     def grad_a():
         return _sum_to(_select(node.b != 0, g * b * a ** (b - 1)), a.shape)
@@ -551,7 +560,9 @@ def _mse_loss(node, g):
     diff = ew.Sub()  # x - target as a node of the first graph, from what the loss saved
     diff.shapes, diff.parents, diff.seq = node.shapes, node.parents, node.seq
     grad = 2 * Tensor._make(node.diff, True, diff) * g
-    return _each(node, lambda: _sum_to(grad, node.shapes[0]), lambda: _sum_to(-grad, node.shapes[1]))
+    return _each(
+        node, lambda: _sum_to(grad, node.shapes[0]), lambda: _sum_to(-grad, node.shapes[1])
+    )
 
 
 @formula(losses.NLLLossOp)
