@@ -605,7 +605,10 @@ class _Walk:
             ):
                 _accumulate(kept, grad_out, False)
             if create_graph:
-                grad_in = graph_backward(node, grad_out)
+                wants = None
+                if self.targets is not None:
+                    wants = tuple(p is not None and id(p) in self.needed for p in node.parents)
+                grad_in = graph_backward(node, grad_out, wants)
                 step = BackwardStep(node, _array(grad_out), tuple(_array(g) for g in grad_in))
             else:
                 grad_in = _fast.quietly(node.backward, grad_out)
@@ -663,8 +666,9 @@ class _Walk:
                 self.results[i] = g
 
 
-def graph_backward(node: Function, grad) -> tuple:
-    """`node`'s input gradients as tensors made by differentiable ops (for create_graph)."""
+def graph_backward(node: Function, grad, wants=None) -> tuple:
+    """`node`'s input gradients as tensors made by differentiable ops (for create_graph);
+    `wants`: which inputs lead to a tensor whose gradient is asked for (None: all)."""
     formula = getattr(type(node), "backward_graph", None)
     if formula is None:
         from engine.ops.graph_grads import FORMULAS
@@ -676,10 +680,13 @@ def graph_backward(node: Function, grad) -> tuple:
             )
     prev = state.grad_enabled
     state.grad_enabled = True
+    if wants is not None:
+        node.graph_wants = wants
     try:
         grad_in = formula(node, grad)
     finally:
         state.grad_enabled = prev
+        node.__dict__.pop("graph_wants", None)
     return grad_in if isinstance(grad_in, tuple) else (grad_in,)
 
 

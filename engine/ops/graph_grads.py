@@ -18,10 +18,11 @@ from engine.autograd import Function
 from engine.tensor import Tensor
 
 # the modules themselves (engine.ops exports functions of the same names)
-act, ew, losses, matmul, movement, pw, reduce, unary = (
+act, conv, ew, losses, matmul, movement, pw, reduce, unary = (
     import_module(f"engine.ops.{name}")
     for name in (
         "activation",
+        "conv",
         "elementwise",
         "losses",
         "matmul",
@@ -71,8 +72,15 @@ def _select(mask, g: Tensor) -> Tensor:
     return ops.where(_const(mask), g, 0.0)
 
 
+def _wants(node: Function, i: int) -> bool:
+    """Whether input `i` needs a gradient: it requires one and, for autograd.grad, leads to
+    an input asked for (`graph_wants`, set by the walk)."""
+    wants = node.__dict__.get("graph_wants")
+    return node.needs(i) and (wants is None or wants[i])
+
+
 def _each(node: Function, *grads):
-    return tuple(g() if node.needs(i) else None for i, g in enumerate(grads))
+    return tuple(g() if _wants(node, i) else None for i, g in enumerate(grads))
 
 
 FORMULAS: dict = {}
@@ -115,7 +123,7 @@ def _div(node, g):
 @formula(ew.Pow, ew.PowTensor)
 def _pow(node, g):
     a, b = _input(node, 0, node.a), _input(node, 1, node.b)
-    if node.needs(0) and (node.bool_exponent or node.python_bool):
+    if _wants(node, 0) and (node.bool_exponent or node.python_bool):
         raise RuntimeError(
             "pow: differentiating its gradient (create_graph=True) is not "
             "supported yet for a bool exponent"
@@ -157,8 +165,8 @@ def _where(node, g):
     cond = node.cond
     return (
         None,
-        _sum_to(_select(cond, g), sa) if node.needs(1) else None,
-        _sum_to(_select(~cond, g), sb) if node.needs(2) else None,
+        _sum_to(_select(cond, g), sa) if _wants(node, 1) else None,
+        _sum_to(_select(~cond, g), sb) if _wants(node, 2) else None,
     )
 
 
@@ -483,7 +491,7 @@ def _linear(node, g):
     )
     if not node.has_bias:
         return grads
-    return (*grads, ops.sum(g2, 0) if node.needs(2) else None)
+    return (*grads, ops.sum(g2, 0) if _wants(node, 2) else None)
 
 
 # ----- movement ----------------------------------------------------------------------------
@@ -541,7 +549,7 @@ def _cat(node, g):
         start += size
     empty = ew._xp(g._data).zeros((0,), g._data.dtype)
     return tuple(
-        (out[i] if i in out else _const(empty)) if node.needs(i) else None
+        (out[i] if i in out else _const(empty)) if _wants(node, i) else None
         for i in range(len(node.parents))
     )
 
@@ -549,7 +557,7 @@ def _cat(node, g):
 @formula(movement.Stack)
 def _stack(node, g):
     return tuple(
-        movement.Index.apply(g, index=(slice(None),) * node.dim + (i,)) if node.needs(i) else None
+        movement.Index.apply(g, index=(slice(None),) * node.dim + (i,)) if _wants(node, i) else None
         for i in range(len(node.parents))
     )
 
@@ -573,3 +581,65 @@ def _nll_loss(node, g):
     if reduction == "none" and len(shape) > 1:
         g = g.unsqueeze(1)
     return (_const(unit) * g,)
+
+
+# ----- convolution -------------------------------------------------------------------------
+def _conv_params(node) -> dict:
+    _, _, _, stride, dilation, padding = node.geometry
+    return dict(stride=stride, padding=padding, dilation=dilation, groups=node.wm.shape[0])
+
+
+def _conv(x, w, params):
+    """conv2d of arrays, no bias."""
+    return conv.Conv2dOp().forward(x, w, None, **params)
+
+
+def _conv_input_grad(g, w, x_shape, params):
+    """The gradient of conv2d(x, w) with respect to an x of `x_shape`, for output gradient g."""
+    node = conv.Conv2dOp()
+    node.forward(ew._xp(g).zeros(x_shape, dtype=g.dtype), w, None, **params)
+    node.parents = (True, None)
+    return node.backward(g)[0].copy()
+
+
+def _conv_weight_grad(x, g, w_shape, params):
+    """The gradient of conv2d(x, w) with respect to a w of `w_shape`, for output gradient g."""
+    node = conv.Conv2dOp()
+    node.forward(x, ew._xp(g).zeros(w_shape, dtype=g.dtype), None, **params)
+    node.parents = (None, True)
+    return node.backward(g)[1].copy()
+
+
+class Conv2dGradInput(Function):
+    """conv2d's gradient with respect to its input, a function of the output gradient and
+    the weight (a transposed convolution): bilinear, so its own backward is two convolutions."""
+
+    op = "conv2d_backward"
+
+    def forward(self, g, w, x_shape, params):
+        self.g, self.w, self.params = g, w, params
+        return _conv_input_grad(g, w, x_shape, params)
+
+    def backward(self, gg):
+        return (
+            _conv(gg, self.w, self.params) if self.needs(0) else None,
+            _conv_weight_grad(gg, self.g, self.w.shape, self.params) if self.needs(1) else None,
+        )
+
+
+@formula(conv.Conv2dOp)
+def _conv2d(node, g):
+    if _wants(node, 1):
+        raise RuntimeError(
+            "conv2d: differentiating its gradient (create_graph=True) with respect to the "
+            "weight is not supported yet"
+        )
+    x_shape = node.geometry[0][1:] if node.unbatched else node.geometry[0]
+    w = _input(node, 1, node.wm.reshape(node.w_shape))
+    gx = None
+    if _wants(node, 0):
+        gx = Conv2dGradInput.apply(g, w, x_shape=x_shape, params=_conv_params(node))
+    if not node.has_bias:
+        return gx, None
+    gb = ops.sum(g, (1, 2) if node.unbatched else (0, 2, 3)) if _wants(node, 2) else None
+    return gx, None, gb

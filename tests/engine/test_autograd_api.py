@@ -293,17 +293,46 @@ def test_second_order_through_reductions_and_indexing():
 
 
 def test_create_graph_through_an_unsupported_op_names_it():
-    x = engine.randn(1, 1, 4, 4, requires_grad=True)
-    w = engine.randn(2, 1, 3, 3, requires_grad=True)
-    y = engine.nn.functional.conv2d(x, w).pow(2).sum()
-    with pytest.raises(RuntimeError, match="conv2d: differentiating its gradient"):
+    x = engine.randn(2, 3, 4, 4, requires_grad=True)
+    y = engine.nn.functional.batch_norm(x, None, None, training=True).pow(2).sum()
+    with pytest.raises(RuntimeError, match="batch_norm: differentiating its gradient"):
         engine.autograd.grad(y, x, create_graph=True)
-    (g,) = engine.autograd.grad(engine.nn.functional.conv2d(x, w).pow(2).sum(), x)
+    (g,) = engine.autograd.grad(
+        engine.nn.functional.batch_norm(x, None, None, training=True).sum(), x
+    )
     assert g.shape == x.shape  # a plain grad through it still works
+    w = engine.randn(2, 3, 3, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="conv2d: .* with respect to the weight"):
+        engine.nn.functional.conv2d(x, w).pow(2).sum().backward(create_graph=True)
     # only the ops between the output and the inputs asked for are differentiated twice
-    z = engine.nn.functional.conv2d(x, w).sum() * (w * w).sum()
-    (gw,) = engine.autograd.grad((w * w).sum() * 3, w, create_graph=True)
-    assert gw.requires_grad and z.requires_grad
+    z = engine.nn.functional.batch_norm(x, None, None, training=True).sum() * (w * w).sum()
+    (gw,) = engine.autograd.grad(z, w, create_graph=True)
+    assert gw.requires_grad
+
+
+def test_gradient_penalty_of_a_conv_critic_matches_torch():
+    xs = RNG.standard_normal((2, 2, 6, 6))
+    w1, b1 = RNG.standard_normal((3, 2, 3, 3)) * 0.3, RNG.standard_normal(3) * 0.1
+    w2 = RNG.standard_normal((1, 3, 2, 2)) * 0.3
+
+    def program(lib, t):
+        F = lib.nn.functional
+        k1, c1, k2 = t(w1, True), t(b1, True), t(w2, True)
+
+        def critic(x):
+            h = F.leaky_relu(F.conv2d(x, k1, c1, stride=1, padding=1), 0.2)
+            h = F.conv2d(h, k2, stride=2, padding=(1, 0), dilation=(1, 2))
+            return h.reshape(h.shape[0], -1).mean(1)
+
+        x = t(xs, True)
+        (g,) = lib.autograd.grad(critic(x).sum(), x, create_graph=True)
+        penalty = ((g.reshape(2, -1) ** 2).sum(1).sqrt() - 1) ** 2
+        (critic(x[:1] * 0.5).mean() + penalty.mean()).backward()
+        single = F.conv2d(t(xs[0], True), k1, c1)  # an unbatched input
+        (gs,) = lib.autograd.grad(single.sin().sum(), k1, create_graph=False)
+        return g, k1.grad, c1.grad, k2.grad, gs
+
+    same(program)
 
 
 # ----- custom Functions --------------------------------------------------------------------
