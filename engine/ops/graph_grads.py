@@ -398,6 +398,11 @@ def _cosh(node, g):
     return (g * ops.sinh(_input(node, 0, node.a)),)
 
 
+@formula(import_module("engine.ops.dropout").DropoutOp)
+def _dropout(node, g):
+    return (g * _const(node.scale),)
+
+
 # ----- reductions and products -------------------------------------------------------------
 def _restore(g, shape, axes, keepdim):
     if not keepdim and axes:

@@ -259,6 +259,26 @@ def test_gradient_penalty_matches_torch():
     same(program)
 
 
+def test_gradient_penalty_through_modules_with_in_place_activations():
+    def program(lib, t):
+        nn = lib.nn
+        critic = nn.Sequential(
+            nn.Linear(3, 5), nn.LeakyReLU(0.2, inplace=True), nn.Linear(5, 2), nn.ReLU(inplace=True)
+        ).double()
+        with lib.no_grad():
+            critic[0].weight.copy_(t(W1))
+            critic[0].bias.copy_(t(B1))
+            critic[2].weight.copy_(t(W2))
+            critic[2].bias.copy_(t(B2 + 0.5))
+        x = t(X, True)
+        out = critic(x).sum(1)
+        (g,) = lib.autograd.grad(out, x, lib.ones_like(out), create_graph=True)
+        ((g * g).sum(1).sqrt().sub(1).pow(2).mean() + critic(x).mean()).backward()
+        return g, critic[0].weight.grad, critic[0].bias.grad, critic[2].weight.grad
+
+    same(program)
+
+
 def test_hessian_vector_product_of_an_mlp_loss():
     v1 = RNG.standard_normal(W1.shape)
     target = np.array([1, 0, 1, 1])
