@@ -527,6 +527,35 @@ def test_tensor_hooks_on_leaves_and_non_leaves():
     same(program)
 
 
+def test_hooks_run_under_autograd_grad_and_setup_context_functions():
+    def program(lib, t):
+        x = t([1.0, 2.0, 3.0], True)
+        x.register_hook(lambda g: g * 10)
+        (gx,) = lib.autograd.grad((x * 2).sum(), x)
+        h = x * 3
+        h.register_hook(lambda g: g + 1)
+        (gh,) = lib.autograd.grad((h * h).sum(), h, retain_graph=True)
+        (gx2,) = lib.autograd.grad((h * h).sum(), x)
+
+        class Scale(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k):
+                return x * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.k = inputs[1]
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * ctx.k, None
+
+        (gs,) = lib.autograd.grad(Scale.apply(x, 4.0).pow(2).sum(), x)
+        return gx, gh, gx2, gs
+
+    same(program)
+
+
 @pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 def test_module_full_backward_hook():
     def program(lib, t):
