@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from engine import _fast, backend
+from engine import _fast, autograd, backend
 from engine import dtypes as _dt
 from engine.autograd import backward_steps, state, version_counter
 from engine.dtypes import device, dtype, from_numpy_dtype, to_dtype
@@ -99,7 +99,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._ctx
+        ctx = self._ctx
+        return ctx if ctx is None or ctx.shown_as is None else ctx.shown_as[0]
 
     @property
     def _version(self) -> int:
@@ -205,23 +206,35 @@ class Tensor:
         if self.is_cuda:
             extras.append("device='cuda'")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+            name = type(self.grad_fn).__name__
+            extras.append(f"grad_fn=<{name if name.endswith('Backward') else name + 'Backward'}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ----- autograd --------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
-        if create_graph:
-            raise NotImplementedError("backward(create_graph=True) is not supported")
-        steps = backward_steps(self, gradient, bool(retain_graph))
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (or only `inputs`')."""
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs:
+                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        if retain_graph is None:
+            retain_graph = create_graph
+        steps = backward_steps(
+            self, gradient, bool(retain_graph), create_graph=create_graph, inputs=inputs
+        )
         if state.instrument is not None:
             state.instrument.backward(steps)
             return
         with _fast.quiet_float_errors():  # once for the walk, not once a node
             for _ in steps:
                 pass
+
+    def register_hook(self, hook):
+        """hook(grad) runs on this tensor's gradient; a tensor it returns replaces the gradient
+        (for a leaf, before it is added to .grad). Returns a handle whose remove() undoes it."""
+        return autograd.register_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward."""
