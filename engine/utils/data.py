@@ -364,11 +364,9 @@ _COLLATE_TYPES = "tensors, numpy arrays, numbers, dicts or lists"
 
 def default_collate(batch: list):
     """Merge a list of samples into a batch: tensors, arrays and numbers are stacked into
-    tensors (Python ints become int64, floats float32), strings stay a list, and tuples,
-    lists and dicts are collated field by field (tuples come back as lists, like PyTorch).
-
-    Python floats become float32 here (PyTorch makes float64) so that they meet the
-    engine's float32 models without a cast.
+    tensors (Python ints become int64, floats float64, as PyTorch's), strings stay a
+    list, and tuples, lists and dicts are collated field by field (tuples come back as
+    lists, like PyTorch).
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
@@ -390,7 +388,7 @@ def default_collate(batch: list):
     if isinstance(elem, int | float):
         arr = np.array(batch)
         return Tensor._make(
-            arr.astype(np.float32 if arr.dtype.kind == "f" else np.int64), False, None
+            arr.astype(np.float64 if arr.dtype.kind == "f" else np.int64), False, None
         )
     if isinstance(elem, str | bytes):
         return batch
