@@ -445,7 +445,16 @@ def _checked_constant(value, like: Tensor) -> Tensor:
     return _constant(checked_scalar(value, _constant(probe, like)._data.dtype), like)
 
 
-def where(condition, input, other):
+_NOT_GIVEN = object()
+
+
+def where(condition, input=_NOT_GIVEN, other=_NOT_GIVEN):
+    if input is _NOT_GIVEN and other is _NOT_GIVEN:  # where(condition): nonzero's indices
+        from engine.ops.indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if input is _NOT_GIVEN or other is _NOT_GIVEN:
+        raise TypeError("where() takes a condition alone, or a condition, input and other")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: at least one of input and other must be a tensor")
     a, b = input, other
