@@ -253,7 +253,7 @@ class VectorNorm(Function):
         out = _kept(self.out, self.axes, self.keepdim)
         sign = (a > 0).astype(g.dtype) - (a < 0).astype(g.dtype)  # 0 at NaN, as PyTorch's sgn
         if p == 0:
-            return (xp.zeros(a.shape, dtype=g.dtype),)
+            return (None,)  # PyTorch's undefined gradient: a leaf's .grad stays None
         if p == 1:
             return (g * sign,)
         if builtins.abs(p) == math.inf:
