@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from engine.autograd import Function
-from engine.dtypes import scalar_name
+from engine.autograd import Function, state
+from engine.dtypes import scalar_name, to_dtype
 from engine.ops import activation
 from engine.ops.elementwise import _floating, _xp, tensor_arg
 from engine.ops.reduce import _axes
@@ -163,6 +163,19 @@ class Prod(Function):
         return (xp.broadcast_to(g, a.shape) * others,)
 
 
+def accumulated(input, dtype):
+    """`input` in the dtype a product or a scan works in: `dtype` when given, int64 for an
+    integer or bool input. A tensor that requires grad cannot go to an integer dtype."""
+    if dtype is not None:
+        np_dtype = to_dtype(dtype).np
+        if np_dtype.kind != "f" and input.requires_grad and state.grad_enabled:
+            raise RuntimeError(f"Autograd not support dtype: {scalar_name(np_dtype)}")
+        return input.to(dtype)
+    if input._data.dtype.kind in "biu":
+        return input.to(np.int64)
+    return input
+
+
 def prod(input, dim=NO_DIM, keepdim=False, *, dtype=None):
     """The product of all elements, or along one dim; integer and bool inputs give int64."""
     tensor_arg("prod", input)
@@ -172,10 +185,7 @@ def prod(input, dim=NO_DIM, keepdim=False, *, dtype=None):
             f"prod() received an invalid combination of arguments - got ({got}): expected "
             "(*, dtype) or (int dim, bool keepdim=False, *, dtype)"
         )
-    if dtype is not None:
-        input = input.to(dtype)
-    elif input._data.dtype.kind in "biu":
-        input = input.to(np.int64)
+    input = accumulated(input, dtype)
     if dim is NO_DIM:
         return Prod.apply(input, axis=None, keepdim=False)
     axes = _axes(dim, input.ndim, "prod")
@@ -247,6 +257,7 @@ class VectorNorm(Function):
         return self.out
 
     def backward(self, g):
+        # PyTorch's formulas, products and all, so that NaN and inf spread as they do there
         a, p, xp = self.a, self.p, _xp(g)
         zero = g.dtype.type(0)
         g = _kept(g, self.axes, self.keepdim)
@@ -255,16 +266,22 @@ class VectorNorm(Function):
         if p == 0:
             return (None,)  # PyTorch's undefined gradient: a leaf's .grad stays None
         if p == 1:
-            return (g * sign,)
-        if builtins.abs(p) == math.inf:
-            hit = xp.abs(a) == out  # never at a NaN: a NaN norm sends back nothing
-            count = hit.sum(axis=self.axes, keepdims=True).astype(g.dtype)
-            return (xp.where(hit, sign * (g / count), zero),)
+            return (sign * g,)
         if p == 2:
-            return (xp.where(out == 0, zero, g * a / out),)
-        scaled = xp.where(a == 0, zero, sign * xp.abs(a) ** g.dtype.type(p - 1))
-        grad = scaled * (g / out ** g.dtype.type(p - 1))
-        return (xp.where(out == 0, zero, grad),)
+            return (g * xp.where(out == 0, zero, a / out),)
+        if builtins.abs(p) == math.inf:  # the elements at the norm share it; so do NaNs
+            mag = xp.abs(a)
+            hit = (mag == out) | xp.isnan(mag)
+            count = hit.sum(axis=self.axes, keepdims=True).astype(g.dtype)
+            return (sign * ((g / count) * hit),)
+        if p < 1:
+            scaled = sign * xp.where(a == 0, zero, xp.abs(a) ** g.dtype.type(p - 1))
+            return (scaled * g * out ** g.dtype.type(1 - p),)
+        if p < 2:
+            scaled = sign * xp.abs(a) ** g.dtype.type(p - 1)
+        else:
+            scaled = a * xp.abs(a) ** g.dtype.type(p - 2)
+        return (scaled * xp.where(out == 0, zero, g / out ** g.dtype.type(p - 1)),)
 
 
 def _check_floating(op: str, input) -> None:

@@ -121,6 +121,8 @@ class Gather(Function):
 def gather(input, dim, index, *, sparse_grad=False):
     """Values of `input` picked along `dim` at `index`."""
     tensor_arg("gather", input)
+    if isinstance(index, Tensor) and not index._data.size:  # PyTorch checks nothing then
+        return input.reshape(-1)[0:0].reshape(index.shape).clone()  # a new tensor, no view
     axis, idx = _checked_index("gather", input, dim, index)
     return Gather.apply(input, index=idx, axis=axis, shape=index.shape)
 
@@ -166,6 +168,8 @@ def _scatter(op: str, input, dim, index, src, add: bool):
         raise TypeError(
             f"{op}(): argument 'src' (position 4) must be Tensor, not {type(src).__name__}"
         )
+    if isinstance(index, Tensor) and not index._data.size:  # PyTorch checks nothing then
+        return input.clone()
     axis, idx = _checked_index(op, input, dim, index, _1d(src._data).shape)
     if src._data.dtype != input._data.dtype:
         raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")

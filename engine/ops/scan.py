@@ -5,13 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from engine.autograd import Function
+from engine.ops.aggregate import accumulated
 from engine.ops.elementwise import _xp, tensor_arg
 from engine.ops.reduce import _axes
 
 
+def _running(name: str, a, axis):
+    """cumsum or cumprod along `axis`; a float32 or float16 one accumulates in float64 and
+    rounds each result, as PyTorch's CPU kernels do."""
+    wide = np.float64 if a.dtype.kind == "f" else a.dtype
+    return getattr(_xp(a), name)(a, axis=axis, dtype=wide).astype(a.dtype, copy=False)
+
+
 def _reverse_cumsum(g, axis):
     xp = _xp(g)
-    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis, dtype=g.dtype), axis)
+    return xp.flip(_running("cumsum", xp.flip(g, axis), axis), axis)
 
 
 class CumSum(Function):
@@ -21,7 +29,7 @@ class CumSum(Function):
         self.axis = axis
         if a.ndim == 0:
             return a.copy()
-        return _xp(a).cumsum(a, axis=axis, dtype=a.dtype)
+        return _running("cumsum", a, axis)
 
     def backward(self, g):
         return (g if g.ndim == 0 else _reverse_cumsum(g, self.axis),)
@@ -40,12 +48,12 @@ class CumProd(Function):
         if a.ndim == 0:
             self.out = a.copy()
         else:
-            self.out = _xp(a).cumprod(a, axis=axis, dtype=a.dtype)
+            self.out = _running("cumprod", a, axis)
         return self.out
 
     def backward(self, g):
         a, out, axis, xp = self.a, self.out, self.axis, _xp(g)
-        if a.ndim == 0:
+        if a.ndim == 0 or not a.size:
             return (g,)
         zero, one = g.dtype.type(0), g.dtype.type(1)
         shape = [1] * a.ndim
@@ -60,7 +68,7 @@ class CumProd(Function):
         if bool(zeros.any()):
             # at the first zero: the product before it times sum_j g[j] * prod(x[zero+1:j+1])
             upto = xp.where(before, a, one).prod(axis=axis, keepdims=True)
-            after = xp.cumprod(xp.where(position <= first, one, a), axis=axis)
+            after = _running("cumprod", xp.where(position <= first, one, a), axis)
             tail = xp.where(position >= first, g * after, zero).sum(axis=axis, keepdims=True)
             grad = xp.where(position == first, upto * tail, grad)
         return (grad,)
@@ -69,10 +77,7 @@ class CumProd(Function):
 def _scan(cls, input, dim, dtype):
     tensor_arg(cls.op, input)
     axes = _axes(dim, input.ndim, cls.op)
-    if dtype is not None:
-        input = input.to(dtype)
-    elif input._data.dtype.kind in "biu":
-        input = input.to(np.int64)  # as PyTorch: integer and bool scans are int64
+    input = accumulated(input, dtype)  # integer and bool scans are int64, as in PyTorch
     return cls.apply(input, axis=axes[0] if axes else 0)
 
 
