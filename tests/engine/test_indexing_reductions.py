@@ -193,6 +193,34 @@ def test_prod_cumsum_cumprod_dtypes(values):
     _forward(lambda lib, x: x.prod(dtype=lib.float64), values)
 
 
+def test_float32_scans_accumulate_in_float64_as_torch():
+    _forward(lambda lib, x: x.float().cumsum(0), np.array([1e8, 1.0, 1.0, 1.0, -1e8]))
+    _forward(lambda lib, x: x.float().cumprod(0), np.array([3e38, 10.0, 0.1]))
+
+
+def test_integer_dtype_refused_for_a_tensor_that_requires_grad():
+    for lib in (engine, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError):
+            x.prod(dtype=lib.int64)
+        with pytest.raises(RuntimeError):
+            x.cumsum(0, dtype=lib.int64)
+        with pytest.raises(RuntimeError):
+            lib.cumprod(x, 0, dtype=lib.int32)
+        with lib.no_grad():
+            assert x.prod(dtype=lib.int64).dtype == lib.int64
+
+
+def test_empty_index_is_not_checked():
+    empty = np.zeros((5, 0, 9), dtype=np.int64)
+    _forward(lambda lib, x, i: x.gather(1, i), X, empty)
+    _forward(lambda lib, x, i: x.gather(1, i.float()), X, np.zeros(0, dtype=np.int64))
+    _forward(lambda lib, x, i: x.scatter(1, i, 1.0), X, empty)
+    _forward(lambda lib, x, i: lib.scatter_add(x, 0, i, x), X, empty)
+    out = engine.tensor(X, requires_grad=True).gather(1, engine.tensor(empty))
+    assert out._base is None  # a new tensor, which may be changed in place
+
+
 def test_prod_and_scans_edge_values():
     _forward(lambda lib, x: (x.prod(), x.cumsum(0), x.cumprod(0)), np.array(2.5))
     _forward(lambda lib, x: (x.prod(1), x.cumsum(1), x.cumprod(1)), np.zeros((2, 0)))
