@@ -220,9 +220,9 @@ class Pow(Function):
     op = "pow"
     saves = ((0, None), (1, None), ("out", 1))
 
-    def forward(self, a, b, bool_exponent=False, python_bool=False):
+    def forward(self, a, b, bool_exponent=False, python_bool=False, wrapped_base=False):
         self.a, self.b, self.bool_exponent = a, b, bool_exponent
-        self.python_bool = python_bool
+        self.python_bool, self.wrapped_base = python_bool, wrapped_base
         if a.dtype.kind in "iu" and b.dtype.kind == "i" and (b < 0).any():
             self.out = _int_pow(_xp(a), a, b)
         else:
@@ -243,7 +243,11 @@ class Pow(Function):
             ga = g * (e * a ** (e - 1))
         elif self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
             ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
-        if self.needs(1):
+        if self.needs(1) and self.wrapped_base:
+            # a Python int base past int64 (2 ** 63 ** x): PyTorch's backward takes the log
+            # of it wrapped to a negative int64, so the exponent's gradient is all NaN
+            gb = unbroadcast(g * g.dtype.type(np.nan), b.shape)
+        elif self.needs(1):
             # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (not where b
             # is NaN); PyTorch multiplies g by that 0, so an inf g gives NaN there
             keep = (a != 0) | ~(b >= 0)
@@ -397,7 +401,10 @@ def pow(input, exponent):
         return Tensor._make(a._data | ~b._data, False, None)
     op = PowTensor if isinstance(exponent, Tensor) else Pow
     python_bool = isinstance(exponent, builtins.bool) and isinstance(input, Tensor)
-    return op.apply(a, b, bool_exponent=kinds[1] == "b", python_bool=python_bool)
+    wrapped = isinstance(input, int) and not isinstance(input, builtins.bool) and input >= 2**63
+    return op.apply(
+        a, b, bool_exponent=kinds[1] == "b", python_bool=python_bool, wrapped_base=wrapped
+    )
 
 
 class PowTensor(Pow):

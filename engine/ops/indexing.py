@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from engine import backend
-from engine.autograd import Function, unbroadcast
+from engine.autograd import Function, unbroadcast, version_counter
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _xp, checked_scalar, tensor_arg
 from engine.ops.reduce import MinMax, _axes
@@ -98,6 +98,18 @@ def _checked_index(op: str, input: Tensor, dim, index, src_shape=None):
     return axis, idx
 
 
+def _saving(out: Tensor, *tensors) -> Tensor:
+    """Record that `out`'s node keeps these index or mask tensors for backward, as PyTorch
+    does: a change in place to one of them afterwards makes backward fail."""
+    node = out._ctx
+    if node is not None:
+        for t in tensors:
+            if isinstance(t, Tensor):
+                counter = version_counter(t)
+                node.saved += ((counter, counter.value, "index", t._data),)
+    return out
+
+
 # ----- gather, scatter, scatter_add ------------------------------------------------------
 
 
@@ -124,7 +136,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     if isinstance(index, Tensor) and not index._data.size:  # PyTorch checks nothing then
         return input.reshape(-1)[0:0].reshape(index.shape).clone()  # a new tensor, no view
     axis, idx = _checked_index("gather", input, dim, index)
-    return Gather.apply(input, index=idx, axis=axis, shape=index.shape)
+    return _saving(Gather.apply(input, index=idx, axis=axis, shape=index.shape), index)
 
 
 class Scatter(Function):
@@ -173,7 +185,7 @@ def _scatter(op: str, input, dim, index, src, add: bool):
     axis, idx = _checked_index(op, input, dim, index, _1d(src._data).shape)
     if src._data.dtype != input._data.dtype:
         raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
-    return Scatter.apply(input, src, index=idx, axis=axis, add=add)
+    return _saving(Scatter.apply(input, src, index=idx, axis=axis, add=add), index)
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
@@ -239,7 +251,7 @@ def index_select(input, dim, index):
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
-    return IndexSelect.apply(input, index=idx, axis=axis)
+    return _saving(IndexSelect.apply(input, index=idx, axis=axis), index)
 
 
 class IndexAdd(Function):
@@ -291,7 +303,7 @@ def index_add(input, dim, index, source, *, alpha=1):
         )
     _in_bounds(idx, shape[axis], axis)
     factor = input._data.dtype.type(alpha)  # an integer tensor takes alpha as an integer
-    return IndexAdd.apply(input, source, index=idx, axis=axis, alpha=factor)
+    return _saving(IndexAdd.apply(input, source, index=idx, axis=axis, alpha=factor), index)
 
 
 # ----- masks --------------------------------------------------------------------------
@@ -343,7 +355,7 @@ def masked_fill(input, mask, value):
     else:
         fill = checked_scalar(value, input._data.dtype)
         value = Tensor._make(_xp(input._data).asarray(fill, dtype=input._data.dtype), False, None)
-    return MaskedFill.apply(input, value, mask=m)
+    return _saving(MaskedFill.apply(input, value, mask=m), mask)
 
 
 class MaskedSelect(Function):
@@ -367,7 +379,7 @@ def masked_select(input, mask):
     """The elements of `input` where `mask` is True, as a 1-d tensor (both broadcast)."""
     tensor_arg("masked_select", input)
     m = _bool_mask(mask, "masked_select: expected BoolTensor for mask")
-    return MaskedSelect.apply(input, mask=m)
+    return _saving(MaskedSelect.apply(input, mask=m), mask)
 
 
 def nonzero(input, *, as_tuple=False):
@@ -442,7 +454,8 @@ def _sorted(op: str, input, dim, descending: bool, k=None):
 def sort(input, dim=-1, descending=False, *, stable=False):
     """(values, indices) sorted along `dim`; ties keep their order, NaN sorts as largest."""
     values, order = _sorted("sort", input, dim, descending)
-    return MinMax(values, Tensor._make(order, False, None))
+    indices = Tensor._make(order, False, None)
+    return MinMax(_saving(values, indices), indices)
 
 
 def argsort(input, dim=-1, descending=False, *, stable=False):
@@ -460,7 +473,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
     values, order = _sorted("topk", input, dim, largest, k)
-    return MinMax(values, Tensor._make(order, False, None))
+    indices = Tensor._make(order, False, None)
+    return MinMax(_saving(values, indices), indices)
 
 
 class Unique(Function):

@@ -355,6 +355,40 @@ def test_in_place_saved_tensor_changed_raises():
             y.sum().backward()
 
 
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda lib, x, i, m: x.gather(1, i),
+        lambda lib, x, i, m: x.scatter(1, i, 0.0),
+        lambda lib, x, i, m: x.scatter_add(1, i, x),
+        lambda lib, x, i, m: x.index_select(1, i[0]),
+        lambda lib, x, i, m: x.index_add(1, i[0], x[:, :2]),
+        lambda lib, x, i, m: x.masked_fill(m, 0.0),
+        lambda lib, x, i, m: x.masked_select(m),
+    ],
+)
+def test_index_or_mask_changed_in_place_fails_backward(op):
+    for lib in (engine, torch):
+        x = lib.tensor(X, requires_grad=True)
+        index, mask = lib.tensor(IDX[:, :2]), lib.tensor(MASK)
+        out = op(lib, x * 1, index, mask)
+        index.zero_()
+        mask.logical_not_()
+        with pytest.raises(RuntimeError):
+            out.sum().backward()
+
+
+def test_sort_indices_changed_in_place_fail_backward():
+    for lib in (engine, torch):
+        for values, indices in (
+            lib.tensor(X, requires_grad=True).sort(),
+            lib.topk(lib.tensor(X, requires_grad=True), 2),
+        ):
+            indices.zero_()
+            with pytest.raises(RuntimeError):
+                values.sum().backward()
+
+
 def test_in_place_outside_graph_and_shape_checks():
     _forward(lambda lib, x: x.clone().masked_fill_(x > 0, 0.5), X)
     _forward(lambda lib, x: x.clone().index_add_(0, lib.tensor([1, 1]), x[:2]), INTS)
