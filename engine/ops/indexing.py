@@ -17,9 +17,10 @@ from engine.tensor import Tensor
 # ----- checks on an index and where its elements point ---------------------------------
 
 
-def _index_dtype(
-    op: str, index: Tensor, message: str = "{op}(): Expected dtype int32/int64 for index"
-):
+_INDEX_DTYPE = "{op}(): Expected dtype int32/int64 for index"
+
+
+def _index_dtype(op: str, index: Tensor, message: str = _INDEX_DTYPE) -> None:
     if index._data.dtype not in (np.int64, np.int32):
         raise RuntimeError(message.format(op=op, got=scalar_name(index._data.dtype)))
 
@@ -174,6 +175,10 @@ class Scatter(Function):
         return grad_a, grad_src
 
 
+class ScatterAdd(Scatter):
+    op = "scatter_add"
+
+
 def _scatter(op: str, input, dim, index, src, add: bool):
     tensor_arg(op, input)
     if not isinstance(src, Tensor):
@@ -185,7 +190,8 @@ def _scatter(op: str, input, dim, index, src, add: bool):
     axis, idx = _checked_index(op, input, dim, index, _1d(src._data).shape)
     if src._data.dtype != input._data.dtype:
         raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
-    return _saving(Scatter.apply(input, src, index=idx, axis=axis, add=add), index)
+    op_class = ScatterAdd if add else Scatter
+    return _saving(op_class.apply(input, src, index=idx, axis=axis, add=add), index)
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
@@ -228,7 +234,7 @@ class IndexSelect(Function):
 
     def forward(self, a, index, axis):
         self.index, self.axis, self.shape = index, axis, a.shape
-        return _xp(a).take(a, index, axis=axis) if a.ndim else a[index].reshape(())
+        return _xp(a).take(a, index, axis=axis) if a.ndim else a.reshape(1)[index].reshape(())
 
     def backward(self, g):
         grad = _xp(g).zeros(self.shape or (1,), dtype=g.dtype)
@@ -247,6 +253,8 @@ def index_select(input, dim, index):
         raise RuntimeError(
             f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)"
         )
+    if input.ndim == 0 and int(idx[0]) != 0:
+        raise IndexError("index out of range in self")
     size = _1d(input._data).shape[axis]
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
@@ -289,17 +297,22 @@ def index_add(input, dim, index, source, *, alpha=1):
             f"({scalar_name(source._data.dtype)}) must have the same scalar type"
         )
     shape, src_shape = _1d(input._data).shape, _1d(source._data).shape
+    if axis >= len(src_shape):
+        raise RuntimeError(
+            f"index_add_(): Indexing dim {axis} is out of bounds of the source tensor with "
+            f"dim {source.ndim}"
+        )
     if src_shape[axis] != idx.size:
         raise RuntimeError(
             f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
             f"({src_shape[axis]}), for dim: {axis}"
         )
-    if len(src_shape) != len(shape) or builtins.any(
+    if source.ndim != input.ndim or builtins.any(
         s != t for d, (s, t) in enumerate(zip(src_shape, shape, strict=True)) if d != axis
     ):
         raise RuntimeError(
-            f"index_add_(): source {list(source.shape)} and self {list(input.shape)} must "
-            f"match in every dimension but {axis}"
+            "source tensor shape must match self tensor shape, excluding the specified "
+            f"dimension. Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}"
         )
     _in_bounds(idx, shape[axis], axis)
     factor = input._data.dtype.type(alpha)  # an integer tensor takes alpha as an integer
@@ -324,27 +337,25 @@ class MaskedFill(Function):
         return grad_a, grad_value
 
 
+_C_NAMES = {"Byte": "unsigned char", "Char": "signed char", "Short": "short int", "Int": "int"}
+_C_NAMES |= {"Long": "long int", "Float": "float", "Double": "double", "Half": "c10::Half"}
+
+
 def _bool_mask(mask, message: str):
+    """The array of a bool mask; PyTorch's RuntimeError (`message`, naming the dtype as
+    C++ does) for another dtype."""
     if not isinstance(mask, Tensor):
         raise TypeError(f"argument 'mask' must be Tensor, not {type(mask).__name__}")
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(message.format(got=scalar_name(mask._data.dtype)))
+        name = scalar_name(mask._data.dtype)
+        raise RuntimeError(message.format(got=_C_NAMES.get(name, name)))
     return mask._data
-
-
-_C_NAMES = {"Byte": "unsigned char", "Char": "signed char", "Short": "short", "Int": "int"}
-_C_NAMES |= {"Long": "long int", "Float": "float", "Double": "double", "Half": "c10::Half"}
 
 
 def masked_fill(input, mask, value):
     """A copy of `input` with `value` (a number or a 0-d tensor) where `mask` is True."""
     tensor_arg("masked_fill", input)
-    if isinstance(mask, Tensor) and mask._data.dtype != np.bool_:
-        got = _C_NAMES.get(scalar_name(mask._data.dtype), mask.dtype)
-        raise RuntimeError(
-            f"masked_fill_ only supports boolean masks, but got mask with dtype {got}"
-        )
-    m = _bool_mask(mask, "")
+    m = _bool_mask(mask, "masked_fill_ only supports boolean masks, but got mask with dtype {got}")
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(
@@ -409,7 +420,7 @@ def _order(a, axis: int, descending: bool):
     return (a.shape[axis] - 1) - xp.flip(backwards, axis)  # ties keep their order
 
 
-class TakeAlong(Function):
+class Sort(Function):
     """Values taken at distinct positions along `axis` (sort, topk): the gradient goes back."""
 
     op = "sort"
@@ -430,7 +441,7 @@ class TakeAlong(Function):
         return (grad,)
 
 
-class TopkTake(TakeAlong):
+class Topk(Sort):
     op = "topk"
 
 
@@ -443,11 +454,11 @@ def _sorted(op: str, input, dim, descending: bool, k=None):
         if k is not None and k not in (0, 1):
             raise RuntimeError("selected index k out of range")
         order = xp.zeros((), dtype=np.int64)
-        return (TakeAlong if k is None else TopkTake).apply(input, order=order, axis=0), order
+        return (Sort if k is None else Topk).apply(input, order=order, axis=0), order
     order = _order(a, axis, descending).astype(np.int64)
     if k is not None:
         order = xp.take(order, xp.arange(k), axis=axis)
-    cls = TakeAlong if k is None else TopkTake
+    cls = Sort if k is None else Topk
     return cls.apply(input, order=order, axis=axis), order
 
 

@@ -292,6 +292,16 @@ def test_gather_scatter_index_values_for_other_dtypes():
     _forward(lambda lib, x, i: lib.index_add(x, 0, i.int(), x), X, np.array([2, 0, 0]))
 
 
+def test_zero_dim_inputs():
+    s, i = np.array(4.0), np.array([0])
+    _forward(lambda lib, x, i: (lib.index_select(x, 0, i), x.index_select(0, i[0])), s, i)
+    _forward(lambda lib, x, i: x.index_add(0, i, x * 2), s, i)
+    _forward(lambda lib, x, i: (x.scatter(0, i[0], x * 2), x.scatter_add(0, i, x[None])), s, i)
+    _forward(lambda lib, x, i: (x.masked_fill(x > 1, 2.0), x.masked_select(x > 1)), s, i)
+    _forward(lambda lib, x, i: (x.sort(descending=True).values, x.topk(1).indices), s, i)
+    _forward(lambda lib, x, i: (x.amax(), x.prod(0), x.logsumexp(0), x.norm(1)), s, i)
+
+
 def test_masks_and_nonzero():
     _forward(lambda lib, x, m: x.masked_fill(m[:2, :3], 1.7), INTS[:, :3], MASK)
     _forward(lambda lib, x, m: x.masked_fill(m[:2, :3], True), INTS[:, :3], MASK)
@@ -414,6 +424,9 @@ ERRORS = {
     "index_select_float": (lambda lib, x, i: x.index_select(1, i[0].float()), X, I),
     "index_select_matrix": (lambda lib, x, i: x.index_select(1, i), X, I),
     "index_add_out_of_range": (lambda lib, x, i: x.index_add(1, i[1] * 2, x[:, :2]), X, I),
+    "index_add_source_dims": (lambda lib, x, i: x[0].index_add(0, i[0, :1], x[0, 0]), X, I),
+    "index_add_dim_past_source": (lambda lib, x, i: x.index_add(1, i[0, :1], x[:, 0]), X, I),
+    "index_select_scalar_out_of_range": (lambda lib, x, i: x[0, 0].index_select(0, i[1, :1]), X, I),
     "index_add_count": (lambda lib, x, i: x.index_add(1, i[1], x), X, I),
     "index_add_dtype": (lambda lib, x, i: x.index_add(1, i[1], x[:, :2].float()), X, I),
     "index_add_float_index": (lambda lib, x, i: x.index_add_(1, i[1].float(), x[:, :2]), X, I),
