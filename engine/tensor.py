@@ -631,11 +631,11 @@ class Tensor:
     def cumprod(self, dim, *, dtype=None) -> Tensor:
         return ops.scan.cumprod(self, dim, dtype=dtype)
 
-    def sort(self, dim=-1, descending=False, *, stable=False):
-        return ops.indexing.sort(self, dim, descending, stable=stable)
+    def sort(self, *args, dim=-1, descending=False, stable=None):
+        return ops.indexing.sort(self, *args, dim=dim, descending=descending, stable=stable)
 
-    def argsort(self, dim=-1, descending=False, *, stable=False) -> Tensor:
-        return ops.indexing.argsort(self, dim, descending, stable=stable)
+    def argsort(self, *args, dim=-1, descending=False, stable=None) -> Tensor:
+        return ops.indexing.argsort(self, *args, dim=dim, descending=descending, stable=stable)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return ops.indexing.topk(self, k, dim, largest, sorted)

@@ -157,6 +157,8 @@ class Prod(Function):
         if not bool((a == 0).any()):
             return (g * _kept(self.out, axes, self.keepdim) / a,)
         if self.axis is None:
+            if int((a == 0).sum()) > 1:  # PyTorch's shortcut: every product of the others is 0
+                return (xp.zeros(a.shape, dtype=g.dtype),)
             others = _exclusive_products(a.reshape(-1), 0).reshape(a.shape)
         else:
             others = _exclusive_products(a, self.axis)

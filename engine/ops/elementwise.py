@@ -220,9 +220,11 @@ class Pow(Function):
     op = "pow"
     saves = ((0, None), (1, None), ("out", 1))
 
-    def forward(self, a, b, bool_exponent=False, python_bool=False, wrapped_base=False):
+    def forward(
+        self, a, b, bool_exponent=False, python_bool=False, wrapped_base=False, number=None
+    ):
         self.a, self.b, self.bool_exponent = a, b, bool_exponent
-        self.python_bool, self.wrapped_base = python_bool, wrapped_base
+        self.python_bool, self.wrapped_base, self.number = python_bool, wrapped_base, number
         if a.dtype.kind in "iu" and b.dtype.kind == "i" and (b < 0).any():
             self.out = _int_pow(_xp(a), a, b)
         else:
@@ -242,7 +244,12 @@ class Pow(Function):
             e = float(bool(b))
             ga = g * (e * a ** (e - 1))
         elif self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
-            ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
+            if self.number is None or a.dtype.kind != "f":
+                power = a ** (b - 1)
+            else:  # a Python exponent: PyTorch takes its x ** (n - 1) in float64, where an
+                # odd n - 1 stays odd (2 ** 40 - 1 in float32 is 2 ** 40)
+                power = (a.astype(np.float64) ** (self.number - 1)).astype(a.dtype)
+            ga = unbroadcast(_fast.select(xp, b != 0, g * b * power), a.shape)
         if self.needs(1) and self.wrapped_base:
             # a Python int base past int64 (2 ** 63 ** x): PyTorch's backward takes the log
             # of it wrapped to a negative int64, so the exponent's gradient is all NaN
@@ -402,8 +409,16 @@ def pow(input, exponent):
     op = PowTensor if isinstance(exponent, Tensor) else Pow
     python_bool = isinstance(exponent, builtins.bool) and isinstance(input, Tensor)
     wrapped = isinstance(input, int) and not isinstance(input, builtins.bool) and input >= 2**63
+    number = None
+    if isinstance(exponent, int | float) and not isinstance(exponent, builtins.bool):
+        number = float(exponent) if math.isfinite(exponent) else None
     return op.apply(
-        a, b, bool_exponent=kinds[1] == "b", python_bool=python_bool, wrapped_base=wrapped
+        a,
+        b,
+        bool_exponent=kinds[1] == "b",
+        python_bool=python_bool,
+        wrapped_base=wrapped,
+        number=number,
     )
 
 

@@ -206,6 +206,8 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
             raise TypeError("scatter(): expected a src tensor or a value")
         tensor_arg("scatter", input)
         tensor_arg("scatter", index, "index", 3)
+        if not index._data.size:  # PyTorch checks nothing then, not even the value
+            return input.clone()
         fill = checked_scalar(value, input._data.dtype)
         xp = _xp(input._data)
         src = Tensor._make(xp.full(index._data.shape, fill, dtype=input._data.dtype), False, None)
@@ -402,10 +404,9 @@ def nonzero(input, *, as_tuple=False):
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64), False, None) for i in found)
     if a.ndim == 0:
-        out = xp.zeros((int(found[0].size), 0), dtype=np.int64)
-    else:
-        out = xp.stack(found, axis=1).astype(np.int64)
-    return Tensor._make(xp.ascontiguousarray(out), False, None)
+        return Tensor._make(xp.zeros((int(found[0].size), 0), dtype=np.int64), False, None)
+    # laid out as PyTorch's: one row of indices a dim, transposed (a view(-1) of it fails)
+    return Tensor._make(xp.stack(found).astype(np.int64).T, False, None)
 
 
 # ----- sort, argsort, topk, unique ------------------------------------------------------
@@ -462,16 +463,33 @@ def _sorted(op: str, input, dim, descending: bool, k=None):
     return cls.apply(input, order=order, axis=axis), order
 
 
-def sort(input, dim=-1, descending=False, *, stable=False):
+def _sort_args(op: str, args: tuple, dim, descending, stable):
+    """PyTorch's two forms: (dim=-1, descending=False), or with stable= all keywords."""
+    if len(args) > 2 or (args and stable is not None):
+        raise TypeError(
+            f"{op}() received an invalid combination of arguments: with stable=, dim and "
+            f"descending are keyword-only (and there are two at most); got {len(args)} "
+            "positional"
+        )
+    if args:
+        dim = args[0]
+    if len(args) == 2:
+        descending = args[1]
+    return dim, descending
+
+
+def sort(input, *args, dim=-1, descending=False, stable=None):
     """(values, indices) sorted along `dim`; ties keep their order, NaN sorts as largest."""
+    dim, descending = _sort_args("sort", args, dim, descending, stable)
     values, order = _sorted("sort", input, dim, descending)
     indices = Tensor._make(order, False, None)
     return MinMax(_saving(values, indices), indices)
 
 
-def argsort(input, dim=-1, descending=False, *, stable=False):
+def argsort(input, *args, dim=-1, descending=False, stable=None):
     """The indices that sort `input` along `dim`."""
-    return sort(input, dim, descending).indices
+    dim, descending = _sort_args("argsort", args, dim, descending, stable)
+    return sort(input, dim=dim, descending=descending).indices
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):

@@ -377,9 +377,15 @@ def _sort(b: Builder):
     if x is None:
         return None
     c = b.c
-    args = [_lit(b.dim(x))] if c.coin(0.7) else []
+    # past 16 elements PyTorch's default sort is not stable: ties may come in any order
+    stable = max(x.shape, default=1) > 16 or c.coin(0.2)
+    args = []
+    if c.coin(0.7):  # with stable=, PyTorch takes dim only as a keyword
+        args.append(f"{'dim=' if stable or c.coin(0.3) else ''}{_lit(b.dim(x))}")
     if c.coin(0.5):
         args.append(f"descending={c.pick((True, False))}")
+    if stable:
+        args.append("stable=True")
     if c.coin(0.3):
         return f"{b.new_name()} = torch.argsort({', '.join([x.name, *args])})"
     return f"{b.new_name()} = {x.name}.sort({', '.join(args)}){c.pick(('.values', '.indices'))}"
@@ -388,18 +394,21 @@ def _sort(b: Builder):
 def _index_ops(b: Builder):
     c = b.c
     form = c.pick(("gather", "index_select", "masked_fill", "masked_select", "nonzero"))
+    form = c.pick((form, form, "scatter_", "masked_fill_"))
     x = b.tensor(lambda v: v.ndim >= 1)
     if x is None:
         return None
     d = c.integer(0, x.ndim - 1)
     size = x.shape[d]
-    if form == "gather":
+    if form in ("gather", "scatter_"):
         shape = [c.integer(0, n) for n in x.shape]
         shape[d] = c.integer(0, 3)
         picks = [c.integer(0, size - 1) if size else 0 for _ in range(math.prod(shape))]
         if not size and picks:
             return None
         index = f"torch.tensor({picks}, dtype=torch.int64).reshape({tuple(shape)})"
+        if form == "scatter_":  # a value, not a src: repeated indices write the same thing
+            return f"{b.new_name()} = {x.name}.scatter_({d}, {index}, {_lit(b.scalar())})"
         return f"{b.new_name()} = {x.name}.gather({d}, {index})"
     if form == "index_select":
         picks = [c.integer(0, size - 1) for _ in range(c.integer(0, 3))] if size else []
@@ -411,7 +420,7 @@ def _index_ops(b: Builder):
         return None
     if form == "masked_select":
         return f"{b.new_name()} = torch.masked_select({x.name}, {m.name})"
-    return f"{b.new_name()} = {x.name}.masked_fill({m.name}, {_lit(b.scalar())})"
+    return f"{b.new_name()} = {x.name}.{form}({m.name}, {_lit(b.scalar())})"
 
 
 def _reshape(b: Builder):

@@ -72,6 +72,7 @@ GRADIENTS = {
     "prod_zeros_dim": (lambda lib, x: x.prod(1), WITH_ZEROS),
     "prod_zeros_dim0": (lambda lib, x: x.prod(0), WITH_ZEROS),
     "prod_zeros_all": (lambda lib, x: x[0].prod(), WITH_ZEROS),
+    "prod_two_zeros_all": (lambda lib, x: x.prod(), WITH_ZEROS),
     "cumsum": (lambda lib, x: lib.cumsum(x, 1), X),
     "cumsum_dim0": (lambda lib, x: x.cumsum(-3), X3),
     "cumprod": (lambda lib, x: lib.cumprod(x, 1), X),
@@ -215,7 +216,7 @@ def test_empty_index_is_not_checked():
     empty = np.zeros((5, 0, 9), dtype=np.int64)
     _forward(lambda lib, x, i: x.gather(1, i), X, empty)
     _forward(lambda lib, x, i: x.gather(1, i.float()), X, np.zeros(0, dtype=np.int64))
-    _forward(lambda lib, x, i: x.scatter(1, i, 1.0), X, empty)
+    _forward(lambda lib, x, i: (x.scatter(1, i, 1.0), x.int().scatter(1, i, 1e30)), X, empty)
     _forward(lambda lib, x, i: lib.scatter_add(x, 0, i, x), X, empty)
     out = engine.tensor(X, requires_grad=True).gather(1, engine.tensor(empty))
     assert out._base is None  # a new tensor, which may be changed in place
@@ -310,6 +311,9 @@ def test_masks_and_nonzero():
     for v in (A, INTS, BOOLS, np.array(3.0), np.array(0.0), np.zeros((2, 0))):
         _forward(lambda lib, x: (lib.nonzero(x), x.nonzero(as_tuple=True)), v)
         _forward(lambda lib, x: lib.where(x != 0), v)
+        if v.ndim > 1 and v.size > 1:  # laid out as PyTorch's, which cannot be viewed flat
+            _raises_alike(lambda lib, x: x.nonzero().view(-1), np.ones_like(v))
+            assert engine.tensor(v).nonzero().stride() == torch.tensor(v).nonzero().stride()
 
 
 # ----- in place ----------------------------------------------------------------------
@@ -435,6 +439,12 @@ ERRORS = {
     "masked_fill_overflow": (lambda lib, x, i: i.masked_fill(i > 0, INF), X, I),
     "masked_select_uint8": (lambda lib, x, i: x.masked_select(x.gt(0).to(lib.uint8)), X, I),
     "sort_dim": (lambda lib, x, i: x.sort(2), X, I),
+    "sort_positional_dim_with_stable": (lambda lib, x, i: x.sort(0, stable=True), X, I),
+    "argsort_positional_with_stable": (
+        lambda lib, x, i: lib.argsort(x, 0, True, stable=True),
+        X,
+        I,
+    ),
     "topk_k_too_big": (lambda lib, x, i: x.topk(5), X, I),
     "topk_k_negative": (lambda lib, x, i: x.topk(-1), X, I),
     "topk_bool": (lambda lib, x, i: (x > 0).topk(1), X, I),
