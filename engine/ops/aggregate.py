@@ -137,7 +137,8 @@ def _exclusive_products(a, axis):
 
 class Prod(Function):
     """The product over one dim or all elements. Without zeros in the input the gradient is
-    out / x, as PyTorch computes it; with zeros, the product of the other elements."""
+    out / x, as PyTorch computes it; with zeros, the product of the other elements (all 0
+    for a product of all elements with two zeros or more, PyTorch's shortcut)."""
 
     op = "prod"
     saves = ((0, None), ("out", None))
