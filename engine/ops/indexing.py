@@ -4,6 +4,7 @@ masked_select, nonzero, sort, argsort, topk and unique."""
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -518,27 +519,60 @@ class Unique(Function):
         raise NotImplementedError("the derivative for 'unique' is not implemented")
 
 
+def _distinct_runs(rows):
+    """For 2-d `rows`: the order that sorts them (lexicographically, stable) and where each
+    run of equal rows starts in that order (NaN equals nothing, as in PyTorch)."""
+    xp = _xp(rows)
+    n, m = rows.shape
+    if m == 0:
+        order = xp.arange(n)
+    elif m == 1:
+        order = xp.argsort(rows[:, 0], kind="stable")
+    else:
+        order = xp.lexsort(rows.T[::-1])  # the last key given sorts first
+    ordered = rows[order]
+    starts = xp.ones(n, dtype=bool)
+    if n:
+        starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    return order, ordered, starts
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    """The distinct elements in ascending order (each NaN distinct, as in PyTorch), with the
-    index of each input element among them and their counts when asked."""
+    """The distinct elements (or slices along `dim`) in ascending order, each NaN distinct,
+    as in PyTorch; with the index of each input element (slice) among them, and their
+    counts, when asked."""
     tensor_arg("unique", input)
-    if dim is not None:
-        raise NotImplementedError("unique(): dim= is not supported; flatten or use dim=None")
     a = input._data
     xp = _xp(a)
-    flat = a.reshape(-1)
-    order = xp.argsort(flat, kind="stable")
-    ordered = flat[order]
-    starts = xp.ones(ordered.shape, dtype=bool)
-    if ordered.size:
-        starts[1:] = ordered[1:] != ordered[:-1]  # NaN != NaN: every NaN stands alone
-    values = Unique.apply(input, values=ordered[starts])
-    out = [values]
+    if dim is None:
+        rows, axis = a.reshape(-1, 1), None
+    else:
+        if a.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        axis = _dim("unique", input, dim)
+        if a.shape.count(0) > 1:
+            raise RuntimeError(
+                "Number of zero sized dimensions is more than one, so unique cannot be applied"
+            )
+        if a.shape[axis] != 0 and 0 in a.shape:
+            raise RuntimeError(
+                "There are 0 sized dimensions, and they aren't selected, so unique cannot be "
+                "applied"
+            )
+        moved = xp.moveaxis(a, axis, 0)
+        rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
+    order, ordered, starts = _distinct_runs(rows)
+    kept = ordered[starts]
+    if axis is None:
+        kept = kept.reshape(-1)
+    else:
+        kept = xp.moveaxis(kept.reshape(kept.shape[0], *moved.shape[1:]), 0, axis)
+    out = [Unique.apply(input, values=xp.ascontiguousarray(kept))]
     if return_inverse:
-        inverse = xp.empty(flat.shape, dtype=np.int64)
+        inverse = xp.empty(rows.shape[0], dtype=np.int64)
         inverse[order] = xp.cumsum(starts) - 1
-        out.append(Tensor._make(inverse.reshape(a.shape), False, None))
+        out.append(Tensor._make(inverse.reshape(a.shape) if axis is None else inverse, False, None))
     if return_counts:
-        edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([flat.size])])
+        edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([rows.shape[0]])])
         out.append(Tensor._make(xp.diff(edges).astype(np.int64), False, None))
     return out[0] if len(out) == 1 else tuple(out)

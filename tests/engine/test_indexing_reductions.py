@@ -120,6 +120,29 @@ def test_gradients(name):
     check_op(fn, *inputs)
 
 
+ROWS = np.array([[3, 1, 2], [1, 5, 0], [3, 1, 2], [1, 4, 9]])
+FORWARD_ONLY = {
+    "unique": (lambda lib, x: lib.unique(x, return_inverse=True, return_counts=True), ROWS),
+    "unique_dim": (lambda lib, x: x.unique(dim=0, return_inverse=True, return_counts=True), ROWS),
+    "nonzero": (lambda lib, x: (lib.nonzero(x), *x.nonzero(as_tuple=True)), ROWS),
+    "where_condition": (lambda lib, x: lib.where(x > 2), ROWS),
+    "all_any": (lambda lib, x: (x.all(), lib.any(x, 1), x.all(0, keepdim=True)), ROWS),
+    "argsort_ties": (lambda lib, x: lib.argsort(x, 0, descending=True), ROWS),
+    "cumsum_prod_int": (lambda lib, x: (x.cumsum(1), lib.prod(x, 0), x.cumprod(0)), ROWS),
+    "index_ops_int": (
+        lambda lib, x, i: (x.gather(1, i), x.index_select(0, i[:, 0]), x.scatter(1, i, 7)),
+        ROWS,
+        IDX[:, :2] % 3,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD_ONLY))
+def test_forward_only(name):
+    fn, *inputs = FORWARD_ONLY[name]
+    check_op(fn, *inputs, backward=False)
+
+
 # ----- values and dtypes where gradients do not apply or the input is unusual ---------
 
 A = np.array([[3.0, NAN, 1.0, 3.0], [2.0, 2.0, -1.0, NAN], [0.0, -0.0, INF, -INF]])
@@ -277,6 +300,23 @@ def test_unique():
     x = engine.tensor([2.0, 1.0, 2.0], requires_grad=True)
     with pytest.raises(NotImplementedError):
         engine.unique(x).sum().backward()
+
+
+def test_unique_along_a_dim():
+    rows = np.array([[3, 1, 2], [1, 5, 0], [3, 1, 2], [1, 4, 9]])
+    floats = np.array([[2.5, 1.0], [INF, 1.0], [-0.0, 1.0], [0.0, 1.0]])
+    for v in (rows, floats, BOOLS, X3.round(0), np.zeros((0, 3)), np.array([3, 1, 3])):
+        for dim in range(-v.ndim, v.ndim):
+            if v.size == 0 and v.shape[dim] != 0:  # a size-0 dim not selected
+                _raises_alike(lambda lib, x, d=dim: lib.unique(x, dim=d), v)
+                continue
+            _forward(lambda lib, x, d=dim: lib.unique(x, dim=d), v)
+            _forward(
+                lambda lib, x, d=dim: x.unique(return_inverse=True, return_counts=True, dim=d), v
+            )
+    _raises_alike(lambda lib, x: lib.unique(x, dim=0), np.array(3))
+    _raises_alike(lambda lib, x: lib.unique(x, dim=2), rows)
+    _raises_alike(lambda lib, x: lib.unique(x, dim=0), np.zeros((0, 0)))
 
 
 def test_gather_scatter_index_values_for_other_dtypes():
