@@ -480,7 +480,8 @@ def _sort_args(op: str, args: tuple, dim, descending, stable):
 
 
 def sort(input, *args, dim=-1, descending=False, stable=None):
-    """(values, indices) sorted along `dim`; ties keep their order, NaN sorts as largest."""
+    """(values, indices) sorted along `dim`, NaN as the largest value. Ties keep their
+    order, as PyTorch's stable=True (its default sort does so up to 16 elements only)."""
     dim, descending = _sort_args("sort", args, dim, descending, stable)
     values, order = _sorted("sort", input, dim, descending)
     indices = Tensor._make(order, False, None)
@@ -494,7 +495,8 @@ def argsort(input, *args, dim=-1, descending=False, stable=None):
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
-    """(values, indices) of the k largest (or smallest) elements along `dim`, in order."""
+    """(values, indices) of the k largest (or smallest) elements along `dim`, in order
+    (also when not `sorted`); among ties, the first ones."""
     tensor_arg("topk", input)
     if input._data.dtype == np.bool_:
         raise RuntimeError("topk does not support bool dtypes on CPU")
