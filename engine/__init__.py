@@ -126,6 +126,32 @@ from engine.ops import (
     var,
     where,
 )
+from engine.ops.aggregate import (
+    all,
+    amax,
+    amin,
+    any,
+    log_softmax,
+    logsumexp,
+    norm,
+    prod,
+    softmax,
+)
+from engine.ops.indexing import (
+    argsort,
+    gather,
+    index_add,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    sort,
+    topk,
+    unique,
+)
+from engine.ops.scan import cumprod, cumsum
 from engine.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from engine.tensor import Size, Tensor
 
@@ -189,5 +215,5 @@ def numel(input) -> int:
 
 # subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`); imported
 # last because they import engine.tensor, which needs engine.autograd loaded first
-from engine import datasets, nn, optim, utils  # noqa: E402
+from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 from engine.serialization import load, save  # noqa: E402

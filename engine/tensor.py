@@ -619,6 +619,107 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False) -> Tensor:
         return ops.argmin(self, dim, keepdim)
 
+    # reductions, scans, sorting and index ops (engine.ops.aggregate, scan, indexing)
+    def softmax(self, dim, dtype=None) -> Tensor:
+        return ops.aggregate.softmax(self, dim, dtype, _position=1)
+
+    def log_softmax(self, dim, dtype=None) -> Tensor:
+        return ops.aggregate.log_softmax(self, dim, dtype, _position=1)
+
+    def all(self, dim=None, keepdim=False) -> Tensor:
+        return ops.aggregate.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False) -> Tensor:
+        return ops.aggregate.any(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False) -> Tensor:
+        return ops.aggregate.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False) -> Tensor:
+        return ops.aggregate.amin(self, dim, keepdim)
+
+    def prod(self, dim=NO_DIM, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.aggregate.prod(self, dim, keepdim, dtype=dtype)
+
+    def logsumexp(self, dim, keepdim=False) -> Tensor:
+        return ops.aggregate.logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
+        return ops.aggregate.norm(self, p, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim, *, dtype=None) -> Tensor:
+        return ops.scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, *, dtype=None) -> Tensor:
+        return ops.scan.cumprod(self, dim, dtype=dtype)
+
+    def sort(self, *args, dim=-1, descending=False, stable=None):
+        return ops.indexing.sort(self, *args, dim=dim, descending=descending, stable=stable)
+
+    def argsort(self, *args, dim=-1, descending=False, stable=None) -> Tensor:
+        return ops.indexing.argsort(self, *args, dim=dim, descending=descending, stable=stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.indexing.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return ops.indexing.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def gather(self, dim, index, *, sparse_grad=False) -> Tensor:
+        return ops.indexing.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
+        return ops.indexing.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
+        if isinstance(src, Tensor):
+            return self._modify(
+                lambda x, s: ops.indexing.scatter(x, dim, index, s, reduce=reduce),
+                src,
+                keeps_self=False,
+            )
+        return self._modify(
+            lambda x: ops.indexing.scatter(x, dim, index, src, value=value, reduce=reduce),
+            keeps_self=False,
+        )
+
+    def scatter_add(self, dim, index, src) -> Tensor:
+        return ops.indexing.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.indexing.scatter_add(x, dim, index, s), src, keeps_self=False
+        )
+
+    def index_select(self, dim, index) -> Tensor:
+        return ops.indexing.index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1) -> Tensor:
+        return ops.indexing.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.indexing.index_add(x, dim, index, s, alpha=alpha),
+            source,
+            keeps_self=False,
+        )
+
+    def masked_fill(self, mask, value) -> Tensor:
+        return ops.indexing.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        if isinstance(value, Tensor):
+            return self._modify(ops.indexing.masked_fill, mask, value, keeps_self=False)
+        return self._modify(
+            lambda x, m: ops.indexing.masked_fill(x, m, value), mask, keeps_self=False
+        )
+
+    def masked_select(self, mask) -> Tensor:
+        return ops.indexing.masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple=False):
+        return ops.indexing.nonzero(self, as_tuple=as_tuple)
+
     def reshape(self, *shape) -> Tensor:
         return ops.reshape(self, *shape)
 

@@ -7,6 +7,7 @@ import pytest
 
 from tests.engine import gradcheck
 from tests.engine.test_conv_pool import test_conv2d_configs, test_pool_configs  # noqa: F401
+from tests.engine.test_indexing_reductions import test_forward_only, test_gradients  # noqa: F401
 from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda)
     test_activations,
     test_batch_norm,
