@@ -153,7 +153,7 @@ class Function:
         )
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} op={self.op!r}>"
+        return f"<{self.name()} op={self.op!r}>"
 
     # ----- what PyTorch's grad_fn shows -------------------------------------------------
     def name(self) -> str:

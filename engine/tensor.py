@@ -206,8 +206,7 @@ class Tensor:
         if self.is_cuda:
             extras.append("device='cuda'")
         if self._ctx is not None:
-            name = type(self.grad_fn).__name__
-            extras.append(f"grad_fn=<{name if name.endswith('Backward') else name + 'Backward'}>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
