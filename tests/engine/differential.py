@@ -881,6 +881,9 @@ class Run:
         if not terms:
             return
         leaves = [k for k, v in values.items() if v.requires_grad and v.is_leaf]
+        # a float64 leaf's gradient that passed through a float32 value is only as
+        # exact as float32 (its rounding differs with the formula)
+        single = any(v.requires_grad and v.dtype == self.torch.float32 for v in values.values())
         lines = [f"loss = {' + '.join(terms)}", "loss.backward()"]
         for line in lines:
             if not self.execute(line, "backward"):
@@ -897,7 +900,8 @@ class Run:
                 self._fail("grad", "backward", f"{name}.grad dtype {e.dtype} vs torch {tdtype}")
                 return
             ea, ta = _arrays(e, t)
-            why = compare_arrays(ea, ta, tdtype, _scale([ta]), GRAD_TOLERANCE)
+            exact = "float32" if single else tdtype
+            why = compare_arrays(ea, ta, exact, _scale([ta]), GRAD_TOLERANCE)
             if why is not None:
                 self._fail("grad", "backward", f"{name}.grad: {why}")
                 return
