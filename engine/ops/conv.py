@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine import _fast, backend
 from engine._checks import pair, positive_int
 from engine.autograd import Function, OpError
+from engine.ops.fold import col2im, im2col
 from engine.tensor import Tensor
 
 
@@ -135,33 +136,34 @@ class Conv2dOp(Function):
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 
-def _check_conv(x, w, b, groups: int) -> None:
-    if w.ndim != 4:
+def _check_conv(x, w, b, groups: int, op: str = "conv2d") -> None:
+    kernel = "kH, kW" if x.ndim == 4 else "kW"
+    if w.ndim != x.ndim:
         raise OpError(
-            f"conv2d: expected weight of shape (out_channels, in_channels/groups, kH, kW), "
+            f"{op}: expected weight of shape (out_channels, in_channels/groups, {kernel}), "
             f"got {w.shape}"
         )
     C, (O, Cg) = x.shape[1], w.shape[:2]
     if C % groups:
         raise OpError(
-            f"conv2d: in_channels {C} of input {x.shape} is not divisible by groups={groups}"
+            f"{op}: in_channels {C} of input {x.shape} is not divisible by groups={groups}"
         )
     if O % groups:
         raise OpError(
-            f"conv2d: out_channels {O} of weight {w.shape} is not divisible by groups={groups}"
+            f"{op}: out_channels {O} of weight {w.shape} is not divisible by groups={groups}"
         )
     if C != Cg * groups:
         also = f", groups={groups}" if groups > 1 else ""
         raise OpError(
-            f"conv2d: expected input of shape (N, C, H, W) with C={Cg * groups} "
+            f"{op}: expected input of shape (N, C, {'H, ' * (x.ndim == 4)}W) with C={Cg * groups} "
             f"(weight {w.shape}{also}), got {x.shape}"
         )
     if b is not None and b.shape != (O,):
-        raise OpError(f"conv2d: expected bias of shape ({O},) for weight {w.shape}, got {b.shape}")
+        raise OpError(f"{op}: expected bias of shape ({O},) for weight {w.shape}, got {b.shape}")
     named = {"input": x, "weight": w, "bias": b}
     if len({a.dtype for a in named.values() if a is not None}) > 1:
         names = ", ".join(f"{n} {a.dtype}" for n, a in named.items() if a is not None)
-        raise OpError(f"conv2d: input, weight and bias must have one dtype, got {names}")
+        raise OpError(f"{op}: input, weight and bias must have one dtype, got {names}")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -190,4 +192,157 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return Conv2dOp.apply(
         *inputs, stride=stride, padding=tuple(pads), dilation=dilation, groups=groups
+    )
+
+
+def _single(op: str, name: str, value, allow_zero: bool = False) -> int:
+    """An int, or a sequence of one int, as PyTorch's 1-d layers take their sizes."""
+    items = (value,) if isinstance(value, int) else tuple(value)
+    if len(items) != 1:
+        raise ValueError(f"{op}: {name} must be an int or a tuple of one int, got {value!r}")
+    return positive_int(op, name, items[0], allow_zero)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D convolution (cross-correlation) over an (N, C, L) or (C, L) input: conv2d on
+    rows of height 1."""
+    stride = _single("conv1d", "stride", stride)
+    dilation = _single("conv1d", "dilation", dilation)
+    groups = positive_int("conv1d", "groups", groups)
+    if not isinstance(padding, str):
+        padding = (0, _single("conv1d", "padding", padding, allow_zero=True))
+    elif padding == "same" and stride != 1:
+        raise ValueError(
+            f"conv1d: padding='same' is not supported for strided convolutions (stride {stride})"
+        )
+    if input.ndim not in (2, 3):
+        raise OpError(
+            "conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got "
+            f"{tuple(input.shape)}"
+        )
+    x = input._data if input.ndim == 3 else input._data[None]
+    _check_conv(x, weight._data, None if bias is None else bias._data, groups, "conv1d")
+    out = conv2d(
+        input.unsqueeze(-2),
+        weight.unsqueeze(-2),
+        bias,
+        stride=(1, stride),
+        padding=padding,
+        dilation=(1, dilation),
+        groups=groups,
+    )
+    return out.squeeze(-2)
+
+
+class ConvTranspose2dOp(Function):
+    """The adjoint of conv2d (its gradient with respect to the input), with weights
+    (C_in, C_out/groups, kH, kW): each input pixel times the kernel is one (C_out, kH, kW)
+    block, one matmul for all of them, and col2im adds the blocks into the output.
+    Backward is conv2d's forward relation: im2col of the output gradient and matmuls.
+    """
+
+    op = "conv_transpose2d"
+    saves = ((0, 1), (1, 0))
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
+                dilation=(1, 1), groups=1, output_shape=(1, 1)):  # fmt: skip
+        xp = backend.array_module(x)
+        self.unbatched = x.ndim == 3
+        x = _batched("conv_transpose2d", x)
+        N, C, H, W = x.shape
+        _, Og, kh, kw = w.shape
+        self.xm = x.reshape(N, groups, C // groups, H * W)
+        self.wm = w.reshape(groups, C // groups, Og * kh * kw)
+        cols = xp.matmul(self.wm.transpose(0, 2, 1), self.xm)  # (N, groups, Og*kH*kW, H*W)
+        self.geometry = (kh, kw), dilation, padding, stride, (H, W)
+        y = col2im(cols.reshape(N, groups * Og * kh * kw, H * W), output_shape, *self.geometry)
+        if b is not None:
+            y += b[:, None, None]
+        self.x_shape, self.w_shape, self.has_bias = x.shape, w.shape, b is not None
+        y = xp.ascontiguousarray(y)
+        return y[0] if self.unbatched else y
+
+    def backward(self, g):
+        g = g[None] if self.unbatched else g
+        N, C, H, W = self.x_shape
+        groups = self.wm.shape[0]
+        gcols = im2col(g, *self.geometry).reshape(N, groups, -1, H * W)
+        gx = gw = gb = None
+        if self.needs(0):
+            gx = (self.wm @ gcols).reshape(self.x_shape)
+            gx = gx[0] if self.unbatched else gx
+        if self.needs(1):
+            gw = (self.xm @ gcols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(self.w_shape)
+        if self.has_bias and self.needs(2):
+            gb = g.sum(axis=(0, 2, 3))
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """Transposed 2-D convolution (conv2d's gradient with respect to its input) over an
+    (N, C_in, H, W) or (C_in, H, W) input, with weights (C_in, C_out/groups, kH, kW)."""
+    op = "conv_transpose2d"
+    stride = pair(op, "stride", stride)
+    padding = pair(op, "padding", padding, allow_zero=True)
+    output_padding = pair(op, "output_padding", output_padding, allow_zero=True)
+    dilation = pair(op, "dilation", dilation)
+    groups = positive_int(op, "groups", groups)
+    if input.ndim not in (3, 4):
+        raise OpError(
+            f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got {tuple(input.shape)}"
+        )
+    if weight.ndim != 4:
+        raise OpError(
+            f"{op}: expected weight of shape (in_channels, out_channels/groups, kH, kW), "
+            f"got {tuple(weight.shape)}"
+        )
+    C, (Cw, Og) = input.shape[-3], tuple(weight.shape[:2])
+    if Cw % groups:
+        raise OpError(
+            f"{op}: in_channels {Cw} of weight {tuple(weight.shape)} is not divisible by "
+            f"groups={groups}"
+        )
+    if C != Cw:
+        raise OpError(
+            f"{op}: expected input with {Cw} channels (weight {tuple(weight.shape)}), got "
+            f"{tuple(input.shape)}"
+        )
+    if bias is not None and tuple(bias.shape) != (Og * groups,):
+        raise OpError(
+            f"{op}: expected bias of shape ({Og * groups},) for weight {tuple(weight.shape)} "
+            f"and groups={groups}, got {tuple(bias.shape)}"
+        )
+    for o, s, d in zip(output_padding, stride, dilation, strict=True):
+        if o >= s and o >= d:
+            raise OpError(
+                f"{op}: output_padding {output_padding} must be smaller than either stride "
+                f"{stride} or dilation {dilation}"
+            )
+    named = {"input": input, "weight": weight, "bias": bias}
+    if len({t.dtype for t in named.values() if t is not None}) > 1:
+        names = ", ".join(f"{n} {t.dtype}" for n, t in named.items() if t is not None)
+        raise OpError(f"{op}: input, weight and bias must have one dtype, got {names}")
+    size = tuple(input.shape[-2:])
+    out = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            size, stride, padding, dilation, weight.shape[2:], output_padding, strict=True
+        )
+    )
+    if min(out) < 1:
+        raise OpError(
+            f"{op}: given input size per channel {size}, the calculated output size per "
+            f"channel {out} is too small"
+        )
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return ConvTranspose2dOp.apply(
+        *inputs,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+        output_shape=out,
     )
