@@ -199,7 +199,7 @@ def _single(op: str, name: str, value, allow_zero: bool = False) -> int:
     """An int, or a sequence of one int, as PyTorch's 1-d layers take their sizes."""
     items = (value,) if isinstance(value, int) else tuple(value)
     if len(items) != 1:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of one int, got {value!r}")
+        raise OpError(f"{op}: {name} must be an int or a tuple of one int, got {value!r}")
     return positive_int(op, name, items[0], allow_zero)
 
 
