@@ -78,3 +78,13 @@ __all__ = [
     "functional",
     "init",
 ]
+
+# convolution, pooling and resampling layers beyond 2-d conv/pool
+from engine.nn.conv import Conv1d, ConvTranspose2d
+from engine.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
+from engine.nn.resample import Fold, Unfold, Upsample, ZeroPad2d
+
+__all__ += [
+    "AdaptiveMaxPool2d", "AvgPool1d", "Conv1d", "ConvTranspose2d", "Fold", "MaxPool1d", "Unfold",
+    "Upsample", "ZeroPad2d",
+]  # fmt: skip

@@ -217,8 +217,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         )
     if input.ndim not in (2, 3):
         raise OpError(
-            "conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got "
-            f"{tuple(input.shape)}"
+            f"conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got {tuple(input.shape)}"
         )
     x = input._data if input.ndim == 3 else input._data[None]
     _check_conv(x, weight._data, None if bias is None else bias._data, groups, "conv1d")

@@ -121,8 +121,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     geometry = _fold_args("unfold", kernel_size, dilation, padding, stride)
     if input.ndim not in (3, 4):
         raise OpError(
-            "unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
-            f"{tuple(input.shape)}"
+            f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got {tuple(input.shape)}"
         )
     _check_float("unfold", "im2col_out_cpu", input)
     blocks = _blocks(tuple(input.shape[-2:]), *geometry)

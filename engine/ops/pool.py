@@ -397,7 +397,9 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
 
 def _pool1d_input(op: str, input) -> None:
     if input.ndim not in (2, 3):
-        raise OpError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got {tuple(input.shape)}")
+        raise OpError(
+            f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got {tuple(input.shape)}"
+        )
 
 
 def max_pool1d(

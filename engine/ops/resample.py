@@ -64,9 +64,7 @@ def linear_weights(n_in: int, n_out: int, factor, align_corners: bool, dtype):
 def _index_add_axis(out, axis: int, index, values) -> None:
     """out[..., index[k], ...] += values[..., k, ...] along `axis`, repeats adding up."""
     xp = backend.array_module(out)
-    backend.index_add(
-        xp.moveaxis(out, axis, 0), xp.asarray(index), xp.moveaxis(values, axis, 0)
-    )
+    backend.index_add(xp.moveaxis(out, axis, 0), xp.asarray(index), xp.moveaxis(values, axis, 0))
 
 
 class InterpolateOp(Function):
