@@ -212,7 +212,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     if not isinstance(padding, str):
         padding = (0, _single("conv1d", "padding", padding, allow_zero=True))
     elif padding == "same" and stride != 1:
-        raise ValueError(
+        raise OpError(
             f"conv1d: padding='same' is not supported for strided convolutions (stride {stride})"
         )
     if input.ndim not in (2, 3):

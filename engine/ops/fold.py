@@ -120,7 +120,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sliding blocks of a (N, C, H, W) or (C, H, W) input as columns: (N, C*kH*kW, L)."""
     geometry = _fold_args("unfold", kernel_size, dilation, padding, stride)
     if input.ndim not in (3, 4):
-        raise OpError(
+        error = IndexError if input.ndim < 3 else OpError  # PyTorch's types
+        raise error(
             f"unfold: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got {tuple(input.shape)}"
         )
     _check_float("unfold", "im2col_out_cpu", input)
