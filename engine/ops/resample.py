@@ -14,6 +14,7 @@ import numpy as np
 from engine import backend
 from engine.autograd import Function, OpError
 from engine.dtypes import scalar_name
+from engine.ops.pool import adaptive_avg_pool2d
 from engine.tensor import Tensor
 
 _LINEAR = {3: "linear", 4: "bilinear", 5: "trilinear"}
@@ -164,11 +165,12 @@ def interpolate(
     if mode in _LINEAR.values() and _LINEAR.get(input.ndim) != mode:
         need = {v: k for k, v in _LINEAR.items()}[mode]
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {need}D input")
-    if input.ndim not in _LINEAR or mode not in ("nearest", "nearest-exact", *_LINEAR.values()):
+    modes = ("nearest", "nearest-exact", *_LINEAR.values())
+    if not (input.ndim in _LINEAR and mode in modes or input.ndim in (3, 4) and mode == "area"):
         raise NotImplementedError(
             f"interpolate: input of {input.ndim} dims and mode {mode!r}: this engine supports "
             "3-D, 4-D and 5-D input with the modes nearest | nearest-exact | linear | "
-            "bilinear | trilinear"
+            "bilinear | trilinear, and 'area' for 3-D and 4-D input"
         )
     for n in sizes:
         if not isinstance(n, int | np.integer) or isinstance(n, bool):
@@ -183,6 +185,10 @@ def interpolate(
         raise NotImplementedError(
             f'"{kind}{dims}d" not implemented for {scalar_name(input._data.dtype)!r}'
         )
+    if mode == "area":  # adaptive average pooling, as in PyTorch
+        if input.ndim == 3:
+            return adaptive_avg_pool2d(input.unsqueeze(-2), (1, int(sizes[0]))).squeeze(-2)
+        return adaptive_avg_pool2d(input, tuple(int(n) for n in sizes))
     return InterpolateOp.apply(
         input,
         output_size=tuple(int(n) for n in sizes),

@@ -10,7 +10,11 @@ import pytest
 import engine
 from tests.engine.gradcheck import Const, check_op
 
-pytestmark = pytest.mark.torch
+pytestmark = [
+    pytest.mark.torch,
+    # PyTorch's note that it copies the input for an even kernel with padding='same'
+    pytest.mark.filterwarnings("ignore:Using padding='same'"),
+]
 torch = pytest.importorskip("torch")
 
 rng = np.random.default_rng(17)
@@ -157,6 +161,9 @@ INTERP = [
     ("bilinear_to_1", interp(size=1, mode="bilinear", align_corners=True), X4),
     ("bilinear_down", interp(size=(2, 2), mode="bilinear"), X4),
     ("linear_3d", interp(scale_factor=2.5, mode="linear"), randn(2, 3, 4)),
+    ("area", interp(size=(3, 2), mode="area"), X4),
+    ("area_scale", interp(scale_factor=0.5, mode="area"), X4),
+    ("area_3d", interp(size=3, mode="area"), randn(2, 3, 7)),
     (
         "trilinear",
         interp(size=(3, 2, 4), mode="trilinear", align_corners=True),
