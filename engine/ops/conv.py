@@ -236,8 +236,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 class ConvTranspose2dOp(Function):
     """The adjoint of conv2d (its gradient with respect to the input), with weights
     (C_in, C_out/groups, kH, kW): each input pixel times the kernel is one (C_out, kH, kW)
-    block, one matmul for all of them, and col2im adds the blocks into the output.
-    Backward is conv2d's forward relation: im2col of the output gradient and matmuls.
+    block, one matmul per group for all pixels of all images, and col2im adds the blocks
+    into the output. Backward is conv2d's forward relation: im2col of the output
+    gradient and one matmul per group for each gradient.
     """
 
     op = "conv_transpose2d"
@@ -250,11 +251,13 @@ class ConvTranspose2dOp(Function):
         x = _batched("conv_transpose2d", x)
         N, C, H, W = x.shape
         _, Og, kh, kw = w.shape
-        self.xm = x.reshape(N, groups, C // groups, H * W)
+        # channel-major input (groups, C/groups, N*H*W): the pixels of all images side by side
+        self.xm = xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(groups, C // groups, -1)
         self.wm = w.reshape(groups, C // groups, Og * kh * kw)
-        cols = xp.matmul(self.wm.transpose(0, 2, 1), self.xm)  # (N, groups, Og*kH*kW, H*W)
+        cols = xp.matmul(self.wm.transpose(0, 2, 1), self.xm)  # (groups, Og*kH*kW, N*H*W)
         self.geometry = (kh, kw), dilation, padding, stride, (H, W)
-        y = col2im(cols.reshape(N, groups * Og * kh * kw, H * W), output_shape, *self.geometry)
+        cols = cols.reshape(groups * Og * kh * kw, N * H * W)
+        y = col2im(cols, output_shape, *self.geometry, channel_major=True)
         if b is not None:
             y += b[:, None, None]
         self.x_shape, self.w_shape, self.has_bias = x.shape, w.shape, b is not None
@@ -262,16 +265,17 @@ class ConvTranspose2dOp(Function):
         return y[0] if self.unbatched else y
 
     def backward(self, g):
+        xp = backend.array_module(g)
         g = g[None] if self.unbatched else g
         N, C, H, W = self.x_shape
         groups = self.wm.shape[0]
-        gcols = im2col(g, *self.geometry).reshape(N, groups, -1, H * W)
+        gcols = im2col(g, *self.geometry, channel_major=True).reshape(groups, -1, N * H * W)
         gx = gw = gb = None
         if self.needs(0):
-            gx = (self.wm @ gcols).reshape(self.x_shape)
-            gx = gx[0] if self.unbatched else gx
+            gx = (self.wm @ gcols).reshape(C, N, H, W).transpose(1, 0, 2, 3)
+            gx = xp.ascontiguousarray(gx[0] if self.unbatched else gx)
         if self.needs(1):
-            gw = (self.xm @ gcols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(self.w_shape)
+            gw = _fast.matmul_nt(xp, self.xm, gcols).reshape(self.w_shape)
         if self.has_bias and self.needs(2):
             gb = g.sum(axis=(0, 2, 3))
         return (gx, gw, gb) if self.has_bias else (gx, gw)

@@ -12,9 +12,10 @@ from engine.dtypes import scalar_name
 from engine.tensor import Tensor
 
 
-def im2col(x, kernel, dilation, padding, stride, blocks):
+def im2col(x, kernel, dilation, padding, stride, blocks, channel_major=False):
     """(N, C, H, W) -> (N, C*kH*kW, bH*bW): block (i, j) of the zero-padded input as a
-    column, with `blocks` = (bH, bW) blocks along each axis. One copy of a strided view."""
+    column, with `blocks` = (bH, bW) blocks along each axis. One copy of a strided view.
+    With `channel_major` the columns of all images are side by side: (C*kH*kW, N*bH*bW)."""
     xp = backend.array_module(x)
     N, C, H, W = x.shape
     (kh, kw), (dh, dw), (ph, pw), (sh, sw), (bh, bw) = kernel, dilation, padding, stride, blocks
@@ -27,12 +28,15 @@ def im2col(x, kernel, dilation, padding, stride, blocks):
     view = xp.lib.stride_tricks.as_strided(
         padded, (N, C, kh, kw, bh, bw), (sn, sc, dh * sy, dw * sx, sh * sy, sw * sx)
     )
+    if channel_major:
+        return xp.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5)).reshape(C * kh * kw, -1)
     return xp.ascontiguousarray(view).reshape(N, C * kh * kw, bh * bw)
 
 
-def col2im(cols, size, kernel, dilation, padding, stride, blocks):
+def col2im(cols, size, kernel, dilation, padding, stride, blocks, channel_major=False):
     """The adjoint of im2col: (N, C*kH*kW, bH*bW) -> (N, C, H, W), each column's values
-    added back where its block read them. One strided add per kernel offset."""
+    added back where its block read them. One strided add per kernel offset. With
+    `channel_major` the columns come as (C*kH*kW, N*bH*bW)."""
     xp = backend.array_module(cols)
     (H, W), (kh, kw), (dh, dw), (ph, pw), (sh, sw), (bh, bw) = (
         size,
@@ -42,12 +46,15 @@ def col2im(cols, size, kernel, dilation, padding, stride, blocks):
         stride,
         blocks,
     )
-    N = cols.shape[0]
-    C = cols.shape[1] // (kh * kw)
+    if channel_major:
+        C, N = cols.shape[0] // (kh * kw), cols.shape[1] // (bh * bw)
+        cols = cols.reshape(C, kh, kw, N, bh, bw).transpose(3, 0, 1, 2, 4, 5)
+    else:
+        N, C = cols.shape[0], cols.shape[1] // (kh * kw)
     Hp = max(H + 2 * ph, (kh - 1) * dh + (bh - 1) * sh + 1)
     Wp = max(W + 2 * pw, (kw - 1) * dw + (bw - 1) * sw + 1)
     out = xp.zeros((N, C, Hp, Wp), cols.dtype)
-    cols = cols.reshape(N, C, kh, kw, bh, bw)
+    cols = cols.reshape(N, C, kh, kw, bh, bw)  # a view where it already has this shape
     for i in range(kh):
         for j in range(kw):
             rows = slice(i * dh, i * dh + (bh - 1) * sh + 1, sh)
