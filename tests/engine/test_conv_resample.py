@@ -47,6 +47,7 @@ CONV1D = [
 
 
 @pytest.mark.parametrize(("fn", "inputs"), [c[1:] for c in CONV1D], ids=[c[0] for c in CONV1D])
+@pytest.mark.usefixtures("fast_path")  # with the speed tricks and without
 def test_conv1d(fn, inputs):
     check_op(fn, *inputs)
 
@@ -86,6 +87,7 @@ CONV_T = [
 
 
 @pytest.mark.parametrize(("fn", "inputs"), [c[1:] for c in CONV_T], ids=[c[0] for c in CONV_T])
+@pytest.mark.usefixtures("fast_path")  # with the speed tricks and without
 def test_conv_transpose2d(fn, inputs):
     check_op(fn, *inputs)
 
