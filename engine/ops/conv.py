@@ -334,7 +334,7 @@ def conv_transpose2d(
             size, stride, padding, dilation, weight.shape[2:], output_padding, strict=True
         )
     )
-    if min(out) < 1:
+    if min(out) < 1:  # PyTorch's own kernel's rule (one of its backends returns empty at 0)
         raise OpError(
             f"{op}: given input size per channel {size}, the calculated output size per "
             f"channel {out} is too small"

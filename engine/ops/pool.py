@@ -223,13 +223,9 @@ def _pool_args(op, kernel_size, stride, padding, dilation):
     stride = kernel if stride is None or stride == [] else pair(op, "stride", stride)
     padding = pair(op, "padding", padding, allow_zero=True)
     dilation = pair(op, "dilation", dilation)
-    for p, k, d in zip(padding, kernel, dilation, strict=True):
-        if p > (d * (k - 1) + 1) // 2:
-            what = "kernel_size" if dilation == (1, 1) else "the dilated kernel_size"
-            raise OpError(
-                f"{op}: padding {padding} should be at most half of {what} {kernel}"
-                + ("" if dilation == (1, 1) else f" with dilation {dilation}")
-            )
+    for p, k in zip(padding, kernel, strict=True):
+        if p > k // 2:  # PyTorch compares with the kernel's size, dilated or not
+            raise OpError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
     return kernel, stride, padding, dilation
 
 

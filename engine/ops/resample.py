@@ -29,17 +29,17 @@ def _scale(n_in: int, n_out: int, factor, align_corners: bool, dtype):
     return dtype.type(n_in) / dtype.type(n_out)
 
 
-def nearest_indices(n_in: int, n_out: int, factor, exact: bool) -> np.ndarray:
-    """Source index of each output position: floor(dst * scale) in float32 ('nearest',
-    with PyTorch's shortcuts for equal and doubled sizes) or floor((dst + 0.5) * scale)
-    ('nearest-exact'), at most n_in - 1."""
+def nearest_indices(n_in: int, n_out: int, factor, exact: bool, shortcut: bool) -> np.ndarray:
+    """Source index of each output position: floor(dst * scale) in float32 ('nearest')
+    or floor((dst + 0.5) * scale) ('nearest-exact'), at most n_in - 1. With `shortcut`
+    (PyTorch's 2-d 'nearest'), equal sizes copy and doubled sizes repeat each input."""
     dst = np.arange(n_out)
     scale = _scale(n_in, n_out, factor, False, np.dtype(np.float32))
     if exact:
         src = np.floor(((dst + 0.5) * np.float64(scale)).astype(np.float32))
-    elif n_out == n_in:
+    elif shortcut and n_out == n_in:
         return dst
-    elif n_out == 2 * n_in:
+    elif shortcut and n_out == 2 * n_in:
         return dst >> 1
     else:
         src = np.floor(dst.astype(np.float32) * scale)
@@ -80,9 +80,14 @@ class InterpolateOp(Function):
         for axis in reversed(range(2, x.ndim)):
             n_in, n_out, factor = x.shape[axis], output_size[axis - 2], scales[axis - 2]
             if mode in ("nearest", "nearest-exact"):
-                src = nearest_indices(n_in, n_out, factor, mode == "nearest-exact")
-                self.plans.append((axis, n_in, xp.asarray(src)))
-                y = xp.take(y, self.plans[-1][2], axis=axis)
+                exact = mode == "nearest-exact"
+                src = nearest_indices(n_in, n_out, factor, exact, shortcut=x.ndim == 4)
+                # PyTorch's backward takes the shortcuts for every rank, its forward for
+                # 4-d input only: a 1-d or 3-d output of the same or twice the size whose
+                # scale_factor is not 1 or 2 sends its gradient elsewhere than it read from
+                back = nearest_indices(n_in, n_out, factor, exact, shortcut=True)
+                self.plans.append((axis, n_in, xp.asarray(back)))
+                y = xp.take(y, xp.asarray(src), axis=axis)
                 continue
             first, second, w0, w1 = linear_weights(n_in, n_out, factor, align_corners, x.dtype)
             shape = (n_out,) + (1,) * (x.ndim - 1 - axis)

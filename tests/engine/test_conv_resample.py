@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import engine
 from tests.engine.gradcheck import Const, check_op
@@ -177,6 +179,24 @@ INTERP = [
 @pytest.mark.parametrize(("fn", "x"), [c[1:] for c in INTERP], ids=[c[0] for c in INTERP])
 def test_interpolate(fn, x):
     check_op(fn, x)
+
+
+@pytest.mark.parametrize(
+    ("shape", "factor"), [((1, 2, 10), 1.05), ((1, 1, 3), 2.05), ((1, 1, 2, 2, 3), 2.05)]
+)
+def test_interpolate_nearest_gradient_as_torch_where_it_is_not_the_adjoint(shape, factor):
+    """For 1-d and 3-d 'nearest' to the same or twice the size by a factor other than 1
+    or 2, PyTorch's forward computes floor(dst / factor) but its backward copies (or
+    pairs) positions: the engine returns the same values and the same gradients."""
+    x = randn(*shape).astype(np.float32)
+    results = []
+    for lib in (engine, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.interpolate(t, scale_factor=factor)
+        y.backward(lib.tensor(np.arange(y.numel(), dtype=np.float32).reshape(tuple(y.shape))))
+        results.append((y.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
 @pytest.mark.parametrize("mode", ["nearest", "bilinear"])
@@ -430,3 +450,128 @@ def test_layer_errors_as_torch(make):
     ours, ref = _both(lambda lib: make(lib.nn))
     assert ref is not None and ours is not None
     assert isinstance(ours, type(ref)), f"engine raised {ours!r}, torch {ref!r}"
+
+
+# ----- random calls against torch: the same exception type, or the same values and grads -----
+
+
+@st.composite
+def random_call(draw):
+    """(function name, array shapes, keyword arguments, special values allowed)."""
+    op = draw(
+        st.sampled_from(
+            ["conv1d", "conv_transpose2d", "max_pool1d", "avg_pool1d", "adaptive_max_pool2d",
+             "interpolate", "unfold", "fold"]
+        )
+    )  # fmt: skip
+    small = st.integers(1, 4)
+    n, c = draw(small), draw(small)
+    if op in ("conv1d", "conv_transpose2d"):
+        groups = draw(st.sampled_from([1, 1, 2]))
+        out = draw(small) * groups
+        k = draw(st.integers(1, 3))
+        spatial = (draw(st.integers(1, 6)),) * (1 if op == "conv1d" else 2)
+        cin = c * groups
+        kw = dict(stride=draw(st.integers(1, 3)), padding=draw(st.integers(0, 2)))
+        kw["dilation"] = draw(st.integers(1, 2))
+        kw["groups"] = groups
+        if op == "conv1d":
+            w = (out, c, k)
+        else:
+            kw["output_padding"] = draw(st.integers(0, 2))
+            w = (cin, out // groups, k, k)
+            size = (spatial[0] - 1) * kw["stride"] - 2 * kw["padding"] + kw["dilation"] * (k - 1)
+            # an output of size 0 is an error or empty, depending on PyTorch's backend
+            assume(size + kw["output_padding"] + 1 != 0)
+        shapes = [(n, cin, *spatial), w] + ([(out,)] if draw(st.booleans()) else [])
+        if draw(st.integers(0, 4)) == 0:
+            shapes[0] = shapes[0][1:]  # unbatched
+        return op, shapes, kw, False
+    if op in ("max_pool1d", "avg_pool1d"):
+        k = draw(st.integers(1, 4))
+        kw = dict(kernel_size=k, stride=draw(st.sampled_from([None, 1, 2, 3])))
+        kw.update(padding=draw(st.integers(0, 2)), ceil_mode=draw(st.booleans()))
+        if op == "max_pool1d":
+            kw["dilation"] = draw(st.integers(1, 2))
+        else:
+            kw["count_include_pad"] = draw(st.booleans())
+        length = draw(st.integers(1, 8))
+        if op == "max_pool1d":  # torch 2.13 writes outside its buffer for such a window
+            dilation, stride = kw["dilation"], kw["stride"] or k
+            assume(not _padding_window(length, k, stride, kw["padding"], dilation, kw["ceil_mode"]))
+        return op, [(n, c, length)], kw, op == "max_pool1d"
+    if op == "adaptive_max_pool2d":
+        size = draw(st.one_of(small, st.tuples(st.integers(1, 7), st.sampled_from([None, 1, 3]))))
+        shape = (n, c, draw(st.integers(1, 6)), draw(st.integers(1, 6)))
+        return op, [shape], dict(output_size=size, return_indices=draw(st.booleans())), True
+    if op == "interpolate":
+        dims = draw(st.sampled_from([1, 2, 2]))
+        shape = (n, c, *(draw(st.integers(1, 6)) for _ in range(dims)))
+        mode = draw(st.sampled_from(["nearest", "nearest-exact", "area"] + ["linear", "bilinear"]))
+        kw = dict(mode=mode)
+        if draw(st.booleans()):
+            kw["size"] = draw(st.integers(1, 9))
+        else:
+            kw["scale_factor"] = draw(st.sampled_from([0.5, 0.7, 1.0, 1.3, 2.0, 2.5, 3.0]))
+            kw["recompute_scale_factor"] = draw(st.sampled_from([None, True]))
+        if mode in ("linear", "bilinear"):
+            kw["align_corners"] = draw(st.booleans())
+        return op, [shape], kw, False
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    kw = dict(kernel_size=kernel, dilation=draw(st.integers(1, 2)), padding=draw(st.integers(0, 1)))
+    kw["stride"] = draw(st.integers(1, 2))
+    if op == "unfold":
+        return op, [(n, c, draw(st.integers(1, 6)), draw(st.integers(1, 6)))], kw, False
+    size = (draw(st.integers(1, 6)), draw(st.integers(1, 6)))
+    blocks = draw(st.integers(1, 12))
+    return op, [(n, c * kernel[0] * kernel[1], blocks)], dict(output_size=size, **kw), False
+
+
+def _padding_window(n, k, stride, pad, dilation, ceil_mode) -> bool:
+    """Whether a pooling window over n inputs lies wholly in the padding."""
+    span = dilation * (k - 1) + 1
+    count = (n + 2 * pad - span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (count - 1) * stride >= n + pad:
+        count -= 1
+    starts = (o * stride - pad for o in range(max(count, 0)))
+    return any(all(not 0 <= a + j * dilation < n for j in range(k)) for a in starts)
+
+
+def _outcome(lib, op, arrays, kwargs):
+    """(outputs, gradients) as numpy arrays, or the exception raised."""
+    tensors = [lib.tensor(a, requires_grad=True) for a in arrays]
+    try:
+        out = getattr(lib.nn.functional, op)(*tensors, **kwargs)
+        outs = list(out) if isinstance(out, tuple) else [out]
+        weights = [np.cos(np.arange(o.numel())).reshape(tuple(o.shape)) for o in outs[:1]]
+        (outs[0] * lib.tensor(weights[0].astype(np.float32))).sum().backward()
+    except Exception as exc:
+        return exc
+    values = [o.detach().numpy() for o in outs]
+    return values, [None if t.grad is None else t.grad.numpy() for t in tensors]
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_call(), st.integers(0, 2**32 - 1))
+def test_random_calls_match_torch(call, seed):
+    op, shapes, kwargs, special = call
+    gen = np.random.default_rng(seed)
+    arrays = [gen.standard_normal(s).astype(np.float32) for s in shapes]
+    if special and gen.random() < 0.5:  # ties, infinities and NaN for the max windows
+        pool = np.array([0.0, 1.0, -1.0, 2.0, np.inf, -np.inf, np.nan], np.float32)
+        arrays[0] = gen.choice(pool, shapes[0])
+    ours = _outcome(engine, op, arrays, kwargs)
+    ref = _outcome(torch, op, arrays, kwargs)
+    if isinstance(ref, Exception) or isinstance(ours, Exception):
+        assert isinstance(ours, Exception), f"torch raised {ref!r}; the engine did not"
+        assert isinstance(ref, Exception), f"the engine raised {ours!r}; torch did not"
+        assert isinstance(ours, type(ref)), f"engine raised {ours!r}, torch {ref!r}"
+        return
+    for got, want in zip(ours[0], ref[0], strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, equal_nan=True)
+    for got, want in zip(ours[1], ref[1], strict=True):
+        if got is None or want is None:
+            assert got is None and want is None or np.all((got if want is None else want) == 0)
+            continue
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, equal_nan=True)
