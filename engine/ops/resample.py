@@ -49,8 +49,10 @@ def nearest_indices(n_in: int, n_out: int, factor, exact: bool, shortcut: bool) 
 def linear_weights(n_in: int, n_out: int, factor, align_corners: bool, dtype):
     """The two source indices of each output position and their weights, in `dtype`."""
     dtype = np.dtype(dtype)
-    scale = _scale(n_in, n_out, factor, align_corners, dtype)
     dst = np.arange(n_out)
+    if n_in == n_out:  # as PyTorch: each position from itself, whatever the scale_factor
+        return dst, dst, np.ones(n_out, dtype), np.zeros(n_out, dtype)
+    scale = _scale(n_in, n_out, factor, align_corners, dtype)
     if align_corners:
         real = (scale * dst.astype(dtype)).astype(dtype)
     else:
