@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 from engine.autograd import Function, OpError
 from engine.ops.elementwise import _xp
 from engine.tensor import Tensor
@@ -52,8 +54,9 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:
     if mode not in _NUMPY_MODES:
         raise NotImplementedError(f"pad: mode must be one of {list(_NUMPY_MODES)}, got {mode!r}")
     pad = tuple(pad)
-    if any(not isinstance(p, int) or isinstance(p, bool) for p in pad):
+    if any(isinstance(p, bool) or not hasattr(p, "__index__") for p in pad):
         raise TypeError(f"pad(): argument 'pad' must be a tuple of ints, got {pad}")
+    pad = tuple(operator.index(p) for p in pad)  # NumPy ints and one-element int tensors too
     if len(pad) % 2:
         raise OpError(f"pad: padding length must be divisible by 2, got {pad}")
     if len(pad) // 2 > input.ndim:

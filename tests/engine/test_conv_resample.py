@@ -260,6 +260,14 @@ def test_unfold_fold(fn, x):
     check_op(fn, x)
 
 
+def test_pad_takes_numpy_ints():
+    x = randn(1, 2, 3).astype(np.float32)
+    pads = (np.int64(1), np.int32(2), 0, 1)
+    ours = engine.nn.functional.pad(engine.tensor(x), pads, value=3.0)
+    ref = torch.nn.functional.pad(torch.tensor(x), pads, value=3.0)
+    np.testing.assert_array_equal(ours.numpy(), ref.numpy())
+
+
 def test_fold_of_unfold_counts_overlaps():
     x = engine.ones(1, 1, 4, 4)
     counts = engine.nn.functional.fold(engine.nn.functional.unfold(x, 3), (4, 4), 3)
@@ -438,6 +446,7 @@ ERRORS = [
     ("pad_odd", fn("pad", T(1, 2, 3), (1, 2, 3))),
     ("pad_too_long", fn("pad", T(1, 2, 3), (1,) * 8)),
     ("pad_float", fn("pad", T(1, 2, 3), (1.5, 1))),
+    ("pad_bool", fn("pad", T(1, 2, 3), (True, 1))),
     ("pad_mode", fn("pad", T(1, 2, 3), (1, 1), mode="foo")),
     ("pad_reflect_value", fn("pad", T(1, 2, 3), (1, 1), mode="reflect", value=1.0)),
     ("pad_reflect_3_dims", fn("pad", T(1, 2, 3), (1,) * 6, mode="reflect")),
