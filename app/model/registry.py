@@ -328,7 +328,7 @@ _EXTRA: dict[str, dict] = {
         label=_label_conv,
         diagnose=_diagnose_image("in_channels"),
         category="Convolution",
-        help="transposed 2-D convolution: upsamples (C, H, W) input, stride 2 doubles H and W",
+        help="transposed 2-D convolution: stride 2 doubles H and W",
         keys=("in_channels", "out_channels", "kernel_size", "stride", "padding"),
         args=dict(
             in_channels=dict(kind="int", minimum=1),
@@ -369,7 +369,7 @@ _EXTRA: dict[str, dict] = {
         suggest=lambda shape: {"padding": [1]},
         diagnose=_diagnose_image(None),
         category="Shape",
-        help="pad H and W with zeros: one width, or (left, right, top, bottom)",
+        help="zero padding of H and W: p, or left, right, top, bottom",
         keys=("padding",),
         args=dict(padding=dict(kind="shape", minimum=0)),
     ),
