@@ -1,10 +1,11 @@
 """Training-step throughput, engine against PyTorch on the CPU, each in its own process.
 
 A step is forward, cross-entropy, backward and an SGD-with-momentum update on
-random data of MNIST's shape. Each library runs in a fresh process with the
-same thread count; the figure is the median of several timed repeats.
+random data of MNIST's shape (CIFAR-10's for the small CIFAR CNN). Each library runs
+in a fresh process with the same thread count; the figure is the median of several
+timed repeats.
 
-    python benchmarks/train_speed.py [--threads 2] [--steps 30] [--repeats 5]
+    python benchmarks/train_speed.py [--model mlp|lenet|cifar|all] [--threads 2] [--steps 30]
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import subprocess
 import sys
 import time
 
-GOALS = {"mlp": 1.0, "lenet": 0.75}  # engine samples/s as a fraction of PyTorch's
-BATCH = {"mlp": 128, "lenet": 64}
+GOALS = {"mlp": 1.0, "lenet": 0.75, "cifar": 0.5}  # engine samples/s as a fraction of PyTorch's
+BATCH = {"mlp": 128, "lenet": 64, "cifar": 32}
+SHAPE = {"mlp": (1, 28, 28), "lenet": (1, 28, 28), "cifar": (3, 32, 32)}
 
 
 def build(lib, model: str):
@@ -32,6 +34,21 @@ def build(lib, model: str):
             nn.Linear(256, 128),
             nn.ReLU(),
             nn.Linear(128, 10),
+        )
+    if model == "cifar":  # the CIFAR-10 tutorial's network, with BatchNorm as courses add it
+        return nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 8 * 8, 256),
+            nn.ReLU(),
+            nn.Linear(256, 10),
         )
     return nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2),
@@ -65,7 +82,7 @@ def measure(lib_name: str, model: str, steps: int, repeats: int, threads: int) -
     loss_fn = lib.nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)
     batch = BATCH[model]
-    xs = [lib.tensor(rng.random((batch, 1, 28, 28), dtype=np.float32)) for _ in range(4)]
+    xs = [lib.tensor(rng.random((batch, *SHAPE[model]), dtype=np.float32)) for _ in range(4)]
     ys = [lib.tensor(rng.integers(0, 10, batch)) for _ in range(4)]
 
     def step(i: int) -> None:
@@ -120,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats in each process")
     parser.add_argument("--rounds", type=int, default=5, help="engine/torch process pairs")
-    parser.add_argument("--model", choices=["mlp", "lenet", "both"], default="both")
+    parser.add_argument("--model", choices=["mlp", "lenet", "cifar", "all"], default="all")
     parser.add_argument("--child", choices=["engine", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     import engine
@@ -130,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(args.child, args.model, args.steps, args.repeats, args.threads)))
         return 0
 
-    models = ["mlp", "lenet"] if args.model == "both" else [args.model]
+    models = list(BATCH) if args.model == "all" else [args.model]
     print(
         f"training step (forward, loss, backward, SGD momentum), {args.threads} threads; "
         f"{args.rounds} rounds of one engine and one PyTorch process, each the median of "

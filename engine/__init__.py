@@ -126,8 +126,80 @@ from engine.ops import (
     var,
     where,
 )
+from engine.ops.aggregate import (
+    all,
+    amax,
+    amin,
+    any,
+    log_softmax,
+    logsumexp,
+    norm,
+    prod,
+    softmax,
+)
+from engine.ops.indexing import (
+    argsort,
+    gather,
+    index_add,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    sort,
+    topk,
+    unique,
+)
+from engine.ops.scan import cumprod, cumsum
 from engine.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from engine.tensor import Size, Tensor
+
+# ----- more movement, products, bitwise ops, erf, draws, comparisons, legacy types -------
+# isort: split
+from engine.dtypes import get_default_dtype, set_default_dtype
+from engine.factories import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    empty_like,
+    randint_like,
+)
+from engine.ops.bitwise import (
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+)
+from engine.ops.compare import allclose, equal, isclose
+from engine.ops.linalg_ops import addmm, bmm, dot, einsum, mv, outer
+from engine.ops.sampling import bernoulli, multinomial, normal
+from engine.ops.shape_ops import (
+    chunk,
+    diag,
+    flip,
+    fliplr,
+    flipud,
+    meshgrid,
+    narrow,
+    repeat_interleave,
+    roll,
+    split,
+    tile,
+    trace,
+    tril,
+    triu,
+    unbind,
+)
+from engine.ops.special import erf
 
 clip = clamp
 __version__ = "0.1.0"
@@ -143,5 +215,5 @@ def numel(input) -> int:
 
 # subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`); imported
 # last because they import engine.tensor, which needs engine.autograd loaded first
-from engine import datasets, nn, optim, utils  # noqa: E402
+from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 from engine.serialization import load, save  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import threading
 import weakref
@@ -78,6 +79,8 @@ class Function:
     saves_others = False  # backward also reads indices or masks of its own (freed after backward)
     saved: tuple = ()  # per node: (counter, version, what, array) for each tensor it saved
     seq = 0  # when the node was recorded: backward runs the latest first, as PyTorch does
+    hooks = None  # {handle id: hook} of the output tensor's register_hook, run on its gradient
+    shown_as = None  # (node, output index) that grad_fn and next_functions show instead
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -150,7 +153,240 @@ class Function:
         )
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} op={self.op!r}>"
+        return f"<{self.name()} op={self.op!r}>"
+
+    # ----- what PyTorch's grad_fn shows -------------------------------------------------
+    def name(self) -> str:
+        return f"{type(self).__name__}Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        """(node, 0) for each input: its node, an AccumulateGrad for a leaf, or None."""
+        return tuple(
+            (p.shown_as or (p, 0))
+            if isinstance(p, Function)
+            else ((None, 0) if p is None else (AccumulateGrad(p), 0))
+            for p in self.parents
+        )
+
+    def register_hook(self, hook):
+        """hook(grad_inputs, grad_outputs) after this node's backward (not supported)."""
+        raise NotImplementedError(
+            "grad_fn.register_hook is not supported; use Tensor.register_hook"
+        )
+
+    # ----- custom functions: PyTorch's torch.autograd.Function ------------------------------
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        forward = inspect.getattr_static(cls, "forward", None)
+        if isinstance(forward, staticmethod) or "setup_context" in cls.__dict__:
+            cls.apply = classmethod(_user_apply)
+
+
+class AccumulateGrad:
+    """The node that adds a gradient to a leaf's .grad, as next_functions shows it."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+class FunctionCtx:
+    """What a custom Function's forward and backward share: the `ctx` argument."""
+
+    materialize_grads = True
+    non_differentiable = ()
+    to_save = ()
+
+    def save_for_backward(self, *tensors) -> None:
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self.to_save is None:  # freed by a backward without retain_graph
+            raise RuntimeError(FREED_MESSAGE)
+        return tuple(_unpack(self, t) for t in self.to_save)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self.non_differentiable = tensors
+
+    def mark_dirty(self, *tensors) -> None:
+        self.dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+
+def _unpack(ctx, t):
+    """A saved tensor back: an output of forward comes back as the output in the graph."""
+    if isinstance(t, tuple) and len(t) == 2 and t[0] is _OUTPUT:
+        j = t[1]
+        data, node = ctx.outputs[j]
+        return Tensor._make(data, node is not None, node)
+    return t
+
+
+_OUTPUT = object()
+
+
+class _OutputSlot(Function):
+    """Output j of a custom Function with several outputs: it sends its gradient to slot j."""
+
+    op = "output"
+
+    def backward(self, g):
+        return (_Slots.one(self.j, self.n, g),)
+
+    def backward_graph(self, g):
+        return (_Slots.one(self.j, self.n, g),)
+
+
+class _Slots(tuple):
+    """The gradients of a node's several outputs, summed slot by slot as they arrive."""
+
+    @classmethod
+    def one(cls, j, n, g):
+        return cls(g if i == j else None for i in range(n))
+
+    def __add__(self, other):
+        return _Slots(
+            b if a is None else a if b is None else a + b for a, b in zip(self, other, strict=True)
+        )
+
+
+class _UserNode(Function, FunctionCtx):
+    """The graph node (and the ctx) of one call of a custom Function."""
+
+    fn = None
+    n_outputs = 1
+
+    def name(self) -> str:
+        return f"{self.fn.__name__}Backward"
+
+    def free(self) -> None:
+        if self.to_save:
+            self.to_save = None
+
+    def backward(self, g):
+        grads = self._user_backward(g, False)
+        return tuple(None if x is None else x._data for x in grads)
+
+    def backward_graph(self, g):
+        return self._user_backward(g, True)
+
+    def _user_backward(self, g, create_graph: bool) -> tuple:
+        slots = g if isinstance(g, _Slots) else (g,)
+        grads = []
+        for j, x in enumerate(slots):
+            if x is not None and not isinstance(x, Tensor):
+                x = Tensor._make(x, False, None)
+            if x is None and self.materialize_grads and self.outputs[j][0] is not None:
+                data, _ = self.outputs[j]
+                x = Tensor._make(backend.array_module(data).zeros_like(data), False, None)
+            grads.append(x)
+        prev = state.grad_enabled
+        state.grad_enabled = create_graph
+        try:
+            result = self.fn.backward(self, *grads)
+        finally:
+            state.grad_enabled = prev
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != len(self.parents):
+            if len(result) > len(self.parents) and all(
+                r is None for r in result[len(self.parents) :]
+            ):
+                result = result[: len(self.parents)]
+            else:
+                raise RuntimeError(
+                    f"function {self.name()} returned an incorrect number of gradients "
+                    f"(expected {len(self.parents)}, got {len(result)})"
+                )
+        out = []
+        for i, (r, arg) in enumerate(zip(result, self.args, strict=True)):
+            if r is not None and not isinstance(arg, Tensor):
+                raise RuntimeError(
+                    f"function {self.name()} returned a gradient different than None at "
+                    f"position {i + 1}, but the corresponding forward input was not a Variable"
+                )
+            if r is not None and not isinstance(r, Tensor):
+                raise TypeError(
+                    f"function {self.name()} returned a {type(r).__name__} as a gradient"
+                )
+            if r is not None and tuple(r.shape) != tuple(arg.shape):
+                raise RuntimeError(
+                    f"Function {self.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(r.shape)} but expected shape compatible with {list(arg.shape)}"
+                )
+            out.append(r if self.parents[i] is not None else None)
+        return tuple(out)
+
+
+def _user_apply(cls, *args, **kwargs):
+    """Run a custom Function: forward without grad, its outputs' grad_fn this call's node."""
+    node_cls = cls.__dict__.get("_node_class")
+    if node_cls is None:
+        name = cls.__name__ + "Backward"
+        node_cls = type(name, (_UserNode,), {"fn": cls, "op": cls.__name__})
+        cls._node_class = node_cls
+    ctx = node_cls()
+    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    setup = inspect.getattr_static(cls, "setup_context", None)
+    custom_setup = setup is not None and setup is not inspect.getattr_static(
+        Function, "setup_context", None
+    )
+    prev = state.grad_enabled
+    state.grad_enabled = False
+    try:
+        if custom_setup:
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+    finally:
+        state.grad_enabled = prev
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    record = prev and any(ctx.needs_input_grad)
+    if not record:
+        return out
+    ctx.args = args
+    ctx.parents = tuple(
+        (a._ctx if a._ctx is not None else a) if isinstance(a, Tensor) and a.requires_grad else None
+        for a in args
+    )
+    ctx.seq = next(_SEQUENCE)
+    tensors = [j for j, o in enumerate(outs) if isinstance(o, Tensor)]
+    ctx.n_outputs = len(outs)
+    skip = {id(t) for t in ctx.non_differentiable}
+    wrapped, ctx.outputs = list(outs), [(None, None)] * len(outs)
+    for j in tensors:
+        o = outs[j]
+        if id(o) in skip or o._data.dtype.kind not in "fc":
+            wrapped[j] = Tensor._make(o._data, False, None)
+            ctx.outputs[j] = (o._data, None)
+            continue
+        node = ctx
+        if not single:
+            node = _OutputSlot()
+            node.j, node.n, node.parents, node.seq = j, len(outs), (ctx,), next(_SEQUENCE)
+            node.shown_as = (ctx, j)
+        wrapped[j] = Tensor._make(o._data, True, node)
+        ctx.outputs[j] = (o._data, node)
+    if ctx.to_save:  # an output saved by forward comes back as the output in the graph
+        by_id = {id(o): j for j, o in enumerate(outs) if isinstance(o, Tensor)}
+        ctx.to_save = tuple(
+            (_OUTPUT, by_id[id(t)]) if isinstance(t, Tensor) and id(t) in by_id else t
+            for t in ctx.to_save
+        )
+    return wrapped[0] if single else tuple(wrapped)
 
 
 _KEPT_AFTER_FREE = ("parents", "scope", "trace_id", "seq")
@@ -257,71 +493,365 @@ FREED_MESSAGE = (
 )
 
 
-def backward_steps(root, gradient=None, retain_graph: bool = False) -> Iterator[BackwardStep]:
-    """Walk the graph under `root` in reverse, one node per step.
+def backward_steps(
+    root, gradient=None, retain_graph: bool = False, *, create_graph: bool = False, inputs=None
+) -> Iterator[BackwardStep]:
+    """Walk the graph under `root` (a tensor or a sequence of them) in reverse, one node a step.
 
-    Each step is yielded after the node computed its input gradients and
-    before they are passed on, so a debugger can look at them; exhausting the
-    iterator is exactly `root.backward()`.
+    Each step is yielded after the node computed its input gradients and before they are
+    passed on, so a debugger can look at them; exhausting the iterator is exactly
+    `root.backward()`. `inputs`: only these tensors get `.grad` (leaves or not).
+    `create_graph`: the gradients are computed with differentiable ops, so they carry a graph.
     """
-    if not root.requires_grad:
-        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-    if gradient is None:
-        if root._data.size != 1:
+    roots = list(root) if isinstance(root, list | tuple) else [root]
+    grads = list(gradient) if isinstance(gradient, list | tuple) else [gradient] * len(roots)
+    walk = _Walk(roots, grads, create_graph, inputs, capture=False)
+    return walk.steps(retain_graph)
+
+
+class _Walk:
+    """One backward pass: the gradients waiting at each node and where the results go."""
+
+    def __init__(self, roots, grads, create_graph: bool, targets, capture: bool):
+        self.create_graph, self.capture = create_graph, capture
+        self.targets = None if targets is None else list(targets)
+        self.results = [None] * len(self.targets or ())
+        self.leaves = {}  # id(leaf) -> [leaf, summed gradient] for leaves delivered at the end
+        self.buffer_all = capture or create_graph or targets is not None
+        self.grads = {}
+        self.roots = []
+        for i, (t, g) in enumerate(zip(roots, grads, strict=True)):
+            g = self._root_grad(i, t, g, len(roots))
+            if t._ctx is None:
+                self._leaf(t, g)
+            else:
+                prev = self.grads.get(t._ctx)
+                self.grads[t._ctx] = g if prev is None else prev + g
+                self.roots.append(t._ctx)
+
+    def _root_grad(self, i, t, g, n):
+        if not t.requires_grad:
             raise RuntimeError(
-                "grad can be implicitly created only for scalar outputs "
-                f"(the output has shape {tuple(root.shape)}); pass gradient= to backward()"
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
-        grad = backend.array_module(root._data).ones_like(root._data)
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(
+                    "grad can be implicitly created only for scalar outputs "
+                    f"(the output has shape {tuple(t.shape)}); pass gradient= to backward()"
+                )
+            g = backend.array_module(t._data).ones_like(t._data)
+        elif not isinstance(g, Tensor) and not hasattr(g, "shape"):
+            g = backend.array_module(t._data).full(t._data.shape, g, dtype=t._data.dtype)
+        shape = tuple(g.shape)
+        if shape != tuple(t.shape):
+            if n == 1:
+                raise RuntimeError(
+                    f"backward: gradient has shape {shape} but the output "
+                    f"has shape {tuple(t.shape)}"
+                )
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {shape} and output[{i}] "
+                f"has a shape of {tuple(t.shape)}."
+            )
+        if self.create_graph:
+            return g if isinstance(g, Tensor) else Tensor._make(g, False, None)
+        return g._data if isinstance(g, Tensor) else g
+
+    def _order(self) -> list:
+        if len(self.roots) == 1:
+            order = topological_order(self.roots[0])
+        else:
+            order, seen = [], set()
+            for root in self.roots:
+                for node in topological_order(root):
+                    if node not in seen:
+                        seen.add(node)
+                        order.append(node)
+        if self.targets is not None:  # only the nodes a gradient to a target passes through
+            wanted = {id(t._ctx if t._ctx is not None else t) for t in self.targets}
+            needed = set(wanted)  # ids of the targets and of the nodes that lead to one
+            for node in order:  # each node after its parents
+                if any(id(p) in needed for p in node.parents if p is not None):
+                    needed.add(id(node))
+            order = [node for node in order if id(node) in needed]
+            self.wanted, self.needed = wanted, needed
+        # PyTorch's order: the node recorded last runs first (a valid order, since a node is
+        # recorded after its inputs' nodes); gradients meet in the same order, so their
+        # floating-point sums round as PyTorch's do
+        order.sort(key=_recorded, reverse=True)
+        return order
+
+    def steps(self, retain_graph: bool) -> Iterator[BackwardStep]:
+        grads, create_graph = self.grads, self.create_graph
+        for node in self._order():
+            grad_out = grads.pop(node, None)
+            if grad_out is None:
+                continue
+            if node.freed:
+                raise RuntimeError(FREED_MESSAGE)
+            if node.saved:
+                _check_saved(node)
+            if node.hooks is not None:
+                grad_out = _run_hooks(node.hooks.values(), grad_out)
+            if self.targets is not None and id(node) in self.wanted:
+                self._deliver(node, grad_out)
+                if not any(id(p) in self.needed for p in node.parents if p is not None):
+                    continue
+            elif (
+                node.retained is not None
+                and not self.capture
+                and (kept := node.retained()) is not None
+            ):
+                _accumulate(kept, grad_out, False)
+            if create_graph:
+                wants = None
+                if self.targets is not None:
+                    wants = tuple(p is not None and id(p) in self.needed for p in node.parents)
+                grad_in = graph_backward(node, grad_out, wants)
+                step = BackwardStep(node, _array(grad_out), tuple(_array(g) for g in grad_in))
+            else:
+                grad_in = _fast.quietly(node.backward, grad_out)
+                if not isinstance(grad_in, tuple):
+                    grad_in = (grad_in,)
+                step = BackwardStep(node, grad_out, grad_in)
+            yield step
+            _fast.quietly(self._pass_on, node, grad_in)
+            if not retain_graph:
+                node.free()
+        for leaf, g in self.leaves.values():
+            if _LEAF_HOOKS and (hooks := _LEAF_HOOKS.get(id(leaf))) is not None:
+                g = _run_hooks(list(hooks[1].values()), g)
+            if self.targets is None or id(leaf) in self.wanted:
+                self._deliver(leaf, g)
+
+    def _pass_on(self, node: Function, grad_in: tuple) -> None:
+        """Add each input gradient to its parent node's pending sum or to its leaf."""
+        grads = self.grads
+        for parent, g in zip(node.parents, grad_in, strict=False):
+            if parent is None or g is None:
+                continue
+            if isinstance(parent, Function):
+                prev = grads.get(parent)
+                grads[parent] = g if prev is None else prev + g
+            elif self.buffer_all or (_LEAF_HOOKS and id(parent) in _LEAF_HOOKS):
+                self._leaf(parent, g)
+            else:
+                _accumulate_leaf(parent, g, node.fresh_grads)
+
+    def _leaf(self, leaf, g) -> None:
+        entry = self.leaves.get(id(leaf))
+        if entry is None:
+            self.leaves[id(leaf)] = [leaf, g]
+        else:
+            entry[1] = entry[1] + g
+
+    def _deliver(self, where, g) -> None:
+        """The whole gradient of a target (a node stands for its output tensor) or a leaf."""
+        if not self.capture:
+            if isinstance(where, Function):
+                t = next(t for t in self.targets if t._ctx is where)
+                _accumulate(t, g, self.create_graph)
+            elif self.create_graph:
+                _accumulate(where, g, True)
+            else:
+                _accumulate_leaf(where, g)
+            return
+        for i, t in enumerate(self.targets):
+            if (t._ctx if t._ctx is not None else t) is where:
+                if not isinstance(g, Tensor):
+                    g = Tensor._make(backend.array_module(g).array(g), False, None)
+                if g.dtype != t.dtype:
+                    g = g.to(t.dtype)
+                self.results[i] = g
+
+
+def graph_backward(node: Function, grad, wants=None) -> tuple:
+    """`node`'s input gradients as tensors made by differentiable ops (for create_graph);
+    `wants`: which inputs lead to a tensor whose gradient is asked for (None: all)."""
+    formula = getattr(type(node), "backward_graph", None)
+    if formula is None:
+        from engine.ops.graph_grads import FORMULAS
+
+        formula = FORMULAS.get(type(node))
+        if formula is None:
+            raise RuntimeError(
+                f"{node.op}: differentiating its gradient (create_graph=True) is not supported yet"
+            )
+    prev = state.grad_enabled
+    state.grad_enabled = True
+    if wants is not None:
+        node.graph_wants = wants
+    try:
+        grad_in = formula(node, grad)
+    finally:
+        state.grad_enabled = prev
+        node.__dict__.pop("graph_wants", None)
+    return grad_in if isinstance(grad_in, tuple) else (grad_in,)
+
+
+def _array(g):
+    return g._data if isinstance(g, Tensor) else g
+
+
+def _tensors(value, what: str) -> list:
+    if isinstance(value, Tensor):
+        return [value]
+    value = list(value)
+    for v in value:
+        if not isinstance(v, Tensor):
+            raise TypeError(
+                f"{what}: expected a Tensor or a sequence of Tensors, got {type(v).__name__}"
+            )
+    return value
+
+
+def _grad_list(grads, n: int, what: str) -> list:
+    if grads is None:
+        return [None] * n
+    grads = [grads] if isinstance(grads, Tensor) else list(grads)
+    if len(grads) != n:
+        raise RuntimeError(f"{what} should be a sequence of length {n}, got {len(grads)}")
+    return grads
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
+    """The gradients of `outputs` with respect to `inputs`, as a tuple; no .grad changes."""
+    outputs = _tensors(outputs, "grad")
+    inputs = _tensors(inputs, "grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if not allow_unused and materialize_grads:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True"
+        )
+    grads = _grad_list(grad_outputs, len(outputs), "grad_outputs")
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    walk = _Walk(outputs, grads, create_graph, inputs, capture=True)
+    steps = walk.steps(bool(retain_graph))
+    if state.instrument is not None:
+        state.instrument.backward(steps)
     else:
-        grad = gradient._data if isinstance(gradient, Tensor) else gradient
-        if tuple(grad.shape) != tuple(root.shape):
-            raise RuntimeError(
-                f"backward: gradient has shape {tuple(grad.shape)} but the output "
-                f"has shape {tuple(root.shape)}"
-            )
-    if root._ctx is None:
-        _accumulate_leaf(root, grad)
+        with _fast.quiet_float_errors():
+            for _ in steps:
+                pass
+    results = []
+    for t, g in zip(inputs, walk.results, strict=True):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+            if materialize_grads:
+                g = Tensor._make(backend.array_module(t._data).zeros_like(t._data), False, None)
+        results.append(g)
+    return tuple(results)
+
+
+def backward(
+    tensors,
+    grad_tensors=None,
+    retain_graph=None,
+    create_graph=False,
+    grad_variables=None,
+    inputs=None,
+) -> None:
+    """Accumulate the gradients of `tensors` into the leaves' (or `inputs`') .grad."""
+    tensors = _tensors(tensors, "backward")
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    grads = _grad_list(grad_tensors, len(tensors), "grad_tensors")
+    if inputs is not None:
+        inputs = _tensors(inputs, "backward")
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    if retain_graph is None:
+        retain_graph = create_graph
+    _run(
+        backward_steps(tensors, grads, bool(retain_graph), create_graph=create_graph, inputs=inputs)
+    )
+
+
+def _run(steps) -> None:
+    if state.instrument is not None:
+        state.instrument.backward(steps)
         return
-    grads = {root._ctx: grad}
-    # PyTorch's order: the node recorded last runs first (a valid order, since a node is
-    # recorded after its inputs' nodes); gradients meet in the same order, so their
-    # floating-point sums round as PyTorch's do
-    order = sorted(topological_order(root._ctx), key=_recorded, reverse=True)
-    for node in order:
-        grad_out = grads.pop(node, None)
-        if grad_out is None:
-            continue
-        if node.freed:
-            raise RuntimeError(FREED_MESSAGE)
-        if node.saved:
-            _check_saved(node)
-        if node.retained is not None and (kept := node.retained()) is not None:
-            total = grad_out if kept.grad is None else kept.grad._data + grad_out
-            kept.grad = Tensor._make(backend.array_module(total).array(total), False, None)
-        grad_in = _fast.quietly(node.backward, grad_out)
-        if not isinstance(grad_in, tuple):
-            grad_in = (grad_in,)
-        yield BackwardStep(node, grad_out, grad_in)
-        _fast.quietly(_pass_on, node, grad_in, grads)
-        if not retain_graph:
-            node.free()
+    with _fast.quiet_float_errors():  # once for the walk, not once a node
+        for _ in steps:
+            pass
+
+
+class _HookHandle:
+    """What register_hook returns: `remove()` takes the hook away."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook):
+        self.hooks, self.id = hooks, _HookHandle._next_id
+        _HookHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+
+def register_hook(t, hook) -> _HookHandle:
+    """Tensor.register_hook: hook(grad) runs on the tensor's gradient; a result replaces it."""
+    if not t.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if t._ctx is not None:
+        if t._ctx.hooks is None:
+            t._ctx.hooks = {}
+        return _HookHandle(t._ctx.hooks, hook)
+    key = id(t)
+    entry = _LEAF_HOOKS.get(key)
+    if entry is None or entry[0]() is not t:
+        ref = weakref.ref(t, lambda _, key=key: _LEAF_HOOKS.pop(key, None))
+        entry = _LEAF_HOOKS[key] = (ref, {})
+    return _HookHandle(entry[1], hook)
+
+
+def _run_hooks(hooks, g):
+    """Call each tensor hook on the gradient; one that returns a tensor replaces it."""
+    as_tensor = isinstance(g, Tensor)
+    for hook in list(hooks):
+        result = hook(g if as_tensor else Tensor._make(g, False, None))
+        if result is not None:
+            g = result if as_tensor else result._data
+    return g
+
+
+def _accumulate(t, g, create_graph: bool) -> None:
+    """Add `g` to `t.grad`; out of place, with its graph, under create_graph (as PyTorch)."""
+    if not create_graph:
+        g = g._data if isinstance(g, Tensor) else g
+        total = g if t.grad is None else t.grad._data + g
+        t.grad = Tensor._make(backend.array_module(total).array(total), False, None)
+        return
+    if not isinstance(g, Tensor):
+        g = Tensor._make(g, False, None)
+    if g.dtype != t.dtype:
+        g = g.to(t.dtype)
+    t.grad = g if t.grad is None else t.grad + g
 
 
 def _recorded(node: Function) -> int:
     return node.seq
-
-
-def _pass_on(node: Function, grad_in: tuple, grads: dict) -> None:
-    """Add each input gradient to its parent node's pending sum or to its leaf's .grad."""
-    for parent, g in zip(node.parents, grad_in, strict=False):
-        if parent is None or g is None:
-            continue
-        if isinstance(parent, Function):
-            prev = grads.get(parent)
-            grads[parent] = g if prev is None else prev + g
-        else:
-            _accumulate_leaf(parent, g, node.fresh_grads)
 
 
 def _accumulate_leaf(leaf, grad, fresh: bool = False) -> None:
@@ -334,6 +864,9 @@ def _accumulate_leaf(leaf, grad, fresh: bool = False) -> None:
         )
     else:
         leaf.grad._data += grad  # in place, as PyTorch: a reference to .grad sees the sum
+
+
+_LEAF_HOOKS: dict = {}  # id(leaf) -> (weak reference to the leaf, {handle id: hook})
 
 
 class _GradMode:
@@ -385,6 +918,10 @@ class set_grad_enabled(_GradMode):
         self._prev = state.grad_enabled
         state.grad_enabled = self.enabled
 
+    def __enter__(self):
+        state.grad_enabled = self.enabled  # _prev is the mode before the call
+        return self
+
     def __call__(self, fn):
         state.grad_enabled = self._prev
         return super().__call__(fn)
@@ -395,4 +932,5 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+from engine._gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402, F401
 from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)

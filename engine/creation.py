@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine import _checks, backend
-from engine.dtypes import default_dtype, device, int64, to_dtype
+from engine import dtypes as _dt
+from engine.dtypes import device, int64, to_dtype
 from engine.random import _rng
 from engine.tensor import Tensor, _shape_arg, _to_array
 
@@ -52,7 +53,7 @@ def _new_shape(op: str, size, dtype) -> tuple[int, ...]:
 
 def _filled(size, value, dtype, device, requires_grad, op="full"):
     shape = _new_shape(op, size, dtype)
-    dt = to_dtype(dtype).np if dtype is not None else default_dtype.np
+    dt = to_dtype(dtype).np if dtype is not None else _dt.default_dtype.np
     return _finish(np.full(shape, value, dtype=dt), None, device, requires_grad)
 
 
@@ -75,7 +76,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
             if isinstance(fill_value, bool)
             else int64
             if isinstance(fill_value, int)
-            else default_dtype
+            else _dt.default_dtype
         )
     return _filled((size,), fill_value, dtype, device, requires_grad)
 
@@ -105,24 +106,24 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     integral = all(isinstance(v, int) for v in (start, end, step))
-    dt = dtype or (int64 if integral else default_dtype)
+    dt = dtype or (int64 if integral else _dt.default_dtype)
     arr = np.arange(start, end, step, dtype=np.float64 if not integral else np.int64)
     return _finish(arr, dt, device, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     arr = np.linspace(start, end, int(steps))
-    return _finish(arr, dtype or default_dtype, device, requires_grad)
+    return _finish(arr, dtype or _dt.default_dtype, device, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     arr = np.eye(n, n if m is None else m)
-    return _finish(arr, dtype or default_dtype, device, requires_grad)
+    return _finish(arr, dtype or _dt.default_dtype, device, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
-    dt = to_dtype(dtype or default_dtype).np
+    dt = to_dtype(dtype or _dt.default_dtype).np
     arr = _rng(generator).random(
         _new_shape("rand", size, dt), dtype=dt if dt.itemsize >= 4 else np.float32
     )
@@ -131,7 +132,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) ->
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
-    dt = to_dtype(dtype or default_dtype).np
+    dt = to_dtype(dtype or _dt.default_dtype).np
     arr = _rng(generator).standard_normal(
         _new_shape("randn", size, dt), dtype=dt if dt.itemsize >= 4 else np.float32
     )

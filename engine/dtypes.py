@@ -54,7 +54,22 @@ _ALIASES = {
 
 _BY_TENSOR_TYPE = {d.tensor_type: d for d in _BY_NUMPY.values()}
 
-default_dtype = float32
+default_dtype = float32  # read as `dtypes.default_dtype` at each use: set_default_dtype changes it
+
+
+def get_default_dtype() -> dtype:
+    """The dtype Python floats and the float factories (zeros, rand, ...) give."""
+    return default_dtype
+
+
+def set_default_dtype(d) -> None:
+    """Make `d` (float16, float32 or float64) the dtype of new float tensors."""
+    global default_dtype
+    if isinstance(d, dtype) or d in (float, "float64", "float32", "float16"):
+        d = to_dtype(d)
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    default_dtype = d
 
 
 def from_numpy_dtype(np_dtype) -> dtype:
@@ -77,6 +92,7 @@ def scalar_name(np_dtype) -> str:
 
 def to_dtype(value) -> dtype:
     """Accept an engine dtype, a NumPy dtype, a Python type or a name."""
+    value = getattr(value, "legacy_dtype", value)  # engine.LongTensor and its kin
     if isinstance(value, dtype):
         return value
     if value in _ALIASES:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from engine import _fast, backend
+from engine import _fast, autograd, backend
 from engine import dtypes as _dt
 from engine.autograd import backward_steps, state, version_counter
-from engine.dtypes import default_dtype, device, dtype, from_numpy_dtype, to_dtype
+from engine.dtypes import device, dtype, from_numpy_dtype, to_dtype
 
 _CPU = device("cpu")
 _CUDA = device("cuda")
@@ -40,11 +40,11 @@ class Tensor:
 
     def __init__(self, *args, requires_grad: bool = False):
         if args and all(isinstance(a, int) for a in args):
-            data = np.zeros(args, dtype=default_dtype.np)  # Tensor(2, 3): a shape
+            data = np.zeros(args, dtype=_dt.default_dtype.np)  # Tensor(2, 3): a shape
         elif len(args) == 1:
-            data = _to_array(args[0], default_dtype, None)
+            data = _to_array(args[0], _dt.default_dtype, None)
         elif not args:
-            data = np.zeros((0,), dtype=default_dtype.np)
+            data = np.zeros((0,), dtype=_dt.default_dtype.np)
         else:
             raise TypeError(f"Tensor(): expected sizes or one sequence, got {args!r}")
         self._data, self.grad, self._ctx = data, None, None
@@ -99,7 +99,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._ctx
+        ctx = self._ctx
+        return ctx if ctx is None or ctx.shown_as is None else ctx.shown_as[0]
 
     @property
     def _version(self) -> int:
@@ -200,28 +201,39 @@ class Tensor:
             arr, precision=4, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3
         )
         extras = []
-        if self._data.dtype not in (np.float32, np.int64, np.bool_) or arr.size == 0:
+        if self._data.dtype not in (_dt.default_dtype.np, np.int64, np.bool_) or arr.size == 0:
             extras.append(f"dtype={self.dtype!r}")
         if self.is_cuda:
             extras.append("device='cuda'")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ----- autograd --------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
-        if create_graph:
-            raise NotImplementedError("backward(create_graph=True) is not supported")
-        steps = backward_steps(self, gradient, bool(retain_graph))
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (or only `inputs`')."""
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs:
+                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        if retain_graph is None:
+            retain_graph = create_graph
+        steps = backward_steps(
+            self, gradient, bool(retain_graph), create_graph=create_graph, inputs=inputs
+        )
         if state.instrument is not None:
             state.instrument.backward(steps)
             return
         with _fast.quiet_float_errors():  # once for the walk, not once a node
             for _ in steps:
                 pass
+
+    def register_hook(self, hook):
+        """hook(grad) runs on this tensor's gradient; a tensor it returns replaces the gradient
+        (for a leaf, before it is added to .grad). Returns a handle whose remove() undoes it."""
+        return autograd.register_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward."""
@@ -287,7 +299,7 @@ class Tensor:
 
     def type(self, dtype=None):
         if dtype is None:
-            return f"engine.{'cuda.' if self.is_cuda else ''}{type(self).__name__}"
+            return f"engine.{'cuda.' if self.is_cuda else ''}{self.dtype.tensor_type}"
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -326,15 +338,24 @@ class Tensor:
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[dim]
 
-    def new_zeros(self, *size) -> Tensor:
-        return Tensor._make(self._xp().zeros(_shape_arg(size), self._data.dtype), False, None)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        shape = _shape_arg(size)
+        return self.new_full(shape, 0, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size) -> Tensor:
-        return Tensor._make(self._xp().ones(_shape_arg(size), self._data.dtype), False, None)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        shape = _shape_arg(size)
+        return self.new_full(shape, 1, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_tensor(self, data) -> Tensor:
-        arr = _to_array(data, None, self.device.type)
-        return Tensor._make(arr, False, None)
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """A copy of `data` with this tensor's dtype and device unless they are given."""
+        from engine import creation
+
+        return creation.tensor(
+            data._data if isinstance(data, Tensor) else data,
+            dtype=dtype or self.dtype,
+            device=device or self.device,
+            requires_grad=requires_grad,
+        )
 
     def _xp(self):
         return backend.array_module(self._data)
@@ -597,6 +618,107 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False) -> Tensor:
         return ops.argmin(self, dim, keepdim)
 
+    # reductions, scans, sorting and index ops (engine.ops.aggregate, scan, indexing)
+    def softmax(self, dim, dtype=None) -> Tensor:
+        return ops.aggregate.softmax(self, dim, dtype, _position=1)
+
+    def log_softmax(self, dim, dtype=None) -> Tensor:
+        return ops.aggregate.log_softmax(self, dim, dtype, _position=1)
+
+    def all(self, dim=None, keepdim=False) -> Tensor:
+        return ops.aggregate.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False) -> Tensor:
+        return ops.aggregate.any(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False) -> Tensor:
+        return ops.aggregate.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False) -> Tensor:
+        return ops.aggregate.amin(self, dim, keepdim)
+
+    def prod(self, dim=NO_DIM, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.aggregate.prod(self, dim, keepdim, dtype=dtype)
+
+    def logsumexp(self, dim, keepdim=False) -> Tensor:
+        return ops.aggregate.logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
+        return ops.aggregate.norm(self, p, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim, *, dtype=None) -> Tensor:
+        return ops.scan.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, *, dtype=None) -> Tensor:
+        return ops.scan.cumprod(self, dim, dtype=dtype)
+
+    def sort(self, *args, dim=-1, descending=False, stable=None):
+        return ops.indexing.sort(self, *args, dim=dim, descending=descending, stable=stable)
+
+    def argsort(self, *args, dim=-1, descending=False, stable=None) -> Tensor:
+        return ops.indexing.argsort(self, *args, dim=dim, descending=descending, stable=stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.indexing.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return ops.indexing.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def gather(self, dim, index, *, sparse_grad=False) -> Tensor:
+        return ops.indexing.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
+        return ops.indexing.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
+        if isinstance(src, Tensor):
+            return self._modify(
+                lambda x, s: ops.indexing.scatter(x, dim, index, s, reduce=reduce),
+                src,
+                keeps_self=False,
+            )
+        return self._modify(
+            lambda x: ops.indexing.scatter(x, dim, index, src, value=value, reduce=reduce),
+            keeps_self=False,
+        )
+
+    def scatter_add(self, dim, index, src) -> Tensor:
+        return ops.indexing.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.indexing.scatter_add(x, dim, index, s), src, keeps_self=False
+        )
+
+    def index_select(self, dim, index) -> Tensor:
+        return ops.indexing.index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1) -> Tensor:
+        return ops.indexing.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.indexing.index_add(x, dim, index, s, alpha=alpha),
+            source,
+            keeps_self=False,
+        )
+
+    def masked_fill(self, mask, value) -> Tensor:
+        return ops.indexing.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        if isinstance(value, Tensor):
+            return self._modify(ops.indexing.masked_fill, mask, value, keeps_self=False)
+        return self._modify(
+            lambda x, m: ops.indexing.masked_fill(x, m, value), mask, keeps_self=False
+        )
+
+    def masked_select(self, mask) -> Tensor:
+        return ops.indexing.masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple=False):
+        return ops.indexing.nonzero(self, as_tuple=as_tuple)
+
     def reshape(self, *shape) -> Tensor:
         return ops.reshape(self, *shape)
 
@@ -632,6 +754,299 @@ class Tensor:
 
     def expand_as(self, other: Tensor) -> Tensor:
         return ops.expand_as(self, other)
+
+    # ----- more movement, products, bitwise ops, erf, draws, in-place forms ----------------
+    def flip(self, *dims) -> Tensor:
+        return ops.shape_ops.flip(self, *dims)
+
+    def fliplr(self) -> Tensor:
+        return ops.shape_ops.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        return ops.shape_ops.flipud(self)
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        return ops.shape_ops.roll(self, shifts, dims)
+
+    def chunk(self, chunks, dim=0) -> tuple:
+        return ops.shape_ops.chunk(self, chunks, dim)
+
+    def split(self, split_size, dim=0) -> tuple:
+        return ops.shape_ops.split(self, split_size, dim)
+
+    def unbind(self, dim=0) -> tuple:
+        return ops.shape_ops.unbind(self, dim)
+
+    def narrow(self, dim, start, length) -> Tensor:
+        return ops.shape_ops.narrow(self, dim, start, length)
+
+    def repeat(self, *sizes) -> Tensor:
+        return ops.shape_ops.repeat(self, *sizes)
+
+    def tile(self, *dims) -> Tensor:
+        return ops.shape_ops.tile(self, _shape_arg(dims))
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None) -> Tensor:
+        return ops.shape_ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def tril(self, diagonal=0) -> Tensor:
+        return ops.shape_ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0) -> Tensor:
+        return ops.shape_ops.triu(self, diagonal)
+
+    def tril_(self, diagonal=0) -> Tensor:
+        return self._modify(lambda x: ops.shape_ops.tril(x, diagonal), keeps_self=False)
+
+    def triu_(self, diagonal=0) -> Tensor:
+        return self._modify(lambda x: ops.shape_ops.triu(x, diagonal), keeps_self=False)
+
+    def diag(self, diagonal=0) -> Tensor:
+        return ops.shape_ops.diag(self, diagonal)
+
+    def trace(self) -> Tensor:
+        return ops.shape_ops.trace(self)
+
+    @property
+    def mT(self) -> Tensor:  # PyTorch's name
+        return ops.shape_ops.mT(self)
+
+    def bmm(self, mat2) -> Tensor:
+        return ops.linalg_ops.bmm(self, mat2)
+
+    def dot(self, other) -> Tensor:
+        return ops.linalg_ops.dot(self, other)
+
+    def outer(self, vec2) -> Tensor:
+        return ops.linalg_ops.outer(self, vec2)
+
+    def mv(self, vec) -> Tensor:
+        return ops.linalg_ops.mv(self, vec)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_ops.addmm(x, a, b, beta=beta, alpha=alpha),
+            mat1,
+            mat2,
+            keeps_self=False,
+        )
+
+    def erf(self) -> Tensor:
+        return ops.special.erf(self)
+
+    def erf_(self) -> Tensor:
+        return self._modify(ops.special.erf)
+
+    def bitwise_and(self, other) -> Tensor:
+        return ops.bitwise.bitwise_and(self, other)
+
+    def bitwise_or(self, other) -> Tensor:
+        return ops.bitwise.bitwise_or(self, other)
+
+    def bitwise_xor(self, other) -> Tensor:
+        return ops.bitwise.bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return ops.bitwise.bitwise_not(self)
+
+    def bitwise_left_shift(self, other) -> Tensor:
+        return ops.bitwise.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other) -> Tensor:
+        return ops.bitwise.bitwise_right_shift(self, other)
+
+    def bitwise_and_(self, other) -> Tensor:
+        return self._modify(ops.bitwise.bitwise_and, other, keeps_self=False)
+
+    def bitwise_or_(self, other) -> Tensor:
+        return self._modify(ops.bitwise.bitwise_or, other, keeps_self=False)
+
+    def bitwise_xor_(self, other) -> Tensor:
+        return self._modify(ops.bitwise.bitwise_xor, other, keeps_self=False)
+
+    def bitwise_not_(self) -> Tensor:
+        return self._modify(ops.bitwise.bitwise_not, keeps_self=False)
+
+    def bitwise_left_shift_(self, other) -> Tensor:
+        return self._modify(ops.bitwise.bitwise_left_shift, other, keeps_self=False)
+
+    def bitwise_right_shift_(self, other) -> Tensor:
+        return self._modify(ops.bitwise.bitwise_right_shift, other, keeps_self=False)
+
+    def __and__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_and(self, other)
+
+    def __rand__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_and(other, self)
+
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __or__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_or(self, other)
+
+    def __ror__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_or(other, self)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __xor__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_xor(self, other)
+
+    def __rxor__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_xor(other, self)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
+
+    def __invert__(self) -> Tensor:
+        if self._data.dtype.kind not in "iub":
+            raise TypeError(
+                "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+            )
+        return ops.bitwise.bitwise_not(self)
+
+    def __lshift__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_left_shift(other, self)
+
+    def __ilshift__(self, other):
+        return self.bitwise_left_shift_(other)
+
+    def __rshift__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other) -> Tensor:
+        return ops.bitwise.bitwise_right_shift(other, self)
+
+    def __irshift__(self, other):
+        return self.bitwise_right_shift_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __ipow__(self, other):
+        return self.pow_(other)
+
+    def equal(self, other) -> bool:
+        return ops.compare.equal(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+        return ops.compare.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return ops.compare.allclose(self, other, rtol, atol, equal_nan)
+
+    def bernoulli(self, p=None, *, generator=None) -> Tensor:
+        return ops.sampling.bernoulli(self, p, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+        if isinstance(p, Tensor):
+            draw = ops.sampling.bernoulli(p.expand_as(self), generator=generator)._data
+        else:
+            draw = ops.sampling.bernoulli(self.detach(), p, generator=generator)._data
+        return self._modify(
+            lambda x: ops.inplace.overwrite(x, draw.astype(self._data.dtype)), keeps_self=False
+        )
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None) -> Tensor:
+        return ops.sampling.multinomial(self, num_samples, replacement, generator=generator)
+
+    def random_(self, from_=0, to=None, *, generator=None) -> Tensor:
+        if to is None:  # random_(to), or the whole range: floats to 2**mantissa bits
+            kind = self._data.dtype
+            top = (
+                2 ** (np.finfo(kind).nmant + 1) + 1
+                if kind.kind == "f"
+                else 2
+                if kind.kind == "b"
+                else int(np.iinfo(kind).max) + 1
+            )
+            from_, to = 0, from_ if from_ else top
+        arr = random._rng(generator).integers(from_, to, size=tuple(self.shape))
+        return self._modify(
+            lambda x: ops.inplace.overwrite(x, arr.astype(self._data.dtype)), keeps_self=False
+        )
+
+    def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
+        arr = random._rng(generator).exponential(1.0 / lambd, size=tuple(self.shape))
+        return self._modify(
+            lambda x: ops.inplace.overwrite(x, arr.astype(self._data.dtype)), keeps_self=False
+        )
+
+    def clip_(self, min=None, max=None) -> Tensor:
+        return self.clamp_(min, max)
+
+    def eq_(self, other) -> Tensor:
+        return self._modify(ops.compare.eq_in_place, other, keeps_self=False)
+
+    def ne_(self, other) -> Tensor:
+        return self._modify(ops.compare.ne_in_place, other, keeps_self=False)
+
+    def lt_(self, other) -> Tensor:
+        return self._modify(ops.compare.lt_in_place, other, keeps_self=False)
+
+    def le_(self, other) -> Tensor:
+        return self._modify(ops.compare.le_in_place, other, keeps_self=False)
+
+    def gt_(self, other) -> Tensor:
+        return self._modify(ops.compare.gt_in_place, other, keeps_self=False)
+
+    def ge_(self, other) -> Tensor:
+        return self._modify(ops.compare.ge_in_place, other, keeps_self=False)
+
+    def t_(self) -> Tensor:
+        return self._restride(ops.t)
+
+    def transpose_(self, dim0, dim1) -> Tensor:
+        return self._restride(lambda x: ops.transpose(x, dim0, dim1))
+
+    def squeeze_(self, dim=None) -> Tensor:
+        return self._restride(lambda x: ops.squeeze(x, dim))
+
+    def unsqueeze_(self, dim) -> Tensor:
+        return self._restride(lambda x: ops.unsqueeze(x, dim))
+
+    def _restride(self, make) -> Tensor:
+        """Make this tensor the view `make(self)` of its own storage, in place (t_,
+        squeeze_, ...): in the graph, that view op becomes the node that produced it."""
+        if self._in_graph(()):
+            self._check_inplace()
+        out = make(self)
+        if self._view is not None and out._view is not None:
+            base, take = self._view
+            again = out._view[1]
+            self._view = (base, lambda a: again(take(a)))
+        self._data = out._data
+        if out._ctx is not None:
+            ops.inplace.give_node(self, out._ctx, retake=False)
+        version_counter(self).value += 1
+        return self
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        from engine import creation
+
+        return creation.full(
+            _shape_arg((size,)),
+            fill_value,
+            dtype=dtype or self.dtype,
+            device=device or self.device,
+            requires_grad=requires_grad,
+        )
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self.new_full(
+            _shape_arg(size), 0, dtype=dtype, device=device, requires_grad=requires_grad
+        )
 
     def __getitem__(self, index) -> Tensor:
         return ops.getitem(self, index)
@@ -1079,7 +1494,7 @@ def _to_array(data, dtype_, device_name):
             and not isinstance(data, np.ndarray | Tensor)
             and not hasattr(data, "__cuda_array_interface__")
         ):
-            dtype_ = default_dtype  # Python floats become float32, as in PyTorch
+            dtype_ = _dt.default_dtype  # Python floats become float32, as in PyTorch
         elif kind in "iu" and not isinstance(data, np.ndarray | Tensor):
             dtype_ = _dt.int64
         elif kind not in "fiub":

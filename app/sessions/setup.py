@@ -11,8 +11,11 @@ from engine.optim import lr_scheduler
 
 CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss")
 BINARY_LOSSES = ("BCEWithLogitsLoss", "BCELoss")
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop")
-SCHEDULES = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau")
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam")
+SCHEDULES = (
+    "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
+    "LinearLR", "ConstantLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
+)  # fmt: skip
 
 
 class SessionError(ValueError):

@@ -1,7 +1,10 @@
-"""Datasets: the shipped 8x8 digits, MNIST and Fashion-MNIST from IDX files, 2-D toy sets."""
+"""Datasets: the shipped 8x8 digits, MNIST and Fashion-MNIST from IDX files, CIFAR-10 from its
+binary files, image folders (with Pillow), 2-D toy sets."""
 
 from engine.datasets import transforms
+from engine.datasets.cifar import CIFAR10
 from engine.datasets.digits import Digits
+from engine.datasets.folder import ImageFolder
 from engine.datasets.mnist import (
     MNIST,
     CorruptDatasetError,
@@ -14,6 +17,8 @@ from engine.datasets.toy import make_blobs, make_circles, make_moons, make_spira
 from engine.datasets.vision import VisionDataset
 
 __all__ = [
+    "CIFAR10",
+    "ImageFolder",
     "MNIST",
     "CorruptDatasetError",
     "DatasetNotFoundError",

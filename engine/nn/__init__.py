@@ -79,10 +79,15 @@ __all__ = [
     "init",
 ]
 
+# torch.nn.utils: a subpackage, reachable as `nn.utils` as in PyTorch
+from engine.nn import utils
+
+__all__ += ["utils"]
+
 # convolution, pooling and resampling layers beyond 2-d conv/pool
-from engine.nn.conv import Conv1d, ConvTranspose2d
-from engine.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
-from engine.nn.resample import Fold, Unfold, Upsample, ZeroPad2d
+from engine.nn.conv import Conv1d, ConvTranspose2d  # noqa: E402
+from engine.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: E402
+from engine.nn.resample import Fold, Unfold, Upsample, ZeroPad2d  # noqa: E402
 
 __all__ += [
     "AdaptiveMaxPool2d", "AvgPool1d", "Conv1d", "ConvTranspose2d", "Fold", "MaxPool1d", "Unfold",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from engine import backend
-from engine.autograd import no_grad, state
+from engine.autograd import Function, no_grad, state
 from engine.dtypes import device as device_cls
 from engine.dtypes import to_dtype
 from engine.tensor import Tensor
@@ -52,6 +52,83 @@ class RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
+class _PassGradients(Function):
+    """Identity on several tensors whose backward reports the gradients of all of them at once
+    (what a module's full backward hook sees at its inputs and outputs)."""
+
+    @staticmethod
+    def forward(ctx, report, *tensors):
+        ctx.report = report
+        ctx.set_materialize_grads(False)
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.report(grads))
+
+
+class _BackwardHookState:
+    """One call of a module with full backward hooks: wraps its tensor inputs and outputs."""
+
+    def __init__(self, module, args):
+        self.module, self.grad_output = module, None
+        self.positions = [
+            i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad
+        ]
+        self.n_inputs = len(args)
+
+    def wrap_inputs(self, args):
+        if not self.positions:
+            return args
+        wrapped = _PassGradients.apply(self.at_inputs, *(args[i] for i in self.positions))
+        args = list(args)
+        for i, t in zip(self.positions, wrapped, strict=True):
+            args[i] = t
+        return tuple(args)
+
+    def wrap_outputs(self, out):
+        outs = out if isinstance(out, tuple) else (out,)
+        where = [j for j, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+        if not where:
+            return out
+        self.n_outputs = len(outs)
+        self.out_positions = where
+        wrapped = _PassGradients.apply(self.at_outputs, *(outs[j] for j in where))
+        outs = list(outs)
+        for j, t in zip(where, wrapped, strict=True):
+            outs[j] = t
+        return tuple(outs) if isinstance(out, tuple) else outs[0]
+
+    def at_outputs(self, grads):
+        full = [None] * self.n_outputs
+        for j, g in zip(self.out_positions, grads, strict=True):
+            full[j] = g
+        self.grad_output = tuple(full)
+        if not self.positions:  # no input wants a gradient: the hook runs now, as in PyTorch
+            self._call_hooks((None,) * self.n_inputs)
+        return grads
+
+    def at_inputs(self, grads):
+        full = [None] * self.n_inputs
+        for i, g in zip(self.positions, grads, strict=True):
+            full[i] = g
+        full = self._call_hooks(tuple(full))
+        return tuple(full[i] for i in self.positions)
+
+    def _call_hooks(self, grad_input: tuple) -> tuple:
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                result = result if isinstance(result, tuple) else (result,)
+                if len(result) != len(grad_input):
+                    raise RuntimeError(
+                        f"Backward hook returned an invalid number of grad_input, got "
+                        f"{len(result)}, but expected {len(grad_input)}"
+                    )
+                grad_input = result
+        return grad_input
+
+
 class Module:
     """Base class of every layer: holds parameters, buffers and sub-modules by name."""
 
@@ -60,6 +137,7 @@ class Module:
     def __init__(self):
         for name in ("_parameters", "_buffers", "_modules", "_forward_hooks", "_forward_pre_hooks"):
             object.__setattr__(self, name, OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
 
@@ -67,7 +145,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or state.instrument is not None:
+        if (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or state.instrument is not None
+            or self.__dict__.get("_backward_hooks")
+        ):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -76,6 +159,10 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        backward_hooks = self.__dict__.get("_backward_hooks") and state.grad_enabled
+        if backward_hooks:
+            seen = _BackwardHookState(self, args)
+            args = seen.wrap_inputs(args)
         instrument = state.instrument
         if instrument is not None:
             out = instrument.call_module(self, args, kwargs)
@@ -85,7 +172,16 @@ class Module:
             result = hook(self, args, out)
             if result is not None:
                 out = result
+        if backward_hooks:
+            out = seen.wrap_outputs(out)
         return out
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) runs when the gradients of the module's
+        inputs are computed; a tuple it returns replaces grad_input."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
 
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """hook(module, inputs, output) runs after forward; a non-None result replaces output."""

@@ -3,7 +3,7 @@
 # A Function named like an `nn` layer ends in `Op` (`LinearOp`, `Conv2dOp`, `SoftmaxOp`) so the
 # two are never confused; its `op` string is the node name the debugger shows.
 
-from engine.ops import inplace  # Tensor's in-place methods call into it
+from engine.ops import aggregate, indexing, inplace, scan  # Tensor's methods call into them
 from engine.ops.activation import (
     elu,
     gelu,
@@ -112,6 +112,9 @@ from engine.ops.pointwise import (
 from engine.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from engine.ops.reduce import argmax, argmin, max, mean, min, std, sum, var
 from engine.ops.unary import abs, clamp, cos, exp, log, neg, reciprocal, sin, sqrt
+
+# isort: split
+from engine.ops import bitwise, compare, linalg_ops, sampling, shape_ops, special
 
 __all__ = [
     "abs", "acos", "adaptive_avg_pool2d", "add", "arccos", "arcsin", "arctan", "arctan2",

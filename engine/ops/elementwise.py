@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from engine import _fast, backend
+from engine import dtypes as _dt
 from engine.autograd import Function, unbroadcast, version_counter
-from engine.dtypes import default_dtype
 from engine.tensor import Tensor
 
 
@@ -25,7 +25,7 @@ def _constant(value, like: Tensor) -> Tensor:
     elif isinstance(value, int) and dt.kind == "b":
         dt = np.dtype(np.int64)
     elif isinstance(value, float) and dt.kind != "f":
-        dt = default_dtype.np
+        dt = _dt.default_dtype.np
     elif not isinstance(value, int | float):
         if isinstance(value, np.ndarray | np.generic):
             value = np.asarray(value)
@@ -204,7 +204,7 @@ class Div(Function):
         self.a, self.b = a, b
         out = a / b
         if a.dtype.kind != "f" and b.dtype.kind != "f":
-            out = out.astype(default_dtype.np)  # true division of integers gives floats
+            out = out.astype(_dt.default_dtype.np)  # true division of integers gives floats
         return out
 
     def backward(self, g):
@@ -220,9 +220,11 @@ class Pow(Function):
     op = "pow"
     saves = ((0, None), (1, None), ("out", 1))
 
-    def forward(self, a, b, bool_exponent=False, python_bool=False):
+    def forward(
+        self, a, b, bool_exponent=False, python_bool=False, wrapped_base=False, number=None
+    ):
         self.a, self.b, self.bool_exponent = a, b, bool_exponent
-        self.python_bool = python_bool
+        self.python_bool, self.wrapped_base, self.number = python_bool, wrapped_base, number
         if a.dtype.kind in "iu" and b.dtype.kind == "i" and (b < 0).any():
             self.out = _int_pow(_xp(a), a, b)
         else:
@@ -242,8 +244,17 @@ class Pow(Function):
             e = float(bool(b))
             ga = g * (e * a ** (e - 1))
         elif self.needs(0):  # PyTorch takes it as 0 where b == 0, even at a == 0
-            ga = unbroadcast(_fast.select(xp, b != 0, g * b * a ** (b - 1)), a.shape)
-        if self.needs(1):
+            if self.number is None or a.dtype.kind != "f":
+                power = a ** (b - 1)
+            else:  # a Python exponent: PyTorch takes its x ** (n - 1) in float64, where an
+                # odd n - 1 stays odd (2 ** 40 - 1 in float32 is 2 ** 40)
+                power = (a.astype(np.float64) ** (self.number - 1)).astype(a.dtype)
+            ga = unbroadcast(_fast.select(xp, b != 0, g * b * power), a.shape)
+        if self.needs(1) and self.wrapped_base:
+            # a Python int base past int64 (2 ** 63 ** x): PyTorch's backward takes the log
+            # of it wrapped to a negative int64, so the exponent's gradient is all NaN
+            gb = unbroadcast(g * g.dtype.type(np.nan), b.shape)
+        elif self.needs(1):
             # d(a**b)/db = a**b * log(a), taken as 0 where a == 0 and b >= 0 (not where b
             # is NaN); PyTorch multiplies g by that 0, so an inf g gives NaN there
             keep = (a != 0) | ~(b >= 0)
@@ -341,7 +352,7 @@ class Clone(Function):
 def _floating(t: Tensor) -> Tensor:
     if not isinstance(t, Tensor):
         return t  # Function.apply names the op in its TypeError
-    return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=default_dtype.np)
+    return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=_dt.default_dtype.np)
 
 
 def add(input, other, *, alpha=1):
@@ -397,7 +408,18 @@ def pow(input, exponent):
         return Tensor._make(a._data | ~b._data, False, None)
     op = PowTensor if isinstance(exponent, Tensor) else Pow
     python_bool = isinstance(exponent, builtins.bool) and isinstance(input, Tensor)
-    return op.apply(a, b, bool_exponent=kinds[1] == "b", python_bool=python_bool)
+    wrapped = isinstance(input, int) and not isinstance(input, builtins.bool) and input >= 2**63
+    number = None
+    if isinstance(exponent, int | float) and not isinstance(exponent, builtins.bool):
+        number = float(exponent) if math.isfinite(exponent) else None
+    return op.apply(
+        a,
+        b,
+        bool_exponent=kinds[1] == "b",
+        python_bool=python_bool,
+        wrapped_base=wrapped,
+        number=number,
+    )
 
 
 class PowTensor(Pow):
@@ -445,7 +467,16 @@ def _checked_constant(value, like: Tensor) -> Tensor:
     return _constant(checked_scalar(value, _constant(probe, like)._data.dtype), like)
 
 
-def where(condition, input, other):
+_NOT_GIVEN = object()
+
+
+def where(condition, input=_NOT_GIVEN, other=_NOT_GIVEN):
+    if input is _NOT_GIVEN and other is _NOT_GIVEN:  # where(condition): nonzero's indices
+        from engine.ops.indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if input is _NOT_GIVEN or other is _NOT_GIVEN:
+        raise TypeError("where() takes a condition alone, or a condition, input and other")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: at least one of input and other must be a tensor")
     a, b = input, other

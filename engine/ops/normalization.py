@@ -9,13 +9,19 @@ from engine.ops.unary import sqrt
 
 
 class BatchNormOp(Function):
+    """Per-channel normalisation of (N, C, ...) arrays.
+
+    Each pass over the batch is one elementwise array op or one einsum reduction over
+    an (N, C, L) view: per-channel factors are folded together first, so forward
+    reads the input twice and backward reads the gradient three times.
+    """
+
     op = "batch_norm"
     saves = ((0, None), (1, None))
     saves_others = True  # the batch statistics
 
     def forward(self, x, *affine, running_mean, running_var, training, momentum, eps):
         xp = _xp(x)
-        axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         count = x.size // x.shape[1]
         if training:
@@ -24,8 +30,11 @@ class BatchNormOp(Function):
                     "batch_norm: expected more than 1 value per channel when training, "
                     f"got input of shape {x.shape}"
                 )
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
+            x3 = x.reshape(x.shape[0], x.shape[1], -1)
+            mean = xp.einsum("ncl->c", x3) / count
+            xhat = x - mean.reshape(shape)
+            centred = xhat.reshape(x3.shape)
+            var = xp.einsum("ncl,ncl->c", centred, centred) / count
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -34,31 +43,35 @@ class BatchNormOp(Function):
                 running_var += momentum * var * (count / (count - 1))
         else:
             mean, var = running_mean, running_var
+            xhat = x - mean.reshape(shape)
         invstd = 1 / xp.sqrt(var + eps)
-        self.xhat = (x - mean.reshape(shape)) * invstd.reshape(shape)
-        self.invstd, self.axes, self.shape, self.training = invstd, axes, shape, training
+        xhat *= invstd.reshape(shape).astype(xhat.dtype, copy=False)
+        self.xhat, self.invstd, self.shape, self.training = xhat, invstd, shape, training
         self.weight = affine[0] if affine else None
         if not affine:
-            return self.xhat.copy()  # not saved: a change in place must not reach xhat
-        return self.xhat * affine[0].reshape(shape) + affine[1].reshape(shape)
+            return xhat.copy()  # not saved: a change in place must not reach xhat
+        out = xhat * affine[0].reshape(shape)
+        out += affine[1].reshape(shape)
+        return out
 
     def backward(self, g):
-        xhat, axes, shape = self.xhat, self.axes, self.shape
-        gxhat = g if self.weight is None else g * self.weight.reshape(shape)
+        xp = _xp(g)
+        xhat, shape = self.xhat, self.shape
+        g3 = g.reshape(g.shape[0], g.shape[1], -1)
+        # the weight's and bias's gradients are the two sums the input's gradient needs
+        gb = xp.einsum("ncl->c", g3)
+        gw = xp.einsum("ncl,ncl->c", g3, xhat.reshape(g3.shape))
         gx = None
         if self.needs(0):
+            scale = self.invstd if self.weight is None else self.weight * self.invstd
+            gx = g * scale.reshape(shape)
             if self.training:
                 n = g.size // g.shape[1]
-                mean_g = gxhat.sum(axis=axes).reshape(shape) / n
-                mean_gx = (gxhat * xhat).sum(axis=axes).reshape(shape) / n
-                gx = (gxhat - mean_g - xhat * mean_gx) * self.invstd.reshape(shape)
-            else:
-                gx = gxhat * self.invstd.reshape(shape)
+                gx -= xhat * (scale * gw / n).reshape(shape)
+                gx -= (scale * gb / n).reshape(shape)
         if self.weight is None:
             return (gx,)
-        gw = (g * xhat).sum(axis=axes) if self.needs(1) else None
-        gb = g.sum(axis=axes) if self.needs(2) else None
-        return gx, gw, gb
+        return gx, gw if self.needs(1) else None, gb if self.needs(2) else None
 
 
 def _same_dtype(op: str, input, *others) -> None:

@@ -184,7 +184,7 @@ def _restore(value, p: Tensor, key: str, index: int):
         value = Tensor._make(value, False, None)
     if not isinstance(value, Tensor):
         return value
-    if key == "step":  # PyTorch keeps it as a 0-d tensor; here it is a number
+    if key in ("step", "mu_product"):  # PyTorch keeps these as 0-d tensors; here, numbers
         return value.item()
     if tuple(value.shape) != tuple(p.shape):
         raise ValueError(

@@ -26,6 +26,7 @@ __all__ = [
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
+    "WeightedRandomSampler",
     "default_collate",
     "default_convert",
     "random_split",
@@ -94,7 +95,12 @@ class ConcatDataset(Dataset):
 
     def __getitem__(self, index: int):
         n = len(self)
-        if not -n <= index < n:
+        if index < -n:  # PyTorch's error for a negative index past the start
+            raise ValueError(
+                f"absolute value of index should not exceed dataset length (index {index}, "
+                f"length {n})"
+            )
+        if index >= n:
             raise IndexError(f"index {index} is out of range for a dataset of length {n}")
         index %= n
         which = bisect.bisect_right(self.cumulative_sizes, index)
@@ -255,6 +261,74 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """`num_samples` indices drawn with probabilities proportional to `weights`.
+
+    With `replacement=False` each index comes at most once, so `num_samples` may
+    not exceed the number of weights; indices of zero weight come last.
+    """
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        num_samples: int,
+        replacement: bool = True,
+        generator: Generator | None = None,
+    ):
+        if not _is_positive_int(num_samples):
+            raise ValueError(
+                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(
+                f"replacement should be a boolean value, but got replacement={replacement}"
+            )
+        if isinstance(weights, Tensor):
+            weights = backend.to_device(weights._data, "cpu")
+        array = np.asarray(weights, dtype=np.float64)
+        if array.ndim != 1:
+            raise ValueError(
+                f"weights should be a 1d sequence but given weights have shape {tuple(array.shape)}"
+            )
+        self.weights = Tensor._make(array, False, None)
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        weights = self.weights._data
+        if weights.size == 0 or not np.all(np.isfinite(weights)) or (weights < 0).any():
+            raise RuntimeError(
+                "invalid multinomial distribution: the weights must be finite, non-negative "
+                f"and not empty, got {weights.tolist()}"
+            )
+        total = weights.sum()
+        if total <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        rng = _rng(self.generator)
+        if self.replacement:
+            drawn = rng.choice(weights.size, size=self.num_samples, p=weights / total)
+        else:  # the non-zero weights in weighted order, then the zero ones, as torch.multinomial
+            if self.num_samples > weights.size:
+                raise RuntimeError(
+                    "cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+                    f"(num_samples={self.num_samples}, {weights.size} weights)"
+                )
+            nonzero = np.flatnonzero(weights)
+            first = rng.choice(
+                nonzero,
+                size=min(self.num_samples, nonzero.size),
+                replace=False,
+                p=weights[nonzero] / total,
+            )
+            zeros = rng.permutation(np.flatnonzero(weights == 0))
+            drawn = np.concatenate([first, zeros[: self.num_samples - first.size]])
+        yield from drawn.tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Groups another sampler's indices into lists of `batch_size`."""
 
@@ -290,11 +364,9 @@ _COLLATE_TYPES = "tensors, numpy arrays, numbers, dicts or lists"
 
 def default_collate(batch: list):
     """Merge a list of samples into a batch: tensors, arrays and numbers are stacked into
-    tensors (Python ints become int64, floats float32), strings stay a list, and tuples,
-    lists and dicts are collated field by field (tuples come back as lists, like PyTorch).
-
-    Python floats become float32 here (PyTorch makes float64) so that they meet the
-    engine's float32 models without a cast.
+    tensors (Python ints become int64, floats float64, as PyTorch's), strings stay a
+    list, and tuples, lists and dicts are collated field by field (tuples come back as
+    lists, like PyTorch).
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
@@ -316,7 +388,7 @@ def default_collate(batch: list):
     if isinstance(elem, int | float):
         arr = np.array(batch)
         return Tensor._make(
-            arr.astype(np.float32 if arr.dtype.kind == "f" else np.int64), False, None
+            arr.astype(np.float64 if arr.dtype.kind == "f" else np.int64), False, None
         )
     if isinstance(elem, str | bytes):
         return batch

@@ -350,6 +350,79 @@ def _softmax(b: Builder):
     return f"{b.new_name()} = {fn}({x.name}, {b.dim(x)}{extra})"
 
 
+def _reduction_more(b: Builder):
+    fn = b.c.pick(("amax", "amin", "all", "any", "prod", "logsumexp", "cumsum", "cumprod"))
+    fn = b.c.pick((fn, "norm"))
+    x = b.tensor()
+    if x is None:
+        return None
+    c = b.c
+    dim = b.dim(x, allow_none=fn in ("amax", "amin", "all", "any", "prod", "norm"))
+    if fn in ("amax", "amin", "logsumexp", "norm") and x.ndim >= 2 and c.coin(0.3):
+        dim = (0, -1)
+    args = [] if dim is None else [_lit(dim)]
+    if fn == "norm":
+        args.insert(0, _lit(c.pick((2, 1, math.inf, "fro", 3, -math.inf))))
+    if (dim is not None or fn in ("all", "any", "norm")) and fn[:3] != "cum" and c.coin(0.4):
+        args.append(f"keepdim={c.pick((True, False))}")
+    if fn in ("prod", "cumsum", "cumprod") and c.coin(0.15):
+        args.append(f"dtype=torch.{c.pick(('float64', 'int64', 'float32'))}")
+    if c.coin(0.4):
+        return f"{b.new_name()} = torch.{fn}({', '.join([x.name, *args])})"
+    return f"{b.new_name()} = {x.name}.{fn}({', '.join(args)})"
+
+
+def _sort(b: Builder):
+    x = b.tensor()
+    if x is None:
+        return None
+    c = b.c
+    # past 16 elements PyTorch's default sort is not stable: ties may come in any order
+    stable = max(x.shape, default=1) > 16 or c.coin(0.2)
+    args = []
+    if c.coin(0.7):  # with stable=, PyTorch takes dim only as a keyword
+        args.append(f"{'dim=' if stable or c.coin(0.3) else ''}{_lit(b.dim(x))}")
+    if c.coin(0.5):
+        args.append(f"descending={c.pick((True, False))}")
+    if stable:
+        args.append("stable=True")
+    if c.coin(0.3):
+        return f"{b.new_name()} = torch.argsort({', '.join([x.name, *args])})"
+    return f"{b.new_name()} = {x.name}.sort({', '.join(args)}){c.pick(('.values', '.indices'))}"
+
+
+def _index_ops(b: Builder):
+    c = b.c
+    form = c.pick(("gather", "index_select", "masked_fill", "masked_select", "nonzero"))
+    form = c.pick((form, form, "scatter_", "masked_fill_"))
+    x = b.tensor(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    d = c.integer(0, x.ndim - 1)
+    size = x.shape[d]
+    if form in ("gather", "scatter_"):
+        shape = [c.integer(0, n) for n in x.shape]
+        shape[d] = c.integer(0, 3)
+        picks = [c.integer(0, size - 1) if size else 0 for _ in range(math.prod(shape))]
+        if not size and picks:
+            return None
+        index = f"torch.tensor({picks}, dtype=torch.int64).reshape({tuple(shape)})"
+        if form == "scatter_":  # a value, not a src: repeated indices write the same thing
+            return f"{b.new_name()} = {x.name}.scatter_({d}, {index}, {_lit(b.scalar())})"
+        return f"{b.new_name()} = {x.name}.gather({d}, {index})"
+    if form == "index_select":
+        picks = [c.integer(0, size - 1) for _ in range(c.integer(0, 3))] if size else []
+        return f"{b.new_name()} = torch.index_select({x.name}, {d}, torch.tensor({picks}).long())"
+    if form == "nonzero":
+        return f"{b.new_name()} = {x.name}.nonzero()"
+    m = b.tensor(lambda v: v.dtype == "bool" and broadcastable(v.shape, x.shape))
+    if m is None:
+        return None
+    if form == "masked_select":
+        return f"{b.new_name()} = torch.masked_select({x.name}, {m.name})"
+    return f"{b.new_name()} = {x.name}.{form}({m.name}, {_lit(b.scalar())})"
+
+
 def _reshape(b: Builder):
     x = b.tensor()
     if x is None:
@@ -609,6 +682,9 @@ OPS: list[tuple[str, Callable[[Builder], str | None]]] = [
     ("reduction", _reduction),
     ("reduction", _reduction),
     ("softmax", _softmax),
+    ("reduction-more", _reduction_more),
+    ("sort", _sort),
+    ("index-ops", _index_ops),
     ("reshape", _reshape),
     ("transpose", _transpose),
     ("index", _index),

@@ -134,8 +134,9 @@ class TestDataLoader:
 
     def test_plain_dataset_collates_python_numbers(self):
         i, sq = next(iter(DataLoader(Squares(5), batch_size=5)))
+        # Python floats collate to float64, as in PyTorch
         assert i.dtype == engine.int64 and i.tolist() == [0, 1, 2, 3, 4]
-        assert sq.dtype == engine.float32 and sq.tolist() == [0.0, 1.0, 4.0, 9.0, 16.0]
+        assert sq.dtype == engine.float64 and sq.tolist() == [0.0, 1.0, 4.0, 9.0, 16.0]
 
     def test_custom_collate_fn_gets_the_samples(self):
         loader = DataLoader(Squares(4), batch_size=2, collate_fn=lambda samples: samples)
@@ -191,7 +192,7 @@ class TestDefaultCollate:
         samples = [OrderedDict(b=i, a=float(i), name=f"s{i}") for i in range(3)]
         batch = default_collate(samples)
         assert isinstance(batch, OrderedDict) and list(batch) == ["b", "a", "name"]
-        assert batch["b"].tolist() == [0, 1, 2] and batch["a"].dtype == engine.float32
+        assert batch["b"].tolist() == [0, 1, 2] and batch["a"].dtype == engine.float64
         assert batch["name"] == ["s0", "s1", "s2"]
 
     def test_nested_and_namedtuples(self):

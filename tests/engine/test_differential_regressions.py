@@ -362,6 +362,25 @@ def test_where_refuses_numbers_its_dtype_cannot_hold():
     assert_same("v0 = F.gelu(torch.tensor(3e38))")
 
 
+def test_pow_of_an_int_base_past_int64_has_a_nan_exponent_gradient():
+    # PyTorch's backward takes the log of the base wrapped to a negative int64
+    assert_same("""
+        v0 = torch.tensor([0.0, 1.0, 0.5], dtype=torch.float32, requires_grad=True)
+        v1 = 9223372036854775808 ** v0
+        v2 = 4611686018427387904 ** v0
+    """)
+
+
+def test_pow_by_a_python_number_takes_the_power_below_it_in_float64():
+    # (-3) ** (2 ** 40 - 1) overflows to -inf; in float32 2 ** 40 - 1 rounds to even 2 ** 40
+    assert_same("""
+        v0 = torch.tensor([-3.0, 3.0, 0.0, -2.5, 1.5], dtype=torch.float32, requires_grad=True)
+        v1 = torch.pow(v0, 1099511627776)
+        v2 = v0 ** 2.5
+        v3 = v0 ** 3
+    """)
+
+
 # ----- fixes in flight elsewhere ------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from tests.engine.test_conv_resample import (  # noqa: F401
     test_pool,
     test_unfold_fold,
 )
+from tests.engine.test_indexing_reductions import test_forward_only, test_gradients  # noqa: F401
 from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda)
     test_activations,
     test_batch_norm,
@@ -41,6 +42,20 @@ from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda
     test_var_std,
     test_where,
 )
+
+try:  # collected again here, on cuda; the module skips itself without PyTorch
+    from tests.engine.test_shape_linalg import (  # noqa: F401
+        test_addmm,
+        test_diag_of_matrix_and_trace,
+        test_diag_of_vector,
+        test_einsum,
+        test_erf_grads_and_dtypes,
+        test_meshgrid,
+        test_movement_grads,
+        test_products_grads,
+    )
+except pytest.skip.Exception:
+    pass
 
 pytestmark = pytest.mark.gpu
 
