@@ -244,6 +244,9 @@ class ConvTranspose2dOp(Function):
     op = "conv_transpose2d"
     saves = ((0, 1), (1, 0))
 
+    def name(self) -> str:
+        return "ConvolutionBackward0"  # PyTorch's node for every convolution
+
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
                 dilation=(1, 1), groups=1, output_shape=(1, 1)):  # fmt: skip
         xp = backend.array_module(x)

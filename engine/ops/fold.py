@@ -74,6 +74,9 @@ def _blocks(size, kernel, dilation, padding, stride) -> tuple[int, int]:
 class UnfoldOp(Function):
     op = "unfold"
 
+    def name(self) -> str:
+        return "Im2ColBackward0"
+
     def forward(self, x, kernel_size, dilation, padding, stride):
         self.unbatched = x.ndim == 3
         x = x[None] if self.unbatched else x
@@ -91,6 +94,9 @@ class UnfoldOp(Function):
 
 class FoldOp(Function):
     op = "fold"
+
+    def name(self) -> str:
+        return "Col2ImBackward0"
 
     def forward(self, x, output_size, kernel_size, dilation, padding, stride):
         self.unbatched = x.ndim == 2

@@ -462,6 +462,9 @@ class AdaptiveMaxPool2dOp(Function):
     saves = ((0, None),)
     saves_others = True  # the argmax indices
 
+    def name(self) -> str:
+        return "AdaptiveMaxPool2DBackward0"
+
     def forward(self, x, output_size):
         xp = backend.array_module(x)
         self.unbatched = x.ndim == 3

@@ -75,6 +75,11 @@ class InterpolateOp(Function):
 
     op = "interpolate"
 
+    def name(self) -> str:
+        """PyTorch's node: UpsampleNearest2DBackward0, UpsampleBilinear2DBackward0, ..."""
+        kind = {"nearest-exact": "NearestExact"}.get(self.mode, self.mode.capitalize())
+        return f"Upsample{kind}{len(self.x_shape) - 2}DBackward0"
+
     def forward(self, x, output_size, scales, mode, align_corners):
         xp = backend.array_module(x)
         self.x_shape, self.mode, self.plans = x.shape, mode, []

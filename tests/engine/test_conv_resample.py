@@ -268,6 +268,31 @@ def test_pad_takes_numpy_ints():
     np.testing.assert_array_equal(ours.numpy(), ref.numpy())
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda F, x: F.conv_transpose2d(x, x[:1].detach().sum(1, keepdim=True).expand(2, 1, 4, 4)),
+        lambda F, x: F.interpolate(x, scale_factor=2),
+        lambda F, x: F.interpolate(x, scale_factor=2, mode="bilinear"),
+        lambda F, x: F.interpolate(x, scale_factor=2, mode="nearest-exact"),
+        lambda F, x: F.interpolate(x[:, :, 0], scale_factor=2, mode="linear"),
+        lambda F, x: F.interpolate(x[:, :, :1, None], scale_factor=2, mode="trilinear"),
+        lambda F, x: F.adaptive_max_pool2d(x, 2),
+        lambda F, x: F.unfold(x, 2),
+        lambda F, x: F.fold(x.reshape(1, 8, 4), (3, 3), 2),
+    ],
+)
+def test_grad_fn_names_as_torch(call):
+    x = randn(1, 2, 4, 4).astype(np.float32)
+    names = [
+        type(call(lib.nn.functional, lib.tensor(x, requires_grad=True)).grad_fn).__name__
+        if lib is torch
+        else call(lib.nn.functional, lib.tensor(x, requires_grad=True)).grad_fn.name()
+        for lib in (torch, engine)
+    ]
+    assert names[1] == names[0]
+
+
 def test_fold_of_unfold_counts_overlaps():
     x = engine.ones(1, 1, 4, 4)
     counts = engine.nn.functional.fold(engine.nn.functional.unfold(x, 3), (4, 4), 3)
