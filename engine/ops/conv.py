@@ -172,12 +172,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     dilation = pair("conv2d", "dilation", dilation)
     groups = positive_int("conv2d", "groups", groups)
     if isinstance(padding, str):
-        if padding not in ("valid", "same"):
-            raise ValueError(
+        if padding not in ("valid", "same"):  # RuntimeErrors, as PyTorch's
+            raise OpError(
                 f"conv2d: padding must be 'valid', 'same', an int or a pair, got {padding!r}"
             )
         if padding == "same" and stride != (1, 1):
-            raise ValueError(
+            raise OpError(
                 "conv2d: padding='same' is not supported for strided convolutions "
                 f"(stride {stride})"
             )
@@ -211,6 +211,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     groups = positive_int("conv1d", "groups", groups)
     if not isinstance(padding, str):
         padding = (0, _single("conv1d", "padding", padding, allow_zero=True))
+    elif padding not in ("valid", "same"):
+        raise OpError(f"conv1d: padding must be 'valid', 'same' or an int, got {padding!r}")
     elif padding == "same" and stride != 1:
         raise OpError(
             f"conv1d: padding='same' is not supported for strided convolutions (stride {stride})"
