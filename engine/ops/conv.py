@@ -223,16 +223,32 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         )
     x = input._data if input.ndim == 3 else input._data[None]
     _check_conv(x, weight._data, None if bias is None else bias._data, groups, "conv1d")
-    out = conv2d(
-        input.unsqueeze(-2),
-        weight.unsqueeze(-2),
-        bias,
-        stride=(1, stride),
-        padding=padding,
-        dilation=(1, dilation),
-        groups=groups,
+    if padding == "same":  # the odd element goes after, as in PyTorch
+        total = dilation * (weight.shape[-1] - 1)
+        pads = (0, 0, total // 2, total - total // 2)
+    else:
+        pads = (0, 0, 0, 0) if padding == "valid" else (0, 0, padding[1], padding[1])
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return Conv1dOp.apply(
+        *inputs, stride=(1, stride), padding=pads, dilation=(1, dilation), groups=groups
     )
-    return out.squeeze(-2)
+
+
+class Conv1dOp(Conv2dOp):
+    """conv2d on rows of height 1: (N, C, L) input and (O, C/groups, k) weights."""
+
+    op = "conv1d"
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"  # PyTorch's node for every convolution
+
+    def forward(self, x, w, b=None, **geometry):
+        return super().forward(x[..., None, :], w[..., None, :], b, **geometry)[..., 0, :]
+
+    def backward(self, g):
+        grads = super().backward(g[..., None, :])
+        gx, gw = (None if grad is None else grad[..., 0, :] for grad in grads[:2])
+        return (gx, gw, *grads[2:])
 
 
 class ConvTranspose2dOp(Function):
