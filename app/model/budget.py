@@ -128,6 +128,50 @@ def _adaptive_pool2d(args: dict, shape: tuple) -> tuple[int, int | None]:
     return 0, shape[0] * oh * ow
 
 
+def _conv_transpose2d(args: dict, shape: tuple) -> tuple[int, int | None]:
+    n_in, n_out = args["in_channels"], args["out_channels"]
+    kh, kw = _pair(args["kernel_size"])
+    params = n_in * (n_out // args.get("groups", 1)) * kh * kw
+    params += n_out if args.get("bias", True) else 0
+    if len(shape) != 3:
+        return params, None
+    sizes = []
+    for n, k, s, p, o, d in zip(
+        shape[1:],
+        (kh, kw),
+        _pair(args.get("stride", 1)),
+        _pair(args.get("padding", 0)),
+        _pair(args.get("output_padding", 0)),
+        _pair(args.get("dilation", 1)),
+        strict=True,
+    ):
+        sizes.append(max(0, (n - 1) * s - 2 * p + d * (k - 1) + o + 1))
+    return params, n_out * sizes[0] * sizes[1]
+
+
+def _upsample(args: dict, shape: tuple) -> tuple[int, int | None]:
+    if len(shape) != 3:
+        return 0, None
+    if args.get("size") is not None:
+        height, width = _pair(args["size"])
+    else:
+        factor = args.get("scale_factor") or 0
+        sh, sw = (factor, factor) if isinstance(factor, int | float) else tuple(factor)
+        height, width = math.floor(shape[1] * sh), math.floor(shape[2] * sw)
+    return 0, shape[0] * height * width
+
+
+def _zero_pad2d(args: dict, shape: tuple) -> tuple[int, int | None]:
+    padding = args["padding"]
+    if isinstance(padding, list | tuple) and len(padding) == 1:
+        padding = padding[0]
+    left, right, top, bottom = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+    if len(shape) < 2:
+        return 0, None
+    height, width = shape[-2] + top + bottom, shape[-1] + left + right
+    return 0, math.prod(shape[:-2]) * max(0, height) * max(0, width)
+
+
 def _batch_norm(args: dict, shape: tuple) -> tuple[int, int]:
     return (2 * args["num_features"] if args.get("affine", True) else 0), math.prod(shape)
 
@@ -147,6 +191,10 @@ _RULES: dict[str, Rule] = {
     "MaxPool2d": _pool2d,
     "AvgPool2d": _pool2d,
     "AdaptiveAvgPool2d": _adaptive_pool2d,
+    "ConvTranspose2d": _conv_transpose2d,
+    "AdaptiveMaxPool2d": _adaptive_pool2d,
+    "Upsample": _upsample,
+    "ZeroPad2d": _zero_pad2d,
     "BatchNorm1d": _batch_norm,
     "BatchNorm2d": _batch_norm,
     "LayerNorm": _layer_norm,

@@ -302,6 +302,10 @@ def build_layer(node: LayerNode) -> nn.Module:
     if layer_spec.container:
         return assemble(node, _named(node.layers or []))
     args = {k: tuple(v) if isinstance(v, list) else v for k, v in node.args.items()}
+    for name, value in args.items():  # a one-item shape is its int, as the export writes it
+        arg = layer_spec.arg(name)
+        if arg and arg.kind == "shape" and isinstance(value, tuple) and len(value) == 1:
+            args[name] = value[0]
     return layer_spec.cls(**args)
 
 

@@ -317,6 +317,62 @@ _EXTRA: dict[str, dict] = {
         keys=("output_size",),
         args=dict(output_size=dict(kind="size", minimum=1)),
     ),
+    "ConvTranspose2d": dict(
+        dims=(3,),
+        suggest=lambda shape: {
+            "in_channels": shape[0] if shape else 1,
+            "out_channels": 16,
+            "kernel_size": 2,
+            "stride": 2,
+        },
+        label=_label_conv,
+        diagnose=_diagnose_image("in_channels"),
+        category="Convolution",
+        help="transposed 2-D convolution: stride 2 doubles H and W",
+        keys=("in_channels", "out_channels", "kernel_size", "stride", "padding"),
+        args=dict(
+            in_channels=dict(kind="int", minimum=1),
+            out_channels=dict(kind="int", minimum=1),
+            kernel_size=dict(kind="size", minimum=1),
+            stride=dict(kind="size", minimum=1),
+            padding=dict(kind="size", minimum=0),
+            output_padding=dict(kind="size", minimum=0),
+            groups=dict(kind="int", minimum=1),
+            dilation=dict(kind="size", minimum=1),
+            padding_mode=dict(kind="choice", choices=("zeros",)),
+        ),
+    ),
+    "AdaptiveMaxPool2d": dict(
+        dims=(3,),
+        suggest=lambda shape: {"output_size": 1},
+        diagnose=_diagnose_image(None),
+        category="Pooling",
+        help="max pooling to a fixed output size",
+        keys=("output_size",),
+        args=dict(output_size=dict(kind="size", minimum=1)),
+    ),
+    "Upsample": dict(
+        dims=(3,),
+        suggest=lambda shape: {"scale_factor": 2.0},
+        diagnose=_diagnose_image(None),
+        category="Shape",
+        help="resize (C, H, W) input to size, or by scale_factor",
+        keys=("size", "scale_factor", "mode"),
+        args=dict(
+            size=dict(kind="size", minimum=1, optional=True),
+            scale_factor=dict(kind="float", minimum=0, optional=True),
+            mode=dict(kind="choice", choices=("nearest", "bilinear")),
+        ),
+    ),
+    "ZeroPad2d": dict(
+        dims=(3,),
+        suggest=lambda shape: {"padding": [1]},
+        diagnose=_diagnose_image(None),
+        category="Shape",
+        help="zero padding of H and W: p, or left, right, top, bottom",
+        keys=("padding",),
+        args=dict(padding=dict(kind="shape", minimum=0)),
+    ),
     "ReLU": dict(category="Activation", help="max(x, 0)"),
     "LeakyReLU": dict(
         category="Activation",
@@ -401,6 +457,7 @@ _EXTRA: dict[str, dict] = {
 # arguments a design does not set: placement, in-place forms, pooling options the forms leave out
 _SKIPPED_ARGS = {
     "self", "device", "dtype", "inplace", "return_indices", "ceil_mode", "divisor_override",
+    "align_corners", "recompute_scale_factor",
 }  # fmt: skip
 
 

@@ -83,3 +83,13 @@ __all__ = [
 from engine.nn import utils
 
 __all__ += ["utils"]
+
+# convolution, pooling and resampling layers beyond 2-d conv/pool
+from engine.nn.conv import Conv1d, ConvTranspose2d  # noqa: E402
+from engine.nn.pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d  # noqa: E402
+from engine.nn.resample import Fold, Unfold, Upsample, ZeroPad2d  # noqa: E402
+
+__all__ += [
+    "AdaptiveMaxPool2d", "AvgPool1d", "Conv1d", "ConvTranspose2d", "Fold", "MaxPool1d", "Unfold",
+    "Upsample", "ZeroPad2d",
+]  # fmt: skip

@@ -31,6 +31,17 @@ __all__ = [
     "tanhshrink",
 ]  # fmt: skip
 
+# convolution, pooling and resampling beyond 2-d conv/pool
+from engine.ops.conv import conv1d, conv_transpose2d
+from engine.ops.fold import fold, unfold
+from engine.ops.pool import adaptive_max_pool2d, avg_pool1d, max_pool1d
+from engine.ops.resample import interpolate
+
+__all__ += [
+    "adaptive_max_pool2d", "avg_pool1d", "conv1d", "conv_transpose2d", "fold", "interpolate",
+    "max_pool1d", "unfold",
+]  # fmt: skip
+
 
 def relu(input, inplace=False):
     """max(input, 0); with `inplace`, written into `input` and returned, as in PyTorch."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine import _fast, backend
 from engine._checks import pair, positive_int
 from engine.autograd import Function, OpError
+from engine.ops.fold import col2im, im2col
 from engine.tensor import Tensor
 
 
@@ -135,33 +136,34 @@ class Conv2dOp(Function):
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 
-def _check_conv(x, w, b, groups: int) -> None:
-    if w.ndim != 4:
+def _check_conv(x, w, b, groups: int, op: str = "conv2d") -> None:
+    kernel = "kH, kW" if x.ndim == 4 else "kW"
+    if w.ndim != x.ndim:
         raise OpError(
-            f"conv2d: expected weight of shape (out_channels, in_channels/groups, kH, kW), "
+            f"{op}: expected weight of shape (out_channels, in_channels/groups, {kernel}), "
             f"got {w.shape}"
         )
     C, (O, Cg) = x.shape[1], w.shape[:2]
     if C % groups:
         raise OpError(
-            f"conv2d: in_channels {C} of input {x.shape} is not divisible by groups={groups}"
+            f"{op}: in_channels {C} of input {x.shape} is not divisible by groups={groups}"
         )
     if O % groups:
         raise OpError(
-            f"conv2d: out_channels {O} of weight {w.shape} is not divisible by groups={groups}"
+            f"{op}: out_channels {O} of weight {w.shape} is not divisible by groups={groups}"
         )
     if C != Cg * groups:
         also = f", groups={groups}" if groups > 1 else ""
         raise OpError(
-            f"conv2d: expected input of shape (N, C, H, W) with C={Cg * groups} "
+            f"{op}: expected input of shape (N, C, {'H, ' * (x.ndim == 4)}W) with C={Cg * groups} "
             f"(weight {w.shape}{also}), got {x.shape}"
         )
     if b is not None and b.shape != (O,):
-        raise OpError(f"conv2d: expected bias of shape ({O},) for weight {w.shape}, got {b.shape}")
+        raise OpError(f"{op}: expected bias of shape ({O},) for weight {w.shape}, got {b.shape}")
     named = {"input": x, "weight": w, "bias": b}
     if len({a.dtype for a in named.values() if a is not None}) > 1:
         names = ", ".join(f"{n} {a.dtype}" for n, a in named.items() if a is not None)
-        raise OpError(f"conv2d: input, weight and bias must have one dtype, got {names}")
+        raise OpError(f"{op}: input, weight and bias must have one dtype, got {names}")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -170,12 +172,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     dilation = pair("conv2d", "dilation", dilation)
     groups = positive_int("conv2d", "groups", groups)
     if isinstance(padding, str):
-        if padding not in ("valid", "same"):
-            raise ValueError(
+        if padding not in ("valid", "same"):  # RuntimeErrors, as PyTorch's
+            raise OpError(
                 f"conv2d: padding must be 'valid', 'same', an int or a pair, got {padding!r}"
             )
         if padding == "same" and stride != (1, 1):
-            raise ValueError(
+            raise OpError(
                 "conv2d: padding='same' is not supported for strided convolutions "
                 f"(stride {stride})"
             )
@@ -190,4 +192,181 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return Conv2dOp.apply(
         *inputs, stride=stride, padding=tuple(pads), dilation=dilation, groups=groups
+    )
+
+
+def _single(op: str, name: str, value, allow_zero: bool = False) -> int:
+    """An int, or a sequence of one int, as PyTorch's 1-d layers take their sizes."""
+    items = (value,) if isinstance(value, int) else tuple(value)
+    if len(items) != 1:
+        raise OpError(f"{op}: {name} must be an int or a tuple of one int, got {value!r}")
+    return positive_int(op, name, items[0], allow_zero)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D convolution (cross-correlation) over an (N, C, L) or (C, L) input: conv2d on
+    rows of height 1."""
+    stride = _single("conv1d", "stride", stride)
+    dilation = _single("conv1d", "dilation", dilation)
+    groups = positive_int("conv1d", "groups", groups)
+    if not isinstance(padding, str):
+        padding = (0, _single("conv1d", "padding", padding, allow_zero=True))
+    elif padding not in ("valid", "same"):
+        raise OpError(f"conv1d: padding must be 'valid', 'same' or an int, got {padding!r}")
+    elif padding == "same" and stride != 1:
+        raise OpError(
+            f"conv1d: padding='same' is not supported for strided convolutions (stride {stride})"
+        )
+    if input.ndim not in (2, 3):
+        raise OpError(
+            f"conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got {tuple(input.shape)}"
+        )
+    x = input._data if input.ndim == 3 else input._data[None]
+    _check_conv(x, weight._data, None if bias is None else bias._data, groups, "conv1d")
+    if padding == "same":  # the odd element goes after, as in PyTorch
+        total = dilation * (weight.shape[-1] - 1)
+        pads = (0, 0, total // 2, total - total // 2)
+    else:
+        pads = (0, 0, 0, 0) if padding == "valid" else (0, 0, padding[1], padding[1])
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return Conv1dOp.apply(
+        *inputs, stride=(1, stride), padding=pads, dilation=(1, dilation), groups=groups
+    )
+
+
+class Conv1dOp(Conv2dOp):
+    """conv2d on rows of height 1: (N, C, L) input and (O, C/groups, k) weights."""
+
+    op = "conv1d"
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"  # PyTorch's node for every convolution
+
+    def forward(self, x, w, b=None, **geometry):
+        return super().forward(x[..., None, :], w[..., None, :], b, **geometry)[..., 0, :]
+
+    def backward(self, g):
+        grads = super().backward(g[..., None, :])
+        gx, gw = (None if grad is None else grad[..., 0, :] for grad in grads[:2])
+        return (gx, gw, *grads[2:])
+
+
+class ConvTranspose2dOp(Function):
+    """The adjoint of conv2d (its gradient with respect to the input), with weights
+    (C_in, C_out/groups, kH, kW): each input pixel times the kernel is one (C_out, kH, kW)
+    block, one matmul per group for all pixels of all images, and col2im adds the blocks
+    into the output. Backward is conv2d's forward relation: im2col of the output
+    gradient and one matmul per group for each gradient.
+    """
+
+    op = "conv_transpose2d"
+    saves = ((0, 1), (1, 0))
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"  # PyTorch's node for every convolution
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
+                dilation=(1, 1), groups=1, output_shape=(1, 1)):  # fmt: skip
+        xp = backend.array_module(x)
+        self.unbatched = x.ndim == 3
+        x = _batched("conv_transpose2d", x)
+        N, C, H, W = x.shape
+        _, Og, kh, kw = w.shape
+        # channel-major input (groups, C/groups, N*H*W): the pixels of all images side by side
+        self.xm = xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(groups, C // groups, -1)
+        self.wm = w.reshape(groups, C // groups, Og * kh * kw)
+        cols = xp.matmul(self.wm.transpose(0, 2, 1), self.xm)  # (groups, Og*kH*kW, N*H*W)
+        self.geometry = (kh, kw), dilation, padding, stride, (H, W)
+        cols = cols.reshape(groups * Og * kh * kw, N * H * W)
+        y = col2im(cols, output_shape, *self.geometry, channel_major=True)
+        if b is not None:
+            y += b[:, None, None]
+        self.x_shape, self.w_shape, self.has_bias = x.shape, w.shape, b is not None
+        y = xp.ascontiguousarray(y)
+        return y[0] if self.unbatched else y
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        g = g[None] if self.unbatched else g
+        N, C, H, W = self.x_shape
+        groups = self.wm.shape[0]
+        gcols = im2col(g, *self.geometry, channel_major=True).reshape(groups, -1, N * H * W)
+        gx = gw = gb = None
+        if self.needs(0):
+            gx = (self.wm @ gcols).reshape(C, N, H, W).transpose(1, 0, 2, 3)
+            gx = xp.ascontiguousarray(gx[0] if self.unbatched else gx)
+        if self.needs(1):
+            gw = _fast.matmul_nt(xp, self.xm, gcols).reshape(self.w_shape)
+        if self.has_bias and self.needs(2):
+            gb = g.sum(axis=(0, 2, 3))
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """Transposed 2-D convolution (conv2d's gradient with respect to its input) over an
+    (N, C_in, H, W) or (C_in, H, W) input, with weights (C_in, C_out/groups, kH, kW)."""
+    op = "conv_transpose2d"
+    stride = pair(op, "stride", stride)
+    padding = pair(op, "padding", padding, allow_zero=True)
+    output_padding = pair(op, "output_padding", output_padding, allow_zero=True)
+    dilation = pair(op, "dilation", dilation)
+    groups = positive_int(op, "groups", groups)
+    if input.ndim not in (3, 4):
+        raise OpError(
+            f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got {tuple(input.shape)}"
+        )
+    if weight.ndim != 4:
+        raise OpError(
+            f"{op}: expected weight of shape (in_channels, out_channels/groups, kH, kW), "
+            f"got {tuple(weight.shape)}"
+        )
+    C, (Cw, Og) = input.shape[-3], tuple(weight.shape[:2])
+    if Cw % groups:
+        raise OpError(
+            f"{op}: in_channels {Cw} of weight {tuple(weight.shape)} is not divisible by "
+            f"groups={groups}"
+        )
+    if C != Cw:
+        raise OpError(
+            f"{op}: expected input with {Cw} channels (weight {tuple(weight.shape)}), got "
+            f"{tuple(input.shape)}"
+        )
+    if bias is not None and tuple(bias.shape) != (Og * groups,):
+        raise OpError(
+            f"{op}: expected bias of shape ({Og * groups},) for weight {tuple(weight.shape)} "
+            f"and groups={groups}, got {tuple(bias.shape)}"
+        )
+    for o, s, d in zip(output_padding, stride, dilation, strict=True):
+        if o >= s and o >= d:
+            raise OpError(
+                f"{op}: output_padding {output_padding} must be smaller than either stride "
+                f"{stride} or dilation {dilation}"
+            )
+    named = {"input": input, "weight": weight, "bias": bias}
+    if len({t.dtype for t in named.values() if t is not None}) > 1:
+        names = ", ".join(f"{n} {t.dtype}" for n, t in named.items() if t is not None)
+        raise OpError(f"{op}: input, weight and bias must have one dtype, got {names}")
+    size = tuple(input.shape[-2:])
+    out = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            size, stride, padding, dilation, weight.shape[2:], output_padding, strict=True
+        )
+    )
+    if min(out) < 1:  # PyTorch's own kernel's rule (one of its backends returns empty at 0)
+        raise OpError(
+            f"{op}: given input size per channel {size}, the calculated output size per "
+            f"channel {out} is too small"
+        )
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return ConvTranspose2dOp.apply(
+        *inputs,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+        output_shape=out,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 from engine.autograd import Function, OpError
 from engine.ops.elementwise import _xp
 from engine.tensor import Tensor
@@ -52,15 +54,27 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:
     if mode not in _NUMPY_MODES:
         raise NotImplementedError(f"pad: mode must be one of {list(_NUMPY_MODES)}, got {mode!r}")
     pad = tuple(pad)
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(
-            f"pad: expected an even number of pad sizes, at most two per dim of the "
-            f"{input.ndim}-D input, got {pad}"
+    if any(isinstance(p, bool) or not hasattr(p, "__index__") for p in pad):
+        raise TypeError(f"pad(): argument 'pad' must be a tuple of ints, got {pad}")
+    pad = tuple(operator.index(p) for p in pad)  # NumPy ints and one-element int tensors too
+    if len(pad) % 2:
+        raise OpError(f"pad: padding length must be divisible by 2, got {pad}")
+    if len(pad) // 2 > input.ndim:
+        raise OpError(
+            f"pad: padding length should be at most two times the input dimension, got {pad} "
+            f"for a {input.ndim}-D input"
         )
-    if any(not isinstance(p, int) or p < 0 for p in pad):
-        raise ValueError(f"pad: pad sizes must be non-negative integers, got {pad}")
     if mode != "constant" and value not in (None, 0):
-        raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
+        raise OpError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
+    if mode == "constant" and min(pad, default=0) < 0:  # negative widths crop, as in PyTorch
+        crop = [slice(None)] * input.ndim
+        for i in range(len(pad) // 2):
+            axis, before, after = input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+            crop[axis] = slice(-min(before, 0), input.shape[axis] + min(after, 0))
+        input = input[tuple(crop)]
+        pad = tuple(max(p, 0) for p in pad)
+    if min(pad, default=0) < 0:
+        raise ValueError(f"pad: {mode} padding must be non-negative, got {pad}")
     dims = len(pad) // 2
     if mode != "constant" and (dims > 3 or input.ndim not in (dims + 1, dims + 2)):
         raise NotImplementedError(

@@ -8,7 +8,7 @@ from engine import _fast, backend
 from engine._checks import pair, positive_int
 from engine.autograd import Function, OpError
 from engine.dtypes import scalar_name
-from engine.ops.conv import _batched
+from engine.ops.conv import _batched, _single
 from engine.tensor import Tensor
 
 
@@ -223,13 +223,9 @@ def _pool_args(op, kernel_size, stride, padding, dilation):
     stride = kernel if stride is None or stride == [] else pair(op, "stride", stride)
     padding = pair(op, "padding", padding, allow_zero=True)
     dilation = pair(op, "dilation", dilation)
-    for p, k, d in zip(padding, kernel, dilation, strict=True):
-        if p > (d * (k - 1) + 1) // 2:
-            what = "kernel_size" if dilation == (1, 1) else "the dilated kernel_size"
-            raise OpError(
-                f"{op}: padding {padding} should be at most half of {what} {kernel}"
-                + ("" if dilation == (1, 1) else f" with dilation {dilation}")
-            )
+    for p, k in zip(padding, kernel, strict=True):
+        if p > k // 2:  # PyTorch compares with the kernel's size, dilated or not
+            raise OpError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
     return kernel, stride, padding, dilation
 
 
@@ -393,3 +389,149 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     for o in wanted:
         positive_int("adaptive_avg_pool2d", "output_size", o)
     return AdaptiveAvgPool2dOp.apply(input, output_size=wanted)
+
+
+def _pool1d_input(op: str, input) -> None:
+    if input.ndim not in (2, 3):
+        raise OpError(
+            f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got {tuple(input.shape)}"
+        )
+
+
+def max_pool1d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max over windows of length kernel_size of an (N, C, L) or (C, L) input: max_pool2d
+    on rows of height 1; with `return_indices`, also each max's index in L."""
+    op = "max_pool1d"
+    _pool1d_input(op, input)
+    if input._data.dtype.kind != "f" and not return_indices:
+        raise NotImplementedError(
+            f'"max_pool1d_impl" not implemented for {scalar_name(input._data.dtype)!r}'
+        )
+    kernel = _single(op, "kernel_size", kernel_size)
+    stride = kernel if stride is None or stride == [] else _single(op, "stride", stride)
+    padding = _single(op, "padding", padding, allow_zero=True)
+    dilation = _single(op, "dilation", dilation)
+    out = max_pool2d(
+        input.unsqueeze(-2),
+        (1, kernel),
+        (1, stride),
+        (0, padding),
+        (1, dilation),
+        ceil_mode=ceil_mode,
+        return_indices=return_indices,
+    )
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
+    """Mean over windows of length kernel_size of an (N, C, L) or (C, L) input: avg_pool2d
+    on rows of height 1."""
+    op = "avg_pool1d"
+    _pool1d_input(op, input)
+    kernel = _single(op, "kernel_size", kernel_size)
+    stride = kernel if stride is None or stride == [] else _single(op, "stride", stride)
+    padding = _single(op, "padding", padding, allow_zero=True)
+    out = avg_pool2d(
+        input.unsqueeze(-2), (1, kernel), (1, stride), (0, padding), ceil_mode, count_include_pad
+    )
+    return out.squeeze(-2)
+
+
+class AdaptiveMaxPool2dOp(Function):
+    """Max over PyTorch's adaptive windows, one axis at a time (a max over a rectangle is
+    the max over its rows' maxima); the gradient goes to each window's argmax.
+
+    The argmax is PyTorch's: the first largest value in row-major order, or the last NaN:
+    the first (last) row whose maximum is the window's, then that row's first maximum
+    (last NaN).
+    """
+
+    op = "adaptive_max_pool2d"
+    saves = ((0, None),)
+    saves_others = True  # the argmax indices
+
+    def name(self) -> str:
+        return "AdaptiveMaxPool2DBackward0"
+
+    def forward(self, x, output_size):
+        xp = backend.array_module(x)
+        self.unbatched = x.ndim == 3
+        x = _batched(self.op, x)
+        N, C, H, W = self.x_shape = x.shape
+        if 0 in output_size:
+            self.flat = xp.zeros((N, C, *output_size), xp.int64)
+            out = xp.empty((N, C, *output_size), x.dtype)
+            return out[0] if self.unbatched else out
+        rows, cols = (_adaptive_windows(n, o) for n, o in zip((H, W), output_size, strict=True))
+        by_row, col = _axis_window_max(x, cols, 3)  # (N, C, H, OW)
+        out, row = _axis_window_max(by_row, rows, 2)  # (N, C, OH, OW)
+        col = xp.take_along_axis(col, row, axis=2)
+        self.flat = row * W + col
+        return out[0] if self.unbatched else out
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        g = g[None] if self.unbatched else g
+        N, C, H, W = self.x_shape
+        gx = xp.zeros(N * C * H * W, g.dtype)
+        base = xp.arange(N * C, dtype=xp.int64).reshape(N, C, 1, 1) * (H * W)
+        backend.index_add(gx, (base + self.flat).reshape(-1), g.reshape(-1))
+        gx = gx.reshape(self.x_shape)
+        return (gx[0] if self.unbatched else gx,)
+
+
+def _axis_window_max(x, windows, axis: int):
+    """The max of each window of `x` along `axis`, and its position along that axis: the
+    first maximum, or the last NaN where the window holds one."""
+    xp = backend.array_module(x)
+    lead = (slice(None),) * axis
+    values, where = [], []
+    for a, b in windows:
+        part = x[(*lead, slice(a, b))]
+        top = part.max(axis=axis, keepdims=True)
+        first = xp.argmax(part == top, axis=axis, keepdims=True)
+        if x.dtype.kind == "f":
+            nan = xp.isnan(part)
+            last_nan = (b - a - 1) - xp.argmax(xp.flip(nan, axis=axis), axis=axis, keepdims=True)
+            first = xp.where(xp.isnan(top), last_nan, first)
+        values.append(top)
+        where.append(first.astype(xp.int64) + a)
+    return xp.concatenate(values, axis=axis), xp.concatenate(where, axis=axis)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to `output_size` (an int, or a pair whose None entries keep the input
+    size); with `return_indices`, also each max's flat index in H*W."""
+    op = "adaptive_max_pool2d"
+    wanted = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(wanted) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    if input.ndim not in (3, 4):
+        raise OpError(f"{op}: expected a 3-D or 4-D input, got {tuple(input.shape)}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{op}" not implemented for {scalar_name(input._data.dtype)!r}')
+    size = tuple(input.shape[-2:])
+    wanted = tuple(s if o is None else o for s, o in zip(size, wanted, strict=True))
+    for o in wanted:
+        positive_int(op, "output_size", o, allow_zero=True)
+    out = AdaptiveMaxPool2dOp.apply(input, output_size=wanted)
+    if not return_indices:
+        return out
+    node = out._ctx
+    if node is None:  # no graph: run the op's forward again for the indices
+        node = AdaptiveMaxPool2dOp()
+        node.forward(input._data, wanted)
+    flat = node.flat[0].copy() if input.ndim == 3 else node.flat.copy()
+    return out, Tensor._make(flat, False, None)

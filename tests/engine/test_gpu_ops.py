@@ -7,6 +7,14 @@ import pytest
 
 from tests.engine import gradcheck
 from tests.engine.test_conv_pool import test_conv2d_configs, test_pool_configs  # noqa: F401
+from tests.engine.test_conv_resample import (  # noqa: F401
+    test_conv1d,
+    test_conv_transpose2d,
+    test_interpolate,
+    test_pad,
+    test_pool,
+    test_unfold_fold,
+)
 from tests.engine.test_indexing_reductions import test_forward_only, test_gradients  # noqa: F401
 from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda)
     test_activations,

@@ -530,7 +530,7 @@ def test_conv2d_padding_modes_match_torch(mode, kwargs):
     [
         (((4, 0), "reflect"), RuntimeError),
         (((0, 6), "circular"), RuntimeError),
-        (((1,), "constant"), ValueError),
+        (((1,), "constant"), RuntimeError),  # as PyTorch
         (((1, 1), "wrap"), NotImplementedError),
         (((1, 1), "reflect"), NotImplementedError),  # one dim of a 4-D input
     ],

@@ -271,6 +271,24 @@ def test_generated_designs_read_validate_build_export_and_train(data):
         check_document(data)
 
 
+def test_an_upsampling_design_reads_validates_builds_exports_and_trains():
+    """Each resampling layer of the palette in one design, through the same promise."""
+    layers = [
+        {"type": "ZeroPad2d", "args": {"padding": [1, 0, 2, 1]}},
+        {"type": "AdaptiveMaxPool2d", "args": {"output_size": 4}},
+        {"type": "ConvTranspose2d", "args": suggested_args("ConvTranspose2d", (1, 4, 4))},
+        {"type": "Upsample", "args": {"size": [9, 7], "mode": "bilinear"}},
+        {"type": "Upsample", "args": {"scale_factor": 0.5}},
+        {"type": "Flatten"},
+        {"type": "Linear", "args": {"in_features": 16 * 4 * 3, "out_features": 10}},
+    ]
+    training = {"dataset": "digits", "loss": "CrossEntropyLoss", "batch_size": 64, "epochs": 1}
+    data = _document([1, 8, 8], layers, {**training, "optimizer": {"type": "Adam", "lr": 0.01}})
+    assert analyse(Design.from_dict(data)).output_shape == (10,)
+    with hang_guard():
+        check_document(data)
+
+
 @pytest.mark.slow
 @settings(max_examples=1500)
 @given(documents())

@@ -105,6 +105,21 @@ DESIGNS = {
             layer("Softmax", dim=1),
         ],
     ),
+    "resampling": doc(
+        "resampling",
+        [
+            layer("ZeroPad2d", padding=[1]),
+            layer("Conv2d", in_channels=1, out_channels=4, kernel_size=3),
+            layer("AdaptiveMaxPool2d", "pool", output_size=4),
+            layer("ConvTranspose2d", "up", in_channels=4, out_channels=3, kernel_size=2, stride=2),
+            layer("Upsample", scale_factor=2.0, mode="bilinear"),
+            layer("ZeroPad2d", padding=[1, 0, 2, 1]),
+            layer("Upsample", size=[5, 6]),
+            layer("AdaptiveMaxPool2d", output_size=[2, 3]),
+            layer("Flatten"),
+            layer("Linear", in_features=18, out_features=10),
+        ],
+    ),
 }
 TARGETS = ("engine", "torch")
 
