@@ -77,9 +77,7 @@ class RNNBase(Module):
                 "an element being zeroed"
             )
         if not isinstance(hidden_size, int) or isinstance(hidden_size, bool):
-            raise TypeError(
-                f"hidden_size should be of type int, got: {type(hidden_size).__name__}"
-            )
+            raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
         if hidden_size <= 0:
             raise ValueError("hidden_size must be greater than zero")
         if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers <= 0:
@@ -137,9 +135,7 @@ class RNNBase(Module):
         """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
         per = 4 if self.bias else 2
         names = self._flat_weights_names
-        return [
-            [getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)
-        ]
+        return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
 
     def _layer_weights(self, k: int):
         """(w_ih, w_hh, b_ih, b_hh) of layer-and-direction number k."""
@@ -239,7 +235,9 @@ def _check_hidden_dims(hx, batched: bool, is_lstm: bool) -> None:
                 f"({hx[0].ndim}-D, {hx[1].ndim}-D) tensors"
             )
     elif hx.ndim != want:
-        raise RuntimeError(f"For {kind} input, hx should also be {want}-D but got {hx.ndim}-D tensor")
+        raise RuntimeError(
+            f"For {kind} input, hx should also be {want}-D but got {hx.ndim}-D tensor"
+        )
 
 
 class RNN(RNNBase):
@@ -404,8 +402,7 @@ class RNNCellBase(Module):
             for i, h in enumerate((h0, c0) if is_lstm else (h0,)):
                 if h.shape[0] != batch:
                     raise RuntimeError(
-                        f"Input batch size {batch} doesn't match hidden{i} batch size "
-                        f"{h.shape[0]}"
+                        f"Input batch size {batch} doesn't match hidden{i} batch size {h.shape[0]}"
                     )
                 if h.shape[1] != self.hidden_size:
                     raise RuntimeError(
