@@ -179,7 +179,7 @@ class MultiheadAttention(Module):
         else:
             weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
         return tuple(
-            F.linear(x, w, bias) for x, w, bias in zip((query, key, value), weights, biases)
+            F.linear(x, w, bias) for x, w, bias in zip((query, key, value), weights, biases, strict=True)
         )
 
     def forward(
