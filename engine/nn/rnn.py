@@ -274,12 +274,6 @@ class RNN(RNNBase):
         )
         self.nonlinearity = nonlinearity
 
-    def extra_repr(self) -> str:
-        text = super().extra_repr()
-        if self.nonlinearity != "tanh":
-            text += f", nonlinearity={self.nonlinearity!r}"
-        return text
-
 
 class LSTM(RNNBase):
     """Long short-term memory layers; forward returns (output, (h_n, c_n))."""
@@ -374,6 +368,8 @@ class RNNCellBase(Module):
     def forward(self, input, hx=None):
         name = type(self).__name__
         is_lstm = self.mode == "LSTM"
+        if getattr(self, "nonlinearity", "tanh") not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         if hx is not None:
@@ -437,9 +433,7 @@ class RNNCell(RNNCellBase):
         device=None,
         dtype=None,
     ):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
-        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        mode = "RNN_RELU" if nonlinearity == "relu" else "RNN_TANH"  # others fail in forward
         super().__init__(mode, input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 

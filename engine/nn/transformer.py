@@ -178,9 +178,8 @@ class MultiheadAttention(Module):
             weights = (w[:e], w[e : 2 * e], w[2 * e :])
         else:
             weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
-        return tuple(
-            F.linear(x, w, bias) for x, w, bias in zip((query, key, value), weights, biases, strict=True)
-        )
+        inputs = (query, key, value)
+        return tuple(F.linear(x, w, b) for x, w, b in zip(inputs, weights, biases, strict=True))
 
     def forward(
         self,
