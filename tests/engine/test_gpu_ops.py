@@ -33,6 +33,7 @@ from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda
     test_var_std,
     test_where,
 )
+from tests.engine.test_rnn_gradcheck import test_recurrent_gradcheck  # noqa: F401
 
 pytestmark = pytest.mark.gpu
 

@@ -1,0 +1,48 @@
+"""RNN, LSTM and GRU through the gradcheck helper: finite differences in float64, PyTorch
+when installed, and the same again on cuda (test_gpu_ops collects this test there)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+from tests.engine.gradcheck import check_op
+
+MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
+_WEIGHTS = {}
+
+
+def make(lib, mode: str, *args, **kwargs):
+    """An RNN, LSTM or GRU of `lib` (engine or torch)."""
+    if mode.startswith("RNN"):
+        kwargs["nonlinearity"] = "tanh" if mode == "RNN_TANH" else "relu"
+        return lib.nn.RNN(*args, **kwargs)
+    return getattr(lib.nn, mode)(*args, **kwargs)
+
+
+def _fixed_weights(mode: str) -> dict:
+    """One set of weights per mode for a 2-layer bidirectional layer, drawn once."""
+    if mode not in _WEIGHTS:
+        rng = np.random.default_rng(10)
+        state = make(engine, mode, 2, 3, 2, bidirectional=True).state_dict()
+        _WEIGHTS[mode] = {k: rng.uniform(-0.6, 0.6, tuple(v.shape)) for k, v in state.items()}
+    return _WEIGHTS[mode]
+
+
+def _layer_fn(mode: str):
+    def fn(lib, x, *hidden):
+        module = make(lib, mode, 2, 3, 2, bidirectional=True)
+        module.load_state_dict({k: lib.tensor(v) for k, v in _fixed_weights(mode).items()})
+        module = module.to(x.dtype).to(x.device)
+        out, h_n = module(x, tuple(hidden) if mode == "LSTM" else hidden[0])
+        return (out, *h_n) if mode == "LSTM" else (out, h_n)
+
+    return fn
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_recurrent_gradcheck(mode):
+    rng = np.random.default_rng(11)
+    hidden = [rng.standard_normal((4, 2, 3)) for _ in range(2 if mode == "LSTM" else 1)]
+    check_op(_layer_fn(mode), rng.standard_normal((3, 2, 2)), *hidden)
