@@ -14,11 +14,17 @@ from engine.ops.rnn import GRULayerOp, LSTMLayerOp, RNNLayerOp
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _run_layer(mode: str, xw, w_hh, b_hh, h0, c0, reverse: bool):
+def _run_layer(mode: str, xw, w_hh, b_hh, h0, c0, reverse: bool, w_hr=None):
     """One layer in one direction: (output (L, N, H), h_n, c_n or None)."""
     extra = () if b_hh is None else (b_hh,)
     steps = xw.shape[0]
-    if mode == "LSTM":
+    if mode == "LSTM" and w_hr is not None:
+        extra += (w_hr,)
+        y = LSTMLayerOp.apply(xw, w_hh, h0, c0, *extra, reverse=reverse, projected=True)
+        n_h = steps * h0.shape[0] * h0.shape[1]
+        out = y[:n_h].reshape(steps, h0.shape[0], h0.shape[1])
+        c_n = y[n_h:].reshape(c0.shape[0], c0.shape[1])
+    elif mode == "LSTM":
         y = LSTMLayerOp.apply(xw, w_hh, h0, c0, *extra, reverse=reverse)
         out, c_n = y[:steps], y[steps]
     else:
@@ -83,8 +89,14 @@ class RNNBase(Module):
         if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
         _checks.positive_int(name, "input_size", input_size, allow_zero=True)
-        if proj_size != 0:
-            raise NotImplementedError(f"{name}: proj_size > 0 is not supported, got {proj_size}")
+        if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
+            raise ValueError(
+                "proj_size should be a positive integer or zero to disable projections"
+            )
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if dropout > 0 and num_layers == 1:
             warnings.warn(
                 "dropout option adds dropout after all but last recurrent layer, so non-zero "
@@ -100,22 +112,28 @@ class RNNBase(Module):
         self.proj_size = proj_size
         directions = 2 if bidirectional else 1
         gate_size = _GATES[mode] * hidden_size
+        out_size = proj_size or hidden_size  # the size of each step's hidden state
         shapes = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * directions
-            shapes += [(gate_size, layer_in), (gate_size, hidden_size)]
-            shapes += [(gate_size,)] * (2 * bias)
-        _checks.allocation(f"{name}({input_size}, {hidden_size}): its parameters", shapes, dtype)
+            layer_in = input_size if layer == 0 else out_size * directions
+            shapes += [(gate_size, layer_in), (gate_size, out_size)]
+            shapes += [(gate_size,)] * (2 * bias) + [(proj_size, hidden_size)] * bool(proj_size)
+        _checks.allocation(
+            f"{name}({input_size}, {hidden_size}): its parameters", shapes * directions, dtype
+        )
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * directions
+            layer_in = input_size if layer == 0 else out_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 names = [f"weight_ih{suffix}", f"weight_hh{suffix}"]
-                shapes = [(gate_size, layer_in), (gate_size, hidden_size)]
+                shapes = [(gate_size, layer_in), (gate_size, out_size)]
                 if bias:
                     names += [f"bias_ih{suffix}", f"bias_hh{suffix}"]
                     shapes += [(gate_size,), (gate_size,)]
+                if proj_size:
+                    names.append(f"weight_hr{suffix}")
+                    shapes.append((proj_size, hidden_size))
                 for n, shape in zip(names, shapes, strict=True):
                     t = creation.empty(*shape, dtype=dtype, device=device)
                     setattr(self, n, Parameter(t))
@@ -132,15 +150,18 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list:
-        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
-        per = 4 if self.bias else 2
+        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
+        per = (4 if self.bias else 2) + bool(self.proj_size)
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
 
     def _layer_weights(self, k: int):
-        """(w_ih, w_hh, b_ih, b_hh) of layer-and-direction number k."""
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of layer-and-direction number k (None: absent)."""
         weights = self.all_weights[k]
-        return (*weights, None, None) if not self.bias else tuple(weights)
+        w_hr = weights.pop() if self.proj_size else None
+        if not self.bias:
+            weights += [None, None]
+        return (*weights, w_hr)
 
     def _check_hidden(self, hx, expected: tuple, which: str = "hidden") -> None:
         if tuple(hx.shape) != expected:
@@ -169,14 +190,16 @@ class RNNBase(Module):
                 f"got {input.shape[-1]}"
             )
         directions = 2 if self.bidirectional else 1
-        expected = (self.num_layers * directions, batch, self.hidden_size)
+        expected = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
+        expected_c = (self.num_layers * directions, batch, self.hidden_size)
         if hx is None:
             h0 = creation.zeros(*expected, dtype=input.dtype, device=input.device)
-            c0 = h0 if is_lstm else None
+            c0 = creation.zeros(*expected_c, dtype=input.dtype, device=input.device)
+            c0 = c0 if is_lstm else None
         elif is_lstm:
             h0, c0 = hx
             self._check_hidden(h0, expected, "hidden[0]")
-            self._check_hidden(c0, expected, "hidden[1]")
+            self._check_hidden(c0, expected_c, "hidden[1]")
         else:
             h0, c0 = hx, None
             self._check_hidden(h0, expected)
@@ -187,10 +210,11 @@ class RNNBase(Module):
             outputs = []
             for direction in range(directions):
                 k = layer * directions + direction
-                w_ih, w_hh, b_ih, b_hh = self._layer_weights(k)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_weights(k)
                 xw = _projection(layer_input, w_ih, b_ih)
+                c0_k = None if c0 is None else c0[k]
                 out, h_last, c_last = _run_layer(
-                    self.mode, xw, w_hh, b_hh, h0[k], None if c0 is None else c0[k], direction == 1
+                    self.mode, xw, w_hh, b_hh, h0[k], c0_k, direction == 1, w_hr
                 )
                 outputs.append(out)
                 h_n.append(h_last)
@@ -255,6 +279,7 @@ class RNN(RNNBase):
         bidirectional: bool = False,
         device=None,
         dtype=None,
+        proj_size: int = 0,  # accepted as PyTorch does, to refuse it with its error
     ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
@@ -269,8 +294,9 @@ class RNN(RNNBase):
             batch_first,
             dropout,
             bidirectional,
-            device=device,
-            dtype=dtype,
+            proj_size,
+            device,
+            dtype,
         )
         self.nonlinearity = nonlinearity
 
@@ -320,6 +346,7 @@ class GRU(RNNBase):
         bidirectional: bool = False,
         device=None,
         dtype=None,
+        proj_size: int = 0,  # accepted as PyTorch does, to refuse it with its error
     ):
         super().__init__(
             "GRU",
@@ -330,8 +357,9 @@ class GRU(RNNBase):
             batch_first,
             dropout,
             bidirectional,
-            device=device,
-            dtype=dtype,
+            proj_size,
+            device,
+            dtype,
         )
 
 

@@ -99,16 +99,24 @@ class RNNLayerOp(_RecurrentOp):
 
 
 class LSTMLayerOp(_RecurrentOp):
-    """Returns (L + 1, N, H): the hidden state of every step, then the last cell state."""
+    """Returns (L + 1, N, H): the hidden state of every step, then the last cell state.
+
+    With `projected`, the last input is W_hr (P, H): each step's hidden state is
+    (o * tanh(c)) @ W_hr^T, of size P; the result is then flat, the L * N * P hidden
+    values followed by the N * H of the last cell state.
+    """
 
     op = "lstm"
 
-    def forward(self, xw, w_hh, h0, c0, b_hh=None, reverse=False):
+    def forward(self, xw, w_hh, h0, c0, *rest, reverse=False, projected=False):
+        w_hr = rest[-1] if projected else None
+        b_hh = rest[0] if len(rest) == 1 + projected else None
         xp, xw, hs = self._start(xw, w_hh, h0, b_hh, reverse)
-        steps, batch, size = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        steps, batch, size = xw.shape[0], xw.shape[1], xw.shape[2] // 4
         gates = xp.empty(xw.shape, dtype=xw.dtype)
-        cs = xp.empty_like(hs)
+        cs = xp.empty((steps + 1, batch, size), dtype=xw.dtype)
         tanh_c = xp.empty((steps, batch, size), dtype=xw.dtype)
+        ms = xp.empty_like(tanh_c) if projected else hs[1:]  # o * tanh(c) of every step
         cs[0] = c0
         w_t = w_hh.T
         for t in range(steps):
@@ -123,20 +131,32 @@ class LSTMLayerOp(_RecurrentOp):
             xp.multiply(f, cs[t], out=c)
             c += i * gg
             xp.tanh(c, out=tanh_c[t])
-            xp.multiply(o, tanh_c[t], out=hs[t + 1])
+            xp.multiply(o, tanh_c[t], out=ms[t])
+            if projected:
+                xp.matmul(ms[t], w_hr.T, out=hs[t + 1])
         self.hs, self.cs, self.gates, self.tanh_c = hs, cs, gates, tanh_c
+        self.ms, self.w_hr = ms, w_hr
+        h_all = _steps_in_order(hs[1:], reverse)
+        if projected:
+            return xp.concatenate([h_all.reshape(-1), cs[steps].reshape(-1)])
         out = xp.empty((steps + 1, batch, size), dtype=xw.dtype)
-        out[:steps] = _steps_in_order(hs[1:], reverse)
+        out[:steps] = h_all
         out[steps] = cs[steps]
         return out
 
     def backward(self, g):
-        xp, w_hh, size = _xp(g), self.w_hh, self.hs.shape[2]
-        steps = g.shape[0] - 1
-        gh = _steps_in_order(g[:steps], self.reverse)
-        dc = g[steps].copy()
-        dh = xp.zeros_like(dc)
+        xp, w_hh, w_hr = _xp(g), self.w_hh, self.w_hr
         gates, tanh_c = self.gates, self.tanh_c
+        steps, batch, size = gates.shape[0], gates.shape[1], gates.shape[2] // 4
+        if w_hr is None:
+            gh, dc = g[:steps], g[steps].copy()
+        else:
+            n_h = steps * batch * w_hr.shape[0]
+            gh = g[:n_h].reshape(steps, batch, w_hr.shape[0])
+            dc = g[n_h:].reshape(batch, size).copy()
+            dhs = xp.empty_like(gh)  # the gradient of each step's projected hidden state
+        gh = _steps_in_order(gh, self.reverse)
+        dh = xp.zeros_like(self.hs[0])
         # the local derivatives of every step at once, so that a step costs few array ops:
         # s(1 - s) for the sigmoid gates, 1 - g^2 for the cell gate, o(1 - tanh(c)^2)
         slope = gates * (1 - gates)
@@ -149,6 +169,9 @@ class LSTMLayerOp(_RecurrentOp):
             i, f, gg = (gt[:, k * size : (k + 1) * size] for k in range(3))
             di, df, dg, do = (dgt[:, k * size : (k + 1) * size] for k in range(4))
             dh_t = gh[t] + dh
+            if w_hr is not None:
+                dhs[t] = dh_t
+                dh_t = dh_t @ w_hr
             xp.multiply(dh_t, tanh_c[t], out=do)
             dh_t *= o_slope[t]
             dc += dh_t
@@ -158,7 +181,11 @@ class LSTMLayerOp(_RecurrentOp):
             dgt *= slope[t]
             dc *= f
             dh = dgt @ w_hh
-        return self._finish(dgates, dgates, dh, dc)
+        grads = self._finish(dgates, dgates, dh, dc)
+        if w_hr is None:
+            return grads
+        dw_hr = dhs.reshape(-1, dhs.shape[-1]).T @ self.ms.reshape(-1, size)
+        return (*grads, dw_hr)
 
 
 class GRULayerOp(_RecurrentOp):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
-IN, HID, SEQ, BATCH = 3, 4, 5, 2
+IN, HID, SEQ, BATCH, PROJ = 3, 4, 5, 2, 2
 
 
 def make(lib, mode: str, *args, **kwargs):
@@ -22,6 +22,8 @@ def make(lib, mode: str, *args, **kwargs):
     if mode.startswith("RNN"):
         kwargs["nonlinearity"] = "tanh" if mode == "RNN_TANH" else "relu"
         return lib.nn.RNN(*args, **kwargs)
+    if mode == "LSTM_PROJ":
+        return lib.nn.LSTM(*args, proj_size=PROJ, **kwargs)
     return getattr(lib.nn, mode)(*args, **kwargs)
 
 
@@ -100,7 +102,9 @@ def compare(ours, theirs, results) -> None:
         close(ours_named[name].grad, p.grad, f"{name} grad")
 
 
-COMBOS = list(itertools.product(MODES, [1, 2], [False, True], [False, True], [False, True]))
+COMBOS = list(
+    itertools.product([*MODES, "LSTM_PROJ"], [1, 2], [False, True], [False, True], [False, True])
+)
 
 
 @pytest.mark.parametrize("with_h0", [False, True], ids=["no_h0", "h0"])
@@ -120,7 +124,11 @@ def test_layers_match_torch(mode, layers, bidirectional, batch_first, bias, with
     n_h = layers * (2 if bidirectional else 1)
     hidden = []
     if with_h0:
-        hidden = [rng.standard_normal((n_h, BATCH, HID)) for _ in range(2 if mode == "LSTM" else 1)]
+        hidden = [rng.standard_normal((n_h, BATCH, HID))]
+        if mode.startswith("LSTM"):
+            hidden.append(rng.standard_normal((n_h, BATCH, HID)))
+        if mode == "LSTM_PROJ":
+            hidden[0] = rng.standard_normal((n_h, BATCH, PROJ))
     compare(ours, theirs, run_both(ours, theirs, x, hidden))
 
 
@@ -148,7 +156,7 @@ def test_float32_default_matches_torch():
         close(a, b, "float32", tol=1e-5)
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", [*MODES, "LSTM_PROJ"])
 def test_state_dict_keys_shapes_and_init(mode):
     ours = make(engine, mode, IN, HID, 2, bidirectional=True)
     theirs = make(torch, mode, IN, HID, 2, bidirectional=True)
@@ -214,6 +222,12 @@ def _zeros(lib, *shape):
         lambda lib: lib.nn.LSTM(IN, HID, 0),
         lambda lib: lib.nn.LSTM(IN, 0),
         lambda lib: lib.nn.GRU(IN, HID, 2, dropout=1.5),
+        lambda lib: lib.nn.LSTM(IN, HID, proj_size=HID),
+        lambda lib: lib.nn.LSTM(IN, HID, proj_size=-1),
+        lambda lib: lib.nn.GRU(IN, HID, proj_size=1),
+        lambda lib: lib.nn.LSTM(IN, HID, proj_size=PROJ)(
+            _zeros(lib, SEQ, BATCH, IN), (_zeros(lib, 1, BATCH, HID), _zeros(lib, 1, BATCH, HID))
+        ),
         lambda lib: lib.nn.LSTMCell(IN, HID)(_zeros(lib, BATCH, IN + 1)),
         lambda lib: lib.nn.LSTMCell(IN, HID)(_zeros(lib, BATCH, IN, 1)),
         lambda lib: lib.nn.GRUCell(IN, HID)(_zeros(lib, BATCH, IN), _zeros(lib, BATCH + 1, HID)),

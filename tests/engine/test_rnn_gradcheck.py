@@ -9,7 +9,7 @@ import pytest
 import engine
 from tests.engine.gradcheck import check_op
 
-MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
+MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "LSTM_PROJ", "GRU"]
 _WEIGHTS = {}
 
 
@@ -18,6 +18,8 @@ def make(lib, mode: str, *args, **kwargs):
     if mode.startswith("RNN"):
         kwargs["nonlinearity"] = "tanh" if mode == "RNN_TANH" else "relu"
         return lib.nn.RNN(*args, **kwargs)
+    if mode == "LSTM_PROJ":
+        return lib.nn.LSTM(*args, proj_size=2, **kwargs)
     return getattr(lib.nn, mode)(*args, **kwargs)
 
 
@@ -35,8 +37,9 @@ def _layer_fn(mode: str):
         module = make(lib, mode, 2, 3, 2, bidirectional=True)
         module.load_state_dict({k: lib.tensor(v) for k, v in _fixed_weights(mode).items()})
         module = module.to(x.dtype).to(x.device)
-        out, h_n = module(x, tuple(hidden) if mode == "LSTM" else hidden[0])
-        return (out, *h_n) if mode == "LSTM" else (out, h_n)
+        lstm = mode.startswith("LSTM")
+        out, h_n = module(x, tuple(hidden) if lstm else hidden[0])
+        return (out, *h_n) if lstm else (out, h_n)
 
     return fn
 
@@ -44,5 +47,7 @@ def _layer_fn(mode: str):
 @pytest.mark.parametrize("mode", MODES)
 def test_recurrent_gradcheck(mode):
     rng = np.random.default_rng(11)
-    hidden = [rng.standard_normal((4, 2, 3)) for _ in range(2 if mode == "LSTM" else 1)]
+    hidden = [rng.standard_normal((4, 2, 2 if mode == "LSTM_PROJ" else 3))]
+    if mode.startswith("LSTM"):
+        hidden.append(rng.standard_normal((4, 2, 3)))
     check_op(_layer_fn(mode), rng.standard_normal((3, 2, 2)), *hidden)
