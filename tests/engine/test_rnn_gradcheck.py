@@ -44,6 +44,7 @@ def _layer_fn(mode: str):
     return fn
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")  # torch's note
 @pytest.mark.parametrize("mode", MODES)
 def test_recurrent_gradcheck(mode):
     rng = np.random.default_rng(11)
