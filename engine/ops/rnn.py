@@ -69,7 +69,7 @@ class RNNLayerOp(_RecurrentOp):
     def forward(self, xw, w_hh, h0, b_hh=None, nonlinearity="tanh", reverse=False):
         self.op = f"rnn_{nonlinearity}"
         xp, xw, hs = self._start(xw, w_hh, h0, b_hh, reverse)
-        w_t = w_hh.T
+        w_t = xp.ascontiguousarray(w_hh.T)  # row-major: BLAS runs this product faster
         for t in range(xw.shape[0]):
             h = hs[t + 1]
             xp.matmul(hs[t], w_t, out=h)
@@ -110,6 +110,7 @@ class LSTMLayerOp(_RecurrentOp):
 
     def forward(self, xw, w_hh, h0, c0, *rest, reverse=False, projected=False):
         w_hr = rest[-1] if projected else None
+        w_hr_t = _xp(xw).ascontiguousarray(w_hr.T) if projected else None
         b_hh = rest[0] if len(rest) == 1 + projected else None
         xp, xw, hs = self._start(xw, w_hh, h0, b_hh, reverse)
         steps, batch, size = xw.shape[0], xw.shape[1], xw.shape[2] // 4
@@ -118,7 +119,7 @@ class LSTMLayerOp(_RecurrentOp):
         tanh_c = xp.empty((steps, batch, size), dtype=xw.dtype)
         ms = xp.empty_like(tanh_c) if projected else hs[1:]  # o * tanh(c) of every step
         cs[0] = c0
-        w_t = w_hh.T
+        w_t = xp.ascontiguousarray(w_hh.T)  # row-major: BLAS runs this product faster
         for t in range(steps):
             gt = gates[t]
             xp.matmul(hs[t], w_t, out=gt)
@@ -133,7 +134,7 @@ class LSTMLayerOp(_RecurrentOp):
             xp.tanh(c, out=tanh_c[t])
             xp.multiply(o, tanh_c[t], out=ms[t])
             if projected:
-                xp.matmul(ms[t], w_hr.T, out=hs[t + 1])
+                xp.matmul(ms[t], w_hr_t, out=hs[t + 1])
         self.hs, self.cs, self.gates, self.tanh_c = hs, cs, gates, tanh_c
         self.ms, self.w_hr = ms, w_hr
         h_all = _steps_in_order(hs[1:], reverse)
@@ -198,7 +199,7 @@ class GRULayerOp(_RecurrentOp):
         hh = xp.empty(xw.shape, dtype=xw.dtype)  # W_hh h + b_hh of every step
         rz = xp.empty((steps, hs.shape[1], 2 * size), dtype=xw.dtype)
         ns = xp.empty_like(hs[1:])
-        w_t = w_hh.T
+        w_t = xp.ascontiguousarray(w_hh.T)  # row-major: BLAS runs this product faster
         for t in range(steps):
             ht = hh[t]
             xp.matmul(hs[t], w_t, out=ht)
