@@ -6,6 +6,7 @@ import math
 import warnings
 
 from engine import _checks, creation, ops
+from engine.dtypes import scalar_name
 from engine.nn import functional as F
 from engine.nn import init
 from engine.nn.module import Module, Parameter
@@ -51,6 +52,16 @@ def _check_dtype(input, weight) -> None:
             f"Convert input: input.to({weight.dtype}), or convert model: "
             f"model.to({input.dtype})"
         )
+
+
+def _check_hidden_dtype(hidden, weight) -> None:
+    """PyTorch's error for a hidden state of another dtype than the weights."""
+    for h in hidden:
+        if h is not None and h.dtype != weight.dtype:
+            raise RuntimeError(
+                "mat1 and mat2 must have the same dtype, but got "
+                f"{scalar_name(h._data.dtype)} and {scalar_name(weight._data.dtype)}"
+            )
 
 
 class RNNBase(Module):
@@ -205,6 +216,7 @@ class RNNBase(Module):
             self._check_hidden(h0, expected)
         if steps == 0:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        _check_hidden_dtype((h0, c0), self.weight_ih_l0)
         layer_input, h_n, c_n = input, [], []
         for layer in range(self.num_layers):
             outputs = []
@@ -433,6 +445,7 @@ class RNNCellBase(Module):
                         f"hidden{i} has inconsistent hidden_size: got {h.shape[1]}, expected "
                         f"{self.hidden_size}"
                     )
+        _check_hidden_dtype((h0, c0), self.weight_ih)
         xw = F.linear(input, self.weight_ih, self.bias_ih).unsqueeze(0)
         out, h_last, c_last = _run_layer(self.mode, xw, self.weight_hh, self.bias_hh, h0, c0, False)
         if not batched:

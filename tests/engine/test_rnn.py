@@ -222,6 +222,12 @@ def _zeros(lib, *shape):
         lambda lib: lib.nn.LSTM(IN, HID, 0),
         lambda lib: lib.nn.LSTM(IN, 0),
         lambda lib: lib.nn.GRU(IN, HID, 2, dropout=1.5),
+        lambda lib: lib.nn.GRU(IN, HID)(
+            _zeros(lib, SEQ, BATCH, IN), _zeros(lib, 1, BATCH, HID).double()
+        ),  # hidden dtype
+        lambda lib: lib.nn.GRUCell(IN, HID)(
+            _zeros(lib, BATCH, IN), _zeros(lib, BATCH, HID).double()
+        ),
         lambda lib: lib.nn.LSTM(IN, HID, proj_size=HID),
         lambda lib: lib.nn.LSTM(IN, HID, proj_size=-1),
         lambda lib: lib.nn.GRU(IN, HID, proj_size=1),
