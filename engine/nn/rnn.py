@@ -38,13 +38,6 @@ def _run_layer(mode: str, xw, w_hh, b_hh, h0, c0, reverse: bool, w_hr=None):
     return out, out[0 if reverse else steps - 1], c_n
 
 
-def _projection(x, weight, bias):
-    """x @ weight^T + bias for every step of x (L, N, H_in) in one matrix product."""
-    steps, batch = x.shape[0], x.shape[1]
-    flat = F.linear(x.reshape(steps * batch, x.shape[2]), weight, bias)
-    return flat.reshape(steps, batch, weight.shape[0])
-
-
 def _check_dtype(input, weight) -> None:
     if input.dtype != weight.dtype:
         raise ValueError(
@@ -223,7 +216,7 @@ class RNNBase(Module):
             for direction in range(directions):
                 k = layer * directions + direction
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_weights(k)
-                xw = _projection(layer_input, w_ih, b_ih)
+                xw = F.linear(layer_input, w_ih, b_ih)  # all steps in one matrix product
                 c0_k = None if c0 is None else c0[k]
                 out, h_last, c_last = _run_layer(
                     self.mode, xw, w_hh, b_hh, h0[k], c0_k, direction == 1, w_hr
