@@ -5,37 +5,53 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from engine import _checks, creation, ops
 from engine.dtypes import scalar_name
 from engine.nn import functional as F
 from engine.nn import init
 from engine.nn.module import Module, Parameter
+from engine.nn.utils.rnn import PackedSequence, _packed_rows, _sizes
 from engine.ops.rnn import GRULayerOp, LSTMLayerOp, RNNLayerOp
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _run_layer(mode: str, xw, w_hh, b_hh, h0, c0, reverse: bool, w_hr=None):
-    """One layer in one direction: (output (L, N, H), h_n, c_n or None)."""
+def _run_layer(mode: str, xw, w_hh, b_hh, h0, c0, reverse: bool, w_hr=None, sizes=None):
+    """One layer in one direction: (output (L, N, H), h_n, c_n or None).
+
+    `sizes`: a packed sequence's batch sizes (the batch sorted by length, longest first).
+    """
     extra = () if b_hh is None else (b_hh,)
     steps = xw.shape[0]
+    kw = {"reverse": reverse, "batch_sizes": None if sizes is None else tuple(sizes)}
     if mode == "LSTM" and w_hr is not None:
         extra += (w_hr,)
-        y = LSTMLayerOp.apply(xw, w_hh, h0, c0, *extra, reverse=reverse, projected=True)
+        y = LSTMLayerOp.apply(xw, w_hh, h0, c0, *extra, projected=True, **kw)
         n_h = steps * h0.shape[0] * h0.shape[1]
         out = y[:n_h].reshape(steps, h0.shape[0], h0.shape[1])
         c_n = y[n_h:].reshape(c0.shape[0], c0.shape[1])
     elif mode == "LSTM":
-        y = LSTMLayerOp.apply(xw, w_hh, h0, c0, *extra, reverse=reverse)
+        y = LSTMLayerOp.apply(xw, w_hh, h0, c0, *extra, **kw)
         out, c_n = y[:steps], y[steps]
     else:
         if mode == "GRU":
-            out = GRULayerOp.apply(xw, w_hh, h0, *extra, reverse=reverse)
+            out = GRULayerOp.apply(xw, w_hh, h0, *extra, **kw)
         else:
             nonlinearity = "tanh" if mode == "RNN_TANH" else "relu"
-            out = RNNLayerOp.apply(xw, w_hh, h0, *extra, nonlinearity=nonlinearity, reverse=reverse)
+            out = RNNLayerOp.apply(xw, w_hh, h0, *extra, nonlinearity=nonlinearity, **kw)
         c_n = None
-    return out, out[0 if reverse else steps - 1], c_n
+    if reverse or sizes is None or sizes[-1] == sizes[0]:
+        return out, out[0 if reverse else steps - 1], c_n
+    # each sequence's last state is at its own last step
+    last = np.asarray(_lengths(sizes)) - 1
+    return out, out[last, np.arange(len(last))], c_n
+
+
+def _lengths(sizes) -> list[int]:
+    """The length of each sequence of a packed batch, from its batch sizes."""
+    return [sum(1 for b in sizes if b > n) for n in range(sizes[0])]
 
 
 def _check_dtype(input, weight) -> None:
@@ -172,6 +188,35 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {which} size {expected}, got {list(hx.shape)}")
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        return self._forward(input, hx)
+
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """Run on the padded form of `packed`; each step runs only the sequences it holds."""
+        sizes = _sizes(packed)
+        steps, batch, data = len(sizes), sizes[0], packed.data
+        rows = _packed_rows(sizes, batch)
+        where = np.full(steps * batch, data.shape[0], dtype=np.int64)
+        where[rows] = np.arange(data.shape[0])
+        zero = creation.zeros(1, *data.shape[1:], dtype=data.dtype, device=data.device)
+        padded = ops.cat([data, zero])[where].reshape(steps, batch, *data.shape[1:])
+        order, back = packed.sorted_indices, packed.unsorted_indices
+        if hx is not None and order is not None:
+            hx = (
+                tuple(h[:, order.numpy()] for h in hx)
+                if self.mode == "LSTM"
+                else hx[:, order.numpy()]
+            )
+        output, hidden = self._forward(padded, hx, sizes)
+        output = output.reshape(steps * batch, output.shape[2])[rows]
+        output = PackedSequence(output, packed.batch_sizes, order, back)
+        if back is not None:
+            back = back.numpy()
+            hidden = tuple(h[:, back] for h in hidden) if self.mode == "LSTM" else hidden[:, back]
+        return output, hidden
+
+    def _forward(self, input, hx=None, sizes=None):
         is_lstm = self.mode == "LSTM"
         name = "RNN" if self.mode.startswith("RNN") else self.mode
         if input.ndim not in (2, 3):
@@ -185,7 +230,7 @@ class RNNBase(Module):
             input = input.unsqueeze(1)
             if hx is not None:
                 hx = tuple(h.unsqueeze(1) for h in hx) if is_lstm else hx.unsqueeze(1)
-        elif self.batch_first:
+        elif self.batch_first and sizes is None:
             input = input.transpose(0, 1)
         steps, batch = input.shape[0], input.shape[1]
         if input.shape[-1] != self.input_size:
@@ -219,7 +264,7 @@ class RNNBase(Module):
                 xw = F.linear(layer_input, w_ih, b_ih)  # all steps in one matrix product
                 c0_k = None if c0 is None else c0[k]
                 out, h_last, c_last = _run_layer(
-                    self.mode, xw, w_hh, b_hh, h0[k], c0_k, direction == 1, w_hr
+                    self.mode, xw, w_hh, b_hh, h0[k], c0_k, direction == 1, w_hr, sizes
                 )
                 outputs.append(out)
                 h_n.append(h_last)
@@ -232,7 +277,7 @@ class RNNBase(Module):
         if not batched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = c_n.squeeze(1) if is_lstm else None
-        elif self.batch_first:
+        elif self.batch_first and sizes is None:
             output = output.transpose(0, 1)
         return (output, (h_n, c_n)) if is_lstm else (output, h_n)
 
