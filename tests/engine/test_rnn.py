@@ -473,3 +473,101 @@ def test_transformer_encoder_layer_train_mode_dropout():
     trained = layer(x)
     assert tuple(trained.shape) == (4, 3, 8)
     assert not np.allclose(trained.detach().numpy(), layer.eval()(x).detach().numpy())
+
+
+# ----- packed sequences ----------------------------------------------------------------
+
+
+def _rnn_utils(lib):
+    return engine.nn.utils.rnn if lib is engine else torch.nn.utils.rnn
+
+
+PACKED = list(itertools.product([*MODES, "LSTM_PROJ"], [False, True], [False, True], [False, True]))
+
+
+@pytest.mark.parametrize(
+    "mode,bidirectional,enforce_sorted,with_h0", PACKED,
+    ids=[f"{m}-{'bi' if b else 'uni'}-{'sorted' if s else 'any'}-{'h0' if h else 'no_h0'}"
+         for m, b, s, h in PACKED],
+)  # fmt: skip
+def test_packed_sequence_matches_torch(mode, bidirectional, enforce_sorted, with_h0):
+    ours, theirs = pair(mode, IN, HID, 2, bidirectional=bidirectional, batch_first=True)
+    rng = np.random.default_rng(12)
+    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
+    x = rng.standard_normal((4, 5, IN))  # batch first
+    n_h = 2 * (2 if bidirectional else 1)
+    hidden = []
+    if with_h0:
+        hidden = [rng.standard_normal((n_h, 4, PROJ if mode == "LSTM_PROJ" else HID))]
+        if mode.startswith("LSTM"):
+            hidden.append(rng.standard_normal((n_h, 4, HID)))
+    results = []
+    for lib, module in ((engine, ours), (torch, theirs)):
+        utils = _rnn_utils(lib)
+        xs = leaves([x], lib)[0]
+        hs = leaves(hidden, lib)
+        packed = utils.pack_padded_sequence(
+            xs, lib.tensor(lengths), batch_first=True, enforce_sorted=enforce_sorted
+        )
+        args = () if not hs else ((tuple(hs),) if len(hs) == 2 else (hs[0],))
+        out, h_n = module(packed, *args)
+        padded, out_lengths = utils.pad_packed_sequence(out, batch_first=True, total_length=6)
+        flat = [out.data, padded, *(h_n if isinstance(h_n, tuple) else (h_n,))]
+        results.append((flat, xs, hs, out, out_lengths))
+    weights = [rng.standard_normal(tuple(t.shape)) for t in results[1][0]]
+    weighted_sum(results[0][0], weights, engine).backward()
+    weighted_sum(results[1][0], weights, torch).backward()
+    compare(ours, theirs, [r[:3] for r in results])
+    (_, _, _, out, out_lengths), (_, _, _, t_out, t_lengths) = results
+    np.testing.assert_array_equal(out_lengths.numpy(), t_lengths.numpy())
+    assert out_lengths.dtype == engine.int64
+    np.testing.assert_array_equal(out.batch_sizes.numpy(), t_out.batch_sizes.numpy())
+    for ours_idx, theirs_idx in ((out.sorted_indices, t_out.sorted_indices),
+                                 (out.unsorted_indices, t_out.unsorted_indices)):  # fmt: skip
+        if theirs_idx is None:
+            assert ours_idx is None
+        else:
+            np.testing.assert_array_equal(ours_idx.numpy(), theirs_idx.numpy())
+
+
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pad_sequence_and_pack_sequence(batch_first, padding_side):
+    rng = np.random.default_rng(13)
+    arrays = [rng.standard_normal((n, 2)) for n in (2, 4, 1)]
+    results = []
+    for lib in (engine, torch):
+        utils = _rnn_utils(lib)
+        xs = leaves(arrays, lib)
+        padded = utils.pad_sequence(
+            xs, batch_first=batch_first, padding_value=-1.5, padding_side=padding_side
+        )
+        packed = utils.pack_sequence(xs, enforce_sorted=False)
+        (padded.sum() * 2 + (packed.data**2).sum()).backward()
+        results.append((padded, packed, xs))
+    (padded, packed, xs), (t_padded, t_packed, t_xs) = results
+    close(padded, t_padded, "pad_sequence")
+    close(packed.data, t_packed.data, "pack_sequence data")
+    np.testing.assert_array_equal(packed.batch_sizes.numpy(), t_packed.batch_sizes.numpy())
+    for a, b in zip(xs, t_xs, strict=True):
+        close(a.grad, b.grad, "grad")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda u, lib: u.pack_padded_sequence(lib.zeros(3, 2, 1), [1, 2]),  # not sorted
+        lambda u, lib: u.pack_padded_sequence(lib.zeros(3, 2, 1), [2, 0]),  # empty sequence
+        lambda u, lib: u.pad_packed_sequence(
+            u.pack_padded_sequence(lib.zeros(3, 2, 1), [3, 2]), total_length=2
+        ),
+        lambda u, lib: u.pad_sequence([lib.zeros(2, 1)], padding_side="middle"),
+        lambda u, lib: u.pad_sequence([]),
+        lambda u, lib: u.pack_padded_sequence(lib.zeros(3, 2, 1), [3, 2, 1]),  # lengths
+        lambda u, lib: lib.nn.GRU(1, 2)(  # hidden state for another batch size
+            u.pack_padded_sequence(lib.zeros(3, 2, 1), [3, 2]), lib.zeros(1, 3, 2)
+        ),
+    ],
+)
+def test_packing_errors_match_torch(call):
+    assert_same_error(lambda lib: call(_rnn_utils(lib), lib))
