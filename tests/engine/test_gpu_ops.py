@@ -33,7 +33,10 @@ from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda
     test_var_std,
     test_where,
 )
-from tests.engine.test_rnn_gradcheck import test_recurrent_gradcheck  # noqa: F401
+from tests.engine.test_rnn_gradcheck import (  # noqa: F401
+    test_packed_recurrent_gradcheck,
+    test_recurrent_gradcheck,
+)
 
 pytestmark = pytest.mark.gpu
 

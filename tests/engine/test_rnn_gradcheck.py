@@ -52,3 +52,28 @@ def test_recurrent_gradcheck(mode):
     if mode.startswith("LSTM"):
         hidden.append(rng.standard_normal((4, 2, 3)))
     check_op(_layer_fn(mode), rng.standard_normal((3, 2, 2)), *hidden)
+
+
+def _packed_fn(mode: str):
+    def fn(lib, x, *hidden):
+        rnn_utils = lib.nn.utils.rnn
+        module = make(lib, mode, 2, 3, 2, bidirectional=True)
+        module.load_state_dict({k: lib.tensor(v) for k, v in _fixed_weights(mode).items()})
+        module = module.to(x.dtype).to(x.device)
+        packed = rnn_utils.pack_padded_sequence(x, [2, 3, 1], enforce_sorted=False)
+        lstm = mode.startswith("LSTM")
+        out, h_n = module(packed, tuple(hidden) if lstm else hidden[0])
+        padded = rnn_utils.pad_packed_sequence(out)[0]
+        return (padded, *h_n) if lstm else (padded, h_n)
+
+    return fn
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")  # torch's note
+@pytest.mark.parametrize("mode", MODES)
+def test_packed_recurrent_gradcheck(mode):
+    rng = np.random.default_rng(12)
+    hidden = [rng.standard_normal((4, 3, 2 if mode == "LSTM_PROJ" else 3))]
+    if mode.startswith("LSTM"):
+        hidden.append(rng.standard_normal((4, 3, 3)))
+    check_op(_packed_fn(mode), rng.standard_normal((3, 3, 2)), *hidden)
