@@ -30,6 +30,8 @@ from engine.nn.linear import Embedding, Flatten, Identity, Linear
 from engine.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from engine.nn.module import Module, Parameter
 from engine.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from engine.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from engine.nn.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "ELU",
@@ -77,6 +79,17 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "MultiheadAttention",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]
 
 # torch.nn.utils: a subpackage, reachable as `nn.utils` as in PyTorch

@@ -173,13 +173,19 @@ class LogSoftmaxOp(Function):
 
     def forward(self, x, dim):
         xp = _xp(x)
-        shifted = _shifted(x, dim)
-        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-        self.dim = dim
+        shifted = _shifted(x, dim)  # a new array: written in place below
+        shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        self.out, self.dim = shifted, dim
         return self.out
 
     def backward(self, g):
-        return (g - _xp(g).exp(self.out) * g.sum(axis=self.dim, keepdims=True),)
+        # in place on one new array: at a language model's logits (1120 x 10000) each
+        # fresh array costs as much as the arithmetic
+        xp = _xp(g)
+        grad = xp.empty_like(self.out)
+        xp.exp(self.out, out=grad)
+        grad *= g.sum(axis=self.dim, keepdims=True)
+        return (xp.subtract(g, grad, out=grad),)
 
 
 def softmax(input, dim=None, dtype=None):

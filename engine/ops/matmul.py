@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from engine.autograd import Function, OpError, unbroadcast, version_counter
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _xp, tensor_arg
@@ -110,7 +112,8 @@ class LinearOp(Function):
                 f"expected input (*, {weight.shape[1]})"
             )
         self.x, self.weight, self.has_bias = x, weight, bias is not None
-        out = x @ weight.T
+        # one matrix product over all leading dims (NumPy runs a stack of small ones otherwise)
+        out = (_rows(x) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
         if bias is not None:
             out += bias
         return out
@@ -118,11 +121,16 @@ class LinearOp(Function):
     def backward(self, g):
         x, w = self.x, self.weight
         g2 = g.reshape(-1, g.shape[-1])
-        gx = (g @ w) if self.needs(0) else None
+        gx = (_rows(g) @ w).reshape(x.shape) if self.needs(0) else None
         gw = (g2.T @ x.reshape(-1, x.shape[-1])) if self.needs(1) else None
         if not self.has_bias:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if self.needs(2) else None)
+
+
+def _rows(x):
+    """`x` as a matrix of its last dim's rows (a view when its layout allows)."""
+    return x if x.ndim <= 2 else x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
 
 
 def linear(input, weight, bias=None):

@@ -42,6 +42,10 @@ from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda
     test_var_std,
     test_where,
 )
+from tests.engine.test_rnn_gradcheck import (  # noqa: F401
+    test_packed_recurrent_gradcheck,
+    test_recurrent_gradcheck,
+)
 
 try:  # collected again here, on cuda; the module skips itself without PyTorch
     from tests.engine.test_shape_linalg import (  # noqa: F401
