@@ -7,21 +7,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine import backend
+from engine.optim.adam import check_adam_options
 from engine.optim.optimizer import Optimizer, zeros_state
 from engine.tensor import Tensor
-
-
-def _check_adam_options(lr: float, betas: tuple[float, float], eps: float, weight_decay: float):
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 class Adamax(Optimizer):
@@ -37,7 +25,7 @@ class Adamax(Optimizer):
         *,
         maximize: bool = False,
     ):
-        _check_adam_options(lr, betas, eps, weight_decay)
+        check_adam_options(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
@@ -89,7 +77,7 @@ class NAdam(Optimizer):
         *,
         maximize: bool = False,
     ):
-        _check_adam_options(lr, betas, eps, weight_decay)
+        check_adam_options(lr, betas, eps, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         defaults = dict(
@@ -162,7 +150,7 @@ class RAdam(Optimizer):
         *,
         maximize: bool = False,
     ):
-        _check_adam_options(lr, betas, eps, weight_decay)
+        check_adam_options(lr, betas, eps, weight_decay)
         defaults = dict(
             lr=lr,
             betas=betas,
