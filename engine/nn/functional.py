@@ -162,3 +162,17 @@ def one_hot(tensor, num_classes=-1):
     n = int(idx.max()) + 1 if num_classes < 0 else num_classes
     out = (idx[..., None] == backend.array_module(idx).arange(n)).astype(np.int64)
     return Tensor._make(out, False, None)
+
+
+# ----- normalisation, similarity, more losses, channel dropout, attention ----------------
+from engine.ops.activation import prelu  # noqa: E402
+from engine.ops.attention import scaled_dot_product_attention  # noqa: E402
+from engine.ops.dropout import dropout2d  # noqa: E402
+from engine.ops.losses import huber_loss, kl_div, smooth_l1_loss  # noqa: E402
+from engine.ops.normalization import group_norm, instance_norm  # noqa: E402
+from engine.ops.similarity import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+
+__all__ += [
+    "cosine_similarity", "dropout2d", "group_norm", "huber_loss", "instance_norm", "kl_div",
+    "normalize", "pairwise_distance", "prelu", "scaled_dot_product_attention", "smooth_l1_loss",
+]  # fmt: skip

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from engine import _fast, backend
-from engine.autograd import Function
+from engine.autograd import Function, unbroadcast
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _floating, _xp, tensor_arg
 from engine.ops.movement import _contiguous
@@ -469,3 +469,55 @@ def tanhshrink(input):
     """input - tanh(input), composed as PyTorch composes it."""
     x = tensor_arg("tanhshrink", input)
     return x - x.tanh()
+
+
+class PReluOp(Function):
+    """x where positive, else weight * x, with one learned slope per channel (or one in all)."""
+
+    op = "prelu"
+    saves = ((0, None), (1, 0))
+
+    def forward(self, x, weight):
+        self.x, self.weight = x, weight
+        return _xp(x).where(x > 0, x, weight * x)
+
+    def backward(self, g):
+        x, w, xp = self.x, self.weight, _xp(g)
+        positive = x > 0
+        gx = xp.where(positive, g, w * g) if self.needs(0) else None
+        gw = None
+        if self.needs(1):
+            gw = unbroadcast(xp.where(positive, 0, x * g), w.shape)
+        return gx, gw
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x), the weight per channel (dim 1) or shared."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"prelu_cpu" not implemented for {scalar_name(input._data.dtype)!r}'
+        )
+    if weight.dtype != input.dtype:
+        raise RuntimeError(
+            f"prelu: Type promoting not supported. Got {scalar_name(input._data.dtype)} and "
+            f"{scalar_name(weight._data.dtype)}"
+        )
+    count = weight.numel()
+    if count != 1:
+        if input.ndim == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if channels != count:
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {count} and channel size = {channels}."
+            )
+    if weight.ndim > 1:
+        raise RuntimeError(
+            f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}"
+        )
+    if weight.ndim == 1 and input.ndim >= 2:
+        weight = weight.reshape(-1, *([1] * (input.ndim - 2)))
+    elif input.ndim == 0:
+        weight = weight.reshape(())
+    return PReluOp.apply(input, weight)

@@ -1,4 +1,4 @@
-"""Losses: nll, cross-entropy, mse, l1, binary cross-entropy (plain and with logits)."""
+"""Losses: nll, cross-entropy, mse, l1, binary cross-entropy, smooth l1, huber, kl-div."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from engine import backend
 from engine.autograd import Function, OpError, unbroadcast
+from engine.dtypes import scalar_name
 from engine.ops import unary
 from engine.ops.activation import log_softmax
 from engine.ops.elementwise import _operands, _xp, where
@@ -305,3 +306,175 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+def _legacy_reduction(size_average, reduce) -> str:
+    """The reduction that PyTorch's deprecated size_average and reduce flags stand for."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    name = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{name}' "
+        "instead.",
+        stacklevel=3,
+    )
+    return name
+
+
+class SmoothL1LossOp(Function):
+    """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta, with d = x - t (huber: delta scales
+    the linear part, and the quadratic part is not divided)."""
+
+    op = "smooth_l1_loss"
+    saves = ((0, None), (1, None))
+
+    def forward(self, x, target, beta, huber):
+        xp = _xp(x)
+        d = x - target
+        a = xp.abs(d)
+        b = d.dtype.type(beta)
+        half = d.dtype.type(0.5)
+        if huber:
+            out = xp.where(a < b, half * d * d, b * (a - half * b))
+        else:
+            out = xp.where(a < b, half * d * d / b, a - half * b)
+        self.d, self.beta, self.huber, self.shapes = d, b, huber, (x.shape, target.shape)
+        return out
+
+    def backward(self, g):
+        xp, d, b = _xp(g), self.d, self.beta
+        slope = xp.clip(d, -b, b) if self.huber else xp.clip(d / b, -1, 1)
+        grad = slope * g
+        return (
+            unbroadcast(grad, self.shapes[0]) if self.needs(0) else None,
+            unbroadcast(-grad, self.shapes[1]) if self.needs(1) else None,
+        )
+
+
+def _check_elementwise_loss(op, input, target, kernel):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({tuple(target.shape)}) that is different to the input size "
+            f"({tuple(input.shape)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            stacklevel=3,
+        )
+    _check_devices(op, input, target)
+    x, t = _operands(input, target)
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for {scalar_name(x._data.dtype)!r}'
+        )
+    try:
+        _xp(x._data).broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"{op}: the size of input {tuple(input.shape)} must match the size of target "
+            f"{tuple(target.shape)} at each non-singleton dimension"
+        ) from None
+    return x, t
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Squared error below beta, absolute error above, joined smoothly."""
+    x, t = _check_elementwise_loss("smooth_l1_loss", input, target, "smooth_l1_cpu")
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    _reduce_name_torch(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return _reduce(unary.abs(x - t), reduction)
+    return _reduce(SmoothL1LossOp.apply(x, t, beta=float(beta), huber=False), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Squared error below delta, delta-scaled absolute error above."""
+    x, t = _check_elementwise_loss("huber_loss", input, target, "huber_cpu")
+    if weight is None:
+        _reduce_name_torch(reduction)
+    elif tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    loss = SmoothL1LossOp.apply(x, t, beta=float(delta), huber=True)
+    if loss.dtype != input.dtype:  # PyTorch writes the loss in the input's dtype
+        loss = loss.to(input.dtype)
+    if weight is None:
+        return _reduce(loss, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(
+            f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'."
+        )
+    return _reduce(loss * weight, reduction)
+
+
+def _reduce_name_torch(reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+class KLDivOp(Function):
+    """t (log t - x), or with log_target exp(t) (t - x): the pointwise KL divergence of the
+    target from the input's log-probabilities."""
+
+    op = "kl_div"
+    saves = ((0, None), (1, None))
+
+    def forward(self, x, target, log_target):
+        xp = _xp(x)
+        self.x, self.target, self.log_target = x, target, log_target
+        self.shapes = (x.shape, target.shape)
+        if log_target:
+            return xp.exp(target) * (target - x)
+        zero = target == 0  # 0 log 0 is 0, as torch.xlogy has it
+        return xp.where(zero, 0, target * xp.log(xp.where(zero, 1, target))) - target * x
+
+    def backward(self, g):
+        xp, x, t = _xp(g), self.x, self.target
+        gx = gt = None
+        e = xp.exp(t) if self.log_target else t
+        if self.needs(0):
+            gx = unbroadcast(-e * g, self.shapes[0])
+        if self.needs(1):
+            if self.log_target:
+                gt = g * e * (t - x + 1)
+            else:  # d/dt xlogy(t, t) = log t (0 where t = 0) + t / t (NaN at 0, as in PyTorch)
+                zero = t == 0
+                log_t = xp.where(zero, 0, xp.log(xp.where(zero, 1, t)))
+                gt = g * (log_t + t / t - x)
+            gt = unbroadcast(gt, self.shapes[1])
+        return gx, gt
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL divergence of target (probabilities, or log-probabilities with log_target) from
+    input (log-probabilities)."""
+    if input._data.dtype.kind not in "fc" or target._data.dtype.kind not in "fc":
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    _check_devices("kl_div", input, target)
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            stacklevel=2,
+        )
+    if reduction != "batchmean":
+        _reduce_name_torch(reduction)
+    x, t = _operands(input, target)
+    try:
+        _xp(x._data).broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"kl_div: the size of input {tuple(input.shape)} must match the size of target "
+            f"{tuple(target.shape)} at each non-singleton dimension"
+        ) from None
+    loss = KLDivOp.apply(x, t, log_target=bool(log_target))
+    if reduction != "batchmean":
+        return _reduce(loss, reduction)
+    total = loss.sum()
+    return total / input.shape[0] if input.ndim else total

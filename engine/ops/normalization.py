@@ -1,6 +1,8 @@
-"""Batch and layer normalisation."""
+"""Batch, layer, group and instance normalisation."""
 
 from __future__ import annotations
+
+import math
 
 from engine.autograd import Function, OpError
 from engine.dtypes import scalar_name
@@ -146,3 +148,144 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias
     return out
+
+
+class GroupNormOp(Function):
+    """Normalise each sample's channel groups by their own mean and variance, then scale and
+    shift each channel."""
+
+    op = "group_norm"
+    saves = ((0, None), (1, None))
+    saves_others = True  # the group statistics
+
+    def forward(self, x, *affine, groups, has_weight, has_bias, eps):
+        xp = _xp(x)
+        n, c = x.shape[0], x.shape[1]
+        grouped = x.reshape(n, groups, -1)
+        mean = grouped.mean(axis=2, keepdims=True)
+        var = grouped.var(axis=2, keepdims=True)
+        self.invstd = 1 / xp.sqrt(var + x.dtype.type(eps))
+        self.xhat = ((grouped - mean) * self.invstd).reshape(x.shape)
+        self.shape = (1, c) + (1,) * (x.ndim - 2)
+        self.groups, self.has_weight, self.has_bias = groups, has_weight, has_bias
+        self.weight = affine[0] if has_weight else None
+        out = self.xhat.copy() if self.weight is None else self.xhat * self.weight.reshape(self.shape)
+        if has_bias:
+            out = out + affine[-1].reshape(self.shape)
+        return out
+
+    def backward(self, g):
+        xhat, shape = self.xhat, self.shape
+        axes = (0,) + tuple(range(2, g.ndim))
+        grads = []
+        if self.needs(0):
+            gxhat = g if self.weight is None else g * self.weight.reshape(shape)
+            n = g.shape[0]
+            gg = gxhat.reshape(n, self.groups, -1)
+            xg = xhat.reshape(n, self.groups, -1)
+            gx = gg - gg.mean(axis=2, keepdims=True) - xg * (gg * xg).mean(axis=2, keepdims=True)
+            grads.append((gx * self.invstd).reshape(g.shape))
+        else:
+            grads.append(None)
+        if self.has_weight:
+            grads.append((g * xhat).sum(axis=axes) if self.needs(len(grads)) else None)
+        if self.has_bias:
+            grads.append(g.sum(axis=axes) if self.needs(len(grads)) else None)
+        return tuple(grads)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise (N, C, *) input over groups of C // num_groups channels, per sample."""
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.ndim}"
+        )
+    shape = tuple(input.shape)
+    per_group = shape[0] * shape[1] // num_groups  # num_groups=0: ZeroDivisionError, as PyTorch
+    if per_group * math.prod(shape[2:]) == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size "
+            f"{[per_group, num_groups] + list(shape[2:])}"
+        )
+    if num_groups < 0 or shape[1] % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {list(shape)} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.shape[0] != shape[1]):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(t.shape)} and input of shape {list(shape)}"
+            )
+    _same_dtype("group_norm", input, weight, bias)
+    params = tuple(t for t in (weight, bias) if t is not None)
+    return GroupNormOp.apply(
+        input,
+        *params,
+        groups=num_groups,
+        has_weight=weight is not None,
+        has_bias=bias is not None,
+        eps=eps,
+    )
+
+
+def instance_norm(
+    input,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats=True,
+    momentum=0.1,
+    eps=1e-5,
+):
+    """Normalise each channel of each sample of (N, C, *) input by its own statistics (or the
+    running ones), updating the running statistics by their mean over the batch."""
+    shape = tuple(input.shape)
+    if use_input_stats and math.prod(shape[2:]) == 1:
+        raise ValueError(
+            f"Expected more than 1 spatial element when training, got input size {list(shape)}"
+        )
+    if input.ndim < 2:
+        raise RuntimeError(f"instance_norm: expected (N, C, *) input, got {list(shape)}")
+    n, c = shape[0], shape[1]
+    for name, t in (
+        ("weight", weight),
+        ("bias", bias),
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+    ):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(
+                f"instance_norm: {name} should contain {c} elements (the input's channels), "
+                f"not {t.numel()}"
+            )
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError(
+            "Expected running_mean and running_var to be defined when use_input_stats is false"
+        )
+    _same_dtype("instance_norm", input, running_mean, running_var, weight, bias)
+    # one batch of n * c channels: batch normalisation of it is instance normalisation
+    flat = input.reshape(1, n * c, *shape[2:])
+    affine = ()
+    if weight is not None or bias is not None:
+        w = weight if weight is not None else bias * 0 + 1
+        b = bias if bias is not None else weight * 0
+        affine = tuple(t.unsqueeze(0).expand(n, c).reshape(n * c) for t in (w, b))
+    xp = _xp(input._data)
+    stats = [None if t is None else xp.tile(t._data, n) for t in (running_mean, running_var)]
+    out = BatchNormOp.apply(
+        flat,
+        *affine,
+        running_mean=stats[0],
+        running_var=stats[1],
+        training=use_input_stats,
+        momentum=momentum,
+        eps=eps,
+    )
+    if use_input_stats:
+        for t, s in zip((running_mean, running_var), stats, strict=True):
+            if t is not None:
+                t._data[...] = s.reshape(n, c).mean(axis=0).astype(t._data.dtype)
+    return out.reshape(*shape)
