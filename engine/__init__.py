@@ -216,10 +216,10 @@ def numel(input) -> int:
 # subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`); imported
 # last because they import engine.tensor, which needs engine.autograd loaded first
 from engine import datasets, linalg, nn, optim, utils  # noqa: E402
-from engine.serialization import load, save  # noqa: E402
 
 # normalisation, similarity and loss functions that PyTorch also offers as torch.*
 from engine.ops.activation import prelu  # noqa: E402
 from engine.ops.losses import kl_div  # noqa: E402
 from engine.ops.normalization import group_norm, instance_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
+from engine.serialization import load, save  # noqa: E402

@@ -7,6 +7,7 @@ from engine.nn.activation import (
     GLU,
     SELU,
     Dropout,
+    Dropout2d,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
@@ -14,6 +15,7 @@ from engine.nn.activation import (
     LogSigmoid,
     LogSoftmax,
     Mish,
+    PReLU,
     ReLU,
     ReLU6,
     Sigmoid,
@@ -24,12 +26,29 @@ from engine.nn.activation import (
     Tanh,
     Tanhshrink,
 )
-from engine.nn.container import ModuleList, Residual, Sequential
+from engine.nn.container import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Residual,
+    Sequential,
+)
 from engine.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
-from engine.nn.linear import Embedding, Flatten, Identity, Linear
-from engine.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from engine.nn.linear import Embedding, Flatten, Identity, Linear, Unflatten
+from engine.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from engine.nn.module import Module, Parameter
-from engine.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from engine.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from engine.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from engine.nn.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
@@ -105,4 +124,9 @@ from engine.nn.resample import Fold, Unfold, Upsample, ZeroPad2d  # noqa: E402
 __all__ += [
     "AdaptiveMaxPool2d", "AvgPool1d", "Conv1d", "ConvTranspose2d", "Fold", "MaxPool1d", "Unfold",
     "Upsample", "ZeroPad2d",
+]  # fmt: skip
+
+__all__ += [
+    "Dropout2d", "GroupNorm", "HuberLoss", "InstanceNorm2d", "KLDivLoss", "ModuleDict", "PReLU",
+    "ParameterDict", "ParameterList", "SmoothL1Loss", "Unflatten",
 ]  # fmt: skip

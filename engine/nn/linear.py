@@ -1,4 +1,4 @@
-"""Linear, Identity, Flatten and Embedding."""
+"""Linear, Identity, Flatten, Unflatten and Embedding."""
 
 from __future__ import annotations
 
@@ -114,3 +114,58 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         extra = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{extra}"
+
+
+class Unflatten(Module):
+    """Splits dim `dim` into the sizes `unflattened_size` (one of them may be -1)."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        if not isinstance(unflattened_size, tuple | list):
+            raise TypeError(
+                "unflattened_size must be a tuple of ints, but found type "
+                f"{type(unflattened_size).__name__}"
+            )
+        for i, n in enumerate(unflattened_size):
+            if not isinstance(n, int) or isinstance(n, bool):
+                raise TypeError(
+                    "unflattened_size must be tuple of ints, but found element of type "
+                    f"{type(n).__name__} at pos {i}"
+                )
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input):
+        return unflatten(input, self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+def unflatten(input, dim: int, sizes):
+    """`input` with dim `dim` split into `sizes`, as Tensor.unflatten."""
+    shape = tuple(input.shape)
+    if not -max(len(shape), 1) <= dim < max(len(shape), 1):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(len(shape), 1)}, "
+            f"{max(len(shape), 1) - 1}], but got {dim})"
+        )
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    dim %= max(len(shape), 1)
+    sizes = list(sizes)
+    if sizes.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = math.prod(n for n in sizes if n != -1)
+    if -1 in sizes:
+        if known == 0 or shape[dim] % known:
+            raise RuntimeError(
+                f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} "
+                f"({shape[dim]}) in the input tensor"
+            )
+        sizes[sizes.index(-1)] = shape[dim] // known
+    elif known != shape[dim]:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} "
+            f"({shape[dim]}) in the input tensor"
+        )
+    return ops.reshape(input, *shape[:dim], *sizes, *shape[dim + 1 :])

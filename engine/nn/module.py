@@ -492,6 +492,6 @@ class Module:
         for name, child in self._modules.items():
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"({name}): {body}")
-        if not self._modules:
+        if not self._modules and len(lines) <= 1:
             return f"{type(self).__name__}({extra})"
         return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"

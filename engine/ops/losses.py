@@ -314,8 +314,7 @@ def _legacy_reduction(size_average, reduce) -> str:
     reduce = True if reduce is None else reduce
     name = ("mean" if size_average else "sum") if reduce else "none"
     warnings.warn(
-        f"size_average and reduce args will be deprecated, please use reduction='{name}' "
-        "instead.",
+        f"size_average and reduce args will be deprecated, please use reduction='{name}' instead.",
         stacklevel=3,
     )
     return name
@@ -362,9 +361,7 @@ def _check_elementwise_loss(op, input, target, kernel):
     _check_devices(op, input, target)
     x, t = _operands(input, target)
     if x._data.dtype.kind != "f":
-        raise NotImplementedError(
-            f'"{kernel}" not implemented for {scalar_name(x._data.dtype)!r}'
-        )
+        raise NotImplementedError(f'"{kernel}" not implemented for {scalar_name(x._data.dtype)!r}')
     try:
         _xp(x._data).broadcast_shapes(x.shape, t.shape)
     except ValueError:

@@ -166,12 +166,12 @@ class GroupNormOp(Function):
         var = grouped.var(axis=2, keepdims=True)
         self.invstd = 1 / xp.sqrt(var + x.dtype.type(eps))
         self.xhat = ((grouped - mean) * self.invstd).reshape(x.shape)
-        self.shape = (1, c) + (1,) * (x.ndim - 2)
+        self.shape = shape = (1, c) + (1,) * (x.ndim - 2)
         self.groups, self.has_weight, self.has_bias = groups, has_weight, has_bias
         self.weight = affine[0] if has_weight else None
-        out = self.xhat.copy() if self.weight is None else self.xhat * self.weight.reshape(self.shape)
+        out = self.xhat.copy() if self.weight is None else self.xhat * self.weight.reshape(shape)
         if has_bias:
-            out = out + affine[-1].reshape(self.shape)
+            out = out + affine[-1].reshape(shape)
         return out
 
     def backward(self, g):

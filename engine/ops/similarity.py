@@ -8,7 +8,7 @@ from engine.autograd import Function
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _operands, _xp
 from engine.ops.movement import expand
-from engine.ops.reduce import _axes, _restore
+from engine.ops.reduce import _axes
 from engine.ops.unary import clamp
 from engine.tensor import Tensor
 
@@ -129,9 +129,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim, after broadcasting."""
     for x in (x1, x2):
         if not isinstance(x, Tensor):
-            raise TypeError(
-                f"cosine_similarity(): argument must be Tensor, not {type(x).__name__}"
-            )
+            raise TypeError(f"cosine_similarity(): argument must be Tensor, not {type(x).__name__}")
     a, b = _broadcast("cosine_similarity", *_float_pair("cosine_similarity", x1, x2))
     n1 = ClampMinKeepGradOp.apply(vector_norm(a, 2, dim, keepdim=True), min=eps)
     n2 = ClampMinKeepGradOp.apply(vector_norm(b, 2, dim, keepdim=True), min=eps)
