@@ -217,9 +217,9 @@ def numel(input) -> int:
 # last because they import engine.tensor, which needs engine.autograd loaded first
 from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 
-# normalisation, similarity and loss functions that PyTorch also offers as torch.*
+# normalisation and similarity functions that PyTorch also offers as torch.*, with the
+# same arguments (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
-from engine.ops.losses import kl_div  # noqa: E402
-from engine.ops.normalization import group_norm, instance_norm  # noqa: E402
+from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402

@@ -183,7 +183,7 @@ def _pairs(kind: str, source, sort_dicts: bool):
             f"{'ParametersDict' if kind == 'ParameterDict' else kind}.update should be called "
             f"with an iterable of key/value pairs, but got {type(source).__name__}"
         )
-    if isinstance(source, Mapping):
+    if isinstance(source, Mapping | ModuleDict | ParameterDict):
         ordered = isinstance(source, OrderedDict | ModuleDict | ParameterDict)
         items = list(source.items())
         # a plain dict's order is not taken as meaningful by ParameterDict: its keys are sorted
