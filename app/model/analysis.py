@@ -368,7 +368,7 @@ def _run_layer(node, path, x, info, problems, meter):
         return None, None
     try:
         module = build_layer(node)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, AssertionError) as err:  # Hardtanh asserts, as PyTorch
         info.problem = Problem(path, where, str(err))
         problems.append(info.problem)
         return None, None

@@ -184,6 +184,22 @@ def _layer_norm(args: dict, shape: tuple) -> tuple[int, int]:
     return (2 if args.get("bias", True) else 1) * n, math.prod(shape)
 
 
+def _group_norm(args: dict, shape: tuple) -> tuple[int, int]:
+    affine = args.get("affine", True)
+    return (1 + bool(args.get("bias", True))) * args["num_channels"] * affine, math.prod(shape)
+
+
+def _instance_norm(args: dict, shape: tuple) -> tuple[int, int]:
+    """Its affine parameters and running statistics, neither of which it has by default."""
+    kept = (1 + bool(args.get("bias", True))) * bool(args.get("affine", False))
+    kept += 2 * bool(args.get("track_running_stats", False))
+    return kept * args["num_features"], math.prod(shape)
+
+
+def _prelu(args: dict, shape: tuple) -> tuple[int, int]:
+    return args.get("num_parameters", 1), math.prod(shape)
+
+
 Rule = Callable[[dict, tuple], tuple[int, int | None]]
 _RULES: dict[str, Rule] = {
     "Linear": _linear,
@@ -198,4 +214,7 @@ _RULES: dict[str, Rule] = {
     "BatchNorm1d": _batch_norm,
     "BatchNorm2d": _batch_norm,
     "LayerNorm": _layer_norm,
+    "GroupNorm": _group_norm,
+    "InstanceNorm2d": _instance_norm,
+    "PReLU": _prelu,
 }

@@ -232,6 +232,108 @@ def _diagnose_layer_norm(args: dict, got: tuple, path: tuple) -> Diagnosis | Non
     )
 
 
+def _groups_for(channels: int) -> int:
+    """A group count that divides `channels`: the largest of 8, 4, 2 and 1 that does."""
+    return next(g for g in (8, 4, 2, 1) if channels % g == 0)
+
+
+def _suggest_group_norm(shape: tuple) -> dict:
+    channels = shape[0] if shape else 1
+    return {"num_groups": _groups_for(channels), "num_channels": channels}
+
+
+def _diagnose_group_norm(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+    want = args.get("num_channels")
+    if not got:
+        return Diagnosis(f"expects input ({want}, *), gets a single number per sample")
+    if got[0] != want:
+        edits = [_set(path, "num_channels", got[0])]
+        groups = args.get("num_groups")
+        extra = ""
+        if not isinstance(groups, int) or groups < 1 or got[0] % groups:
+            edits.append(_set(path, "num_groups", _groups_for(got[0])))
+            extra = f" and num_groups={_groups_for(got[0])}"
+        return Diagnosis(
+            f"expects input ({want}, *), gets {got}: set num_channels={got[0]}{extra}",
+            "num_channels",
+            [Fix(f"set num_channels={got[0]}{extra}", edits)],
+        )
+    return None
+
+
+def _diagnose_channel_dropout(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+    if len(got) != 3:
+        return Diagnosis(
+            f"expects input (C, H, W), gets {got}: it zeroes whole channels of images; "
+            "use Dropout for other input"
+        )
+    return None
+
+
+def _suggest_unflatten(shape: tuple) -> dict:
+    size = shape[0] if shape else 1
+    side = math.isqrt(size)
+    sizes = [1, side, side] if side > 1 and side * side == size else [1, -1]
+    return {"dim": 1, "unflattened_size": sizes}
+
+
+def _diagnose_unflatten(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+    dim, sizes = args.get("dim"), args.get("unflattened_size")
+    if not isinstance(dim, int) or not isinstance(sizes, list | tuple) or not sizes:
+        return None
+    if not -len(got) - 1 <= dim <= len(got):
+        return Diagnosis(f"dim {dim} is out of range for its input (N, *{got})", "dim")
+    if dim in (0, -len(got) - 1):
+        return Diagnosis("dim 0 is the batch: set dim=1 to split the first dimension of a sample")
+    size = got[dim - 1] if dim > 0 else got[dim]
+    fixed = [n for n in sizes[:-1] if n != -1]
+    if math.prod(fixed) and size % math.prod(fixed) == 0 and -1 not in sizes[:-1]:
+        proposal = [*sizes[:-1], -1]
+        return Diagnosis(
+            f"unflattened_size {list(sizes)} does not multiply up to {size}, the size of dim "
+            f"{dim}: set unflattened_size={proposal} to infer the last size",
+            "unflattened_size",
+            [Fix(f"set unflattened_size={proposal}", [_set(path, "unflattened_size", proposal)])],
+        )
+    return Diagnosis(
+        f"unflattened_size {list(sizes)} does not multiply up to {size}, the size of dim {dim}",
+        "unflattened_size",
+        [Fix(f"set unflattened_size=[{size}]", [_set(path, "unflattened_size", [size])])],
+    )
+
+
+def _diagnose_prelu(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+    want = args.get("num_parameters")
+    if want == 1 or (got and got[0] == want):
+        return None
+    fixes = [Fix("set num_parameters=1 (one slope shared)", [_set(path, "num_parameters", 1)])]
+    if got:
+        fixes.insert(0, Fix(f"set num_parameters={got[0]}", [_set(path, "num_parameters", got[0])]))
+    channels = got[0] if got else "no"
+    return Diagnosis(
+        f"has {want} slopes, one per channel, but its input {got} has {channels} channels: "
+        f"set num_parameters={got[0] if got else 1}",
+        "num_parameters",
+        fixes,
+    )
+
+
+def _diagnose_glu(args: dict, got: tuple, path: tuple) -> Diagnosis | None:
+    dim = args.get("dim", -1)
+    if not isinstance(dim, int) or not -len(got) - 1 <= dim <= len(got):
+        return Diagnosis(f"dim {dim} is out of range for its input (N, *{got})", "dim")
+    if dim in (0, -len(got) - 1):
+        return Diagnosis("dim 0 is the batch: GLU must halve a dimension of each sample", "dim")
+    size = got[dim - 1] if dim > 0 else got[dim]
+    if size % 2:
+        return Diagnosis(
+            f"halves dim {dim}, whose size {size} in its input {got} is odd: give it an even "
+            "size (e.g. the layer before's out_features)",
+            "dim",
+        )
+    return None
+
+
 # What the engine's signatures cannot say: category, help, and the range or choices of
 # each argument. Everything else (names, order, defaults) is read from the classes.
 _BATCH_NORM_ARGS = dict(
@@ -402,6 +504,47 @@ _EXTRA: dict[str, dict] = {
         keys=("dim",),
         args=dict(dim=dict(kind="int", optional=True)),
     ),
+    "PReLU": dict(
+        diagnose=_diagnose_prelu,
+        category="Activation",
+        help="x if x > 0 else a * x, with the slope a learned (shared or per channel)",
+        keys=("num_parameters",),
+        args=dict(num_parameters=dict(kind="int", minimum=1), init=dict(kind="float")),
+    ),
+    "SiLU": dict(category="Activation", help="x * sigmoid(x), also called swish"),
+    "ELU": dict(
+        category="Activation",
+        help="x if x > 0 else alpha * (exp(x) - 1)",
+        keys=("alpha",),
+        args=dict(alpha=dict(kind="float", minimum=0)),
+    ),
+    "SELU": dict(category="Activation", help="scaled ELU that keeps activations normalised"),
+    "Softplus": dict(
+        category="Activation",
+        help="log(1 + exp(beta * x)) / beta, a smooth ReLU",
+        keys=("beta",),
+        args=dict(beta=dict(kind="float", minimum=0.01), threshold=dict(kind="float", minimum=0)),
+    ),
+    "Mish": dict(category="Activation", help="x * tanh(softplus(x))"),
+    "Hardtanh": dict(
+        category="Activation",
+        help="x clamped to [min_val, max_val]",
+        keys=("min_val", "max_val"),
+        args=dict(min_val=dict(kind="float"), max_val=dict(kind="float")),
+    ),
+    "ReLU6": dict(category="Activation", help="x clamped to [0, 6]"),
+    "LogSigmoid": dict(category="Activation", help="log(sigmoid(x)), computed stably"),
+    "Hardswish": dict(category="Activation", help="x * relu6(x + 3) / 6, a cheap swish"),
+    "Hardsigmoid": dict(category="Activation", help="relu6(x + 3) / 6, a cheap sigmoid"),
+    "Softsign": dict(category="Activation", help="x / (1 + |x|), squashes to (-1, 1)"),
+    "Tanhshrink": dict(category="Activation", help="x - tanh(x)"),
+    "GLU": dict(
+        diagnose=_diagnose_glu,
+        category="Activation",
+        help="first half of dim times the sigmoid of the second half: halves that dim",
+        keys=("dim",),
+        args=dict(dim=dict(kind="int")),
+    ),
     "BatchNorm1d": dict(
         dims=(1, 2),
         suggest=_suggest_features,
@@ -430,9 +573,38 @@ _EXTRA: dict[str, dict] = {
             normalized_shape=dict(kind="shape", minimum=1), eps=dict(kind="float", minimum=0)
         ),
     ),
+    "GroupNorm": dict(
+        suggest=_suggest_group_norm,
+        diagnose=_diagnose_group_norm,
+        category="Normalization",
+        help="normalise each sample over groups of channels",
+        keys=("num_groups", "num_channels"),
+        args=dict(
+            num_groups=dict(kind="int", minimum=1),
+            num_channels=dict(kind="int", minimum=1),
+            eps=dict(kind="float", minimum=0),
+        ),
+    ),
+    "InstanceNorm2d": dict(
+        dims=(3,),
+        suggest=_suggest_features,
+        diagnose=_diagnose_image("num_features"),
+        category="Normalization",
+        help="normalise each channel of each image by its own statistics",
+        keys=("num_features",),
+        args=_BATCH_NORM_ARGS,
+    ),
     "Dropout": dict(
         category="Regularization",
         help="zero elements with probability p while training",
+        keys=("p",),
+        args=dict(p=dict(kind="float", minimum=0, maximum=1)),
+    ),
+    "Dropout2d": dict(
+        dims=(3,),
+        diagnose=_diagnose_channel_dropout,
+        category="Regularization",
+        help="zero whole channels with probability p while training",
         keys=("p",),
         args=dict(p=dict(kind="float", minimum=0, maximum=1)),
     ),
@@ -440,6 +612,14 @@ _EXTRA: dict[str, dict] = {
         category="Shape",
         help="flatten dims start_dim..end_dim into one",
         args=dict(start_dim=dict(kind="int"), end_dim=dict(kind="int")),
+    ),
+    "Unflatten": dict(
+        suggest=_suggest_unflatten,
+        diagnose=_diagnose_unflatten,
+        category="Shape",
+        help="split dim into the sizes unflattened_size (one may be -1)",
+        keys=("dim", "unflattened_size"),
+        args=dict(dim=dict(kind="int"), unflattened_size=dict(kind="shape", minimum=-1)),
     ),
     "Identity": dict(category="Shape", help="passes its input through"),
     "Sequential": dict(category="Container", help="runs its layers in order"),
