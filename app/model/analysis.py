@@ -368,7 +368,9 @@ def _run_layer(node, path, x, info, problems, meter):
         return None, None
     try:
         module = build_layer(node)
-    except (ValueError, TypeError, AssertionError) as err:  # Hardtanh asserts, as PyTorch
+    # Hardtanh asserts min_val < max_val, as PyTorch; a layer refuses a size it cannot
+    # allocate (running statistics, which the estimate leaves out) with a RuntimeError
+    except (ValueError, TypeError, AssertionError, RuntimeError) as err:
         info.problem = Problem(path, where, str(err))
         problems.append(info.problem)
         return None, None

@@ -190,14 +190,26 @@ def _group_norm(args: dict, shape: tuple) -> tuple[int, int]:
 
 
 def _instance_norm(args: dict, shape: tuple) -> tuple[int, int]:
-    """Its affine parameters and running statistics, neither of which it has by default."""
-    kept = (1 + bool(args.get("bias", True))) * bool(args.get("affine", False))
-    kept += 2 * bool(args.get("track_running_stats", False))
-    return kept * args["num_features"], math.prod(shape)
+    """Its affine parameters, which it has only when asked (affine=True); running statistics,
+    when tracked, weigh in as the parameters whose four copies take their memory."""
+    n = args["num_features"]
+    params = (1 + bool(args.get("bias", True))) * n * bool(args.get("affine", False))
+    if args.get("track_running_stats", False):
+        params += -(-2 * n // PARAM_COPIES)
+    return params, math.prod(shape)
 
 
 def _prelu(args: dict, shape: tuple) -> tuple[int, int]:
     return args.get("num_parameters", 1), math.prod(shape)
+
+
+def _glu(args: dict, shape: tuple) -> tuple[int, int | None]:
+    """Half of its input: GLU halves one dimension (dim counts the batch as 0)."""
+    dim = args.get("dim", -1)
+    axis = dim - 1 if dim > 0 else len(shape) + dim
+    if not 0 <= axis < len(shape) or shape[axis] % 2:
+        return 0, None
+    return 0, math.prod(shape) // 2
 
 
 Rule = Callable[[dict, tuple], tuple[int, int | None]]
@@ -217,4 +229,5 @@ _RULES: dict[str, Rule] = {
     "GroupNorm": _group_norm,
     "InstanceNorm2d": _instance_norm,
     "PReLU": _prelu,
+    "GLU": _glu,
 }

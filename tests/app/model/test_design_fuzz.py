@@ -383,6 +383,9 @@ def test_memory_stays_bounded_across_hostile_sizes():
             {"type": "AdaptiveAvgPool2d", "args": {"output_size": [n, n]}},
             {"type": "LayerNorm", "args": {"normalized_shape": [n]}},
             {"type": "BatchNorm2d", "args": {"num_features": n}},
+            {"type": "GroupNorm", "args": {"num_groups": 1, "num_channels": n}},
+            {"type": "InstanceNorm2d", "args": {"num_features": n, "track_running_stats": True}},
+            {"type": "PReLU", "args": {"num_parameters": n}},
         ):
             data = copy.deepcopy(SAMPLES["cnn_digits.json"])
             data["layers"].insert(0, layer)

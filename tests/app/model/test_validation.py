@@ -155,6 +155,12 @@ def _cases():
         ("LayerNorm", dict(normalized_shape=[4, 6], elementwise_affine=False), (4, 6)),
         ("LayerNorm", dict(normalized_shape=[6], bias=False), (4, 6)),
         ("Linear", dict(in_features=6, out_features=5, bias=False), (4, 6)),
+        ("GroupNorm", dict(num_groups=2, num_channels=4, affine=False), (4, 6)),
+        ("GroupNorm", dict(num_groups=3, num_channels=3, bias=False), (3, 4, 4)),
+        ("InstanceNorm2d", dict(num_features=3, affine=True, bias=False), (3, 4, 4)),
+        ("PReLU", dict(num_parameters=3), (3, 4, 4)),
+        ("GLU", dict(dim=1), (4, 6)),
+        ("Unflatten", dict(dim=2, unflattened_size=[2, -1]), (3, 8)),
     ]
     return cases
 
