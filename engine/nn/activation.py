@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from engine import _checks, creation
 from engine.nn import functional as F
-from engine.nn import init as nn_init
 from engine.nn.module import Module, Parameter
 
 
@@ -273,7 +272,7 @@ class PReLU(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn_init.constant_(self.weight, self.init)
+        self.weight._data[...] = self.init
 
     def forward(self, input):
         return F.prelu(input, self.weight)
