@@ -614,6 +614,21 @@ def test_container_operations_match_torch():
     assert _container_ops(engine) == _container_ops(torch)
 
 
+def test_replacing_an_entry_keeps_its_place_as_in_torch():
+    orders = []
+    for lib in (torch, engine):
+        seq = lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh(), lib.nn.Sigmoid())
+        seq[0] = lib.nn.Identity()
+        model = lib.nn.Module()
+        model.a, model.b = lib.nn.Linear(2, 2), lib.nn.Linear(2, 2)
+        model.a = lib.nn.Linear(2, 3)
+        model.p = lib.nn.Parameter(lib.ones(1))
+        model.q = lib.nn.Parameter(lib.ones(1))
+        model.p = lib.nn.Parameter(lib.zeros(1))
+        orders.append(([type(m).__name__ for m in seq], list(model.state_dict())))
+    assert orders[1] == orders[0]
+
+
 CONTAINER_ERRORS = {
     "module_dict_missing": lambda m: m.nn.ModuleDict()["x"],
     "module_dict_not_module": lambda m: m.nn.ModuleDict({"a": 3}),
