@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import engine
@@ -377,7 +378,11 @@ def _run_layer(node, path, x, info, problems, meter):
     info.params = sum(p.numel() for p in module.parameters())
     module.eval()  # the probe's batch statistics mean nothing; eval mode uses running ones
     try:
-        y = module(x)
+        with warnings.catch_warnings():
+            # a layer that warns about what it gets (InstanceNorm2d given other channels than
+            # num_features) would warn on every batch: in a design that is a problem
+            warnings.simplefilter("error", UserWarning)
+            y = module(x)
     except Exception as err:  # the engine's own message, made specific to this layer
         info.problem = explain(node, path, tuple(x.shape[1:]), err)
         problems.append(info.problem)

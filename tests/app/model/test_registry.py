@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 import engine.nn as nn
 from app.model import registry
 from app.model.analysis import analyse, suggested_args
 from app.model.design import Design, LayerNode
+from app.model.editor import DesignEditor
 from app.model.export import export_source
 from app.model.registry import REGISTRY, Diagnosis, Fix, LayerSpec, by_category
 from app.tui.build.view import key_args
@@ -81,3 +84,73 @@ def test_a_container_the_engine_has_and_pytorch_lacks_is_one_entry(monkeypatch):
     assert isinstance(design([skip]).build()[0], nn.Residual)
     source = export_source(design([skip]), "torch")
     assert "        Skip(\n" in source and "class Skip(nn.Module):" in source
+
+
+@pytest.mark.parametrize(
+    "layer, shape, fix",
+    [
+        (
+            {"type": "GroupNorm", "args": {"num_groups": 4, "num_channels": 8}},
+            (6, 5),
+            "set num_channels=6 and num_groups=2",
+        ),
+        (
+            {"type": "GroupNorm", "args": {"num_groups": 2, "num_channels": 8}},
+            (6, 5),
+            "set num_channels=6",
+        ),
+        ({"type": "InstanceNorm2d", "args": {"num_features": 3}}, (1, 8, 8), "set num_features=1"),
+        (
+            {"type": "InstanceNorm2d", "args": {"num_features": 3, "affine": True}},
+            (2, 8, 8),
+            "set num_features=2",
+        ),
+        ({"type": "PReLU", "args": {"num_parameters": 3}}, (4, 5), "set num_parameters=4"),
+        (
+            {"type": "Unflatten", "args": {"dim": 1, "unflattened_size": [2, 5]}},
+            (12,),
+            "set unflattened_size=[2, -1]",
+        ),
+        (
+            {"type": "Unflatten", "args": {"dim": -1, "unflattened_size": [5, 2]}},
+            (3, 12),
+            "set unflattened_size=[12]",
+        ),
+    ],
+)
+def test_new_layers_explain_a_misfit_and_their_fix_makes_it_fit(layer, shape, fix):
+    data = design([layer], shape)
+    [problem] = analyse(data).problems
+    assert fix in [f.label for f in problem.fixes], problem
+    editor = DesignEditor(data)
+    editor.apply_fix(next(f for f in problem.fixes if f.label == fix))
+    assert analyse(editor.design).ok
+
+
+@pytest.mark.parametrize(
+    "layer, shape, words",
+    [
+        ({"type": "Dropout2d", "args": {}}, (12,), "use Dropout for other input"),
+        ({"type": "GLU", "args": {"dim": -1}}, (3, 5), "whose size 5"),
+        ({"type": "GLU", "args": {"dim": 0}}, (4,), "merges the samples of a batch"),
+        ({"type": "Hardtanh", "args": {"min_val": 1.0, "max_val": 0.5}}, (4,), "max_val"),
+    ],
+)
+def test_new_layers_say_why_they_do_not_fit(layer, shape, words):
+    [problem] = analyse(design([layer], shape)).problems
+    assert words in str(problem)
+
+
+def test_new_layers_suggest_arguments_that_fit():
+    for type_name, shape in [
+        ("GroupNorm", (12, 4)),
+        ("GroupNorm", (7,)),
+        ("InstanceNorm2d", (3, 4, 4)),
+        ("Unflatten", (64,)),
+        ("Unflatten", (10,)),
+        ("PReLU", (3,)),
+        ("Dropout2d", (3, 4, 4)),
+        ("GLU", (6,)),
+    ]:
+        node = {"type": type_name, "args": suggested_args(type_name, shape)}
+        assert analyse(design([node], shape)).ok, (type_name, shape, node)
