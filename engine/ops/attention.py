@@ -61,6 +61,7 @@ def scaled_dot_product_attention(
     attn_mask=None,
     dropout_p=0.0,
     is_causal=False,
+    *,
     scale=None,
     enable_gqa=False,
 ):
@@ -94,6 +95,8 @@ def scaled_dot_product_attention(
         weights = where(empty, 0.0, softmax(where(empty, 0.0, scores), dim=-1))
     else:
         weights = softmax(scores, dim=-1)
+    if dropout_p > 1:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, training=True)
     return matmul(weights, value)

@@ -256,6 +256,12 @@ ERRORS = {
     "sdpa_mask_shape": lambda m: F(m).scaled_dot_product_attention(
         t(m, 4, 8), t(m, 5, 8), t(m, 5, 8), attn_mask=t(m, 3, 5, dtype="bool")
     ),
+    "sdpa_scale_positional": lambda m: F(m).scaled_dot_product_attention(
+        t(m, 4, 8), t(m, 5, 8), t(m, 5, 8), None, 0.0, False, 0.3
+    ),
+    "sdpa_dropout_range": lambda m: F(m).scaled_dot_product_attention(
+        t(m, 4, 8), t(m, 5, 8), t(m, 5, 8), dropout_p=1.5
+    ),
     "sdpa_key_size": lambda m: F(m).scaled_dot_product_attention(
         t(m, 4, 8), t(m, 5, 7), t(m, 5, 8)
     ),
