@@ -405,6 +405,19 @@ def _compare_layer(ours, theirs, x, train=True, steps=2):
         (lambda m: m.nn.Unflatten(1, (2, 3)), (4, 6)),
         (lambda m: m.nn.Dropout2d(0.4), (2, 3, 4, 4)),
     ],
+    ids=[
+        "group_norm",
+        "group_norm_no_affine",
+        "group_norm_no_bias",
+        "instance_norm",
+        "instance_norm_unbatched",
+        "instance_norm_affine_running",
+        "instance_norm_running_3d",
+        "prelu",
+        "prelu_channels",
+        "unflatten",
+        "dropout2d_eval",
+    ],  # fmt: skip
 )
 def test_layers_match_torch(make, shape):
     theirs, ours = make(torch), make(engine)
@@ -434,6 +447,15 @@ def test_instance_norm_warns_on_channel_mismatch_without_affine():
         lambda m: m.nn.KLDivLoss(reduction="none", log_target=True),
         lambda m: m.nn.KLDivLoss(reduction="sum"),
     ],
+    ids=[
+        "smooth_l1",
+        "smooth_l1_sum_beta",
+        "huber",
+        "huber_none",
+        "kl_batchmean",
+        "kl_none_log_target",
+        "kl_sum",
+    ],  # fmt: skip
 )
 def test_loss_modules_match_torch(make):
     x, target = torch.randn(3, 4), torch.rand(3, 4) + 0.1
