@@ -490,6 +490,18 @@ class PReluOp(Function):
             gw = unbroadcast(xp.where(positive, 0, x * g), w.shape)
         return gx, gw
 
+    def backward_graph(self, g):
+        from engine import ops
+        from engine.ops import graph_grads as gg
+
+        positive = gg._const(self.x > 0)
+        x, w = gg._input(self, 0, self.x), gg._input(self, 1, self.weight)
+        return gg._each(
+            self,
+            lambda: ops.where(positive, g, w * g),
+            lambda: gg._sum_to(ops.where(positive, 0.0, x * g), w.shape),
+        )
+
 
 def prelu(input, weight):
     """max(0, x) + weight * min(0, x), the weight per channel (dim 1) or shared."""

@@ -55,6 +55,11 @@ class FeatureDropoutOp(Function):
     def backward(self, g):
         return (g * self.scale,)
 
+    def backward_graph(self, g):
+        from engine.ops import graph_grads as gg
+
+        return (g * gg._const(self.scale),)
+
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero each channel of (N, C, H, W) input with probability p while training; a 3-D input

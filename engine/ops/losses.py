@@ -338,6 +338,7 @@ class SmoothL1LossOp(Function):
         else:
             out = xp.where(a < b, half * d * d / b, a - half * b)
         self.d, self.beta, self.huber, self.shapes = d, b, huber, (x.shape, target.shape)
+        self.x, self.target = x, target
         return out
 
     def backward(self, g):
@@ -347,6 +348,18 @@ class SmoothL1LossOp(Function):
         return (
             unbroadcast(grad, self.shapes[0]) if self.needs(0) else None,
             unbroadcast(-grad, self.shapes[1]) if self.needs(1) else None,
+        )
+
+    def backward_graph(self, g):
+        from engine.ops import graph_grads as gg
+
+        d = gg._input(self, 0, self.x) - gg._input(self, 1, self.target)
+        b = float(self.beta)
+        grad = (unary.clamp(d, -b, b) if self.huber else unary.clamp(d / b, -1.0, 1.0)) * g
+        return gg._each(
+            self,
+            lambda: gg._sum_to(grad, self.shapes[0]),
+            lambda: gg._sum_to(-grad, self.shapes[1]),
         )
 
 
@@ -442,6 +455,25 @@ class KLDivOp(Function):
                 gt = g * (log_t + t / t - x)
             gt = unbroadcast(gt, self.shapes[1])
         return gx, gt
+
+    def backward_graph(self, g):
+        from engine.ops import graph_grads as gg
+
+        x, t = gg._input(self, 0, self.x), gg._input(self, 1, self.target)
+        if self.log_target:
+            e = unary.exp(t)
+            return gg._each(
+                self,
+                lambda: gg._sum_to(-e * g, self.shapes[0]),
+                lambda: gg._sum_to(g * e * (t - x + 1), self.shapes[1]),
+            )
+        zero = gg._const(self.target == 0)
+        log_t = where(zero, 0.0, unary.log(where(zero, 1.0, t)))
+        return gg._each(
+            self,
+            lambda: gg._sum_to(-t * g, self.shapes[0]),
+            lambda: gg._sum_to(g * (log_t + t / t - x), self.shapes[1]),
+        )
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):

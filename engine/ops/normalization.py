@@ -168,6 +168,7 @@ class GroupNormOp(Function):
         self.xhat = ((grouped - mean) * self.invstd).reshape(x.shape)
         self.shape = shape = (1, c) + (1,) * (x.ndim - 2)
         self.groups, self.has_weight, self.has_bias = groups, has_weight, has_bias
+        self.x, self.eps = x, eps
         self.weight = affine[0] if has_weight else None
         out = self.xhat.copy() if self.weight is None else self.xhat * self.weight.reshape(shape)
         if has_bias:
@@ -192,6 +193,31 @@ class GroupNormOp(Function):
         if self.has_bias:
             grads.append(g.sum(axis=axes) if self.needs(len(grads)) else None)
         return tuple(grads)
+
+    def backward_graph(self, g):
+        """The same gradient as engine ops on the statistics recomputed in the graph."""
+        from engine import ops
+        from engine.ops import graph_grads as gg
+
+        x = gg._input(self, 0, self.x)
+        n, axes = x.shape[0], (0,) + tuple(range(2, x.ndim))
+        grouped = x.reshape(n, self.groups, -1)
+        centred = grouped - ops.mean(grouped, 2, True)
+        invstd = 1 / sqrt(ops.mean(centred * centred, 2, True) + self.eps)
+        xhat = centred * invstd
+        if self.has_weight:
+            w = gg._input(self, 1, self.weight)
+            g_xhat = (g * w.reshape(self.shape)).reshape(n, self.groups, -1)
+        else:
+            g_xhat = g.reshape(n, self.groups, -1)
+        mean_g = ops.mean(g_xhat, 2, True)
+        mean_gx = ops.mean(g_xhat * xhat, 2, True)
+        parts = [lambda: ((g_xhat - mean_g - xhat * mean_gx) * invstd).reshape(*x.shape)]
+        if self.has_weight:
+            parts.append(lambda: ops.sum(g * xhat.reshape(*x.shape), axes))
+        if self.has_bias:
+            parts.append(lambda: ops.sum(g, axes))
+        return gg._each(self, *parts)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):

@@ -60,6 +60,33 @@ class VectorNormOp(Function):
         scaled = xp.sign(x) * a ** (p - 1) if p < 2 else x * a ** (p - 2)
         return (scaled * xp.where(zero, 0, g / xp.where(zero, 1, norm ** (p - 1))),)
 
+    def backward_graph(self, g):
+        """The gradient as engine ops, for create_graph: p = 0, 1, 2 and +-inf."""
+        from engine import ops
+        from engine.ops import graph_grads as gg
+
+        x, p, xp = gg._input(self, 0, self.x), self.p, _xp(self.x)
+        if not self.keepdim and self.axes:
+            g = g.reshape(self.norm.shape)
+        if p == 0:
+            return (x * 0,)
+        if p == 1:
+            return (gg._const(xp.sign(self.x)) * g,)
+        if math.isinf(p):
+            a = xp.abs(self.x)
+            hit = (a == self.norm) | xp.isnan(a)
+            share = xp.sign(self.x) * hit / hit.sum(axis=self.axes, keepdims=True)
+            return (gg._const(share.astype(self.x.dtype)) * g,)
+        if p != 2:
+            raise RuntimeError(
+                f"norm: differentiating the gradient of the {p:g}-norm (create_graph=True) is "
+                "not supported yet"
+            )
+        out = gg._output(self, self.norm if self.keepdim else self.norm.squeeze(axis=self.axes))
+        norm = out.reshape(self.norm.shape)
+        zero = gg._const(self.norm == 0)
+        return (x * ops.where(zero, 0.0, g / ops.where(zero, 1.0, norm)),)
+
 
 def vector_norm(input, p=2.0, dim=None, keepdim=False):
     """The p-norm of `input` over `dim` (all dims when None), as torch.linalg.vector_norm."""
@@ -90,6 +117,9 @@ class ClampMinKeepGradOp(Function):
         return _xp(x).maximum(x, x.dtype.type(min))
 
     def backward(self, g):
+        return (g,)
+
+    def backward_graph(self, g):
         return (g,)
 
 

@@ -696,3 +696,61 @@ def test_parameter_containers_train_with_an_optimizer():
     opt.step()
     np.testing.assert_allclose(model.weights[0].detach().numpy(), [0.0, 0.0, 0.0])
     np.testing.assert_allclose(model.extra["shift"].detach().numpy(), [-0.5, -0.5, -0.5])
+
+
+# ----- second order: a gradient penalty through each op, against PyTorch ---------------------
+SECOND_ORDER = {
+    "group_norm_affine": (
+        lambda m, x, w, b: F(m).group_norm(x, 2, w, b),
+        [randn(2, 4, 3), randn(4), randn(4)],
+    ),
+    "group_norm_plain": (lambda m, x: F(m).group_norm(x, 1), [randn(3, 2, 4)]),
+    "normalize": (lambda m, x: F(m).normalize(x, dim=-1), [randn(3, 4)]),
+    "normalize_p1": (lambda m, x: F(m).normalize(x, p=1), [away_from([0], 3, 4)]),
+    "normalize_inf": (lambda m, x: F(m).normalize(x, float("inf"), 0), [randn(3, 4)]),
+    "cosine": (lambda m, a, b: F(m).cosine_similarity(a, b), [randn(3, 4), randn(3, 4)]),
+    "pairwise": (lambda m, a, b: F(m).pairwise_distance(a, b), [randn(3, 4), randn(3, 4)]),
+    "smooth_l1": (
+        lambda m, a, b: F(m).smooth_l1_loss(a, b, beta=0.8),
+        [randn(3, 4), randn(3, 4)],
+    ),
+    "huber": (lambda m, a, b: F(m).huber_loss(a, b, delta=0.7), [randn(3, 4), randn(4)]),
+    "kl_div": (
+        lambda m, x, t: F(m).kl_div(x, t, reduction="batchmean"),
+        [randn(3, 4), positive(3, 4)],
+    ),
+    "kl_div_log_target": (
+        lambda m, x, t: F(m).kl_div(x, t, reduction="sum", log_target=True),
+        [randn(3, 4), randn(3, 4)],
+    ),
+    "prelu": (lambda m, x, w: F(m).prelu(x, w), [away_from([0], 2, 3, 4), randn(3)]),
+    "sdpa": (
+        lambda m, q, k, v: F(m).scaled_dot_product_attention(q, k, v, is_causal=True),
+        [randn(2, 3, 4), randn(2, 3, 4), randn(2, 3, 2)],
+    ),
+}
+
+
+def _penalty(lib, fn, arrays):
+    """d/dinputs of sum(grad(sum(out * w), inputs)²), with the first gradients as a graph."""
+    xs = [lib.tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = fn(lib, *xs)
+    w = lib.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(tuple(out.shape)))
+    grads = lib.autograd.grad((out * w).sum(), xs, create_graph=True, allow_unused=True)
+    penalty = sum((g * g).sum() for g in grads if g is not None)
+    penalty.backward()
+    return [x.grad.numpy() if x.grad is not None else np.zeros(x.shape) for x in xs]
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_order_matches_torch(name):
+    fn, arrays = SECOND_ORDER[name]
+    for got, want in zip(_penalty(engine, fn, arrays), _penalty(torch, fn, arrays), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+def test_second_order_unsupported_names_the_op():
+    x = engine.tensor(randn(2, 3, 4), requires_grad=True)
+    out = engine.nn.functional.instance_norm(x)
+    with pytest.raises(RuntimeError, match="batch_norm"):
+        engine.autograd.grad(out.pow(3).sum(), x, create_graph=True)[0].sum().backward()
