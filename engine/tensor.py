@@ -734,6 +734,9 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
         return ops.flatten(self, start_dim, end_dim)
 
+    def unflatten(self, dim, sizes) -> Tensor:
+        return ops.movement.unflatten(self, dim, sizes)
+
     def permute(self, *dims) -> Tensor:
         return ops.permute(self, *dims)
 

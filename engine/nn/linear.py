@@ -8,6 +8,7 @@ from engine import _checks, creation, ops
 from engine.nn import functional as F
 from engine.nn import init
 from engine.nn.module import Module, Parameter
+from engine.ops.movement import unflatten
 
 
 class Identity(Module):
@@ -139,33 +140,3 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-def unflatten(input, dim: int, sizes):
-    """`input` with dim `dim` split into `sizes`, as Tensor.unflatten."""
-    shape = tuple(input.shape)
-    if not -max(len(shape), 1) <= dim < max(len(shape), 1):
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(len(shape), 1)}, "
-            f"{max(len(shape), 1) - 1}], but got {dim})"
-        )
-    if not sizes:
-        raise RuntimeError("unflatten: sizes must be non-empty")
-    dim %= max(len(shape), 1)
-    sizes = list(sizes)
-    if sizes.count(-1) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    known = math.prod(n for n in sizes if n != -1)
-    if -1 in sizes:
-        if known == 0 or shape[dim] % known:
-            raise RuntimeError(
-                f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} "
-                f"({shape[dim]}) in the input tensor"
-            )
-        sizes[sizes.index(-1)] = shape[dim] // known
-    elif known != shape[dim]:
-        raise RuntimeError(
-            f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} "
-            f"({shape[dim]}) in the input tensor"
-        )
-    return ops.reshape(input, *shape[:dim], *sizes, *shape[dim + 1 :])

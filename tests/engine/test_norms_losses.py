@@ -278,6 +278,8 @@ ERRORS = {
     "unflatten_element_type": lambda m: m.nn.Unflatten(1, (2.0, 3)),
     "unflatten_product": lambda m: m.nn.Unflatten(1, (2, 3))(t(m, 2, 7)),
     "unflatten_dim": lambda m: m.nn.Unflatten(3, (2, 3))(t(m, 2, 6)),
+    "unflatten_two_inferred": lambda m: t(m, 2, 12).unflatten(1, (-1, -1)),
+    "unflatten_dim_range": lambda m: m.unflatten(t(m, 2, 12), 2, (3, 4)),
     "kl_div_module_reduction": lambda m: m.nn.KLDivLoss(reduction="bad")(t(m, 3), t(m, 3)),
 }
 
@@ -328,6 +330,8 @@ ACCEPTED = {
     ),
     "unflatten_infer": lambda m: m.nn.Unflatten(-1, (2, -1))(t(m, 3, 6)),
     "unflatten_list": lambda m: m.nn.Unflatten(0, [1, 3])(t(m, 3, 2)),
+    "tensor_unflatten": lambda m: m.arange(24.0).reshape(2, 12).unflatten(1, (3, -1)),
+    "torch_unflatten": lambda m: m.unflatten(m.arange(24.0).reshape(2, 12), -1, [2, 2, 3]),
 }
 
 
