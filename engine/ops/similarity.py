@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from engine.autograd import Function
+from engine.autograd import Function, is_grad_enabled
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _operands, _xp
 from engine.ops.movement import expand
@@ -125,10 +125,19 @@ class ClampMinKeepGradOp(Function):
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p along dim, eps)."""
-    if out is not None:
-        raise NotImplementedError("normalize: out= is not supported; use the returned tensor")
+    if out is not None and input.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "div(): functions with out=... arguments don't support automatic differentiation, "
+            "but one of the arguments requires grad."
+        )
     denom = clamp(vector_norm(input, p, dim, keepdim=True), min=eps)
-    return input / expand(denom, *input.shape)
+    result = input / expand(denom, *input.shape)
+    if out is None:
+        return result
+    if tuple(out.shape) == tuple(result.shape):
+        return out.copy_(result)
+    out._data = result._data.astype(out._data.dtype)  # resized, as PyTorch resizes `out`
+    return out
 
 
 def _float_pair(op, x1, x2):

@@ -280,6 +280,9 @@ ERRORS = {
     "unflatten_dim": lambda m: m.nn.Unflatten(3, (2, 3))(t(m, 2, 6)),
     "unflatten_two_inferred": lambda m: t(m, 2, 12).unflatten(1, (-1, -1)),
     "unflatten_dim_range": lambda m: m.unflatten(t(m, 2, 12), 2, (3, 4)),
+    "normalize_out_needs_grad": lambda m: F(m).normalize(
+        m.ones(2, 3, requires_grad=True), out=m.empty(2, 3)
+    ),
     "kl_div_module_reduction": lambda m: m.nn.KLDivLoss(reduction="bad")(t(m, 3), t(m, 3)),
 }
 
@@ -330,6 +333,9 @@ ACCEPTED = {
     ),
     "unflatten_infer": lambda m: m.nn.Unflatten(-1, (2, -1))(t(m, 3, 6)),
     "unflatten_list": lambda m: m.nn.Unflatten(0, [1, 3])(t(m, 3, 2)),
+    "normalize_out": lambda m: F(m).normalize(t(m, 2, 3), out=m.zeros(2, 3)),
+    "normalize_out_resized": lambda m: F(m).normalize(t(m, 2, 3), out=m.zeros(0)),
+    "normalize_out_float64": lambda m: F(m).normalize(t(m, 2, 3), out=m.zeros(2, 3).double()),
     "tensor_unflatten": lambda m: m.arange(24.0).reshape(2, 12).unflatten(1, (3, -1)),
     "torch_unflatten": lambda m: m.unflatten(m.arange(24.0).reshape(2, 12), -1, [2, 2, 3]),
 }
