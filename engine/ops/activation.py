@@ -475,7 +475,7 @@ class PReluOp(Function):
     """x where positive, else weight * x, with one learned slope per channel (or one in all)."""
 
     op = "prelu"
-    saves = ((0, None), (1, 0))
+    saves = ((0, None), (1, None))
 
     def forward(self, x, weight):
         self.x, self.weight = x, weight

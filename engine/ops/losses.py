@@ -327,8 +327,9 @@ class SmoothL1LossOp(Function):
     op = "smooth_l1_loss"
     saves = ((0, None), (1, None))
 
-    def forward(self, x, target, beta, huber):
+    def forward(self, x, target, beta, huber, refuse=None):
         xp = _xp(x)
+        self.refuse = refuse  # (input, target) dtype names: PyTorch's huber backward fails
         d = x - target
         a = xp.abs(d)
         b = d.dtype.type(beta)
@@ -341,7 +342,13 @@ class SmoothL1LossOp(Function):
         self.x, self.target = x, target
         return out
 
+    def _check_dtypes(self) -> None:
+        if self.refuse is not None:
+            ours, theirs = self.refuse if self.needs(0) else self.refuse[::-1]
+            raise RuntimeError(f"Found dtype {theirs} but expected {ours}")
+
     def backward(self, g):
+        self._check_dtypes()
         xp, d, b = _xp(g), self.d, self.beta
         slope = xp.clip(d, -b, b) if self.huber else xp.clip(d / b, -1, 1)
         grad = slope * g
@@ -353,6 +360,7 @@ class SmoothL1LossOp(Function):
     def backward_graph(self, g):
         from engine.ops import graph_grads as gg
 
+        self._check_dtypes()
         d = gg._input(self, 0, self.x) - gg._input(self, 1, self.target)
         b = float(self.beta)
         grad = (unary.clamp(d, -b, b) if self.huber else unary.clamp(d / b, -1.0, 1.0)) * g
@@ -407,7 +415,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         raise ValueError("Weights and input must have the same size.")
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    loss = SmoothL1LossOp.apply(x, t, beta=float(delta), huber=True)
+    refuse = None
+    if input.dtype != target.dtype:
+        refuse = (scalar_name(input._data.dtype), scalar_name(target._data.dtype))
+    loss = SmoothL1LossOp.apply(x, t, beta=float(delta), huber=True, refuse=refuse)
     if loss.dtype != input.dtype:  # PyTorch writes the loss in the input's dtype
         loss = loss.to(input.dtype)
     if weight is None:
@@ -429,26 +440,31 @@ class KLDivOp(Function):
     target from the input's log-probabilities."""
 
     op = "kl_div"
-    saves = ((0, None), (1, None))
+    # PyTorch's steps save the target, and the input where the target wants a gradient;
+    # with log_target only exp(target) and target - input, which forward keeps here
+    saves = ((1, None), (0, 1))
+    saves_others = True
 
     def forward(self, x, target, log_target):
         xp = _xp(x)
         self.x, self.target, self.log_target = x, target, log_target
         self.shapes = (x.shape, target.shape)
         if log_target:
-            return xp.exp(target) * (target - x)
+            self.saves = ()
+            self.e, self.diff = xp.exp(target), target - x
+            return self.e * self.diff
         zero = target == 0  # 0 log 0 is 0, as torch.xlogy has it
         return xp.where(zero, 0, target * xp.log(xp.where(zero, 1, target))) - target * x
 
     def backward(self, g):
         xp, x, t = _xp(g), self.x, self.target
         gx = gt = None
-        e = xp.exp(t) if self.log_target else t
+        e = self.e if self.log_target else t
         if self.needs(0):
             gx = unbroadcast(-e * g, self.shapes[0])
         if self.needs(1):
             if self.log_target:
-                gt = g * e * (t - x + 1)
+                gt = g * e * (self.diff + 1)
             else:  # d/dt xlogy(t, t) = log t (0 where t = 0) + t / t (NaN at 0, as in PyTorch)
                 zero = t == 0
                 log_t = xp.where(zero, 0, xp.log(xp.where(zero, 1, t)))

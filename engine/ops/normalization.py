@@ -155,11 +155,13 @@ class GroupNormOp(Function):
     shift each channel."""
 
     op = "group_norm"
-    saves = ((0, None), (1, None))
+    saves = ((0, None), (1, None))  # the input and the weight (not the bias), as PyTorch
     saves_others = True  # the group statistics
 
     def forward(self, x, *affine, groups, has_weight, has_bias, eps):
         xp = _xp(x)
+        if not has_weight:
+            self.saves = ((0, None),)
         n, c = x.shape[0], x.shape[1]
         grouped = x.reshape(n, groups, -1)
         mean = grouped.mean(axis=2, keepdims=True)

@@ -141,14 +141,18 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def _float_pair(op, x1, x2):
-    """Both inputs in their promoted dtype, which must be a floating one."""
+    """The inputs, an integer one in their promoted dtype (which must be a floating one); a
+    floating one keeps its own dtype, as in PyTorch, until the product promotes it."""
     a, b = _operands(x1, x2)
     if a._data.dtype.kind != "f":
         raise RuntimeError(
             f"{op}: expected common dtype to be floating point, yet common dtype is "
             f"{scalar_name(a._data.dtype)}"
         )
-    return a, b
+    return (
+        x1 if x1._data.dtype.kind == "f" else a,
+        x2 if x2._data.dtype.kind == "f" else b,
+    )
 
 
 def _broadcast(op, a, b):

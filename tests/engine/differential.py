@@ -570,6 +570,49 @@ def _loss(b: Builder):
     return f"{b.new_name()} = F.{fn}({x.name}, {target}{red})"
 
 
+def _norm_similarity(b: Builder):
+    """normalize, cosine_similarity, pairwise_distance, group_norm, prelu, and the smooth-L1,
+    Huber and KL losses."""
+    c = b.c
+    fn = c.pick(("normalize", "cosine", "pairwise", "group_norm", "prelu", "smooth_l1",
+                 "huber", "kl_div"))  # fmt: skip
+    x = b.tensor(lambda v: v.floating)
+    if x is None:
+        return None
+    out = b.new_name()
+    if fn == "normalize":
+        p = c.pick((2, 1, 3, "float('inf')", 0.5))
+        return f"{out} = F.normalize({x.name}, {p}, {b.dim(x)})"
+    if fn == "group_norm":
+        # PyTorch's float32 statistics merge per-lane partial moments, and a lane that saw
+        # nothing gives 0 * inf = NaN once a square overflows (|x| above ~1.8e19): programs
+        # that may hold such values leave group_norm out, as the engine's stats stay finite
+        if x.ndim < 2 or x.numel == 0 or b.wild:
+            return None
+        groups = c.pick([g for g in (1, 2, 3) if x.shape[1] % g == 0] or [1])
+        return f"{out} = F.group_norm({x.name}, {groups}, eps={c.pick((1e-5, 0.1))})"
+    if fn == "prelu":
+        w = b.tensor(lambda v: v.floating and v.ndim == 1 and v.shape[0] == 1)
+        return None if w is None else f"{out} = F.prelu({x.name}, {w.name})"
+    y = b.tensor(lambda v: v.shape == x.shape and v.floating)
+    if y is None:
+        return None
+    if fn == "cosine":
+        return f"{out} = F.cosine_similarity({x.name}, {y.name}, {b.dim(x)})"
+    if fn == "pairwise":
+        return f"{out} = F.pairwise_distance({x.name}, {y.name}, {c.pick((2.0, 1.0, 3.0))})"
+    red = c.pick(("mean", "sum", "none"))
+    if fn == "smooth_l1":
+        beta = c.pick((1.0, 0.5, 0.0))
+        return f"{out} = F.smooth_l1_loss({x.name}, {y.name}, reduction={red!r}, beta={beta})"
+    if fn == "huber":
+        return f"{out} = F.huber_loss({x.name}, {y.name}, {red!r}, {c.pick((1.0, 0.3))})"
+    red = c.pick(("batchmean", "sum", "none"))
+    log_target = c.pick((True, False))
+    target = y.name if log_target or c.coin(0.1) else f"{y.name}.sigmoid()"
+    return f"{out} = F.kl_div({x.name}, {target}, reduction={red!r}, log_target={log_target})"
+
+
 def _conv_pool(b: Builder):
     c = b.c
     fn = c.pick(("conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"))
@@ -691,6 +734,7 @@ OPS: list[tuple[str, Callable[[Builder], str | None]]] = [
     ("cat-stack", _cat_stack),
     ("matmul", _matmul),
     ("loss", _loss),
+    ("norm-similarity", _norm_similarity),
     ("conv-pool", _conv_pool),
     ("inplace", _inplace),
     ("leaf", _leaf),

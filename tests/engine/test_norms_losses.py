@@ -283,6 +283,18 @@ ERRORS = {
     "normalize_out_needs_grad": lambda m: F(m).normalize(
         m.ones(2, 3, requires_grad=True), out=m.empty(2, 3)
     ),
+    "huber_mixed_dtypes_backward": lambda m: (
+        F(m).huber_loss(m.ones(3, dtype=m.float64, requires_grad=True), t(m, 3)).backward()
+    ),
+    "huber_int_target_backward": lambda m: (
+        F(m).huber_loss(m.ones(3, requires_grad=True), t(m, 3, dtype="int64")).backward()
+    ),
+    "huber_target_grad_mixed": lambda m: (
+        F(m).huber_loss(t(m, 3), m.ones(3, dtype=m.float64, requires_grad=True)).backward()
+    ),
+    "prelu_weight_changed_in_place": lambda m: _changed_after(m, "prelu"),
+    "kl_div_target_changed_in_place": lambda m: _changed_after(m, "kl_div"),
+    "group_norm_weight_changed_in_place": lambda m: _changed_after(m, "group_norm"),
     "kl_div_module_reduction": lambda m: m.nn.KLDivLoss(reduction="bad")(t(m, 3), t(m, 3)),
 }
 
@@ -294,6 +306,24 @@ def test_errors_match_torch(name):
     assert type(got) is type(expected) or isinstance(got, type(expected)), (
         f"engine: {got!r}, torch: {expected!r}"
     )
+
+
+def _changed_after(m, op):
+    """`op` on tensors of which one is then changed in place, then backward."""
+    x = m.ones(2, 3, 4, requires_grad=True) * 1
+    other = m.full((3,), 0.5, requires_grad=True) * 1
+    if op == "prelu":
+        out = F(m).prelu(x.detach(), other)
+        other.mul_(2)
+    elif op == "group_norm":
+        out = F(m).group_norm(x.detach(), 3, other, m.zeros(3, requires_grad=True))
+        other.mul_(2)
+    else:
+        target = m.full((2, 3, 4), 0.5, requires_grad=True) * 1
+        out = F(m).kl_div(x, target, reduction="sum")
+        target.mul_(2)
+    out.sum().backward()
+    return out
 
 
 ACCEPTED = {
@@ -336,9 +366,36 @@ ACCEPTED = {
     "normalize_out": lambda m: F(m).normalize(t(m, 2, 3), out=m.zeros(2, 3)),
     "normalize_out_resized": lambda m: F(m).normalize(t(m, 2, 3), out=m.zeros(0)),
     "normalize_out_float64": lambda m: F(m).normalize(t(m, 2, 3), out=m.zeros(2, 3).double()),
+    "kl_div_log_target_input_changed": lambda m: _log_target_changed(m),
+    "cosine_float64_float32": lambda m: F(m).cosine_similarity(
+        m.tensor([[-2.953125, 0.25, -0.5, -0.5]], dtype=m.float64),
+        m.tensor([[-2.953125, 0.25, -0.5, -0.5]]),
+    ),
+    "group_norm_bias_changed_in_place": lambda m: _bias_changed(m),
     "tensor_unflatten": lambda m: m.arange(24.0).reshape(2, 12).unflatten(1, (3, -1)),
     "torch_unflatten": lambda m: m.unflatten(m.arange(24.0).reshape(2, 12), -1, [2, 2, 3]),
 }
+
+
+def _log_target_changed(m):
+    """With log_target PyTorch keeps exp(target) and target - input, not the input itself."""
+    x = m.full((2, 3), 0.5, requires_grad=True)
+    y = x * 1
+    target = m.full((2, 3), -1.0, requires_grad=True)
+    out = F(m).kl_div(y, target, reduction="sum", log_target=True)
+    y.mul_(3)
+    out.backward()
+    return m.stack([x.grad, target.grad])
+
+
+def _bias_changed(m):
+    """group_norm does not keep its bias for backward: changing it after is allowed."""
+    x = m.ones(2, 3, 4, requires_grad=True)
+    bias = m.zeros(3, requires_grad=True) * 1
+    out = F(m).group_norm(x * m.arange(24.0).reshape(2, 3, 4), 3, m.ones(3), bias)
+    bias.add_(1)
+    out.sum().backward()
+    return x.grad
 
 
 @pytest.mark.parametrize("name", sorted(ACCEPTED))
