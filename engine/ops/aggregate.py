@@ -286,6 +286,34 @@ class VectorNorm(Function):
             scaled = a * xp.abs(a) ** g.dtype.type(p - 2)
         return (scaled * xp.where(out == 0, zero, g / out ** g.dtype.type(p - 1)),)
 
+    def backward_graph(self, g):
+        """The gradient as engine ops, for create_graph: p = 0, 1, 2 and +-inf."""
+        from engine import ops
+        from engine.ops import graph_grads as gg
+
+        a, p, xp = self.a, self.p, _xp(self.a)
+        kept = _kept(self.out, self.axes, self.keepdim)
+        if kept.shape != tuple(g.shape):
+            g = g.reshape(kept.shape)
+        sign = (a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)
+        if p == 0:
+            return (None,)
+        if p == 1:
+            return (gg._const(sign) * g,)
+        if builtins.abs(p) == math.inf:
+            mag = xp.abs(a)
+            hit = (mag == kept) | xp.isnan(mag)
+            share = sign * hit / hit.sum(axis=self.axes, keepdims=True).astype(a.dtype)
+            return (gg._const(share) * g,)
+        if p != 2:
+            raise RuntimeError(
+                f"{self.op}: differentiating the gradient of the {p:g}-norm (create_graph=True) "
+                "is not supported yet"
+            )
+        norm = gg._output(self, self.out).reshape(kept.shape)
+        zero = gg._const(kept == 0)
+        return (ops.where(zero, 0.0, g * (gg._input(self, 0, a) / ops.where(zero, 1.0, norm))),)
+
 
 def _check_floating(op: str, input) -> None:
     if input._data.dtype.kind != "f":
@@ -307,7 +335,7 @@ def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     axes = _axes(dim, input.ndim, "linalg.vector_norm")
-    if builtins.abs(ord) == math.inf and _reduced_count(input.shape, axes) == 0:
+    if (ord < 0 or builtins.abs(ord) == math.inf) and _reduced_count(input.shape, axes) == 0:
         raise RuntimeError(
             f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
             "operation does not have an identity"

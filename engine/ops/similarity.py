@@ -1,110 +1,14 @@
-"""Vector p-norms along dims, and what is built on them: normalize, cosine similarity, distance."""
+"""What is built on vector p-norms: normalize, cosine similarity, pairwise distance."""
 
 from __future__ import annotations
 
-import math
-
 from engine.autograd import Function, is_grad_enabled
 from engine.dtypes import scalar_name
+from engine.ops.aggregate import vector_norm
 from engine.ops.elementwise import _operands, _xp
 from engine.ops.movement import expand
-from engine.ops.reduce import _axes
 from engine.ops.unary import clamp
 from engine.tensor import Tensor
-
-
-class VectorNormOp(Function):
-    """(sum |x|^p)^(1/p) over `axes`; p = inf and -inf are the max and min of |x|, p = 0 counts."""
-
-    op = "norm"
-    saves = ((0, None), ("out", None))
-
-    def forward(self, x, p, axes, keepdim):
-        xp = _xp(x)
-        a = xp.abs(x)
-        if p == 2:
-            out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
-        elif p == 1:
-            out = a.sum(axis=axes, keepdims=True)
-        elif p == math.inf:
-            out = a.max(axis=axes, keepdims=True)
-        elif p == -math.inf:
-            out = a.min(axis=axes, keepdims=True)
-        elif p == 0:
-            out = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
-        else:
-            out = (a**p).sum(axis=axes, keepdims=True) ** x.dtype.type(1 / p)
-        self.x, self.norm, self.p, self.axes, self.keepdim = x, out, p, axes, keepdim
-        return out if keepdim else out.squeeze(axis=axes) if axes else out
-
-    def backward(self, g):
-        x, norm, p, xp = self.x, self.norm, self.p, _xp(g)
-        if not self.keepdim and self.axes:
-            g = xp.expand_dims(g, self.axes)
-        zero = norm == 0
-        if p == 0:
-            return (xp.zeros_like(x),)
-        if p == 1:
-            return (xp.sign(x) * g,)
-        if p == 2:
-            return (x * xp.where(zero, 0, g / xp.where(zero, 1, norm)),)
-        if math.isinf(p):  # the gradient is shared among the entries that reach the extreme
-            a = xp.abs(x)
-            hit = (a == norm) | xp.isnan(a)
-            count = hit.sum(axis=self.axes, keepdims=True).astype(x.dtype)
-            return (xp.sign(x) * (g / count) * hit,)
-        a = xp.abs(x)
-        if p < 1:
-            scaled = xp.sign(x) * xp.where(x == 0, 0, a ** (p - 1))
-            return (scaled * g * norm ** (1 - p),)
-        scaled = xp.sign(x) * a ** (p - 1) if p < 2 else x * a ** (p - 2)
-        return (scaled * xp.where(zero, 0, g / xp.where(zero, 1, norm ** (p - 1))),)
-
-    def backward_graph(self, g):
-        """The gradient as engine ops, for create_graph: p = 0, 1, 2 and +-inf."""
-        from engine import ops
-        from engine.ops import graph_grads as gg
-
-        x, p, xp = gg._input(self, 0, self.x), self.p, _xp(self.x)
-        if not self.keepdim and self.axes:
-            g = g.reshape(self.norm.shape)
-        if p == 0:
-            return (x * 0,)
-        if p == 1:
-            return (gg._const(xp.sign(self.x)) * g,)
-        if math.isinf(p):
-            a = xp.abs(self.x)
-            hit = (a == self.norm) | xp.isnan(a)
-            share = xp.sign(self.x) * hit / hit.sum(axis=self.axes, keepdims=True)
-            return (gg._const(share.astype(self.x.dtype)) * g,)
-        if p != 2:
-            raise RuntimeError(
-                f"norm: differentiating the gradient of the {p:g}-norm (create_graph=True) is "
-                "not supported yet"
-            )
-        out = gg._output(self, self.norm if self.keepdim else self.norm.squeeze(axis=self.axes))
-        norm = out.reshape(self.norm.shape)
-        zero = gg._const(self.norm == 0)
-        return (x * ops.where(zero, 0.0, g / ops.where(zero, 1.0, norm)),)
-
-
-def vector_norm(input, p=2.0, dim=None, keepdim=False):
-    """The p-norm of `input` over `dim` (all dims when None), as torch.linalg.vector_norm."""
-    if input._data.dtype.kind != "f":
-        raise RuntimeError(
-            "linalg.vector_norm: Expected a floating point or complex tensor as input. "
-            f"Got {scalar_name(input._data.dtype)}"
-        )
-    axes = _axes(dim, input.ndim, "norm")
-    p = float(p)
-    if p < 0 or p == math.inf:  # max and min have no value over nothing
-        for axis in axes or range(input.ndim):
-            if input.shape[axis] == 0:
-                raise RuntimeError(
-                    f"linalg.vector_norm cannot compute the {p:g} norm on the dimension {axis} "
-                    "because this dimension is empty and the operation does not have an identity"
-                )
-    return VectorNormOp.apply(input, p=p, axes=axes, keepdim=keepdim)
 
 
 class ClampMinKeepGradOp(Function):

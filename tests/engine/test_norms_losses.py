@@ -777,6 +777,8 @@ SECOND_ORDER = {
     "normalize_inf": (lambda m, x: F(m).normalize(x, float("inf"), 0), [randn(3, 4)]),
     "cosine": (lambda m, a, b: F(m).cosine_similarity(a, b), [randn(3, 4), randn(3, 4)]),
     "pairwise": (lambda m, a, b: F(m).pairwise_distance(a, b), [randn(3, 4), randn(3, 4)]),
+    "vector_norm": (lambda m, x: m.linalg.vector_norm(x, 2, -1) ** 3, [randn(3, 4)]),
+    "tensor_norm_all": (lambda m, x: x.norm() * x, [randn(3, 4)]),
     "smooth_l1": (
         lambda m, a, b: F(m).smooth_l1_loss(a, b, beta=0.8),
         [randn(3, 4), randn(3, 4)],
