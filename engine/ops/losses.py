@@ -435,6 +435,14 @@ def _reduce_name_torch(reduction: str) -> None:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+def _rounded(fn, xp, a):
+    """fn(a), for float32 taken in float64 and rounded once: NumPy's float32 exp and log can
+    be an ulp off PyTorch's, which shows once the result is promoted or scaled."""
+    if a.dtype != np.float32:
+        return fn(a)
+    return fn(a.astype(np.float64)).astype(np.float32)
+
+
 class KLDivOp(Function):
     """t (log t - x), or with log_target exp(t) (t - x): the pointwise KL divergence of the
     target from the input's log-probabilities."""
@@ -445,16 +453,20 @@ class KLDivOp(Function):
     saves = ((1, None), (0, 1))
     saves_others = True
 
-    def forward(self, x, target, log_target):
+    def forward(self, x, target, log_target, own):
+        # x and target come in their promoted dtype; `own` is the target in its own dtype,
+        # in which PyTorch takes exp(target) and xlogy(target, target) before promoting
         xp = _xp(x)
         self.x, self.target, self.log_target = x, target, log_target
         self.shapes = (x.shape, target.shape)
         if log_target:
             self.saves = ()
-            self.e, self.diff = xp.exp(target), target - x
+            self.e = _rounded(xp.exp, xp, own).astype(x.dtype, copy=False)
+            self.diff = target - x
             return self.e * self.diff
-        zero = target == 0  # 0 log 0 is 0, as torch.xlogy has it
-        return xp.where(zero, 0, target * xp.log(xp.where(zero, 1, target))) - target * x
+        zero = own == 0  # 0 log 0 is 0, as torch.xlogy has it
+        xlogy = xp.where(zero, 0, own * _rounded(xp.log, xp, xp.where(zero, 1, own)))
+        return xlogy.astype(x.dtype, copy=False) - target * x
 
     def backward(self, g):
         xp, x, t = _xp(g), self.x, self.target
@@ -462,13 +474,13 @@ class KLDivOp(Function):
         e = self.e if self.log_target else t
         if self.needs(0):
             gx = unbroadcast(-e * g, self.shapes[0])
-        if self.needs(1):
+        if self.needs(1):  # each term as PyTorch's steps give it, summed in their order
             if self.log_target:
-                gt = g * e * (self.diff + 1)
+                gt = g * e + (g * self.diff) * e
             else:  # d/dt xlogy(t, t) = log t (0 where t = 0) + t / t (NaN at 0, as in PyTorch)
                 zero = t == 0
                 log_t = xp.where(zero, 0, xp.log(xp.where(zero, 1, t)))
-                gt = g * (log_t + t / t - x)
+                gt = (-g * x + g * log_t) + (g * t) / t
             gt = unbroadcast(gt, self.shapes[1])
         return gx, gt
 
@@ -518,7 +530,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             f"kl_div: the size of input {tuple(input.shape)} must match the size of target "
             f"{tuple(target.shape)} at each non-singleton dimension"
         ) from None
-    loss = KLDivOp.apply(x, t, log_target=bool(log_target))
+    loss = KLDivOp.apply(x, t, log_target=bool(log_target), own=target._data)
     if reduction != "batchmean":
         return _reduce(loss, reduction)
     total = loss.sum()
