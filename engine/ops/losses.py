@@ -384,7 +384,7 @@ def _check_elementwise_loss(op, input, target, kernel):
     if x._data.dtype.kind != "f":
         raise NotImplementedError(f'"{kernel}" not implemented for {scalar_name(x._data.dtype)!r}')
     try:
-        _xp(x._data).broadcast_shapes(x.shape, t.shape)
+        np.broadcast_shapes(tuple(x.shape), tuple(t.shape))
     except ValueError:
         raise RuntimeError(
             f"{op}: the size of input {tuple(input.shape)} must match the size of target "
@@ -524,7 +524,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         _reduce_name_torch(reduction)
     x, t = _operands(input, target)
     try:
-        _xp(x._data).broadcast_shapes(x.shape, t.shape)
+        np.broadcast_shapes(tuple(x.shape), tuple(t.shape))
     except ValueError:
         raise RuntimeError(
             f"kl_div: the size of input {tuple(input.shape)} must match the size of target "

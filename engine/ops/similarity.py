@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from engine.autograd import Function, is_grad_enabled
 from engine.dtypes import scalar_name
 from engine.ops.aggregate import vector_norm
@@ -61,7 +63,7 @@ def _float_pair(op, x1, x2):
 
 def _broadcast(op, a, b):
     try:
-        shape = tuple(_xp(a._data).broadcast_shapes(a.shape, b.shape))
+        shape = tuple(np.broadcast_shapes(tuple(a.shape), tuple(b.shape)))
     except ValueError:
         raise RuntimeError(
             f"{op}: the size of tensor a {tuple(a.shape)} must match the size of tensor b "
