@@ -304,7 +304,8 @@ def build_layer(node: LayerNode) -> nn.Module:
     args = {k: tuple(v) if isinstance(v, list) else v for k, v in node.args.items()}
     for name, value in args.items():  # a one-item shape is its int, as the export writes it
         arg = layer_spec.arg(name)
-        if arg and arg.kind == "shape" and isinstance(value, tuple) and len(value) == 1:
+        one_item = isinstance(value, tuple) and len(value) == 1
+        if arg and arg.kind == "shape" and not arg.keep_list and one_item:
             args[name] = value[0]
     return layer_spec.cls(**args)
 

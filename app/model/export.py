@@ -260,7 +260,8 @@ def _arguments(node: LayerNode) -> list[str]:
         if arg.name not in node.args:
             continue
         value = node.args[arg.name]
-        if arg.kind == "shape" and isinstance(value, list | tuple) and len(value) == 1:
+        one_item = isinstance(value, list | tuple) and len(value) == 1
+        if arg.kind == "shape" and not arg.keep_list and one_item:
             value = value[0]  # LayerNorm(16) means LayerNorm((16,))
         if arg.default is REQUIRED and arg.name != "kernel_size":
             args.append(_literal(value))

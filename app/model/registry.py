@@ -34,6 +34,7 @@ class ArgSpec:
     maximum: float | None = None
     choices: tuple = ()
     optional: bool = False  # None is allowed (e.g. MaxPool2d's stride)
+    keep_list: bool = False  # a one-item "shape" stays a list (Unflatten takes no bare int)
     help: str = ""
 
     @property
@@ -619,7 +620,10 @@ _EXTRA: dict[str, dict] = {
         category="Shape",
         help="split dim into the sizes unflattened_size (one may be -1)",
         keys=("dim", "unflattened_size"),
-        args=dict(dim=dict(kind="int"), unflattened_size=dict(kind="shape", minimum=-1)),
+        args=dict(
+            dim=dict(kind="int"),
+            unflattened_size=dict(kind="shape", minimum=-1, keep_list=True),
+        ),
     ),
     "Identity": dict(category="Shape", help="passes its input through"),
     "Sequential": dict(category="Container", help="runs its layers in order"),
