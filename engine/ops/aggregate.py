@@ -244,7 +244,10 @@ class VectorNorm(Function):
         xp = _xp(a)
         self.a, self.p, self.axes, self.keepdim = a, p, axes, keepdim
         mag = xp.abs(a)
-        if p == math.inf:
+        reduced = a.size if axes is None else math.prod(a.shape[i] for i in axes)
+        if reduced == 1 and p != 0:
+            out = mag.sum(axis=axes, keepdims=keepdim)  # PyTorch's norm of one element is |x|
+        elif p == math.inf:
             out = mag.max(axis=axes, keepdims=keepdim)
         elif p == -math.inf:
             out = mag.min(axis=axes, keepdims=keepdim)

@@ -909,3 +909,14 @@ def test_an_index_tensor_changed_in_place_fails_backward_but_a_zero_dim_mask_doe
         v2 = v0[v1]
         v1 += 1
     """)
+
+
+def test_the_norm_of_one_element_is_its_magnitude_even_where_its_square_overflows():
+    assert_same("""
+        v0 = torch.tensor(1e30, dtype=torch.float32, requires_grad=True)
+        v1 = v0.norm(2)
+        v2 = torch.tensor([[1e30, -2e30]], requires_grad=True)
+        v3 = v2.norm(dim=0)
+        v4 = v2.norm(3, dim=0)
+        v5 = v2.norm(dim=1)
+    """)
