@@ -224,3 +224,12 @@ from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402
+
+# NumPy's names for `dim` and `keepdim` (axis=, keepdims=), accepted as PyTorch accepts them
+# isort: split
+from engine._aliases import numpy_names as _numpy_names  # noqa: E402
+
+_DIM_FUNCTIONS = """all amax amin any argmax argmin argsort cat chunk cumprod cumsum gather
+index_add index_select log_softmax logsumexp max mean min narrow prod repeat_interleave
+scatter scatter_add softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
+globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})

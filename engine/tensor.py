@@ -9,6 +9,7 @@ import numpy as np
 
 from engine import _fast, autograd, backend
 from engine import dtypes as _dt
+from engine._aliases import numpy_names
 from engine.autograd import backward_steps, state, version_counter
 from engine.dtypes import device, dtype, from_numpy_dtype, to_dtype
 
@@ -594,82 +595,106 @@ class Tensor:
     def where(self, condition, other) -> Tensor:
         return ops.where(condition, self, other)
 
+    @numpy_names
     def sum(self, dim=NO_DIM, keepdim=False, *, dtype=None) -> Tensor:
         return ops.sum(self, dim, keepdim, dtype=dtype)
 
+    @numpy_names
     def mean(self, dim=NO_DIM, keepdim=False, *, dtype=None) -> Tensor:
         return ops.mean(self, dim, keepdim, dtype=dtype)
 
+    @numpy_names
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
         return ops.var(self, dim, unbiased, keepdim, correction=correction)
 
+    @numpy_names
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
         return ops.std(self, dim, unbiased, keepdim, correction=correction)
 
+    @numpy_names
     def max(self, dim=None, keepdim=False, *, other=None):
         return ops.max(self, dim, keepdim, other=other)
 
+    @numpy_names
     def min(self, dim=None, keepdim=False, *, other=None):
         return ops.min(self, dim, keepdim, other=other)
 
+    @numpy_names
     def argmax(self, dim=None, keepdim=False) -> Tensor:
         return ops.argmax(self, dim, keepdim)
 
+    @numpy_names
     def argmin(self, dim=None, keepdim=False) -> Tensor:
         return ops.argmin(self, dim, keepdim)
 
     # reductions, scans, sorting and index ops (engine.ops.aggregate, scan, indexing)
+    @numpy_names
     def softmax(self, dim, dtype=None) -> Tensor:
         return ops.aggregate.softmax(self, dim, dtype, _position=1)
 
+    @numpy_names
     def log_softmax(self, dim, dtype=None) -> Tensor:
         return ops.aggregate.log_softmax(self, dim, dtype, _position=1)
 
+    @numpy_names
     def all(self, dim=None, keepdim=False) -> Tensor:
         return ops.aggregate.all(self, dim, keepdim)
 
+    @numpy_names
     def any(self, dim=None, keepdim=False) -> Tensor:
         return ops.aggregate.any(self, dim, keepdim)
 
+    @numpy_names
     def amax(self, dim=(), keepdim=False) -> Tensor:
         return ops.aggregate.amax(self, dim, keepdim)
 
+    @numpy_names
     def amin(self, dim=(), keepdim=False) -> Tensor:
         return ops.aggregate.amin(self, dim, keepdim)
 
+    @numpy_names
     def prod(self, dim=NO_DIM, keepdim=False, *, dtype=None) -> Tensor:
         return ops.aggregate.prod(self, dim, keepdim, dtype=dtype)
 
+    @numpy_names
     def logsumexp(self, dim, keepdim=False) -> Tensor:
         return ops.aggregate.logsumexp(self, dim, keepdim)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None) -> Tensor:
         return ops.aggregate.norm(self, p, dim, keepdim, dtype=dtype)
 
+    @numpy_names
     def cumsum(self, dim, *, dtype=None) -> Tensor:
         return ops.scan.cumsum(self, dim, dtype=dtype)
 
+    @numpy_names
     def cumprod(self, dim, *, dtype=None) -> Tensor:
         return ops.scan.cumprod(self, dim, dtype=dtype)
 
+    @numpy_names
     def sort(self, *args, dim=-1, descending=False, stable=None):
         return ops.indexing.sort(self, *args, dim=dim, descending=descending, stable=stable)
 
+    @numpy_names
     def argsort(self, *args, dim=-1, descending=False, stable=None) -> Tensor:
         return ops.indexing.argsort(self, *args, dim=dim, descending=descending, stable=stable)
 
+    @numpy_names
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return ops.indexing.topk(self, k, dim, largest, sorted)
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         return ops.indexing.unique(self, sorted, return_inverse, return_counts, dim)
 
+    @numpy_names
     def gather(self, dim, index, *, sparse_grad=False) -> Tensor:
         return ops.indexing.gather(self, dim, index)
 
+    @numpy_names
     def scatter(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
         return ops.indexing.scatter(self, dim, index, src, value=value, reduce=reduce)
 
+    @numpy_names
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
         if isinstance(src, Tensor):
             return self._modify(
@@ -682,20 +707,25 @@ class Tensor:
             keeps_self=False,
         )
 
+    @numpy_names
     def scatter_add(self, dim, index, src) -> Tensor:
         return ops.indexing.scatter_add(self, dim, index, src)
 
+    @numpy_names
     def scatter_add_(self, dim, index, src) -> Tensor:
         return self._modify(
             lambda x, s: ops.indexing.scatter_add(x, dim, index, s), src, keeps_self=False
         )
 
+    @numpy_names
     def index_select(self, dim, index) -> Tensor:
         return ops.indexing.index_select(self, dim, index)
 
+    @numpy_names
     def index_add(self, dim, index, source, *, alpha=1) -> Tensor:
         return ops.indexing.index_add(self, dim, index, source, alpha=alpha)
 
+    @numpy_names
     def index_add_(self, dim, index, source, *, alpha=1) -> Tensor:
         return self._modify(
             lambda x, s: ops.indexing.index_add(x, dim, index, s, alpha=alpha),
@@ -746,9 +776,11 @@ class Tensor:
     def t(self) -> Tensor:
         return ops.t(self)
 
+    @numpy_names
     def unsqueeze(self, dim) -> Tensor:
         return ops.unsqueeze(self, dim)
 
+    @numpy_names
     def squeeze(self, dim=None) -> Tensor:
         return ops.squeeze(self, dim)
 
@@ -771,15 +803,18 @@ class Tensor:
     def roll(self, shifts, dims=None) -> Tensor:
         return ops.shape_ops.roll(self, shifts, dims)
 
+    @numpy_names
     def chunk(self, chunks, dim=0) -> tuple:
         return ops.shape_ops.chunk(self, chunks, dim)
 
     def split(self, split_size, dim=0) -> tuple:
         return ops.shape_ops.split(self, split_size, dim)
 
+    @numpy_names
     def unbind(self, dim=0) -> tuple:
         return ops.shape_ops.unbind(self, dim)
 
+    @numpy_names
     def narrow(self, dim, start, length) -> Tensor:
         return ops.shape_ops.narrow(self, dim, start, length)
 
@@ -789,6 +824,7 @@ class Tensor:
     def tile(self, *dims) -> Tensor:
         return ops.shape_ops.tile(self, _shape_arg(dims))
 
+    @numpy_names
     def repeat_interleave(self, repeats, dim=None, *, output_size=None) -> Tensor:
         return ops.shape_ops.repeat_interleave(self, repeats, dim, output_size=output_size)
 
@@ -1013,9 +1049,11 @@ class Tensor:
     def transpose_(self, dim0, dim1) -> Tensor:
         return self._restride(lambda x: ops.transpose(x, dim0, dim1))
 
+    @numpy_names
     def squeeze_(self, dim=None) -> Tensor:
         return self._restride(lambda x: ops.squeeze(x, dim))
 
+    @numpy_names
     def unsqueeze_(self, dim) -> Tensor:
         return self._restride(lambda x: ops.unsqueeze(x, dim))
 
