@@ -56,3 +56,42 @@ def test_numpy_argument_names_refused_where_torch_refuses():
             lib.tensor(A).norm(axis=0)  # a Python-level function in PyTorch: no aliases
         with pytest.raises(TypeError):
             lib.tensor(A).sum(dim=0, axis=0)
+
+
+def _grad_modes(lib):
+    x = lib.ones(2, requires_grad=True)
+    seen = []
+
+    @lib.no_grad
+    def bare(x):
+        return x * 2
+
+    @lib.inference_mode
+    def bare_inference(x):
+        return x * 2
+
+    @lib.inference_mode()
+    def called_inference(x):
+        return (x * 2, lib.is_inference_mode_enabled())
+
+    seen += [bare(x).requires_grad, bare_inference(x).requires_grad]
+    seen += [called_inference(x)[0].requires_grad, called_inference(x)[1]]
+    with lib.inference_mode():
+        seen += [(x * 2).requires_grad, lib.is_grad_enabled(), lib.is_inference_mode_enabled()]
+    with lib.no_grad(), lib.inference_mode(False):
+        seen += [(x * 2).requires_grad, lib.is_grad_enabled(), lib.is_inference_mode_enabled()]
+    with lib.inference_mode(mode=False):
+        seen += [(x * 2).requires_grad]
+
+    @lib.enable_grad
+    def bare_enable(x):
+        return x * 2
+
+    with lib.no_grad():
+        seen += [bare_enable(x).requires_grad]
+    seen += [lib.is_grad_enabled(), lib.is_inference_mode_enabled()]
+    return seen
+
+
+def test_grad_mode_decorators_and_inference_mode():
+    assert _grad_modes(engine) == _grad_modes(torch)
