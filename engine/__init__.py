@@ -241,3 +241,5 @@ _DIM_FUNCTIONS = """all amax amin any argmax argmin argsort cat chunk cumprod cu
 index_add index_select log_softmax logsumexp max mean min narrow prod repeat_interleave
 scatter scatter_add softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
 globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})
+
+from engine.ops.elementwise import true_divide  # noqa: E402

@@ -397,7 +397,10 @@ class Tensor:
         # so its gradient is the reciprocal's (1 / b**2, inf where b**2 overflows)
         return ops.mul(ops.reciprocal(self), other)
 
-    def div(self, other) -> Tensor:
+    def div(self, other, *, rounding_mode=None) -> Tensor:
+        return ops.div(self, other, rounding_mode=rounding_mode)
+
+    def true_divide(self, other) -> Tensor:
         return ops.div(self, other)
 
     def __pow__(self, exponent) -> Tensor:
@@ -1251,7 +1254,10 @@ class Tensor:
     def mul_(self, other) -> Tensor:  # mul and div save self only for other's gradient
         return self._modify(ops.mul, other, keeps_self=getattr(other, "requires_grad", False))
 
-    def div_(self, other) -> Tensor:
+    def div_(self, other, *, rounding_mode=None) -> Tensor:
+        if rounding_mode is not None:
+            rounded = lambda t, o: ops.div(t, o, rounding_mode=rounding_mode)  # noqa: E731
+            return self._modify(rounded, other, keeps_self=False)
         return self._modify(ops.div, other, keeps_self=getattr(other, "requires_grad", False))
 
     def pow_(self, exponent) -> Tensor:

@@ -355,28 +355,45 @@ def _floating(t: Tensor) -> Tensor:
     return t if t._data.dtype.kind == "f" else Cast.apply(t, dtype=_dt.default_dtype.np)
 
 
-def add(input, other, *, alpha=1):
+def add(input, other, *, alpha=1, out=None):
     a, b = _operands(input, other)
-    return Add.apply(a, _scaled(a, b, alpha))
+    return _written("add", Add.apply(a, _scaled(a, b, alpha)), out)
 
 
-def sub(input, other, *, alpha=1):
+def sub(input, other, *, alpha=1, out=None):
     _no_bool("sub", input, other)
     a, b = _operands(input, other)
-    return Sub.apply(a, _scaled(a, b, alpha))
+    return _written("sub", Sub.apply(a, _scaled(a, b, alpha)), out)
 
 
-def mul(input, other):
-    return _binary(Mul, input, other)
+def mul(input, other, *, out=None):
+    return _written("mul", _binary(Mul, input, other), out)
 
 
-def div(input, other):
+def div(input, other, *, rounding_mode=None, out=None):
+    if rounding_mode is not None:
+        from engine.ops.pointwise import rounded_division
+
+        return _written("div", rounded_division(input, other, rounding_mode), out)
     a, b = input, other
     if not isinstance(a, Tensor):
         a = _constant(_true_divided(a, b), b)
     if not isinstance(b, Tensor):
         b = _constant(_true_divided(b, a), a)
-    return _binary(Div, a, b)
+    return _written("div", _binary(Div, a, b), out)
+
+
+def true_divide(input, other, *, out=None):
+    """div without rounding: the quotient as a float, for integers too."""
+    return div(input, other, out=out)
+
+
+def _written(op, result, out, exact_dtype=False):
+    if out is None:
+        return result
+    from engine.ops.out import write_out
+
+    return write_out(op, result, out, exact_dtype)
 
 
 def _true_divided(value, like: Tensor):

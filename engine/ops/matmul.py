@@ -6,7 +6,7 @@ import math
 
 from engine.autograd import Function, OpError, unbroadcast, version_counter
 from engine.dtypes import scalar_name
-from engine.ops.elementwise import _xp, tensor_arg
+from engine.ops.elementwise import _written, _xp, tensor_arg
 from engine.tensor import Tensor
 
 
@@ -47,7 +47,12 @@ class Matmul(Function):
         return ga, gb
 
 
-def matmul(input, other):
+def matmul(input, other, *, out=None):
+    """The matrix product, broadcast over batch dimensions; vectors as rows or columns."""
+    return _written("matmul", _matmul(input, other), out, exact_dtype=True)
+
+
+def _matmul(input, other):
     a = tensor_arg("matmul", input)
     b = tensor_arg("matmul", other, "other", 2)
     if a._data.dtype != b._data.dtype and _batched_and_empty(a, b):
@@ -92,12 +97,12 @@ def _batched_and_empty(a, b) -> bool:
     return a._data.size == 0 or b._data.size == 0 or k == 0 or rows == 0 or cols == 0
 
 
-def mm(input, mat2):
+def mm(input, mat2, *, out=None):
     """The product of two matrices (2-D only, unlike matmul)."""
     for name, t in (("self", input), ("mat2", tensor_arg("mm", mat2, "mat2", 2))):
         if tensor_arg("mm", t).ndim != 2:
             raise RuntimeError(f"mm: {name} must be a matrix (got shape {tuple(t.shape)})")
-    return matmul(input, mat2)
+    return _written("mm", _matmul(input, mat2), out, exact_dtype=True)
 
 
 class LinearOp(Function):

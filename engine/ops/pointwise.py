@@ -375,14 +375,14 @@ class FloorDivide(Function):
         raise RuntimeError("the derivative for 'floor_divide' is not implemented.")
 
 
-def _integer_division(cls, kernel, input, other):
+def _integer_division(cls, kernel, input, other, **kwargs):
     a, b = _operands(input, other)
     kind = a._data.dtype.kind
     if kind == "b":
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     if kind in "iu" and (b._data == 0).any():
         raise RuntimeError("ZeroDivisionError")
-    return cls.apply(a, b)
+    return cls.apply(a, b, **kwargs)
 
 
 def remainder(input, other):
@@ -395,6 +395,40 @@ def fmod(input, other):
 
 def floor_divide(input, other):
     return _integer_division(FloorDivide, "div_floor_cpu", input, other)
+
+
+class RoundedDivide(Function):
+    """div with rounding_mode 'floor' or 'trunc': a step function, so its gradient is zero."""
+
+    op = "div"
+
+    def forward(self, a, b, mode):
+        xp, self.a_shape, self.b_shape = _xp(a), a.shape, b.shape
+        if mode == "floor":
+            return xp.floor_divide(a, b)
+        if a.dtype.kind in "iu":  # truncation: round the floor towards zero where inexact
+            q = xp.floor_divide(a, b)
+            return q + ((q < 0) & (q * b != a)).astype(q.dtype)
+        return xp.trunc(a / b)
+
+    def backward(self, g):
+        zeros = _xp(g).zeros_like(g)
+        return (
+            unbroadcast(zeros, self.a_shape) if self.needs(0) else None,
+            unbroadcast(zeros, self.b_shape) if self.needs(1) else None,
+        )
+
+
+def rounded_division(input, other, rounding_mode: str):
+    """torch.div with rounding_mode: 'floor' as floor_divide, 'trunc' towards zero."""
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
+    return _integer_division(
+        RoundedDivide, f"div_{rounding_mode}_cpu", input, other, mode=rounding_mode
+    )
 
 
 # ----- clamp_min, clamp_max, lerp -------------------------------------------------------

@@ -95,3 +95,88 @@ def _grad_modes(lib):
 
 def test_grad_mode_decorators_and_inference_mode():
     assert _grad_modes(engine) == _grad_modes(torch)
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ([-7, 7, 5, -4], [2, -2, 5, 3]),
+        ([-7, 7, 5, -4], 2),
+        ([-7, 7, 5, -4], 2.5),
+        ([-7.5, 7.5, 0.3, -4.0], [2.0, -2.0, 0.1, 3.0]),
+    ],
+)
+def test_div_rounding_mode(mode, a, b):
+    def run(lib):
+        other = lib.tensor(b) if isinstance(b, list) else b
+        return lib.div(lib.tensor(a), other, rounding_mode=mode)
+
+    _same(run(engine), run(torch))
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_div_rounding_mode_gradient_is_zero_and_in_place(mode):
+    def run(lib):
+        x = lib.tensor([-7.5, 7.5], requires_grad=True)
+        y = lib.tensor([2.0, -2.0], requires_grad=True)
+        r = lib.div(x, y, rounding_mode=mode)
+        r.sum().backward()
+        z = lib.tensor([-7, 7, 9])
+        z.div_(2, rounding_mode=mode)
+        return [r, x.grad, y.grad, z, x.div(2, rounding_mode=mode)]
+
+    _same(run(engine), run(torch))
+    for lib in (engine, torch):
+        with pytest.raises(RuntimeError):
+            lib.div(lib.tensor([1, 2]), 0, rounding_mode=mode)
+        with pytest.raises(NotImplementedError):
+            lib.div(lib.tensor([True]), True, rounding_mode=mode)
+        with pytest.raises(RuntimeError):
+            lib.div(lib.tensor([1.0]), 2, rounding_mode="round")
+
+
+def test_true_divide():
+    def run(lib):
+        i = lib.tensor([1, 2, 3])
+        return [lib.true_divide(i, 2), i.true_divide(lib.tensor([2, 4, 8]))]
+
+    _same(run(engine), run(torch))
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "mm", "matmul"])
+def test_out_argument(op):
+    def run(lib):
+        x, y = lib.ones(2, 2), lib.full((2, 2), 3.0)
+        same_shape = lib.empty(2, 2)
+        got = getattr(lib, op)(x, y, out=same_shape)
+        wider = lib.zeros(2, 2, dtype=lib.float64)
+        if op in ("mm", "matmul"):  # matrix products take only their own dtype
+            with pytest.raises(RuntimeError):
+                getattr(lib, op)(x, y, out=wider)
+        else:
+            getattr(lib, op)(x, y, out=wider)
+        empty = lib.empty(0)
+        getattr(lib, op)(x, y, out=empty)
+        return [got, same_shape, wider, empty, lib.tensor(got is same_shape)]
+
+    _same(run(engine), run(torch))
+
+
+def test_out_argument_refusals_and_resize_warning():
+    for lib in (engine, torch):
+        x, y = lib.ones(2, 2), lib.full((2, 2), 3.0)
+        with pytest.raises(RuntimeError):  # no float into an integer out
+            lib.add(x, y, out=lib.zeros(2, 2, dtype=lib.long))
+        with pytest.raises(RuntimeError):  # autograd cannot follow out=
+            lib.mul(lib.ones(2, 2, requires_grad=True), y, out=lib.empty(2, 2))
+        with pytest.raises(TypeError):
+            lib.add(x, y, out=[1])
+        with lib.no_grad():
+            assert not lib.mul(
+                lib.ones(2, 2, requires_grad=True), y, out=lib.empty(2, 2)
+            ).requires_grad
+        with pytest.warns(UserWarning, match="resized"):
+            out = lib.zeros(3)
+            lib.add(x, y, alpha=2, out=out)
+        np.testing.assert_array_equal(out.numpy(), np.full((2, 2), 7.0, np.float32))
