@@ -243,3 +243,4 @@ scatter scatter_add softmax sort squeeze stack std sum topk unbind unsqueeze var
 globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})
 
 from engine.ops.elementwise import true_divide  # noqa: E402
+from engine.printing import get_printoptions, set_printoptions  # noqa: E402

@@ -197,12 +197,15 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self) -> str:
+        from engine.printing import format_array
+
         arr = backend.to_numpy(self._data)
-        body = np.array2string(
-            arr, precision=4, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3
-        )
+        body = format_array(arr, "tensor(")
         extras = []
-        if self._data.dtype not in (_dt.default_dtype.np, np.int64, np.bool_) or arr.size == 0:
+        if arr.size == 0 and arr.ndim != 1:
+            extras.append(f"size={tuple(arr.shape)}")
+        default = self._data.dtype == _dt.default_dtype.np
+        if not default and (self._data.dtype not in (np.int64, np.bool_) or arr.size == 0):
             extras.append(f"dtype={self.dtype!r}")
         if self.is_cuda:
             extras.append("device='cuda'")
@@ -1531,6 +1534,8 @@ def _to_array(data, dtype_, device_name):
     if isinstance(data, Tensor):
         arr = data._data
     else:
+        if dtype_ is None and isinstance(data, list | tuple):
+            dtype_ = _sequence_dtype(data)
         if isinstance(data, list | tuple) and any(isinstance(x, Tensor) for x in data):
             data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
         arr = data if hasattr(data, "__cuda_array_interface__") else np.asarray(data)
@@ -1538,11 +1543,11 @@ def _to_array(data, dtype_, device_name):
         kind = arr.dtype.kind
         if (
             kind == "f"
-            and not isinstance(data, np.ndarray | Tensor)
+            and not isinstance(data, np.ndarray | np.generic | Tensor)
             and not hasattr(data, "__cuda_array_interface__")
         ):
             dtype_ = _dt.default_dtype  # Python floats become float32, as in PyTorch
-        elif kind in "iu" and not isinstance(data, np.ndarray | Tensor):
+        elif kind in "iu" and not isinstance(data, np.ndarray | np.generic | Tensor):
             dtype_ = _dt.int64
         elif kind not in "fiub":
             raise TypeError(f"can't build a tensor from {type(data).__name__} of {arr.dtype}")
@@ -1553,6 +1558,42 @@ def _to_array(data, dtype_, device_name):
     if arr is data or (isinstance(data, Tensor) and arr is data._data):
         arr = arr.copy()
     return arr
+
+
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _sequence_dtype(data) -> dtype | None:
+    """The dtype PyTorch infers for nested sequences holding NumPy scalars, arrays or tensors:
+    each keeps its dtype (Python floats the default dtype, ints int64) and they promote as
+    dtypes do in PyTorch (the higher kind wins, else the wider type). None: plain Python
+    numbers only, which the caller handles."""
+    found: set = set()
+    python_numbers: set = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, Tensor):
+            found.add(item._data.dtype)
+        elif isinstance(item, np.ndarray | np.generic):
+            found.add(item.dtype)
+        elif isinstance(item, bool):
+            python_numbers.add(np.dtype(np.bool_))
+        elif isinstance(item, int):
+            python_numbers.add(np.dtype(np.int64))
+        elif isinstance(item, float):
+            python_numbers.add(_dt.default_dtype.np)
+    if not found or any(d.kind not in _KIND_ORDER for d in found):
+        return None
+    result = None
+    for d in found | python_numbers:
+        if result is None or _KIND_ORDER[d.kind] > _KIND_ORDER[result.kind]:
+            result = d
+        elif _KIND_ORDER[d.kind] == _KIND_ORDER[result.kind]:
+            result = np.promote_types(result, d)
+    return from_numpy_dtype(result)
 
 
 from engine import ops, random  # noqa: E402  (ops build on Tensor)

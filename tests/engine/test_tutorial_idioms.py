@@ -180,3 +180,100 @@ def test_out_argument_refusals_and_resize_warning():
             out = lib.zeros(3)
             lib.add(x, y, alpha=2, out=out)
         np.testing.assert_array_equal(out.numpy(), np.full((2, 2), 7.0, np.float32))
+
+
+def _text(lib, values, **kwargs):
+    return repr(lib.tensor(values, **kwargs)).replace("engine.", "torch.")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.37, 2.74],
+        [1.5, 2.0],
+        [1.0, 2.0],
+        [1e-8, 1.0],
+        [123456789.0, 1.0],
+        [-1.5, 2.25, float("nan")],
+        [0.001, 1000.0],
+        [[1.5, -2.0], [3.25, 4.0]],
+        list(np.arange(2000.0)),
+        list(np.arange(3000.0) / 7),
+    ],
+)
+def test_float_tensors_print_as_pytorch_prints_them(values):
+    assert _text(engine, values) == _text(torch, values)
+    assert _text(engine, values, dtype=engine.float64) == _text(torch, values, dtype=torch.float64)
+
+
+def test_empty_tensors_print_their_size_and_dtype_as_pytorch():
+    for shape, dtype in [((0,), "float32"), ((2, 0), "float32"), ((0, 3), "int64")]:
+        texts = [
+            repr(lib.zeros(shape, dtype=getattr(lib, dtype))).replace("engine.", "torch.")
+            for lib in (engine, torch)
+        ]
+        assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"precision": 2},
+        {"sci_mode": True},
+        {"sci_mode": False},
+        {"threshold": 5},
+        {"linewidth": 30},
+        {"edgeitems": 1, "threshold": 3},
+        {"profile": "short"},
+        {"profile": "full", "precision": 6},
+    ],
+)
+def test_set_printoptions(options):
+    values = [[1.37, -2.74, 0.5], [1e-8, 1.0, 3.0], list(range(12)), [k / 3 for k in range(12)]]
+    try:
+        for lib in (engine, torch):
+            lib.set_printoptions(**options)
+        for v in values:
+            assert _text(engine, v) == _text(torch, v)
+    finally:
+        for lib in (engine, torch):
+            lib.set_printoptions(profile="default")
+    assert _text(engine, [1.37, 2.74]) == "tensor([1.3700, 2.7400])"
+
+
+def test_tensor_from_numpy_scalars_and_tensors_in_lists_keeps_their_dtypes():
+    def dtypes(lib):
+        made = [
+            lib.tensor([np.float64(1.0), np.float64(2)]),
+            lib.tensor(np.float64(1.0)),
+            lib.tensor(np.int32(5)),
+            lib.tensor([np.int32(1)]),
+            lib.tensor([1.0, np.float64(2)]),
+            lib.tensor([np.float16(1)]),
+            lib.tensor([1, np.float32(2)]),
+            lib.tensor([1.5, np.int32(2)]),
+            lib.tensor([np.uint8(1), np.int8(2)]),
+            lib.tensor([lib.tensor(1, dtype=lib.int32), lib.tensor(2, dtype=lib.int32)]),
+            lib.tensor([True, np.int16(3)]),
+            lib.tensor([lib.tensor(1.5), 2]),
+            lib.tensor([np.bool_(True)]),
+            lib.tensor([1.0, 2.0]),
+        ]
+        return [str(t.dtype).split(".")[-1] for t in made]
+
+    assert dtypes(engine) == dtypes(torch)
+
+
+def test_as_tensor_shares_memory_as_pytorch():
+    def run(lib):
+        n = np.arange(4.0)
+        lib.as_tensor(n)[0] = 9  # shared
+        lib.as_tensor(n, dtype=lib.float32)[1] = 7  # a converted copy
+        lib.as_tensor(n, dtype=lib.float64)[2] = 5  # shared
+        x = lib.ones(2, requires_grad=True)
+        same = [lib.as_tensor(x) is x, lib.as_tensor(x, dtype=lib.float32) is x]
+        return n, same, lib.as_tensor(x, dtype=lib.float64).requires_grad
+
+    got, want = run(engine), run(torch)
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[1:] == want[1:]
