@@ -27,8 +27,19 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    if isinstance(data, Tensor) and dtype is None and device is None:
-        return data
+    """`data` as a tensor, sharing memory where it can: a tensor is returned (converted only
+    where dtype or device differ), a NumPy array of the wanted dtype on the CPU shared."""
+    if isinstance(data, Tensor):
+        if dtype is None and device is None:
+            return data
+        return data.to(device=device, dtype=dtype)
+    on_cpu = device is None or str(device) == "cpu"
+    if isinstance(data, np.ndarray) and on_cpu and data.dtype.kind in "biuf":
+        if dtype is None or to_dtype(dtype).np == data.dtype:
+            try:
+                return from_numpy(data)
+            except TypeError:  # a dtype the engine lacks: tensor() says so
+                pass
     return tensor(data, dtype, device)
 
 
