@@ -242,5 +242,42 @@ index_add index_select log_softmax logsumexp max mean min narrow prod repeat_int
 scatter scatter_add softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
 globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})
 
+from engine.creation import logspace  # noqa: E402
 from engine.ops.elementwise import true_divide  # noqa: E402
 from engine.printing import get_printoptions, set_printoptions  # noqa: E402
+
+
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
+
+
+def argwhere(input) -> Tensor:
+    return input.argwhere()
+
+
+def index_put(input, indices, values, accumulate=False) -> Tensor:
+    return input.index_put(indices, values, accumulate)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over `dim`, with std's correction rules."""
+    return (
+        std(input, dim, unbiased, keepdim, correction=correction),
+        _whole_mean(input, dim, keepdim),
+    )
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over `dim`, with var's correction rules."""
+    return (
+        var(input, dim, unbiased, keepdim, correction=correction),
+        _whole_mean(input, dim, keepdim),
+    )
+
+
+def _whole_mean(input, dim, keepdim):
+    import builtins
+
+    if dim is None or isinstance(dim, builtins.bool):  # bool: the legacy unbiased position
+        dim = tuple(range(input.ndim))
+    return mean(input, dim, keepdim)

@@ -127,6 +127,14 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
     return _finish(arr, dtype or _dt.default_dtype, device, requires_grad)
 
 
+def logspace(
+    start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False
+) -> Tensor:
+    """`steps` powers of `base`, their exponents evenly spaced from start to end."""
+    arr = np.logspace(start, end, int(steps), base=base)
+    return _finish(arr, dtype or _dt.default_dtype, device, requires_grad)
+
+
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     arr = np.eye(n, n if m is None else m)
     return _finish(arr, dtype or _dt.default_dtype, device, requires_grad)

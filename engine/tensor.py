@@ -1479,9 +1479,79 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
+    # ----- older and matrix spellings that tutorials use ----------------------------------
+    @property
+    def mH(self) -> Tensor:
+        """The conjugate transpose of the last two dimensions (real tensors: mT)."""
+        return self.mT
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def ndimension(self) -> int:
+        return self.dim()
+
+    def argwhere(self) -> Tensor:
+        return ops.indexing.nonzero(self)
+
+    def index_put_(self, indices, values, accumulate=False) -> Tensor:
+        """self[indices] = values; with `accumulate`, repeated indices add up instead."""
+        if not isinstance(values, Tensor):
+            raise TypeError(
+                f"index_put_(): argument 'values' must be Tensor, not {type(values).__name__}"
+            )
+        indices = tuple(indices)
+        if not accumulate:
+            self[indices] = values
+            return self
+        columns = []
+        for index in indices:
+            index = index if isinstance(index, Tensor) else Tensor(index)
+            if index._data.dtype == np.bool_:
+                columns.extend(ops.indexing.nonzero(index, as_tuple=True))
+            else:
+                columns.append(index)
+        shape = tuple(np.broadcast_shapes(*(tuple(c.shape) for c in columns)))
+        covered, rest = self.shape[: len(columns)], tuple(self.shape[len(columns) :])
+        flat = None
+        for dim, (column, size) in enumerate(zip(columns, covered, strict=True)):
+            bad = (column._data >= size) | (column._data < -size)
+            if bad.any():
+                index = int(column._data[bad].ravel()[0])
+                raise IndexError(
+                    f"index {index} is out of bounds for dimension {dim} with size {size}"
+                )
+            column = ops.remainder(column.expand(*shape), size)  # negative indices count back
+            flat = column if flat is None else flat * size + column
+        values = values.expand(*shape, *rest).reshape(-1, *rest)
+        self.view(-1, *rest).index_add_(0, flat.reshape(-1), values)
+        return self
+
+    def index_put(self, indices, values, accumulate=False) -> Tensor:
+        return self.clone().index_put_(indices, values, accumulate)
+
 
 class Size(tuple):
     """A tensor's shape: a tuple that prints like PyTorch's."""
+
+    def __getitem__(self, index):
+        item = super().__getitem__(index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(self) + other)
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(other + tuple(self))
+
+    def __mul__(self, times):
+        return Size(tuple(self) * times)
+
+    __rmul__ = __mul__
 
     def __repr__(self) -> str:
         return f"engine.Size({list(self)})"

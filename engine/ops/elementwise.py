@@ -495,7 +495,11 @@ def where(condition, input=_NOT_GIVEN, other=_NOT_GIVEN):
     if input is _NOT_GIVEN or other is _NOT_GIVEN:
         raise TypeError("where() takes a condition alone, or a condition, input and other")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("where: at least one of input and other must be a tensor")
+        # two numbers: each becomes a tensor of its own type (float: the default dtype)
+        from engine.creation import tensor
+
+        on = condition.device if isinstance(condition, Tensor) else None
+        input, other = tensor(input, device=on), tensor(other, device=on)
     a, b = input, other
     if not isinstance(a, Tensor):
         a = _checked_constant(a, b)

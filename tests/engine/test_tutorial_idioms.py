@@ -277,3 +277,86 @@ def test_as_tensor_shares_memory_as_pytorch():
     got, want = run(engine), run(torch)
     np.testing.assert_array_equal(got[0], want[0])
     assert got[1:] == want[1:]
+
+
+def test_where_with_two_numbers():
+    def run(lib):
+        c = lib.tensor([True, False])
+        return [
+            lib.where(c, 1.0, 0.0),
+            lib.where(c, 1, 0),
+            lib.where(c, 1, 0.5),
+            lib.where(c, True, 2),
+        ]
+
+    _same(run(engine), run(torch))
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put(accumulate):
+    def run(lib):
+        got = []
+        z = lib.zeros(3, 4)
+        z.index_put_((lib.tensor([0, 0, 2]), lib.tensor([1, 1, -1])), lib.tensor(5.0), accumulate)
+        got.append(z)
+        z = lib.zeros(3, 4)
+        rows = lib.tensor([True, False, True])
+        z.index_put_((rows,), lib.tensor([1.0, 2.0, 3.0, 4.0]), accumulate=accumulate)
+        got.append(z)
+        w = lib.arange(6.0).reshape(2, 3).requires_grad_()
+        v = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        where = (lib.tensor([0, 1, 1]), lib.tensor([1, 2, 0]))
+        out = w.index_put(where, v, accumulate=accumulate)
+        (out * lib.arange(6.0).reshape(2, 3)).sum().backward()
+        got += [out, w.grad, v.grad]
+        got.append(
+            lib.index_put(lib.zeros(4, dtype=lib.long), (lib.tensor([1, 2]),), lib.tensor([2, 3]))
+        )
+        return got
+
+    _same(run(engine), run(torch))
+
+
+def test_index_put_accumulates_repeated_indices_and_checks_bounds():
+    def run(lib):
+        y = lib.zeros(5)
+        y.index_put_((lib.tensor([0, 0, 2]),), lib.tensor([1.0, 2.0, 3.0]), accumulate=True)
+        return y
+
+    _same(run(engine), run(torch))
+    for lib in (engine, torch):
+        with pytest.raises(IndexError):
+            lib.zeros(3).index_put_((lib.tensor([5]),), lib.tensor(1.0), accumulate=True)
+        with pytest.raises(TypeError):
+            lib.zeros(3).index_put_((lib.tensor([0]),), 1.0)
+
+
+def test_size_slices_and_sums_stay_sizes():
+    for lib in (engine, torch):
+        s = lib.zeros(2, 3, 4).shape
+        for got in (s[1:], s[::-1], s + (5,), (1,) + s, s * 2, 2 * s):
+            assert type(got) is lib.Size
+        assert (s[1:], s + (5,), (1,) + s) == ((3, 4), (2, 3, 4, 5), (1, 2, 3, 4))
+        assert isinstance(s[0], int)
+        with pytest.raises(TypeError):
+            s + [1]
+
+
+def test_std_mean_var_mean_logspace_and_small_names():
+    def run(lib):
+        x = lib.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
+        return [
+            *lib.std_mean(x),
+            *lib.std_mean(x, 1),
+            *lib.std_mean(x, dim=0, keepdim=True),
+            *lib.var_mean(x, 1, unbiased=False),
+            *lib.std_mean(x, correction=0),
+            lib.logspace(0, 2, 3),
+            lib.logspace(-1, 1, 5, base=2),
+            lib.logspace(0, 3, 4, dtype=lib.float64),
+            lib.argwhere(x > 2),
+            x.mH,
+            lib.tensor([x.nelement(), x.ndimension(), lib.is_floating_point(x)]),
+        ]
+
+    _same(run(engine), run(torch))
