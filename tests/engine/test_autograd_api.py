@@ -628,3 +628,33 @@ def test_second_order_on_cuda_matches_the_cpu():
 
     for ours, want in zip(run("cuda"), run("cpu"), strict=True):
         np.testing.assert_allclose(ours, want, rtol=1e-10, atol=1e-12)
+
+
+def test_autograd_functional_jacobian_hessian_and_products():
+    def run(lib):
+        af = lib.autograd.functional
+        x = lib.tensor([1.0, 2.0])
+        y = lib.tensor([[0.5, -1.0], [2.0, 3.0]])
+        v = lib.tensor([1.0, -1.0])
+        return [
+            af.jacobian(lambda t: t**2, x),
+            af.jacobian(lambda t: t @ t, y),
+            *af.jacobian(lambda a, b: (a * b[0]).exp(), (x, y)),
+            *af.jacobian(lambda a: (a.sin(), a.sum()), x),
+            *af.jacobian(lambda a, b: a * 2, (x, y)),  # b unused: zeros
+            af.hessian(lambda t: (t.tanh() * t).sum(), y),
+            *[h for row in af.hessian(lambda a, b: (a**2 * b.sum()).sum(), (x, y)) for h in row],
+            *af.vjp(lambda t: t**2, x, v),
+            *af.vjp(lambda t: (t**2).sum(), x),
+            *af.hvp(lambda t: (t**3).sum(), x, v),
+            *af.vhp(lambda t: (t.exp() * t).sum(), x, v),
+        ]
+
+    got, want = run(engine), run(torch)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert tuple(g.shape) == tuple(w.shape)
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
+    for lib in (engine, torch):
+        with pytest.raises(RuntimeError):
+            lib.autograd.functional.hessian(lambda t: t**2, lib.tensor([1.0, 2.0]))
