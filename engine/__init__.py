@@ -242,6 +242,7 @@ index_add index_select log_softmax logsumexp max mean min narrow prod repeat_int
 scatter scatter_add softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
 globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})
 
+from engine import return_types  # noqa: E402
 from engine.creation import logspace  # noqa: E402
 from engine.ops.elementwise import true_divide  # noqa: E402
 from engine.printing import get_printoptions, set_printoptions  # noqa: E402

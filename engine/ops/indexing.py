@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 
-from engine import backend
+from engine import backend, return_types
 from engine.autograd import Function, unbroadcast, version_counter
 from engine.dtypes import scalar_name
 from engine.ops.elementwise import _xp, checked_scalar, tensor_arg
-from engine.ops.reduce import MinMax, _axes
+from engine.ops.reduce import _axes
 from engine.tensor import Tensor
 
 # ----- checks on an index and where its elements point ---------------------------------
@@ -485,7 +485,7 @@ def sort(input, *args, dim=-1, descending=False, stable=None):
     dim, descending = _sort_args("sort", args, dim, descending, stable)
     values, order = _sorted("sort", input, dim, descending)
     indices = Tensor._make(order, False, None)
-    return MinMax(_saving(values, indices), indices)
+    return return_types.sort(_saving(values, indices), indices)
 
 
 def argsort(input, *args, dim=-1, descending=False, stable=None):
@@ -506,7 +506,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         raise RuntimeError("selected index k out of range")
     values, order = _sorted("topk", input, dim, largest, k)
     indices = Tensor._make(order, False, None)
-    return MinMax(_saving(values, indices), indices)
+    return return_types.topk(_saving(values, indices), indices)
 
 
 class Unique(Function):

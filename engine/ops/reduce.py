@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 
 import numpy as np
 
-from engine import _fast
+from engine import _fast, return_types
 from engine.autograd import Function, OpError
 from engine.ops.elementwise import Maximum, Minimum, _binary, _floating, _xp
 from engine.tensor import NO_DIM, Tensor
@@ -257,9 +256,6 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     )
 
 
-MinMax = namedtuple("MinMax", ["values", "indices"])
-
-
 def _extremum(input, dim, keepdim, other, whole, along, pair):
     if isinstance(dim, Tensor):
         other, dim = dim, None
@@ -278,8 +274,8 @@ def _extremum(input, dim, keepdim, other, whole, along, pair):
     values = along.apply(input, dim=axis, keepdim=keepdim)
     node = values._ctx
     if node is None:  # no graph was recorded: recompute the indices directly
-        return MinMax(values, _argext(input, axis, keepdim, whole.op))
-    return MinMax(values, node.index_tensor())
+        return getattr(return_types, whole.op)(values, _argext(input, axis, keepdim, whole.op))
+    return getattr(return_types, whole.op)(values, node.index_tensor())
 
 
 def _argext(input, axis, keepdim, op):

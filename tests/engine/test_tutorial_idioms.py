@@ -360,3 +360,16 @@ def test_std_mean_var_mean_logspace_and_small_names():
         ]
 
     _same(run(engine), run(torch))
+
+
+def test_max_min_sort_topk_return_pytorchs_named_pairs():
+    for lib in (engine, torch):
+        x = lib.tensor([[1.0, 3.0], [4.0, 2.0]])
+        results = [lib.max(x, 1), x.min(dim=0), lib.sort(x), lib.topk(x, 1)]
+        assert [type(r).__name__ for r in results] == ["max", "min", "sort", "topk"]
+        assert all(type(r) is getattr(lib.return_types, type(r).__name__) for r in results)
+        values, indices = results[0]
+        assert values is results[0].values and indices is results[0].indices
+        text = repr(results[0]).replace("engine.", "torch.")
+        want = "torch.return_types.max(\nvalues=tensor([3., 4.]),\nindices=tensor([1, 0]))"
+        assert text == want
