@@ -36,7 +36,7 @@ class Tensor:
 
     # _counter: the VersionCounter of this storage (made on first use); _view: (the tensor this
     # one is a view of, how to take the view again from an array shaped like it), or None
-    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_counter", "_view", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "_grad", "_ctx", "_counter", "_view", "__weakref__")
     __array_ufunc__ = None  # `ndarray op Tensor` defers to the Tensor's reflected op
 
     def __init__(self, *args, requires_grad: bool = False):
@@ -48,7 +48,7 @@ class Tensor:
             data = np.zeros((0,), dtype=_dt.default_dtype.np)
         else:
             raise TypeError(f"Tensor(): expected sizes or one sequence, got {args!r}")
-        self._data, self.grad, self._ctx = data, None, None
+        self._data, self._grad, self._ctx = data, None, None
         self._counter = self._view = None
         self.requires_grad = False
         if requires_grad:
@@ -59,7 +59,7 @@ class Tensor:
         t = object.__new__(cls)
         t._data = data
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t._ctx = ctx
         t._counter = t._view = None
         return t
@@ -1480,6 +1480,32 @@ class Tensor:
         return self.div_(other)
 
     # ----- older and matrix spellings that tutorials use ----------------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient that backward accumulated into this tensor, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    "assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a "
+                    f"tensor of size '{list(self.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size"
+                )
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor "
+                    f"with dtype '{self.dtype}'"
+                )
+        self._grad = value
+
     @property
     def mH(self) -> Tensor:
         """The conjugate transpose of the last two dimensions (real tensors: mT)."""

@@ -658,3 +658,19 @@ def test_autograd_functional_jacobian_hessian_and_products():
     for lib in (engine, torch):
         with pytest.raises(RuntimeError):
             lib.autograd.functional.hessian(lambda t: t**2, lib.tensor([1.0, 2.0]))
+
+
+def test_assigned_grad_must_match_the_tensor():
+    for lib in (engine, torch):
+        x = lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError):
+            x.grad = lib.ones(3)
+        with pytest.raises(RuntimeError):
+            x.grad = lib.ones(2, dtype=lib.float64)
+        with pytest.raises(TypeError):
+            x.grad = [1.0, 2.0]
+        x.grad = lib.full((2,), 5.0)
+        (x * 2).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0])
+        x.grad = None
+        assert x.grad is None
