@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from engine.autograd import Function, unbroadcast
+from engine.dtypes import scalar_name
 from engine.ops.elementwise import _floating, _operands, _xp, tensor_arg
 from engine.ops.unary import _no_kernel, clamp
 from engine.tensor import Tensor
@@ -77,10 +78,32 @@ trunc = _rounding(Trunc, "trunc")
 _round = _rounding(Round, "round")
 
 
+class RoundDecimals(Function):
+    """Round half to even at `decimals` places (negative: tens, hundreds), in the input's
+    dtype (half in float): x * 10**d rounded, divided back (x / 10**-d, multiplied, d < 0)."""
+
+    op = "round"
+
+    def forward(self, a, decimals):
+        xp = _xp(a)
+        work = a.astype(np.float32) if a.dtype.itemsize < 4 else a  # half: in float, as there
+        ten = work.dtype.type(10.0 ** builtins.abs(decimals))
+        out = xp.rint(work * ten) / ten if decimals > 0 else xp.rint(work / ten) * ten
+        return out.astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return (_xp(g).zeros_like(g),)
+
+
 def round(input, *, decimals=0):
-    if decimals != 0:
-        raise NotImplementedError("round: only decimals=0 is supported")
-    return _round(input)
+    if decimals == 0:
+        return _round(input)
+    kind = tensor_arg("round", input)._data.dtype.kind
+    if kind != "f":
+        raise NotImplementedError(
+            f"\"round_cpu\" not implemented for '{scalar_name(input._data.dtype)}'"
+        )
+    return RoundDecimals.apply(input, decimals=int(decimals))
 
 
 def sign(input):

@@ -373,3 +373,21 @@ def test_max_min_sort_topk_return_pytorchs_named_pairs():
         text = repr(results[0]).replace("engine.", "torch.")
         want = "torch.return_types.max(\nvalues=tensor([3., 4.]),\nindices=tensor([1, 0]))"
         assert text == want
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_round_with_decimals(dtype):
+    values = [1.2345, -2.5551, 1234.5678, 0.125, 2.675, 0.5, 1.5, -0.05]
+
+    def run(lib):
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        got = [lib.round(x, decimals=d) for d in (3, 2, 1, -1, -2)]
+        x.round(decimals=2).sum().backward()
+        z = lib.tensor([1.26, 2.71])
+        z.round_(decimals=1)
+        return [*got, x.grad, z]
+
+    _same(run(engine), run(torch))
+    for lib in (engine, torch):
+        with pytest.raises(NotImplementedError):
+            lib.round(lib.tensor([15, 25]), decimals=-1)
