@@ -246,6 +246,7 @@ from engine import return_types  # noqa: E402
 from engine.creation import logspace  # noqa: E402
 from engine.ops.elementwise import true_divide  # noqa: E402
 from engine.printing import get_printoptions, set_printoptions  # noqa: E402
+from engine.typeinfo import finfo, iinfo  # noqa: E402
 
 
 def is_floating_point(input) -> bool:

@@ -1514,6 +1514,19 @@ class Tensor:
     def nelement(self) -> int:
         return self.numel()
 
+    def data_ptr(self) -> int:
+        """The address of this tensor's first element."""
+        return _address(self._data)
+
+    def storage_offset(self) -> int:
+        """How many elements into its storage this tensor starts (views of a slice: > 0)."""
+        owner = self._data
+        while getattr(owner, "base", None) is not None:
+            owner = owner.base
+        if getattr(owner, "dtype", None) is None or owner is self._data:
+            return 0
+        return (_address(self._data) - _address(owner)) // self._data.itemsize
+
     def ndimension(self) -> int:
         return self.dim()
 
@@ -1555,6 +1568,12 @@ class Tensor:
 
     def index_put(self, indices, values, accumulate=False) -> Tensor:
         return self.clone().index_put_(indices, values, accumulate)
+
+
+def _address(array) -> int:
+    if hasattr(array, "__cuda_array_interface__"):
+        return int(array.__cuda_array_interface__["data"][0])
+    return int(array.__array_interface__["data"][0])
 
 
 class Size(tuple):

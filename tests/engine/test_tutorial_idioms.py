@@ -391,3 +391,25 @@ def test_round_with_decimals(dtype):
     for lib in (engine, torch):
         with pytest.raises(NotImplementedError):
             lib.round(lib.tensor([15, 25]), decimals=-1)
+
+
+def test_finfo_iinfo_storage_offset_and_data_ptr():
+    def run(lib):
+        infos = [lib.finfo(lib.float16), lib.finfo(lib.float32), lib.finfo()]
+        infos.append(lib.finfo(lib.float64))
+        got = [(f.bits, f.eps, f.max, f.min, f.tiny, f.resolution) for f in infos]
+        ints = (lib.iinfo(lib.int8), lib.iinfo(lib.uint8))
+        got += [(i.bits, i.max, i.min, i.dtype) for i in ints]
+        got.append(repr(lib.finfo(lib.float32)))
+        a = lib.arange(24).reshape(4, 6)
+        views = (a, a[1], a[1:, 2:], a.t()[3], a.view(-1)[5:], a[:, 1])
+        got.append([t.storage_offset() for t in views])
+        got.append(a[1].data_ptr() - a.data_ptr())
+        return got
+
+    assert run(engine) == run(torch)
+    for lib in (engine, torch):
+        with pytest.raises(TypeError):
+            lib.finfo(lib.int32)
+        with pytest.raises(TypeError):
+            lib.iinfo(lib.float32)
