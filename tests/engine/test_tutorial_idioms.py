@@ -413,3 +413,33 @@ def test_finfo_iinfo_storage_offset_and_data_ptr():
             lib.finfo(lib.int32)
         with pytest.raises(TypeError):
             lib.iinfo(lib.float32)
+
+
+def _device_program(lib, device):
+    def t(values, **kwargs):
+        return lib.tensor(values, device=device, **kwargs)
+
+    x = t([-7.5, 7.5, 0.3, -4.0], requires_grad=True)
+    got = [lib.div(x, 2, rounding_mode=m) for m in ("floor", "trunc")]
+    got.append(lib.div(t([-7, 7]), t([2, -2]), rounding_mode="trunc"))
+    got += [lib.round(x, decimals=d) for d in (1, -1)]
+    got.append(lib.where(t([True, False]), 1.0, 0.0))
+    got.append(x.sum(axis=0, keepdims=True))
+    out = lib.empty(4, device=device)
+    got.append(lib.add(x.detach(), 1, out=out))
+    w = t([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    v = t([1.0, 2.0, 3.0], requires_grad=True)
+    placed = w.index_put((t([0, 0, 1]), t([1, 1, 2])), v, accumulate=True)
+    (placed * placed).sum().backward()
+    got += [placed, w.grad, v.grad]
+    got.append(lib.autograd.functional.hessian(lambda a: (a**3).sum(), x.detach()))
+    return got, repr(x.detach().cpu())
+
+
+@pytest.mark.gpu
+def test_tutorial_idioms_on_cuda():
+    got, text = _device_program(engine, "cuda")
+    want, want_text = _device_program(torch, "cpu")
+    assert all(g.is_cuda for g in got)
+    _same([g.cpu() for g in got], want)
+    assert text == want_text
