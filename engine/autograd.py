@@ -979,6 +979,8 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+from engine import autograd_function as function  # noqa: E402, F401
 from engine import autograd_functional as functional  # noqa: E402, F401
 from engine._gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402, F401
+from engine.autograd_function import Variable  # noqa: E402, F401
 from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)

@@ -674,3 +674,40 @@ def test_assigned_grad_must_match_the_tensor():
         np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0])
         x.grad = None
         assert x.grad is None
+
+
+def test_variable_and_once_differentiable_as_old_tutorials_use_them():
+    def run(lib):
+        variable = lib.autograd.Variable
+        t = lib.ones(2, 2)
+        x = variable(t, requires_grad=True)
+        (((x + 2) ** 2) * 3).mean().backward()
+        kept = variable(lib.ones(2, requires_grad=True) * 2)
+
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.save_for_backward(a)
+                return a**3
+
+            @staticmethod
+            @lib.autograd.function.once_differentiable
+            def backward(ctx, g):
+                (a,) = ctx.saved_tensors
+                return g * 3 * a**2
+
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        Cube.apply(a).sum().backward()
+        flags = [x.requires_grad, x.is_leaf, isinstance(t, variable), kept.requires_grad]
+        flags += [kept.is_leaf, x.data_ptr() == t.data_ptr()]
+        return flags, x.grad.numpy(), a.grad.numpy()
+
+    got, want = run(engine), run(torch)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])
+    for lib in (engine, torch):
+        with pytest.raises(TypeError):
+            lib.autograd.Variable([1.0, 2.0])
+        with pytest.warns(UserWarning, match="volatile"):
+            lib.autograd.Variable(lib.ones(1), volatile=True)
