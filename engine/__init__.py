@@ -244,6 +244,28 @@ globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS
 
 from engine import return_types  # noqa: E402
 from engine.creation import logspace  # noqa: E402
+from engine.ops.compose import (  # noqa: E402
+    addcdiv,
+    addcmul,
+    column_stack,
+    count_nonzero,
+    deg2rad,
+    diff,
+    frac,
+    hstack,
+    hypot,
+    logaddexp,
+    moveaxis,
+    movedim,
+    rad2deg,
+    row_stack,
+    select,
+    swapaxes,
+    swapdims,
+    take,
+    take_along_dim,
+    vstack,
+)
 from engine.ops.elementwise import true_divide  # noqa: E402
 from engine.printing import get_printoptions, set_printoptions  # noqa: E402
 from engine.typeinfo import finfo, iinfo  # noqa: E402

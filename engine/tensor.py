@@ -1514,6 +1514,47 @@ class Tensor:
     def nelement(self) -> int:
         return self.numel()
 
+    def swapaxes(self, axis0, axis1) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0, dim1) -> Tensor:
+        return self.transpose(dim0, dim1)
+
+    def movedim(self, source, destination) -> Tensor:
+        return ops.compose.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def select(self, dim, index) -> Tensor:
+        return ops.compose.select(self, dim, index)
+
+    def addcmul(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return ops.compose.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return ops.compose.addcdiv(self, tensor1, tensor2, value=value)
+
+    def count_nonzero(self, dim=None) -> Tensor:
+        return ops.compose.count_nonzero(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None) -> Tensor:
+        return ops.compose.diff(self, n, dim, prepend, append)
+
+    def take(self, index) -> Tensor:
+        return ops.compose.take(self, index)
+
+    def take_along_dim(self, indices, dim=None) -> Tensor:
+        return ops.compose.take_along_dim(self, indices, dim)
+
+    def frac(self) -> Tensor:
+        return ops.compose.frac(self)
+
+    def hypot(self, other) -> Tensor:
+        return ops.compose.hypot(self, other)
+
+    def logaddexp(self, other) -> Tensor:
+        return ops.compose.logaddexp(self, other)
+
     def data_ptr(self) -> int:
         """The address of this tensor's first element."""
         return _address(self._data)

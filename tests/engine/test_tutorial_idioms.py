@@ -443,3 +443,44 @@ def test_tutorial_idioms_on_cuda():
     assert all(g.is_cuda for g in got)
     _same([g.cpu() for g in got], want)
     assert text == want_text
+
+
+def test_composed_ops_forward_and_gradients():
+    def run(lib):
+        x = lib.arange(24.0).reshape(2, 3, 4).requires_grad_()
+        outs = [
+            lib.swapaxes(x, 0, 2),
+            x.swapdims(1, 2),
+            lib.movedim(x, (0, 1), (2, 0)),
+            x.moveaxis(-1, 0),
+            lib.select(x, 1, -1),
+            lib.hstack([x[0], x[1]]),
+            lib.vstack([x[0, 0], x[1, 1]]),
+            lib.column_stack([x[0, 0], x[1, 1]]),
+            lib.addcmul(x, x, x, value=0.5),
+            x.addcdiv(x, x + 1, value=2),
+            lib.diff(x, n=2, dim=1),
+            lib.diff(x[0, 0], prepend=lib.tensor([-1.0]), append=lib.tensor([9.0, 10.0])),
+            lib.take(x, lib.tensor([[0, 5], [23, -1]])),
+            lib.take_along_dim(x, lib.tensor([[[0], [1], [2]]]), dim=2),
+            lib.frac(x / 7 - 1),
+            lib.rad2deg(x),
+            lib.hypot(x, x + 1),
+            lib.logaddexp(x, -x),
+        ]
+        sum((o * (k + 1)).sum() for k, o in enumerate(outs)).backward()
+        counts = [lib.count_nonzero(x), lib.count_nonzero(x > 5, dim=1)]
+        flags = [lib.diff(lib.tensor([True, True, False])), lib.diff(lib.tensor([1, 4, 9]))]
+        return [*outs, x.grad, *counts, *flags]
+
+    _same(run(engine), run(torch))
+    for lib in (engine, torch):
+        x = lib.zeros(2, 3)
+        with pytest.raises(IndexError):
+            lib.select(x, 1, 3)
+        with pytest.raises(IndexError):
+            lib.take(x, lib.tensor([6]))
+        with pytest.raises(RuntimeError):
+            lib.addcdiv(lib.ones(2), lib.tensor([1, 2]), lib.tensor([1, 2]))
+        with pytest.raises(RuntimeError):
+            lib.diff(lib.tensor(1.0))
