@@ -915,6 +915,8 @@ def test_the_norm_of_one_element_is_its_magnitude_even_where_its_square_overflow
     assert_same("""
         v0 = torch.tensor(1e30, dtype=torch.float32, requires_grad=True)
         v1 = v0.norm(2)
+        v6 = v0.norm(2, 0)
+        v7 = torch.linalg.vector_norm(v0, dim=())
         v2 = torch.tensor([[1e30, -2e30]], requires_grad=True)
         v3 = v2.norm(dim=0)
         v4 = v2.norm(3, dim=0)
