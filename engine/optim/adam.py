@@ -27,11 +27,10 @@ def check_adam_options(lr: float, betas: tuple[float, float], eps: float, weight
 class Adam(Optimizer):
     """Adam (Kingma & Ba), with optional AMSGrad, as PyTorch's `_single_tensor_adam`.
 
-    `weight_decay` adds `weight_decay * p` to the gradient (L2); AdamW instead
-    shrinks the parameter by `lr * weight_decay` before the update.
+    `weight_decay` adds `weight_decay * p` to the gradient (L2); with
+    `decoupled_weight_decay=True` (AdamW) it instead shrinks the parameter by
+    `lr * weight_decay` before the update.
     """
-
-    decoupled_weight_decay = False
 
     def __init__(
         self,
@@ -43,6 +42,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        decoupled_weight_decay: bool = False,
     ):
         check_adam_options(lr, betas, eps, weight_decay)
         defaults = dict(
@@ -52,6 +52,7 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
             maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
 
@@ -62,6 +63,7 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+            decoupled = group.get("decoupled_weight_decay", isinstance(self, AdamW))
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -77,7 +79,7 @@ class Adam(Optimizer):
                 step = state["step"]
                 decay = None
                 if weight_decay != 0:
-                    if self.decoupled_weight_decay:
+                    if decoupled:
                         decay = (lr * weight_decay) * p._data
                     else:
                         grad = grad + weight_decay * p._data
@@ -106,8 +108,6 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): `p *= 1 - lr * weight_decay`."""
 
-    decoupled_weight_decay = True
-
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict],
@@ -119,4 +119,13 @@ class AdamW(Adam):
         *,
         maximize: bool = False,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )

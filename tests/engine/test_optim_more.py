@@ -228,3 +228,33 @@ def test_nadam_loads_a_state_dict_with_0d_tensors_for_step_and_mu_product():
     fresh.load_state_dict(saved)
     state = fresh.state_dict()["state"][0]
     assert state["step"] == 3 and isinstance(state["mu_product"], float)
+
+
+def test_defaults_hold_torchs_options_in_torchs_order():
+    names = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam")
+    internal = {"foreach", "fused", "capturable", "differentiable"}
+    for name in names:
+        opt = getattr(engine.optim, name)([engine.zeros(2, requires_grad=True)], lr=0.1)
+        t_opt = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=0.1)
+        assert list(opt.defaults) == [k for k in t_opt.defaults if k not in internal], name
+        assert opt.defaults == {k: t_opt.defaults[k] for k in opt.defaults}, name
+
+
+def test_adam_with_decoupled_weight_decay_is_adamw():
+    start = np.linspace(-1.0, 1.0, 6)
+    runs = (
+        (engine, lambda p: engine.optim.Adam(p, 0.1, weight_decay=0.5, decoupled_weight_decay=1)),
+        (engine, lambda p: engine.optim.AdamW(p, 0.1, weight_decay=0.5)),
+        (torch, lambda p: torch.optim.Adam(p, 0.1, weight_decay=0.5, decoupled_weight_decay=True)),
+    )
+    results = []
+    for lib, make in runs:
+        w = lib.tensor(start, requires_grad=True)
+        opt = make([w])
+        for _ in range(5):
+            opt.zero_grad()
+            ((w - 0.3) ** 2).sum().backward()
+            opt.step()
+        results.append(w.detach().numpy())
+    np.testing.assert_allclose(results[0], results[2], rtol=1e-12)
+    np.testing.assert_array_equal(results[0], results[1])
