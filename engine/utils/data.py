@@ -364,9 +364,10 @@ _COLLATE_TYPES = "tensors, numpy arrays, numbers, dicts or lists"
 
 def default_collate(batch: list):
     """Merge a list of samples into a batch: tensors, arrays and numbers are stacked into
-    tensors (Python ints become int64, floats float64, as PyTorch's), strings stay a
-    list, and tuples, lists and dicts are collated field by field (tuples come back as
-    lists, like PyTorch).
+    tensors (Python ints become int64, floats float64, as PyTorch's), strings stay as
+    given (a list at the top, a tuple inside a sample's tuple or list), and tuples,
+    lists and dicts are collated field by field (tuples come back as lists, like
+    PyTorch).
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
@@ -399,11 +400,11 @@ def default_collate(batch: list):
         except TypeError:  # a mapping type whose constructor takes something else
             return merged
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(field)) for field in zip(*batch, strict=True)))
+        return type(elem)(*(default_collate(field) for field in zip(*batch, strict=True)))
     if isinstance(elem, Sequence):
         if any(len(sample) != len(elem) for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [default_collate(list(field)) for field in zip(*batch, strict=True)]
+        fields = [default_collate(field) for field in zip(*batch, strict=True)]
         if isinstance(elem, tuple):
             return fields
         try:

@@ -201,6 +201,12 @@ class TestDefaultCollate:
         assert isinstance(batch["p"], Point) and batch["p"].x.tolist() == [1, 1, 1, 1]
         assert batch["v"][0].shape == (4, 2) and batch["v"][1].tolist() == [3, 3, 3, 3]
 
+    def test_strings_inside_a_sample_stay_the_tuple_zip_makes(self):
+        batch = default_collate([(1, "u"), (2, "v")])
+        assert batch[1] == ("u", "v") and isinstance(batch[1], tuple)
+        assert default_collate(["a", "b"]) == ["a", "b"]
+        assert default_collate([{"n": "a"}, {"n": "b"}])["n"] == ["a", "b"]
+
     def test_numpy_dtype_kept_and_bools(self):
         assert default_collate([np.int32(1), np.int32(2)]).dtype == engine.int32
         assert default_collate([True, False]).dtype == engine.bool
