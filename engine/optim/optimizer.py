@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from itertools import chain
@@ -21,6 +22,21 @@ class Optimizer:
     'params' entry lists tensors and whose other entries override `defaults`
     for that group, as in `SGD([{'params': a}, {'params': b, 'lr': 0.1}], lr=0.01)`.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        """Every subclass's `step` notes that it ran, so a scheduler stepped first can warn."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is None or getattr(step, "_notes_call", False):
+            return
+
+        @functools.wraps(step)
+        def noted_step(self, *args, **kwargs):
+            self._opt_called = True
+            return step(self, *args, **kwargs)
+
+        noted_step._notes_call = True
+        cls.step = noted_step
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
         if isinstance(params, Tensor):
@@ -165,6 +181,7 @@ class Optimizer:
             for group, saved in zip(self.param_groups, saved_groups, strict=True)
         ]
         self.state = state
+        self._opt_called = True  # a resumed optimizer: its scheduler's next step needn't warn
 
 
 def zeros_state(p: Tensor) -> Tensor:
