@@ -1,7 +1,15 @@
 """stepgrad's autograd engine: tensors, define-by-run graphs and ops with PyTorch's names."""
 
 from engine import cuda
-from engine.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from engine.autograd import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from engine.creation import (
     arange,
     as_tensor,
