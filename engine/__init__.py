@@ -228,6 +228,7 @@ from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 # normalisation, similarity and unflatten as torch.* has them, with the same arguments
 # (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
+from engine.ops.counting import bincount  # noqa: E402
 from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402

@@ -1090,6 +1090,9 @@ class Tensor:
     def ge(self, other) -> Tensor:
         return ops.ge(self, other)
 
+    def bincount(self, weights=None, minlength=0) -> Tensor:
+        return ops.counting.bincount(self, weights, minlength)
+
     # ----- in place ----------------------------------------------------------
     def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.
