@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -663,3 +664,11 @@ def _as_tensor(value, what: str) -> Tensor:
 
 def _is_positive_int(value) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0
+
+
+# PyTorch's submodule paths lead here too: `from torch.utils.data.sampler import
+# SubsetRandomSampler`, `torch.utils.data.dataloader.default_collate`, ...
+dataloader = dataset = sampler = sys.modules[__name__]
+for _part in ("dataloader", "dataset", "sampler"):
+    sys.modules[f"{__name__}.{_part}"] = sys.modules[__name__]
+del _part

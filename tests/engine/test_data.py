@@ -403,3 +403,14 @@ def _streams(lib):
 def test_iterable_chain_and_stack_datasets_as_pytorch():
     torch = pytest.importorskip("torch")
     assert _streams(engine) == _streams(torch)
+
+
+def test_pytorch_submodule_paths_reach_the_same_names():
+    from engine.utils.data.dataloader import DataLoader as ViaLoader
+    from engine.utils.data.dataloader import default_collate as via_collate
+    from engine.utils.data.dataset import Subset as ViaSubset
+    from engine.utils.data.sampler import SubsetRandomSampler
+
+    assert ViaLoader is DataLoader and via_collate is default_collate and ViaSubset is Subset
+    assert SubsetRandomSampler is engine.utils.data.SubsetRandomSampler
+    assert engine.utils.data.sampler.BatchSampler is engine.utils.data.BatchSampler
