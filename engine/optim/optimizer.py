@@ -184,6 +184,17 @@ class Optimizer:
         self._opt_called = True  # a resumed optimizer: its scheduler's next step needn't warn
 
 
+def check_implementation_options(differentiable: bool) -> None:
+    """PyTorch's options that choose how an update is computed (`foreach`, `fused`,
+    `capturable`) change nothing here, where there is one way; `differentiable=True`,
+    a step that autograd records, is refused."""
+    if differentiable:
+        raise NotImplementedError(
+            "differentiable=True is not supported: the engine's optimizer steps are not "
+            "recorded by autograd"
+        )
+
+
 def zeros_state(p: Tensor) -> Tensor:
     """A zero buffer shaped, typed and placed like parameter `p`, for optimizer state."""
     return Tensor._make(backend.array_module(p._data).zeros_like(p._data), False, None)

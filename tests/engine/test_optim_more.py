@@ -258,3 +258,29 @@ def test_adam_with_decoupled_weight_decay_is_adamw():
         results.append(w.detach().numpy())
     np.testing.assert_allclose(results[0], results[2], rtol=1e-12)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam")
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_torchs_implementation_options_are_accepted_and_change_nothing(name):
+    import inspect
+
+    theirs = inspect.signature(getattr(torch.optim, name).__init__).parameters
+    ours = inspect.signature(getattr(engine.optim, name).__init__).parameters
+    assert set(ours) == set(theirs)
+    options = {k: theirs[k].default for k in ("foreach", "fused", "capturable") if k in theirs}
+    options["foreach"] = False
+    results = []
+    for kwargs in ({}, options):
+        w = engine.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        opt = getattr(engine.optim, name)([w], lr=0.1, **kwargs)
+        for _ in range(3):
+            opt.zero_grad()
+            (w**2).sum().backward()
+            opt.step()
+        results.append(w.tolist())
+    assert results[0] == results[1]
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        getattr(engine.optim, name)([w], lr=0.1, differentiable=True)
