@@ -66,14 +66,31 @@ class Optimizer:
         """Add a group of parameters, with its own options, to `param_groups`."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
-        group = dict(param_group)
-        params = group["params"]
+        params = param_group["params"]
         if isinstance(params, set):
             raise TypeError(
                 "optimizer parameters need to be organized in ordered collections, but the "
                 "ordering of tensors in sets will change between runs. Please use a list instead."
             )
-        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        params = [params] if isinstance(params, Tensor) else list(params)
+        group: dict[str, Any] = {"params": params}
+        named = [isinstance(p, tuple) for p in params]
+        if any(named):  # (name, tensor) pairs, as model.named_parameters() gives them
+            if not all(named):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are "
+                    "missing"
+                )
+            group = {"params": [p for _, p in params], "param_names": [n for n, _ in params]}
+        group.update((k, v) for k, v in param_group.items() if k != "params")
+        if self.param_groups and ("param_names" in group) != (
+            "param_names" in self.param_groups[0]
+        ):
+            with_names = "with" if "param_names" in group else "without"
+            raise ValueError(
+                "all optimizer param groups should be with/without names. cannot add param "
+                f"group {with_names} names to the optimizer"
+            )
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -176,10 +193,14 @@ class Optimizer:
                 )
             p = params_by_index[index]
             state[p] = {k: _restore(v, p, k, index) for k, v in saved_state.items()}
-        self.param_groups = [
-            {**{k: v for k, v in saved.items() if k != "params"}, "params": group["params"]}
-            for group, saved in zip(self.param_groups, saved_groups, strict=True)
-        ]
+        groups = []
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
+            restored = {k: v for k, v in saved.items() if k != "params"}
+            restored["params"] = group["params"]
+            if "param_names" in group:  # kept when the saved groups had no names
+                restored.setdefault("param_names", group["param_names"])
+            groups.append(restored)
+        self.param_groups = groups
         self.state = state
         self._opt_called = True  # a resumed optimizer: its scheduler's next step needn't warn
 

@@ -284,3 +284,40 @@ def test_torchs_implementation_options_are_accepted_and_change_nothing(name):
     assert results[0] == results[1]
     with pytest.raises(NotImplementedError, match="differentiable"):
         getattr(engine.optim, name)([w], lr=0.1, differentiable=True)
+
+
+def _named_groups(lib):
+    """An optimizer over model.named_parameters(): its groups, state_dict and errors."""
+    model = lib.nn.Linear(2, 2)
+    opt = lib.optim.SGD(model.named_parameters(), lr=0.1, momentum=0.9)
+    model(lib.ones(1, 2)).sum().backward()
+    opt.step()
+    internal = {"foreach", "fused", "differentiable", "capturable"}
+    saved = opt.state_dict()
+    pairs = lib.optim.SGD(
+        [{"params": [("w", model.weight)]}, {"params": [("b", model.bias)], "lr": 1.0}], lr=0.1
+    )
+    plain = lib.optim.SGD([model.weight], lr=0.1)
+    resumed = lib.optim.SGD(model.named_parameters(), lr=0.1, momentum=0.9)
+    resumed.load_state_dict(saved)
+    errors = []
+    for bad in (
+        lambda: lib.optim.SGD([("w", model.weight), model.bias], lr=0.1),
+        lambda: pairs.add_param_group({"params": [lib.ones(1, requires_grad=True)]}),
+        lambda: plain.add_param_group({"params": [("b", model.bias)]}),
+    ):
+        with pytest.raises(ValueError) as info:
+            bad()
+        errors.append(str(info.value))
+    return {
+        "keys": [k for k in opt.param_groups[0] if k not in internal],
+        "saved": [{k: v for k, v in g.items() if k not in internal} for g in saved["param_groups"]],
+        "state": sorted(saved["state"]),
+        "pairs": [g["param_names"] for g in pairs.param_groups],
+        "resumed": resumed.param_groups[0]["param_names"],
+        "errors": errors,
+    }
+
+
+def test_optimizer_over_named_parameters_as_torchs():
+    assert _named_groups(engine) == _named_groups(torch)
