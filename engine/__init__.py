@@ -229,6 +229,16 @@ from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 # (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
 from engine.ops.counting import bincount  # noqa: E402
+
+
+def index_put(input, indices, values, accumulate=False):
+    return input.index_put(indices, values, accumulate)
+
+
+def index_put_(input, indices, values, accumulate=False):
+    return input.index_put_(indices, values, accumulate)
+
+
 from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
