@@ -39,6 +39,11 @@ __all__ = [
 
 
 # ----- datasets -------------------------------------------------------------
+class DatasetArgumentError(ValueError, AssertionError):
+    """A bad argument to TensorDataset or ConcatDataset: a ValueError, and also the
+    AssertionError PyTorch raises there (its checks are asserts)."""
+
+
 class Dataset:
     """A map-style dataset: `__getitem__(index)` and, for a DataLoader, `__len__()`.
 
@@ -131,7 +136,7 @@ class TensorDataset(Dataset):
                 "TensorDataset: 0-d tensors have no samples; give each a first dimension"
             )
         if any(s != sizes[0] for s in sizes):
-            raise ValueError(
+            raise DatasetArgumentError(
                 f"Size mismatch between tensors: first dimensions are {sizes}; "
                 "every tensor must hold the same number of samples"
             )
@@ -154,7 +159,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Iterable[Dataset]):
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("datasets should not be an empty iterable")
+            raise DatasetArgumentError("datasets should not be an empty iterable")
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
     def __len__(self) -> int:

@@ -414,3 +414,14 @@ def test_pytorch_submodule_paths_reach_the_same_names():
     assert ViaLoader is DataLoader and via_collate is default_collate and ViaSubset is Subset
     assert SubsetRandomSampler is engine.utils.data.SubsetRandomSampler
     assert engine.utils.data.sampler.BatchSampler is engine.utils.data.BatchSampler
+
+
+def test_dataset_argument_errors_are_also_torchs_assertion_errors():
+    for bad in (
+        lambda: TensorDataset(engine.zeros(3), engine.zeros(4)),
+        lambda: ConcatDataset([]),
+    ):
+        with pytest.raises(AssertionError):
+            bad()
+        with pytest.raises(ValueError):
+            bad()
