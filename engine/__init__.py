@@ -1,7 +1,15 @@
 """stepgrad's autograd engine: tensors, define-by-run graphs and ops with PyTorch's names."""
 
 from engine import cuda
-from engine.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from engine.autograd import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from engine.creation import (
     arange,
     as_tensor,
@@ -220,6 +228,17 @@ from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 # normalisation, similarity and unflatten as torch.* has them, with the same arguments
 # (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
+from engine.ops.counting import bincount  # noqa: E402
+
+
+def index_put(input, indices, values, accumulate=False):
+    return input.index_put(indices, values, accumulate)
+
+
+def index_put_(input, indices, values, accumulate=False):
+    return input.index_put_(indices, values, accumulate)
+
+
 from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402

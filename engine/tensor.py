@@ -1090,6 +1090,22 @@ class Tensor:
     def ge(self, other) -> Tensor:
         return ops.ge(self, other)
 
+    def bincount(self, weights=None, minlength=0) -> Tensor:
+        return ops.counting.bincount(self, weights, minlength)
+
+    def index_put_(self, indices, values, accumulate=False) -> Tensor:
+        index = ops.inplace.index_put_args("index_put_", self, indices, values)
+        if not accumulate:
+            self[index] = values
+            return self
+        return self._modify(
+            lambda x, v: ops.inplace.index_put_accumulate(x, index, v), values, keeps_self=False
+        )
+
+    def index_put(self, indices, values, accumulate=False) -> Tensor:
+        ops.inplace.index_put_args("index_put", self, indices, values)
+        return self.clone().index_put_(indices, values, accumulate)
+
     # ----- in place ----------------------------------------------------------
     def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.

@@ -3,7 +3,13 @@
 # A Function named like an `nn` layer ends in `Op` (`LinearOp`, `Conv2dOp`, `SoftmaxOp`) so the
 # two are never confused; its `op` string is the node name the debugger shows.
 
-from engine.ops import aggregate, indexing, inplace, scan  # Tensor's methods call into them
+from engine.ops import (  # Tensor's methods call into them
+    aggregate,
+    counting,
+    indexing,
+    inplace,
+    scan,
+)
 from engine.ops.activation import (
     elu,
     gelu,
