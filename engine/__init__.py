@@ -224,3 +224,31 @@ from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402
+
+# isort: split
+# order statistics, NaN-aware reductions, running extrema, differences, histograms, searches
+from engine.ops.statistics import (  # noqa: E402
+    aminmax,
+    bincount,
+    bucketize,
+    cummax,
+    cummin,
+    diff,
+    histc,
+    kthvalue,
+    logcumsumexp,
+    median,
+    mode,
+    msort,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    searchsorted,
+    std_mean,
+    trapezoid,
+    trapz,
+    unique_consecutive,
+    var_mean,
+)

@@ -1090,6 +1090,58 @@ class Tensor:
     def ge(self, other) -> Tensor:
         return ops.ge(self, other)
 
+    # ----- order statistics, NaN-aware reductions, running extrema (engine.ops.statistics) --
+    def median(self, dim=None, keepdim=False):
+        return ops.statistics.median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return ops.statistics.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return ops.statistics.mode(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return ops.statistics.kthvalue(self, k, dim, keepdim)
+
+    def msort(self) -> Tensor:
+        return ops.statistics.msort(self)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> Tensor:
+        return ops.statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> Tensor:
+        return ops.statistics.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.statistics.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.statistics.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def cummax(self, dim):
+        return ops.statistics.cummax(self, dim)
+
+    def cummin(self, dim):
+        return ops.statistics.cummin(self, dim)
+
+    def logcumsumexp(self, dim) -> Tensor:
+        return ops.statistics.logcumsumexp(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None) -> Tensor:
+        return ops.statistics.diff(self, n, dim, prepend, append)
+
+    def histc(self, bins=100, min=0, max=0) -> Tensor:
+        return ops.statistics.histc(self, bins, min, max)
+
+    def bincount(self, weights=None, minlength=0) -> Tensor:
+        return ops.statistics.bincount(self, weights, minlength)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return ops.statistics.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return ops.statistics.aminmax(self, dim=dim, keepdim=keepdim)
+
     # ----- in place ----------------------------------------------------------
     def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.

@@ -1,0 +1,264 @@
+"""Order statistics, NaN-aware reductions, running extrema, differences, histograms and
+searches against PyTorch: values, dtypes, shapes, gradients and bad input's exceptions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+from tests.engine.gradcheck import Const, check_op
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+NAN = float("nan")
+RNG = np.random.default_rng(23)
+X = RNG.uniform(-2, 2, (3, 5))  # distinct values: the order statistics are smooth here
+X4 = RNG.uniform(-2, 2, (3, 4))
+X3 = RNG.uniform(-2, 2, (2, 3, 4))
+V = RNG.uniform(-2, 2, 7)
+WITH_NAN = np.array([[0.5, NAN, 1.5, -2.0, 0.3], [0.1, 1.2, 0.4, 0.8, -0.6], [NAN] * 5])
+REPEATS = np.array([[1.0, 2, 2, 1, 3, 3], [4, 4, 1, 1, 1, 0], [5, 6, 7, 8, 9, 5]])
+TIES = np.array([[1.0, 3, 3, 2, 0, 3], [2, 2, 1, 1, 4, 0]])
+
+
+def _lib_args(lib, values):
+    return [lib.tensor(v) if isinstance(v, np.ndarray) else v for v in values]
+
+
+def _same(ours, ref) -> None:
+    if isinstance(ref, tuple | list):
+        assert isinstance(ours, tuple | list) and len(ours) == len(ref), (ours, ref)
+        for o, r in zip(ours, ref, strict=True):
+            _same(o, r)
+        return
+    if not isinstance(ref, torch.Tensor):
+        assert ours == ref
+        return
+    assert str(ours.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1], (ours, ref)
+    assert tuple(ours.shape) == tuple(ref.shape), (ours.shape, ref.shape)
+    np.testing.assert_allclose(
+        ours.detach().numpy().astype(np.float64),
+        ref.detach().numpy().astype(np.float64),
+        rtol=1e-6,
+        atol=1e-6,
+        equal_nan=True,
+    )
+
+
+def _forward(fn, *values) -> None:
+    _same(fn(engine, *_lib_args(engine, values)), fn(torch, *_lib_args(torch, values)))
+
+
+def _raises_alike(fn, *values) -> None:
+    with pytest.raises(Exception) as ref:
+        fn(torch, *_lib_args(torch, values))
+    with pytest.raises(type(ref.value)):
+        fn(engine, *_lib_args(engine, values))
+
+
+GRADIENTS = {
+    "median_all": (lambda lib, x: lib.median(x), X),
+    "median_dim": (lambda lib, x: tuple(lib.median(x, 1)), X),
+    "median_dim0_keepdim": (lambda lib, x: tuple(x.median(0, keepdim=True)), X),
+    "nanmedian_dim": (lambda lib, x: tuple(lib.nanmedian(x, -1)), X3),
+    "kthvalue": (lambda lib, x: tuple(lib.kthvalue(x, 2, 1)), X),
+    "kthvalue_keepdim": (lambda lib, x: tuple(x.kthvalue(3, 0, True)), X),
+    "msort": (lambda lib, x: lib.msort(x), X),
+    "quantile_all": (lambda lib, x: lib.quantile(x, 0.3), X),
+    "quantile_dim": (lambda lib, x: x.quantile(0.7, dim=1, keepdim=True), X),
+    "quantile_qs_dim": (
+        lambda lib, x, q: lib.quantile(x, q, dim=0),
+        X,
+        Const(np.array([0.1, 0.5, 0.95])),
+    ),
+    "quantile_lower": (lambda lib, x: lib.quantile(x, 0.3, 1, interpolation="lower"), X),
+    "quantile_higher": (lambda lib, x: lib.quantile(x, 0.3, 1, interpolation="higher"), X),
+    "quantile_midpoint": (lambda lib, x: lib.quantile(x, 0.3, 1, interpolation="midpoint"), X),
+    "quantile_nearest": (lambda lib, x: lib.quantile(x, 0.4, 1, interpolation="nearest"), X),
+    "nanquantile": (lambda lib, x: lib.nanquantile(x, 0.6, dim=-1), X3),
+    "nansum": (lambda lib, x: lib.nansum(x, 1), X),
+    "nanmean": (lambda lib, x: x.nanmean(dim=(0, 2), keepdim=True), X3),
+    "std_mean": (lambda lib, x: lib.std_mean(x, 1), X),
+    "var_mean": (lambda lib, x: lib.var_mean(x, (0, 1), correction=0, keepdim=True), X3),
+    "var_mean_all": (lambda lib, x: lib.var_mean(x, False), X),
+    "cummax": (lambda lib, x: tuple(lib.cummax(x, 1)), X),
+    "cummin": (lambda lib, x: tuple(x.cummin(0)), X3),
+    "logcumsumexp": (lambda lib, x: lib.logcumsumexp(x, 1), X),
+    "logcumsumexp_dim0": (lambda lib, x: x.logcumsumexp(0), X3),
+    "diff": (lambda lib, x: lib.diff(x), X),
+    "diff_n2_dim0": (lambda lib, x: x.diff(2, 0), X3),
+    "diff_prepend_append": (lambda lib, x, p: lib.diff(x, 1, 0, p, p), X, X[:1]),
+    "trapezoid": (lambda lib, y: lib.trapezoid(y), X),
+    "trapezoid_dx": (lambda lib, y: lib.trapezoid(y, dx=0.5, dim=0), X),
+    "trapezoid_x": (lambda lib, y, x: lib.trapezoid(y, x, dim=1), X, np.sort(V[:5])),
+    "trapz_x_nd": (lambda lib, y, x: lib.trapz(y, x), X, np.sort(X, axis=1)),
+    "aminmax": (lambda lib, x: tuple(lib.aminmax(x, dim=1)), X),
+    "aminmax_all": (lambda lib, x: tuple(x.aminmax()), X),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADIENTS))
+def test_gradients(name):
+    fn, *inputs = GRADIENTS[name]
+    check_op(fn, *inputs)
+
+
+FORWARD = {
+    "median_nan": (lambda lib, x: (lib.median(x), tuple(lib.median(x, 1))), WITH_NAN),
+    "nanmedian_nan": (lambda lib, x: (lib.nanmedian(x), tuple(x.nanmedian(1)[:1])), WITH_NAN),
+    "median_int": (lambda lib, x: (x.median(), x.median(0).values), REPEATS.astype(np.int64)),
+    "median_0d": (lambda lib, x: tuple(lib.median(x, 0)), np.array(2.5)),
+    "median_empty": (lambda lib, x: lib.median(x), np.zeros(0)),
+    "mode": (lambda lib, x: tuple(lib.mode(x, 1)), REPEATS),
+    "mode_dim0": (lambda lib, x: tuple(x.mode(0, keepdim=True)), REPEATS.astype(np.int64)),
+    "quantile_nan": (lambda lib, x: lib.quantile(x, 0.5, 1), WITH_NAN),
+    "nanquantile_nan": (lambda lib, x: lib.nanquantile(x, 0.25, 1), WITH_NAN),
+    "nanquantile_all": (lambda lib, x: lib.nanquantile(x, 0.5), WITH_NAN),
+    "nansum_nan": (lambda lib, x: (lib.nansum(x), x.nansum(1)), WITH_NAN),
+    "nansum_int": (lambda lib, x: lib.nansum(x), REPEATS.astype(np.int64)),
+    "nanmean_nan": (lambda lib, x: (lib.nanmean(x), x.nanmean(1)), WITH_NAN),
+    "cummax_ties_nan": (
+        lambda lib, x: tuple(lib.cummax(x, 0)),
+        np.array([1.0, 3, 3, 2, NAN, 5, NAN]),
+    ),
+    "cummin_ties": (lambda lib, x: tuple(lib.cummin(x, 1)), TIES),
+    "cummax_int": (lambda lib, x: tuple(lib.cummax(x, 1)), REPEATS.astype(np.int64)),
+    "logcumsumexp_far": (lambda lib, x: lib.logcumsumexp(x, 0), np.array([-1000.0, 0, 1000])),
+    "diff_int": (lambda lib, x: lib.diff(x, 2), REPEATS.astype(np.int64)),
+    "diff_bool": (lambda lib, x: lib.diff(x), np.array([True, False, False, True])),
+    "diff_n_past_length": (lambda lib, x: lib.diff(x, 9), X),
+    "trapezoid_int": (lambda lib, y: lib.trapezoid(y), np.array([1, 2, 4])),
+    "histc": (lambda lib, x: lib.histc(x, 6, -1.5, 1.5), X),
+    "histc_auto_range": (lambda lib, x: x.histc(bins=4), X),
+    "histc_constant": (lambda lib, x: lib.histc(x, 4), np.full(3, 2.0, dtype=np.float32)),
+    "bincount": (lambda lib, x: lib.bincount(x), np.array([0, 3, 3, 1, 7])),
+    "bincount_minlength": (lambda lib, x: x.bincount(minlength=10), np.array([0, 3, 3, 1])),
+    "bincount_weights": (
+        lambda lib, x, w: (lib.bincount(x, w), lib.bincount(x, w.float()), x.bincount(x)),
+        np.array([0, 3, 3, 1]),
+        np.array([0.5, 1.0, 2.0, 4.0]),
+    ),
+    "bincount_empty": (lambda lib, x: lib.bincount(x), np.zeros(0, dtype=np.int64)),
+    "bucketize": (
+        lambda lib, x, b: (
+            lib.bucketize(x, b),
+            lib.bucketize(x, b, right=True),
+            lib.bucketize(x, b, out_int32=True),
+        ),
+        np.array([[0.0, 1, 2.5], [3, 5, 9]]),
+        np.array([1.0, 3, 5, 7]),
+    ),
+    "bucketize_scalar": (lambda lib, b: lib.bucketize(3, b), np.array([1, 3, 5, 7])),
+    "searchsorted": (
+        lambda lib, s, x: (
+            lib.searchsorted(s, x),
+            lib.searchsorted(s, x, right=True),
+            lib.searchsorted(s, x, side="right", out_int32=True),
+        ),
+        np.array([1.0, 3, 5, 7]),
+        np.array([[0.0, 3, 6], [7, 8, 1]]),
+    ),
+    "searchsorted_rows": (
+        lambda lib, s, x: lib.searchsorted(s, x, right=True),
+        np.array([[1.0, 3, 5, 7], [2, 4, 6, 8]]),
+        np.array([[3.0, 6], [9, 1]]),
+    ),
+    "searchsorted_sorter": (
+        lambda lib, s, x: lib.searchsorted(s, x, sorter=lib.argsort(s)),
+        np.array([5.0, 1, 7, 3]),
+        np.array([2.0, 6]),
+    ),
+    "unique_consecutive": (
+        lambda lib, x: lib.unique_consecutive(x, return_inverse=True, return_counts=True),
+        np.array([[1, 1, 2], [2, 3, 1]]),
+    ),
+    "unique_consecutive_plain": (lambda lib, x: x.unique_consecutive(), np.array([1.0, 1, 2, 1])),
+    "unique_consecutive_dim": (
+        lambda lib, x: lib.unique_consecutive(x, True, True, dim=0),
+        np.array([[1, 2], [1, 2], [3, 4], [1, 2]]),
+    ),
+    "aminmax_keepdim": (lambda lib, x: tuple(lib.aminmax(x, keepdim=True)), X3),
+    "aminmax_int": (lambda lib, x: tuple(lib.aminmax(x, dim=0)), REPEATS.astype(np.int64)),
+}
+
+
+@pytest.mark.parametrize("name", list(FORWARD))
+def test_forward(name):
+    fn, *values = FORWARD[name]
+    _forward(fn, *values)
+
+
+def test_named_results():
+    x = engine.tensor(X)
+    for name in ("median", "nanmedian", "mode", "cummax", "cummin"):
+        out = getattr(engine, name)(x, 1)
+        assert out.values is out[0] and out.indices is out[1]
+    assert engine.kthvalue(x, 1).indices.dtype == engine.int64
+    out = engine.aminmax(x)
+    assert out.min is out[0] and out.max is out[1]
+
+
+ERRORS = {
+    "median_empty_dim": (lambda lib, x: lib.median(x, 1), np.zeros((2, 0))),
+    "median_bad_dim": (lambda lib, x: lib.median(x, 2), X),
+    "kthvalue_k_too_big": (lambda lib, x: lib.kthvalue(x, 6, 1), X),
+    "kthvalue_k_zero": (lambda lib, x: lib.kthvalue(x, 0), X),
+    "quantile_q_range": (lambda lib, x: lib.quantile(x, 1.5), X),
+    "quantile_q_tensor_range": (lambda lib, x, q: lib.quantile(x, q), X, np.array([0.2, 1.2])),
+    "quantile_q_2d": (lambda lib, x, q: lib.quantile(x, q), X, np.full((2, 2), 0.5)),
+    "quantile_q_dtype": (lambda lib, x, q: lib.quantile(x.float(), q), X, np.array([0.5])),
+    "quantile_int": (lambda lib, x: lib.quantile(x, 0.5), REPEATS.astype(np.int64)),
+    "quantile_interpolation": (lambda lib, x: lib.quantile(x, 0.5, interpolation="cubic"), X),
+    "quantile_empty": (lambda lib, x: lib.quantile(x, 0.5), np.zeros(0)),
+    "nanmean_int": (lambda lib, x: lib.nanmean(x), REPEATS.astype(np.int64)),
+    "cummax_bad_dim": (lambda lib, x: lib.cummax(x, 3), X),
+    "diff_0d": (lambda lib, x: lib.diff(x), np.array(1.0)),
+    "diff_negative_n": (lambda lib, x: lib.diff(x, -1), X),
+    "histc_int": (lambda lib, x: lib.histc(x), REPEATS.astype(np.int64)),
+    "histc_min_above_max": (lambda lib, x: lib.histc(x, 4, 2, 1), X),
+    "histc_no_bins": (lambda lib, x: lib.histc(x, 0), X),
+    "bincount_negative": (lambda lib, x: lib.bincount(x), np.array([1, -1])),
+    "bincount_2d": (lambda lib, x: lib.bincount(x), np.array([[1, 2]])),
+    "bincount_float": (lambda lib, x: lib.bincount(x), np.array([1.0, 2.0])),
+    "bincount_weights_length": (lambda lib, x, w: lib.bincount(x, w), np.array([1, 2]), V),
+    "searchsorted_side": (
+        lambda lib, s, x: lib.searchsorted(s, x, right=True, side="left"),
+        V,
+        V,
+    ),
+    "searchsorted_shapes": (lambda lib, s, x: lib.searchsorted(s, x), X, X3),
+    "bucketize_2d": (lambda lib, x, b: lib.bucketize(x, b), V, X),
+}
+
+
+@pytest.mark.parametrize("name", list(ERRORS))
+def test_errors(name):
+    fn, *values = ERRORS[name]
+    _raises_alike(fn, *values)
+
+
+def test_median_no_dim_picks_lower_of_even_count():
+    x = engine.tensor([4.0, 1.0, 3.0, 2.0])
+    assert engine.median(x).item() == 2.0
+    assert x.median(0).indices.item() == 3
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib, x: lib.median(x),
+        lambda lib, x: lib.nanmedian(x),
+        lambda lib, x: lib.aminmax(x).max,
+        lambda lib, x: lib.median(x.reshape(-1)[2:3], 0).values,
+    ],
+)
+def test_tied_gradients_like_torch(fn):
+    """Where values tie, the whole-tensor medians share the gradient evenly, as torch's."""
+    grads = []
+    for lib in (engine, torch):
+        x = lib.tensor(TIES, requires_grad=True)
+        fn(lib, x).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1])
