@@ -226,7 +226,32 @@ from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: 
 from engine.serialization import load, save  # noqa: E402
 
 # isort: split
-# order statistics, NaN-aware reductions, running extrema, differences, histograms, searches
+# order statistics, NaN-aware reductions, running extrema, differences, histograms,
+# searches; products, decompositions and solvers
+from engine.ops.linalg_more import (  # noqa: E402
+    addbmm,
+    addmv,
+    baddbmm,
+    cdist,
+    chain_matmul,
+    cross,
+    det,
+    dist,
+    ger,
+    inner,
+    kron,
+    logdet,
+    matrix_exp,
+    matrix_power,
+    pdist,
+    pinverse,
+    renorm,
+    slogdet,
+    svd,
+    tensordot,
+)
+from engine.ops.linalg_more import cholesky_legacy as cholesky  # noqa: E402
+from engine.ops.linalg_more import inv as inverse  # noqa: E402
 from engine.ops.statistics import (  # noqa: E402
     aminmax,
     bincount,

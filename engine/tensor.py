@@ -1142,6 +1142,70 @@ class Tensor:
     def aminmax(self, *, dim=None, keepdim=False):
         return ops.statistics.aminmax(self, dim=dim, keepdim=keepdim)
 
+    # ----- more products and linear algebra (engine.ops.linalg_more) ----------------------
+    def cross(self, other, dim=None) -> Tensor:
+        return ops.linalg_more.cross(self, other, dim)
+
+    def kron(self, other) -> Tensor:
+        return ops.linalg_more.kron(self, other)
+
+    def inner(self, other) -> Tensor:
+        return ops.linalg_more.inner(self, other)
+
+    def ger(self, vec2) -> Tensor:
+        return ops.linalg_more.ger(self, vec2)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        out = ops.linalg_more.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+        if tuple(out.shape) != tuple(self.shape):
+            raise RuntimeError(
+                f"baddbmm_: the result's shape {list(out.shape)} does not match self's "
+                f"{list(self.shape)}"
+            )
+        return self.copy_(out)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def dist(self, other, p=2) -> Tensor:
+        return ops.linalg_more.dist(self, other, p)
+
+    def renorm(self, p, dim, maxnorm) -> Tensor:
+        return ops.linalg_more.renorm(self, p, dim, maxnorm)
+
+    def det(self) -> Tensor:
+        return ops.linalg_more.det(self)
+
+    def inverse(self) -> Tensor:
+        return ops.linalg_more.inv(self)
+
+    def slogdet(self):
+        return ops.linalg_more.slogdet(self)
+
+    def logdet(self) -> Tensor:
+        return ops.linalg_more.logdet(self)
+
+    def svd(self, some=True, compute_uv=True):
+        return ops.linalg_more.svd(self, some, compute_uv)
+
+    def pinverse(self, rcond=1e-15) -> Tensor:
+        return ops.linalg_more.pinverse(self, rcond)
+
+    def cholesky(self, upper=False) -> Tensor:
+        return ops.linalg_more.cholesky(self, upper=upper)
+
+    def matrix_power(self, n) -> Tensor:
+        return ops.linalg_more.matrix_power(self, n)
+
+    def matrix_exp(self) -> Tensor:
+        return ops.linalg_more.matrix_exp(self)
+
     # ----- in place ----------------------------------------------------------
     def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.

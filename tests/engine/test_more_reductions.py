@@ -262,3 +262,179 @@ def test_tied_gradients_like_torch(fn):
         fn(lib, x).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1])
+
+
+# ----- products and linear algebra -------------------------------------------------------
+
+A3 = RNG.uniform(-1, 1, (3, 3)) + 3 * np.eye(3)  # well conditioned
+B3 = RNG.uniform(-1, 1, (3, 2))
+BATCH = RNG.uniform(-1, 1, (2, 3, 3)) + 3 * np.eye(3)
+P3 = RNG.uniform(-1, 1, (4, 3))
+Q3 = RNG.uniform(-1, 1, (4, 3))
+M23 = RNG.uniform(-1, 1, (2, 3))
+M34 = RNG.uniform(-1, 1, (3, 4))
+BA = RNG.uniform(-1, 1, (2, 2, 3))
+BB = RNG.uniform(-1, 1, (2, 3, 4))
+NEG_DET = np.array([[0.0, 2.0], [1.5, 0.3]])
+
+
+def _spd(lib, a):
+    return a @ a.mT + lib.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+
+
+LINALG_GRADIENTS = {
+    "cross": (lambda lib, a, b: lib.cross(a, b, dim=1), P3, Q3),
+    "cross_default_dim": (lambda lib, a, b: a.cross(b), P3.T.copy(), Q3.T.copy()),
+    "linalg_cross": (lambda lib, a, b: lib.linalg.cross(a, b[:1]), P3, Q3),
+    "kron": (lambda lib, a, b: lib.kron(a, b), M23, M34),
+    "kron_ndim": (lambda lib, a, b: a.kron(b), M23[0], BA),
+    "tensordot_int": (lambda lib, a, b: lib.tensordot(a, b, 1), M23, M34),
+    "tensordot_lists": (lambda lib, a, b: lib.tensordot(a, b, ([1, 2], [1, 0])), BB, M34.T.copy()),
+    "inner": (lambda lib, a, b: lib.inner(a, b), P3, M23),
+    "ger": (lambda lib, a, b: lib.ger(a, b), V, P3[0]),
+    "baddbmm": (lambda lib, c, a, b: lib.baddbmm(c, a, b, beta=0.5, alpha=2), BA @ BB, BA, BB),
+    "baddbmm_broadcast": (lambda lib, c, a, b: c.baddbmm(a, b), M34[0], BA, BB),
+    "addbmm": (lambda lib, c, a, b: lib.addbmm(c, a, b, alpha=-1.5), M23 @ M34, BA, BB),
+    "addmv": (lambda lib, c, m, v: lib.addmv(c, m, v, beta=2), V[:3], A3, V[:3]),
+    "multi_dot": (lambda lib, a, b, c: lib.linalg.multi_dot([a, b, c]), V[:2], M23, M34),
+    "chain_matmul": (lambda lib, a, b, c: lib.chain_matmul(a, b, c), M23, M34, M34.T.copy()),
+    "cdist": (lambda lib, a, b: lib.cdist(a, b), P3, Q3[:3]),
+    "cdist_p1": (lambda lib, a, b: lib.cdist(a, b, p=1), P3, Q3[:3]),
+    "cdist_p3_batched": (lambda lib, a, b: lib.cdist(a, b, 3.0), BA, BA[:, :1]),
+    "dist": (lambda lib, a, b: lib.dist(a, b, 3), P3, Q3),
+    "pdist": (lambda lib, a: lib.nn.functional.pdist(a), P3),
+    "pdist_p1": (lambda lib, a: lib.pdist(a, 1.0), P3),
+    "renorm": (lambda lib, a: lib.renorm(a, 2, 0, 1.0), P3),
+    "renorm_dim1": (lambda lib, a: a.renorm(1, 1, 1.5), P3),
+    "det": (lambda lib, a: lib.det(a), A3),
+    "det_batch": (lambda lib, a: lib.linalg.det(a), BATCH),
+    "inverse": (lambda lib, a: lib.inverse(a), A3),
+    "linalg_inv": (lambda lib, a: lib.linalg.inv(a), BATCH),
+    "slogdet": (lambda lib, a: tuple(lib.linalg.slogdet(a)), NEG_DET),
+    "slogdet_batch": (lambda lib, a: tuple(lib.slogdet(a)), BATCH),
+    "logdet": (lambda lib, a: lib.logdet(a), A3),
+    "solve": (lambda lib, a, b: lib.linalg.solve(a, b), A3, B3),
+    "solve_vector": (lambda lib, a, b: lib.linalg.solve(a, b), A3, V[:3]),
+    "solve_batch_broadcast": (lambda lib, a, b: lib.linalg.solve(a, b), BATCH, B3),
+    "solve_right": (lambda lib, a, b: lib.linalg.solve(a, b, left=False), A3, B3.T.copy()),
+    "cholesky": (lambda lib, a: lib.linalg.cholesky(_spd(lib, a)), A3),
+    "cholesky_upper": (lambda lib, a: lib.cholesky(_spd(lib, a), upper=True), BATCH),
+    "svd_values": (lambda lib, a: lib.linalg.svdvals(a), P3),
+    "svd_S": (lambda lib, a: lib.linalg.svd(a, full_matrices=False).S, M34),
+    "eigh_values": (lambda lib, a: lib.linalg.eigh(_spd(lib, a)).eigenvalues, A3),
+    "pinv": (lambda lib, a: lib.linalg.pinv(a), P3),
+    "pinverse_wide": (lambda lib, a: lib.pinverse(a), M34),
+    "matrix_power": (lambda lib, a: lib.matrix_power(a, 3), A3 / 3),
+    "matrix_power_neg": (lambda lib, a: lib.linalg.matrix_power(a, -2), BATCH),
+    "matrix_power_0": (lambda lib, a: a.matrix_power(0) + a, A3),
+    "matrix_exp": (lambda lib, a: lib.matrix_exp(a), A3 / 2),
+    "matrix_exp_big": (lambda lib, a: lib.linalg.matrix_exp(a), BATCH),
+}
+
+
+@pytest.mark.filterwarnings("ignore:.*deprecated")
+@pytest.mark.parametrize("name", list(LINALG_GRADIENTS))
+def test_linalg_gradients(name):
+    fn, *inputs = LINALG_GRADIENTS[name]
+    check_op(fn, *inputs)
+
+
+def test_baddbmm_in_place_and_beta_zero():
+    for lib in (engine, torch):
+        c = lib.tensor(BA @ BB)
+        c.baddbmm_(lib.tensor(BA), lib.tensor(BB), alpha=2)
+        nan = lib.full((2, 2, 4), float("nan"), dtype=lib.float64)
+        out = lib.baddbmm(nan, lib.tensor(BA), lib.tensor(BB), beta=0)
+        if lib is engine:
+            ours = (c.numpy(), out.numpy())
+        else:
+            np.testing.assert_allclose(ours[0], c.numpy())
+            np.testing.assert_allclose(ours[1], out.numpy())
+
+
+def test_decompositions_forward():
+    """Values that are unique up to signs are compared up to signs, and rebuilt."""
+    for fn in (
+        lambda lib, a: lib.linalg.svd(a, full_matrices=False),
+        lambda lib, a: lib.svd(a),
+        lambda lib, a: lib.linalg.qr(a),
+        lambda lib, a: lib.linalg.eigh(a @ a.mT),
+    ):
+        ours = fn(engine, engine.tensor(P3))
+        ref = fn(torch, torch.tensor(P3))
+        for o, r in zip(ours, ref, strict=True):
+            assert tuple(o.shape) == tuple(r.shape) and str(o.dtype)[-7:] == str(r.dtype)[-7:]
+            np.testing.assert_allclose(np.abs(o.numpy()), np.abs(r.numpy()), atol=1e-10)
+    u, s, vh = engine.linalg.svd(engine.tensor(P3))
+    assert tuple(u.shape) == (4, 4)
+    np.testing.assert_allclose((u[:, :3] * s) @ vh, P3, atol=1e-12)
+    q, r = engine.linalg.qr(engine.tensor(P3), mode="complete")
+    np.testing.assert_allclose((q @ r).numpy(), P3, atol=1e-12)
+
+
+def test_logdet_of_negative_and_singular():
+    _forward(lambda lib, a: lib.logdet(a), NEG_DET)
+    _forward(lambda lib, a: lib.logdet(a), np.zeros((2, 2)))
+    _forward(lambda lib, a: lib.det(a), np.ones((3, 3)))
+
+
+def test_unsupported_gradients_raise():
+    x = engine.tensor(P3, requires_grad=True)
+    with pytest.raises(NotImplementedError):
+        engine.linalg.svd(x).U.sum().backward()
+    with pytest.raises(NotImplementedError):
+        engine.linalg.qr(x).R.sum().backward()
+
+
+LINALG_ERRORS = {
+    "det_not_square": (lambda lib, a: lib.det(a), M23),
+    "det_1d": (lambda lib, a: lib.linalg.det(a), V),
+    "det_int": (lambda lib, a: lib.det(a), np.eye(2, dtype=np.int64)),
+    "solve_shapes": (lambda lib, a, b: lib.linalg.solve(a, b), A3, M34.T.copy()),
+    "cross_not_3": (lambda lib, a, b: lib.linalg.cross(a, b), M34, M34),
+    "cross_bad_dim": (lambda lib, a, b: lib.cross(a, b, dim=2), P3, Q3),
+    "kron_int_float_ok_tensordot_mismatch": (
+        lambda lib, a, b: lib.tensordot(a, b, 1),
+        M23,
+        M23,
+    ),
+    "inner_mismatch": (lambda lib, a, b: lib.inner(a, b), M23, M34),
+    "cdist_columns": (lambda lib, a, b: lib.cdist(a, b), M23, M34),
+    "cdist_1d": (lambda lib, a, b: lib.cdist(a, b), V, V),
+    "pdist_3d": (lambda lib, a: lib.pdist(a), BA),
+    "multi_dot_one": (lambda lib, a: lib.linalg.multi_dot([a]), M23),
+    "matrix_power_not_square": (lambda lib, a: lib.matrix_power(a, 2), M23),
+    "baddbmm_shapes": (lambda lib, c, a, b: lib.baddbmm(c, a, b), M23, BA, BA),
+    "addmv_dtypes": (lambda lib, c, m, v: lib.addmv(c, m.float(), v), V[:3], A3, V[:3]),
+    "renorm_p_zero": (lambda lib, a: lib.renorm(a, 0, 0, 1.0), P3),
+    "qr_mode": (lambda lib, a: lib.linalg.qr(a, mode="full"), P3),
+}
+
+
+@pytest.mark.parametrize("name", list(LINALG_ERRORS))
+def test_linalg_errors(name):
+    fn, *values = LINALG_ERRORS[name]
+    _raises_alike(fn, *values)
+
+
+LINALG_FAILURES = {
+    "cholesky_not_pd": (lambda lib, a: lib.linalg.cholesky(a), -np.eye(3)),
+    "solve_singular": (lambda lib, a, b: lib.linalg.solve(a, b), np.ones((3, 3)), B3),
+    "inv_singular": (lambda lib, a: lib.linalg.inv(a), np.ones((3, 3))),
+}
+
+
+def test_linalg_error_is_a_runtime_error():
+    assert issubclass(engine.linalg.LinAlgError, RuntimeError)
+    with pytest.raises(engine.linalg.LinAlgError):
+        engine.linalg.inv(engine.zeros(2, 2))
+
+
+@pytest.mark.parametrize("name", list(LINALG_FAILURES))
+def test_linalg_failures(name):
+    """Where torch raises its LinAlgError (a RuntimeError), the engine raises its own."""
+    fn, *values = LINALG_FAILURES[name]
+    with pytest.raises(torch.linalg.LinAlgError):
+        fn(torch, *_lib_args(torch, values))
+    with pytest.raises(engine.linalg.LinAlgError):
+        fn(engine, *_lib_args(engine, values))
