@@ -350,9 +350,9 @@ class Inv(Function):
     op = "linalg.inv"
     saves = (("out", None),)
 
-    def forward(self, a):
-        self.out = _checked("linalg.inv", _xp(a).linalg.inv, a).astype(a.dtype, copy=False)
-        return self.out
+    def forward(self, a, inverse):
+        self.out = inverse
+        return inverse
 
     def backward(self, g):
         t = _mT(self.out)
@@ -362,12 +362,14 @@ class Inv(Function):
 def inv(A):
     """The inverse of (each matrix of) A; LinAlgError where one is singular."""
     a = _square("linalg.inv", A)
-    if a._data.size and bool((_xp(a._data).linalg.det(a._data) == 0).any()):
+    xp = _xp(a._data)
+    if a._data.size and bool((xp.linalg.det(a._data) == 0).any()):
         raise LinAlgError(
             "linalg.inv: The diagonal element of the LU factorisation is zero, the inversion "
             "could not be completed because the input matrix is singular."
         )
-    return Inv.apply(a)
+    inverse = _checked("linalg.inv", xp.linalg.inv, a._data)
+    return Inv.apply(a, inverse=inverse.astype(a._data.dtype, copy=False))
 
 
 class LogAbsDet(Function):
@@ -412,10 +414,9 @@ class Solve(Function):
     op = "linalg.solve"
     saves = ((0, None), ("out", None))
 
-    def forward(self, a, b):
-        self.a, self.shapes = a, (a.shape, b.shape)
-        self.out = _checked("linalg.solve", _xp(a).linalg.solve, a, b).astype(a.dtype)
-        return self.out
+    def forward(self, a, b, x):
+        self.a, self.shapes, self.out = a, (a.shape, b.shape), x
+        return x
 
     def backward(self, g):
         xp = _xp(g)
@@ -446,7 +447,8 @@ def solve(A, B, *, left=True):
         )
     if a._data.size and bool((_xp(a._data).linalg.det(a._data) == 0).any()):
         raise LinAlgError("linalg.solve: The solver failed because the input matrix is singular.")
-    out = Solve.apply(a, b)
+    x = _checked("linalg.solve", _xp(a._data).linalg.solve, a._data, b._data)
+    out = Solve.apply(a, b, x=x.astype(a._data.dtype, copy=False))
     return out.squeeze(-1) if vector else out
 
 
@@ -544,12 +546,14 @@ def linalg_svd(A, full_matrices=True):
 def svd(input, some=True, compute_uv=True):
     """(U, S, V) with input = U diag(S) V^T; only S has a gradient."""
     u, s, vh = linalg_svd(input, full_matrices=not some)
-    if not compute_uv:
+    if not compute_uv:  # PyTorch's zero-filled (m, m) and (n, n) matrices
         xp = _xp(u._data)
+        batch, (m, n) = tuple(input.shape[:-2]), tuple(input.shape[-2:])
+        dt = u._data.dtype
         return SVDLegacy(
-            Tensor._make(xp.zeros_like(u._data), False, None),
+            Tensor._make(xp.zeros((*batch, m, m), dtype=dt), False, None),
             s,
-            Tensor._make(xp.zeros_like(vh._data), False, None),
+            Tensor._make(xp.zeros((*batch, n, n), dtype=dt), False, None),
         )
     return SVDLegacy(u, s, vh.mT)
 

@@ -95,10 +95,16 @@ def _whole_median(input, ignore_nan: bool):
     return EvenlyShared.apply(input, value=xp.asarray(value, dtype=a.dtype))
 
 
+def _no_bool(kernel: str, input) -> None:
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def median(input, dim=None, keepdim=False):
     """The lower median: of all elements (NaN if there is one), or (values, indices)
     along `dim`."""
     tensor_arg("median", input)
+    _no_bool("median_cpu" if dim is None else "median_out", input)
     if dim is None:
         return _whole_median(input, ignore_nan=False)
 
@@ -112,6 +118,7 @@ def median(input, dim=None, keepdim=False):
 def nanmedian(input, dim=None, keepdim=False):
     """median that ignores NaNs (NaN only where all are NaN)."""
     tensor_arg("nanmedian", input)
+    _no_bool("median_cpu" if dim is None else "median_out", input)
     if dim is None:
         return _whole_median(input, ignore_nan=True)
 
@@ -128,6 +135,7 @@ def nanmedian(input, dim=None, keepdim=False):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along `dim` (k counts from 1)."""
     tensor_arg("kthvalue", input)
+    _no_bool("kthvalue_cpu", input)
     axis = _one_dim("kthvalue", input, dim)
     size = input.shape[axis] if input.ndim else 1
     if not 1 <= k <= size:
@@ -373,7 +381,9 @@ def logcumsumexp(input, dim):
     """log of the running sum of exp along `dim`."""
     tensor_arg("logcumsumexp", input)
     if input._data.dtype.kind != "f":
-        input = input.to(np.float32)
+        raise NotImplementedError(
+            f"\"logcumsumexp_out_cpu\" not implemented for '{_type_name(input)}'"
+        )
     if input.ndim == 0:
         return input.clone()
     return LogCumSumExp.apply(input, axis=_one_dim("logcumsumexp", input, dim))

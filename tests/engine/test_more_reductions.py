@@ -179,6 +179,10 @@ FORWARD = {
         lambda lib, x: lib.unique_consecutive(x, True, True, dim=0),
         np.array([[1, 2], [1, 2], [3, 4], [1, 2]]),
     ),
+    "bool_mode_cummax_msort": (
+        lambda lib, x: (tuple(lib.mode(x)), tuple(lib.cummax(x, 0)), lib.msort(x)),
+        np.array([True, False, True]),
+    ),
     "aminmax_keepdim": (lambda lib, x: tuple(lib.aminmax(x, keepdim=True)), X3),
     "aminmax_int": (lambda lib, x: tuple(lib.aminmax(x, dim=0)), REPEATS.astype(np.int64)),
 }
@@ -212,6 +216,10 @@ ERRORS = {
     "quantile_int": (lambda lib, x: lib.quantile(x, 0.5), REPEATS.astype(np.int64)),
     "quantile_interpolation": (lambda lib, x: lib.quantile(x, 0.5, interpolation="cubic"), X),
     "quantile_empty": (lambda lib, x: lib.quantile(x, 0.5), np.zeros(0)),
+    "median_bool": (lambda lib, x: lib.median(x > 0), X),
+    "nanmedian_bool_dim": (lambda lib, x: lib.nanmedian(x > 0, 0), X),
+    "kthvalue_bool": (lambda lib, x: lib.kthvalue(x > 0, 1), X),
+    "logcumsumexp_int": (lambda lib, x: lib.logcumsumexp(x, 0), REPEATS.astype(np.int64)),
     "nanmean_int": (lambda lib, x: lib.nanmean(x), REPEATS.astype(np.int64)),
     "cummax_bad_dim": (lambda lib, x: lib.cummax(x, 3), X),
     "diff_0d": (lambda lib, x: lib.diff(x), np.array(1.0)),
@@ -438,3 +446,10 @@ def test_linalg_failures(name):
         fn(torch, *_lib_args(torch, values))
     with pytest.raises(engine.linalg.LinAlgError):
         fn(engine, *_lib_args(engine, values))
+
+
+def test_svd_without_vectors_and_solve_dtypes():
+    _forward(lambda lib, a: tuple(lib.svd(a, compute_uv=False)), P3)
+    _forward(lambda lib, a: tuple(lib.svd(a, some=False, compute_uv=False)), BA)
+    _forward(lambda lib, a, b: lib.linalg.solve(a.float(), b.float()), A3, B3)
+    _forward(lambda lib, a: (lib.linalg.inv(a.float()), lib.det(a.float())), A3)
