@@ -51,10 +51,15 @@ def _cross_dim(op, a, b, dim):
 def _cross(op, input, other, dim):
     a = tensor_arg(op, input)
     b = tensor_arg(op, other, "other", 2)
-    if a.ndim != b.ndim and op == "cross":
+    if a.ndim != b.ndim:
         raise RuntimeError(
             f"linalg.cross: inputs must have the same number of dimensions, got {a.ndim} "
             f"and {b.ndim}"
+        )
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"expected scalar type {scalar_name(a._data.dtype)} but found "
+            f"{scalar_name(b._data.dtype)}"
         )
     shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
     a, b = a.expand(*shape), b.expand(*shape)
@@ -242,7 +247,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         if t._data.dtype.kind != "f":
             raise RuntimeError(
                 f"cdist only supports floating-point dtypes, X{1 if t is a else 2} got: "
-                f"{str(t.dtype).split('.')[-1].capitalize()}"
+                f"{scalar_name(t._data.dtype)}"
             )
     differences = a.unsqueeze(-2) - b.unsqueeze(-3)
     return aggregate.vector_norm(differences, p, dim=-1)
@@ -273,6 +278,8 @@ def pdist(input, p=2):
 def renorm(input, p, dim, maxnorm):
     """Each slice along `dim` scaled down to p-norm `maxnorm` where its norm exceeds it."""
     a = tensor_arg("renorm", input)
+    if a.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {a.ndim} dimensions")
     if p <= 0:
         raise RuntimeError(f"renorm: non-positive-norm not supported (got p={p})")
     if maxnorm < 0:
@@ -295,7 +302,7 @@ def _square(op: str, a: Tensor, min_ndim: int = 2) -> Tensor:
     if a._data.dtype.kind != "f":
         raise RuntimeError(
             f"{op}: Expected a floating point or complex tensor as input. Got "
-            f"{str(a.dtype).split('.')[-1].capitalize().replace('Int64', 'Long')}"
+            f"{scalar_name(a._data.dtype)}"
         )
     if a.shape[-1] != a.shape[-2]:
         raise RuntimeError(
@@ -432,8 +439,7 @@ def solve(A, B, *, left=True):
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(
             f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
-            f"{str(a.dtype).split('.')[-1].capitalize()} and B of type "
-            f"{str(b.dtype).split('.')[-1].capitalize()} instead"
+            f"{scalar_name(a._data.dtype)} and B of type {scalar_name(b._data.dtype)} instead"
         )
     if not left:
         return solve(a.mT, b.mT).mT
@@ -522,7 +528,10 @@ def _floating_matrix(op, A):
     if a.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
     if a._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input.")
+        raise RuntimeError(
+            f"{op}: Expected a floating point or complex tensor as input. Got "
+            f"{scalar_name(a._data.dtype)}"
+        )
     return a
 
 

@@ -414,6 +414,10 @@ LINALG_ERRORS = {
     "matrix_power_not_square": (lambda lib, a: lib.matrix_power(a, 2), M23),
     "baddbmm_shapes": (lambda lib, c, a, b: lib.baddbmm(c, a, b), M23, BA, BA),
     "addmv_dtypes": (lambda lib, c, m, v: lib.addmv(c, m.float(), v), V[:3], A3, V[:3]),
+    "renorm_1d": (lambda lib, a: lib.renorm(a, 2, 0, 1.0), V),
+    "cross_ndim": (lambda lib, a, b: lib.linalg.cross(a, b), P3, Q3[0]),
+    "cross_dtypes": (lambda lib, a, b: lib.linalg.cross(a, b.float()), P3, Q3),
+    "svd_int": (lambda lib, a: lib.linalg.svd(a), np.eye(2, dtype=np.int64)),
     "renorm_p_zero": (lambda lib, a: lib.renorm(a, 0, 0, 1.0), P3),
     "qr_mode": (lambda lib, a: lib.linalg.qr(a, mode="full"), P3),
 }
