@@ -231,6 +231,7 @@ from engine.serialization import load, save  # noqa: E402
 from engine.ops.linalg_more import (  # noqa: E402
     addbmm,
     addmv,
+    addmv_,
     baddbmm,
     cdist,
     chain_matmul,
@@ -252,12 +253,14 @@ from engine.ops.linalg_more import (  # noqa: E402
 )
 from engine.ops.linalg_more import cholesky_legacy as cholesky  # noqa: E402
 from engine.ops.linalg_more import inv as inverse  # noqa: E402
+from engine.ops.linalg_more import qr_legacy as qr  # noqa: E402
 from engine.ops.statistics import (  # noqa: E402
     aminmax,
     bincount,
     bucketize,
     cummax,
     cummin,
+    cumulative_trapezoid,
     diff,
     histc,
     kthvalue,

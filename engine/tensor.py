@@ -1159,13 +1159,34 @@ class Tensor:
         return ops.linalg_more.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
-        out = ops.linalg_more.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
-        if tuple(out.shape) != tuple(self.shape):
-            raise RuntimeError(
-                f"baddbmm_: the result's shape {list(out.shape)} does not match self's "
-                f"{list(self.shape)}"
-            )
-        return self.copy_(out)
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.baddbmm(x, a, b, beta=beta, alpha=alpha),
+            batch1,
+            batch2,
+            keeps_self=False,
+        )
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.addbmm(x, a, b, beta=beta, alpha=alpha),
+            batch1,
+            batch2,
+            keeps_self=False,
+        )
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.addmv(x, a, b, beta=beta, alpha=alpha),
+            mat,
+            vec,
+            keeps_self=False,
+        )
+
+    def renorm_(self, p, dim, maxnorm) -> Tensor:
+        return self._modify(lambda x: ops.linalg_more.renorm(x, p, dim, maxnorm))
+
+    def qr(self, some=True):
+        return ops.linalg_more.qr_legacy(self, some)
 
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
         return ops.linalg_more.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)

@@ -155,7 +155,10 @@ def _scaled_sum(input, product, beta, alpha):
     product = product if alpha == 1 else product * alpha
     if beta == 0:  # PyTorch ignores input then: its NaN and inf do not reach the result
         return product
-    shape = np.broadcast_shapes(tuple(input.shape), tuple(product.shape))
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(product.shape))
+    except ValueError:
+        shape = None
     if shape != tuple(product.shape):
         raise RuntimeError(
             f"The expanded size of the tensor must match the existing size: input of shape "
@@ -615,6 +618,15 @@ def qr(A, mode="reduced"):
         NoGradient.apply(a, value=q.astype(dt), what="qr's Q"),
         NoGradient.apply(a, value=r.astype(dt), what="qr's R"),
     )
+
+
+def qr_legacy(input, some=True):
+    """torch.qr: (Q, R), reduced when `some`."""
+    return qr(input, "reduced" if some else "complete")
+
+
+def addmv_(input, mat, vec, *, beta=1, alpha=1):
+    return input.addmv_(mat, vec, beta=beta, alpha=alpha)
 
 
 class PseudoInverse(Function):

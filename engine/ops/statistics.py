@@ -432,6 +432,23 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     return reduce.sum(spacing * pair, axis) / 2
 
 
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoidal-rule integral of y along `dim` (one element shorter)."""
+    tensor_arg("cumulative_trapezoid", y)
+    if x is not None and dx is not None:
+        raise TypeError("cumulative_trapezoid() received an invalid combination of arguments")
+    axis = _one_dim("cumulative_trapezoid", y, dim)
+    length = y.shape[axis]
+    pair = _slice_along(y, axis, 1, None) + _slice_along(y, axis, 0, builtins.max(length - 1, 0))
+    if x is None or not isinstance(x, Tensor):
+        step = 1 if dx is None and x is None else (dx if x is None else x)
+        return (pair * (step / 2)).cumsum(axis)
+    spacing = diff(x, dim=-1 if x.ndim == 1 else dim)
+    if x.ndim == 1:
+        spacing = spacing.reshape((-1,) + (1,) * (y.ndim - 1 - axis))
+    return (spacing * pair / 2).cumsum(axis)
+
+
 def trapz(y, x=None, *, dx=None, dim=-1):
     return trapezoid(y, x, dx=dx, dim=dim)
 

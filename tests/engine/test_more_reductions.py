@@ -93,6 +93,12 @@ GRADIENTS = {
     "trapezoid": (lambda lib, y: lib.trapezoid(y), X),
     "trapezoid_dx": (lambda lib, y: lib.trapezoid(y, dx=0.5, dim=0), X),
     "trapezoid_x": (lambda lib, y, x: lib.trapezoid(y, x, dim=1), X, np.sort(V[:5])),
+    "cumulative_trapezoid": (lambda lib, y: lib.cumulative_trapezoid(y, dx=0.3), X),
+    "cumulative_trapezoid_x": (
+        lambda lib, y, x: lib.cumulative_trapezoid(y, x, dim=0),
+        X,
+        np.sort(V[:3]),
+    ),
     "trapz_x_nd": (lambda lib, y, x: lib.trapz(y, x), X, np.sort(X, axis=1)),
     "aminmax": (lambda lib, x: tuple(lib.aminmax(x, dim=1)), X),
     "aminmax_all": (lambda lib, x: tuple(x.aminmax()), X),
@@ -412,6 +418,7 @@ LINALG_ERRORS = {
     "pdist_3d": (lambda lib, a: lib.pdist(a), BA),
     "multi_dot_one": (lambda lib, a: lib.linalg.multi_dot([a]), M23),
     "matrix_power_not_square": (lambda lib, a: lib.matrix_power(a, 2), M23),
+    "addbmm_broadcast_shapes": (lambda lib, c, a, b: lib.addbmm(c, a, b), M23, BA, BB),
     "baddbmm_shapes": (lambda lib, c, a, b: lib.baddbmm(c, a, b), M23, BA, BA),
     "addmv_dtypes": (lambda lib, c, m, v: lib.addmv(c, m.float(), v), V[:3], A3, V[:3]),
     "renorm_1d": (lambda lib, a: lib.renorm(a, 2, 0, 1.0), V),
@@ -457,3 +464,43 @@ def test_svd_without_vectors_and_solve_dtypes():
     _forward(lambda lib, a: tuple(lib.svd(a, some=False, compute_uv=False)), BA)
     _forward(lambda lib, a, b: lib.linalg.solve(a.float(), b.float()), A3, B3)
     _forward(lambda lib, a: (lib.linalg.inv(a.float()), lib.det(a.float())), A3)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda lib, c, a, b: c.baddbmm_(a, b, beta=0.5, alpha=2),
+        lambda lib, c, a, b: c[0].addbmm_(a, b),
+        lambda lib, c, a, b: c[0, :, 0].addmv_(a[0], b[0, :, 0] * 1, alpha=3),
+        lambda lib, c, a, b: lib.addmv_(c[0, :, 0], a[0], b[0, :, 1]),
+        lambda lib, c, a, b: c.renorm_(2, 1, 0.5),
+    ],
+)
+def test_in_place_products(fn):
+    """The in-place forms change the tensor and give torch's gradients through it."""
+    results = []
+    for lib in (engine, torch):
+        c0, a, b = (lib.tensor(v, requires_grad=True) for v in (BA @ BB, BA, BB))
+        c = c0 * 1
+        out = fn(lib, c, a, b)
+        (c * lib.tensor(np.arange(16.0).reshape(2, 2, 4))).sum().backward()
+        results.append((out.detach().numpy(), c0.grad.numpy(), a.grad, b.grad))
+    for ours, ref in zip(results[0], results[1], strict=True):
+        if ref is None or ours is None:
+            assert ours is None or not np.any(ours.numpy())
+            assert ref is None or not np.any(ref.numpy())
+        else:
+            ours = ours.numpy() if hasattr(ours, "numpy") else ours
+            ref = ref.numpy() if hasattr(ref, "numpy") else ref
+            np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_legacy_qr():
+    for some in (True, False):
+        q, r = engine.qr(engine.tensor(P3), some=some)
+        ref_q, ref_r = torch.qr(torch.tensor(P3), some=some)
+        assert tuple(q.shape) == tuple(ref_q.shape) and tuple(r.shape) == tuple(ref_r.shape)
+        np.testing.assert_allclose(np.abs(q.numpy()), np.abs(ref_q.numpy()), atol=1e-12)
+        np.testing.assert_allclose(
+            engine.tensor(P3).qr()[1].abs().numpy(), ref_r.abs()[:3], atol=1e-12
+        )
