@@ -149,9 +149,23 @@ def _mode_index(a, axis):
     moved = xp.moveaxis(a, axis, -1)
     counts = (moved[..., :, None] == moved[..., None, :]).sum(axis=-1)
     best = counts == counts.max(axis=-1, keepdims=True)
-    value = xp.where(best, moved, moved.max(axis=-1, keepdims=True)).min(axis=-1, keepdims=True)
+    if moved.dtype.kind == "f":  # a NaN equals nothing: each counts once, and loses ties
+        nan = xp.isnan(moved)
+        best &= ~nan
+        some = best.any(axis=-1, keepdims=True)
+        value = xp.where(best, moved, moved.dtype.type(np.inf)).min(axis=-1, keepdims=True)
+        value = xp.where(some, value, moved.dtype.type(np.nan))
+        hit = moved == value
+        n = moved.shape[-1]
+        last = (n - 1) - xp.argmax(xp.flip(hit, axis=-1), axis=-1)
+        last = xp.where(some[..., 0], last, xp.argmax(nan, axis=-1))  # all NaN: the first
+        return xp.expand_dims(last, axis)
+    else:
+        big = moved.max(axis=-1, keepdims=True)
+        value = xp.where(best, moved, big).min(axis=-1, keepdims=True)
+        hit = moved == value
     n = moved.shape[-1]
-    last = (n - 1) - xp.argmax(xp.flip(moved == value, axis=-1), axis=-1)
+    last = (n - 1) - xp.argmax(xp.flip(hit, axis=-1), axis=-1)
     return xp.expand_dims(last, axis)
 
 

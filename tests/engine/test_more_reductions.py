@@ -118,6 +118,10 @@ FORWARD = {
     "median_0d": (lambda lib, x: tuple(lib.median(x, 0)), np.array(2.5)),
     "median_empty": (lambda lib, x: lib.median(x), np.zeros(0)),
     "mode": (lambda lib, x: tuple(lib.mode(x, 1)), REPEATS),
+    "mode_nan": (
+        lambda lib, x: (tuple(lib.mode(x)), tuple(lib.mode(x[2:]))),
+        np.array([[1.0, 2, NAN, NAN], [NAN, 3, 3, NAN], [NAN, NAN, NAN, NAN]]),
+    ),
     "mode_dim0": (lambda lib, x: tuple(x.mode(0, keepdim=True)), REPEATS.astype(np.int64)),
     "quantile_nan": (lambda lib, x: lib.quantile(x, 0.5, 1), WITH_NAN),
     "nanquantile_nan": (lambda lib, x: lib.nanquantile(x, 0.25, 1), WITH_NAN),
