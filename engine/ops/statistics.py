@@ -49,7 +49,7 @@ def _kth_index(a, axis, k):
     """The index of the k-th smallest (0-based `k`, an int or an array with the axis
     kept) along `axis`, NaN counted as the largest."""
     xp = _xp(a)
-    order = xp.argsort(a, axis=axis)
+    order = xp.argsort(a, axis=axis, kind="stable")
     if isinstance(k, int):
         return xp.take(order, xp.asarray([k]), axis=axis)
     return xp.take_along_axis(order, k, axis=axis)
