@@ -243,3 +243,58 @@ from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402
+
+# isort: split
+# order statistics, NaN-aware reductions, running extrema, differences, histograms,
+# searches; products, decompositions and solvers
+from engine.ops.linalg_more import (  # noqa: E402
+    addbmm,
+    addmv,
+    addmv_,
+    baddbmm,
+    cdist,
+    chain_matmul,
+    cross,
+    det,
+    dist,
+    ger,
+    inner,
+    kron,
+    logdet,
+    matrix_exp,
+    matrix_power,
+    pdist,
+    pinverse,
+    renorm,
+    slogdet,
+    svd,
+    tensordot,
+)
+from engine.ops.linalg_more import cholesky_legacy as cholesky  # noqa: E402
+from engine.ops.linalg_more import inv as inverse  # noqa: E402
+from engine.ops.linalg_more import qr_legacy as qr  # noqa: E402
+from engine.ops.statistics import (  # noqa: E402
+    aminmax,
+    bucketize,
+    cummax,
+    cummin,
+    cumulative_trapezoid,
+    diff,
+    histc,
+    kthvalue,
+    logcumsumexp,
+    median,
+    mode,
+    msort,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    searchsorted,
+    std_mean,
+    trapezoid,
+    trapz,
+    unique_consecutive,
+    var_mean,
+)

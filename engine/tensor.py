@@ -1106,6 +1106,140 @@ class Tensor:
         ops.inplace.index_put_args("index_put", self, indices, values)
         return self.clone().index_put_(indices, values, accumulate)
 
+    # ----- order statistics, NaN-aware reductions, running extrema (engine.ops.statistics) --
+    def median(self, dim=None, keepdim=False):
+        return ops.statistics.median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return ops.statistics.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return ops.statistics.mode(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return ops.statistics.kthvalue(self, k, dim, keepdim)
+
+    def msort(self) -> Tensor:
+        return ops.statistics.msort(self)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> Tensor:
+        return ops.statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> Tensor:
+        return ops.statistics.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.statistics.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.statistics.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def cummax(self, dim):
+        return ops.statistics.cummax(self, dim)
+
+    def cummin(self, dim):
+        return ops.statistics.cummin(self, dim)
+
+    def logcumsumexp(self, dim) -> Tensor:
+        return ops.statistics.logcumsumexp(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None) -> Tensor:
+        return ops.statistics.diff(self, n, dim, prepend, append)
+
+    def histc(self, bins=100, min=0, max=0) -> Tensor:
+        return ops.statistics.histc(self, bins, min, max)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return ops.statistics.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return ops.statistics.aminmax(self, dim=dim, keepdim=keepdim)
+
+    # ----- more products and linear algebra (engine.ops.linalg_more) ----------------------
+    def cross(self, other, dim=None) -> Tensor:
+        return ops.linalg_more.cross(self, other, dim)
+
+    def kron(self, other) -> Tensor:
+        return ops.linalg_more.kron(self, other)
+
+    def inner(self, other) -> Tensor:
+        return ops.linalg_more.inner(self, other)
+
+    def ger(self, vec2) -> Tensor:
+        return ops.linalg_more.ger(self, vec2)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.baddbmm(x, a, b, beta=beta, alpha=alpha),
+            batch1,
+            batch2,
+            keeps_self=False,
+        )
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.addbmm(x, a, b, beta=beta, alpha=alpha),
+            batch1,
+            batch2,
+            keeps_self=False,
+        )
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.addmv(x, a, b, beta=beta, alpha=alpha),
+            mat,
+            vec,
+            keeps_self=False,
+        )
+
+    def renorm_(self, p, dim, maxnorm) -> Tensor:
+        return self._modify(lambda x: ops.linalg_more.renorm(x, p, dim, maxnorm))
+
+    def qr(self, some=True):
+        return ops.linalg_more.qr_legacy(self, some)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def dist(self, other, p=2) -> Tensor:
+        return ops.linalg_more.dist(self, other, p)
+
+    def renorm(self, p, dim, maxnorm) -> Tensor:
+        return ops.linalg_more.renorm(self, p, dim, maxnorm)
+
+    def det(self) -> Tensor:
+        return ops.linalg_more.det(self)
+
+    def inverse(self) -> Tensor:
+        return ops.linalg_more.inv(self)
+
+    def slogdet(self):
+        return ops.linalg_more.slogdet(self)
+
+    def logdet(self) -> Tensor:
+        return ops.linalg_more.logdet(self)
+
+    def svd(self, some=True, compute_uv=True):
+        return ops.linalg_more.svd(self, some, compute_uv)
+
+    def pinverse(self, rcond=1e-15) -> Tensor:
+        return ops.linalg_more.pinverse(self, rcond)
+
+    def cholesky(self, upper=False) -> Tensor:
+        return ops.linalg_more.cholesky(self, upper=upper)
+
+    def matrix_power(self, n) -> Tensor:
+        return ops.linalg_more.matrix_power(self, n)
+
+    def matrix_exp(self) -> Tensor:
+        return ops.linalg_more.matrix_exp(self)
+
     # ----- in place ----------------------------------------------------------
     def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.
