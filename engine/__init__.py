@@ -220,6 +220,53 @@ from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 # normalisation, similarity and unflatten as torch.* has them, with the same arguments
 # (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
+
+# aliases, axis moves, splits and stacks, broadcasting helpers, counting, aminmax
+from engine.ops.more_shape import (  # noqa: E402
+    absolute,
+    aminmax,
+    argwhere,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    clone,
+    column_stack,
+    concat,
+    concatenate,
+    count_nonzero,
+    divide,
+    dsplit,
+    dstack,
+    greater,
+    greater_equal,
+    hsplit,
+    hstack,
+    is_complex,
+    is_floating_point,
+    is_nonzero,
+    less,
+    less_equal,
+    moveaxis,
+    movedim,
+    multiply,
+    negative,
+    not_equal,
+    positive,
+    ravel,
+    select,
+    subtract,
+    swapaxes,
+    swapdims,
+    take,
+    take_along_dim,
+    tensor_split,
+    true_divide,
+    vsplit,
+    vstack,
+)
 from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402

@@ -1090,6 +1090,217 @@ class Tensor:
     def ge(self, other) -> Tensor:
         return ops.ge(self, other)
 
+    # ----- aliases, axis moves, splits, counting, pointwise math, indexing in place -------
+    def absolute(self) -> Tensor:
+        return ops.abs(self)
+
+    def absolute_(self) -> Tensor:
+        return self.abs_()
+
+    def negative(self) -> Tensor:
+        return ops.neg(self)
+
+    def negative_(self) -> Tensor:
+        return self.neg_()
+
+    def positive(self) -> Tensor:
+        return ops.more_shape.positive(self)
+
+    def multiply(self, other) -> Tensor:
+        return ops.mul(self, other)
+
+    def multiply_(self, other) -> Tensor:
+        return self.mul_(other)
+
+    def subtract(self, other, *, alpha=1) -> Tensor:
+        return ops.sub(self, other, alpha=alpha)
+
+    def subtract_(self, other, *, alpha=1) -> Tensor:
+        return self.sub_(other, alpha=alpha)
+
+    def divide(self, other, *, rounding_mode=None) -> Tensor:
+        return ops.more_shape.divide(self, other, rounding_mode=rounding_mode)
+
+    def divide_(self, other, *, rounding_mode=None) -> Tensor:
+        return self._modify(
+            lambda x, o: ops.more_shape.divide(x, o, rounding_mode=rounding_mode),
+            other,
+            keeps_self=getattr(other, "requires_grad", False),
+        )
+
+    def true_divide(self, other) -> Tensor:
+        return ops.div(self, other)
+
+    def true_divide_(self, other) -> Tensor:
+        return self.div_(other)
+
+    def not_equal(self, other) -> Tensor:
+        return ops.ne(self, other)
+
+    def greater(self, other) -> Tensor:
+        return ops.gt(self, other)
+
+    def greater_equal(self, other) -> Tensor:
+        return ops.ge(self, other)
+
+    def less(self, other) -> Tensor:
+        return ops.lt(self, other)
+
+    def less_equal(self, other) -> Tensor:
+        return ops.le(self, other)
+
+    def not_equal_(self, other) -> Tensor:
+        return self.ne_(other)
+
+    def greater_(self, other) -> Tensor:
+        return self.gt_(other)
+
+    def greater_equal_(self, other) -> Tensor:
+        return self.ge_(other)
+
+    def less_(self, other) -> Tensor:
+        return self.lt_(other)
+
+    def less_equal_(self, other) -> Tensor:
+        return self.le_(other)
+
+    def swapaxes(self, axis0, axis1) -> Tensor:
+        return ops.transpose(self, axis0, axis1)
+
+    def swapdims(self, dim0, dim1) -> Tensor:
+        return ops.transpose(self, dim0, dim1)
+
+    def swapaxes_(self, axis0, axis1) -> Tensor:
+        return self.transpose_(axis0, axis1)
+
+    def swapdims_(self, dim0, dim1) -> Tensor:
+        return self.transpose_(dim0, dim1)
+
+    def movedim(self, source, destination) -> Tensor:
+        return ops.more_shape.movedim(self, source, destination)
+
+    def moveaxis(self, source, destination) -> Tensor:
+        return ops.more_shape.movedim(self, source, destination)
+
+    def ravel(self) -> Tensor:
+        return ops.more_shape.ravel(self)
+
+    def select(self, dim, index) -> Tensor:
+        return ops.more_shape.select(self, dim, index)
+
+    def take(self, index) -> Tensor:
+        return ops.more_shape.take(self, index)
+
+    def take_along_dim(self, indices, dim=None) -> Tensor:
+        return ops.more_shape.take_along_dim(self, indices, dim)
+
+    def tensor_split(self, indices_or_sections, dim=0) -> tuple:
+        return ops.more_shape.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections) -> tuple:
+        return ops.more_shape.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections) -> tuple:
+        return ops.more_shape.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections) -> tuple:
+        return ops.more_shape.dsplit(self, indices_or_sections)
+
+    def broadcast_to(self, size) -> Tensor:
+        return ops.more_shape.broadcast_to(self, size)
+
+    def is_nonzero(self) -> bool:
+        return ops.more_shape.is_nonzero(self)
+
+    def is_complex(self) -> bool:
+        return False
+
+    def count_nonzero(self, dim=None) -> Tensor:
+        return ops.more_shape.count_nonzero(self, dim)
+
+    def argwhere(self) -> Tensor:
+        return ops.more_shape.argwhere(self)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return ops.more_shape.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    def nelement(self) -> int:
+        return int(self._data.size)
+
+    def byte(self) -> Tensor:
+        return self.to(_dt.uint8)
+
+    def char(self) -> Tensor:
+        return self.to(_dt.int8)
+
+    def short(self) -> Tensor:
+        return self.to(_dt.int16)
+
+    @property
+    def H(self) -> Tensor:  # real tensors: the conjugate is the tensor itself
+        if self.ndim not in (0, 2):
+            raise RuntimeError(
+                f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor."
+            )
+        return self.T if self.ndim == 2 else self
+
+    @property
+    def mH(self) -> Tensor:
+        return self.mT
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.size) * self._data.itemsize
+
+    def data_ptr(self) -> int:
+        a = self._data
+        return int(a.data.ptr) if self.is_cuda else int(a.__array_interface__["data"][0])
+
+    def get_device(self) -> int:
+        return 0 if self.is_cuda else -1
+
+    def pin_memory(self, device=None) -> Tensor:
+        if not backend.is_cuda_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self if self.is_cuda else self.clone()
+
+    @property
+    def retains_grad(self) -> bool:
+        ref = getattr(self._ctx, "retained", None) if self._ctx is not None else None
+        return ref is not None and ref() is self
+
+    def sum_to_size(self, *size) -> Tensor:
+        return ops.more_shape.sum_to_size(self, *size)
+
+    def apply_(self, callable) -> Tensor:
+        self._check_mapped()
+        ops.more_shape.map_values(self, callable)
+        version_counter(self).value += 1
+        return self
+
+    def map_(self, tensor, callable) -> Tensor:
+        self._check_mapped()
+        shape = ops.more_shape.broadcast_shapes(self.shape, tensor.shape)
+        if tuple(shape) != tuple(self.shape):
+            ops.expand(tensor, *self.shape)  # PyTorch's error for a size that cannot expand
+        ops.more_shape.map_values(self, callable, tensor)
+        version_counter(self).value += 1
+        return self
+
+    def _check_mapped(self) -> None:
+        if self.requires_grad and state.grad_enabled:
+            raise RuntimeError(
+                "Can't call apply_() on Variable that requires grad. Use var.detach().apply_() "
+                "instead."
+            )
+
     # ----- in place ----------------------------------------------------------
     def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.

@@ -1,0 +1,209 @@
+"""Aliases, axis moves, splits, stacks, pointwise math, creation helpers and in-place
+indexing against PyTorch: values, dtypes, shapes, gradients and exception types."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+from tests.engine.gradcheck import Const, check_op
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+RNG = np.random.default_rng(0)
+
+
+def _same(ours, ref, rtol=1e-6, atol=1e-6):
+    if isinstance(ref, tuple | list):
+        assert len(ours) == len(ref)
+        for o, r in zip(ours, ref, strict=True):
+            _same(o, r, rtol, atol)
+        return
+    if not isinstance(ref, torch.Tensor):
+        assert ours == ref
+        return
+    assert str(ours.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+    assert tuple(ours.shape) == tuple(ref.shape)
+    np.testing.assert_allclose(
+        ours.detach().numpy().astype(np.float64),
+        ref.detach().numpy().astype(np.float64),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=True,
+    )
+
+
+def _both(fn, *arrays):
+    """fn(lib, *tensors) for the engine and torch, from the same NumPy arrays."""
+    ours = fn(engine, *(engine.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays))
+    ref = fn(torch, *(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays))
+    return ours, ref
+
+
+def _raises(fn, *arrays):
+    with pytest.raises(Exception) as ref:
+        fn(torch, *(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays))
+    with pytest.raises(ref.type):
+        fn(engine, *(engine.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays))
+
+
+X = RNG.standard_normal((3, 4)).astype(np.float32)
+Y = RNG.standard_normal((3, 4)).astype(np.float32)
+I = np.array([[7, -7, 5], [-5, 3, 0]], dtype=np.int64)
+J = np.array([[2, 2, -3], [3, -2, 4]], dtype=np.int64)
+
+# ----- aliases and wrappers -------------------------------------------------------------
+
+ALIASES = [
+    lambda m, x, y: m.absolute(x),
+    lambda m, x, y: x.absolute(),
+    lambda m, x, y: m.multiply(x, y),
+    lambda m, x, y: x.multiply(y),
+    lambda m, x, y: m.subtract(x, y, alpha=2),
+    lambda m, x, y: m.negative(x),
+    lambda m, x, y: m.positive(x),
+    lambda m, x, y: m.true_divide(x, y),
+    lambda m, x, y: m.divide(x, y),
+    lambda m, x, y: m.divide(x, y, rounding_mode="trunc"),
+    lambda m, x, y: m.divide(x, y, rounding_mode="floor"),
+    lambda m, x, y: x.divide(y, rounding_mode="trunc"),
+    lambda m, x, y: m.clone(x),
+    lambda m, x, y: m.concat([x, y], 1),
+    lambda m, x, y: m.concatenate([x, y], axis=0),
+    lambda m, x, y: m.swapaxes(x, 0, 1),
+    lambda m, x, y: x.swapdims(1, 0),
+    lambda m, x, y: m.movedim(x.reshape(3, 2, 2), 0, -1),
+    lambda m, x, y: m.moveaxis(x.reshape(3, 2, 2), (0, 1), (2, 0)),
+    lambda m, x, y: x.reshape(3, 2, 2).movedim((2,), (0,)),
+    lambda m, x, y: m.ravel(x.t()),
+    lambda m, x, y: m.select(x, 1, -1),
+    lambda m, x, y: x.select(0, 2),
+    lambda m, x, y: m.broadcast_to(x[0], (2, 4)),
+    lambda m, x, y: m.broadcast_tensors(x, y[:1]),
+    lambda m, x, y: m.hstack([x, y]),
+    lambda m, x, y: m.hstack([x[0], y[0]]),
+    lambda m, x, y: m.vstack([x[0], y]),
+    lambda m, x, y: m.dstack([x, y]),
+    lambda m, x, y: m.dstack([x[0], y[0]]),
+    lambda m, x, y: m.column_stack([x[0], y.t()]),
+    lambda m, x, y: m.atleast_1d(x.sum()),
+    lambda m, x, y: m.atleast_2d(x[0]),
+    lambda m, x, y: m.atleast_3d(x),
+    lambda m, x, y: m.atleast_3d(x[0], x.sum()),
+    lambda m, x, y: m.tensor_split(x, 3, 1),
+    lambda m, x, y: m.tensor_split(x, [1, 3], dim=1),
+    lambda m, x, y: x.tensor_split([2, 7]),
+    lambda m, x, y: m.hsplit(x, 2),
+    lambda m, x, y: m.hsplit(x, [1]),
+    lambda m, x, y: m.vsplit(x, 3),
+    lambda m, x, y: m.dsplit(x.reshape(3, 1, 4), [1, 2]),
+    lambda m, x, y: m.aminmax(x),
+    lambda m, x, y: m.aminmax(x, dim=1, keepdim=True),
+    lambda m, x, y: x.sum_to_size(1, 4),
+    lambda m, x, y: x.sum_to_size(4),
+    lambda m, x, y: x.t().H,
+    lambda m, x, y: x.reshape(3, 2, 2).mH,
+]
+
+
+@pytest.mark.parametrize("k", range(len(ALIASES)))
+def test_aliases_match_torch_with_gradients(k):
+    fn = ALIASES[k]
+    check_op(fn, X.astype(np.float64) + 0.1, Const(Y.astype(np.float64) + 3.0))
+
+
+def test_integer_division_modes_and_comparison_aliases():
+    for mode in (None, "trunc", "floor"):
+        _same(*_both(lambda m, a, b, mode=mode: m.divide(a, b, rounding_mode=mode), I, J))
+        _same(*_both(lambda m, a, b, mode=mode: a.divide(b, rounding_mode=mode), I, 3))
+    for name in ("not_equal", "greater", "greater_equal", "less", "less_equal"):
+        _same(*_both(lambda m, a, b, name=name: getattr(m, name)(a, b), I, J))
+        _same(*_both(lambda m, a, b, name=name: getattr(a, name)(b), I, J))
+    ours, ref = engine.tensor(I), torch.tensor(I)
+    ours.divide_(2, rounding_mode="floor")
+    ref.divide_(2, rounding_mode="floor")
+    _same(ours, ref)
+
+
+def test_take_count_and_predicates():
+    idx = np.array([[0, -1], [5, 11]], dtype=np.int64)
+    _same(*_both(lambda m, x, i: m.take(x, i), X, idx))
+    _same(*_both(lambda m, x, i: x.take(i), I, idx[:1]))
+    along = np.array([[0, 3], [1, 1], [2, 0]], dtype=np.int64)
+    _same(*_both(lambda m, x, i: m.take_along_dim(x, i, 1), X, along))
+    _same(*_both(lambda m, x, i: m.take_along_dim(x, i), X, along))
+    _same(*_both(lambda m, x, i: m.take_along_dim(x, i[:1, :1], dim=0), X, along))
+    check_op(lambda m, x, i: m.take(x, i), X.astype(np.float64), idx)
+    check_op(lambda m, x, i: m.take_along_dim(x, i, dim=1), X.astype(np.float64), along)
+    z = np.array([[0, 1, 0], [2, 0, 3]], dtype=np.int64)
+    _same(*_both(lambda m, x: m.count_nonzero(x), z))
+    _same(*_both(lambda m, x: m.count_nonzero(x, dim=0), z))
+    _same(*_both(lambda m, x: x.count_nonzero((0, 1)), z))
+    _same(*_both(lambda m, x: m.argwhere(x), z))
+    _same(*_both(lambda m, x: x.argwhere(), z[0]))
+    for v in (np.array([0.0]), np.array(2), np.array([[True]])):
+        assert engine.is_nonzero(engine.tensor(v)) == torch.is_nonzero(torch.tensor(v))
+    t, r = engine.tensor(X), torch.tensor(X)
+    assert engine.is_floating_point(t) and not engine.is_floating_point(engine.tensor(I))
+    assert engine.is_complex(t) is False and t.is_complex() is False
+    assert t.ndimension() == r.ndimension() and t.nelement() == r.nelement()
+    assert t.itemsize == r.itemsize and t.nbytes == r.nbytes
+    assert engine.tensor(I).nbytes == torch.tensor(I).nbytes
+    for name in ("byte", "char", "short"):
+        _same(getattr(engine.tensor(I), name)(), getattr(torch.tensor(I), name)())
+    assert t.get_device() == r.get_device() == -1
+    assert t.data_ptr() != 0 and t[1:].data_ptr() == t.data_ptr() + 4 * 4
+    assert engine.broadcast_shapes((2, 1), (3,), 1) == torch.broadcast_shapes((2, 1), (3,), 1)
+    assert engine.broadcast_shapes() == torch.broadcast_shapes()
+
+
+def test_retains_grad_apply_and_map():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    assert not x.retains_grad and not y.retains_grad
+    y.retain_grad()
+    assert y.retains_grad
+    ours, ref = engine.tensor(I), torch.tensor(I)
+    _same(ours.apply_(lambda v: v * 3 + 1), ref.apply_(lambda v: v * 3 + 1))
+    ours, ref = engine.tensor(X), torch.tensor(X)
+    _same(
+        ours.map_(engine.tensor(Y[0]), lambda a, b: a - 2 * b),
+        ref.map_(torch.tensor(Y[0]), lambda a, b: a - 2 * b),
+    )
+    assert ours._version == 1
+    with pytest.raises(RuntimeError):
+        x.apply_(lambda v: v)
+    with pytest.raises(RuntimeError):
+        engine.ones(2).map_(engine.ones(3), lambda a, b: a)
+
+
+ERRORS = [
+    lambda m, x: m.divide(x, x, rounding_mode="up"),
+    lambda m, x: m.positive(x > 0),
+    lambda m, x: m.select(x, 2, 0),
+    lambda m, x: m.select(x, 0, 3),
+    lambda m, x: m.take(x, m.tensor([12])),
+    lambda m, x: m.take(x, m.tensor([1.0])),
+    lambda m, x: m.movedim(x, (0, 1), 0),
+    lambda m, x: m.hsplit(x, 3),
+    lambda m, x: m.vsplit(x[0], 1),
+    lambda m, x: m.dsplit(x, 1),
+    lambda m, x: m.tensor_split(x.sum(), 2),
+    lambda m, x: m.hstack(x),
+    lambda m, x: m.take_along_dim(x, m.tensor([[0, 1]]), dim=0),
+    lambda m, x: m.broadcast_shapes((2,), (3,)),
+    lambda m, x: m.broadcast_tensors(x, x[:2]),
+    lambda m, x: m.is_nonzero(x),
+    lambda m, x: m.is_nonzero(x[:0, 0]),
+    lambda m, x: m.aminmax(x[:0]),
+    lambda m, x: x.sum_to_size(2),
+    lambda m, x: x[0].H,
+    lambda m, x: m.take_along_dim(x, m.tensor([0]), 0),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_alias_errors_match_torch(k):
+    _raises(ERRORS[k], X)
