@@ -220,8 +220,45 @@ from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 # normalisation, similarity and unflatten as torch.* has them, with the same arguments
 # (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
+from engine.ops.movement import unflatten  # noqa: E402
+from engine.ops.normalization import group_norm  # noqa: E402
+from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
+from engine.serialization import load, save  # noqa: E402
 
-# aliases, axis moves, splits and stacks, broadcasting helpers, counting, aminmax
+# isort: split
+# aliases, axis moves, splits and stacks, broadcasting helpers, counting, aminmax,
+# more pointwise math
+from engine.ops.more_pointwise import (  # noqa: E402
+    addcdiv,
+    addcmul,
+    deg2rad,
+    digamma,
+    erfc,
+    erfinv,
+    exp2,
+    float_power,
+    fmax,
+    fmin,
+    frac,
+    gcd,
+    heaviside,
+    hypot,
+    isin,
+    isneginf,
+    isposinf,
+    isreal,
+    lcm,
+    ldexp,
+    lgamma,
+    logaddexp,
+    logaddexp2,
+    logit,
+    rad2deg,
+    sgn,
+    signbit,
+    sinc,
+    xlogy,
+)
 from engine.ops.more_shape import (  # noqa: E402
     absolute,
     aminmax,
@@ -267,7 +304,3 @@ from engine.ops.more_shape import (  # noqa: E402
     vsplit,
     vstack,
 )
-from engine.ops.movement import unflatten  # noqa: E402
-from engine.ops.normalization import group_norm  # noqa: E402
-from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
-from engine.serialization import load, save  # noqa: E402

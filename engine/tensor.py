@@ -1294,6 +1294,149 @@ class Tensor:
         version_counter(self).value += 1
         return self
 
+    def sgn(self) -> Tensor:
+        return ops.more_pointwise.sgn(self)
+
+    def signbit(self) -> Tensor:
+        return ops.more_pointwise.signbit(self)
+
+    def frac(self) -> Tensor:
+        return ops.more_pointwise.frac(self)
+
+    def exp2(self) -> Tensor:
+        return ops.more_pointwise.exp2(self)
+
+    def erfc(self) -> Tensor:
+        return ops.more_pointwise.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return ops.more_pointwise.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        return ops.more_pointwise.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        return ops.more_pointwise.digamma(self)
+
+    def deg2rad(self) -> Tensor:
+        return ops.more_pointwise.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return ops.more_pointwise.rad2deg(self)
+
+    def sinc(self) -> Tensor:
+        return ops.more_pointwise.sinc(self)
+
+    def isneginf(self) -> Tensor:
+        return ops.more_pointwise.isneginf(self)
+
+    def isposinf(self) -> Tensor:
+        return ops.more_pointwise.isposinf(self)
+
+    def isreal(self) -> Tensor:
+        return ops.more_pointwise.isreal(self)
+
+    def sgn_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.sgn)
+
+    def frac_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.frac)
+
+    def exp2_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.exp2)
+
+    def erfc_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.erfc)
+
+    def erfinv_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.erfinv)
+
+    def lgamma_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.lgamma)
+
+    def digamma_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.digamma)
+
+    def deg2rad_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.deg2rad)
+
+    def rad2deg_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.rad2deg)
+
+    def sinc_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.sinc)
+
+    def xlogy(self, other) -> Tensor:
+        return ops.more_pointwise.xlogy(self, other)
+
+    def hypot(self, other) -> Tensor:
+        return ops.more_pointwise.hypot(self, other)
+
+    def logaddexp(self, other) -> Tensor:
+        return ops.more_pointwise.logaddexp(self, other)
+
+    def logaddexp2(self, other) -> Tensor:
+        return ops.more_pointwise.logaddexp2(self, other)
+
+    def fmax(self, other) -> Tensor:
+        return ops.more_pointwise.fmax(self, other)
+
+    def fmin(self, other) -> Tensor:
+        return ops.more_pointwise.fmin(self, other)
+
+    def float_power(self, exponent) -> Tensor:
+        return ops.more_pointwise.float_power(self, exponent)
+
+    def gcd(self, other) -> Tensor:
+        return ops.more_pointwise.gcd(self, other)
+
+    def lcm(self, other) -> Tensor:
+        return ops.more_pointwise.lcm(self, other)
+
+    def ldexp(self, other) -> Tensor:
+        return ops.more_pointwise.ldexp(self, other)
+
+    def heaviside(self, values) -> Tensor:
+        return ops.more_pointwise.heaviside(self, values)
+
+    def xlogy_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.xlogy, other)
+
+    def hypot_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.hypot, other)
+
+    def gcd_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.gcd, other)
+
+    def lcm_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.lcm, other)
+
+    def ldexp_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.ldexp, other)
+
+    def heaviside_(self, values) -> Tensor:
+        return self._modify(ops.more_pointwise.heaviside, values)
+
+    def float_power_(self, exponent) -> Tensor:
+        if self._data.dtype != np.float64:
+            raise RuntimeError(
+                f"the base given to float_power_ has dtype {self.dtype} but the operation's "
+                "result requires dtype Double"
+            )
+        return self._modify(ops.more_pointwise.float_power, exponent)
+
+    def logit(self, eps=None) -> Tensor:
+        return ops.more_pointwise.logit(self, eps)
+
+    def logit_(self, eps=None) -> Tensor:
+        return self._modify(lambda x: ops.more_pointwise.logit(x, eps))
+
+    def addcmul(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return ops.more_pointwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return ops.more_pointwise.addcdiv(self, tensor1, tensor2, value=value)
+
     def _check_mapped(self) -> None:
         if self.requires_grad and state.grad_enabled:
             raise RuntimeError(

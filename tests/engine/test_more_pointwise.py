@@ -207,3 +207,146 @@ ERRORS = [
 @pytest.mark.parametrize("k", range(len(ERRORS)))
 def test_alias_errors_match_torch(k):
     _raises(ERRORS[k], X)
+
+
+# ----- pointwise math -------------------------------------------------------------------
+
+SPECIAL = np.array([-3.7, -2.5, -1.5, -0.5, -1e-3, 0.0, -0.0, 0.3, 1.0, 2.0, 4.5, 12.0, 40.0])
+UNIT = np.array([-0.999, -0.9, -0.4, -1e-4, 0.0, 0.2, 0.6, 0.95, 0.99999, 1.0, -1.0, 1.5])
+WIDE = np.array([-30.0, -6.0, -2.5, -1.0, -0.1, 0.0, 0.4, 1.7, 2.5, 3.3, 6.0, 9.0, 27.0])
+EDGE = np.array([np.inf, -np.inf, np.nan, -2.0, 0.0, -0.0])
+INTS = np.array([-3, -1, 0, 2, 5], dtype=np.int64)
+UNARY_MATH = "sgn signbit frac exp2 erfc erfinv lgamma digamma deg2rad rad2deg sinc".split()
+UNARY_MATH += "isneginf isposinf isreal logit".split()
+
+
+@pytest.mark.parametrize("name", UNARY_MATH)
+def test_unary_math_values_and_dtypes(name):
+    for arr in (SPECIAL, UNIT, WIDE, EDGE):
+        for dt in (np.float32, np.float64):
+            ours, ref = _both(lambda m, x: getattr(m, name)(x), arr.astype(dt))
+            tol = 2e-6 if dt == np.float32 else 1e-10
+            _same(ours, ref, rtol=tol, atol=tol)
+            ours, ref = _both(lambda m, x: getattr(x, name)(), arr.astype(dt))
+            _same(ours, ref, rtol=tol, atol=tol)
+    if name == "frac":
+        _raises(lambda m, x: m.frac(x), INTS)
+    else:
+        _same(*_both(lambda m, x: getattr(m, name)(x), INTS), rtol=2e-6, atol=2e-6)
+
+
+IN_PLACE = [n for n in UNARY_MATH if hasattr(torch.Tensor, n + "_") and n != "sgn"]
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_unary_math_in_place(name):
+    ours, ref = _both(lambda m, x: getattr(x, name + "_")(), WIDE.astype(np.float32) / 31)
+    _same(ours, ref, rtol=2e-6, atol=2e-6)
+    x = engine.tensor(UNIT[1:8], requires_grad=True)
+    y = x * 1.0
+    getattr(y, name + "_")()
+    y.sum().backward()
+    xt = torch.tensor(UNIT[1:8], requires_grad=True)
+    yt = xt * 1.0
+    getattr(yt, name + "_")()
+    yt.sum().backward()
+    _same(x.grad, xt.grad, rtol=1e-6, atol=1e-6)
+
+
+GRADS = [
+    (lambda m, x: m.lgamma(x), SPECIAL[[0, 1, 3, 4, 7, 8, 9, 10, 11]]),
+    (lambda m, x: m.digamma(x), SPECIAL[[0, 1, 3, 4, 7, 8, 9, 10, 11]]),
+    (lambda m, x: m.erfc(x), WIDE[2:-2]),
+    (lambda m, x: m.erfinv(x), UNIT[:8]),
+    (lambda m, x: m.sinc(x), WIDE),
+    (lambda m, x: m.frac(x), WIDE[[2, 4, 6, 7, 9]]),
+    (lambda m, x: m.exp2(x), WIDE[1:-2]),
+    (lambda m, x: m.deg2rad(x), WIDE),
+    (lambda m, x: x.rad2deg(), WIDE),
+    (lambda m, x: m.logit(x), UNIT[[1, 2, 5, 6, 7]] / 2 + 0.5),
+    (lambda m, x: m.logit(x, eps=0.25), UNIT[[1, 2, 5, 6, 7]] / 2 + 0.5),
+]
+
+
+@pytest.mark.parametrize("k", range(len(GRADS)))
+def test_unary_math_gradients(k):
+    fn, arr = GRADS[k]
+    check_op(fn, arr.astype(np.float64))
+
+
+A = RNG.standard_normal((3, 4))
+B = RNG.standard_normal((1, 4))
+POS = np.abs(RNG.standard_normal((3, 1))) + 0.5
+BINARY_GRADS = [
+    (lambda m, a, p: m.xlogy(a, p), "ap"),
+    (lambda m, a, b: a.xlogy(b * b + 0.1), "ab"),
+    (lambda m, a, b: m.hypot(a, b), "ab"),
+    (lambda m, a, b: m.logaddexp(a, b), "ab"),
+    (lambda m, a, b: a.logaddexp2(b * 10), "ab"),
+    (lambda m, a, b: m.fmax(a, b), "ab"),
+    (lambda m, a, b: m.fmin(a, b), "ab"),
+    (lambda m, p, a: m.float_power(p, a), "pa"),
+    (lambda m, a: m.float_power(a, 2), "a"),
+    (lambda m, a: m.ldexp(a, m.tensor([1, 2, 3, 0])), "a"),
+    (lambda m, a, b, p: m.addcmul(a, b, p, value=-1.5), "abp"),
+    (lambda m, a, b, p: a.addcdiv(b, p, value=0.5), "abp"),
+    (lambda m, a, b, p: m.addcdiv(a, b, p), "abp"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(BINARY_GRADS)))
+def test_binary_math_gradients(k):
+    fn, which = BINARY_GRADS[k]
+    check_op(fn, *({"a": A, "b": B, "p": POS}[c] for c in which))
+
+
+def test_binary_math_values_dtypes_and_specials():
+    nan, inf = np.nan, np.inf
+    a = np.array([0.0, 0.0, 1.0, nan, 2.0, -inf, inf, -1.0], dtype=np.float32)
+    b = np.array([nan, 0.0, nan, 1.0, -3.0, 5.0, inf, -0.0], dtype=np.float32)
+    for name in ("xlogy", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "heaviside"):
+        _same(*_both(lambda m, x, y, name=name: getattr(m, name)(x, y), a, b))
+        _same(*_both(lambda m, x, y, name=name: getattr(x, name)(y), a, b))
+    i = np.array([0, -4, 6, 12, 7], dtype=np.int64)
+    j = np.array([0, 6, -9, 8, 0], dtype=np.int64)
+    for name in ("gcd", "lcm", "fmax", "fmin", "heaviside"):
+        _same(*_both(lambda m, x, y, name=name: getattr(m, name)(x, y), i, j))
+    _same(*_both(lambda m, x, y: m.xlogy(x, y), i, j))
+    _same(*_both(lambda m, x, y: m.xlogy(2, y), i, a[:5]))
+    _same(*_both(lambda m, x, y: m.xlogy(x, 3.0), a, i))
+    _same(*_both(lambda m, x, y: m.float_power(x, y), i, j))
+    _same(*_both(lambda m, x, y: m.float_power(x, 0.5), a, i))
+    _same(*_both(lambda m, x, y: m.float_power(2, x), a, i))
+    _same(*_both(lambda m, x, y: m.ldexp(x, y), a[:5], i))
+    _same(*_both(lambda m, x, y: m.addcmul(x, x, y, value=2), i, j))
+    _same(*_both(lambda m, x, y: m.addcdiv(x.float(), y.float(), x.float()), i, j + 20))
+    _same(*_both(lambda m, x, y: x.gcd_(y), i, j))
+    _same(*_both(lambda m, x, y: x.lcm_(y), i, j))
+    _same(*_both(lambda m, x, y: x.double().float_power_(y), a, b))
+    _same(*_both(lambda m, x, y: x.hypot_(y), a, b))
+    _same(*_both(lambda m, x, y: x.heaviside_(y), a, b))
+    _same(*_both(lambda m, x, y: m.isin(x, y), i, j))
+    _same(*_both(lambda m, x, y: m.isin(x, y, invert=True), i, j))
+    _same(*_both(lambda m, x, y: m.isin(x, 6), i, j))
+    _same(*_both(lambda m, x, y: m.isin(6, y), i, j))
+    _same(*_both(lambda m, x, y: m.isin(x, y), a, b))
+
+
+MATH_ERRORS = [
+    lambda m, x, i: m.hypot(i, i),
+    lambda m, x, i: m.logaddexp(i, i),
+    lambda m, x, i: m.gcd(x, x),
+    lambda m, x, i: m.lcm(x, i),
+    lambda m, x, i: m.heaviside(x, x.double()),
+    lambda m, x, i: m.addcdiv(x, i, i),
+    lambda m, x, i: x.float_power_(2),
+    lambda m, x, i: i.frac_(),
+    lambda m, x, i: i.lgamma_(),
+    lambda m, x, i: m.erfinv(x.tolist()),
+    lambda m, x, i: m.lgamma(x, x),
+]
+
+
+@pytest.mark.parametrize("k", range(len(MATH_ERRORS)))
+def test_math_errors_match_torch(k):
+    _raises(MATH_ERRORS[k], A.astype(np.float32), INTS)
