@@ -227,7 +227,24 @@ from engine.serialization import load, save  # noqa: E402
 
 # isort: split
 # aliases, axis moves, splits and stacks, broadcasting helpers, counting, aminmax,
-# more pointwise math
+# more pointwise math, creation helpers, inference mode, print options, numeric limits
+from engine.more_creation import (  # noqa: E402
+    block_diag,
+    cartesian_prod,
+    combinations,
+    finfo,
+    get_num_threads,
+    iinfo,
+    inference_mode,
+    is_inference_mode_enabled,
+    logspace,
+    set_num_threads,
+    set_printoptions,
+    tril_indices,
+    triu_indices,
+    unravel_index,
+    vander,
+)
 from engine.ops.more_pointwise import (  # noqa: E402
     addcdiv,
     addcmul,

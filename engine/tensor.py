@@ -197,9 +197,9 @@ class Tensor:
 
     def __repr__(self) -> str:
         arr = backend.to_numpy(self._data)
-        body = np.array2string(
-            arr, precision=4, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3
-        )
+        from engine.more_creation import array2string_options  # set_printoptions' values
+
+        body = np.array2string(arr, separator=", ", prefix="tensor(", **array2string_options())
         extras = []
         if self._data.dtype not in (_dt.default_dtype.np, np.int64, np.bool_) or arr.size == 0:
             extras.append(f"dtype={self.dtype!r}")
@@ -1436,6 +1436,30 @@ class Tensor:
 
     def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
         return ops.more_pointwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def geometric_(self, p, *, generator=None) -> Tensor:
+        if not 0 < p <= 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1], but got p={p}")
+        return self._drawn(lambda rng, n: rng.geometric(p, size=n), generator)
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+        return self._drawn(lambda rng, n: rng.lognormal(mean, std, size=n), generator)
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+        return self._drawn(lambda rng, n: median + sigma * rng.standard_cauchy(size=n), generator)
+
+    def _drawn(self, draw, generator=None) -> Tensor:
+        """Overwrite this tensor with draws (engine's generator), recorded as a fill."""
+        values = draw(random._rng(generator), tuple(self.shape))
+        values = np.asarray(values).astype(self._data.dtype)
+        return self._modify(
+            lambda x: ops.inplace.overwrite(x, backend.to_device(values, self.device.type)),
+            keeps_self=False,
+        )
 
     def _check_mapped(self) -> None:
         if self.requires_grad and state.grad_enabled:

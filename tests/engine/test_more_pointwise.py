@@ -350,3 +350,140 @@ MATH_ERRORS = [
 @pytest.mark.parametrize("k", range(len(MATH_ERRORS)))
 def test_math_errors_match_torch(k):
     _raises(MATH_ERRORS[k], A.astype(np.float32), INTS)
+
+
+# ----- creation, modes, limits, random fills --------------------------------------------
+
+
+def test_creation_helpers_match_torch():
+    _same(engine.logspace(-2, 3, 7), torch.logspace(-2, 3, 7), rtol=1e-6)
+    _same(
+        engine.logspace(0, 4, 5, base=2.0, dtype=engine.float64),
+        torch.logspace(0, 4, 5, base=2.0, dtype=torch.float64),
+    )
+    for args in ((3, 4, 1), (4, 3, -1), (3, 3, 0), (0, 2, 0)):
+        _same(engine.tril_indices(*args), torch.tril_indices(*args))
+        _same(engine.triu_indices(*args), torch.triu_indices(*args))
+    _same(
+        engine.tril_indices(3, 3, dtype=engine.int32), torch.tril_indices(3, 3, dtype=torch.int32)
+    )
+    v = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    w = np.array([4, 5], dtype=np.int64)
+    _same(*_both(lambda m, a, b: m.cartesian_prod(a, b.float()), v, w))
+    _same(*_both(lambda m, a, b: m.cartesian_prod(a), v, w))
+    for r, rep in ((2, False), (3, False), (2, True), (0, False), (4, False)):
+        _same(*_both(lambda m, a, r=r, rep=rep: m.combinations(a, r, rep), v))
+    _same(*_both(lambda m, a, b: m.block_diag(a.sum(), a, b.reshape(2, 1)), v, w))
+    _same(*_both(lambda m, a: m.block_diag(a.reshape(3, 1), a.double()), v))
+    _same(*_both(lambda m, a: m.vander(a), v))
+    _same(*_both(lambda m, a: m.vander(a, 4, increasing=True), w))
+    _same(*_both(lambda m, a: m.vander(a, N=0), v))
+    idx = np.array([[4, 5], [0, -1], [6, -7]], dtype=np.int64)
+    _same(*_both(lambda m, i: m.unravel_index(i, (2, 3)), idx))
+    _same(*_both(lambda m, i: m.unravel_index(i, 6), idx))
+    _same(*_both(lambda m, i: m.unravel_index(i[0, 0], (2, 3)), idx))
+    check_op(lambda m, a, b: m.cartesian_prod(a, b), v.astype(np.float64), v[:2].astype(np.float64))
+    check_op(lambda m, a: m.combinations(a, 2, with_replacement=True), v.astype(np.float64))
+    check_op(
+        lambda m, a, b: m.block_diag(a, b.reshape(1, 2)),
+        v.astype(np.float64),
+        v[:2].astype(np.float64) + 0.5,
+    )
+    check_op(lambda m, a: m.vander(a, 4), v.astype(np.float64) - 0.5, backward=False)
+
+
+CREATION_ERRORS = [
+    lambda m, v: m.cartesian_prod(v.reshape(1, 3)),
+    lambda m, v: m.combinations(v, -1),
+    lambda m, v: m.block_diag(v.reshape(1, 1, 3)),
+    lambda m, v: m.vander(v.reshape(1, 3)),
+    lambda m, v: m.unravel_index(v, (2, 3)),
+    lambda m, v: m.finfo(m.int32),
+    lambda m, v: m.iinfo(m.float32),
+    lambda m, v: m.set_num_threads(0),
+]
+
+
+@pytest.mark.parametrize("k", range(len(CREATION_ERRORS)))
+def test_creation_errors_match_torch(k):
+    _raises(CREATION_ERRORS[k], np.array([1.0, 2.0, 3.0], dtype=np.float32))
+
+
+def test_inference_mode_and_threads():
+    x = engine.ones(2, requires_grad=True)
+    assert not engine.is_inference_mode_enabled()
+    with engine.inference_mode():
+        assert engine.is_inference_mode_enabled() and not engine.is_grad_enabled()
+        y = x * 2
+    assert not y.requires_grad and engine.is_grad_enabled()
+    assert not engine.is_inference_mode_enabled()
+
+    @engine.inference_mode()
+    def f(t):
+        return t * 3, engine.is_inference_mode_enabled()
+
+    out, inside = f(x)
+    assert inside and not out.requires_grad
+    with engine.inference_mode(False):
+        assert not engine.is_inference_mode_enabled() and (x * 2).requires_grad
+    before = engine.get_num_threads()
+    assert isinstance(before, int) and before >= 1
+    engine.set_num_threads(3)
+    assert engine.get_num_threads() == 3
+    engine.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64"])
+def test_finfo_matches_torch(name):
+    ours, ref = engine.finfo(getattr(engine, name)), torch.finfo(getattr(torch, name))
+    for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+        assert getattr(ours, attr) == getattr(ref, attr), attr
+    assert ours.dtype == ref.dtype
+    assert engine.finfo().eps == torch.finfo().eps
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo_matches_torch(name):
+    ours, ref = engine.iinfo(getattr(engine, name)), torch.iinfo(getattr(torch, name))
+    assert (ours.bits, ours.max, ours.min, ours.dtype) == (ref.bits, ref.max, ref.min, ref.dtype)
+
+
+def test_print_options_change_repr():
+    t = engine.tensor([1.123456789, 2.0, 3.0])
+    try:
+        engine.set_printoptions(precision=2)
+        assert "1.12" in repr(t) and "1.123" not in repr(t)
+        engine.set_printoptions(threshold=5, edgeitems=2)
+        r = repr(engine.arange(100))
+        assert "..." in r and "98" in r and "50" not in r
+        engine.set_printoptions(profile="full")
+        assert "..." not in repr(engine.arange(2000))
+        engine.set_printoptions(sci_mode=True)
+        assert "e+00" in repr(t)
+    finally:
+        engine.set_printoptions(profile="default")
+    assert "1.1235" in repr(t) and "..." in repr(engine.arange(2000))
+
+
+def test_random_fills_follow_the_seed_and_distribution():
+    for fill, check in (
+        (lambda t: t.geometric_(0.25), lambda a: abs(a.mean() - 4.0) < 0.3 and a.min() >= 1),
+        (lambda t: t.log_normal_(0.0, 0.5), lambda a: abs(np.median(a) - 1.0) < 0.1),
+        (lambda t: t.cauchy_(2.0, 0.5), lambda a: abs(np.median(a) - 2.0) < 0.1),
+    ):
+        engine.manual_seed(5)
+        a = fill(engine.empty(4000)).numpy()
+        engine.manual_seed(5)
+        b = fill(engine.empty(4000)).numpy()
+        assert np.array_equal(a, b) and check(a)
+        t = engine.zeros(3)
+        assert fill(t) is t and t._version == 1
+    with pytest.raises(RuntimeError):
+        engine.empty(2).geometric_(0)
+    with pytest.raises(RuntimeError):
+        engine.empty(2).cauchy_(0.0, -1.0)
+    x = engine.ones(3, requires_grad=True)
+    y = x * 2
+    y.geometric_(0.5)
+    y.sum().backward()
+    assert np.array_equal(x.grad.numpy(), np.zeros(3, np.float32))
