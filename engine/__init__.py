@@ -227,7 +227,8 @@ from engine.serialization import load, save  # noqa: E402
 
 # isort: split
 # aliases, axis moves, splits and stacks, broadcasting helpers, counting, aminmax,
-# more pointwise math, creation helpers, inference mode, print options, numeric limits
+# more pointwise math, creation helpers, inference mode, print options, numeric limits,
+# indexing in place and diagonal views
 from engine.more_creation import (  # noqa: E402
     block_diag,
     cartesian_prod,
@@ -244,6 +245,16 @@ from engine.more_creation import (  # noqa: E402
     triu_indices,
     unravel_index,
     vander,
+)
+from engine.ops.more_index import (  # noqa: E402
+    diag_embed,
+    diagflat,
+    diagonal,
+    index_copy,
+    index_fill,
+    index_put,
+    masked_scatter,
+    put,
 )
 from engine.ops.more_pointwise import (  # noqa: E402
     addcdiv,

@@ -1461,6 +1461,80 @@ class Tensor:
             keeps_self=False,
         )
 
+    def index_copy(self, dim, index, source) -> Tensor:
+        return ops.more_index.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.more_index.index_copy(x, dim, index, s), source, keeps_self=False
+        )
+
+    def index_fill(self, dim, index, value) -> Tensor:
+        return ops.more_index.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value) -> Tensor:
+        return self._modify(
+            lambda x, v: ops.more_index.index_fill(x, dim, index, v), value, keeps_self=False
+        )
+
+    def index_put(self, indices, values, accumulate=False) -> Tensor:
+        return ops.more_index.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False) -> Tensor:
+        return self._modify(
+            lambda x, v: ops.more_index.index_put(x, indices, v, accumulate),
+            values,
+            keeps_self=False,
+        )
+
+    def masked_scatter(self, mask, source) -> Tensor:
+        return ops.more_index.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.more_index.masked_scatter(x, mask, s), source, keeps_self=False
+        )
+
+    def put(self, index, source, accumulate=False) -> Tensor:
+        return ops.more_index.put(self, index, source, accumulate)
+
+    def put_(self, index, source, accumulate=False) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.more_index.put(x, index, s, accumulate), source, keeps_self=False
+        )
+
+    def fill_diagonal_(self, fill_value, wrap=False) -> Tensor:
+        return self._modify(
+            lambda x: ops.more_index.fill_diagonal(x, fill_value, wrap), keeps_self=False
+        )
+
+    def resize_(self, *sizes) -> Tensor:
+        shape = _shape_arg(sizes)
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        if any(n < 0 for n in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+        old = self._data.reshape(-1)
+        n = int(np.prod(shape))
+        data = self._xp().zeros(n, dtype=old.dtype)
+        keep = min(n, old.size)
+        data[:keep] = old[:keep]
+        self._data = data.reshape(shape)
+        version_counter(self).value += 1
+        return self
+
+    def unfold(self, dimension, size, step) -> Tensor:
+        return ops.more_index.unfold(self, dimension, size, step)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1) -> Tensor:
+        return ops.more_index.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1) -> Tensor:
+        return ops.more_index.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0) -> Tensor:
+        return ops.more_index.diagflat(self, offset)
+
     def _check_mapped(self) -> None:
         if self.requires_grad and state.grad_enabled:
             raise RuntimeError(

@@ -487,3 +487,133 @@ def test_random_fills_follow_the_seed_and_distribution():
     y.geometric_(0.5)
     y.sum().backward()
     assert np.array_equal(x.grad.numpy(), np.zeros(3, np.float32))
+
+
+# ----- indexing in place, diagonal views, sliding windows -------------------------------
+
+M = RNG.standard_normal((4, 5))
+IDX = np.array([3, 0], dtype=np.int64)
+INDEX_GRADS = [
+    (lambda m, x, s: m.index_copy(x, 0, m.tensor([3, 0]), s), (M, M[:2] * 3)),
+    (lambda m, x, s: x.index_copy(1, m.tensor([4, 1]), s.t()[:4]), (M, M[:2] * 3)),
+    (lambda m, x: m.index_fill(x, 1, m.tensor([0, -1]), -2.0), (M,)),
+    (lambda m, x, v: x.index_fill(0, m.tensor([1]), v.sum()), (M, M[0])),
+    (lambda m, x, v: m.index_put(x, (m.tensor([0, 2]),), v), (M, M[1])),
+    (
+        lambda m, x, v: x.index_put((m.tensor([0, 2, 0]), m.tensor([1, 1, 1])), v, True),
+        (M, M[1, :3]),
+    ),
+    (lambda m, x, v: m.index_put(x, (m.tensor([3, 3]),), v, accumulate=True), (M, M[2])),
+    (lambda m, x, s: m.masked_scatter(x, x > 0, s), (M, M.T * 2)),
+    (lambda m, x, s: x.masked_scatter(m.tensor([True, False, True, False, True]), s), (M, M)),
+    (lambda m, x, s: m.put(x, m.tensor([0, -1, 7]), s), (M, M[0, :3])),
+    (lambda m, x, s: x.put(m.tensor([[0, 7], [7, 0]]), s, accumulate=True), (M, M[:2, :2])),
+    (lambda m, x: m.diagonal(x), (M,)),
+    (lambda m, x: x.diagonal(1), (M,)),
+    (lambda m, x: x.reshape(2, 2, 5).diagonal(-1, 2, 0), (M,)),
+    (lambda m, x: m.diagonal(x, offset=-3, dim1=1, dim2=0), (M,)),
+    (lambda m, x: m.diag_embed(x), (M,)),
+    (lambda m, x: m.diag_embed(x[:2], 1, 0, 2), (M,)),
+    (lambda m, x: x.diag_embed(-2, dim1=-1, dim2=0), (M,)),
+    (lambda m, x: m.diagflat(x[:2]), (M,)),
+    (lambda m, x: x[0].diagflat(-1), (M,)),
+    (lambda m, x: x.unfold(1, 2, 1), (M,)),
+    (lambda m, x: x.unfold(0, 3, 2), (M,)),
+    (lambda m, x: x.unfold(-1, 5, 1), (M,)),
+    (lambda m, x: x.sum().unfold(0, 1, 1), (M,)),
+    (lambda m, x: x.unfold(1, 0, 2), (M,)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(INDEX_GRADS)))
+def test_indexing_ops_with_gradients(k):
+    fn, arrays = INDEX_GRADS[k]
+    check_op(fn, *arrays)
+
+
+IN_PLACE_INDEXING = [
+    lambda m, x, s: x.index_copy_(0, m.tensor([3, 0]), s[:2]),
+    lambda m, x, s: x.index_fill_(1, m.tensor([2]), -1.0),
+    lambda m, x, s: x.index_put_((m.tensor([1, 1]), m.tensor([0, 4])), s[0, :2]),
+    lambda m, x, s: x.index_put_((m.tensor([1, 1]),), s[0], accumulate=True),
+    lambda m, x, s: x.index_put_((x > 0,), s[x > 0]),
+    lambda m, x, s: x.index_put_((x > 0,), m.tensor(5.0, dtype=x.dtype), accumulate=True),
+    lambda m, x, s: x.masked_scatter_(x < 0, s),
+    lambda m, x, s: x.put_(m.tensor([1, 19]), s[0, :2]),
+    lambda m, x, s: x.put_(m.tensor([1, 1]), s[0, :2], accumulate=True),
+    lambda m, x, s: x.fill_diagonal_(7.0),
+    lambda m, x, s: x.t().fill_diagonal_(7.0, wrap=True),
+    lambda m, x, s: x.reshape(2, 10)[:, :2].fill_diagonal_(-1.0),
+    lambda m, x, s: m.ones(7, 3).fill_diagonal_(2.0, wrap=True),
+    lambda m, x, s: m.zeros(3, 3, 3).fill_diagonal_(1.0),
+    lambda m, x, s: x.diagonal().mul_(10),
+    lambda m, x, s: x.unfold(1, 2, 2).zero_(),
+]
+
+
+@pytest.mark.parametrize("k", range(len(IN_PLACE_INDEXING)))
+def test_indexing_in_place_values_views_and_grads(k):
+    fn = IN_PLACE_INDEXING[k]
+    results = []
+    for m in (engine, torch):
+        leaf = m.tensor(M, dtype=m.float32, requires_grad=True)
+        src = m.tensor(M * 3, dtype=m.float32, requires_grad=True)
+        x = leaf * 1.0
+        out = fn(m, x, src)
+        (x * m.tensor(np.arange(20.0).reshape(4, 5), dtype=m.float32)).sum().backward()
+        results.append((out, x, leaf.grad, src.grad))
+    for ours, ref in zip(*results, strict=True):
+        if ref is None:
+            assert ours is None or not np.any(ours.numpy())
+        else:
+            _same(ours, ref)
+    no_grad = fn(engine, engine.tensor(M, dtype=engine.float32), engine.tensor(M * 3.0).float())
+    ref = fn(torch, torch.tensor(M, dtype=torch.float32), torch.tensor(M * 3, dtype=torch.float32))
+    _same(no_grad, ref)
+
+
+def test_views_share_memory_and_resize():
+    x = engine.tensor(M)
+    d = x.diagonal(1)
+    d.fill_(0.0)
+    assert x[0, 1].item() == 0.0 and x._version == d._version == 1
+    w = x.unfold(1, 3, 1)
+    assert w._is_view and w._base is x
+    x.add_(1.0)
+    assert w[0, 1, 0].item() == x[0, 1].item()
+    ours, ref = engine.tensor(M[0]), torch.tensor(M[0])
+    _same(ours.resize_(2, 2), ref.resize_(2, 2))
+    _same(ours.resize_(1, 3), ref.resize_(1, 3))
+    t = engine.arange(6)
+    assert t.resize_(2, 4).shape == (2, 4) and t[0].tolist() == [0, 1, 2, 3]
+    with pytest.raises(RuntimeError):
+        engine.ones(2, requires_grad=True).resize_(3)
+
+
+INDEX_ERRORS = [
+    lambda m, x: x.index_copy(0, m.tensor([4]), x[:1]),
+    lambda m, x: x.index_copy(0, m.tensor([0]), x[:1].double()),
+    lambda m, x: x.index_fill(2, m.tensor([0]), 1.0),
+    lambda m, x: x.index_fill(0, m.tensor([0.0]), 1.0),
+    lambda m, x: x.index_fill(0, m.tensor([[0]]), 1.0),
+    lambda m, x: x.index_copy(0, m.tensor([0.0]), x[:1]),
+    lambda m, x: x.index_put((m.tensor([4]),), m.tensor(1.0)),
+    lambda m, x: x.index_put((m.tensor([0]),), m.tensor(1.0, dtype=m.float64)),
+    lambda m, x: x.masked_scatter(x > 0, x[:1]),
+    lambda m, x: x.masked_scatter(x, x),
+    lambda m, x: x.put(m.tensor([20]), m.tensor([1.0])),
+    lambda m, x: x.put(m.tensor([0, 1]), m.tensor([1.0])),
+    lambda m, x: x[0].fill_diagonal_(1.0),
+    lambda m, x: m.zeros(2, 3, 2).fill_diagonal_(1.0),
+    lambda m, x: x.diagonal(0, 1, 1),
+    lambda m, x: x.diagonal(0, 0, 2),
+    lambda m, x: m.diag_embed(x, 0, 1, 1),
+    lambda m, x: x.unfold(1, 6, 1),
+    lambda m, x: x.unfold(1, 2, 0),
+    lambda m, x: x.unfold(2, 1, 1),
+]
+
+
+@pytest.mark.parametrize("k", range(len(INDEX_ERRORS)))
+def test_indexing_errors_match_torch(k):
+    _raises(INDEX_ERRORS[k], M.astype(np.float32))
