@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from engine import ops
+from engine import backend, ops
 from engine.autograd import Function
 from engine.ops.elementwise import _xp, tensor_arg
 from engine.ops.movement import _viewing
@@ -82,7 +82,9 @@ def index_copy(input, dim, index, source):
 
 def _flat_positions(shape, indices) -> tuple:
     """For index tensors over the leading dims of `shape`: their broadcast flat positions."""
-    arrays = [np.asarray(t._data) if isinstance(t, Tensor) else np.asarray(t) for t in indices]
+    arrays = [  # on the host: index arithmetic only
+        backend.to_numpy(t._data) if isinstance(t, Tensor) else np.asarray(t) for t in indices
+    ]
     for a in arrays:
         if a.dtype.kind == "b":
             return None

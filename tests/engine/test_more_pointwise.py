@@ -287,7 +287,7 @@ BINARY_GRADS = [
     (lambda m, a, b: m.fmin(a, b), "ab"),
     (lambda m, p, a: m.float_power(p, a), "pa"),
     (lambda m, a: m.float_power(a, 2), "a"),
-    (lambda m, a: m.ldexp(a, m.tensor([1, 2, 3, 0])), "a"),
+    (lambda m, a: m.ldexp(a, m.tensor([1, 2, 3, 0]).to(a.device)), "a"),
     (lambda m, a, b, p: m.addcmul(a, b, p, value=-1.5), "abp"),
     (lambda m, a, b, p: a.addcdiv(b, p, value=0.5), "abp"),
     (lambda m, a, b, p: m.addcdiv(a, b, p), "abp"),
@@ -494,8 +494,8 @@ def test_random_fills_follow_the_seed_and_distribution():
 M = RNG.standard_normal((4, 5))
 IDX = np.array([3, 0], dtype=np.int64)
 INDEX_GRADS = [
-    (lambda m, x, s: m.index_copy(x, 0, m.tensor([3, 0]), s), (M, M[:2] * 3)),
-    (lambda m, x, s: x.index_copy(1, m.tensor([4, 1]), s.t()[:4]), (M, M[:2] * 3)),
+    (lambda m, x, s: m.index_copy(x, 0, m.tensor([3, 0]).to(x.device), s), (M, M[:2] * 3)),
+    (lambda m, x, s: x.index_copy(1, m.tensor([4, 1]).to(x.device), s.t()[:4]), (M, M[:2] * 3)),
     (lambda m, x: m.index_fill(x, 1, m.tensor([0, -1]), -2.0), (M,)),
     (lambda m, x, v: x.index_fill(0, m.tensor([1]), v.sum()), (M, M[0])),
     (lambda m, x, v: m.index_put(x, (m.tensor([0, 2]),), v), (M, M[1])),
@@ -505,7 +505,12 @@ INDEX_GRADS = [
     ),
     (lambda m, x, v: m.index_put(x, (m.tensor([3, 3]),), v, accumulate=True), (M, M[2])),
     (lambda m, x, s: m.masked_scatter(x, x > 0, s), (M, M.T * 2)),
-    (lambda m, x, s: x.masked_scatter(m.tensor([True, False, True, False, True]), s), (M, M)),
+    (
+        lambda m, x, s: x.masked_scatter(
+            m.tensor([True, False, True, False, True]).to(x.device), s
+        ),
+        (M, M),
+    ),
     (lambda m, x, s: m.put(x, m.tensor([0, -1, 7]), s), (M, M[0, :3])),
     (lambda m, x, s: x.put(m.tensor([[0, 7], [7, 0]]), s, accumulate=True), (M, M[:2, :2])),
     (lambda m, x: m.diagonal(x), (M,)),
@@ -617,3 +622,10 @@ INDEX_ERRORS = [
 @pytest.mark.parametrize("k", range(len(INDEX_ERRORS)))
 def test_indexing_errors_match_torch(k):
     _raises(INDEX_ERRORS[k], M.astype(np.float32))
+
+
+def test_accumulating_index_put_with_device_indices():
+    x = engine.zeros(3, 2).cuda() if engine.cuda.is_available() else engine.zeros(3, 2)
+    idx = engine.tensor([2, 2, 0]).to(x.device)
+    out = x.index_put((idx,), engine.ones(2).to(x.device), accumulate=True)
+    assert out.tolist() == [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]]
