@@ -1243,7 +1243,8 @@ class Tensor:
     def H(self) -> Tensor:  # real tensors: the conjugate is the tensor itself
         if self.ndim not in (0, 2):
             raise RuntimeError(
-                f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor."
+                f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor. "
+                "For batches of matrices, consider using tensor.mH"
             )
         return self.T if self.ndim == 2 else self
 

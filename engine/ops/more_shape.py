@@ -125,12 +125,14 @@ def movedim(input, source, destination):
     dst = [_dim(d, n) for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
         raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+    if n == 0:
+        return input.view(())
     order = [None] * n
     for s, d in zip(src, dst, strict=True):
         order[d] = s
     rest = iter(i for i in range(n) if i not in src)
     order = [next(rest) if o is None else o for o in order]
-    return ops.permute(input, *order) if n else input.view(input.shape)
+    return ops.permute(input, *order)
 
 
 moveaxis = movedim

@@ -629,3 +629,10 @@ def test_accumulating_index_put_with_device_indices():
     idx = engine.tensor([2, 2, 0]).to(x.device)
     out = x.index_put((idx,), engine.ones(2).to(x.device), accumulate=True)
     assert out.tolist() == [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]]
+
+
+def test_zero_dim_moves_and_pin_memory():
+    _same(*_both(lambda m, x: m.movedim(x, 0, 0), np.array(3.0, dtype=np.float32)))
+    _same(*_both(lambda m, x: m.movedim(x, (), ()), np.array(3.0, dtype=np.float32)))
+    if not engine.cuda.is_available():
+        _raises(lambda m, x: x.pin_memory(), X)
