@@ -123,7 +123,7 @@ from engine.ops.unary import abs, clamp, cos, exp, log, neg, reciprocal, sin, sq
 from engine.ops import bitwise, compare, linalg_ops, sampling, shape_ops, special
 
 # isort: split
-from engine.ops import linalg_more, statistics
+from engine.ops import linalg_more, more_index, more_pointwise, more_shape, statistics
 
 __all__ = [
     "abs", "acos", "adaptive_avg_pool2d", "add", "arccos", "arcsin", "arctan", "arctan2",
