@@ -328,7 +328,9 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         """This tensor when its elements lie in row-major order, else a row-major copy."""
-        return self if self._data.flags.c_contiguous else ops.elementwise.Clone.apply(self)
+        if self._data.flags.c_contiguous:
+            return self
+        return ops.elementwise.Clone.apply(self, order="C")
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
