@@ -130,3 +130,24 @@ __all__ += [
     "Dropout2d", "GroupNorm", "HuberLoss", "InstanceNorm2d", "KLDivLoss", "ModuleDict", "PReLU",
     "ParameterDict", "ParameterList", "SmoothL1Loss", "Unflatten",
 ]  # fmt: skip
+
+# more activations, dropouts, padding, pooling, shuffling, norms, embedding bags and losses
+from engine.nn.more_layers import (  # noqa: E402
+    CELU,
+    AlphaDropout,
+    CosineSimilarity,
+    Dropout1d,
+    FeatureAlphaDropout,
+    Hardshrink,
+    PairwiseDistance,
+    RReLU,
+    Softmax2d,
+    Softmin,
+    Softshrink,
+    Threshold,
+)
+
+__all__ += [
+    "CELU", "AlphaDropout", "CosineSimilarity", "Dropout1d", "FeatureAlphaDropout", "Hardshrink",
+    "PairwiseDistance", "RReLU", "Softmax2d", "Softmin", "Softshrink", "Threshold",
+]  # fmt: skip

@@ -176,3 +176,32 @@ __all__ += [
     "cosine_similarity", "dropout2d", "group_norm", "huber_loss", "instance_norm", "kl_div",
     "normalize", "pairwise_distance", "prelu", "scaled_dot_product_attention", "smooth_l1_loss",
 ]  # fmt: skip
+
+# ----- more activations, dropouts, pooling, shape, norms, embedding bags, losses -----------
+from engine.ops.more_nn import (  # noqa: E402
+    alpha_dropout,
+    celu,
+    celu_,
+    dropout1d,
+    elu_,
+    feature_alpha_dropout,
+    gumbel_softmax,
+    hardshrink,
+    hardtanh_,
+    leaky_relu_,
+    relu_,
+    rrelu,
+    rrelu_,
+    selu_,
+    softmin,
+    softshrink,
+    threshold,
+    threshold_,
+    upsample,
+)
+
+__all__ += [
+    "alpha_dropout", "celu", "celu_", "dropout1d", "elu_", "feature_alpha_dropout",
+    "gumbel_softmax", "hardshrink", "hardtanh_", "leaky_relu_", "relu_", "rrelu", "rrelu_",
+    "selu_", "softmin", "softshrink", "threshold", "threshold_", "upsample",
+]  # fmt: skip

@@ -1,0 +1,238 @@
+"""More nn layers and functional forms, against PyTorch: values, dtypes, gradients,
+parameters and their state_dict, reprs and the exceptions for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+import engine.nn as enn
+import engine.nn.functional as EF
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+tnn = torch.nn
+TF = torch.nn.functional
+
+RNG = np.random.default_rng(0)
+
+
+def _lib(name):
+    return (engine, enn, EF) if name == "engine" else (torch, tnn, TF)
+
+
+def compare(fn, *arrays, grad=True, atol=1e-6, rtol=1e-5):
+    """fn(lib, nn, F, *tensors) on the engine and on torch: same values, dtype, shape and
+    gradients of every float input."""
+    results = []
+    for name in ("engine", "torch"):
+        lib, nn, F = _lib(name)
+        ts = [
+            lib.tensor(a, requires_grad=grad and a.dtype.kind == "f")
+            if isinstance(a, np.ndarray)
+            else a
+            for a in arrays
+        ]
+        out = fn(lib, nn, F, *ts)
+        outs = out if isinstance(out, tuple) else (out,)
+        grads = []
+        if grad and any(getattr(t, "requires_grad", False) for t in ts):
+            loss = (
+                sum(
+                    (o.float() * (k + 1.5)).sum() if o.dtype.is_floating_point else 0
+                    for k, o in enumerate(outs)
+                    if not isinstance(o, int | float)
+                )
+                if name == "torch"
+                else None
+            )
+            if name == "engine":
+                loss = None
+                for k, o in enumerate(outs):
+                    if o.dtype in (engine.float32, engine.float64):
+                        term = (o * (k + 1.5)).sum()
+                        loss = term if loss is None else loss + term
+            loss.backward()
+            grads = [t.grad for t in ts if getattr(t, "requires_grad", False)]
+        results.append((outs, grads))
+    (eo, eg), (to, tg) = results
+    assert len(eo) == len(to)
+    for e, t in zip(eo, to, strict=True):
+        assert tuple(e.shape) == tuple(t.shape)
+        assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol)
+    for e, t in zip(eg, tg, strict=True):
+        if t is None:
+            assert e is None or np.all(e.numpy() == 0)
+            continue
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=rtol, atol=atol)
+
+
+def raises_same(fn, *arrays):
+    """fn raises the same exception type on the engine as on torch."""
+    errs = []
+    for name in ("engine", "torch"):
+        lib, nn, F = _lib(name)
+        ts = [lib.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays]
+        with pytest.raises(Exception) as info:
+            fn(lib, nn, F, *ts)
+        errs.append(info.type)
+    assert errs[0] is errs[1], errs
+
+
+def x(*shape, dtype=np.float64):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+# ----- activations ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda nn: nn.CELU(),
+        lambda nn: nn.CELU(0.5),
+        lambda nn: nn.Hardshrink(),
+        lambda nn: nn.Hardshrink(0.3),
+        lambda nn: nn.Softshrink(),
+        lambda nn: nn.Softshrink(0.2),
+        lambda nn: nn.Softmin(1),
+        lambda nn: nn.Softmin(dim=0),
+        lambda nn: nn.Softmax2d(),
+        lambda nn: nn.Threshold(0.1, 20.0),
+        lambda nn: nn.RReLU().eval(),
+        lambda nn: nn.RReLU(0.1, 0.3).eval(),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_activation_layers(make, dtype):
+    compare(lambda lib, nn, F, a: make(nn)(a), x(2, 3, 4, 5, dtype=dtype))
+    assert repr(make(enn)) == repr(make(tnn))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda F, a: F.celu(a, 2.0),
+        lambda F, a: F.hardshrink(a, 0.7),
+        lambda F, a: F.softshrink(a, 0.7),
+        lambda F, a: F.softmin(a, dim=-1),
+        lambda F, a: F.softmin(a, 0, dtype=a.double().dtype),
+        lambda F, a: F.threshold(a, 0.5, -3.0),
+        lambda F, a: F.rrelu(a),
+        lambda F, a: F.rrelu(a, 0.2, 0.4, training=False),
+    ],
+)
+def test_activation_functions(call):
+    compare(lambda lib, nn, F, a: call(F, a), x(3, 7, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda F, a: F.relu_(a),
+        lambda F, a: F.elu_(a, 0.5),
+        lambda F, a: F.selu_(a),
+        lambda F, a: F.celu_(a, 0.5),
+        lambda F, a: F.leaky_relu_(a, 0.2),
+        lambda F, a: F.hardtanh_(a, -0.5, 0.5),
+        lambda F, a: F.threshold_(a, 0.1, 2.0),
+        lambda F, a: F.rrelu_(a),
+        lambda F, a: F.celu(a, inplace=True),
+        lambda F, a: F.threshold(a, 0.0, 1.0, inplace=True),
+    ],
+)
+def test_inplace_forms(call):
+    def fn(lib, nn, F, a):
+        b = a * 1.0
+        out = call(F, b)
+        assert out is b
+        return b
+
+    compare(fn, x(4, 5))
+
+
+def test_softshrink_negative_lambda_and_softmax2d_rank():
+    raises_same(lambda lib, nn, F, a: F.softshrink(a, -1.0), x(3))
+    raises_same(lambda lib, nn, F, a: nn.Softmax2d()(a), x(3, 4))
+
+
+def test_rrelu_training_draws_slopes_in_range():
+    a = engine.tensor(-np.ones((200,)), requires_grad=True)
+    out = EF.rrelu(a, 0.1, 0.3, training=True)
+    slopes = -out.detach().numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.01
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), slopes)
+    pos = engine.tensor(np.ones(5))
+    np.testing.assert_array_equal(EF.rrelu(pos, training=True).numpy(), np.ones(5))
+    engine.manual_seed(3)
+    first = EF.rrelu(a, training=True).detach().numpy()
+    engine.manual_seed(3)
+    np.testing.assert_array_equal(EF.rrelu(a, training=True).detach().numpy(), first)
+
+
+def test_upsample_warns_and_matches_interpolate():
+    a = x(1, 2, 3, 4)
+    with pytest.warns(UserWarning, match="deprecated"):
+        out = EF.upsample(engine.tensor(a), scale_factor=2, mode="bilinear", align_corners=False)
+    ref = TF.interpolate(torch.tensor(a), scale_factor=2, mode="bilinear", align_corners=False)
+    np.testing.assert_allclose(out.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax(hard):
+    logits = engine.tensor(x(6, 5), requires_grad=True)
+    y = EF.gumbel_softmax(logits, tau=0.5, hard=hard)
+    assert y.shape == (6, 5) and y.dtype == engine.float64
+    np.testing.assert_allclose(y.detach().numpy().sum(-1), np.ones(6))
+    if hard:
+        assert set(np.unique(y.detach().numpy())) <= {0.0, 1.0}
+    (y * engine.tensor(x(6, 5))).sum().backward()
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+    # the sample follows softmax(logits): the most likely class wins most often
+    big = engine.tensor(np.array([[0.0, 3.0, 0.0]] * 2000))
+    wins = EF.gumbel_softmax(big, hard=True).numpy().sum(0)
+    assert wins[1] > 1600
+
+
+def test_similarity_layers():
+    a, b = x(4, 6), x(4, 6)
+    compare(lambda lib, nn, F, p, q: nn.CosineSimilarity()(p, q), a, b)
+    compare(lambda lib, nn, F, p, q: nn.CosineSimilarity(dim=0, eps=1e-3)(p, q), a, b)
+    compare(lambda lib, nn, F, p, q: nn.PairwiseDistance()(p, q), a, b)
+    compare(lambda lib, nn, F, p, q: nn.PairwiseDistance(1.0, 1e-3, True)(p, q), a, b)
+    assert repr(enn.PairwiseDistance()) == repr(tnn.PairwiseDistance())
+
+
+def test_dropout1d():
+    a = engine.tensor(np.ones((8, 50, 6)), requires_grad=True)
+    out = enn.Dropout1d(0.4)(a)
+    d = out.detach().numpy()
+    assert set(np.unique(d)) <= {0.0, 1 / 0.6}
+    assert np.all(d == d[:, :, :1])  # whole channels
+    assert 0.2 < (d[:, :, 0] == 0).mean() < 0.6
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), d)
+    assert EF.dropout1d(engine.ones(5, 7), 0.5).shape == (5, 7)
+    assert enn.Dropout1d(0.4).eval()(a) is a
+    raises_same(lambda lib, nn, F, t: F.dropout1d(t, 0.5), x(2, 3, 4, 5))
+    raises_same(lambda lib, nn, F: nn.Dropout1d(1.5))
+    assert repr(enn.Dropout1d(0.3)) == repr(tnn.Dropout1d(0.3))
+
+
+@pytest.mark.parametrize("feature", [False, True])
+def test_alpha_dropout(feature):
+    layer = (enn.FeatureAlphaDropout if feature else enn.AlphaDropout)(0.2)
+    assert repr(layer) == repr((tnn.FeatureAlphaDropout if feature else tnn.AlphaDropout)(0.2))
+    a = engine.tensor(RNG.standard_normal((40, 30, 50)))
+    out = layer(a).numpy()
+    # self-normalising: mean ~0 and variance ~1 kept for standard-normal input
+    assert abs(out.mean()) < 0.05 and abs(out.var() - 1) < 0.1
+    if feature:
+        dropped = np.isclose(out, out[:, :, :1]).all(-1)
+        assert 0.1 < dropped.mean() < 0.3
+    layer.eval()
+    assert layer(a) is a
+    fn = EF.feature_alpha_dropout if feature else EF.alpha_dropout
+    assert fn(a, 0.5) is a  # training defaults to False
+    np.testing.assert_allclose(fn(a, 1.0, True).numpy(), 0)
