@@ -38,21 +38,11 @@ def compare(fn, *arrays, grad=True, atol=1e-6, rtol=1e-5):
         outs = out if isinstance(out, tuple) else (out,)
         grads = []
         if grad and any(getattr(t, "requires_grad", False) for t in ts):
-            loss = (
-                sum(
-                    (o.float() * (k + 1.5)).sum() if o.dtype.is_floating_point else 0
-                    for k, o in enumerate(outs)
-                    if not isinstance(o, int | float)
-                )
-                if name == "torch"
-                else None
-            )
-            if name == "engine":
-                loss = None
-                for k, o in enumerate(outs):
-                    if o.dtype in (engine.float32, engine.float64):
-                        term = (o * (k + 1.5)).sum()
-                        loss = term if loss is None else loss + term
+            loss = None
+            for k, o in enumerate(outs):
+                if o.is_floating_point():
+                    term = (o * (k + 1.5)).sum()
+                    loss = term if loss is None else loss + term
             loss.backward()
             grads = [t.grad for t in ts if getattr(t, "requires_grad", False)]
         results.append((outs, grads))
