@@ -179,9 +179,13 @@ __all__ += [
 
 # ----- more activations, dropouts, pooling, shape, norms, embedding bags, losses -----------
 from engine.ops.more_nn import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
     alpha_dropout,
     celu,
     celu_,
+    channel_shuffle,
+    conv_transpose1d,
     dropout1d,
     elu_,
     feature_alpha_dropout,
@@ -189,6 +193,12 @@ from engine.ops.more_nn import (  # noqa: E402
     hardshrink,
     hardtanh_,
     leaky_relu_,
+    lp_pool1d,
+    lp_pool2d,
+    max_unpool1d,
+    max_unpool2d,
+    pixel_shuffle,
+    pixel_unshuffle,
     relu_,
     rrelu,
     rrelu_,
@@ -204,4 +214,6 @@ __all__ += [
     "alpha_dropout", "celu", "celu_", "dropout1d", "elu_", "feature_alpha_dropout",
     "gumbel_softmax", "hardshrink", "hardtanh_", "leaky_relu_", "relu_", "rrelu", "rrelu_",
     "selu_", "softmin", "softshrink", "threshold", "threshold_", "upsample",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "channel_shuffle", "conv_transpose1d",
+    "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d", "pixel_shuffle", "pixel_unshuffle",
 ]  # fmt: skip

@@ -150,3 +150,341 @@ class FeatureAlphaDropout(_DropoutNd):
     """Alpha dropout of whole channels."""
 
     _fn = staticmethod(F.feature_alpha_dropout)
+
+
+# ----- padding ---------------------------------------------------------------------------------
+def _padding(name, padding, n):
+    if isinstance(padding, int):
+        return (padding,) * (2 * n)
+    padding = tuple(padding)
+    if len(padding) != 2 * n:
+        raise ValueError(f"{name}: padding must be an int or a {2 * n}-tuple, got {padding!r}")
+    return padding
+
+
+class _ConstantPadNd(Module):
+    n = 1
+
+    def __init__(self, padding, value: float):
+        super().__init__()
+        self.padding, self.value = _padding(type(self).__name__, padding, self.n), value
+
+    def forward(self, input):
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pads the last dim with a constant: `padding` is an int or (left, right)."""
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pads the last two dims with a constant: an int or (left, right, top, bottom)."""
+
+    n = 2
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three dims with a constant: an int or a 6-tuple."""
+
+    n = 3
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pads the last dim with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class _ModePadNd(Module):
+    n, mode = 1, "reflect"
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = _padding(type(self).__name__, padding, self.n)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, self.mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ReflectionPad1d(_ModePadNd):
+    """Pads the last dim with its reflection at the edges."""
+
+
+class ReflectionPad2d(_ModePadNd):
+    """Pads the last two dims with their reflection at the edges."""
+
+    n = 2
+
+
+class ReplicationPad1d(_ModePadNd):
+    """Pads the last dim by repeating the edge values."""
+
+    mode = "replicate"
+
+
+class ReplicationPad2d(_ModePadNd):
+    """Pads the last two dims by repeating the edge values."""
+
+    n, mode = 2, "replicate"
+
+
+# ----- pooling, unpooling, shuffling, resampling ----------------------------------------------
+class AdaptiveAvgPool1d(Module):
+    """Mean pooling of (N, C, L) input to a fixed length."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max pooling of (N, C, L) input to a fixed length."""
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input):
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class _LPPool(Module):
+    def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input):
+        return self._fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(_LPPool):
+    """p-norm over each window of (N, C, L) input."""
+
+    _fn = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPool):
+    """p-norm over each window of (N, C, H, W) input."""
+
+    _fn = staticmethod(F.lp_pool2d)
+
+
+class _MaxUnpool(Module):
+    n = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        k = tuple(kernel_size) if isinstance(kernel_size, list | tuple) else (kernel_size,) * self.n
+        self.kernel_size = k
+        s = k if stride is None else stride
+        self.stride = tuple(s) if isinstance(s, list | tuple) else (s,) * self.n
+        self.padding = tuple(padding) if isinstance(padding, list | tuple) else (padding,) * self.n
+
+    def forward(self, input, indices, output_size=None):
+        return self._fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpool):
+    """The inverse of MaxPool1d given its indices: maxima back in place, zeros elsewhere."""
+
+    _fn = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpool):
+    """The inverse of MaxPool2d given its indices: maxima back in place, zeros elsewhere."""
+
+    n = 2
+    _fn = staticmethod(F.max_unpool2d)
+
+
+class PixelShuffle(Module):
+    """(*, C r², H, W) -> (*, C, H r, W r)."""
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H r, W r) -> (*, C r², H, W)."""
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleaves the channels of `groups` groups."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+from engine.nn.resample import Upsample  # noqa: E402
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling of (N, C, H, W) input."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling of (N, C, H, W) input with align_corners=True."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+from engine.nn.conv import ConvTranspose2d  # noqa: E402
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """Transposed 1-D convolution, weights (in_channels, out_channels / groups, k)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        def one(name, v):
+            v = tuple(v) if isinstance(v, list | tuple) else (v,)
+            if len(v) != 1:
+                raise ValueError(f"ConvTranspose1d: {name} must be an int or a 1-tuple")
+            return v
+
+        Module.__init__(self)
+        if padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose1d')
+        self.padding_mode = padding_mode
+        self.kernel_size = one("kernel_size", kernel_size)
+        self.stride = one("stride", stride)
+        self.padding = one("padding", padding)
+        self.output_padding = one("output_padding", output_padding)
+        self.dilation = one("dilation", dilation)
+        shape = (in_channels, out_channels // groups, *self.kernel_size)
+        self._setup(
+            "ConvTranspose1d", in_channels, out_channels, groups, bias, shape, device, dtype
+        )
+
+    def forward(self, input, output_size=None):
+        output_padding = self.output_padding
+        if output_size is not None:
+            n = int(list(output_size)[-1])
+            smallest = (
+                (input.shape[-1] - 1) * self.stride[0]
+                - 2 * self.padding[0]
+                + self.dilation[0] * (self.kernel_size[0] - 1)
+                + 1
+            )
+            if not smallest <= n < smallest + self.stride[0]:
+                raise ValueError(
+                    f"requested an output size of {[n]}, but valid sizes range from {smallest} "
+                    f"to {smallest + self.stride[0] - 1} (for an input of {[input.shape[-1]]})"
+                )
+            output_padding = (n - smallest,)
+        return F.conv_transpose1d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+    def extra_repr(self) -> str:
+        from engine.nn.conv import _conv_extra_repr
+
+        return _conv_extra_repr(self, (0,), (1,))
+
+
+from engine.nn.normalization import _BatchNorm  # noqa: E402
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) input, per channel."""
+
+    dims = (5,)
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        if affine and not bias:
+            self.register_parameter("bias", None)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )

@@ -4,6 +4,7 @@ helpers, normalisations, bags of embeddings and margin/likelihood losses."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from engine import backend, ops
@@ -205,3 +206,205 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout of whole channels."""
     return _alpha_dropout(input, p, training, inplace, feature=True)
+
+
+# ----- pooling, unpooling and shuffling ---------------------------------------------------------
+def _rows(op, input, ranks=(2, 3)):
+    if input.ndim not in ranks:
+        dims = " or ".join(f"{r}D" for r in ranks)
+        raise RuntimeError(f"{op}: Expected {dims} tensor, but got a {input.ndim}D tensor")
+    return input.unsqueeze(-2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over adaptive windows of an (N, C, L) or (C, L) input."""
+    from engine.ops.pool import adaptive_avg_pool2d
+
+    size = output_size[0] if isinstance(output_size, list | tuple) else output_size
+    return adaptive_avg_pool2d(_rows("adaptive_avg_pool1d", input), (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over adaptive windows of an (N, C, L) or (C, L) input; with `return_indices`, also
+    each max's index in L."""
+    from engine.ops.pool import adaptive_max_pool2d
+
+    size = output_size[0] if isinstance(output_size, list | tuple) else output_size
+    rows = _rows("adaptive_max_pool1d", input)
+    out = adaptive_max_pool2d(rows, (1, size), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def _lp_finish(out, norm_type, window):
+    return (ops.sign(out) * ops.relu(unary.abs(out))).mul(window).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x ** p) ** (1 / p) of an (N, C, L) or (C, L) input."""
+    from engine.ops.pool import avg_pool1d
+
+    k = kernel_size[0] if isinstance(kernel_size, list | tuple) else kernel_size
+    powered = input.pow(norm_type)
+    out = avg_pool1d(powered, k, stride if stride is not None else k, 0, ceil_mode)
+    return _lp_finish(out, norm_type, k)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each kH x kW window of x ** p) ** (1 / p)."""
+    from engine.ops.pool import avg_pool2d
+
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    powered = input.pow(norm_type)
+    out = avg_pool2d(powered, (kh, kw), stride if stride is not None else (kh, kw), 0, ceil_mode)
+    return _lp_finish(out, norm_type, kh * kw)
+
+
+def _ntuple(value, n):
+    return tuple(value) if isinstance(value, list | tuple) else (value,) * n
+
+
+def _unpool(op, input, indices, kernel_size, stride, padding, output_size, n):
+    from engine import creation
+
+    kernel = _ntuple(kernel_size, n)
+    stride = kernel if stride is None else _ntuple(stride, n)
+    padding = _ntuple(padding, n)
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"{op}: Expected {n + 1}D or {n + 2}D input, but got a {input.ndim}D tensor"
+        )
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"{op}: Expected shape of indices to be same as that of the input tensor "
+            f"({tuple(input.shape)}) but got indices tensor with shape: {tuple(indices.shape)}"
+        )
+    spatial = tuple(input.shape[-n:])
+    default = tuple((spatial[i] - 1) * stride[i] - 2 * padding[i] + kernel[i] for i in range(n))
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(int(s) for s in output_size)[-n:]
+        if len(size) != n:
+            raise ValueError(f"output_size must have {n} or {n + 2} elements (got {output_size})")
+        for i in range(n):
+            if not default[i] - stride[i] < size[i] < default[i] + stride[i]:
+                raise ValueError(
+                    f"invalid output_size {output_size} (dim {i} must be between "
+                    f"{default[i] - stride[i]} and {default[i] + stride[i]})"
+                )
+    lead = tuple(input.shape[:-n])
+    flat = math.prod(size)
+    idx = indices.reshape(*lead, -1)
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= flat):
+        raise RuntimeError(
+            f"{op}: Found an invalid max index {int(idx.max())} (output volumes "
+            f"are of size {'x'.join(map(str, size))})"
+        )
+    out = creation.zeros(*lead, flat, dtype=input.dtype, device=input.device)
+    out = out.scatter(-1, idx, input.reshape(*lead, -1))
+    return out.reshape(*lead, *size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Put each value of max_pool1d's output back at its index, zeros elsewhere."""
+    return _unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Put each value of max_pool2d's output back at its flat index in H*W, zeros elsewhere."""
+    return _unpool("max_unpool2d", input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r², H, W) -> (*, C, H r, W r)."""
+    r = int(upscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError(
+            f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}"
+        )
+    k = len(lead)
+    out = input.reshape(*lead, c // (r * r), r, r, h, w)
+    out = out.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return out.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r², H, W)."""
+    r = int(downscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError(
+            f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise RuntimeError(
+            "pixel_unshuffle expects height and width to be divisible by downscale_factor, "
+            f"but got {h} and {w} for downscale_factor={r}"
+        )
+    k = len(lead)
+    out = input.reshape(*lead, c, h // r, r, w // r, r)
+    out = out.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return out.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input, groups):
+    """Interleave the channels (dim 1) of `groups` groups."""
+    if input.ndim < 3:
+        raise RuntimeError(
+            "channel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
+    if groups <= 0:
+        raise RuntimeError(
+            f"Number of groups to divide channels in must be positive. Value of groups:{groups}"
+        )
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(
+            f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups."
+        )
+    out = input.reshape(n, groups, c // groups, *rest).transpose(1, 2)
+    return out.reshape(n, c, *rest)
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """Transposed 1-D convolution of an (N, C, L) or (C, L) input: conv_transpose2d on rows
+    of height 1."""
+    from engine.ops.conv import conv_transpose2d
+
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, but got input "
+            f"of size: {list(input.shape)}"
+        )
+
+    def one(v):
+        return int(v[0]) if isinstance(v, list | tuple) else int(v)
+
+    out = conv_transpose2d(
+        input.unsqueeze(-2),
+        weight.unsqueeze(-2),
+        bias,
+        (1, one(stride)),
+        (0, one(padding)),
+        (0, one(output_padding)),
+        groups,
+        (1, one(dilation)),
+    )
+    return out.squeeze(-2)

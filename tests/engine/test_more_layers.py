@@ -226,3 +226,155 @@ def test_alpha_dropout(feature):
     fn = EF.feature_alpha_dropout if feature else EF.alpha_dropout
     assert fn(a, 0.5) is a  # training defaults to False
     np.testing.assert_allclose(fn(a, 1.0, True).numpy(), 0)
+
+
+# ----- padding, pooling, shuffling, resampling ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda nn: nn.ConstantPad1d(2, 3.5), (2, 3, 4)),
+        (lambda nn: nn.ConstantPad1d((1, 0), -1.0), (3, 4)),
+        (lambda nn: nn.ConstantPad2d((1, 2, 0, 3), 0.5), (2, 3, 4, 5)),
+        (lambda nn: nn.ConstantPad3d(1, 2.0), (1, 2, 3, 4, 5)),
+        (lambda nn: nn.ZeroPad1d((2, 1)), (2, 3, 4)),
+        (lambda nn: nn.ReflectionPad1d(2), (2, 3, 4)),
+        (lambda nn: nn.ReflectionPad1d((3, 1)), (3, 5)),
+        (lambda nn: nn.ReflectionPad2d((1, 2, 2, 1)), (2, 3, 4, 5)),
+        (lambda nn: nn.ReplicationPad1d((0, 3)), (2, 3, 4)),
+        (lambda nn: nn.ReplicationPad2d(2), (2, 3, 4, 5)),
+        (lambda nn: nn.AdaptiveAvgPool1d(3), (2, 3, 7)),
+        (lambda nn: nn.AdaptiveAvgPool1d(4), (3, 9)),
+        (lambda nn: nn.AdaptiveMaxPool1d(3), (2, 3, 7)),
+        (lambda nn: nn.AdaptiveMaxPool1d(2, return_indices=True), (3, 9)),
+        (lambda nn: nn.LPPool1d(2, 3), (2, 3, 8)),
+        (lambda nn: nn.LPPool1d(3.0, 2, stride=1), (2, 3, 7)),
+        (lambda nn: nn.LPPool2d(2, 2), (2, 3, 4, 6)),
+        (lambda nn: nn.LPPool2d(1.5, (2, 3), stride=(1, 2), ceil_mode=True), (2, 3, 5, 7)),
+        (lambda nn: nn.PixelShuffle(2), (2, 8, 3, 4)),
+        (lambda nn: nn.PixelShuffle(3), (9, 2, 3)),
+        (lambda nn: nn.PixelUnshuffle(2), (2, 3, 4, 6)),
+        (lambda nn: nn.ChannelShuffle(3), (2, 6, 2, 2)),
+        (lambda nn: nn.ChannelShuffle(2), (2, 4, 5)),
+        (lambda nn: nn.UpsamplingNearest2d(scale_factor=2), (1, 2, 3, 4)),
+        (lambda nn: nn.UpsamplingNearest2d(size=(5, 7)), (1, 2, 3, 4)),
+        (lambda nn: nn.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3, 4)),
+        (lambda nn: nn.UpsamplingBilinear2d((5, 3)), (2, 1, 3, 4)),
+    ],
+)
+def test_shape_layers(make, shape):
+    a = np.abs(x(*shape)) + 0.1 if "LPPool" in repr(make(tnn)) else x(*shape)
+    compare(lambda lib, nn, F, t: make(nn)(t), a)
+    assert repr(make(enn)) == repr(make(tnn))
+
+
+def test_lp_pool_functions_and_negative_input():
+    a = x(2, 3, 8)
+    compare(lambda lib, nn, F, t: F.lp_pool1d(t, 2, 3, 2), a)
+    compare(lambda lib, nn, F, t: F.lp_pool2d(t, 2, 2), x(1, 2, 4, 4))
+
+
+def test_pixel_shuffle_roundtrip_and_errors():
+    a = x(2, 12, 3, 5)
+    out = EF.pixel_unshuffle(EF.pixel_shuffle(engine.tensor(a), 2), 2)
+    np.testing.assert_array_equal(out.numpy(), a)
+    raises_same(lambda lib, nn, F, t: F.pixel_shuffle(t, 2), x(2, 6, 3, 3))
+    raises_same(lambda lib, nn, F, t: F.pixel_unshuffle(t, 2), x(2, 6, 3, 3))
+    raises_same(lambda lib, nn, F, t: F.channel_shuffle(t, 4), x(2, 6, 3, 3))
+    raises_same(lambda lib, nn, F, t: F.pixel_shuffle(t, 2), x(4, 4))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "shape"),
+    [(2, None, 0, (2, 3, 6, 8)), (3, 2, 1, (1, 2, 7, 5)), ((2, 3), (2, 1), 0, (3, 5, 6))],
+)
+def test_max_unpool2d(kernel, stride, padding, shape):
+    def fn(lib, nn, F, t):
+        pooled, idx = F.max_pool2d(t, kernel, stride, padding, return_indices=True)
+        layer = nn.MaxUnpool2d(kernel, stride, padding)
+        return layer(pooled, idx), F.max_unpool2d(pooled * 2, idx, kernel, stride, padding)
+
+    compare(fn, x(*shape))
+    assert repr(enn.MaxUnpool2d(kernel, stride, padding)) == repr(
+        tnn.MaxUnpool2d(kernel, stride, padding)
+    )
+
+
+def test_max_unpool_output_size_and_1d():
+    def fn(lib, nn, F, t):
+        pooled, idx = F.max_pool2d(t, 2, return_indices=True)
+        return F.max_unpool2d(pooled, idx, 2, output_size=(7, 9))
+
+    compare(fn, x(1, 2, 7, 9))
+
+    def fn1(lib, nn, F, t):
+        pooled, idx = F.max_pool1d(t, 3, 2, return_indices=True)
+        return nn.MaxUnpool1d(3, 2)(pooled, idx), F.max_unpool1d(pooled, idx, 3, 2, 0, [10])
+
+    compare(fn1, x(2, 3, 10))
+    assert repr(enn.MaxUnpool1d(3)) == repr(tnn.MaxUnpool1d(3))
+
+    def bad(lib, nn, F, t):
+        pooled, idx = F.max_pool2d(t, 2, return_indices=True)
+        return F.max_unpool2d(pooled, idx, 2, output_size=(9, 9))
+
+    raises_same(bad, x(1, 1, 6, 6))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"stride": 2, "padding": 1},
+        {"stride": 3, "output_padding": 1, "dilation": 2},
+        {"groups": 2, "bias": False},
+    ],
+)
+def test_conv_transpose1d_module_and_state_dict(kwargs):
+    torch.manual_seed(0)
+    ref = tnn.ConvTranspose1d(4, 6, 3, **kwargs).double()
+    mine = enn.ConvTranspose1d(4, 6, 3, **kwargs).double()
+    assert repr(mine) == repr(ref)
+    assert [n for n, _ in mine.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    assert mine.weight.shape == ref.weight.shape
+    bound = 1 / np.sqrt(6 // kwargs.get("groups", 1) * 3)
+    assert np.abs(mine.weight.detach().numpy()).max() <= bound
+    mine.load_state_dict({k: engine.tensor(v.numpy()) for k, v in ref.state_dict().items()})
+    a = x(2, 4, 5)
+    ea, ta = engine.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    eo, to = mine(ea), ref(ta)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-6, atol=1e-9)
+    eo.pow(2).sum().backward()
+    to.pow(2).sum().backward()
+    np.testing.assert_allclose(ea.grad.numpy(), ta.grad.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(mine.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-6)
+
+
+def test_conv_transpose1d_function():
+    w = x(3, 2, 4)
+    compare(lambda lib, nn, F, t, k: F.conv_transpose1d(t, k, stride=2), x(2, 3, 5), w)
+    compare(lambda lib, nn, F, t, k, b: F.conv_transpose1d(t, k, b, 1, 1), x(3, 5), w, x(2))
+    compare(
+        lambda lib, nn, F, t: (
+            nn.ConvTranspose1d(3, 2, 4, stride=2)(t, output_size=[12]).shape[-1] * t.sum()
+        ),
+        x(1, 3, 5, dtype=np.float32),
+    )
+
+
+def test_batchnorm3d():
+    torch.manual_seed(0)
+    ref = tnn.BatchNorm3d(3).double()
+    mine = enn.BatchNorm3d(3).double()
+    assert repr(mine) == repr(ref)
+    with torch.no_grad():
+        ref.weight.uniform_()
+        ref.bias.uniform_()
+    mine.load_state_dict({k: engine.tensor(v.numpy()) for k, v in ref.state_dict().items()})
+    a = x(2, 3, 2, 3, 4)
+    compare(lambda lib, nn, F, t: (ref if lib is torch else mine)(t), a)
+    for k, v in ref.state_dict().items():
+        np.testing.assert_allclose(mine.state_dict()[k].numpy(), v.numpy(), rtol=1e-6)
+    raises_same(lambda lib, nn, F, t: nn.BatchNorm3d(3)(t), x(2, 3, 4, 4))
+    no_bias = enn.BatchNorm3d(3, affine=True, bias=False)
+    assert repr(no_bias) == repr(tnn.BatchNorm3d(3, bias=False))
+    assert [n for n, _ in no_bias.named_parameters()] == ["weight"]
