@@ -488,3 +488,243 @@ class BatchNorm3d(_BatchNorm):
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
+
+
+# ----- norms, bags of embeddings, bilinear and lazy linear maps -----------------------------
+import math  # noqa: E402
+
+from engine import creation  # noqa: E402
+from engine.nn import init  # noqa: E402
+from engine.nn.module import Parameter  # noqa: E402
+from engine.nn.normalization import InstanceNorm2d  # noqa: E402
+
+
+class InstanceNorm1d(InstanceNorm2d):
+    """Instance normalisation of (N, C, L) or (C, L) input."""
+
+    def forward(self, input):
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+        return super().forward(input.unsqueeze(-1)).squeeze(-1)
+
+
+class InstanceNorm3d(InstanceNorm2d):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) input."""
+
+    def forward(self, input):
+        if input.ndim not in (4, 5):
+            raise ValueError(f"expected 4D or 5D input (got {input.ndim}D input)")
+        shape = tuple(input.shape)
+        return super().forward(input.reshape(*shape[:-2], shape[-2] * shape[-1])).reshape(shape)
+
+
+class LocalResponseNorm(Module):
+    """Normalisation of each channel by its `size` neighbouring channels."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing normalized_shape dims, times weight."""
+
+    def __init__(
+        self, normalized_shape, eps=None, elementwise_affine: bool = True, device=None, dtype=None
+    ):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(
+                creation.empty(*self.normalized_shape, dtype=dtype, device=device)
+            )
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embedding rows, without building the rows' tensor
+    for the caller."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm=None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight=None,
+        include_last_offset: bool = False,
+        padding_idx=None,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        if padding_idx is not None:
+            if padding_idx > 0:
+                assert padding_idx < num_embeddings, "padding_idx must be within num_embeddings"
+            elif padding_idx < 0:
+                assert padding_idx >= -num_embeddings, "padding_idx must be within num_embeddings"
+                padding_idx = num_embeddings + padding_idx
+        self.padding_idx = padding_idx
+        if _weight is None:
+            self.weight = Parameter(
+                creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device)
+            )
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise AssertionError(
+                    "Shape of weight does not match num_embeddings and embedding_dim"
+                )
+            self.weight = Parameter(_weight)
+        self.mode, self.sparse = mode, sparse
+        self.include_last_offset = include_last_offset
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            from engine.autograd import no_grad
+
+            with no_grad():
+                self.weight[self.padding_idx].fill_(0)
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
+
+
+class Bilinear(Module):
+    """y = x1ᵀ A x2 + b, weight (out_features, in1_features, in2_features)."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = Parameter(
+            creation.empty(out_features, in1_features, in2_features, dtype=dtype, device=device)
+        )
+        if bias:
+            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
+from engine.nn.linear import Linear  # noqa: E402
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet: a lazy layer gives it one on its first call."""
+
+
+class LazyLinear(Linear):
+    """Linear whose in_features is read from its first input; it then becomes a Linear."""
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None):
+        Module.__init__(self)
+        self.in_features, self.out_features = 0, out_features
+        self._factory = {"device": device, "dtype": dtype}
+        self.weight = UninitializedParameter(creation.empty(0, dtype=dtype, device=device))
+        if bias:
+            self.bias = UninitializedParameter(creation.empty(0, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.in_features != 0:
+            super().reset_parameters()
+
+    def _materialize(self, in_features: int) -> None:
+        self.in_features = in_features
+        self.weight = Parameter(creation.empty(self.out_features, in_features, **self._factory))
+        if self.bias is not None:
+            self.bias = Parameter(creation.empty(self.out_features, **self._factory))
+        del self._factory
+        Linear.reset_parameters(self)
+        self.__class__ = self.cls_to_become
+
+    def forward(self, input):
+        self._materialize(input.shape[-1])
+        return Linear.forward(self, input)
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        if "weight" in state_dict:
+            self._materialize(state_dict["weight"].shape[-1])
+        return Linear.load_state_dict(self, state_dict, strict)

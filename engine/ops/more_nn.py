@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from engine import backend, ops
 from engine.ops import unary
 from engine.ops.elementwise import where
@@ -408,3 +410,165 @@ def conv_transpose1d(
         (1, one(dilation)),
     )
     return out.squeeze(-2)
+
+
+# ----- normalisation, bags of embeddings, bilinear maps ----------------------------------------
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """input / (k + alpha * mean of input² over `size` neighbouring channels) ** beta."""
+    from engine.ops.padding import pad
+
+    if input.ndim < 3:
+        raise ValueError(
+            f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)"
+        )
+    if input.numel() == 0:
+        return input
+    channels = input.shape[1]
+    sq = (input * input).transpose(1, -1)
+    padded = pad(sq, (size // 2, (size - 1) // 2))
+    total = padded[..., 0:channels]
+    for j in range(1, size):
+        total = total + padded[..., j : j + channels]
+    div = (total.transpose(1, -1) * (alpha / size) + k).pow(beta)
+    return input / div
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """input / sqrt(mean of input² over the trailing normalized_shape dims + eps) * weight;
+    eps defaults to the machine epsilon of input's dtype."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    n = len(shape)
+    if n == 0 or tuple(input.shape[input.ndim - n :]) != shape or input.ndim < n:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(
+            f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+            f"{list(weight.shape)} and normalized_shape = {list(shape)}"
+        )
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.ndim - n, input.ndim))
+    out = input * unary.sqrt((input * input).mean(dims, keepdim=True) + eps).reciprocal()
+    return out if weight is None else out * weight
+
+
+def _bags(op, input, offsets, include_last_offset):
+    """The (start, end) of each bag over the flattened indices."""
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}"
+            )
+        b, n = input.shape
+        return [(i * n, (i + 1) * n) for i in range(b)]
+    if input.ndim != 1:
+        raise ValueError(
+            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
+        )
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.ndim != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    starts = [int(v) for v in backend.to_numpy(offsets._data).tolist()]
+    total = input.shape[0]
+    if include_last_offset:
+        return [(starts[i], min(starts[i + 1], total)) for i in range(len(starts) - 1)]
+    ends = starts[1:] + [total]
+    return [(s, e) for s, e in zip(starts, ends, strict=True)]
+
+
+def embedding_bag(
+    input,
+    weight,
+    offsets=None,
+    max_norm=None,
+    norm_type=2,
+    scale_grad_by_freq=False,
+    mode="mean",
+    sparse=False,
+    per_sample_weights=None,
+    include_last_offset=False,
+    padding_idx=None,
+):
+    """Sums, means or maxima of bags of embedding rows: each row of a 2-D `input`, or the
+    slices of a 1-D `input` that start at `offsets`; `padding_idx`'s entries are left out."""
+    from engine import creation
+    from engine.ops.embedding import embedding
+
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                "on GitHub."
+            )
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is "
+                f"not None, then it must have the same shape as the input ({tuple(input.shape)})"
+            )
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError(
+            "embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported"
+        )
+    bags = _bags("embedding_bag", input, offsets, include_last_offset)
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("padding_idx must be within num_embeddings")
+        padding_idx %= num
+    flat = input.reshape(-1)
+    idx = backend.to_numpy(flat._data)
+    rows = embedding(flat, weight)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    keep = np.ones(len(idx), dtype=bool) if padding_idx is None else idx != padding_idx
+    b, m = len(bags), len(idx)
+    if mode == "max":
+        pieces = []
+        for start, end in bags:
+            members = [j for j in range(start, end) if keep[j]]
+            if members:
+                pieces.append(rows[members].max(0).values)
+            else:
+                pieces.append(creation.zeros(weight.shape[1], dtype=weight.dtype))
+        if not pieces:
+            return creation.zeros(0, weight.shape[1], dtype=weight.dtype)
+        return ops.stack(pieces)
+    mix = np.zeros((b, m), dtype=weight._data.dtype)
+    for i, (start, end) in enumerate(bags):
+        members = [j for j in range(start, end) if keep[j]]
+        if members:
+            mix[i, members] = 1.0 / len(members) if mode == "mean" else 1.0
+    return _const(weight, mix) @ rows
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_o = x1ᵀ W_o x2 + b_o over the last dims of input1 and input2."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            f"bilinear(): input batch dimensions do not match: got {tuple(input1.shape[:-1])} "
+            f"and {tuple(input2.shape[:-1])}"
+        )
+    out_f, in1, in2 = weight.shape
+    if input1.shape[-1] != in1:
+        raise RuntimeError(
+            f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but "
+            f"expected {in1}"
+        )
+    if input2.shape[-1] != in2:
+        raise RuntimeError(
+            f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but "
+            f"expected {in2}"
+        )
+    mixed = input1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)
+    mixed = mixed.reshape(*input1.shape[:-1], out_f, in2)
+    out = (mixed * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias

@@ -378,3 +378,135 @@ def test_batchnorm3d():
     no_bias = enn.BatchNorm3d(3, affine=True, bias=False)
     assert repr(no_bias) == repr(tnn.BatchNorm3d(3, bias=False))
     assert [n for n, _ in no_bias.named_parameters()] == ["weight"]
+
+
+# ----- norms, bags of embeddings, bilinear and lazy linear maps ------------------------------
+def _pair(make):
+    """The same layer on both sides, with torch's parameters and buffers copied over."""
+    torch.manual_seed(1)
+    ref = make(tnn).double()
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.uniform_(-1, 1)
+    mine = make(enn).double()
+    mine.load_state_dict({k: engine.tensor(v.numpy()) for k, v in ref.state_dict().items()})
+    assert repr(mine) == repr(ref)
+    assert [n for n, _ in mine.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    return mine, ref
+
+
+def _check_params(mine, ref):
+    for (n, p), (_, q) in zip(mine.named_parameters(), ref.named_parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-9, err_msg=n)
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda nn: nn.InstanceNorm1d(3), (2, 3, 5)),
+        (lambda nn: nn.InstanceNorm1d(3, affine=True), (3, 6)),
+        (lambda nn: nn.InstanceNorm3d(2, affine=True), (2, 2, 3, 2, 4)),
+        (lambda nn: nn.InstanceNorm3d(2), (2, 3, 2, 4)),
+        (lambda nn: nn.LocalResponseNorm(3), (2, 5, 3, 4)),
+        (lambda nn: nn.LocalResponseNorm(2, 0.1, 0.5, 2.0), (2, 4, 6)),
+        (lambda nn: nn.LocalResponseNorm(4, alpha=1.0), (1, 6, 2, 2, 3)),
+        (lambda nn: nn.RMSNorm(5), (2, 3, 5)),
+        (lambda nn: nn.RMSNorm((3, 5), eps=1e-3), (2, 3, 5)),
+        (lambda nn: nn.RMSNorm([5], elementwise_affine=False), (4, 5)),
+    ],
+)
+def test_norm_layers(make, shape):
+    mine, ref = _pair(make)
+    a = x(*shape)
+    compare(lambda lib, nn, F, t: (ref if lib is torch else mine)(t), a)
+    if list(ref.parameters()):
+        for layer, lib in ((mine, engine), (ref, torch)):
+            layer.zero_grad()
+            layer(lib.tensor(a)).pow(2).sum().backward()
+        _check_params(mine, ref)
+
+
+def test_norm_functions_and_errors():
+    compare(lambda lib, nn, F, t: F.local_response_norm(t, 5, 0.01, 0.6, 1.5), x(2, 7, 3))
+    compare(lambda lib, nn, F, t, w: F.rms_norm(t, (4,), w), x(3, 4), x(4))
+    compare(lambda lib, nn, F, t: F.rms_norm(t, [2, 4]), x(3, 2, 4, dtype=np.float32))
+    raises_same(lambda lib, nn, F, t: F.local_response_norm(t, 2), x(3, 4))
+    raises_same(lambda lib, nn, F, t: F.rms_norm(t, (3,)), x(3, 4))
+    raises_same(lambda lib, nn, F, t: nn.InstanceNorm1d(3)(t), x(2, 3, 4, 4))
+    raises_same(lambda lib, nn, F, t: nn.InstanceNorm3d(3)(t), x(2, 3, 4))
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag(mode, padding_idx):
+    w = x(6, 4)
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 2, 0])
+    offsets = np.array([0, 2, 2, 5])
+    ends = np.array([0, 2, 2, 9])  # with include_last_offset, the last is input's length
+
+    def fn(lib, nn, F, weight):
+        i, o = lib.tensor(idx), lib.tensor(offsets)
+        return (
+            F.embedding_bag(i, weight, o, mode=mode, padding_idx=padding_idx),
+            F.embedding_bag(i.reshape(3, 3), weight, mode=mode, padding_idx=padding_idx),
+            F.embedding_bag(i, weight, lib.tensor(ends), mode=mode, include_last_offset=True),
+        )
+
+    compare(fn, w)
+
+
+def test_embedding_bag_module_and_per_sample_weights():
+    mine, ref = _pair(lambda nn: nn.EmbeddingBag(7, 3, mode="sum", padding_idx=1))
+    idx, offsets = np.array([0, 1, 6, 3, 3]), np.array([0, 3])
+    psw = x(5)
+
+    def fn(lib, nn, F, s):
+        layer = ref if lib is torch else mine
+        return layer(lib.tensor(idx), lib.tensor(offsets), per_sample_weights=s)
+
+    compare(fn, psw)
+    _check_params(mine, ref)
+    fresh = enn.EmbeddingBag(7, 3, padding_idx=-2)
+    assert fresh.padding_idx == 5 and np.all(fresh.weight.detach().numpy()[5] == 0)
+    assert repr(fresh) == repr(tnn.EmbeddingBag(7, 3, padding_idx=-2))
+    raises_same(
+        lambda lib, nn, F, w: F.embedding_bag(
+            lib.tensor(idx), w, lib.tensor(offsets), per_sample_weights=w[:5, 0]
+        ),
+        x(7, 3),
+    )
+    raises_same(
+        lambda lib, nn, F, w: F.embedding_bag(lib.tensor(idx).reshape(1, 5), w, lib.tensor([0])),
+        x(7, 3),
+    )
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_bilinear(bias):
+    mine, ref = _pair(lambda nn: nn.Bilinear(3, 4, 5, bias=bias))
+    a, b = x(2, 6, 3), x(2, 6, 4)
+    compare(lambda lib, nn, F, p, q: (ref if lib is torch else mine)(p, q), a, b)
+    _check_params(mine, ref)
+    w = enn.Bilinear(9, 4, 5).weight.detach().numpy()
+    assert np.abs(w).max() <= 1 / 3 and np.abs(w).max() > 0.25
+    compare(lambda lib, nn, F, p, q, w: F.bilinear(p, q, w), x(3), x(4), x(2, 3, 4))
+    raises_same(lambda lib, nn, F, p, q, w: F.bilinear(p, q, w), x(2, 3), x(3, 4), x(2, 3, 4))
+
+
+def test_lazy_linear():
+    layer = enn.LazyLinear(4)
+    ref = tnn.LazyLinear(4)
+    assert isinstance(layer.weight, enn.UninitializedParameter)
+    assert layer.weight.numel() == 0
+    out = layer(engine.randn(2, 7))
+    assert out.shape == (2, 4) and type(layer) is enn.Linear
+    ref(torch.randn(2, 7))
+    assert repr(layer) == repr(ref)
+    assert np.abs(layer.weight.detach().numpy()).max() <= 1 / np.sqrt(7)
+    loaded = enn.LazyLinear(4, bias=False)
+    loaded.load_state_dict({"weight": engine.tensor(ref.weight.detach().numpy())})
+    np.testing.assert_allclose(
+        loaded(engine.ones(1, 7)).detach().numpy(),
+        TF.linear(torch.ones(1, 7), ref.weight).detach().numpy(),
+        rtol=1e-6,
+    )
