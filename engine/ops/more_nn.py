@@ -12,6 +12,7 @@ import numpy as np
 from engine import backend, ops
 from engine.ops import unary
 from engine.ops.elementwise import where
+from engine.ops.losses import _legacy_reduction, _reduce, _reduce_name_torch
 from engine.random import _rng
 from engine.tensor import Tensor
 
@@ -572,3 +573,288 @@ def bilinear(input1, input2, weight, bias=None):
     mixed = mixed.reshape(*input1.shape[:-1], out_f, in2)
     out = (mixed * input2.unsqueeze(-2)).sum(-1)
     return out if bias is None else out + bias
+
+
+# ----- margin and likelihood losses -------------------------------------------------------------
+def _reduction(size_average, reduce, reduction):
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce)
+    _reduce_name_torch(reduction)
+    return reduction
+
+
+def cosine_embedding_loss(
+    input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
+):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim not in (1, 2) or input1.shape != input2.shape:
+        raise RuntimeError(
+            f"cosine_embedding_loss: expected 1D or 2D inputs of one shape, got "
+            f"{tuple(input1.shape)} and {tuple(input2.shape)}"
+        )
+    if target.ndim != input1.ndim - 1:
+        raise RuntimeError(
+            f"{input1.ndim - 1}D target tensor expected, {target.ndim}D target tensor given"
+        )
+    eps = 1e-12
+    dot = (input1 * input2).sum(-1)
+    norms = unary.sqrt(((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps))
+    cos = dot / norms
+    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, ops.relu(cos - margin), 0.0)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(
+    input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
+):
+    """input where target is 1, max(0, margin - input) where it is -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = where(target != 1, ops.relu(margin - input), 0.0) + where(target != -1, input, 0.0)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(
+    input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
+):
+    """max(0, -target * (input1 - input2) + margin)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {tuple(input1.shape)}, input2: {tuple(input2.shape)}, "
+            f"target: {tuple(target.shape)} "
+        )
+    return _reduce(ops.relu(-target * (input1 - input2) + margin), reduction)
+
+
+def _class_targets(op, input, target):
+    if input.ndim not in (1, 2) or (input.ndim == 2 and input.shape[1] == 0):
+        raise RuntimeError(
+            f"{op}: Expected non-empty vector or matrix with optional 0-dim batch size, but "
+            f"got: {list(input.shape)}"
+        )
+    rows = 1 if input.ndim == 1 else input.shape[0]
+    return rows, input.shape[-1]
+
+
+def multi_margin_loss(
+    input,
+    target,
+    p=1,
+    margin=1.0,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction="mean",
+):
+    """Sum over the wrong classes j of max(0, margin - x[y] + x[j]) ** p, weighted by
+    weight[y], over the number of classes."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError(
+            f"weight must be one-dimensional, but got a {weight.ndim}-dimensional tensor"
+        )
+    rows, classes = _class_targets("multi_margin_loss", input, target)
+    x = input.reshape(rows, classes)
+    t = target.reshape(-1)
+    if t.shape[0] != rows:
+        raise RuntimeError(
+            f"inconsistent target size, expected {rows} but got {tuple(target.shape)}"
+        )
+    host = backend.to_numpy(t._data)
+    if host.size and (host.min() < 0 or host.max() >= classes):
+        raise RuntimeError("target out of range")
+    picked = x.gather(1, t.reshape(-1, 1))
+    terms = ops.relu(x - picked + margin)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        terms = terms * weight[t].reshape(-1, 1)
+    wrong = np.ones((rows, classes), dtype=x._data.dtype)
+    wrong[np.arange(rows), host] = 0
+    loss = (terms * _const(x, wrong)).sum(1) / classes
+    if input.ndim == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Sum over the listed target classes j (ended by -1) and the other classes k of
+    max(0, 1 - (x[j] - x[k])), over the number of classes."""
+    reduction = _reduction(size_average, reduce, reduction)
+    rows, classes = _class_targets("multilabel_margin_loss", input, target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
+        )
+    x = input.reshape(rows, classes)
+    host = backend.to_numpy(target._data).reshape(rows, classes)
+    if host.size and (host.min() < -1 or host.max() >= classes):
+        raise RuntimeError("multilabel_margin_loss: target out of range")
+    listed = np.zeros((rows, classes), dtype=x._data.dtype)
+    is_target = np.zeros((rows, classes), dtype=bool)
+    for n in range(rows):
+        for c in host[n]:
+            if c < 0:
+                break
+            listed[n, c] += 1
+            is_target[n, c] = True
+    others = (~is_target).astype(x._data.dtype)
+    pairs = ops.relu(1 - x.unsqueeze(2) + x.unsqueeze(1))  # [n, j, k]
+    mask = _const(x, listed[:, :, None] * others[:, None, :])
+    loss = (pairs * mask).sum((1, 2)) / classes
+    if input.ndim == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean"
+):
+    """Binary cross-entropy of sigmoid(input) against 0/1 targets, averaged over classes."""
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = -(target * ops.logsigmoid(input) + (1 - target) * ops.logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(-1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input))."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(
+            f"Using a target size ({tuple(target.shape)}) that is different to the input size "
+            f"({tuple(input.shape)}) is deprecated. Please ensure they have the same size."
+        )
+    from engine.autograd import is_grad_enabled
+
+    if target.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument "
+            "'target'. This input cannot have requires_grad True."
+        )
+    return _reduce(ops.log1p(unary.exp(-target * input)), reduction)
+
+
+def _triplet(anchor, positive, negative, distance, margin, swap, reduction):
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
+    if swap:
+        d_neg = ops.minimum(d_neg, distance(positive, negative))
+    return _reduce(ops.relu(margin + d_pos - d_neg), reduction)
+
+
+def triplet_margin_loss(
+    anchor,
+    positive,
+    negative,
+    margin=1.0,
+    p=2,
+    eps=1e-6,
+    swap=False,
+    size_average=None,
+    reduce=None,
+    reduction="mean",
+):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with the p-norm distance;
+    with `swap`, d(positive, negative) stands in for the second distance when smaller."""
+    from engine.ops.similarity import pairwise_distance
+
+    reduction = _reduction(size_average, reduce, reduction)
+    dims = (anchor.ndim, positive.ndim, negative.ndim)
+    if len(set(dims)) != 1:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
+            f"{dims[2]}D inputs"
+        )
+    return _triplet(
+        anchor,
+        positive,
+        negative,
+        lambda a, b: pairwise_distance(a, b, p, eps),
+        margin,
+        swap,
+        reduction,
+    )
+
+
+def triplet_margin_with_distance_loss(
+    anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False, reduction="mean"
+):
+    """Triplet margin loss with any distance function (pairwise_distance by default)."""
+    from engine.ops.similarity import pairwise_distance
+
+    _reduce_name_torch(reduction)
+    if margin <= 0:
+        raise ValueError(
+            "TripletMarginWithDistanceLoss: expected margin to be greater than 0, got "
+            f"{margin} instead"
+        )
+    dims = (anchor.ndim, positive.ndim, negative.ndim)
+    if len(set(dims)) != 1:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
+            f"{dims[2]}D inputs"
+        )
+    distance = distance_function if distance_function is not None else pairwise_distance
+    return _triplet(anchor, positive, negative, distance, margin, swap, reduction)
+
+
+def poisson_nll_loss(
+    input,
+    target,
+    log_input=True,
+    full=False,
+    size_average=None,
+    eps=1e-8,
+    reduce=None,
+    reduction="mean",
+):
+    """Negative log-likelihood of target under Poisson(rate): exp(input) - target * input
+    for log-rates, input - target * log(input + eps) for rates; with `full`, Stirling's
+    approximation of log(target!) is added where target > 1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = unary.exp(input) - target * input
+    else:
+        loss = input - target * unary.log(input + eps)
+    if full:
+        big = target > 1
+        safe = where(big, target, 1.0)
+        stirling = safe * unary.log(safe) - safe + 0.5 * unary.log(2 * math.pi * safe)
+        loss = loss + where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(var) + (input - target)² / var), var clamped below at eps (the clamp passes
+    gradients through unchanged); with `full`, plus 0.5 * log(2 pi)."""
+    from engine import creation
+
+    if not isinstance(var, Tensor):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = creation.full_like(input, float(var))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(reduction + " is not valid")
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var + (var.detach().clamp(min=eps) - var.detach())
+    loss = 0.5 * (unary.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)

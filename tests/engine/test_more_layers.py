@@ -510,3 +510,164 @@ def test_lazy_linear():
         TF.linear(torch.ones(1, 7), ref.weight).detach().numpy(),
         rtol=1e-6,
     )
+
+
+# ----- margin and likelihood losses --------------------------------------------------------------
+def _signs(*shape):
+    return np.where(RNG.random(shape) < 0.5, -1.0, 1.0)
+
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_pair_losses(reduction):
+    a, b, y = x(5, 4), x(5, 4), _signs(5)
+    compare(
+        lambda lib, nn, F, p, q, t: nn.CosineEmbeddingLoss(0.2, reduction=reduction)(p, q, t),
+        a, b, y,
+    )  # fmt: skip
+    compare(lambda lib, nn, F, p, q, t: F.cosine_embedding_loss(p[0], q[0], t[0]), a, b, y)
+    compare(
+        lambda lib, nn, F, p, t: nn.HingeEmbeddingLoss(0.5, reduction=reduction)(p, t),
+        x(3, 4), _signs(3, 4),
+    )  # fmt: skip
+    compare(
+        lambda lib, nn, F, p, q, t: nn.MarginRankingLoss(0.3, reduction=reduction)(p, q, t),
+        x(6), x(6), _signs(6),
+    )  # fmt: skip
+    compare(
+        lambda lib, nn, F, p, t: nn.SoftMarginLoss(reduction=reduction)(p, t.detach()),
+        x(3, 4), _signs(3, 4),
+    )  # fmt: skip
+    raises_same(lambda lib, nn, F, p, t: F.soft_margin_loss(p, t.requires_grad_()), x(3), _signs(3))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(("p", "margin"), [(1, 1.0), (2, 0.5)])
+def test_multi_margin_loss(reduction, p, margin):
+    target = np.array([0, 3, 2, 3])
+    w = np.abs(x(4)) + 0.5
+
+    def fn(lib, nn, F, a, weight):
+        t = lib.tensor(target)
+        return (
+            nn.MultiMarginLoss(p, margin, reduction=reduction)(a, t),
+            F.multi_margin_loss(a, t, p, margin, weight.detach(), reduction=reduction),
+            F.multi_margin_loss(a[1], t[1], p, margin, reduction=reduction),
+        )
+
+    compare(fn, x(4, 4), w)
+
+
+def test_multi_margin_loss_module_weight_and_errors():
+    w = np.abs(x(3)) + 0.5
+    mine, ref = (
+        enn.MultiMarginLoss(weight=engine.tensor(w)),
+        tnn.MultiMarginLoss(weight=torch.tensor(w)),
+    )
+    assert list(mine.state_dict()) == list(ref.state_dict()) == ["weight"]
+    assert repr(mine) == repr(ref)
+    compare(lambda lib, nn, F, a: (ref if lib is torch else mine)(a, lib.tensor([2, 0])), x(2, 3))
+    raises_same(lambda lib, nn, F, a: F.multi_margin_loss(a, lib.tensor([0, 1]), p=3), x(2, 3))
+    raises_same(lambda lib, nn, F: nn.MultiMarginLoss(p=3))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_losses(reduction):
+    target = np.array([[3, 0, -1, 1], [1, 2, 3, -1], [0, 0, -1, 2]])
+
+    def fn(lib, nn, F, a):
+        t = lib.tensor(target)
+        return (
+            nn.MultiLabelMarginLoss(reduction=reduction)(a, t),
+            F.multilabel_margin_loss(a[0], t[0], reduction=reduction),
+        )
+
+    compare(fn, x(3, 4))
+    labels = (RNG.random((3, 5)) < 0.5).astype(np.float64)
+    compare(
+        lambda lib, nn, F, a, y: nn.MultiLabelSoftMarginLoss(reduction=reduction)(a, y),
+        x(3, 5), labels,
+    )  # fmt: skip
+    compare(
+        lambda lib, nn, F, a, y, w: F.multilabel_soft_margin_loss(a, y, w, reduction=reduction),
+        x(3, 5), labels, np.abs(x(5)),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_losses(reduction, swap):
+    a, p, n = x(5, 4), x(5, 4), x(5, 4)
+    compare(
+        lambda lib, nn, F, *t: nn.TripletMarginLoss(0.7, 1.5, swap=swap, reduction=reduction)(*t),
+        a, p, n,
+    )  # fmt: skip
+    compare(lambda lib, nn, F, *t: F.triplet_margin_loss(*t, swap=swap), a[0], p[0], n[0])
+
+    def fn(lib, nn, F, *t):
+        def dist(u, v):
+            return 1 - F.cosine_similarity(u, v)
+
+        return (
+            nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)(*t),
+            F.triplet_margin_with_distance_loss(
+                *t, distance_function=dist, margin=0.5, swap=swap, reduction=reduction
+            ),
+        )
+
+    compare(fn, a, p, n)
+    assert repr(enn.TripletMarginWithDistanceLoss()) == repr(tnn.TripletMarginWithDistanceLoss())
+    raises_same(lambda lib, nn, F: nn.TripletMarginWithDistanceLoss(margin=0))
+    raises_same(lambda lib, nn, F, *t: F.triplet_margin_loss(*t), a, p[0], n)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("full", [False, True])
+def test_likelihood_losses(reduction, full):
+    rate = np.abs(x(3, 4)) + 0.1
+    # from 1: at 0, PyTorch's full loss has a NaN gradient for the target (0 * log 0)
+    counts = RNG.integers(1 if full else 0, 5, (3, 4)).astype(np.float64)
+    compare(
+        lambda lib, nn, F, a, t: nn.PoissonNLLLoss(full=full, reduction=reduction)(a, t),
+        x(3, 4), counts,
+    )  # fmt: skip
+    compare(
+        lambda lib, nn, F, a, t: F.poisson_nll_loss(
+            a, t, log_input=False, full=full, eps=1e-4, reduction=reduction
+        ),
+        rate, counts,
+    )  # fmt: skip
+    var = np.abs(x(3, 4)) + 0.1
+    var[0, 0] = 1e-9  # clamped to eps, the gradient passing through
+    compare(
+        lambda lib, nn, F, a, t, v: nn.GaussianNLLLoss(full=full, reduction=reduction)(a, t, v),
+        x(3, 4), x(3, 4), var,
+    )  # fmt: skip
+    compare(
+        lambda lib, nn, F, a, t, v: F.gaussian_nll_loss(a, t, v, full, 1e-3, reduction),
+        x(3, 4), x(3, 4), var[:, 0],
+    )  # fmt: skip
+    compare(
+        lambda lib, nn, F, a, t, v: F.gaussian_nll_loss(a, t, v, reduction=reduction),
+        x(3, 4), x(3, 4), var[:, :1],
+    )  # fmt: skip
+
+
+def test_loss_errors_and_legacy_flags():
+    raises_same(lambda lib, nn, F, a, t, v: F.gaussian_nll_loss(a, t, v), x(3, 4), x(3, 4), x(2))
+    raises_same(lambda lib, nn, F, a, t, v: F.gaussian_nll_loss(a, t, v), x(3), x(3), -np.ones(3))
+    raises_same(lambda lib, nn, F, a, t: F.soft_margin_loss(a, t, reduction="avg"), x(3), x(3))
+    raises_same(lambda lib, nn, F, a, t: F.hinge_embedding_loss(a, t, reduction="x"), x(3), x(3))
+    raises_same(lambda lib, nn, F, a, b, t: F.margin_ranking_loss(a, b, t), x(3, 2), x(3, 2), x(3))
+    for nn in (enn, tnn):
+        with pytest.warns(UserWarning):
+            assert nn.SoftMarginLoss(size_average=False).reduction == "sum"
+        with pytest.warns(UserWarning):
+            assert nn.PoissonNLLLoss(reduce=False).reduction == "none"
+    with pytest.warns(UserWarning, match="deprecated"):
+        compare(
+            lambda lib, nn, F, a, t: F.hinge_embedding_loss(a, t, reduce=False),
+            x(4), _signs(4),
+        )  # fmt: skip
