@@ -33,8 +33,19 @@ def _inplace(input, inplace, compute):
 
 
 # ----- activations ----------------------------------------------------------------------------
+def _float_only(kernel, input):
+    if not input.is_floating_point():
+        from engine.dtypes import scalar_name
+
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for {scalar_name(input._data.dtype)!r}'
+        )
+
+
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
 
     def compute(x):
         return where(x > 0, x, (unary.exp(x / alpha) - 1) * alpha)
@@ -48,11 +59,13 @@ def celu_(input, alpha=1.0):
 
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
+    _float_only("hardshrink_cpu", input)
     return where(unary.abs(input) > lambd, input, 0.0)
 
 
 def softshrink(input, lambd=0.5):
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    _float_only("softshrink_check", input)
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {float(lambd)}.")
     return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
@@ -77,6 +90,8 @@ def threshold_(input, threshold, value):
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element while
     training, and is (lower + upper) / 2 otherwise."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
 
     def compute(x):
         if not training:
@@ -526,7 +541,19 @@ def embedding_bag(
             raise AssertionError("padding_idx must be within num_embeddings")
         padding_idx %= num
     flat = input.reshape(-1)
+    if flat._data.dtype.kind not in "iu":
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {input.dtype} instead (while checking arguments for "
+            "embedding_bag)"
+        )
     idx = backend.to_numpy(flat._data)
+    bad = np.flatnonzero((idx < 0) | (idx >= num))
+    if bad.size:
+        raise RuntimeError(
+            f"Index {bad[0]} of input takes value {idx[bad[0]]} which is not in the valid "
+            f"range [0, {num})"
+        )
     rows = embedding(flat, weight)
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1)
@@ -726,11 +753,6 @@ def multilabel_soft_margin_loss(
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target * input))."""
     reduction = _reduction(size_average, reduce, reduction)
-    if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(
-            f"Using a target size ({tuple(target.shape)}) that is different to the input size "
-            f"({tuple(input.shape)}) is deprecated. Please ensure they have the same size."
-        )
     from engine.autograd import is_grad_enabled
 
     if target.requires_grad and is_grad_enabled():

@@ -141,9 +141,14 @@ def test_inplace_forms(call):
     compare(fn, x(4, 5))
 
 
-def test_softshrink_negative_lambda_and_softmax2d_rank():
+def test_activation_errors():
     raises_same(lambda lib, nn, F, a: F.softshrink(a, -1.0), x(3))
     raises_same(lambda lib, nn, F, a: nn.Softmax2d()(a), x(3, 4))
+    raises_same(lambda lib, nn, F, a: F.celu(a, 0.0), x(3))
+    raises_same(lambda lib, nn, F, a: F.hardshrink(a), np.arange(3))
+    raises_same(lambda lib, nn, F, a: F.softshrink(a), np.arange(3))
+    raises_same(lambda lib, nn, F, a: F.rrelu(a, 0.5, 0.1), x(3))
+    raises_same(lambda lib, nn, F, a: F.rrelu(a, 0.5, 0.1, True), x(3))
 
 
 def test_rrelu_training_draws_slopes_in_range():
@@ -477,6 +482,12 @@ def test_embedding_bag_module_and_per_sample_weights():
     )
     raises_same(
         lambda lib, nn, F, w: F.embedding_bag(lib.tensor(idx).reshape(1, 5), w, lib.tensor([0])),
+        x(7, 3),
+    )
+    raises_same(lambda lib, nn, F, w: F.embedding_bag(lib.tensor([[7]]), w), x(7, 3))
+    raises_same(lambda lib, nn, F, w: F.embedding_bag(lib.tensor([[1.0]]), w), x(7, 3))
+    raises_same(
+        lambda lib, nn, F, w: F.embedding_bag(lib.tensor([1]), w, lib.tensor([0]), mode="min"),
         x(7, 3),
     )
 
