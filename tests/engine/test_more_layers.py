@@ -9,6 +9,7 @@ import pytest
 import engine
 import engine.nn as enn
 import engine.nn.functional as EF
+from tests.engine.gradcheck import Const, check_op
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
@@ -682,3 +683,96 @@ def test_loss_errors_and_legacy_flags():
             lambda lib, nn, F, a, t: F.hinge_embedding_loss(a, t, reduce=False),
             x(4), _signs(4),
         )  # fmt: skip
+
+
+# ----- finite differences (float64), torch (float32) and, from test_gpu_ops, cuda ----------------
+def _away(*shape, gap=0.15, center=0.0):
+    """Random values at least `gap` from center ± 0.5 and from center, clear of kinks."""
+    v = RNG.uniform(-2, 2, shape)
+    for kink in (center - 0.5, center, center + 0.5):
+        v = np.where(np.abs(v - kink) < gap, kink + gap * np.sign(v - kink + 1e-9), v)
+    return v
+
+
+def _fn(lib):
+    return lib.nn.functional
+
+
+_LABELS = np.array([[3, 0, -1, 1], [1, 2, 3, -1]])
+CHECK_CASES = {
+    "celu": (lambda m, a: _fn(m).celu(a, 0.7), [_away(3, 4)]),
+    "hardshrink": (lambda m, a: _fn(m).hardshrink(a), [_away(3, 4)]),
+    "softshrink": (lambda m, a: _fn(m).softshrink(a), [_away(3, 4)]),
+    "softmin": (lambda m, a: _fn(m).softmin(a, 1), [_away(3, 4)]),
+    "threshold": (lambda m, a: _fn(m).threshold(a, 0.5, -2.0), [_away(3, 4)]),
+    "rrelu_eval": (lambda m, a: _fn(m).rrelu(a), [_away(3, 4)]),
+    "lrn": (lambda m, a: _fn(m).local_response_norm(a, 3, 0.1), [_away(2, 4, 3)]),
+    "rms_norm": (lambda m, a, w: _fn(m).rms_norm(a, (4,), w), [_away(3, 4), _away(4)]),
+    "bilinear": (
+        lambda m, a, b, w, c: _fn(m).bilinear(a, b, w, c),
+        [_away(2, 3), _away(2, 2), _away(4, 3, 2), _away(4)],
+    ),
+    "lp_pool2d": (lambda m, a: _fn(m).lp_pool2d(a, 2, 2), [_away(1, 2, 4, 4) + 3]),
+    "pixel_shuffle": (lambda m, a: _fn(m).pixel_shuffle(a, 2), [_away(1, 8, 2, 3)]),
+    "channel_shuffle": (lambda m, a: _fn(m).channel_shuffle(a, 2), [_away(1, 4, 3)]),
+    "adaptive_avg_pool1d": (lambda m, a: _fn(m).adaptive_avg_pool1d(a, 3), [_away(2, 3, 7)]),
+    "adaptive_max_pool1d": (lambda m, a: _fn(m).adaptive_max_pool1d(a, 3), [_away(2, 3, 7)]),
+    "conv_transpose1d": (
+        lambda m, a, w: _fn(m).conv_transpose1d(a, w, stride=2, padding=1),
+        [_away(2, 3, 4), _away(3, 2, 3)],
+    ),
+    "max_unpool2d": (
+        lambda m, a: _fn(m).max_unpool2d(*_fn(m).max_pool2d(a, 2, return_indices=True), 2),
+        [_away(1, 2, 4, 4)],
+    ),
+    "embedding_bag_mean": (
+        lambda m, w, i, o: _fn(m).embedding_bag(i, w, o),
+        [_away(5, 3), np.array([0, 4, 2, 2, 1]), np.array([0, 2])],
+    ),
+    "embedding_bag_max": (
+        lambda m, w, i: _fn(m).embedding_bag(i, w, mode="max"),
+        [_away(5, 3), np.array([[0, 4], [2, 1]])],
+    ),
+    "cosine_embedding_loss": (
+        lambda m, a, b, t: _fn(m).cosine_embedding_loss(a, b, t, 0.1),
+        [_away(3, 4), _away(3, 4), Const(np.array([1.0, -1.0, 1.0]))],
+    ),
+    "hinge_embedding_loss": (
+        lambda m, a, t: _fn(m).hinge_embedding_loss(a, t, 0.3),
+        [_away(3, 4), Const(np.where(_away(3, 4) > 0, 1.0, -1.0))],
+    ),
+    "margin_ranking_loss": (
+        lambda m, a, b, t: _fn(m).margin_ranking_loss(a, b, t),
+        [_away(5), _away(5) + 0.3, Const(np.array([1.0, -1, 1, 1, -1]))],
+    ),
+    "multi_margin_loss": (
+        lambda m, a, t: _fn(m).multi_margin_loss(a, t, p=2),
+        [_away(3, 4), np.array([0, 3, 2])],
+    ),
+    "multilabel_margin_loss": (
+        lambda m, a, t: _fn(m).multilabel_margin_loss(a, t),
+        [_away(2, 4) * 3, _LABELS],
+    ),
+    "multilabel_soft_margin_loss": (
+        lambda m, a, t: _fn(m).multilabel_soft_margin_loss(a, t),
+        [_away(2, 4), Const(np.array([[1.0, 0, 0, 1], [0, 1, 1, 1]]))],
+    ),
+    "triplet_margin_loss": (
+        lambda m, a, p, n: _fn(m).triplet_margin_loss(a, p, n, swap=True),
+        [_away(3, 4), _away(3, 4), _away(3, 4)],
+    ),
+    "poisson_nll_loss": (
+        lambda m, a, t: _fn(m).poisson_nll_loss(a, t, full=True),
+        [_away(3, 4), Const(np.array([[0.0, 1, 2, 5]] * 3))],
+    ),
+    "gaussian_nll_loss": (
+        lambda m, a, t, v: _fn(m).gaussian_nll_loss(a, t, v),
+        [_away(3, 4), _away(3, 4), np.abs(_away(3, 1)) + 0.2],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECK_CASES))
+def test_check_op(name):
+    fn, inputs = CHECK_CASES[name]
+    check_op(fn, *inputs)
