@@ -135,6 +135,7 @@ __all__ += [
 from engine.nn.more_layers import (  # noqa: E402
     CELU,
     AdaptiveAvgPool1d,
+    AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AlphaDropout,
     BatchNorm3d,
@@ -198,5 +199,5 @@ __all__ += [
     "LocalResponseNorm", "RMSNorm", "UninitializedParameter", "CosineEmbeddingLoss",
     "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss", "SoftMarginLoss",
-    "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+    "TripletMarginLoss", "TripletMarginWithDistanceLoss", "AdaptiveAvgPool3d",
 ]  # fmt: skip

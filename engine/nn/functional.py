@@ -180,6 +180,7 @@ __all__ += [
 # ----- more activations, dropouts, pooling, shape, norms, embedding bags, losses -----------
 from engine.ops.more_nn import (  # noqa: E402
     adaptive_avg_pool1d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
     alpha_dropout,
     bilinear,
@@ -235,4 +236,5 @@ __all__ += [
     "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss", "multi_margin_loss",
     "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss",
     "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "adaptive_avg_pool3d",
 ]  # fmt: skip

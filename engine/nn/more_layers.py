@@ -921,3 +921,17 @@ class GaussianNLLLoss(_MoreLoss):
         return F.gaussian_nll_loss(
             input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
         )
+
+
+class AdaptiveAvgPool3d(Module):
+    """Mean pooling of (N, C, D, H, W) input to a fixed size."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

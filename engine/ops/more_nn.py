@@ -880,3 +880,24 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Mean pooling of an (N, C, D, H, W) or (C, D, H, W) input to `output_size` (an int, or
+    a triple whose None entries keep the input size): the windows of each axis are PyTorch's
+    adaptive ones, so the mean over a box is the mean over H x W, then over D."""
+    from engine.ops.pool import adaptive_avg_pool2d
+
+    if input.ndim not in (4, 5):
+        raise RuntimeError(
+            f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}"
+        )
+    wanted = (output_size,) * 3 if isinstance(output_size, int) else tuple(output_size)
+    if len(wanted) != 3:
+        raise RuntimeError(f"adaptive_avg_pool3d: output_size must be 3, but got {len(wanted)}")
+    *lead, d, h, w = input.shape
+    od, oh, ow = (s if o is None else o for s, o in zip((d, h, w), wanted, strict=True))
+    planes = adaptive_avg_pool2d(input.reshape(-1, d, h, w), (oh, ow))  # (L, D, oh, ow)
+    cols = planes.reshape(-1, 1, d, oh * ow).transpose(-1, -2)  # (L, 1, oh*ow, D)
+    out = adaptive_avg_pool2d(cols, (oh * ow, od))  # (L, 1, oh*ow, od)
+    return out.transpose(-1, -2).reshape(*lead, od, oh, ow)

@@ -265,6 +265,9 @@ def test_alpha_dropout(feature):
         (lambda nn: nn.UpsamplingNearest2d(size=(5, 7)), (1, 2, 3, 4)),
         (lambda nn: nn.UpsamplingBilinear2d(scale_factor=2), (1, 2, 3, 4)),
         (lambda nn: nn.UpsamplingBilinear2d((5, 3)), (2, 1, 3, 4)),
+        (lambda nn: nn.AdaptiveAvgPool3d(2), (2, 3, 5, 4, 3)),
+        (lambda nn: nn.AdaptiveAvgPool3d((3, None, 2)), (2, 7, 5, 3)),
+        (lambda nn: nn.AdaptiveAvgPool3d((1, 4, 5)), (1, 2, 3, 9, 7)),
     ],
 )
 def test_shape_layers(make, shape):
@@ -716,6 +719,10 @@ CHECK_CASES = {
     "pixel_shuffle": (lambda m, a: _fn(m).pixel_shuffle(a, 2), [_away(1, 8, 2, 3)]),
     "channel_shuffle": (lambda m, a: _fn(m).channel_shuffle(a, 2), [_away(1, 4, 3)]),
     "adaptive_avg_pool1d": (lambda m, a: _fn(m).adaptive_avg_pool1d(a, 3), [_away(2, 3, 7)]),
+    "adaptive_avg_pool3d": (
+        lambda m, a: _fn(m).adaptive_avg_pool3d(a, (2, 3, 2)),
+        [_away(2, 3, 5, 4, 3)],
+    ),
     "adaptive_max_pool1d": (lambda m, a: _fn(m).adaptive_max_pool1d(a, 3), [_away(2, 3, 7)]),
     "conv_transpose1d": (
         lambda m, a, w: _fn(m).conv_transpose1d(a, w, stride=2, padding=1),
