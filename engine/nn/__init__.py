@@ -147,6 +147,7 @@ from engine.nn.more_layers import (  # noqa: E402
     ConvTranspose1d,
     CosineEmbeddingLoss,
     CosineSimilarity,
+    CTCLoss,
     Dropout1d,
     EmbeddingBag,
     FeatureAlphaDropout,
@@ -200,4 +201,5 @@ __all__ += [
     "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss", "SoftMarginLoss",
     "TripletMarginLoss", "TripletMarginWithDistanceLoss", "AdaptiveAvgPool3d",
+    "CTCLoss",
 ]  # fmt: skip

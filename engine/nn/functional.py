@@ -189,6 +189,7 @@ from engine.ops.more_nn import (  # noqa: E402
     channel_shuffle,
     conv_transpose1d,
     cosine_embedding_loss,
+    ctc_loss,
     dropout1d,
     elu_,
     embedding_bag,
@@ -236,5 +237,5 @@ __all__ += [
     "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss", "multi_margin_loss",
     "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss",
     "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-    "adaptive_avg_pool3d",
+    "adaptive_avg_pool3d", "ctc_loss",
 ]  # fmt: skip

@@ -901,3 +901,91 @@ def adaptive_avg_pool3d(input, output_size):
     cols = planes.reshape(-1, 1, d, oh * ow).transpose(-1, -2)  # (L, 1, oh*ow, D)
     out = adaptive_avg_pool2d(cols, (oh * ow, od))  # (L, 1, oh*ow, od)
     return out.transpose(-1, -2).reshape(*lead, od, oh, ow)
+
+
+_NO_PATH = -1e30  # a log-probability below any reachable one, finite so gradients stay finite
+
+
+def _lengths(v) -> list[int]:
+    if isinstance(v, Tensor):
+        return [int(a) for a in np.atleast_1d(backend.to_numpy(v._data)).tolist()]
+    if not isinstance(v, list | tuple):
+        raise TypeError(
+            "ctc_loss(): input_lengths and target_lengths must be tensors or tuples of ints, "
+            f"got {type(v).__name__}"
+        )
+    return [int(a) for a in v]
+
+
+def ctc_loss(
+    log_probs,
+    targets,
+    input_lengths,
+    target_lengths,
+    blank=0,
+    reduction="mean",
+    zero_infinity=False,
+):
+    """Connectionist temporal classification: -log of the total probability of the
+    alignments of each target to its (T, N, C) log_probs, by the forward (alpha) recursion
+    over the target with blanks between and around its labels. Its gradient with respect to
+    log_probs is PyTorch's: the exact one plus exp(log_probs) times the loss's gradient over
+    each input's length (the two agree once log_probs come from log_softmax)."""
+    _reduce_name_torch(reduction)
+    unbatched = log_probs.ndim == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    if lp.ndim != 3:
+        raise RuntimeError(f"ctc_loss: expected 2-D or 3-D log_probs, got {lp.ndim}-D")
+    steps, batch, _ = lp.shape
+    in_len, tg_len = _lengths(input_lengths), _lengths(target_lengths)
+    if len(in_len) != batch or len(tg_len) != batch:
+        raise RuntimeError(
+            f"ctc_loss: expected input_lengths and target_lengths of size {batch}, got "
+            f"{len(in_len)} and {len(tg_len)}"
+        )
+    tg = backend.to_numpy(targets._data)
+    if unbatched and tg.ndim == 1:
+        tg = tg[None, :]
+    dtype = lp._data.dtype
+    losses, start = [], 0
+    for n in range(batch):
+        size, length = tg_len[n], in_len[n]
+        if length > steps:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at most {steps}, but got value {length} "
+                f"(while checking arguments for ctc_loss_cpu)"
+            )
+        if tg.ndim == 2:
+            labels = tg[n, :size]
+        else:  # the targets of the batch one after another
+            labels = tg[start : start + size]
+            start += size
+        ext = np.full(2 * size + 1, blank, dtype=np.int64)
+        ext[1::2] = labels
+        width = len(ext)
+        skip = np.zeros(width, dtype=bool)
+        skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+        emit = lp[:length, n][:, ext.tolist()]  # (length, width)
+        first = np.zeros(width, dtype=bool)
+        first[:2] = True
+        alpha = where(_const(lp, first), emit[0], _NO_PATH)
+        pad1 = _const(lp, np.full(1, _NO_PATH, dtype=dtype))
+        pad2 = _const(lp, np.full(2, _NO_PATH, dtype=dtype))
+        can_skip = _const(lp, skip)
+        for t in range(1, length):
+            parts = [alpha, ops.cat([pad1, alpha[:-1]])]
+            if width > 2:
+                parts.append(where(can_skip, ops.cat([pad2, alpha[:-2]]), _NO_PATH))
+            alpha = ops.stack(parts).logsumexp(0) + emit[t]
+        loss = -alpha[-2:].logsumexp(0) if width > 1 else -alpha[-1]
+        probs = unary.exp(lp[:length, n])
+        losses.append(loss + (probs - probs.detach()).sum())
+    loss = ops.stack(losses)
+    impossible = loss > -_NO_PATH / 10
+    loss = where(impossible, 0.0 if zero_infinity else math.inf, loss)
+    if reduction == "mean":
+        lengths = _const(lp, np.maximum(np.array(tg_len), 1).astype(dtype))
+        return (loss / lengths).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss[0] if unbatched else loss

@@ -772,6 +772,10 @@ CHECK_CASES = {
         lambda m, a, t: _fn(m).poisson_nll_loss(a, t, full=True),
         [_away(3, 4), Const(np.array([[0.0, 1, 2, 5]] * 3))],
     ),
+    "ctc_loss": (
+        lambda m, a, t: _fn(m).ctc_loss(a.log_softmax(2), t, (6, 4), (2, 1)),
+        [_away(6, 2, 4), np.array([[1, 3], [2, 0]])],
+    ),
     "gaussian_nll_loss": (
         lambda m, a, t, v: _fn(m).gaussian_nll_loss(a, t, v),
         [_away(3, 4), _away(3, 4), np.abs(_away(3, 1)) + 0.2],
@@ -783,3 +787,54 @@ CHECK_CASES = {
 def test_check_op(name):
     fn, inputs = CHECK_CASES[name]
     check_op(fn, *inputs)
+
+
+# ----- CTC ---------------------------------------------------------------------------------------
+_CTC_TARGETS = np.array([[1, 2, 2, 3], [4, 1, 0, 0], [3, 3, 3, 1]])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("through_softmax", [True, False])
+def test_ctc_loss(reduction, through_softmax):
+    def fn(lib, nn, F, logits):
+        lp = logits.log_softmax(2) if through_softmax else logits
+        args = (lib.tensor(_CTC_TARGETS + 1), lib.tensor([12, 10, 7]), lib.tensor([4, 2, 3]))
+        flat = lib.tensor(np.array([2, 3, 3, 4, 5, 2, 4, 4, 4]))
+        return (
+            nn.CTCLoss(reduction=reduction)(lp, *args),
+            F.ctc_loss(lp, flat, (12, 10, 7), [4, 2, 3], reduction=reduction),
+            F.ctc_loss(lp, args[0] - 1, *args[1:], blank=5, reduction=reduction),
+        )
+
+    logits = x(12, 3, 6)
+    compare(fn, logits if through_softmax else np.log(np.abs(logits) / 6 + 0.01))
+    assert repr(enn.CTCLoss()) == repr(tnn.CTCLoss())
+
+
+def test_ctc_loss_unbatched_impossible_and_float32():
+    compare(
+        lambda lib, nn, F, a: F.ctc_loss(a.log_softmax(1), lib.tensor([1, 2]), (5,), [2]),
+        x(5, 4, dtype=np.float32),
+        atol=1e-5,
+    )
+
+    def fn(lib, nn, F, a):
+        lp = a.log_softmax(2)
+        args = (lib.tensor(_CTC_TARGETS + 1), lib.tensor([2, 10, 2]), lib.tensor([4, 2, 3]))
+        return (
+            F.ctc_loss(lp, *args, reduction="none", zero_infinity=True),
+            F.ctc_loss(lp, *args, zero_infinity=True),
+        )
+
+    compare(fn, x(10, 3, 6))
+    for lib in (engine, torch):
+        lp = lib.tensor(x(10, 3, 6)).log_softmax(2)
+        out = lib.nn.functional.ctc_loss(
+            lp, lib.tensor(_CTC_TARGETS + 1), [2, 10, 2], [4, 2, 3], reduction="none"
+        )
+        assert np.isinf(out.numpy()[0]) and np.isfinite(out.numpy()[1])
+    raises_same(
+        lambda lib, nn, F, a: F.ctc_loss(a, lib.tensor(_CTC_TARGETS), [12, 3, 3], [4, 2, 3]),
+        x(10, 3, 6),
+    )
+    raises_same(lambda lib, nn, F, a: F.ctc_loss(a, lib.tensor([1, 2]), 5, 2), x(5, 4))
