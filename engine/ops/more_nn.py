@@ -48,7 +48,7 @@ def celu(input, alpha=1.0, inplace=False):
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
 
     def compute(x):
-        return where(x > 0, x, (unary.exp(x / alpha) - 1) * alpha)
+        return where(x > 0, x, ops.expm1(x / alpha) * alpha)
 
     return _inplace(input, inplace, compute)
 
@@ -60,7 +60,7 @@ def celu_(input, alpha=1.0):
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
     _float_only("hardshrink_cpu", input)
-    return where(unary.abs(input) > lambd, input, 0.0)
+    return where(unary.abs(input) <= lambd, 0.0, input)
 
 
 def softshrink(input, lambd=0.5):
@@ -68,7 +68,7 @@ def softshrink(input, lambd=0.5):
     _float_only("softshrink_check", input)
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {float(lambd)}.")
-    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+    return where(unary.abs(input) <= lambd, 0.0, input - ops.sign(input).detach() * lambd)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -80,7 +80,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 def threshold(input, threshold, value, inplace=False):
     """input where input > threshold, else value."""
-    return _inplace(input, inplace, lambda x: where(x > threshold, x, value))
+    return _inplace(input, inplace, lambda x: where(x <= threshold, value, x))
 
 
 def threshold_(input, threshold, value):

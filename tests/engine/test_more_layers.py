@@ -142,6 +142,19 @@ def test_inplace_forms(call):
     compare(fn, x(4, 5))
 
 
+def test_activations_of_nan_and_inf():
+    a = np.array([np.nan, np.inf, -np.inf, 0.5, -0.2])
+    for call in (
+        lambda F, t: F.hardshrink(t),
+        lambda F, t: F.softshrink(t),
+        lambda F, t: F.threshold(t, 0.1, 7.0),
+        lambda F, t: F.celu(t),
+        lambda F, t: F.rrelu(t),
+    ):
+        got = call(EF, engine.tensor(a)).numpy()
+        np.testing.assert_allclose(got, call(TF, torch.tensor(a)).numpy(), rtol=1e-15)
+
+
 def test_activation_errors():
     raises_same(lambda lib, nn, F, a: F.softshrink(a, -1.0), x(3))
     raises_same(lambda lib, nn, F, a: nn.Softmax2d()(a), x(3, 4))
