@@ -154,12 +154,8 @@ class FeatureAlphaDropout(_DropoutNd):
 
 # ----- padding ---------------------------------------------------------------------------------
 def _padding(name, padding, n):
-    if isinstance(padding, int):
-        return (padding,) * (2 * n)
-    padding = tuple(padding)
-    if len(padding) != 2 * n:
-        raise ValueError(f"{name}: padding must be an int or a {2 * n}-tuple, got {padding!r}")
-    return padding
+    """An int for every side, or the tuple as given (F.pad checks it when called)."""
+    return (padding,) * (2 * n) if isinstance(padding, int) else tuple(padding)
 
 
 class _ConstantPadNd(Module):
@@ -658,6 +654,8 @@ class Bilinear(Module):
         dtype=None,
     ):
         super().__init__()
+        if in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={in1_features})")
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         self.weight = Parameter(
