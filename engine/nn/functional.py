@@ -177,6 +177,11 @@ __all__ += [
     "normalize", "pairwise_distance", "prelu", "scaled_dot_product_attention", "smooth_l1_loss",
 ]  # fmt: skip
 
+# pairwise distances within one set of rows
+from engine.ops.linalg_more import pdist  # noqa: E402
+
+__all__ += ["pdist"]
+
 # ----- more activations, dropouts, pooling, shape, norms, embedding bags, losses -----------
 from engine.ops.more_nn import (  # noqa: E402
     adaptive_avg_pool1d,
