@@ -68,6 +68,11 @@ try:  # collected again here, on cuda; the module skips itself without PyTorch
 except pytest.skip.Exception:
     pass
 
+try:  # collected again here, on cuda; the module skips itself without PyTorch
+    from tests.engine.test_more_layers import test_check_op as test_more_layers_ops  # noqa: F401
+except pytest.skip.Exception:
+    pass
+
 pytestmark = pytest.mark.gpu
 
 
