@@ -57,32 +57,43 @@ def test_lbfgs_matches_torch(line_search_fn, history_size):
     assert se["func_evals"] == st["func_evals"] and se["n_iter"] == st["n_iter"]
 
 
+def _style_transfer_run(lib, start, goal, num_steps=10, steps=None):
+    img = lib.tensor(start).requires_grad_(True)
+    opt = lib.optim.LBFGS([img])
+    run = [0]
+
+    def closure():
+        with lib.no_grad():
+            img.clamp_(0, 1)
+        opt.zero_grad()
+        loss = ((img - lib.tensor(goal)) ** 2).mean() + (img**3).abs().mean() * 0.01
+        loss.backward()
+        run[0] += 1
+        return loss
+
+    if steps is None:
+        while run[0] <= num_steps:
+            opt.step(closure)
+    else:
+        for _ in range(steps):
+            opt.step(closure)
+    with lib.no_grad():
+        img.clamp_(0, 1)
+    return img.detach().numpy(), run[0]
+
+
 def test_lbfgs_style_transfer_usage():
     """The neural-style-transfer tutorial's loop: an image tensor optimised in place."""
     rng = np.random.default_rng(5)
     start, goal = rng.uniform(0, 1, (1, 3, 4, 4)), rng.uniform(0, 1, (1, 3, 4, 4))
-    results = []
-    for lib in (engine, torch):
-        img = lib.tensor(start).requires_grad_(True)
-        opt = lib.optim.LBFGS([img])
-        run = [0]
-        while run[0] <= 10:
-
-            def closure():
-                with lib.no_grad():
-                    img.clamp_(0, 1)
-                opt.zero_grad()
-                loss = ((img - lib.tensor(goal)) ** 2).mean() + (img**3).abs().mean() * 0.01
-                loss.backward()
-                run[0] += 1
-                return loss
-
-            opt.step(closure)
-        with lib.no_grad():
-            img.clamp_(0, 1)
-        results.append((img.detach().numpy(), run[0]))
-    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6, atol=1e-6)
-    assert results[0][1] == results[1][1]
+    ours, ours_runs = _style_transfer_run(engine, start, goal)
+    theirs, their_runs = _style_transfer_run(torch, start, goal)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+    assert ours_runs == their_runs
+    ours, ours_runs = _style_transfer_run(engine, start, goal, steps=10)
+    theirs, their_runs = _style_transfer_run(torch, start, goal, steps=10)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+    assert ours_runs == their_runs
 
 
 def test_lbfgs_errors_and_defaults():
