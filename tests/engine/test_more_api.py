@@ -191,3 +191,186 @@ def test_rprop_asgd_errors(name, kwargs):
         getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], **kwargs)
     with pytest.raises(ValueError):
         getattr(engine.optim, name)([engine.zeros(1, requires_grad=True)], **kwargs)
+
+
+# ----- autograd --------------------------------------------------------------------
+def test_variable():
+    from engine.autograd import Variable
+
+    base = engine.tensor([1.0, 2.0])
+    v = Variable(base, requires_grad=True)
+    tv = torch.autograd.Variable(torch.tensor([1.0, 2.0]), requires_grad=True)
+    assert type(v) is engine.Tensor and v.requires_grad and v.is_leaf and tv.is_leaf
+    assert isinstance(base, Variable) and isinstance(v, Variable)
+    assert not isinstance(base.numpy(), Variable)
+    v.data[0] = 5.0  # shares the data, as torch's does
+    assert base[0].item() == 5.0
+    (v * v).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [10.0, 4.0])
+    inner = engine.ones(2, requires_grad=True) * 2
+    assert Variable(inner).grad_fn is None and not Variable(inner).requires_grad
+    assert tuple(Variable().shape) == tuple(torch.autograd.Variable().shape) == (0,)
+    with pytest.raises(TypeError):
+        torch.autograd.Variable([1.0])
+    with pytest.raises(TypeError):
+        Variable([1.0])
+    with pytest.raises(RuntimeError):
+        torch.autograd.Variable(torch.ones(2, dtype=torch.long), requires_grad=True)
+    with pytest.raises(RuntimeError):
+        Variable(engine.ones(2, dtype=engine.long), requires_grad=True)
+
+
+def _nan_backward(lib):
+    x = lib.tensor([0.0, 1.0], requires_grad=True)
+    (x.sqrt() * 0).sum().backward()
+    return x.grad
+
+
+@pytest.mark.filterwarnings("ignore:Anomaly Detection")
+def test_detect_anomaly_names_the_backward_node():
+    for lib in (engine, torch):
+        assert np.isnan(_nan_backward(lib).numpy()[0])  # off: NaN passes silently
+        with pytest.raises(RuntimeError) as info:
+            with lib.autograd.detect_anomaly():
+                _nan_backward(lib)
+        assert str(info.value) == "Function 'SqrtBackward0' returned nan values in its 0th output."
+        with lib.autograd.detect_anomaly(check_nan=False):
+            assert np.isnan(_nan_backward(lib).numpy()[0])
+        with lib.autograd.set_detect_anomaly(True):
+            with pytest.raises(RuntimeError, match="SqrtBackward0"):
+                _nan_backward(lib)
+        assert np.isnan(_nan_backward(lib).numpy()[0])  # restored on exit
+    with pytest.raises(RuntimeError, match="DivBackward0"):
+        with engine.autograd.detect_anomaly():
+            x = engine.tensor([0.0], requires_grad=True)
+            engine.autograd.grad((x / x).sum(), x)
+
+
+def test_detect_anomaly_warns_as_torch():
+    with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+        engine.autograd.detect_anomaly()
+
+
+def test_set_detect_anomaly_global():
+    try:
+        engine.autograd.set_detect_anomaly(True)
+        assert engine.autograd.is_anomaly_enabled()
+        with pytest.raises(RuntimeError, match="SqrtBackward0"):
+            _nan_backward(engine)
+    finally:
+        engine.autograd.set_detect_anomaly(False)
+    assert not engine.autograd.is_anomaly_enabled()
+    assert np.isnan(_nan_backward(engine).numpy()[0])
+
+
+def _assert_close_nested(ours, theirs):
+    if isinstance(theirs, tuple):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            _assert_close_nested(a, b)
+        return
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(
+        ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12
+    )
+
+
+def _f_single(lib):
+    return lambda x: (x**3).sin() * x.sum()
+
+
+def _f_pair(lib):
+    return lambda x, y: (x * y.exp(), (x**2).sum() * y[:2])
+
+
+def _f_scalar(lib):
+    return lambda x: (x.sin() * x).sum() + (x**2).sum() ** 2
+
+
+def _f_scalar_pair(lib):
+    return lambda x, y: (x.sin() * y).sum() + (x**2).sum() * y[0]
+
+
+RNG = np.random.default_rng(7)
+A, B = RNG.standard_normal(3), RNG.standard_normal(3)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_functional_jacobian_hessian(create_graph):
+    for make, args in ((_f_single, (A,)), (_f_pair, (A, B))):
+        single = len(args) == 1
+        ours = engine.autograd.functional.jacobian(
+            make(engine),
+            engine.tensor(A) if single else tuple(engine.tensor(a) for a in args),
+            create_graph=create_graph,
+        )
+        theirs = torch.autograd.functional.jacobian(
+            make(torch),
+            torch.tensor(A) if single else tuple(torch.tensor(a) for a in args),
+            create_graph=create_graph,
+        )
+        _assert_close_nested(ours, theirs)
+    for make, args in ((_f_scalar, (A,)), (_f_scalar_pair, (A, B))):
+        single = len(args) == 1
+        ours = engine.autograd.functional.hessian(
+            make(engine), engine.tensor(A) if single else tuple(engine.tensor(a) for a in args)
+        )
+        theirs = torch.autograd.functional.hessian(
+            make(torch), torch.tensor(A) if single else tuple(torch.tensor(a) for a in args)
+        )
+        _assert_close_nested(ours, theirs)
+
+
+def test_functional_products():
+    import engine.autograd.functional as EF
+    import torch.autograd.functional as TF
+
+    pairs = []
+    for lib, F in ((engine, EF), (torch, TF)):
+        x, y = lib.tensor(A), lib.tensor(B)
+        pairs.append(
+            [
+                F.vjp(_f_single(lib), x, y),
+                F.vjp(_f_pair(lib), (x, y), (y, x[:2])),
+                F.jvp(_f_single(lib), x, y),
+                F.jvp(_f_pair(lib), (x, y), (y, x)),
+                F.vhp(_f_scalar(lib), x, y),
+                F.hvp(_f_scalar(lib), x, y),
+                F.hvp(_f_scalar_pair(lib), (x, y), (y, x)),
+                F.vjp(lambda t: (t**2).sum(), x),
+                F.jvp(lambda t: t.exp() * 2, lib.tensor([0.5])),
+            ]
+        )
+    _assert_close_nested(tuple(pairs[0]), tuple(pairs[1]))
+
+
+def test_functional_create_graph_and_strict():
+    x = engine.tensor(A, requires_grad=True)
+    _, g = engine.autograd.functional.vjp(lambda t: (t**3).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (gx,) = engine.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gx.numpy(), 6 * A)
+    _, g = engine.autograd.functional.vjp(lambda t: (t**3).sum(), x)
+    assert not g.requires_grad
+    for lib in (engine, torch):
+        F = lib.autograd.functional
+        x, y = lib.tensor(A), lib.tensor(B)
+        out = F.jacobian(lambda a, b: a * 2, (x, y))
+        assert float(out[1].abs().sum()) == 0.0
+        with pytest.raises(RuntimeError):
+            F.jacobian(lambda a, b: a * 2, (x, y), strict=True)
+        with pytest.raises(RuntimeError):
+            F.vjp(lambda a, b: a * 2, (x, y), x, strict=True)
+        with pytest.raises(RuntimeError):
+            F.vjp(lambda a: a * 2, x)  # v needed for a non-scalar output
+        with pytest.raises(RuntimeError):
+            F.vjp(lambda a: a * 2, x, y[:2])  # v of the wrong shape
+        with pytest.raises(RuntimeError):
+            F.hvp(lambda a: a * 2, x, y)  # not a scalar function
+        with pytest.raises(RuntimeError):
+            F.hessian(lambda a: (a, a), x)
+        with pytest.raises(TypeError):
+            F.vjp(lambda a: a.detach().numpy(), x, y)
+        with pytest.raises(TypeError):
+            F.jacobian(lambda a: a, [1.0, 2.0])
