@@ -469,6 +469,8 @@ class DataLoader:
             if generator is not None:
                 raise ValueError("DataLoader: give either generator or seed, not both")
             generator = Generator().manual_seed(seed)
+        if isinstance(dataset, IterableDataset):  # a stream: no sampler, no shuffle
+            sampler, shuffle = stream_sampler(shuffle, sampler, batch_sampler), None
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError(
@@ -515,6 +517,9 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __iter__(self) -> Iterator:
+        if isinstance(self.dataset, IterableDataset):
+            yield from iterate_stream(self)
+            return
         if self.batch_sampler is None:  # batch_size=None: samples one by one
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
@@ -523,6 +528,8 @@ class DataLoader:
             yield _fetch(self.dataset, indices, self._user_collate)
 
     def __len__(self) -> int:
+        if isinstance(self.dataset, IterableDataset):
+            return stream_length(self)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def __repr__(self) -> str:
@@ -564,3 +571,17 @@ def _as_tensor(value, what: str) -> Tensor:
 
 def _is_positive_int(value) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0
+
+
+# ----- stream datasets: torch.utils.data.IterableDataset and friends ----------
+from engine.utils.data_streams import (  # noqa: E402
+    ChainDataset,
+    IterableDataset,
+    StackDataset,
+    get_worker_info,
+    iterate_stream,
+    stream_length,
+    stream_sampler,
+)
+
+__all__ += ["ChainDataset", "IterableDataset", "StackDataset", "get_worker_info"]

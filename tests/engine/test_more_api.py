@@ -374,3 +374,152 @@ def test_functional_create_graph_and_strict():
             F.vjp(lambda a: a.detach().numpy(), x, y)
         with pytest.raises(TypeError):
             F.jacobian(lambda a: a, [1.0, 2.0])
+
+
+# ----- utils.data ------------------------------------------------------------------
+def _stream_class(lib, n=5, with_len=False):
+    base = lib.utils.data.IterableDataset
+
+    class Stream(base):
+        def __iter__(self):
+            assert lib.utils.data.get_worker_info() is None
+            return iter(lib.arange(n) * 10)
+
+    if with_len:
+        Stream.__len__ = lambda self: n
+    return Stream()
+
+
+def _plain(batch):
+    if isinstance(batch, dict):
+        return {k: _plain(v) for k, v in batch.items()}
+    if isinstance(batch, tuple | list):
+        return [_plain(v) for v in batch]
+    return batch.tolist() if hasattr(batch, "tolist") else batch
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"batch_size": 2},
+        {"batch_size": 2, "drop_last": True},
+        {"batch_size": None},
+        {"batch_size": 3, "shuffle": False},
+        {"batch_size": 2, "num_workers": 0},
+    ],
+)
+def test_iterable_dataset_loader(kwargs):
+    ours = [_plain(b) for b in engine.utils.data.DataLoader(_stream_class(engine), **kwargs)]
+    theirs = [_plain(b) for b in torch.utils.data.DataLoader(_stream_class(torch), **kwargs)]
+    assert ours == theirs
+    n_ours = len(engine.utils.data.DataLoader(_stream_class(engine, 5, True), **kwargs))
+    n_theirs = len(torch.utils.data.DataLoader(_stream_class(torch, 5, True), **kwargs))
+    assert n_ours == n_theirs
+    with pytest.raises(TypeError):
+        len(engine.utils.data.DataLoader(_stream_class(engine), **kwargs))
+
+
+def test_iterable_dataset_in_process_workers():
+    loader = engine.utils.data.DataLoader(_stream_class(engine), batch_size=2, num_workers=2)
+    assert [_plain(b) for b in loader] == [[0, 10], [20, 30], [40]]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"shuffle": True}, {"sampler": [0, 1]}, {"batch_sampler": [[0, 1]]}]
+)
+def test_iterable_dataset_loader_errors(kwargs):
+    with pytest.raises(ValueError, match="IterableDataset"):
+        torch.utils.data.DataLoader(_stream_class(torch), **kwargs)
+    with pytest.raises(ValueError, match="IterableDataset"):
+        engine.utils.data.DataLoader(_stream_class(engine), **kwargs)
+
+
+def test_chain_and_stack_datasets():
+    for lib in (engine, torch):
+        data = lib.utils.data
+        chain = data.ChainDataset([_stream_class(lib, 2), _stream_class(lib, 3)])
+        assert [int(x) for x in chain] == [0, 10, 0, 10, 20]
+        assert [int(x) for x in _stream_class(lib, 2) + _stream_class(lib, 1)] == [0, 10, 0]
+        assert len(data.ChainDataset([_stream_class(lib, 2, True)] * 2)) == 4
+        with pytest.raises(TypeError):
+            len(chain)
+        with pytest.raises(AssertionError):
+            list(data.ChainDataset([data.TensorDataset(lib.arange(2))]))
+        pair = data.StackDataset(lib.arange(3), lib.arange(3) * 2)
+        assert len(pair) == 3 and _plain(pair[1]) == [1, 2]
+        named = data.StackDataset(a=lib.arange(3), b=[4, 5, 6])
+        assert _plain(named[2]) == {"a": 2, "b": 6}
+        assert _plain(named.__getitems__([0, 2])) == [{"a": 0, "b": 4}, {"a": 2, "b": 6}]
+        batches = [_plain(b) for b in data.DataLoader(named, batch_size=2)]
+        assert batches == [{"a": [0, 1], "b": [4, 5]}, {"a": [2], "b": [6]}]
+        assert [_plain(b) for b in data.DataLoader(pair, batch_size=2)] == [
+            [[0, 1], [0, 2]],
+            [[2], [4]],
+        ]
+        with pytest.raises(ValueError):
+            data.StackDataset(lib.arange(3), [1])
+        with pytest.raises(ValueError):
+            data.StackDataset(lib.arange(3), b=[1])
+        with pytest.raises(ValueError):
+            data.StackDataset()
+        assert data.get_worker_info() is None
+
+
+def test_generator_objects():
+    g = engine.Generator().manual_seed(42)
+    assert isinstance(g, engine.Generator) and g.initial_seed() == 42
+    state = g.get_state()
+    draws = [
+        engine.randn(3, generator=g),
+        engine.rand(3, generator=g),
+        engine.randint(0, 9, (3,), generator=g),
+        engine.randperm(5, generator=g),
+        engine.empty(3).normal_(generator=g),
+        engine.empty(3).uniform_(-1, 1, generator=g),
+    ]
+    g.set_state(state)
+    again = [
+        engine.randn(3, generator=g),
+        engine.rand(3, generator=g),
+        engine.randint(0, 9, (3,), generator=g),
+        engine.randperm(5, generator=g),
+        engine.empty(3).normal_(generator=g),
+        engine.empty(3).uniform_(-1, 1, generator=g),
+    ]
+    for a, b in zip(draws, again, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # a private generator leaves the global stream alone
+    engine.manual_seed(3)
+    expected = engine.rand(4)
+    engine.manual_seed(3)
+    engine.empty(100).normal_(generator=engine.Generator().manual_seed(1))
+    np.testing.assert_array_equal(engine.rand(4).numpy(), expected.numpy())
+    s = g.seed()
+    assert g.initial_seed() == s
+
+
+def test_generator_in_data_utilities():
+    data = engine.utils.data
+    orders = []
+    for _ in range(2):
+        g = engine.Generator().manual_seed(7)
+        split = data.random_split(range(10), [6, 4], generator=g)
+        sampler = list(data.RandomSampler(range(10), generator=g))
+        loader = [
+            b.tolist() for b in data.DataLoader(engine.arange(6), 2, shuffle=True, generator=g)
+        ]
+        orders.append((list(split[0].indices), sampler, loader))
+    assert orders[0] == orders[1]
+    assert sorted(orders[0][1]) == list(range(10))
+
+
+def test_global_rng_functions():
+    state = engine.get_rng_state()
+    a = engine.rand(3)
+    engine.set_rng_state(state)
+    np.testing.assert_array_equal(engine.rand(3).numpy(), a.numpy())
+    s = engine.seed()
+    assert engine.initial_seed() == s
+    engine.manual_seed(5)
+    assert engine.initial_seed() == 5
