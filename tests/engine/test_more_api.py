@@ -523,3 +523,103 @@ def test_global_rng_functions():
     assert engine.initial_seed() == s
     engine.manual_seed(5)
     assert engine.initial_seed() == 5
+
+
+# ----- nn.utils weight reparametrisations --------------------------------------------
+def _twin_modules(make_engine, make_torch, seed=0):
+    """An engine module and a torch module holding the same float64 parameters."""
+    ours, theirs = make_engine().double(), make_torch().double()
+    rng = np.random.default_rng(seed)
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        value = rng.standard_normal(tuple(q.shape))
+        with engine.no_grad():
+            p.copy_(engine.tensor(value))
+        with torch.no_grad():
+            q.copy_(torch.tensor(value))
+    return ours, theirs
+
+
+def _grads_match(ours, theirs, x):
+    out_e = ours(engine.tensor(x))
+    out_t = theirs(torch.tensor(x))
+    np.testing.assert_allclose(out_e.detach().numpy(), out_t.detach().numpy(), rtol=1e-10)
+    (out_e**2).sum().backward()
+    (out_t**2).sum().backward()
+    named_e, named_t = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    assert list(named_e) == list(named_t)
+    for name, p in named_t.items():
+        np.testing.assert_allclose(named_e[name].grad.numpy(), p.grad.numpy(), rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:.*weight_norm. is deprecated")
+@pytest.mark.parametrize("dim", [0, 1, None, -1])
+def test_weight_norm_old_api(dim):
+    ours, theirs = _twin_modules(
+        lambda: engine.nn.Conv2d(2, 3, 2), lambda: torch.nn.Conv2d(2, 3, 2)
+    )
+    engine.nn.utils.weight_norm(ours, dim=dim)
+    torch.nn.utils.weight_norm(theirs, dim=dim)
+    assert tuple(ours.weight_g.shape) == tuple(theirs.weight_g.shape)
+    x = np.random.default_rng(1).standard_normal((2, 2, 4, 4))
+    _grads_match(ours, theirs, x)
+    with engine.no_grad():  # the weight follows g and v before each forward
+        ours.weight_g.mul_(2)
+    with torch.no_grad():
+        theirs.weight_g.mul_(2)
+    _grads_match(ours, theirs, x)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    with pytest.raises(RuntimeError, match="two weight_norm hooks"):
+        engine.nn.utils.weight_norm(ours, dim=dim)
+    engine.nn.utils.remove_weight_norm(ours)
+    torch.nn.utils.remove_weight_norm(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy())
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
+        engine.nn.utils.remove_weight_norm(ours)
+
+
+def test_weight_norm_warns():
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):
+        engine.nn.utils.weight_norm(engine.nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize(
+    "make,kwargs",
+    [("Linear", {}), ("Conv2d", {"n_power_iterations": 3}), ("ConvTranspose2d", {"eps": 1e-6})],
+)
+def test_spectral_norm_old_api(make, kwargs):
+    args = (3, 4) if make == "Linear" else (2, 3, 2)
+    ours, theirs = _twin_modules(
+        lambda: getattr(engine.nn, make)(*args), lambda: getattr(torch.nn, make)(*args)
+    )
+    engine.nn.utils.spectral_norm(ours, **kwargs)
+    torch.nn.utils.spectral_norm(theirs, **kwargs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert tuple(ours.weight_u.shape) == tuple(theirs.weight_u.shape)
+    for key in ("weight_u", "weight_v"):  # start the power iteration from the same vectors
+        with engine.no_grad():
+            getattr(ours, key).copy_(engine.tensor(getattr(theirs, key).numpy()))
+    shape = (2, 3) if make == "Linear" else (1, 2, 4, 4)
+    x = np.random.default_rng(2).standard_normal(shape)
+    for _ in range(3):  # training: u, v move one step per forward
+        for m in (ours, theirs):
+            m.zero_grad()
+        _grads_match(ours, theirs, x)
+        np.testing.assert_allclose(ours.weight_u.numpy(), theirs.weight_u.numpy(), rtol=1e-9)
+    ours.eval()
+    theirs.eval()
+    u = ours.weight_u.numpy().copy()
+    for m in (ours, theirs):
+        m.zero_grad()
+    _grads_match(ours, theirs, x)
+    np.testing.assert_array_equal(ours.weight_u.numpy(), u)  # eval: no power iteration
+    with pytest.raises(RuntimeError, match="two spectral_norm hooks"):
+        engine.nn.utils.spectral_norm(ours)
+    engine.nn.utils.remove_spectral_norm(ours)
+    torch.nn.utils.remove_spectral_norm(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    np.testing.assert_allclose(
+        ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-10
+    )
+    with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
+        engine.nn.utils.remove_spectral_norm(ours)
