@@ -224,3 +224,10 @@ from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402
+
+# anomaly mode's switches as torch.* has them (the context managers live in engine.autograd)
+from engine.autograd_extras import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)

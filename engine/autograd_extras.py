@@ -160,3 +160,8 @@ class set_detect_anomaly:
     def __exit__(self, *exc) -> bool:
         _set_anomaly(self.prev, self.prev_check_nan)
         return False
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Turn anomaly mode on or off (torch.set_anomaly_enabled)."""
+    _set_anomaly(bool(enabled), check_nan)

@@ -623,3 +623,15 @@ def test_spectral_norm_old_api(make, kwargs):
     )
     with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
         engine.nn.utils.remove_spectral_norm(ours)
+
+
+def test_anomaly_switches_at_top_level():
+    for lib in (engine, torch):
+        assert not lib.is_anomaly_enabled()
+        lib.set_anomaly_enabled(True, check_nan=False)
+        try:
+            assert lib.is_anomaly_enabled() and not lib.is_anomaly_check_nan_enabled()
+            assert np.isnan(_nan_backward(lib).numpy()[0])
+        finally:
+            lib.set_anomaly_enabled(False)
+        assert not lib.is_anomaly_enabled() and lib.is_anomaly_check_nan_enabled()
