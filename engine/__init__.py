@@ -225,6 +225,7 @@ from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402
 
+# isort: split
 # anomaly mode's switches as torch.* has them (the context managers live in engine.autograd)
 from engine.autograd_extras import (  # noqa: E402
     is_anomaly_check_nan_enabled,
