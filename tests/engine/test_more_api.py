@@ -635,3 +635,131 @@ def test_anomaly_switches_at_top_level():
         finally:
             lib.set_anomaly_enabled(False)
         assert not lib.is_anomaly_enabled() and lib.is_anomaly_check_nan_enabled()
+
+
+def _param_modules(lib):
+    import importlib
+
+    return (
+        importlib.import_module(lib.__name__ + ".nn.utils.parametrize"),
+        importlib.import_module(lib.__name__ + ".nn.utils.parametrizations"),
+    )
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_parametrizations_weight_norm(dim):
+    ours, theirs = _twin_modules(
+        lambda: engine.nn.Conv2d(2, 3, 2), lambda: torch.nn.Conv2d(2, 3, 2)
+    )
+    _param_modules(engine)[1].weight_norm(ours, dim=dim)
+    _param_modules(torch)[1].weight_norm(theirs, dim=dim)
+    assert type(ours).__name__ == type(theirs).__name__ == "ParametrizedConv2d"
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    g_e, g_t = ours.parametrizations.weight.original0, theirs.parametrizations.weight.original0
+    assert tuple(g_e.shape) == tuple(g_t.shape)
+    x = np.random.default_rng(3).standard_normal((1, 2, 3, 3))
+    _grads_match(ours, theirs, x)
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy())
+
+
+@pytest.mark.parametrize("make", ["Linear", "ConvTranspose2d"])
+def test_parametrizations_spectral_norm(make):
+    args = (3, 4) if make == "Linear" else (2, 3, 2)
+    ours, theirs = _twin_modules(
+        lambda: getattr(engine.nn, make)(*args), lambda: getattr(torch.nn, make)(*args)
+    )
+    _param_modules(engine)[1].spectral_norm(ours)
+    _param_modules(torch)[1].spectral_norm(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    sn_e, sn_t = ours.parametrizations.weight[0], theirs.parametrizations.weight[0]
+    for key in ("_u", "_v"):
+        assert tuple(getattr(sn_e, key).shape) == tuple(getattr(sn_t, key).shape)
+        with engine.no_grad():
+            getattr(sn_e, key).copy_(engine.tensor(getattr(sn_t, key).numpy()))
+    shape = (2, 3) if make == "Linear" else (1, 2, 4, 4)
+    x = np.random.default_rng(4).standard_normal(shape)
+    for _ in range(2):
+        for m in (ours, theirs):
+            m.zero_grad()
+        _grads_match(ours, theirs, x)
+    np.testing.assert_allclose(sn_e._u.numpy(), sn_t._u.numpy(), rtol=1e-9)
+    # after many power steps sigma is the largest singular value
+    for _ in range(30):
+        ours(engine.tensor(x))
+    top = np.linalg.svd(
+        ours.weight.detach().numpy().reshape(ours.weight.shape[0], -1)
+        if make == "Linear"
+        else np.moveaxis(ours.weight.detach().numpy(), 1, 0).reshape(3, -1),
+        compute_uv=False,
+    )[0]
+    assert top == pytest.approx(1.0, rel=1e-6)
+
+
+def test_register_parametrization_and_remove():
+    for lib in (engine, torch):
+        parametrize, _ = _param_modules(lib)
+
+        class Symmetric(lib.nn.Module):
+            def forward(self, X):
+                return X.triu() + X.triu(1).transpose(0, 1)
+
+        class Scale(lib.nn.Module):
+            def forward(self, X):
+                return X * 2
+
+            def right_inverse(self, X):
+                return X / 2
+
+        layer = lib.nn.Linear(3, 3)
+        parametrize.register_parametrization(layer, "weight", Symmetric())
+        assert parametrize.is_parametrized(layer) and parametrize.is_parametrized(layer, "weight")
+        assert not parametrize.is_parametrized(layer, "bias")
+        assert parametrize.type_before_parametrizations(layer) is lib.nn.Linear
+        w = layer.weight.detach().numpy()
+        np.testing.assert_array_equal(w, w.T)
+        assert sorted(n for n, _ in layer.named_parameters()) == [
+            "bias",
+            "parametrizations.weight.original",
+        ]
+        parametrize.register_parametrization(layer, "weight", Scale())  # chained
+        np.testing.assert_allclose(layer.weight.detach().numpy(), 2 * w)
+        with pytest.raises(RuntimeError, match="right_inverse"):
+            layer.weight = lib.eye(3)  # Symmetric has no right inverse
+
+        class SymmetricInv(Symmetric):
+            def right_inverse(self, X):
+                return X
+
+        layer = lib.nn.Linear(3, 3)
+        parametrize.register_parametrization(layer, "weight", SymmetricInv())
+        parametrize.register_parametrization(layer, "weight", Scale())
+        layer.weight = lib.eye(3)  # through the right inverses
+        np.testing.assert_allclose(layer.weight.detach().numpy(), np.eye(3), atol=1e-7)
+        with parametrize.cached():
+            assert layer.weight is layer.weight
+        assert layer.weight is not layer.weight
+        layer(lib.ones(1, 3)).sum().backward()
+        assert layer.parametrizations.weight.original.grad is not None
+        with pytest.raises(ValueError):
+            parametrize.register_parametrization(layer, "weight", _Row(lib)())
+        with pytest.raises(ValueError):
+            parametrize.register_parametrization(layer, "nothing", Symmetric())
+        parametrize.remove_parametrizations(layer, "weight")
+        assert type(layer) is lib.nn.Linear and not parametrize.is_parametrized(layer)
+        assert sorted(n for n, _ in layer.named_parameters()) == ["bias", "weight"]
+        np.testing.assert_allclose(layer.weight.detach().numpy(), np.eye(3), atol=1e-7)
+        with pytest.raises(ValueError):
+            parametrize.remove_parametrizations(layer, "weight")
+        plain = lib.nn.Linear(2, 2)
+        before = plain.weight.detach().numpy().copy()
+        parametrize.register_parametrization(plain, "weight", Symmetric())
+        parametrize.remove_parametrizations(plain, "weight", leave_parametrized=False)
+        np.testing.assert_array_equal(plain.weight.detach().numpy(), before)
+
+
+def _Row(lib):
+    class Row(lib.nn.Module):
+        def forward(self, X):
+            return X[0]
+
+    return Row

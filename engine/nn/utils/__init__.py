@@ -1,6 +1,7 @@
 """Helpers for training with PyTorch's names (`torch.nn.utils`): gradient clipping and
 flattening parameters into one vector."""
 
+from engine.nn.utils import parametrizations, parametrize
 from engine.nn.utils.clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -21,6 +22,8 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "parametrizations",
+    "parametrize",
     "remove_spectral_norm",
     "remove_weight_norm",
     "spectral_norm",
