@@ -9,11 +9,13 @@ from engine.optim.optimizer import Optimizer
 from engine.optim.rmsprop import RMSprop
 from engine.optim.rprop import ASGD, Rprop
 from engine.optim.sgd import SGD
+from engine.optim.sparse_adam import SparseAdam
 
 __all__ = [
     "ASGD",
     "LBFGS",
     "SGD",
+    "SparseAdam",
     "Adadelta",
     "Adagrad",
     "Adam",

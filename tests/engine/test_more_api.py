@@ -763,3 +763,17 @@ def _Row(lib):
             return X[0]
 
     return Row
+
+
+def test_sparse_adam_refuses_dense_gradients():
+    for lib in (engine, torch):
+        p = lib.zeros(2, requires_grad=True)
+        opt = lib.optim.SparseAdam([p], lr=0.1)
+        assert opt.defaults == {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "maximize": False}
+        assert opt.step() is None  # no gradient yet: nothing to refuse
+        (p * 2).sum().backward()
+        with pytest.raises(RuntimeError, match="does not support dense gradients"):
+            opt.step()
+        for kwargs in ({"lr": 0}, {"eps": 0}, {"betas": (1.0, 0.9)}, {"betas": (0.9, -0.1)}):
+            with pytest.raises(ValueError):
+                lib.optim.SparseAdam([p], **kwargs)
