@@ -308,6 +308,15 @@ class LBFGS(Optimizer):
         state["prev_flat_grad"], state["prev_loss"] = prev_flat_grad, prev_loss
         return orig_loss
 
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's layout; the flat history vectors are saved as (copied) tensors."""
+        saved = super().state_dict()
+        saved["state"] = {
+            i: {k: _map_arrays(v, _to_tensor) for k, v in s.items()}
+            for i, s in saved["state"].items()
+        }
+        return saved
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore options and state; the history (flat vectors, lists) is taken as saved."""
         saved = state_dict["state"]
@@ -315,6 +324,19 @@ class LBFGS(Optimizer):
         super().load_state_dict({**state_dict, "state": {i: {} for i in saved}})
         params = self.param_groups[0]["params"]
         for i, s in history.items():
-            self.state[params[i]] = {
-                k: v._data.copy() if isinstance(v, Tensor) else v for k, v in s.items()
-            }
+            self.state[params[i]] = {k: _map_arrays(v, _to_array) for k, v in s.items()}
+
+
+def _to_tensor(value):
+    return Tensor._make(value.copy(), False, None) if getattr(value, "ndim", 0) > 0 else value
+
+
+def _to_array(value):
+    return value._data.copy() if isinstance(value, Tensor) else value
+
+
+def _map_arrays(value, fn):
+    """`fn` on a state value, or on each item of a list of them (the history lists)."""
+    if isinstance(value, list):
+        return [fn(v) for v in value]
+    return fn(value)

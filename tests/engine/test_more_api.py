@@ -777,3 +777,29 @@ def test_sparse_adam_refuses_dense_gradients():
         for kwargs in ({"lr": 0}, {"eps": 0}, {"betas": (1.0, 0.9)}, {"betas": (0.9, -0.1)}):
             with pytest.raises(ValueError):
                 lib.optim.SparseAdam([p], **kwargs)
+
+
+def test_lbfgs_state_dict_resumes():
+    target = np.random.default_rng(1).uniform(-0.5, 0.5, (4, 4))
+    runs = []
+    for reload in (False, True):
+        params, _ = _pair()
+        opt = engine.optim.LBFGS(params, lr=0.5, max_iter=3, history_size=4)
+
+        def closure(opt=opt, params=params):
+            opt.zero_grad()
+            loss = _loss(engine, params, target)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        if reload:
+            saved = opt.state_dict()
+            assert isinstance(saved["state"][0]["d"], engine.Tensor)
+            assert all(isinstance(v, engine.Tensor) for v in saved["state"][0]["old_dirs"])
+            opt = engine.optim.LBFGS(params, lr=0.5, max_iter=3, history_size=4)
+            opt.load_state_dict(saved)
+        for _ in range(2):
+            opt.step(lambda opt=opt, params=params: closure(opt, params))
+        runs.append(params[0].detach().numpy())
+    np.testing.assert_array_equal(runs[0], runs[1])
