@@ -803,3 +803,65 @@ def test_lbfgs_state_dict_resumes():
             opt.step(lambda opt=opt, params=params: closure(opt, params))
         runs.append(params[0].detach().numpy())
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def _device_pair(values, device):
+    return [engine.tensor(v, device=device, requires_grad=True) for v in values]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("LBFGS", {"lr": 0.5, "max_iter": 3}),
+        ("LBFGS", {"max_iter": 3, "line_search_fn": "strong_wolfe"}),
+        ("Rprop", {}),
+        ("ASGD", {"t0": 2}),
+    ],
+)
+def test_optimizers_on_cuda_match_cpu(name, kwargs):
+    rng = np.random.default_rng(9)
+    values = [
+        rng.standard_normal((3, 4)).astype(np.float32),
+        rng.standard_normal(4).astype(np.float32),
+    ]
+    target = rng.uniform(-0.5, 0.5, (4, 4)).astype(np.float32)
+    results = []
+    for device in ("cpu", "cuda"):
+        params = _device_pair(values, device)
+        opt = getattr(engine.optim, name)(params, **kwargs)
+        goal = engine.tensor(target, device=device)
+        x = engine.tensor(np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32), device=device)
+
+        def closure(opt=opt, params=params, goal=goal, x=x):
+            opt.zero_grad()
+            loss = ((engine.tanh(x @ params[0] + params[1]) - goal) ** 2).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            opt.step(closure)
+        assert str(params[0].device).startswith(device)
+        results.append([p.detach().cpu().numpy() for p in params])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_weight_norms_on_cuda():
+    import importlib
+
+    parametrizations = importlib.import_module("engine.nn.utils.parametrizations")
+    for apply in (
+        engine.nn.utils.spectral_norm,
+        parametrizations.spectral_norm,
+        parametrizations.weight_norm,
+    ):
+        m = apply(engine.nn.Linear(3, 4).to("cuda"))
+        for _ in range(20):  # power iteration steps, in training mode
+            out = m(engine.ones(2, 3, device="cuda"))
+        out.sum().backward()
+        assert str(out.device).startswith("cuda")
+        w = m.weight.detach().cpu().numpy()
+        if apply is not parametrizations.weight_norm:
+            assert np.linalg.svd(w, compute_uv=False)[0] <= 1.0 + 1e-4

@@ -7,7 +7,7 @@ from engine.autograd import no_grad
 from engine.nn.functional import normalize
 from engine.nn.module import Module
 from engine.nn.utils.parametrize import register_parametrization
-from engine.nn.utils.weight_norms import norm_except_dim
+from engine.nn.utils.weight_norms import norm_except_dim, overwrite
 from engine.tensor import Tensor
 
 __all__ = ["spectral_norm", "weight_norm"]
@@ -73,8 +73,10 @@ class _SpectralNorm(Module):
     def _power_method(self, weight_mat: Tensor, n_power_iterations: int) -> None:
         with no_grad():
             for _ in range(n_power_iterations):
-                self._u.copy_(normalize(engine.mv(weight_mat, self._v), dim=0, eps=self.eps))
-                self._v.copy_(normalize(engine.mv(weight_mat.t(), self._u), dim=0, eps=self.eps))
+                u = normalize(engine.mv(weight_mat, self._v), dim=0, eps=self.eps)
+                overwrite(self._u, u)
+                v = normalize(engine.mv(weight_mat.t(), self._u), dim=0, eps=self.eps)
+                overwrite(self._v, v)
 
     def forward(self, weight: Tensor) -> Tensor:
         if weight.dim() == 1:

@@ -34,6 +34,11 @@ def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
     return engine.linalg.vector_norm(v, pow, dim=reduce, keepdim=True)
 
 
+def overwrite(buffer: Tensor, value: Tensor) -> None:
+    """Write `value` into the power iteration's vector `buffer`, in place."""
+    buffer._data[...] = value._data
+
+
 class WeightNorm:
     """The forward pre-hook `weight_norm` registers: `name` = g * v / ||v||."""
 
@@ -126,8 +131,8 @@ class SpectralNorm:
         if do_power_iteration:
             with no_grad():
                 for _ in range(self.n_power_iterations):
-                    v.copy_(normalize(engine.mv(weight_mat.t(), u), dim=0, eps=self.eps))
-                    u.copy_(normalize(engine.mv(weight_mat, v), dim=0, eps=self.eps))
+                    overwrite(v, normalize(engine.mv(weight_mat.t(), u), dim=0, eps=self.eps))
+                    overwrite(u, normalize(engine.mv(weight_mat, v), dim=0, eps=self.eps))
             u, v = u.clone(), v.clone()
         sigma = engine.dot(u, engine.mv(weight_mat, v))
         return weight / sigma
