@@ -12,7 +12,7 @@ __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 def _as_tuple(value, arg_name: str, fn_name: str) -> tuple[bool, tuple]:
     """(was it a tuple, the value as a tuple), checking that it holds tensors only."""
-    is_tuple = isinstance(value, tuple | list)
+    is_tuple = isinstance(value, tuple)
     items = tuple(value) if is_tuple else (value,)
     for i, item in enumerate(items):
         if not isinstance(item, Tensor):
@@ -161,15 +161,15 @@ def jacobian(
     """The Jacobian of `func` at `inputs`: for each output and input, a tensor of shape
     output.shape + input.shape (nested tuples follow the tuple-ness of both)."""
     if strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError(
+        raise AssertionError(
             'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
             'function has more outputs than inputs, "forward-mode" tends to be more '
             'performant. Otherwise, prefer to use "reverse-mode".'
         )
     if strategy == "forward-mode" and not vectorize:
         raise NotImplementedError(
-            'torch.autograd.functional.jacobian: `strategy="forward-mode"` is only '
-            "implemented for `vectorize=True`."
+            "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+            "only implemented for `vectorize=True`."
         )
     from engine import stack, zeros
 

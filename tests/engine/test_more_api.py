@@ -865,3 +865,22 @@ def test_weight_norms_on_cuda():
         w = m.weight.detach().cpu().numpy()
         if apply is not parametrizations.weight_norm:
             assert np.linalg.svd(w, compute_uv=False)[0] <= 1.0 + 1e-4
+
+
+def test_functional_argument_forms():
+    for lib in (engine, torch):
+        F = lib.autograd.functional
+        with pytest.raises(TypeError):
+            F.jacobian(lambda a: a, [lib.ones(2)])  # a list is not a tuple of inputs
+        with pytest.raises(TypeError):
+            F.vjp(lambda a: [a], lib.ones(2), lib.ones(2))
+        x = lib.ones(2, requires_grad=True)
+        h = F.hessian(lambda a: (a**3).sum(), x, create_graph=True)
+        assert h.requires_grad
+        np.testing.assert_allclose(h.detach().numpy(), np.diag([6.0, 6.0]))
+        j = F.jacobian(lambda a: a.sum(), lib.ones(2), vectorize=True, strategy="forward-mode")
+        np.testing.assert_allclose(j.numpy(), [1.0, 1.0])
+        with pytest.raises(AssertionError):
+            F.jacobian(lambda a: a, lib.ones(2), strategy="sideways")
+        with pytest.raises(NotImplementedError, match="vectorize=True"):
+            F.jacobian(lambda a: a, lib.ones(2), strategy="forward-mode")
