@@ -117,7 +117,7 @@ def _set_anomaly(enabled: bool, check_nan: bool) -> None:
 
 
 class detect_anomaly:
-    """Context manager (or decorator): while on, a backward node that returns NaN raises
+    """Context manager: while on, a backward node that returns NaN raises
     RuntimeError naming it ("Function 'SqrtBackward0' returned nan values in its 0th output.").
     """
 
@@ -138,13 +138,6 @@ class detect_anomaly:
     def __exit__(self, *exc) -> bool:
         _set_anomaly(self.prev, self.prev_check_nan)
         return False
-
-    def __call__(self, fn):
-        def wrapper(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-
-        return wrapper
 
 
 class set_detect_anomaly:
