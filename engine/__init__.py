@@ -1,7 +1,15 @@
 """stepgrad's autograd engine: tensors, define-by-run graphs and ops with PyTorch's names."""
 
 from engine import cuda
-from engine.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from engine.autograd import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from engine.creation import (
     arange,
     as_tensor,
@@ -220,10 +228,178 @@ from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 # normalisation, similarity and unflatten as torch.* has them, with the same arguments
 # (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
+from engine.ops.counting import bincount  # noqa: E402
+
+
+def index_put(input, indices, values, accumulate=False):
+    return input.index_put(indices, values, accumulate)
+
+
+def index_put_(input, indices, values, accumulate=False):
+    return input.index_put_(indices, values, accumulate)
+
+
 from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402
+
+# isort: split
+# order statistics, NaN-aware reductions, running extrema, differences, histograms,
+# searches; products, decompositions and solvers
+# aliases, axis moves, splits and stacks, broadcasting helpers, counting,
+# more pointwise math, creation helpers, inference mode, print options, numeric limits,
+# indexing in place and diagonal views
+from engine.more_creation import (  # noqa: E402
+    block_diag,
+    cartesian_prod,
+    combinations,
+    finfo,
+    get_num_threads,
+    iinfo,
+    logspace,
+    set_num_threads,
+    set_printoptions,
+    tril_indices,
+    triu_indices,
+    unravel_index,
+    vander,
+)
+from engine.ops.linalg_more import (  # noqa: E402
+    addbmm,
+    addmv,
+    addmv_,
+    baddbmm,
+    cdist,
+    chain_matmul,
+    cross,
+    det,
+    dist,
+    ger,
+    inner,
+    kron,
+    logdet,
+    matrix_exp,
+    matrix_power,
+    pdist,
+    pinverse,
+    renorm,
+    slogdet,
+    svd,
+    tensordot,
+)
+from engine.ops.linalg_more import cholesky_legacy as cholesky  # noqa: E402
+from engine.ops.linalg_more import inv as inverse  # noqa: E402
+from engine.ops.linalg_more import qr_legacy as qr  # noqa: E402
+from engine.ops.more_index import (  # noqa: E402
+    diag_embed,
+    diagflat,
+    diagonal,
+    index_copy,
+    index_fill,
+    masked_scatter,
+    put,
+)
+from engine.ops.more_pointwise import (  # noqa: E402
+    addcdiv,
+    addcmul,
+    deg2rad,
+    digamma,
+    erfc,
+    erfinv,
+    exp2,
+    float_power,
+    fmax,
+    fmin,
+    frac,
+    gcd,
+    heaviside,
+    hypot,
+    isin,
+    isneginf,
+    isposinf,
+    isreal,
+    lcm,
+    ldexp,
+    lgamma,
+    logaddexp,
+    logaddexp2,
+    logit,
+    rad2deg,
+    sgn,
+    signbit,
+    sinc,
+    xlogy,
+)
+from engine.ops.more_shape import (  # noqa: E402
+    absolute,
+    argwhere,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    clone,
+    column_stack,
+    concat,
+    concatenate,
+    count_nonzero,
+    divide,
+    dsplit,
+    dstack,
+    greater,
+    greater_equal,
+    hsplit,
+    hstack,
+    is_complex,
+    is_floating_point,
+    is_nonzero,
+    less,
+    less_equal,
+    moveaxis,
+    movedim,
+    multiply,
+    negative,
+    not_equal,
+    positive,
+    ravel,
+    select,
+    subtract,
+    swapaxes,
+    swapdims,
+    take,
+    take_along_dim,
+    tensor_split,
+    true_divide,
+    vsplit,
+    vstack,
+)
+from engine.ops.statistics import (  # noqa: E402
+    aminmax,
+    bucketize,
+    cummax,
+    cummin,
+    cumulative_trapezoid,
+    diff,
+    histc,
+    kthvalue,
+    logcumsumexp,
+    median,
+    mode,
+    msort,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    searchsorted,
+    std_mean,
+    trapezoid,
+    trapz,
+    unique_consecutive,
+    var_mean,
+)
 
 # isort: split
 # anomaly mode's switches as torch.* has them (the context managers live in engine.autograd)

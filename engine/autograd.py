@@ -20,6 +20,7 @@ class _ThreadState(threading.local):
     """Per-thread autograd switches: a worker thread never flips the UI thread's mode."""
 
     grad_enabled = True
+    inference_mode = False
     instrument = None  # set by engine.debug; when None an op pays this one check
 
 
@@ -898,16 +899,66 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
+class _BareDecorator(_GradMode):
+    """A mode that also decorates without parentheses: `@no_grad` as well as `@no_grad()`."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_BareDecorator):
     """Ops inside build no graph."""
 
     enabled = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_BareDecorator):
     """Ops inside build a graph again, even within `no_grad`."""
 
     enabled = True
+
+
+class inference_mode(_GradMode):
+    """`no_grad` for evaluation: ops inside build no graph; `inference_mode(False)` turns
+    inference mode off and grad mode on inside it, even within `no_grad`, as PyTorch's.
+
+    Unlike PyTorch, tensors made inside are ordinary tensors (PyTorch marks them as
+    inference tensors, which autograd later refuses to save).
+    """
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # bare @inference_mode on a function
+
+    def __init__(self, mode: bool = True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = (state.grad_enabled, state.inference_mode)
+        state.grad_enabled, state.inference_mode = not self.mode, self.mode
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled, state.inference_mode = self._prev
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside `inference_mode()`."""
+    return state.inference_mode
 
 
 class set_grad_enabled(_GradMode):

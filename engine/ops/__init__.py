@@ -3,7 +3,13 @@
 # A Function named like an `nn` layer ends in `Op` (`LinearOp`, `Conv2dOp`, `SoftmaxOp`) so the
 # two are never confused; its `op` string is the node name the debugger shows.
 
-from engine.ops import aggregate, indexing, inplace, scan  # Tensor's methods call into them
+from engine.ops import (  # Tensor's methods call into them
+    aggregate,
+    counting,
+    indexing,
+    inplace,
+    scan,
+)
 from engine.ops.activation import (
     elu,
     gelu,
@@ -115,6 +121,9 @@ from engine.ops.unary import abs, clamp, cos, exp, log, neg, reciprocal, sin, sq
 
 # isort: split
 from engine.ops import bitwise, compare, linalg_ops, sampling, shape_ops, special
+
+# isort: split
+from engine.ops import linalg_more, more_index, more_pointwise, more_shape, statistics
 
 __all__ = [
     "abs", "acos", "adaptive_avg_pool2d", "add", "arccos", "arcsin", "arctan", "arctan2",

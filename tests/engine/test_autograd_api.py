@@ -650,3 +650,52 @@ def test_second_order_on_cuda_matches_the_cpu():
 
     for ours, want in zip(run("cuda"), run("cpu"), strict=True):
         np.testing.assert_allclose(ours, want, rtol=1e-10, atol=1e-12)
+
+
+def _grad_modes(lib) -> list:
+    """What a model's output and the mode switches say under each way of turning grad off."""
+    w = lib.ones(2, requires_grad=True)
+    seen = []
+
+    def note():
+        seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+        return (w * 2).requires_grad
+
+    @lib.no_grad
+    def bare():
+        return note()
+
+    @lib.inference_mode
+    def bare_inference():
+        return note()
+
+    @lib.inference_mode()
+    def called_inference():
+        return note()
+
+    @lib.enable_grad
+    def bare_enable():
+        return note()
+
+    results = [bare(), bare_inference(), called_inference()]
+    with lib.inference_mode():
+        results.append(note())
+        with lib.inference_mode(False):
+            results.append(note())
+    with lib.inference_mode(False):
+        results.append(note())
+    with lib.no_grad():
+        results.append(bare_enable())
+    results.append(note())
+    return results + seen
+
+
+def test_no_grad_and_inference_mode_decorate_bare_and_called_as_torchs():
+    assert _grad_modes(engine) == _grad_modes(torch)
+
+
+def test_inference_mode_false_turns_grad_on_even_inside_no_grad():
+    for lib in (engine, torch):
+        with lib.no_grad(), lib.inference_mode(False):
+            assert lib.is_grad_enabled() and not lib.is_inference_mode_enabled()
+        assert lib.is_grad_enabled()
