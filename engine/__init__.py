@@ -400,3 +400,11 @@ from engine.ops.statistics import (  # noqa: E402
     unique_consecutive,
     var_mean,
 )
+
+# isort: split
+# anomaly mode's switches as torch.* has them (the context managers live in engine.autograd)
+from engine.autograd_extras import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)

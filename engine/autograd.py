@@ -983,5 +983,18 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+# torch.autograd's further names: Variable, anomaly mode, and the functional submodule
+import sys as _sys  # noqa: E402
+
+from engine import autograd_functional as functional  # noqa: E402
 from engine._gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402, F401
+from engine.autograd_extras import (  # noqa: E402, F401
+    Variable,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)
+
+_sys.modules[__name__ + ".functional"] = functional

@@ -1975,22 +1975,22 @@ class Tensor:
             written=_copy_target(self._data, src),
         )
 
-    def uniform_(self, a=0.0, b=1.0) -> Tensor:
+    def uniform_(self, a=0.0, b=1.0, *, generator=None) -> Tensor:
         return self._modify(
             lambda x: ops.inplace.overwrite(
-                x, random.host_uniform(self.shape, a, b, self._data.dtype)
+                x, random.host_uniform(self.shape, a, b, self._data.dtype, generator)
             ),
             keeps_self=False,
-            direct=lambda array: random.fill_uniform(array, a, b),  # drawn into the storage
+            direct=lambda array: random.fill_uniform(array, a, b, generator),  # into storage
         )
 
-    def normal_(self, mean=0.0, std=1.0) -> Tensor:
+    def normal_(self, mean=0.0, std=1.0, *, generator=None) -> Tensor:
         return self._modify(
             lambda x: ops.inplace.overwrite(
-                x, random.host_normal(self.shape, mean, std, self._data.dtype)
+                x, random.host_normal(self.shape, mean, std, self._data.dtype, generator)
             ),
             keeps_self=False,
-            direct=lambda array: random.fill_normal(array, mean, std),
+            direct=lambda array: random.fill_normal(array, mean, std, generator),
         )
 
     def __setitem__(self, index, value) -> None:

@@ -114,8 +114,28 @@ class StackDataset(Dataset):
             return {k: d[index] for k, d in self.datasets.items()}
         return tuple(d[index] for d in self.datasets)
 
+    def __getitems__(self, indices: list) -> list:
+        """Samples `indices` at once: each dataset's own `__getitems__` where it has one."""
+        if isinstance(self.datasets, dict):
+            columns = {k: _stack_items(d, indices) for k, d in self.datasets.items()}
+            return [{k: col[j] for k, col in columns.items()} for j in range(len(indices))]
+        columns = [_stack_items(d, indices) for d in self.datasets]
+        return [tuple(col[j] for col in columns) for j in range(len(indices))]
+
     def __len__(self) -> int:
         return self._length
+
+
+def _stack_items(dataset, indices: list) -> list:
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is None:
+        return [dataset[i] for i in indices]
+    items = getitems(indices)
+    if len(items) != len(indices):
+        raise ValueError(
+            f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(items)}"
+        )
+    return list(items)
 
 
 def get_worker_info():
