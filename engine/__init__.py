@@ -228,80 +228,195 @@ from engine import datasets, linalg, nn, optim, utils  # noqa: E402
 # normalisation, similarity and unflatten as torch.* has them, with the same arguments
 # (torch.instance_norm and torch.kl_div take others: F's versions only)
 from engine.ops.activation import prelu  # noqa: E402
+from engine.ops.counting import bincount  # noqa: E402
+
+
+def index_put(input, indices, values, accumulate=False):
+    return input.index_put(indices, values, accumulate)
+
+
+def index_put_(input, indices, values, accumulate=False):
+    return input.index_put_(indices, values, accumulate)
+
+
 from engine.ops.movement import unflatten  # noqa: E402
 from engine.ops.normalization import group_norm  # noqa: E402
 from engine.ops.similarity import cosine_similarity, pairwise_distance  # noqa: E402
 from engine.serialization import load, save  # noqa: E402
 
-# NumPy's names for `dim` and `keepdim` (axis=, keepdims=), accepted as PyTorch accepts them
 # isort: split
-from engine._aliases import numpy_names as _numpy_names  # noqa: E402
-
-_DIM_FUNCTIONS = """all amax amin any argmax argmin argsort cat chunk cumprod cumsum gather
-index_add index_select log_softmax logsumexp max mean min narrow prod repeat_interleave
-scatter scatter_add softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
-globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})
-
-from engine import return_types  # noqa: E402
-from engine.creation import logspace  # noqa: E402
-from engine.ops.compose import (  # noqa: E402
+# order statistics, NaN-aware reductions, running extrema, differences, histograms,
+# searches; products, decompositions and solvers
+# aliases, axis moves, splits and stacks, broadcasting helpers, counting,
+# more pointwise math, creation helpers, inference mode, print options, numeric limits,
+# indexing in place and diagonal views
+from engine.more_creation import (  # noqa: E402
+    block_diag,
+    cartesian_prod,
+    combinations,
+    finfo,
+    get_num_threads,
+    iinfo,
+    logspace,
+    set_num_threads,
+    set_printoptions,
+    tril_indices,
+    triu_indices,
+    unravel_index,
+    vander,
+)
+from engine.ops.linalg_more import (  # noqa: E402
+    addbmm,
+    addmv,
+    addmv_,
+    baddbmm,
+    cdist,
+    chain_matmul,
+    cross,
+    det,
+    dist,
+    ger,
+    inner,
+    kron,
+    logdet,
+    matrix_exp,
+    matrix_power,
+    pdist,
+    pinverse,
+    renorm,
+    slogdet,
+    svd,
+    tensordot,
+)
+from engine.ops.linalg_more import cholesky_legacy as cholesky  # noqa: E402
+from engine.ops.linalg_more import inv as inverse  # noqa: E402
+from engine.ops.linalg_more import qr_legacy as qr  # noqa: E402
+from engine.ops.more_index import (  # noqa: E402
+    diag_embed,
+    diagflat,
+    diagonal,
+    index_copy,
+    index_fill,
+    masked_scatter,
+    put,
+)
+from engine.ops.more_pointwise import (  # noqa: E402
     addcdiv,
     addcmul,
-    column_stack,
-    count_nonzero,
     deg2rad,
-    diff,
+    digamma,
+    erfc,
+    erfinv,
+    exp2,
+    float_power,
+    fmax,
+    fmin,
     frac,
-    hstack,
+    gcd,
+    heaviside,
     hypot,
+    isin,
+    isneginf,
+    isposinf,
+    isreal,
+    lcm,
+    ldexp,
+    lgamma,
     logaddexp,
+    logaddexp2,
+    logit,
+    rad2deg,
+    sgn,
+    signbit,
+    sinc,
+    xlogy,
+)
+from engine.ops.more_shape import (  # noqa: E402
+    absolute,
+    argwhere,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    clone,
+    column_stack,
+    concat,
+    concatenate,
+    count_nonzero,
+    divide,
+    dsplit,
+    dstack,
+    greater,
+    greater_equal,
+    hsplit,
+    hstack,
+    is_complex,
+    is_floating_point,
+    is_nonzero,
+    less,
+    less_equal,
     moveaxis,
     movedim,
-    rad2deg,
-    row_stack,
+    multiply,
+    negative,
+    not_equal,
+    positive,
+    ravel,
     select,
+    subtract,
     swapaxes,
     swapdims,
     take,
     take_along_dim,
+    tensor_split,
+    true_divide,
+    vsplit,
     vstack,
 )
-from engine.ops.elementwise import true_divide  # noqa: E402
-from engine.printing import get_printoptions, set_printoptions  # noqa: E402
-from engine.typeinfo import finfo, iinfo  # noqa: E402
+from engine.ops.statistics import (  # noqa: E402
+    aminmax,
+    bucketize,
+    cummax,
+    cummin,
+    cumulative_trapezoid,
+    diff,
+    histc,
+    kthvalue,
+    logcumsumexp,
+    median,
+    mode,
+    msort,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    quantile,
+    searchsorted,
+    std_mean,
+    trapezoid,
+    trapz,
+    unique_consecutive,
+    var_mean,
+)
 
+# isort: split
+# anomaly mode's switches as torch.* has them (the context managers live in engine.autograd)
+from engine.autograd_extras import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 
-def is_floating_point(input) -> bool:
-    return input.is_floating_point()
+# isort: split
+# NumPy's names for `dim` and `keepdim` (axis=, keepdims=), accepted as PyTorch accepts them;
+# the pairs that max, min, sort and topk return
+from engine import return_types  # noqa: E402
+from engine._aliases import numpy_names as _numpy_names  # noqa: E402
 
-
-def argwhere(input) -> Tensor:
-    return input.argwhere()
-
-
-def index_put(input, indices, values, accumulate=False) -> Tensor:
-    return input.index_put(indices, values, accumulate)
-
-
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(std, mean) over `dim`, with std's correction rules."""
-    return (
-        std(input, dim, unbiased, keepdim, correction=correction),
-        _whole_mean(input, dim, keepdim),
-    )
-
-
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(var, mean) over `dim`, with var's correction rules."""
-    return (
-        var(input, dim, unbiased, keepdim, correction=correction),
-        _whole_mean(input, dim, keepdim),
-    )
-
-
-def _whole_mean(input, dim, keepdim):
-    import builtins
-
-    if dim is None or isinstance(dim, builtins.bool):  # bool: the legacy unbiased position
-        dim = tuple(range(input.ndim))
-    return mean(input, dim, keepdim)
+_DIM_FUNCTIONS = """all amax amin any argmax argmin argsort cat chunk concat cummax
+cummin cumprod cumsum gather index_add index_select kthvalue log_softmax logcumsumexp logsumexp
+max mean median min mode nanmean nansum narrow prod repeat_interleave scatter scatter_add
+softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
+globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})

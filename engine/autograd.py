@@ -900,7 +900,7 @@ class _GradMode:
 
 
 class _BareDecorator(_GradMode):
-    """A grad mode that also decorates without parentheses (`@no_grad` as `@no_grad()`)."""
+    """A mode that also decorates without parentheses: `@no_grad` as well as `@no_grad()`."""
 
     def __new__(cls, orig_func=None):
         if orig_func is None:
@@ -920,17 +920,21 @@ class enable_grad(_BareDecorator):
     enabled = True
 
 
-class inference_mode:
-    """Ops inside build no graph, as in `no_grad`; `mode=False` turns grad mode back on.
-    Decorates with or without parentheses."""
+class inference_mode(_GradMode):
+    """`no_grad` for evaluation: ops inside build no graph; `inference_mode(False)` turns
+    inference mode off and grad mode on inside it, even within `no_grad`, as PyTorch's.
+
+    Unlike PyTorch, tensors made inside are ordinary tensors (PyTorch marks them as
+    inference tensors, which autograd later refuses to save).
+    """
 
     def __new__(cls, mode=True):
-        if not isinstance(mode, bool):  # @inference_mode on a function
-            return cls()(mode)
-        return super().__new__(cls)
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # bare @inference_mode on a function
 
     def __init__(self, mode: bool = True):
-        self.mode = mode
+        self.mode = bool(mode)
 
     def __enter__(self):
         self._prev = (state.grad_enabled, state.inference_mode)
@@ -979,8 +983,19 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+# torch.autograd's further names: Variable, anomaly mode, and the functional submodule
+import sys as _sys  # noqa: E402
+
 from engine import autograd_function as function  # noqa: E402, F401
-from engine import autograd_functional as functional  # noqa: E402, F401
+from engine import autograd_functional as functional  # noqa: E402
 from engine._gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402, F401
-from engine.autograd_function import Variable  # noqa: E402, F401
+from engine.autograd_extras import (  # noqa: E402, F401
+    Variable,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from engine.tensor import Tensor  # noqa: E402  (Tensor builds on Function)
+
+_sys.modules[__name__ + ".functional"] = functional

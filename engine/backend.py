@@ -107,7 +107,9 @@ def broadcast_view(a, shape):
 
 
 def _address(a) -> int:
-    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+    if isinstance(a, np.ndarray):
+        return a.__array_interface__["data"][0]
+    return a.__cuda_array_interface__["data"][0]
 
 
 def internal_overlap(a) -> bool:

@@ -1,4 +1,5 @@
-"""How tensors print: PyTorch's print options and its choice of fixed or scientific notation."""
+"""How tensors print: PyTorch's choice of fixed or scientific notation, under the options
+that torch.set_printoptions sets (engine.more_creation keeps them)."""
 
 from __future__ import annotations
 
@@ -6,39 +7,11 @@ import math
 
 import numpy as np
 
-_PROFILES = {
-    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
-    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
-    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
-}
-_OPTIONS = dict(_PROFILES["default"], sci_mode=None)
-
-
-def set_printoptions(
-    precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
-) -> None:
-    """Set how tensors print, as torch.set_printoptions: a profile ('default', 'short',
-    'full') first, then each option given; sci_mode None lets the values decide."""
-    if profile is not None:
-        _OPTIONS.update(_PROFILES[profile])
-    for name, value in (
-        ("precision", precision),
-        ("threshold", threshold),
-        ("edgeitems", edgeitems),
-        ("linewidth", linewidth),
-    ):
-        if value is not None:
-            _OPTIONS[name] = value
-    _OPTIONS["sci_mode"] = sci_mode
-
-
-def get_printoptions() -> dict:
-    """The current print options, as set_printoptions takes them."""
-    return dict(_OPTIONS)
-
 
 def format_array(arr: np.ndarray, prefix: str) -> str:
     """The elements of `arr` as PyTorch prints them after `prefix`."""
+    from engine.more_creation import PRINT_OPTIONS as _OPTIONS
+
     precision, sci_mode = _OPTIONS["precision"], _OPTIONS["sci_mode"]
     kwargs = {
         "separator": ", ",

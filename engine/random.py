@@ -25,6 +25,12 @@ class Generator:
     def initial_seed(self) -> int:
         return self._seed
 
+    def seed(self) -> int:
+        """Seed from the operating system's entropy; return the seed."""
+        s = int(np.random.SeedSequence().entropy % (2**63))
+        self.manual_seed(s)
+        return s
+
     def get_state(self) -> dict:
         return self.rng.bit_generator.state
 

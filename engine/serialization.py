@@ -410,12 +410,29 @@ def _short(value) -> str:
 
 
 def _map_location(map_location) -> str | None:
-    """None for the CPU (where arrays are read), else the device to move tensors to."""
+    """None for the CPU (where arrays are read), else the device to move tensors to.
+
+    As well as a device, PyTorch scripts pass a dict from saved to wanted locations
+    (the tensors go where its values say) or a function of (storage, location), such
+    as `lambda storage, loc: storage`: it is asked where a CPU tensor would go.
+    """
     if map_location is None:
         return None
+    if isinstance(map_location, dict):
+        kinds = {_map_location(v) for v in map_location.values()} - {None}
+        return kinds.pop() if kinds else None  # the one device besides the CPU, if named
+    if callable(map_location) and not isinstance(map_location, device):
+        moved = map_location(Tensor._make(np.zeros(1, np.float32), False, None), "cpu")
+        if not isinstance(moved, Tensor):
+            raise TypeError(
+                "load: a map_location function must return the tensor it is given, or it "
+                f"moved to a device; it returned {type(moved).__name__}"
+            )
+        return _map_location(moved.device)
     if not isinstance(map_location, str | device):
         raise TypeError(
-            f"load: map_location must be None, 'cpu', 'cuda' or a device, got {map_location!r}"
+            f"load: map_location must be None, 'cpu', 'cuda', a device, a dict or a function, "
+            f"got {map_location!r}"
         )
     kind = device(map_location).type
     return None if kind == "cpu" else kind

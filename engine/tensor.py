@@ -332,7 +332,9 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         """This tensor when its elements lie in row-major order, else a row-major copy."""
-        return self if self._data.flags.c_contiguous else ops.elementwise.Clone.apply(self)
+        if self._data.flags.c_contiguous:
+            return self
+        return ops.elementwise.Clone.apply(self, order="C")
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -402,9 +404,6 @@ class Tensor:
 
     def div(self, other, *, rounding_mode=None) -> Tensor:
         return ops.div(self, other, rounding_mode=rounding_mode)
-
-    def true_divide(self, other) -> Tensor:
-        return ops.div(self, other)
 
     def __pow__(self, exponent) -> Tensor:
         return ops.pow(self, exponent)
@@ -1134,6 +1133,596 @@ class Tensor:
     def ge(self, other) -> Tensor:
         return ops.ge(self, other)
 
+    def bincount(self, weights=None, minlength=0) -> Tensor:
+        return ops.counting.bincount(self, weights, minlength)
+
+    def index_put_(self, indices, values, accumulate=False) -> Tensor:
+        index = ops.inplace.index_put_args("index_put_", self, indices, values)
+        if not accumulate:
+            self[index] = values
+            return self
+        return self._modify(
+            lambda x, v: ops.inplace.index_put_accumulate(x, index, v), values, keeps_self=False
+        )
+
+    def index_put(self, indices, values, accumulate=False) -> Tensor:
+        ops.inplace.index_put_args("index_put", self, indices, values)
+        return self.clone().index_put_(indices, values, accumulate)
+
+    # ----- order statistics, NaN-aware reductions, running extrema (engine.ops.statistics) --
+    def median(self, dim=None, keepdim=False):
+        return ops.statistics.median(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return ops.statistics.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return ops.statistics.mode(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return ops.statistics.kthvalue(self, k, dim, keepdim)
+
+    def msort(self) -> Tensor:
+        return ops.statistics.msort(self)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> Tensor:
+        return ops.statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear") -> Tensor:
+        return ops.statistics.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.statistics.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+        return ops.statistics.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def cummax(self, dim):
+        return ops.statistics.cummax(self, dim)
+
+    def cummin(self, dim):
+        return ops.statistics.cummin(self, dim)
+
+    def logcumsumexp(self, dim) -> Tensor:
+        return ops.statistics.logcumsumexp(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None) -> Tensor:
+        return ops.statistics.diff(self, n, dim, prepend, append)
+
+    def histc(self, bins=100, min=0, max=0) -> Tensor:
+        return ops.statistics.histc(self, bins, min, max)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return ops.statistics.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return ops.statistics.aminmax(self, dim=dim, keepdim=keepdim)
+
+    # ----- more products and linear algebra (engine.ops.linalg_more) ----------------------
+    def cross(self, other, dim=None) -> Tensor:
+        return ops.linalg_more.cross(self, other, dim)
+
+    def kron(self, other) -> Tensor:
+        return ops.linalg_more.kron(self, other)
+
+    def inner(self, other) -> Tensor:
+        return ops.linalg_more.inner(self, other)
+
+    def ger(self, vec2) -> Tensor:
+        return ops.linalg_more.ger(self, vec2)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.baddbmm(x, a, b, beta=beta, alpha=alpha),
+            batch1,
+            batch2,
+            keeps_self=False,
+        )
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.addbmm(x, a, b, beta=beta, alpha=alpha),
+            batch1,
+            batch2,
+            keeps_self=False,
+        )
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        return self._modify(
+            lambda x, a, b: ops.linalg_more.addmv(x, a, b, beta=beta, alpha=alpha),
+            mat,
+            vec,
+            keeps_self=False,
+        )
+
+    def renorm_(self, p, dim, maxnorm) -> Tensor:
+        return self._modify(lambda x: ops.linalg_more.renorm(x, p, dim, maxnorm))
+
+    def qr(self, some=True):
+        return ops.linalg_more.qr_legacy(self, some)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        return ops.linalg_more.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def dist(self, other, p=2) -> Tensor:
+        return ops.linalg_more.dist(self, other, p)
+
+    def renorm(self, p, dim, maxnorm) -> Tensor:
+        return ops.linalg_more.renorm(self, p, dim, maxnorm)
+
+    def det(self) -> Tensor:
+        return ops.linalg_more.det(self)
+
+    def inverse(self) -> Tensor:
+        return ops.linalg_more.inv(self)
+
+    def slogdet(self):
+        return ops.linalg_more.slogdet(self)
+
+    def logdet(self) -> Tensor:
+        return ops.linalg_more.logdet(self)
+
+    def svd(self, some=True, compute_uv=True):
+        return ops.linalg_more.svd(self, some, compute_uv)
+
+    def pinverse(self, rcond=1e-15) -> Tensor:
+        return ops.linalg_more.pinverse(self, rcond)
+
+    def cholesky(self, upper=False) -> Tensor:
+        return ops.linalg_more.cholesky(self, upper=upper)
+
+    def matrix_power(self, n) -> Tensor:
+        return ops.linalg_more.matrix_power(self, n)
+
+    def matrix_exp(self) -> Tensor:
+        return ops.linalg_more.matrix_exp(self)
+
+    # ----- aliases, axis moves, splits, counting, pointwise math, indexing in place -------
+    def absolute(self) -> Tensor:
+        return ops.abs(self)
+
+    def absolute_(self) -> Tensor:
+        return self.abs_()
+
+    def negative(self) -> Tensor:
+        return ops.neg(self)
+
+    def negative_(self) -> Tensor:
+        return self.neg_()
+
+    def positive(self) -> Tensor:
+        return ops.more_shape.positive(self)
+
+    def multiply(self, other) -> Tensor:
+        return ops.mul(self, other)
+
+    def multiply_(self, other) -> Tensor:
+        return self.mul_(other)
+
+    def subtract(self, other, *, alpha=1) -> Tensor:
+        return ops.sub(self, other, alpha=alpha)
+
+    def subtract_(self, other, *, alpha=1) -> Tensor:
+        return self.sub_(other, alpha=alpha)
+
+    def divide(self, other, *, rounding_mode=None) -> Tensor:
+        return ops.more_shape.divide(self, other, rounding_mode=rounding_mode)
+
+    def divide_(self, other, *, rounding_mode=None) -> Tensor:
+        return self._modify(
+            lambda x, o: ops.more_shape.divide(x, o, rounding_mode=rounding_mode),
+            other,
+            keeps_self=getattr(other, "requires_grad", False),
+        )
+
+    def true_divide(self, other) -> Tensor:
+        return ops.div(self, other)
+
+    def true_divide_(self, other) -> Tensor:
+        return self.div_(other)
+
+    def not_equal(self, other) -> Tensor:
+        return ops.ne(self, other)
+
+    def greater(self, other) -> Tensor:
+        return ops.gt(self, other)
+
+    def greater_equal(self, other) -> Tensor:
+        return ops.ge(self, other)
+
+    def less(self, other) -> Tensor:
+        return ops.lt(self, other)
+
+    def less_equal(self, other) -> Tensor:
+        return ops.le(self, other)
+
+    def not_equal_(self, other) -> Tensor:
+        return self.ne_(other)
+
+    def greater_(self, other) -> Tensor:
+        return self.gt_(other)
+
+    def greater_equal_(self, other) -> Tensor:
+        return self.ge_(other)
+
+    def less_(self, other) -> Tensor:
+        return self.lt_(other)
+
+    def less_equal_(self, other) -> Tensor:
+        return self.le_(other)
+
+    def swapaxes(self, axis0, axis1) -> Tensor:
+        return ops.transpose(self, axis0, axis1)
+
+    def swapdims(self, dim0, dim1) -> Tensor:
+        return ops.transpose(self, dim0, dim1)
+
+    def swapaxes_(self, axis0, axis1) -> Tensor:
+        return self.transpose_(axis0, axis1)
+
+    def swapdims_(self, dim0, dim1) -> Tensor:
+        return self.transpose_(dim0, dim1)
+
+    def movedim(self, source, destination) -> Tensor:
+        return ops.more_shape.movedim(self, source, destination)
+
+    def moveaxis(self, source, destination) -> Tensor:
+        return ops.more_shape.movedim(self, source, destination)
+
+    def ravel(self) -> Tensor:
+        return ops.more_shape.ravel(self)
+
+    def select(self, dim, index) -> Tensor:
+        return ops.more_shape.select(self, dim, index)
+
+    def take(self, index) -> Tensor:
+        return ops.more_shape.take(self, index)
+
+    def take_along_dim(self, indices, dim=None) -> Tensor:
+        return ops.more_shape.take_along_dim(self, indices, dim)
+
+    def tensor_split(self, indices_or_sections, dim=0) -> tuple:
+        return ops.more_shape.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections) -> tuple:
+        return ops.more_shape.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections) -> tuple:
+        return ops.more_shape.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections) -> tuple:
+        return ops.more_shape.dsplit(self, indices_or_sections)
+
+    def broadcast_to(self, size) -> Tensor:
+        return ops.more_shape.broadcast_to(self, size)
+
+    def is_nonzero(self) -> bool:
+        return ops.more_shape.is_nonzero(self)
+
+    def is_complex(self) -> bool:
+        return False
+
+    def count_nonzero(self, dim=None) -> Tensor:
+        return ops.more_shape.count_nonzero(self, dim)
+
+    def argwhere(self) -> Tensor:
+        return ops.more_shape.argwhere(self)
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    def nelement(self) -> int:
+        return int(self._data.size)
+
+    def byte(self) -> Tensor:
+        return self.to(_dt.uint8)
+
+    def char(self) -> Tensor:
+        return self.to(_dt.int8)
+
+    def short(self) -> Tensor:
+        return self.to(_dt.int16)
+
+    @property
+    def H(self) -> Tensor:  # real tensors: the conjugate is the tensor itself
+        if self.ndim not in (0, 2):
+            raise RuntimeError(
+                f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor. "
+                "For batches of matrices, consider using tensor.mH"
+            )
+        return self.T if self.ndim == 2 else self
+
+    @property
+    def mH(self) -> Tensor:
+        return self.mT
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.size) * self._data.itemsize
+
+    def data_ptr(self) -> int:
+        a = self._data
+        return int(a.data.ptr) if self.is_cuda else int(a.__array_interface__["data"][0])
+
+    def get_device(self) -> int:
+        return 0 if self.is_cuda else -1
+
+    def pin_memory(self, device=None) -> Tensor:
+        if not backend.is_cuda_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self if self.is_cuda else self.clone()
+
+    @property
+    def retains_grad(self) -> bool:
+        ref = getattr(self._ctx, "retained", None) if self._ctx is not None else None
+        return ref is not None and ref() is self
+
+    def sum_to_size(self, *size) -> Tensor:
+        return ops.more_shape.sum_to_size(self, *size)
+
+    def apply_(self, callable) -> Tensor:
+        self._check_mapped()
+        ops.more_shape.map_values(self, callable)
+        version_counter(self).value += 1
+        return self
+
+    def map_(self, tensor, callable) -> Tensor:
+        self._check_mapped()
+        shape = ops.more_shape.broadcast_shapes(self.shape, tensor.shape)
+        if tuple(shape) != tuple(self.shape):
+            ops.expand(tensor, *self.shape)  # PyTorch's error for a size that cannot expand
+        ops.more_shape.map_values(self, callable, tensor)
+        version_counter(self).value += 1
+        return self
+
+    def sgn(self) -> Tensor:
+        return ops.more_pointwise.sgn(self)
+
+    def signbit(self) -> Tensor:
+        return ops.more_pointwise.signbit(self)
+
+    def frac(self) -> Tensor:
+        return ops.more_pointwise.frac(self)
+
+    def exp2(self) -> Tensor:
+        return ops.more_pointwise.exp2(self)
+
+    def erfc(self) -> Tensor:
+        return ops.more_pointwise.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return ops.more_pointwise.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        return ops.more_pointwise.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        return ops.more_pointwise.digamma(self)
+
+    def deg2rad(self) -> Tensor:
+        return ops.more_pointwise.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return ops.more_pointwise.rad2deg(self)
+
+    def sinc(self) -> Tensor:
+        return ops.more_pointwise.sinc(self)
+
+    def isneginf(self) -> Tensor:
+        return ops.more_pointwise.isneginf(self)
+
+    def isposinf(self) -> Tensor:
+        return ops.more_pointwise.isposinf(self)
+
+    def isreal(self) -> Tensor:
+        return ops.more_pointwise.isreal(self)
+
+    def sgn_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.sgn)
+
+    def frac_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.frac)
+
+    def exp2_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.exp2)
+
+    def erfc_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.erfc)
+
+    def erfinv_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.erfinv)
+
+    def lgamma_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.lgamma)
+
+    def digamma_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.digamma)
+
+    def deg2rad_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.deg2rad)
+
+    def rad2deg_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.rad2deg)
+
+    def sinc_(self) -> Tensor:
+        return self._modify(ops.more_pointwise.sinc)
+
+    def xlogy(self, other) -> Tensor:
+        return ops.more_pointwise.xlogy(self, other)
+
+    def hypot(self, other) -> Tensor:
+        return ops.more_pointwise.hypot(self, other)
+
+    def logaddexp(self, other) -> Tensor:
+        return ops.more_pointwise.logaddexp(self, other)
+
+    def logaddexp2(self, other) -> Tensor:
+        return ops.more_pointwise.logaddexp2(self, other)
+
+    def fmax(self, other) -> Tensor:
+        return ops.more_pointwise.fmax(self, other)
+
+    def fmin(self, other) -> Tensor:
+        return ops.more_pointwise.fmin(self, other)
+
+    def float_power(self, exponent) -> Tensor:
+        return ops.more_pointwise.float_power(self, exponent)
+
+    def gcd(self, other) -> Tensor:
+        return ops.more_pointwise.gcd(self, other)
+
+    def lcm(self, other) -> Tensor:
+        return ops.more_pointwise.lcm(self, other)
+
+    def ldexp(self, other) -> Tensor:
+        return ops.more_pointwise.ldexp(self, other)
+
+    def heaviside(self, values) -> Tensor:
+        return ops.more_pointwise.heaviside(self, values)
+
+    def xlogy_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.xlogy, other)
+
+    def hypot_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.hypot, other)
+
+    def gcd_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.gcd, other)
+
+    def lcm_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.lcm, other)
+
+    def ldexp_(self, other) -> Tensor:
+        return self._modify(ops.more_pointwise.ldexp, other)
+
+    def heaviside_(self, values) -> Tensor:
+        return self._modify(ops.more_pointwise.heaviside, values)
+
+    def float_power_(self, exponent) -> Tensor:
+        if self._data.dtype != np.float64:
+            raise RuntimeError(
+                f"the base given to float_power_ has dtype {self.dtype} but the operation's "
+                "result requires dtype Double"
+            )
+        return self._modify(ops.more_pointwise.float_power, exponent)
+
+    def logit(self, eps=None) -> Tensor:
+        return ops.more_pointwise.logit(self, eps)
+
+    def logit_(self, eps=None) -> Tensor:
+        return self._modify(lambda x: ops.more_pointwise.logit(x, eps))
+
+    def addcmul(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return ops.more_pointwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return ops.more_pointwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def geometric_(self, p, *, generator=None) -> Tensor:
+        if not 0 < p <= 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1], but got p={p}")
+        return self._drawn(lambda rng, n: rng.geometric(p, size=n), generator)
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+        return self._drawn(lambda rng, n: rng.lognormal(mean, std, size=n), generator)
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+        return self._drawn(lambda rng, n: median + sigma * rng.standard_cauchy(size=n), generator)
+
+    def _drawn(self, draw, generator=None) -> Tensor:
+        """Overwrite this tensor with draws (engine's generator), recorded as a fill."""
+        values = draw(random._rng(generator), tuple(self.shape))
+        values = np.asarray(values).astype(self._data.dtype)
+        return self._modify(
+            lambda x: ops.inplace.overwrite(x, backend.to_device(values, self.device.type)),
+            keeps_self=False,
+        )
+
+    def index_copy(self, dim, index, source) -> Tensor:
+        return ops.more_index.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.more_index.index_copy(x, dim, index, s), source, keeps_self=False
+        )
+
+    def index_fill(self, dim, index, value) -> Tensor:
+        return ops.more_index.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value) -> Tensor:
+        return self._modify(
+            lambda x, v: ops.more_index.index_fill(x, dim, index, v), value, keeps_self=False
+        )
+
+    def masked_scatter(self, mask, source) -> Tensor:
+        return ops.more_index.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.more_index.masked_scatter(x, mask, s), source, keeps_self=False
+        )
+
+    def put(self, index, source, accumulate=False) -> Tensor:
+        return ops.more_index.put(self, index, source, accumulate)
+
+    def put_(self, index, source, accumulate=False) -> Tensor:
+        return self._modify(
+            lambda x, s: ops.more_index.put(x, index, s, accumulate), source, keeps_self=False
+        )
+
+    def fill_diagonal_(self, fill_value, wrap=False) -> Tensor:
+        return self._modify(
+            lambda x: ops.more_index.fill_diagonal(x, fill_value, wrap), keeps_self=False
+        )
+
+    def resize_(self, *sizes) -> Tensor:
+        shape = _shape_arg(sizes)
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        if any(n < 0 for n in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+        old = self._data.reshape(-1)
+        n = int(np.prod(shape))
+        data = self._xp().zeros(n, dtype=old.dtype)
+        keep = min(n, old.size)
+        data[:keep] = old[:keep]
+        self._data = data.reshape(shape)
+        version_counter(self).value += 1
+        return self
+
+    def unfold(self, dimension, size, step) -> Tensor:
+        return ops.more_index.unfold(self, dimension, size, step)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1) -> Tensor:
+        return ops.more_index.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1) -> Tensor:
+        return ops.more_index.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0) -> Tensor:
+        return ops.more_index.diagflat(self, offset)
+
+    def _check_mapped(self) -> None:
+        if self.requires_grad and state.grad_enabled:
+            raise RuntimeError(
+                "Can't call apply_() on Variable that requires grad. Use var.detach().apply_() "
+                "instead."
+            )
+
     # ----- in place ----------------------------------------------------------
     def _modify(self, compute, *args, keeps_self: bool = True, direct=None, written=_ALL) -> Tensor:
         """Change this tensor in place to `compute(self, *args)`, recorded as PyTorch does.
@@ -1430,22 +2019,22 @@ class Tensor:
             written=_copy_target(self._data, src),
         )
 
-    def uniform_(self, a=0.0, b=1.0) -> Tensor:
+    def uniform_(self, a=0.0, b=1.0, *, generator=None) -> Tensor:
         return self._modify(
             lambda x: ops.inplace.overwrite(
-                x, random.host_uniform(self.shape, a, b, self._data.dtype)
+                x, random.host_uniform(self.shape, a, b, self._data.dtype, generator)
             ),
             keeps_self=False,
-            direct=lambda array: random.fill_uniform(array, a, b),  # drawn into the storage
+            direct=lambda array: random.fill_uniform(array, a, b, generator),  # into storage
         )
 
-    def normal_(self, mean=0.0, std=1.0) -> Tensor:
+    def normal_(self, mean=0.0, std=1.0, *, generator=None) -> Tensor:
         return self._modify(
             lambda x: ops.inplace.overwrite(
-                x, random.host_normal(self.shape, mean, std, self._data.dtype)
+                x, random.host_normal(self.shape, mean, std, self._data.dtype, generator)
             ),
             keeps_self=False,
-            direct=lambda array: random.fill_normal(array, mean, std),
+            direct=lambda array: random.fill_normal(array, mean, std, generator),
         )
 
     def __setitem__(self, index, value) -> None:
@@ -1479,7 +2068,7 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
-    # ----- older and matrix spellings that tutorials use ----------------------------------
+    # ----- gradient assignment, checked as PyTorch checks it; storage offsets --------------
     @property
     def grad(self) -> Tensor | None:
         """The gradient that backward accumulated into this tensor, or None."""
@@ -1506,59 +2095,6 @@ class Tensor:
                 )
         self._grad = value
 
-    @property
-    def mH(self) -> Tensor:
-        """The conjugate transpose of the last two dimensions (real tensors: mT)."""
-        return self.mT
-
-    def nelement(self) -> int:
-        return self.numel()
-
-    def swapaxes(self, axis0, axis1) -> Tensor:
-        return self.transpose(axis0, axis1)
-
-    def swapdims(self, dim0, dim1) -> Tensor:
-        return self.transpose(dim0, dim1)
-
-    def movedim(self, source, destination) -> Tensor:
-        return ops.compose.movedim(self, source, destination)
-
-    moveaxis = movedim
-
-    def select(self, dim, index) -> Tensor:
-        return ops.compose.select(self, dim, index)
-
-    def addcmul(self, tensor1, tensor2, *, value=1) -> Tensor:
-        return ops.compose.addcmul(self, tensor1, tensor2, value=value)
-
-    def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
-        return ops.compose.addcdiv(self, tensor1, tensor2, value=value)
-
-    def count_nonzero(self, dim=None) -> Tensor:
-        return ops.compose.count_nonzero(self, dim)
-
-    def diff(self, n=1, dim=-1, prepend=None, append=None) -> Tensor:
-        return ops.compose.diff(self, n, dim, prepend, append)
-
-    def take(self, index) -> Tensor:
-        return ops.compose.take(self, index)
-
-    def take_along_dim(self, indices, dim=None) -> Tensor:
-        return ops.compose.take_along_dim(self, indices, dim)
-
-    def frac(self) -> Tensor:
-        return ops.compose.frac(self)
-
-    def hypot(self, other) -> Tensor:
-        return ops.compose.hypot(self, other)
-
-    def logaddexp(self, other) -> Tensor:
-        return ops.compose.logaddexp(self, other)
-
-    def data_ptr(self) -> int:
-        """The address of this tensor's first element."""
-        return _address(self._data)
-
     def storage_offset(self) -> int:
         """How many elements into its storage this tensor starts (views of a slice: > 0)."""
         owner = self._data
@@ -1567,48 +2103,6 @@ class Tensor:
         if getattr(owner, "dtype", None) is None or owner is self._data:
             return 0
         return (_address(self._data) - _address(owner)) // self._data.itemsize
-
-    def ndimension(self) -> int:
-        return self.dim()
-
-    def argwhere(self) -> Tensor:
-        return ops.indexing.nonzero(self)
-
-    def index_put_(self, indices, values, accumulate=False) -> Tensor:
-        """self[indices] = values; with `accumulate`, repeated indices add up instead."""
-        if not isinstance(values, Tensor):
-            raise TypeError(
-                f"index_put_(): argument 'values' must be Tensor, not {type(values).__name__}"
-            )
-        indices = tuple(indices)
-        if not accumulate:
-            self[indices] = values
-            return self
-        columns = []
-        for index in indices:
-            index = index if isinstance(index, Tensor) else Tensor(index)
-            if index._data.dtype == np.bool_:
-                columns.extend(ops.indexing.nonzero(index, as_tuple=True))
-            else:
-                columns.append(index)
-        shape = tuple(np.broadcast_shapes(*(tuple(c.shape) for c in columns)))
-        covered, rest = self.shape[: len(columns)], tuple(self.shape[len(columns) :])
-        flat = None
-        for dim, (column, size) in enumerate(zip(columns, covered, strict=True)):
-            bad = (column._data >= size) | (column._data < -size)
-            if bad.any():
-                index = int(column._data[bad].ravel()[0])
-                raise IndexError(
-                    f"index {index} is out of bounds for dimension {dim} with size {size}"
-                )
-            column = ops.remainder(column.expand(*shape), size)  # negative indices count back
-            flat = column if flat is None else flat * size + column
-        values = values.expand(*shape, *rest).reshape(-1, *rest)
-        self.view(-1, *rest).index_add_(0, flat.reshape(-1), values)
-        return self
-
-    def index_put(self, indices, values, accumulate=False) -> Tensor:
-        return self.clone().index_put_(indices, values, accumulate)
 
 
 def _address(array) -> int:

@@ -57,7 +57,8 @@ def _wrap(x, inputs=()):
     if isinstance(x, np.generic):
         return ndarray._of(np.asarray(x))
     if isinstance(x, list | tuple):
-        return type(x)(_wrap(v, inputs) for v in x)
+        items = [_wrap(v, inputs) for v in x]
+        return type(x)(*items) if hasattr(type(x), "_fields") else type(x)(items)
     return x
 
 

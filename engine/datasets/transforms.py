@@ -86,12 +86,13 @@ class Normalize:
     batchable = True
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False):
-        self.mean = [float(m) for m in np.atleast_1d(mean)]
-        self.std = [float(s) for s in np.atleast_1d(std)]
-        if len(self.mean) != len(self.std):
-            raise ValueError(f"Normalize: mean {self.mean} and std {self.std} differ in length")
-        if any(s == 0 for s in self.std):
-            raise ValueError(f"Normalize: std {self.std} has a zero, which would divide by zero")
+        self.mean, self.std = mean, std  # as given, which the repr shows, like torchvision's
+        self._mean = [float(m) for m in np.atleast_1d(mean)]
+        self._std = [float(s) for s in np.atleast_1d(std)]
+        if len(self._mean) != len(self._std):
+            raise ValueError(f"Normalize: mean {self._mean} and std {self._std} differ in length")
+        if any(s == 0 for s in self._std):
+            raise ValueError(f"Normalize: std {self._std} has a zero, which would divide by zero")
         self.inplace = inplace
 
     def __call__(self, tensor: Tensor) -> Tensor:
@@ -107,14 +108,14 @@ class Normalize:
                 f"got shape {tuple(tensor.shape)}"
             )
         channels = tensor.shape[-3]
-        if len(self.mean) not in (1, channels):
+        if len(self._mean) not in (1, channels):
             raise ValueError(
-                f"Normalize: {len(self.mean)} means for an image with {channels} channels"
+                f"Normalize: {len(self._mean)} means for an image with {channels} channels"
             )
         arr = tensor._data
         xp = backend.array_module(arr)
-        mean = xp.asarray(self.mean, dtype=arr.dtype).reshape(-1, 1, 1)
-        std = xp.asarray(self.std, dtype=arr.dtype).reshape(-1, 1, 1)
+        mean = xp.asarray(self._mean, dtype=arr.dtype).reshape(-1, 1, 1)
+        std = xp.asarray(self._std, dtype=arr.dtype).reshape(-1, 1, 1)
         if self.inplace and not tensor.requires_grad:
             arr -= mean
             arr /= std

@@ -176,3 +176,71 @@ __all__ += [
     "cosine_similarity", "dropout2d", "group_norm", "huber_loss", "instance_norm", "kl_div",
     "normalize", "pairwise_distance", "prelu", "scaled_dot_product_attention", "smooth_l1_loss",
 ]  # fmt: skip
+
+# pairwise distances within one set of rows
+from engine.ops.linalg_more import pdist  # noqa: E402
+
+__all__ += ["pdist"]
+
+# ----- more activations, dropouts, pooling, shape, norms, embedding bags, losses -----------
+from engine.ops.more_nn import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    alpha_dropout,
+    bilinear,
+    celu,
+    celu_,
+    channel_shuffle,
+    conv_transpose1d,
+    cosine_embedding_loss,
+    ctc_loss,
+    dropout1d,
+    elu_,
+    embedding_bag,
+    feature_alpha_dropout,
+    gaussian_nll_loss,
+    gumbel_softmax,
+    hardshrink,
+    hardtanh_,
+    hinge_embedding_loss,
+    leaky_relu_,
+    local_response_norm,
+    lp_pool1d,
+    lp_pool2d,
+    margin_ranking_loss,
+    max_unpool1d,
+    max_unpool2d,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pixel_shuffle,
+    pixel_unshuffle,
+    poisson_nll_loss,
+    relu_,
+    rms_norm,
+    rrelu,
+    rrelu_,
+    selu_,
+    soft_margin_loss,
+    softmin,
+    softshrink,
+    threshold,
+    threshold_,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+    upsample,
+)
+
+__all__ += [
+    "alpha_dropout", "celu", "celu_", "dropout1d", "elu_", "feature_alpha_dropout",
+    "gumbel_softmax", "hardshrink", "hardtanh_", "leaky_relu_", "relu_", "rrelu", "rrelu_",
+    "selu_", "softmin", "softshrink", "threshold", "threshold_", "upsample",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "channel_shuffle", "conv_transpose1d",
+    "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d", "pixel_shuffle", "pixel_unshuffle",
+    "bilinear", "embedding_bag", "local_response_norm", "rms_norm", "cosine_embedding_loss",
+    "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss",
+    "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "adaptive_avg_pool3d", "ctc_loss",
+]  # fmt: skip

@@ -33,9 +33,24 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class IncompatibleKeys(NamedTuple):
+class _IncompatibleKeys(NamedTuple):
+    """What `load_state_dict` could not match; its repr is PyTorch's."""
+
     missing_keys: list
     unexpected_keys: list
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
+            f"unexpected_keys={self.unexpected_keys!r})"
+        )
+
+    __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys
 
 
 class RemovableHandle:

@@ -5,7 +5,7 @@
 
 from engine.ops import (  # Tensor's methods call into them
     aggregate,
-    compose,
+    counting,
     indexing,
     inplace,
     scan,
@@ -121,6 +121,9 @@ from engine.ops.unary import abs, clamp, cos, exp, log, neg, reciprocal, sin, sq
 
 # isort: split
 from engine.ops import bitwise, compare, linalg_ops, sampling, shape_ops, special
+
+# isort: split
+from engine.ops import linalg_more, more_index, more_pointwise, more_shape, statistics
 
 __all__ = [
     "abs", "acos", "adaptive_avg_pool2d", "add", "arccos", "arcsin", "arctan", "arctan2",

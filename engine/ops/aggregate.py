@@ -240,13 +240,15 @@ class VectorNorm(Function):
     op = "linalg_vector_norm"
     saves = ((0, None), ("out", None))
 
-    def forward(self, a, p, axes, keepdim):
+    def forward(self, a, p, axes, keepdim, single_is_abs=True):
         xp = _xp(a)
         self.a, self.p, self.axes, self.keepdim = a, p, axes, keepdim
         mag = xp.abs(a)
         reduced = a.size if axes is None else math.prod(a.shape[i] for i in axes)
-        if reduced == 1 and p != 0:
-            out = mag.sum(axis=axes, keepdims=keepdim)  # PyTorch's norm of one element is |x|
+        if reduced == 1 and p != 0 and single_is_abs:
+            # PyTorch's norm of a single element is |x| (no overflow from its square),
+            # except for a 0-d tensor reduced over an explicit dim
+            out = mag.sum(axis=axes, keepdims=keepdim)
         elif p == math.inf:
             out = mag.max(axis=axes, keepdims=keepdim)
         elif p == -math.inf:
@@ -343,7 +345,10 @@ def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
             f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
             "operation does not have an identity"
         )
-    return VectorNorm.apply(input, p=float(ord), axes=axes, keepdim=keepdim)
+    single_is_abs = input.ndim > 0 or dim is None or dim == ()
+    return VectorNorm.apply(
+        input, p=float(ord), axes=axes, keepdim=keepdim, single_is_abs=single_is_abs
+    )
 
 
 def _dims(dim) -> tuple:

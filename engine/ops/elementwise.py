@@ -340,10 +340,13 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    """A copy; by default laid out as its input (PyTorch's preserve_format), row-major
+    for contiguous()."""
+
     op = "clone"
 
-    def forward(self, a):
-        return a.copy()
+    def forward(self, a, order="K"):
+        return a.copy(order=order)
 
     def backward(self, g):
         return (g,)

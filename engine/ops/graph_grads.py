@@ -632,19 +632,39 @@ class Conv2dGradInput(Function):
         )
 
 
+class Conv2dGradWeight(Function):
+    """conv2d's gradient with respect to its weight, a function of the input and the output
+    gradient: bilinear too, its backward a transposed convolution and a convolution."""
+
+    op = "conv2d_backward_weight"
+
+    def forward(self, x, g, w_shape, params):
+        self.x, self.g, self.params = x, g, params
+        return _conv_weight_grad(x, g, w_shape, params)
+
+    def backward(self, gg):
+        return (
+            _conv_input_grad(self.g, gg, self.x.shape, self.params) if self.needs(0) else None,
+            _conv(self.x, gg, self.params) if self.needs(1) else None,
+        )
+
+
+def _saved_input(node, i: int):
+    return next(array for _, _, what, array in node.saved if what == i)
+
+
 @formula(conv.Conv2dOp)
 def _conv2d(node, g):
-    if _wants(node, 1):
-        raise RuntimeError(
-            "conv2d: differentiating its gradient (create_graph=True) with respect to the "
-            "weight is not supported yet"
-        )
     x_shape = node.geometry[0][1:] if node.unbatched else node.geometry[0]
+    params = _conv_params(node)
     w = _input(node, 1, node.wm.reshape(node.w_shape))
-    gx = None
+    gx = gw = None
     if _wants(node, 0):
-        gx = Conv2dGradInput.apply(g, w, x_shape=x_shape, params=_conv_params(node))
+        gx = Conv2dGradInput.apply(g, w, x_shape=x_shape, params=params)
+    if _wants(node, 1):
+        x = _input(node, 0, _saved_input(node, 0))
+        gw = Conv2dGradWeight.apply(x, g, w_shape=node.w_shape, params=params)
     if not node.has_bias:
-        return gx, None
+        return gx, gw
     gb = ops.sum(g, (1, 2) if node.unbatched else (0, 2, 3)) if _wants(node, 2) else None
-    return gx, None, gb
+    return gx, gw, gb

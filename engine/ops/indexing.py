@@ -432,7 +432,12 @@ class Sort(Function):
         self.order, self.axis, self.shape = order, axis, a.shape
         if a.ndim == 0:
             return a.copy()
-        return _xp(a).take_along_axis(a, order, axis=axis)
+        values = _xp(a).take_along_axis(a, order, axis=axis)
+        if order.flags.c_contiguous:
+            return values
+        laid = _xp(a).empty_like(order, dtype=a.dtype)
+        laid[...] = values
+        return laid
 
     def backward(self, g):
         if not self.shape:
@@ -460,6 +465,10 @@ def _sorted(op: str, input, dim, descending: bool, k=None):
     order = _order(a, axis, descending).astype(np.int64)
     if k is not None:
         order = xp.take(order, xp.arange(k), axis=axis)
+    elif not a.flags.c_contiguous:  # sort's values and indices are laid out as its input
+        laid = xp.empty_like(a, dtype=np.int64)
+        laid[...] = order
+        order = laid
     cls = Sort if k is None else Topk
     return cls.apply(input, order=order, axis=axis), order
 

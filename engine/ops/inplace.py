@@ -153,3 +153,53 @@ def retake_views(base: Tensor) -> None:
         if view is not None and view._base is base:
             _, take, positions = _from_base(view)
             give_node(view, TakeView.apply(base, take=take, positions=positions)._ctx, False)
+
+
+# ----- index_put with accumulate --------------------------------------------------------
+class IndexPutAccumulate(Function):
+    """`t[index] += value`, repeated positions adding up: the gradient reaches `t` whole
+    and `value` at every position it was added to."""
+
+    op = "index_put"
+
+    def forward(self, old, value, index):
+        self.index, self.value_shape = index, value.shape
+        out = old.copy()
+        target_shape = out[index].shape
+        xp = _xp(out)
+        backend.index_add(out, index, xp.broadcast_to(value, target_shape).astype(out.dtype))
+        return out
+
+    def backward(self, g):
+        grad_value = _sum_to(g[self.index], self.value_shape) if self.needs(1) else None
+        return (g if self.needs(0) else None), grad_value
+
+    def name(self) -> str:
+        return "IndexPutBackward0"  # one node in PyTorch, with or without accumulate
+
+
+def index_put_args(name: str, self: Tensor, indices, values) -> tuple:
+    """PyTorch's checks of index_put's arguments; the index as arrays."""
+    from engine.dtypes import scalar_name
+    from engine.ops.movement import index_for
+
+    if not isinstance(indices, tuple | list) or not all(isinstance(i, Tensor) for i in indices):
+        raise TypeError(
+            f"{name}(): argument 'indices' (position 1) must be tuple of Tensors, not "
+            f"{type(indices).__name__}"
+        )
+    if not isinstance(values, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}"
+        )
+    if values.dtype != self.dtype:
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{scalar_name(self._data.dtype)} for the destination and "
+            f"{scalar_name(values._data.dtype)} for the source."
+        )
+    return index_for(tuple(indices))
+
+
+def index_put_accumulate(old: Tensor, index, value: Tensor) -> Tensor:
+    return IndexPutAccumulate.apply(old, value, index=index)

@@ -39,7 +39,11 @@ class Flip(Function):
 
     def forward(self, a, axes):
         self.axes = axes
-        return _contiguous(_xp(a).flip(a, axis=axes)) if axes else a.copy()
+        if not axes:
+            return a.copy(order="K")
+        out = _xp(a).empty_like(a)  # laid out as the input, as PyTorch's flip
+        out[...] = _xp(a).flip(a, axis=axes)
+        return out
 
     def backward(self, g):
         return (_xp(g).flip(g, axis=self.axes) if self.axes else g,)
@@ -74,7 +78,7 @@ class Roll(Function):
 
     def forward(self, a, shifts, axes):
         self.shifts, self.axes = shifts, axes
-        return _xp(a).roll(a, shifts, axis=axes)
+        return _xp(a).ascontiguousarray(_xp(a).roll(a, shifts, axis=axes))
 
     def backward(self, g):
         back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts

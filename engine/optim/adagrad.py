@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine import backend
-from engine.optim.optimizer import Optimizer, zeros_state
+from engine.optim.optimizer import Optimizer, check_implementation_options, zeros_state
 from engine.tensor import Tensor
 
 
@@ -28,6 +28,9 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -49,6 +52,7 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             maximize=maximize,
         )
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -102,6 +106,9 @@ class Adadelta(Optimizer):
         weight_decay: float = 0,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -112,6 +119,7 @@ class Adadelta(Optimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     @backend.quiet_float_errors()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine import backend
-from engine.optim.optimizer import Optimizer, zeros_state
+from engine.optim.optimizer import Optimizer, check_implementation_options, zeros_state
 from engine.tensor import Tensor
 
 
@@ -27,11 +27,10 @@ def check_adam_options(lr: float, betas: tuple[float, float], eps: float, weight
 class Adam(Optimizer):
     """Adam (Kingma & Ba), with optional AMSGrad, as PyTorch's `_single_tensor_adam`.
 
-    `weight_decay` adds `weight_decay * p` to the gradient (L2); AdamW instead
-    shrinks the parameter by `lr * weight_decay` before the update.
+    `weight_decay` adds `weight_decay * p` to the gradient (L2); with
+    `decoupled_weight_decay=True` (AdamW) it instead shrinks the parameter by
+    `lr * weight_decay` before the update.
     """
-
-    decoupled_weight_decay = False
 
     def __init__(
         self,
@@ -43,6 +42,11 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ):
         check_adam_options(lr, betas, eps, weight_decay)
         defaults = dict(
@@ -52,7 +56,9 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
             maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
         )
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     @backend.quiet_float_errors()
@@ -62,6 +68,7 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+            decoupled = group.get("decoupled_weight_decay", isinstance(self, AdamW))
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -77,7 +84,7 @@ class Adam(Optimizer):
                 step = state["step"]
                 decay = None
                 if weight_decay != 0:
-                    if self.decoupled_weight_decay:
+                    if decoupled:
                         decay = (lr * weight_decay) * p._data
                     else:
                         grad = grad + weight_decay * p._data
@@ -106,8 +113,6 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): `p *= 1 - lr * weight_decay`."""
 
-    decoupled_weight_decay = True
-
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict],
@@ -118,5 +123,19 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+            differentiable=differentiable,
+        )

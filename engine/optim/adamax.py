@@ -8,7 +8,7 @@ from typing import Any
 
 from engine import backend
 from engine.optim.adam import check_adam_options
-from engine.optim.optimizer import Optimizer, zeros_state
+from engine.optim.optimizer import Optimizer, check_implementation_options, zeros_state
 from engine.tensor import Tensor
 
 
@@ -24,9 +24,13 @@ class Adamax(Optimizer):
         weight_decay: float = 0,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ):
         check_adam_options(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     @backend.quiet_float_errors()
@@ -76,6 +80,9 @@ class NAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ):
         check_adam_options(lr, betas, eps, weight_decay)
         if not 0.0 <= momentum_decay:
@@ -89,6 +96,7 @@ class NAdam(Optimizer):
             decoupled_weight_decay=decoupled_weight_decay,
             maximize=maximize,
         )
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     @backend.quiet_float_errors()
@@ -149,6 +157,9 @@ class RAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ):
         check_adam_options(lr, betas, eps, weight_decay)
         defaults = dict(
@@ -156,9 +167,10 @@ class RAdam(Optimizer):
             betas=betas,
             eps=eps,
             weight_decay=weight_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
             maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
         )
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     @backend.quiet_float_errors()

@@ -20,6 +20,14 @@ _EPOCH_DEPRECATION = (
     "replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose."
 )
 
+_STEP_ORDER = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+    "later, you should call them in the opposite order: `optimizer.step()` before "
+    "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
+    "value of the learning rate schedule. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
+
 
 class LRScheduler:
     """Sets every group's 'lr' from `get_lr()` each `step()`; `last_epoch` counts the steps.
@@ -61,8 +69,11 @@ class LRScheduler:
         """Advance one epoch and write the new lrs into the optimizer's groups.
 
         `epoch` (deprecated in PyTorch, and warned about the same way) jumps to that
-        epoch, through the closed form where the schedule has one.
+        epoch, through the closed form where the schedule has one. The first call
+        warns, as PyTorch's, when the optimizer has not stepped yet.
         """
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(_STEP_ORDER, UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
@@ -249,11 +260,12 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
-        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
         self.patience, self.cooldown, self.eps = patience, cooldown, eps
         self.last_epoch = 0
         self._last_lr = self._current_lrs()
-        self.best = math.inf if mode == "min" else -math.inf
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.best = self.mode_worse
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from itertools import chain
@@ -21,6 +22,21 @@ class Optimizer:
     'params' entry lists tensors and whose other entries override `defaults`
     for that group, as in `SGD([{'params': a}, {'params': b, 'lr': 0.1}], lr=0.01)`.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        """Every subclass's `step` notes that it ran, so a scheduler stepped first can warn."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is None or getattr(step, "_notes_call", False):
+            return
+
+        @functools.wraps(step)
+        def noted_step(self, *args, **kwargs):
+            self._opt_called = True
+            return step(self, *args, **kwargs)
+
+        noted_step._notes_call = True
+        cls.step = noted_step
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
         if isinstance(params, Tensor):
@@ -50,14 +66,31 @@ class Optimizer:
         """Add a group of parameters, with its own options, to `param_groups`."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
-        group = dict(param_group)
-        params = group["params"]
+        params = param_group["params"]
         if isinstance(params, set):
             raise TypeError(
                 "optimizer parameters need to be organized in ordered collections, but the "
                 "ordering of tensors in sets will change between runs. Please use a list instead."
             )
-        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        params = [params] if isinstance(params, Tensor) else list(params)
+        group: dict[str, Any] = {"params": params}
+        named = [isinstance(p, tuple) for p in params]
+        if any(named):  # (name, tensor) pairs, as model.named_parameters() gives them
+            if not all(named):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are "
+                    "missing"
+                )
+            group = {"params": [p for _, p in params], "param_names": [n for n, _ in params]}
+        group.update((k, v) for k, v in param_group.items() if k != "params")
+        if self.param_groups and ("param_names" in group) != (
+            "param_names" in self.param_groups[0]
+        ):
+            with_names = "with" if "param_names" in group else "without"
+            raise ValueError(
+                "all optimizer param groups should be with/without names. cannot add param "
+                f"group {with_names} names to the optimizer"
+            )
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -160,11 +193,27 @@ class Optimizer:
                 )
             p = params_by_index[index]
             state[p] = {k: _restore(v, p, k, index) for k, v in saved_state.items()}
-        self.param_groups = [
-            {**{k: v for k, v in saved.items() if k != "params"}, "params": group["params"]}
-            for group, saved in zip(self.param_groups, saved_groups, strict=True)
-        ]
+        groups = []
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
+            restored = {k: v for k, v in saved.items() if k != "params"}
+            restored["params"] = group["params"]
+            if "param_names" in group:  # kept when the saved groups had no names
+                restored.setdefault("param_names", group["param_names"])
+            groups.append(restored)
+        self.param_groups = groups
         self.state = state
+        self._opt_called = True  # a resumed optimizer: its scheduler's next step needn't warn
+
+
+def check_implementation_options(differentiable: bool) -> None:
+    """PyTorch's options that choose how an update is computed (`foreach`, `fused`,
+    `capturable`) change nothing here, where there is one way; `differentiable=True`,
+    a step that autograd records, is refused."""
+    if differentiable:
+        raise NotImplementedError(
+            "differentiable=True is not supported: the engine's optimizer steps are not "
+            "recorded by autograd"
+        )
 
 
 def zeros_state(p: Tensor) -> Tensor:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine import backend
-from engine.optim.optimizer import Optimizer, zeros_state
+from engine.optim.optimizer import Optimizer, check_implementation_options, zeros_state
 from engine.tensor import Tensor
 
 
@@ -28,6 +28,9 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -41,13 +44,14 @@ class RMSprop(Optimizer):
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = dict(
             lr=lr,
+            momentum=momentum,
             alpha=alpha,
             eps=eps,
-            weight_decay=weight_decay,
-            momentum=momentum,
             centered=centered,
+            weight_decay=weight_decay,
             maximize=maximize,
         )
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     @backend.quiet_float_errors()

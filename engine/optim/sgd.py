@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine import backend
-from engine.optim.optimizer import Optimizer
+from engine.optim.optimizer import Optimizer, check_implementation_options
 from engine.tensor import Tensor
 
 
@@ -27,6 +27,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -44,6 +47,7 @@ class SGD(Optimizer):
             nesterov=nesterov,
             maximize=maximize,
         )
+        check_implementation_options(differentiable)
         super().__init__(params, defaults)
 
     @backend.quiet_float_errors()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -17,23 +18,32 @@ from engine.tensor import Tensor
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "IterableDataset",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
+    "StackDataset",
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
     "default_convert",
+    "get_worker_info",
     "random_split",
 ]
 
 
 # ----- datasets -------------------------------------------------------------
+class DatasetArgumentError(ValueError, AssertionError):
+    """A bad argument to TensorDataset or ConcatDataset: a ValueError, and also the
+    AssertionError PyTorch raises there (its checks are asserts)."""
+
+
 class Dataset:
     """A map-style dataset: `__getitem__(index)` and, for a DataLoader, `__len__()`.
 
@@ -51,6 +61,88 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+class IterableDataset(Dataset):
+    """A stream of samples: `__iter__()` yields them; a DataLoader batches them in order.
+
+    It takes no sampler and no shuffle. `len()` of its loader works only when the
+    dataset defines `__len__`.
+    """
+
+    def __iter__(self) -> Iterator:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other: Dataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another."""
+
+    def __init__(self, datasets: Iterable[Dataset]):
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Sample i is the tuple (or, for keyword datasets, the dict) of every dataset's sample i."""
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset):
+        if args and kwargs:
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                "input/output, but both types are given."
+            )
+        datasets = args or kwargs
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        sizes = [len(d) for d in (args or kwargs.values())]
+        if any(n != sizes[0] for n in sizes):
+            raise ValueError("Size mismatch between datasets")
+        self._length = sizes[0]
+        self.datasets = datasets
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """Samples `indices` at once: each dataset's own `__getitems__` where it has one."""
+        if isinstance(self.datasets, dict):
+            columns = {k: _stack_items(d, indices) for k, d in self.datasets.items()}
+            return [{k: col[j] for k, col in columns.items()} for j in range(len(indices))]
+        columns = [_stack_items(d, indices) for d in self.datasets]
+        return [tuple(col[j] for col in columns) for j in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def _stack_items(dataset, indices: list) -> list:
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is None:
+        return [dataset[i] for i in indices]
+    items = getitems(indices)
+    if len(items) != len(indices):
+        raise ValueError(
+            f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(items)}"
+        )
+    return list(items)
+
+
+def get_worker_info():
+    """None: samples are always loaded in the calling process (there are no workers)."""
+    return None
+
+
 class TensorDataset(Dataset):
     """Sample i is the tuple of every tensor's row i; all share their first dimension."""
 
@@ -64,7 +156,7 @@ class TensorDataset(Dataset):
                 "TensorDataset: 0-d tensors have no samples; give each a first dimension"
             )
         if any(s != sizes[0] for s in sizes):
-            raise ValueError(
+            raise DatasetArgumentError(
                 f"Size mismatch between tensors: first dimensions are {sizes}; "
                 "every tensor must hold the same number of samples"
             )
@@ -87,7 +179,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Iterable[Dataset]):
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("datasets should not be an empty iterable")
+            raise DatasetArgumentError("datasets should not be an empty iterable")
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
     def __len__(self) -> int:
@@ -364,9 +456,10 @@ _COLLATE_TYPES = "tensors, numpy arrays, numbers, dicts or lists"
 
 def default_collate(batch: list):
     """Merge a list of samples into a batch: tensors, arrays and numbers are stacked into
-    tensors (Python ints become int64, floats float64, as PyTorch's), strings stay a
-    list, and tuples, lists and dicts are collated field by field (tuples come back as
-    lists, like PyTorch).
+    tensors (Python ints become int64, floats float64, as PyTorch's), strings stay as
+    given (a list at the top, a tuple inside a sample's tuple or list), and tuples,
+    lists and dicts are collated field by field (tuples come back as lists, like
+    PyTorch).
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
@@ -399,11 +492,11 @@ def default_collate(batch: list):
         except TypeError:  # a mapping type whose constructor takes something else
             return merged
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(field)) for field in zip(*batch, strict=True)))
+        return type(elem)(*(default_collate(field) for field in zip(*batch, strict=True)))
     if isinstance(elem, Sequence):
         if any(len(sample) != len(elem) for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [default_collate(list(field)) for field in zip(*batch, strict=True)]
+        fields = [default_collate(field) for field in zip(*batch, strict=True)]
         if isinstance(elem, tuple):
             return fields
         try:
@@ -481,9 +574,20 @@ class DataLoader:
                 "batch_size=None option disables auto-batching and is mutually exclusive with "
                 "drop_last"
             )
-        if sampler is not None and shuffle:
+        if isinstance(dataset, IterableDataset):
+            for name, value in (
+                ("shuffle", shuffle),
+                ("sampler", sampler),
+                ("batch_sampler", batch_sampler),
+            ):
+                if value is not None and value is not False:
+                    raise ValueError(
+                        f"DataLoader with IterableDataset: expected unspecified {name} option, "
+                        f"but got {name}={value}"
+                    )
+        elif sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
-        if sampler is None and batch_sampler is None:
+        if sampler is None and batch_sampler is None and not isinstance(dataset, IterableDataset):
             if not hasattr(dataset, "__len__"):
                 raise TypeError(
                     f"DataLoader: the dataset ({type(dataset).__name__}) has no __len__; "
@@ -494,7 +598,7 @@ class DataLoader:
                 if shuffle
                 else SequentialSampler(dataset)
             )
-        if batch_size is not None and batch_sampler is None:
+        if batch_size is not None and batch_sampler is None and sampler is not None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
 
         self.dataset = dataset
@@ -511,10 +615,14 @@ class DataLoader:
         self.persistent_workers = persistent_workers
         self._user_collate = collate_fn
         if collate_fn is None:
-            collate_fn = default_convert if batch_sampler is None else default_collate
+            batched = batch_sampler is not None or batch_size is not None
+            collate_fn = default_collate if batched else default_convert
         self.collate_fn = collate_fn
 
     def __iter__(self) -> Iterator:
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._iter_stream()
+            return
         if self.batch_sampler is None:  # batch_size=None: samples one by one
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
@@ -522,7 +630,24 @@ class DataLoader:
         for indices in self.batch_sampler:
             yield _fetch(self.dataset, indices, self._user_collate)
 
+    def _iter_stream(self) -> Iterator:
+        """An IterableDataset's samples, in chunks of batch_size (or one by one)."""
+        samples = iter(self.dataset)
+        if self.batch_size is None:
+            for sample in samples:
+                yield self.collate_fn(sample)
+            return
+        while batch := list(itertools.islice(samples, self.batch_size)):
+            if len(batch) < self.batch_size and self.drop_last:
+                return
+            yield self.collate_fn(batch)
+
     def __len__(self) -> int:
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)  # TypeError for a stream without __len__, as PyTorch's
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def __repr__(self) -> str:
@@ -564,3 +689,11 @@ def _as_tensor(value, what: str) -> Tensor:
 
 def _is_positive_int(value) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0
+
+
+# PyTorch's submodule paths lead here too: `from torch.utils.data.sampler import
+# SubsetRandomSampler`, `torch.utils.data.dataloader.default_collate`, ...
+dataloader = dataset = sampler = sys.modules[__name__]
+for _part in ("dataloader", "dataset", "sampler"):
+    sys.modules[f"{__name__}.{_part}"] = sys.modules[__name__]
+del _part

@@ -322,12 +322,34 @@ def test_create_graph_through_an_unsupported_op_names_it():
     )
     assert g.shape == x.shape  # a plain grad through it still works
     w = engine.randn(2, 3, 3, 3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="conv2d: .* with respect to the weight"):
-        engine.nn.functional.conv2d(x, w).pow(2).sum().backward(create_graph=True)
     # only the ops between the output and the inputs asked for are differentiated twice
     z = engine.nn.functional.batch_norm(x, None, None, training=True).sum() * (w * w).sum()
     (gw,) = engine.autograd.grad(z, w, create_graph=True)
     assert gw.requires_grad
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(stride=1, padding=1),
+        dict(stride=2, padding=0, dilation=2),
+        dict(stride=2, padding=1, groups=2),
+    ],
+)
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_second_order_of_conv2d_in_input_weight_and_bias_matches_torch(options, unbatched):
+    xs = RNG.standard_normal((2, 4, 6, 6))
+    ws = RNG.standard_normal((4, 4 // options.get("groups", 1), 3, 3)) * 0.3
+    bs = RNG.standard_normal(4)
+
+    def program(lib, t):
+        x, w, b = t(xs[0] if unbatched else xs, True), t(ws, True), t(bs, True)
+        y = (lib.nn.functional.conv2d(x, w, b, **options).tanh() ** 2).sum()
+        gx, gw = lib.autograd.grad(y, (x, w), create_graph=True)
+        (gw.pow(2).sum() + 0.5 * (gx * gx).sum()).backward()
+        return gx, gw, x.grad, w.grad, b.grad
+
+    same(program)
 
 
 def test_gradient_penalty_of_a_conv_critic_matches_torch():
@@ -711,3 +733,52 @@ def test_variable_and_once_differentiable_as_old_tutorials_use_them():
             lib.autograd.Variable([1.0, 2.0])
         with pytest.warns(UserWarning, match="volatile"):
             lib.autograd.Variable(lib.ones(1), volatile=True)
+
+
+def _grad_modes(lib) -> list:
+    """What a model's output and the mode switches say under each way of turning grad off."""
+    w = lib.ones(2, requires_grad=True)
+    seen = []
+
+    def note():
+        seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+        return (w * 2).requires_grad
+
+    @lib.no_grad
+    def bare():
+        return note()
+
+    @lib.inference_mode
+    def bare_inference():
+        return note()
+
+    @lib.inference_mode()
+    def called_inference():
+        return note()
+
+    @lib.enable_grad
+    def bare_enable():
+        return note()
+
+    results = [bare(), bare_inference(), called_inference()]
+    with lib.inference_mode():
+        results.append(note())
+        with lib.inference_mode(False):
+            results.append(note())
+    with lib.inference_mode(False):
+        results.append(note())
+    with lib.no_grad():
+        results.append(bare_enable())
+    results.append(note())
+    return results + seen
+
+
+def test_no_grad_and_inference_mode_decorate_bare_and_called_as_torchs():
+    assert _grad_modes(engine) == _grad_modes(torch)
+
+
+def test_inference_mode_false_turns_grad_on_even_inside_no_grad():
+    for lib in (engine, torch):
+        with lib.no_grad(), lib.inference_mode(False):
+            assert lib.is_grad_enabled() and not lib.is_inference_mode_enabled()
+        assert lib.is_grad_enabled()

@@ -201,6 +201,12 @@ class TestDefaultCollate:
         assert isinstance(batch["p"], Point) and batch["p"].x.tolist() == [1, 1, 1, 1]
         assert batch["v"][0].shape == (4, 2) and batch["v"][1].tolist() == [3, 3, 3, 3]
 
+    def test_strings_inside_a_sample_stay_the_tuple_zip_makes(self):
+        batch = default_collate([(1, "u"), (2, "v")])
+        assert batch[1] == ("u", "v") and isinstance(batch[1], tuple)
+        assert default_collate(["a", "b"]) == ["a", "b"]
+        assert default_collate([{"n": "a"}, {"n": "b"}])["n"] == ["a", "b"]
+
     def test_numpy_dtype_kept_and_bools(self):
         assert default_collate([np.int32(1), np.int32(2)]).dtype == engine.int32
         assert default_collate([True, False]).dtype == engine.bool
@@ -330,3 +336,92 @@ def test_random_sampler_over_a_dataset_emptied_later_says_so(replacement):
     shrinking.n = 0
     with pytest.raises(ValueError, match="cannot draw 3 samples from an empty data_source"):
         list(sampler)
+
+
+def _builtin_error(fn) -> str:
+    try:
+        fn()
+    except Exception as exc:
+        return next(c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins")
+    return "no error"
+
+
+def _streams(lib):
+    """What a reader sees of IterableDataset, ChainDataset, StackDataset in `lib`."""
+    data = lib.utils.data
+
+    class Stream(data.IterableDataset):
+        def __init__(self, n, sized=False):
+            self.n, self.sized = n, sized
+
+        def __iter__(self):
+            for i in range(self.n):
+                yield lib.tensor([float(i)]), i % 2
+
+        def __len__(self):
+            if not self.sized:
+                raise TypeError("a stream has no length")
+            return self.n
+
+    def show(batches):
+        return [[b.tolist() if hasattr(b, "tolist") else b for b in batch] for batch in batches]
+
+    out = {
+        "batches": show(data.DataLoader(Stream(7), batch_size=3)),
+        "drop_last": show(data.DataLoader(Stream(7), batch_size=3, drop_last=True)),
+        "one_by_one": show(data.DataLoader(Stream(2), batch_size=None)),
+        "len": len(data.DataLoader(Stream(7, sized=True), batch_size=3)),
+        "len_drop": len(data.DataLoader(Stream(7, sized=True), batch_size=3, drop_last=True)),
+        "len_unbatched": len(data.DataLoader(Stream(7, sized=True), batch_size=None)),
+        "no_len": _builtin_error(lambda: len(data.DataLoader(Stream(7)))),
+        "chain": [x.tolist() for x, _ in Stream(2) + Stream(3)],
+        "chain_len": len(data.ChainDataset([Stream(2, True), Stream(3, True)])),
+        "is_dataset": isinstance(Stream(1), data.Dataset),
+        "worker": data.get_worker_info(),
+        "stack": [v.tolist() for v in data.StackDataset(lib.arange(3), lib.arange(3) * 2)[1]],
+        "stack_dict": {
+            k: v.tolist()
+            for k, v in next(
+                iter(data.DataLoader(data.StackDataset(a=lib.arange(3), b=lib.ones(3)), 2))
+            ).items()
+        },
+        "stack_len": len(data.StackDataset(a=[1, 2], b=[3, 4])),
+    }
+    for name, bad in {
+        "shuffle": lambda: data.DataLoader(Stream(3), shuffle=True),
+        "sampler": lambda: data.DataLoader(Stream(3), sampler=[0]),
+        "batch_sampler": lambda: data.DataLoader(Stream(3), batch_sampler=[[0]]),
+        "stack_sizes": lambda: data.StackDataset(lib.arange(3), [1]),
+        "stack_none": lambda: data.StackDataset(),
+        "stack_both": lambda: data.StackDataset([1], a=[1]),
+    }.items():
+        out["error_" + name] = _builtin_error(bad)
+    return out
+
+
+@pytest.mark.torch
+def test_iterable_chain_and_stack_datasets_as_pytorch():
+    torch = pytest.importorskip("torch")
+    assert _streams(engine) == _streams(torch)
+
+
+def test_pytorch_submodule_paths_reach_the_same_names():
+    from engine.utils.data.dataloader import DataLoader as ViaLoader
+    from engine.utils.data.dataloader import default_collate as via_collate
+    from engine.utils.data.dataset import Subset as ViaSubset
+    from engine.utils.data.sampler import SubsetRandomSampler
+
+    assert ViaLoader is DataLoader and via_collate is default_collate and ViaSubset is Subset
+    assert SubsetRandomSampler is engine.utils.data.SubsetRandomSampler
+    assert engine.utils.data.sampler.BatchSampler is engine.utils.data.BatchSampler
+
+
+def test_dataset_argument_errors_are_also_torchs_assertion_errors():
+    for bad in (
+        lambda: TensorDataset(engine.zeros(3), engine.zeros(4)),
+        lambda: ConcatDataset([]),
+    ):
+        with pytest.raises(AssertionError):
+            bad()
+        with pytest.raises(ValueError):
+            bad()

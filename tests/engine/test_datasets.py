@@ -499,3 +499,9 @@ class TestTransforms:
     def test_compose_is_batchable_only_if_every_step_is(self):
         assert T.Compose([T.ToTensor(), T.Normalize((0.0,), (1.0,))]).batchable
         assert not T.Compose([T.ToTensor(), T.Lambda(lambda x: x)]).batchable
+
+
+def test_normalize_repr_shows_mean_and_std_as_given_like_torchvision():
+    assert repr(T.Normalize((0.5,), (0.5,))) == "Normalize(mean=(0.5,), std=(0.5,))"
+    assert repr(T.Normalize([0.1, 0.2], [1, 2])) == "Normalize(mean=[0.1, 0.2], std=[1, 2])"
+    assert T.Normalize((0.5,), (0.5,)).mean == (0.5,)

@@ -915,8 +915,22 @@ def test_the_norm_of_one_element_is_its_magnitude_even_where_its_square_overflow
     assert_same("""
         v0 = torch.tensor(1e30, dtype=torch.float32, requires_grad=True)
         v1 = v0.norm(2)
+        v6 = v0.norm(2, 0)
+        v7 = torch.linalg.vector_norm(v0, dim=())
         v2 = torch.tensor([[1e30, -2e30]], requires_grad=True)
         v3 = v2.norm(dim=0)
         v4 = v2.norm(3, dim=0)
         v5 = v2.norm(dim=1)
     """)
+
+
+def test_sort_flip_and_clone_keep_their_inputs_layout_and_roll_does_not():
+    # the layout decides whether .view() works; PyTorch's sort, argsort, flip and clone
+    # lay their output out as the input, roll and topk row-major
+    for op in ("sort(1)[0]", "sort(0)[1]", "argsort(2)", "flip(1)", "clone()", "roll(1, 1)"):
+        assert_same(f"""
+            v0 = torch.tensor([[[1.0, 3.0, 2.0], [0.5, -1.0, 4.0]]] * 2).permute(0, 2, 1)
+            v1 = v0.{op}
+            v2 = v1.is_contiguous()
+            v3 = v1.view(12)
+        """)

@@ -16,6 +16,12 @@ from tests.engine.test_conv_resample import (  # noqa: F401
     test_unfold_fold,
 )
 from tests.engine.test_indexing_reductions import test_forward_only, test_gradients  # noqa: F401
+from tests.engine.test_more_reductions import (  # noqa: F401
+    test_gradients as test_more_reductions_gradients,
+)
+from tests.engine.test_more_reductions import (  # noqa: F401
+    test_linalg_gradients as test_more_linalg_gradients,
+)
 from tests.engine.test_norms_losses import test_check_op as test_norms_losses_ops  # noqa: F401
 from tests.engine.test_ops import (  # noqa: F401 (collected again here, on cuda)
     test_activations,
@@ -62,9 +68,25 @@ try:  # collected again here, on cuda; the module skips itself without PyTorch
 except pytest.skip.Exception:
     pass
 
+try:  # collected again here, on cuda; the module skips itself without PyTorch
+    from tests.engine.test_more_layers import test_check_op as test_more_layers_ops  # noqa: F401
+except pytest.skip.Exception:
+    pass
+
 pytestmark = pytest.mark.gpu
 
 
 @pytest.fixture(autouse=True)
 def _on_cuda(monkeypatch):
     monkeypatch.setattr(gradcheck, "ON_CUDA", True)
+
+
+try:  # collected again here, on cuda; the module skips itself without PyTorch
+    from tests.engine.test_more_pointwise import (  # noqa: F401
+        test_aliases_match_torch_with_gradients,
+        test_binary_math_gradients,
+        test_indexing_ops_with_gradients,
+        test_unary_math_gradients,
+    )
+except pytest.skip.Exception:
+    pass

@@ -282,3 +282,59 @@ def test_old_base_name_and_plateau_epoch_argument():
     with pytest.warns(UserWarning, match="deprecated"):
         plateau.step(1.0, epoch=7)
     assert plateau.last_epoch == 7
+
+
+def _order_warnings(lib, optimizer_first: bool, resumed: bool = False) -> list[str]:
+    opt = make_optimizer(lib, "sgd")
+    if resumed:
+        opt.load_state_dict(make_optimizer(lib, "sgd").state_dict())
+    sched = lib.optim.lr_scheduler.StepLR(opt, step_size=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            if optimizer_first:
+                opt.step()
+            sched.step()
+    return [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("optimizer_first", [False, True])
+def test_scheduler_stepped_before_its_optimizer_warns_as_torchs(optimizer_first):
+    ours = _order_warnings(engine, optimizer_first)
+    assert ours == _order_warnings(torch, optimizer_first)
+    assert len(ours) == (0 if optimizer_first else 1)
+
+
+def test_a_resumed_optimizer_needs_no_step_before_its_scheduler():
+    assert _order_warnings(engine, False, resumed=True) == []
+
+
+class _Plain(engine.optim.Optimizer):
+    def __init__(self, params):
+        super().__init__(params, {"lr": 0.1})
+
+    def step(self, closure=None):
+        return None
+
+
+def test_a_custom_optimizer_counts_its_steps_too():
+    opt = _Plain([engine.zeros(2, requires_grad=True)])
+    sched = lr_scheduler.ExponentialLR(opt, 0.5)
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()
+    assert sched.get_last_lr() == [0.05]
+
+
+def test_plateau_state_dict_has_torchs_keys_in_torchs_order():
+    def keys(lib, mode):
+        opt = make_optimizer(lib, "sgd")
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, mode=mode)
+        sched.step(1.0)
+        return sched.state_dict()
+
+    for mode in ("min", "max"):
+        ours, theirs = keys(engine, mode), keys(torch, mode)
+        assert list(ours) == list(theirs)
+        assert ours["mode_worse"] == theirs["mode_worse"]

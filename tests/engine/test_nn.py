@@ -311,3 +311,14 @@ def test_load_state_dict_refuses_a_tensor_of_strings_and_changes_nothing():
     with pytest.raises(RuntimeError, match=r"expected Tensor .* received <class 'numpy.ndarray'>"):
         layer.load_state_dict({"weight": np.ones((2, 2)), "bias": engine.zeros(2)})
     np.testing.assert_array_equal(layer.weight.detach().numpy(), before)
+
+
+def test_load_state_dict_result_prints_as_torchs():
+    torch = pytest.importorskip("torch")
+    for lib in (engine, torch):
+        m = lib.nn.Linear(2, 2)
+        full = m.load_state_dict(m.state_dict())
+        partial = m.load_state_dict({"weight": m.weight.detach(), "x": m.bias}, strict=False)
+        assert repr(full) == str(full) == "<All keys matched successfully>"
+        assert repr(partial) == ("_IncompatibleKeys(missing_keys=['bias'], unexpected_keys=['x'])")
+        assert full == ([], []) and partial.missing_keys == ["bias"]

@@ -228,3 +228,96 @@ def test_nadam_loads_a_state_dict_with_0d_tensors_for_step_and_mu_product():
     fresh.load_state_dict(saved)
     state = fresh.state_dict()["state"][0]
     assert state["step"] == 3 and isinstance(state["mu_product"], float)
+
+
+def test_defaults_hold_torchs_options_in_torchs_order():
+    names = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam")
+    internal = {"foreach", "fused", "capturable", "differentiable"}
+    for name in names:
+        opt = getattr(engine.optim, name)([engine.zeros(2, requires_grad=True)], lr=0.1)
+        t_opt = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=0.1)
+        assert list(opt.defaults) == [k for k in t_opt.defaults if k not in internal], name
+        assert opt.defaults == {k: t_opt.defaults[k] for k in opt.defaults}, name
+
+
+def test_adam_with_decoupled_weight_decay_is_adamw():
+    start = np.linspace(-1.0, 1.0, 6)
+    runs = (
+        (engine, lambda p: engine.optim.Adam(p, 0.1, weight_decay=0.5, decoupled_weight_decay=1)),
+        (engine, lambda p: engine.optim.AdamW(p, 0.1, weight_decay=0.5)),
+        (torch, lambda p: torch.optim.Adam(p, 0.1, weight_decay=0.5, decoupled_weight_decay=True)),
+    )
+    results = []
+    for lib, make in runs:
+        w = lib.tensor(start, requires_grad=True)
+        opt = make([w])
+        for _ in range(5):
+            opt.zero_grad()
+            ((w - 0.3) ** 2).sum().backward()
+            opt.step()
+        results.append(w.detach().numpy())
+    np.testing.assert_allclose(results[0], results[2], rtol=1e-12)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam")
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_torchs_implementation_options_are_accepted_and_change_nothing(name):
+    import inspect
+
+    theirs = inspect.signature(getattr(torch.optim, name).__init__).parameters
+    ours = inspect.signature(getattr(engine.optim, name).__init__).parameters
+    assert set(ours) == set(theirs)
+    options = {k: theirs[k].default for k in ("foreach", "fused", "capturable") if k in theirs}
+    options["foreach"] = False
+    results = []
+    for kwargs in ({}, options):
+        w = engine.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        opt = getattr(engine.optim, name)([w], lr=0.1, **kwargs)
+        for _ in range(3):
+            opt.zero_grad()
+            (w**2).sum().backward()
+            opt.step()
+        results.append(w.tolist())
+    assert results[0] == results[1]
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        getattr(engine.optim, name)([w], lr=0.1, differentiable=True)
+
+
+def _named_groups(lib):
+    """An optimizer over model.named_parameters(): its groups, state_dict and errors."""
+    model = lib.nn.Linear(2, 2)
+    opt = lib.optim.SGD(model.named_parameters(), lr=0.1, momentum=0.9)
+    model(lib.ones(1, 2)).sum().backward()
+    opt.step()
+    internal = {"foreach", "fused", "differentiable", "capturable"}
+    saved = opt.state_dict()
+    pairs = lib.optim.SGD(
+        [{"params": [("w", model.weight)]}, {"params": [("b", model.bias)], "lr": 1.0}], lr=0.1
+    )
+    plain = lib.optim.SGD([model.weight], lr=0.1)
+    resumed = lib.optim.SGD(model.named_parameters(), lr=0.1, momentum=0.9)
+    resumed.load_state_dict(saved)
+    errors = []
+    for bad in (
+        lambda: lib.optim.SGD([("w", model.weight), model.bias], lr=0.1),
+        lambda: pairs.add_param_group({"params": [lib.ones(1, requires_grad=True)]}),
+        lambda: plain.add_param_group({"params": [("b", model.bias)]}),
+    ):
+        with pytest.raises(ValueError) as info:
+            bad()
+        errors.append(str(info.value))
+    return {
+        "keys": [k for k in opt.param_groups[0] if k not in internal],
+        "saved": [{k: v for k, v in g.items() if k not in internal} for g in saved["param_groups"]],
+        "state": sorted(saved["state"]),
+        "pairs": [g["param_names"] for g in pairs.param_groups],
+        "resumed": resumed.param_groups[0]["param_names"],
+        "errors": errors,
+    }
+
+
+def test_optimizer_over_named_parameters_as_torchs():
+    assert _named_groups(engine) == _named_groups(torch)

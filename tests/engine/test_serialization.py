@@ -94,7 +94,18 @@ def test_map_location_cpu_and_bad_values(tmp_path):
     assert load(path, map_location="cpu")["w"].device == "cpu"
     assert load(path, map_location=engine.device("cpu"), weights_only=True)["w"].device == "cpu"
     with pytest.raises(TypeError, match="map_location"):
-        load(path, map_location=lambda storage, loc: storage)
+        load(path, map_location=3)
+    with pytest.raises(TypeError, match="map_location function must return"):
+        load(path, map_location=lambda storage, loc: None)
+    with pytest.raises(ValueError, match="unknown device"):
+        load(path, map_location={"cpu": "meta"})
+
+
+def test_map_location_as_pytorch_scripts_pass_it(tmp_path):
+    path = tmp_path / "w.npz"
+    save({"w": engine.ones(2)}, path)
+    assert load(path, map_location=lambda storage, loc: storage)["w"].device == "cpu"
+    assert load(path, map_location={"cuda:0": "cpu"})["w"].device == "cpu"
 
 
 @pytest.mark.gpu
@@ -102,6 +113,8 @@ def test_map_location_cuda(tmp_path):
     path = tmp_path / "w.npz"
     save({"w": engine.ones(2)}, path)
     assert load(path, map_location="cuda")["w"].is_cuda
+    assert load(path, map_location=lambda storage, loc: storage.cuda())["w"].is_cuda
+    assert load(path, map_location={"cpu": "cuda:0"})["w"].is_cuda
 
 
 def test_unsupported_objects_are_refused_before_writing(tmp_path):
