@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 
 import numpy as np
 
+from engine import return_types
 from engine.autograd import Function
 from engine.ops import aggregate, indexing, movement, reduce
 from engine.ops.elementwise import _xp, tensor_arg
 from engine.tensor import Tensor
-
-ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
-MinMax = namedtuple("MinMax", ["min", "max"])
 
 
 def _int_tensor(array) -> Tensor:
@@ -39,10 +36,10 @@ def _picked(op: str, input, dim, keepdim, choose):
     idx = choose(work._data, axis).astype(np.int64)
     values = indexing.gather(work, axis, _int_tensor(idx))
     if scalar:
-        return ValuesIndices(values.reshape(()), _int_tensor(idx.reshape(())))
+        return getattr(return_types, op)(values.reshape(()), _int_tensor(idx.reshape(())))
     if not keepdim:
         values, idx = values.squeeze(axis), idx.squeeze(axis)
-    return ValuesIndices(values, _int_tensor(idx))
+    return getattr(return_types, op)(values, _int_tensor(idx))
 
 
 def _kth_index(a, axis, k):
@@ -318,16 +315,19 @@ def aminmax(input, *, dim=None, keepdim=False):
     tensor_arg("aminmax", input)
     if dim is None and keepdim:
         shape = (1,) * input.ndim
-        return MinMax(aggregate.amin(input).reshape(shape), aggregate.amax(input).reshape(shape))
+        low, high = aggregate.amin(input).reshape(shape), aggregate.amax(input).reshape(shape)
+        return return_types.aminmax(low, high)
     dims = () if dim is None else dim
-    return MinMax(aggregate.amin(input, dims, keepdim), aggregate.amax(input, dims, keepdim))
+    low, high = aggregate.amin(input, dims, keepdim), aggregate.amax(input, dims, keepdim)
+    return return_types.aminmax(low, high)
 
 
 def _running_extremum(op: str, input, dim):
     tensor_arg(op, input)
     axis = _one_dim(op, input, dim)
     if input.ndim == 0:
-        return ValuesIndices(input.clone(), _int_tensor(_xp(input._data).zeros((), np.int64)))
+        zero = _int_tensor(_xp(input._data).zeros((), np.int64))
+        return getattr(return_types, op)(input.clone(), zero)
     a = input._data
     xp = _xp(a)
     moved = xp.moveaxis(a, axis, 0)
@@ -344,7 +344,7 @@ def _running_extremum(op: str, input, dim):
             idx[i] = at
     idx = xp.moveaxis(idx, 0, axis)
     values = indexing.gather(input, axis, _int_tensor(xp.ascontiguousarray(idx)))
-    return ValuesIndices(values, _int_tensor(xp.ascontiguousarray(idx)))
+    return getattr(return_types, op)(values, _int_tensor(xp.ascontiguousarray(idx)))
 
 
 def cummax(input, dim):

@@ -365,8 +365,11 @@ def test_std_mean_var_mean_logspace_and_small_names():
 def test_max_min_sort_topk_return_pytorchs_named_pairs():
     for lib in (engine, torch):
         x = lib.tensor([[1.0, 3.0], [4.0, 2.0]])
-        results = [lib.max(x, 1), x.min(dim=0), lib.sort(x), lib.topk(x, 1)]
-        assert [type(r).__name__ for r in results] == ["max", "min", "sort", "topk"]
+        results = [lib.max(x, 1), x.min(dim=0), lib.sort(x), lib.topk(x, 1), lib.median(x, 1)]
+        results += [lib.mode(x, 1), lib.kthvalue(x, 1, 1), lib.cummax(x, 1), lib.cummin(x, 0)]
+        results += [lib.nanmedian(x, 0), lib.aminmax(x)]
+        names = ["max", "min", "sort", "topk", "median", "mode", "kthvalue", "cummax", "cummin"]
+        assert [type(r).__name__ for r in results] == [*names, "nanmedian", "aminmax"]
         assert all(type(r) is getattr(lib.return_types, type(r).__name__) for r in results)
         values, indices = results[0]
         assert values is results[0].values and indices is results[0].indices
