@@ -420,3 +420,4 @@ cummin cumprod cumsum gather index_add index_select kthvalue log_softmax logcums
 max mean median min mode nanmean nansum narrow prod repeat_interleave scatter scatter_add
 softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
 globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})
+row_stack = vstack  # PyTorch's older name for vstack

@@ -459,6 +459,7 @@ def test_composed_ops_forward_and_gradients():
             lib.select(x, 1, -1),
             lib.hstack([x[0], x[1]]),
             lib.vstack([x[0, 0], x[1, 1]]),
+            lib.row_stack([x[0], x[1]]),
             lib.column_stack([x[0, 0], x[1, 1]]),
             lib.addcmul(x, x, x, value=0.5),
             x.addcdiv(x, x + 1, value=2),
