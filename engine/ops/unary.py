@@ -171,6 +171,11 @@ def _bound(like, value):
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
+        raise TypeError(
+            "clamp() received an invalid combination of arguments: min and max must both be "
+            f"tensors or both be numbers, got {type(min).__name__} and {type(max).__name__}"
+        )
     # the result dtype is PyTorch's promotion of the tensor with its bounds (int tensor with a
     # float bound: float32); each bound is then a value of that dtype (uint8 min=-1 is 255)
     like = input

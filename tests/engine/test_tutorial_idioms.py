@@ -488,3 +488,16 @@ def test_composed_ops_forward_and_gradients():
             lib.addcdiv(lib.ones(2), lib.tensor([1, 2]), lib.tensor([1, 2]))
         with pytest.raises(RuntimeError):
             lib.diff(lib.tensor(1.0))
+
+
+def test_clamp_refuses_a_tensor_bound_with_a_number_bound():
+    for lib in (engine, torch):
+        x = lib.tensor([1.0, 5.0, 9.0])
+        with pytest.raises(TypeError):
+            lib.clamp(x, min=lib.tensor([2.0, 2.0, 2.0]), max=6.0)
+        with pytest.raises(TypeError):
+            x.clamp(min=2.0, max=lib.tensor([6.0, 6.0, 6.0]))
+    _same(
+        engine.clamp(engine.tensor([1.0, 5.0, 9.0]), min=engine.tensor(2.0)),
+        torch.clamp(torch.tensor([1.0, 5.0, 9.0]), min=torch.tensor(2.0)),
+    )
