@@ -421,3 +421,10 @@ max mean median min mode nanmean nansum narrow prod repeat_interleave scatter sc
 softmax sort squeeze stack std sum topk unbind unsqueeze var""".split()
 globals().update({name: _numpy_names(globals()[name]) for name in _DIM_FUNCTIONS})
 row_stack = vstack  # PyTorch's older name for vstack
+from engine.memory_format import (  # noqa: E402
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)

@@ -327,11 +327,19 @@ class Tensor:
     def bool(self) -> Tensor:
         return self.to(dtype=_dt.bool_)
 
-    def clone(self) -> Tensor:
-        return ops.elementwise.Clone.apply(self)
+    def clone(self, *, memory_format=None) -> Tensor:
+        from engine.memory_format import copy_order
 
-    def contiguous(self) -> Tensor:
+        order = copy_order(memory_format)
+        if order == "K":
+            return ops.elementwise.Clone.apply(self)
+        return ops.elementwise.Clone.apply(self, order=order)
+
+    def contiguous(self, memory_format=None) -> Tensor:
         """This tensor when its elements lie in row-major order, else a row-major copy."""
+        from engine.memory_format import copy_order
+
+        copy_order(memory_format)  # checks its type; every format is row-major here
         if self._data.flags.c_contiguous:
             return self
         return ops.elementwise.Clone.apply(self, order="C")

@@ -19,7 +19,7 @@ def absolute(input):
 
 
 def clone(input, *, memory_format=None):
-    return tensor_arg("clone", input).clone()
+    return tensor_arg("clone", input).clone(memory_format=memory_format)
 
 
 def concat(tensors, dim=0):

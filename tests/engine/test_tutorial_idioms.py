@@ -501,3 +501,19 @@ def test_clamp_refuses_a_tensor_bound_with_a_number_bound():
         engine.clamp(engine.tensor([1.0, 5.0, 9.0]), min=engine.tensor(2.0)),
         torch.clamp(torch.tensor([1.0, 5.0, 9.0]), min=torch.tensor(2.0)),
     )
+
+
+def test_memory_formats_for_clone_and_contiguous():
+    def run(lib):
+        x = lib.arange(12.0).reshape(3, 4).t()
+        kept = lib.clone(x, memory_format=lib.preserve_format)
+        row_major = x.clone(memory_format=lib.contiguous_format)
+        made = x.contiguous(memory_format=lib.contiguous_format)
+        layouts = [x.clone().is_contiguous(), row_major.is_contiguous(), kept.stride()]
+        return layouts + [made.stride(), repr(lib.channels_last).split(".")[-1]]
+
+    assert run(engine) == run(torch)
+    image = engine.arange(24.0).reshape(1, 2, 3, 4)
+    np.testing.assert_array_equal(
+        image.contiguous(memory_format=engine.channels_last).numpy(), image.numpy()
+    )
