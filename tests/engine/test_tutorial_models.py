@@ -1,0 +1,33 @@
+"""Pieces of tutorial models (DCGAN, VAE, taggers, transformers, ResNet/U-Net blocks, transfer
+learning) that differed from PyTorch, each run on both libraries with the same weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+rng = np.random.default_rng(17)
+
+
+def arr(t):
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.detach().numpy())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"bias": False}, {"affine": False}, {"affine": False, "bias": False}],
+)
+def test_batchnorm_bias_keyword(kwargs):
+    ours = engine.nn.BatchNorm2d(3, **kwargs)
+    theirs = torch.nn.BatchNorm2d(3, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(
+        arr(ours(engine.tensor(x))), arr(theirs(torch.tensor(x))), rtol=1e-5, atol=1e-6
+    )
