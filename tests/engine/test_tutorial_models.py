@@ -31,3 +31,17 @@ def test_batchnorm_bias_keyword(kwargs):
     np.testing.assert_allclose(
         arr(ours(engine.tensor(x))), arr(theirs(torch.tensor(x))), rtol=1e-5, atol=1e-6
     )
+
+
+def test_steplr_takes_a_float_step_size():
+    def lrs(lib):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=5.0)
+        sched = lib.optim.lr_scheduler.StepLR(opt, 1.0, gamma=0.95)
+        out = []
+        for _ in range(3):
+            opt.step()
+            sched.step()
+            out.append(sched.get_last_lr())
+        return out
+
+    np.testing.assert_allclose(lrs(engine), lrs(torch))
