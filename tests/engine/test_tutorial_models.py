@@ -45,3 +45,11 @@ def test_steplr_takes_a_float_step_size():
         return out
 
     np.testing.assert_allclose(lrs(engine), lrs(torch))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"bias": False}, {"elementwise_affine": False}, {"normalized_shape": [2, 3]}]
+)
+def test_layernorm_repr_shows_bias(kwargs):
+    kwargs = {"normalized_shape": 3, **kwargs}
+    assert repr(engine.nn.LayerNorm(**kwargs)) == repr(torch.nn.LayerNorm(**kwargs))
