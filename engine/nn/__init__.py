@@ -50,7 +50,14 @@ from engine.nn.loss import (
 from engine.nn.module import Module, Parameter
 from engine.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from engine.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from engine.nn.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from engine.nn.transformer import (
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ELU",
@@ -109,6 +116,9 @@ __all__ = [
     "RNNCellBase",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
 ]
 
 # torch.nn.utils: a subpackage, reachable as `nn.utils` as in PyTorch
