@@ -96,6 +96,24 @@ class ModuleList(Module):
         for i, m in enumerate(values):
             self.add_module(str(i), m)
 
+    def __repr__(self) -> str:
+        # as PyTorch's: a run of children with the same repr shows once, as "(i-j): n x ..."
+        runs: list[list] = []  # [first index, last index, repr]
+        for i, module in enumerate(self._modules.values()):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return "ModuleList()"
+        lines = []
+        for first, last, text in runs:
+            head = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
+            sep = ":" if first == last else ""
+            lines.append(f"{head}{sep} " + text.replace("\n", "\n  "))
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class Residual(Module):
     """output = input + body(input): a skip connection around `body`.

@@ -53,3 +53,66 @@ def test_steplr_takes_a_float_step_size():
 def test_layernorm_repr_shows_bias(kwargs):
     kwargs = {"normalized_shape": 3, **kwargs}
     assert repr(engine.nn.LayerNorm(**kwargs)) == repr(torch.nn.LayerNorm(**kwargs))
+
+
+def copy_weights(theirs, ours):
+    ours.load_state_dict(
+        {k: engine.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    )
+
+
+def test_generate_square_subsequent_mask():
+    for sz in (1, 4):
+        ours = engine.nn.Transformer.generate_square_subsequent_mask(sz)
+        theirs = torch.nn.Transformer.generate_square_subsequent_mask(sz)
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch", "engine")
+        np.testing.assert_array_equal(arr(ours), arr(theirs))
+    ours = engine.nn.Transformer.generate_square_subsequent_mask(3, dtype=engine.float64)
+    assert ours.dtype == engine.float64
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_matches_torch(batch_first, norm_first):
+    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16)
+    kw.update(dropout=0.0, batch_first=batch_first, norm_first=norm_first)
+    torch.manual_seed(0)
+    theirs = torch.nn.Transformer(**kw)
+    ours = engine.nn.Transformer(**kw)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs)
+    copy_weights(theirs, ours)
+    src = rng.standard_normal((5, 3, 8) if not batch_first else (3, 5, 8)).astype(np.float32)
+    tgt = rng.standard_normal((4, 3, 8) if not batch_first else (3, 4, 8)).astype(np.float32)
+    pad = np.zeros((3, 5), dtype=bool)
+    pad[1, 3:] = True
+    outs, grads = [], []
+    for lib, model in ((torch, theirs), (engine, ours)):
+        s, t = lib.tensor(src, requires_grad=True), lib.tensor(tgt)
+        mask = lib.nn.Transformer.generate_square_subsequent_mask(4)
+        out = model(s, t, tgt_mask=mask, src_key_padding_mask=lib.tensor(pad),
+                    memory_key_padding_mask=lib.tensor(pad))  # fmt: skip
+        (out * out).sum().backward()
+        outs.append(arr(out))
+        grads.append((arr(s.grad), arr(model.decoder.layers[0].multihead_attn.in_proj_weight.grad)))
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-4, atol=1e-5)
+    for a, b in zip(grads[1], grads[0], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_transformer_errors():
+    ours = engine.nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1)
+    with pytest.raises(RuntimeError, match="batch number"):
+        ours(engine.zeros(5, 3, 8), engine.zeros(4, 2, 8))
+    with pytest.raises(RuntimeError, match="feature number"):
+        ours(engine.zeros(5, 3, 6), engine.zeros(4, 3, 6))
+
+
+def test_modulelist_repr_groups_repeated_children():
+    def build(lib):
+        nn = lib.nn
+        same = [nn.Linear(2, 2) for _ in range(3)]
+        return nn.ModuleList([*same, nn.ReLU(), nn.Sequential(nn.ReLU()), nn.Sequential(nn.ReLU())])
+
+    assert repr(build(engine)) == repr(build(torch))
+    assert repr(engine.nn.ModuleList()) == repr(torch.nn.ModuleList())
