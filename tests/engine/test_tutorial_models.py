@@ -116,3 +116,46 @@ def test_modulelist_repr_groups_repeated_children():
 
     assert repr(build(engine)) == repr(build(torch))
     assert repr(engine.nn.ModuleList()) == repr(torch.nn.ModuleList())
+
+
+def test_sequential_and_modulelist_editing():
+    from collections import OrderedDict
+
+    def run(lib):
+        nn = lib.nn
+        out = []
+
+        def named():
+            layers = [("conv1", nn.Conv2d(1, 2, 3)), ("relu1", nn.ReLU()), ("fc", nn.Linear(2, 2))]
+            return nn.Sequential(OrderedDict(layers))
+
+        s = named()
+        del s[0]
+        out.append([n for n, _ in s.named_children()])
+        s = named()
+        del s[0:2]
+        out.append(repr(s))
+        s = named()
+        out += [type(s.pop(1)).__name__, list(s.state_dict())]
+        s = nn.Sequential(nn.ReLU(), nn.Tanh())
+        s.insert(1, nn.Sigmoid())
+        s.insert(-1, nn.ELU())
+        s.extend([nn.Identity()])
+        out.append(repr(s))
+        out.append(repr(nn.Sequential(nn.ReLU()) + nn.Sequential(nn.Tanh())))
+        s = nn.Sequential(nn.ReLU())
+        s += nn.Sequential(nn.Tanh(), nn.ReLU())
+        out.append(repr(s))
+        ml = nn.ModuleList([nn.Linear(2, 2), nn.ReLU(), nn.Tanh(), nn.Sigmoid()])
+        del ml[1]
+        out += [repr(ml), type(ml.pop(0)).__name__, repr(ml + [nn.ReLU()])]
+        ml += [nn.ELU()]
+        del ml[0:2]
+        out.append(repr(ml))
+        return out
+
+    assert run(engine) == run(torch)
+    with pytest.raises(IndexError):
+        engine.nn.Sequential(engine.nn.ReLU()).insert(5, engine.nn.ReLU())
+    with pytest.raises(ValueError, match="only objects of Sequential"):
+        engine.nn.Sequential(engine.nn.ReLU()) + [engine.nn.ReLU()]
