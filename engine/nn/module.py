@@ -37,6 +37,16 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list
     unexpected_keys: list
 
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
+            f"unexpected_keys={self.unexpected_keys!r})"
+        )
+
+    __str__ = __repr__
+
 
 class RemovableHandle:
     """Returned by register_*_hook; `remove()` takes the hook away."""
@@ -294,6 +304,38 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path `target` ("" is this module)."""
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path `target`."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path `target`."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(module, name)
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, child in self._modules.items():
@@ -408,6 +450,9 @@ class Module:
     def double(self) -> Module:
         return self.to(dtype="float64")
 
+    def half(self) -> Module:
+        return self.to(dtype="float16")
+
     # ----- state ----------------------------------------------------------
     def state_dict(
         self, destination=None, prefix: str = "", keep_vars: bool = False
@@ -433,7 +478,15 @@ class Module:
         that is not a tensor is an error, as is a wrong shape.
         """
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
+        # as PyTorch's for a dict without version metadata (an old checkpoint): a norm layer's
+        # absent num_batches_tracked keeps its value and is not reported missing
+        kept = {
+            f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+            for name, module in self.named_modules()
+            if getattr(module, "track_running_stats", False)
+            and isinstance(getattr(module, "num_batches_tracked", None), Tensor)
+        }
+        missing = [k for k in own if k not in state_dict and k not in kept]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
         if strict and unexpected:

@@ -159,3 +159,37 @@ def test_sequential_and_modulelist_editing():
         engine.nn.Sequential(engine.nn.ReLU()).insert(5, engine.nn.ReLU())
     with pytest.raises(ValueError, match="only objects of Sequential"):
         engine.nn.Sequential(engine.nn.ReLU()) + [engine.nn.ReLU()]
+
+
+def test_load_state_dict_result_and_old_checkpoints():
+    def run(lib):
+        net = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+        net[1].num_batches_tracked.fill_(3)
+        partial = net.load_state_dict({"0.weight": net[0].weight.detach()}, strict=False)
+        old = {k: v for k, v in net.state_dict().items() if "num_batches" not in k}
+        full = net.load_state_dict(old)
+        extra = net.load_state_dict({**old, "x.w": lib.zeros(1)}, strict=False)
+        return [partial.missing_keys, repr(full), str(full), repr(extra).lstrip("_"),
+                net[1].num_batches_tracked.item()]  # fmt: skip
+
+    assert run(engine) == run(torch)
+
+
+def test_module_half_and_get_submodule():
+    def run(lib):
+        net = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+        out = [str(net.half()[0].weight.dtype).split(".")[1]]
+        out += [type(net.get_submodule("1")).__name__, net.get_submodule("") is net]
+        out += [
+            tuple(net.get_parameter("0.bias").shape),
+            tuple(net.get_buffer("1.running_var").shape),
+        ]
+        bad = [(net.get_submodule, "2"), (net.get_parameter, "1.running_mean")]
+        bad += [(net.get_buffer, "1.weight"), (net.get_parameter, "0.nope")]
+        for call, target in bad:
+            with pytest.raises(AttributeError) as err:
+                call(target)
+            out.append(str(err.value))
+        return out
+
+    assert run(engine) == run(torch)
