@@ -41,9 +41,7 @@ class CrossEntropyLoss(_WeightedLoss):
     ):
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
-        self.label_smoothing = _checks.probability(
-            "CrossEntropyLoss", "label_smoothing", label_smoothing
-        )
+        self.label_smoothing = label_smoothing  # checked by cross_entropy, as PyTorch does
 
     def forward(self, input, target):
         return F.cross_entropy(

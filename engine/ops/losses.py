@@ -115,23 +115,26 @@ def cross_entropy(
     label_smoothing=0.0,
 ):
     """log_softmax over dim 1, then nll_loss (or soft targets of the input's shape)."""
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if label_smoothing > 1.0:  # PyTorch's check (a negative value passes through it too)
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     _reduce_name(reduction)
     logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     class_shape = (classes,) + (1,) * (input.ndim - 2) if input.ndim > 1 else (classes,)
     if target._data.dtype.kind == "f":  # class probabilities
-        if tuple(target.shape) != tuple(input.shape):
-            raise ValueError(
-                f"cross_entropy: soft targets must have the input's shape {tuple(input.shape)}, "
-                f"got {tuple(target.shape)}"
+        if tuple(target.shape) != tuple(input.shape):  # then read as class indices
+            kind = "Double" if target._data.dtype.itemsize == 8 else "Float"
+            raise RuntimeError(
+                f"expected target dtype to be Long or Byte, but got {kind} (soft targets need "
+                f"the input's shape {tuple(input.shape)}, got {tuple(target.shape)})"
             )
-        probs = target * (1 - label_smoothing) + label_smoothing / classes
+        probs = target
+        if label_smoothing > 0:  # PyTorch smooths only then (a negative value means none)
+            probs = target * (1 - label_smoothing) + label_smoothing / classes
         weighted = logp * probs if weight is None else logp * probs * weight.reshape(class_shape)
         return _reduce(-weighted.sum(dim=1 if input.ndim > 1 else 0), reduction)
     loss = nll_loss(logp, target, weight, ignore_index, reduction)
-    if label_smoothing == 0:
+    if label_smoothing <= 0:
         return loss
     w = 1.0 if weight is None else weight.reshape(class_shape)
     valid = target != ignore_index

@@ -193,3 +193,28 @@ def test_module_half_and_get_submodule():
         return out
 
     assert run(engine) == run(torch)
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 0.0, 0.2])
+@pytest.mark.parametrize("soft", [False, True])
+def test_cross_entropy_label_smoothing_range(smoothing, soft):
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    t = rng.integers(0, 4, 6)
+    p = rng.dirichlet(np.ones(4), 6).astype(np.float32)
+    w = np.array([1.0, 2.0, 0.5, 3.0], np.float32)
+
+    def run(lib):
+        target = lib.tensor(p) if soft else lib.tensor(t)
+        loss = lib.nn.CrossEntropyLoss(weight=lib.tensor(w), label_smoothing=smoothing)
+        return arr(loss(lib.tensor(x), target))
+
+    np.testing.assert_allclose(run(engine), run(torch), rtol=1e-5)
+
+
+def test_cross_entropy_errors_as_torch():
+    x = engine.zeros(6, 4)
+    loss = engine.nn.CrossEntropyLoss(label_smoothing=1.5)  # checked when called, as PyTorch
+    with pytest.raises(RuntimeError, match="label_smoothing must be between 0.0 and 1.0"):
+        loss(x, engine.zeros(6, dtype=engine.long))
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte"):
+        engine.nn.functional.cross_entropy(x, engine.ones(6))
