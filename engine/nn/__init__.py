@@ -35,7 +35,7 @@ from engine.nn.container import (
     Sequential,
 )
 from engine.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
-from engine.nn.linear import Embedding, Flatten, Identity, Linear, Unflatten
+from engine.nn.linear import Embedding, EmbeddingBag, Flatten, Identity, Linear, Unflatten
 from engine.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -83,6 +83,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
+    "EmbeddingBag",
     "Flatten",
     "GELU",
     "Identity",

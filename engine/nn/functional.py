@@ -176,3 +176,8 @@ __all__ += [
     "cosine_similarity", "dropout2d", "group_norm", "huber_loss", "instance_norm", "kl_div",
     "normalize", "pairwise_distance", "prelu", "scaled_dot_product_attention", "smooth_l1_loss",
 ]  # fmt: skip
+
+# ----- bags of embeddings ----------------------------------------------------------------
+from engine.ops.embedding import embedding_bag  # noqa: E402
+
+__all__ += ["embedding_bag"]

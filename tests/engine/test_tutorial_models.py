@@ -218,3 +218,70 @@ def test_cross_entropy_errors_as_torch():
         loss(x, engine.zeros(6, dtype=engine.long))
     with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte"):
         engine.nn.functional.cross_entropy(x, engine.ones(6))
+
+
+def test_embedding_options_and_from_pretrained():
+    w = rng.standard_normal((6, 3)).astype(np.float32) * 2
+    idx = np.array([[1, 2, 1], [5, 0, 2]])
+
+    def run(lib):
+        nn = lib.nn
+        out = [repr(nn.Embedding(6, 3, padding_idx=-1, max_norm=1.0, norm_type=1.0,
+                                 scale_grad_by_freq=True, sparse=True))]  # fmt: skip
+        pre = nn.Embedding.from_pretrained(lib.tensor(w))
+        out += [pre.weight.requires_grad, repr(pre)]
+        emb = nn.Embedding.from_pretrained(
+            lib.tensor(w), freeze=False, padding_idx=0, max_norm=1.5, scale_grad_by_freq=True
+        )
+        y = emb(lib.tensor(idx))
+        (y * y).sum().backward()
+        out += [arr(y), arr(emb.weight), arr(emb.weight.grad)]
+        with pytest.raises(AssertionError):
+            nn.Embedding(6, 3, padding_idx=6)
+        return out
+
+    ours, theirs = run(engine), run(torch)
+    assert ours[:3] == theirs[:3]
+    for a, b in zip(ours[3:], theirs[3:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_matches_torch(mode, padding_idx):
+    w = rng.standard_normal((10, 3)).astype(np.float32)
+    text = np.array([1, 2, 4, 5, 4, 2, 2, 9, 7])
+    psw = rng.uniform(0.5, 2.0, 9).astype(np.float32)
+    results = []
+    for lib in (engine, torch):
+        bag = lib.nn.EmbeddingBag(10, 3, mode=mode, padding_idx=padding_idx)
+        bag.load_state_dict({"weight": lib.tensor(w)})
+        weights = lib.tensor(psw, requires_grad=True) if mode == "sum" else None
+        outs = [bag(lib.tensor(text), lib.tensor([0, 4, 4, 6]), per_sample_weights=weights)]
+        outs.append(bag(lib.tensor(text[:8].reshape(2, 4))))
+        last = lib.nn.EmbeddingBag(10, 3, mode=mode, include_last_offset=True)
+        last.load_state_dict({"weight": lib.tensor(w)})
+        outs.append(last(lib.tensor(text), lib.tensor([0, 3, 9])))
+        sum((o * o).sum() for o in outs).backward()
+        grads = [bag.weight.grad, last.weight.grad] + ([weights.grad] if mode == "sum" else [])
+        results.append([arr(t) for t in outs + grads] + [repr(bag)])
+    ours, theirs = results
+    assert ours[-1] == theirs[-1]
+    for a, b in zip(ours[:-1], theirs[:-1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_bag_errors():
+    bag = engine.nn.EmbeddingBag(5, 2)
+    with pytest.raises(ValueError, match="offsets has to be a 1D Tensor but got None"):
+        bag(engine.tensor([1, 2]))
+    with pytest.raises(ValueError, match="if input is 2D, then offsets has to be None"):
+        bag(engine.tensor([[1, 2]]), engine.tensor([0]))
+    with pytest.raises(RuntimeError, match="offsets\\[0\\] has to be 0"):
+        bag(engine.tensor([1, 2]), engine.tensor([1]))
+    with pytest.raises(RuntimeError, match="not in the valid range"):
+        bag(engine.tensor([1, 7]), engine.tensor([0]))
+    with pytest.raises(NotImplementedError, match="only supported for mode='sum'"):
+        bag(engine.tensor([1, 2]), engine.tensor([0]), per_sample_weights=engine.ones(2))
+    with pytest.raises(RuntimeError, match="indices"):
+        bag(engine.tensor([1.0, 2.0]), engine.tensor([0]))
