@@ -141,3 +141,28 @@ __all__ += [
     "Dropout2d", "GroupNorm", "HuberLoss", "InstanceNorm2d", "KLDivLoss", "ModuleDict", "PReLU",
     "ParameterDict", "ParameterList", "SmoothL1Loss", "Unflatten",
 ]  # fmt: skip
+
+# margin, ranking, embedding and likelihood losses
+from engine.nn.loss import (  # noqa: E402
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
+
+__all__ += [
+    "CosineEmbeddingLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PoissonNLLLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+]

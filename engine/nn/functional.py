@@ -181,3 +181,22 @@ __all__ += [
 from engine.ops.embedding import embedding_bag  # noqa: E402
 
 __all__ += ["embedding_bag"]
+
+# ----- margin, ranking, embedding and likelihood losses -----------------------------------
+from engine.ops.margin_losses import (  # noqa: E402
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+
+__all__ += [
+    "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss",
+]  # fmt: skip
