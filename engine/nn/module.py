@@ -139,6 +139,26 @@ class _BackwardHookState:
         return grad_input
 
 
+class _KwargsHook:
+    """A hook registered with with_kwargs=True: called with the keyword arguments too."""
+
+    _with_kwargs = True
+
+    def __init__(self, hook: Callable):
+        self.hook = hook
+
+    def __call__(self, *args):
+        return self.hook(*args)
+
+
+def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool, with_kwargs: bool):
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = _KwargsHook(hook) if with_kwargs else hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
 class Module:
     """Base class of every layer: holds parameters, buffers and sub-modules by name."""
 
@@ -166,6 +186,16 @@ class Module:
 
     def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
+            if getattr(hook, "_with_kwargs", False):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {result}."
+                        )
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
@@ -179,7 +209,10 @@ class Module:
         else:
             out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, out)
+            if getattr(hook, "_with_kwargs", False):
+                result = hook(self, args, kwargs, out)
+            else:
+                result = hook(self, args, out)
             if result is not None:
                 out = result
         if backward_hooks:
@@ -193,17 +226,20 @@ class Module:
         self._backward_hooks[handle.id] = hook
         return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """hook(module, inputs, output) runs after forward; a non-None result replaces output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:  # fmt: skip
+        """hook(module, inputs, output) (with_kwargs: hook(module, inputs, kwargs, output)) runs
+        after forward; a non-None result replaces output. prepend runs it before the others."""
+        return _add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """hook(module, inputs) runs before forward; a non-None result replaces inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """hook(module, inputs) runs before forward; a non-None result replaces inputs. With
+        with_kwargs, hook(module, inputs, kwargs) may return (new_inputs, new_kwargs)."""
+        return _add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
     # ----- attributes -----------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
@@ -290,15 +326,20 @@ class Module:
             raise KeyError(f'name must be a non-empty string without ".", got {name!r}')
 
     # ----- walking the tree -----------------------------------------------
-    def named_modules(self, memo=None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo=None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
-        if self in memo:
-            return
-        memo.add(self)
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(
+                    memo, f"{prefix}.{name}" if prefix else name, remove_duplicate
+                )
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -347,27 +388,33 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, store: str, prefix: str, recurse: bool):
+    def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for mod_prefix, module in modules:
             for name, value in getattr(module, store).items():
-                if value is None or id(value) in seen:
+                if value is None or (remove_duplicate and id(value) in seen):
                     continue
                 seen.add(id(value))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
 
     def named_parameters(
-        self, prefix: str = "", recurse: bool = True
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
-        return self._named_members("_parameters", prefix, recurse)
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        return self._named_members("_buffers", prefix, recurse)
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):

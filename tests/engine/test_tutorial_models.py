@@ -285,3 +285,37 @@ def test_embedding_bag_errors():
         bag(engine.tensor([1, 2]), engine.tensor([0]), per_sample_weights=engine.ones(2))
     with pytest.raises(RuntimeError, match="indices"):
         bag(engine.tensor([1.0, 2.0]), engine.tensor([0]))
+
+
+def test_hook_options_and_remove_duplicate():
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+
+    def run(lib):
+        nn = lib.nn
+        model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+        model.add_module("again", model[0])  # the same Linear under a second name
+        out = [[n for n, _ in model.named_parameters(remove_duplicate=False)]]
+        out.append([n for n, _ in model.named_modules(remove_duplicate=False)])
+        out.append([n for n, _ in model.named_parameters()])
+        seen, order = {}, []
+
+        def with_kwargs(mod, args, kwargs, output):
+            seen["hook"] = (len(args), sorted(kwargs))
+
+        def zero_input(mod, args, kwargs):
+            return (), {"input": kwargs["input"] * 0}
+
+        lin = nn.Linear(4, 3)
+        hooks = [lin.register_forward_hook(with_kwargs, with_kwargs=True)]
+        hooks.append(lin.register_forward_pre_hook(zero_input, with_kwargs=True))
+        hooks.append(lin.register_forward_hook(lambda *a: order.append("a")))
+        hooks.append(lin.register_forward_hook(lambda *a: order.append("b"), prepend=True))
+        y = lin(input=lib.tensor(x))
+        out += [seen["hook"], order, np.allclose(arr(y), arr(lin.bias.expand(2, 3)))]
+        for h in hooks:
+            h.remove()
+        lin(lib.tensor(x))
+        out.append(order)
+        return out
+
+    assert run(engine) == run(torch)
