@@ -319,3 +319,16 @@ def test_hook_options_and_remove_duplicate():
         return out
 
     assert run(engine) == run(torch)
+
+
+def test_format_spec_of_a_scalar_tensor():
+    def run(lib):
+        out = [f"{lib.tensor(0.123456):.4f}", f"{lib.tensor(3)}", f"{lib.tensor(7):03d}"]
+        out.append(f"{lib.tensor(2.5, requires_grad=True):.2f}")
+        out.append(f"{lib.tensor(1.5, dtype=lib.float64):>8.3f}")
+        for bad in (lib.tensor([1.0]), lib.nn.Parameter(lib.tensor(1.5))):
+            with pytest.raises(TypeError):
+                f"{bad:.2f}"
+        return out
+
+    assert run(engine) == run(torch)
