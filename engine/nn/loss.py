@@ -35,62 +35,82 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(
         self,
         weight=None,
+        size_average=None,
         ignore_index: int = -100,
+        reduce=None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ):
-        super().__init__(weight, reduction)
+        super().__init__(weight, _reduction(size_average, reduce, reduction))
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing  # checked by cross_entropy, as PyTorch does
 
     def forward(self, input, target):
         return F.cross_entropy(
-            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
-        )
+            input, target, self.weight, ignore_index=self.ignore_index,
+            reduction=self.reduction, label_smoothing=self.label_smoothing,
+        )  # fmt: skip
 
 
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of class indices under log-probabilities."""
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__(weight, reduction)
+    def __init__(
+        self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+        reduction: str = "mean",
+    ):  # fmt: skip
+        super().__init__(weight, _reduction(size_average, reduce, reduction))
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class MSELoss(_Loss):
     """Mean squared error."""
 
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(_reduction(size_average, reduce, reduction))
+
     def forward(self, input, target):
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error."""
 
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(_reduction(size_average, reduce, reduction))
+
     def forward(self, input, target):
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities."""
 
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(weight, _reduction(size_average, reduce, reduction))
+
     def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
     """Sigmoid and binary cross-entropy in one stable step."""
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
-        super().__init__(weight, reduction)
+    def __init__(
+        self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
+        pos_weight=None,
+    ):  # fmt: skip
+        super().__init__(weight, _reduction(size_average, reduce, reduction))
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(
-            input, target, self.weight, self.reduction, self.pos_weight
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
 
 

@@ -87,8 +87,12 @@ def _check_targets(input, target, op):
         )
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+    reduction="mean",
+):  # fmt: skip
     """Negative log-likelihood of class indices under log-probabilities."""
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_targets(input, target, "nll_loss")
     _check_devices("nll_loss", input, target, weight)
     _reduce_name(reduction)
@@ -110,11 +114,14 @@ def cross_entropy(
     input,
     target,
     weight=None,
+    size_average=None,
     ignore_index=-100,
+    reduce=None,
     reduction="mean",
     label_smoothing=0.0,
 ):
     """log_softmax over dim 1, then nll_loss (or soft targets of the input's shape)."""
+    reduction = _reduction_of(size_average, reduce, reduction)
     if label_smoothing > 1.0:  # PyTorch's check (a negative value passes through it too)
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     _reduce_name(reduction)
@@ -133,7 +140,7 @@ def cross_entropy(
             probs = target * (1 - label_smoothing) + label_smoothing / classes
         weighted = logp * probs if weight is None else logp * probs * weight.reshape(class_shape)
         return _reduce(-weighted.sum(dim=1 if input.ndim > 1 else 0), reduction)
-    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return loss
     w = 1.0 if weight is None else weight.reshape(class_shape)
@@ -175,14 +182,30 @@ class MSELossOp(Function):
         )
 
 
-def mse_loss(input, target, reduction="mean"):
+def _weighted(loss, weight, input, reduction: str):
+    """PyTorch's weighted mse/l1: weight has the input's size; 'mean' divides by its sum."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _check_same_shape(input, target, "mse_loss")
+    reduction = _reduction_of(size_average, reduce, reduction)
     x, t = _operands(input, target)
+    if weight is not None:
+        return _weighted(MSELossOp.apply(x, t), weight, input, reduction)
     return _reduce(MSELossOp.apply(x, t), reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _check_same_shape(input, target, "l1_loss")
+    reduction = _reduction_of(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted(unary.abs(input - target), weight, input, reduction)
     return _reduce(unary.abs(input - target), reduction)
 
 
@@ -220,7 +243,10 @@ def _as_input_dtype(target: Tensor, input: Tensor) -> Tensor:
     return target if target.dtype == input.dtype else target.to(input.dtype)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean"
+):
+    reduction = _reduction_of(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
@@ -285,10 +311,13 @@ def binary_cross_entropy_with_logits(
     input,
     target,
     weight=None,
+    size_average=None,
+    reduce=None,
     reduction="mean",
     pos_weight=None,
 ):
     """Sigmoid and binary cross-entropy in one numerically stable step."""
+    reduction = _reduction_of(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must match "
@@ -311,14 +340,21 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
-def _legacy_reduction(size_average, reduce) -> str:
+def _reduction_of(size_average, reduce, reduction: str) -> str:
+    """`reduction`, or the one the deprecated size_average and reduce flags stand for."""
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce, stacklevel=4)
+    return reduction
+
+
+def _legacy_reduction(size_average, reduce, stacklevel: int = 3) -> str:
     """The reduction that PyTorch's deprecated size_average and reduce flags stand for."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     name = ("mean" if size_average else "sum") if reduce else "none"
     warnings.warn(
         f"size_average and reduce args will be deprecated, please use reduction='{name}' instead.",
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return name
 

@@ -332,3 +332,36 @@ def test_format_spec_of_a_scalar_tensor():
         return out
 
     assert run(engine) == run(torch)
+
+
+def test_losses_take_the_legacy_flags_in_pytorchs_positions():
+    import warnings
+
+    x = rng.uniform(0.1, 0.9, (4, 3)).astype(np.float32)
+    y = rng.uniform(0.0, 1.0, (4, 3)).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, (4, 3)).astype(np.float32)
+    t = np.array([0, 2, 1, 2])
+
+    def run(lib):
+        F, nn, T = lib.nn.functional, lib.nn, lib.tensor
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [arr(v) for v in (
+                F.nll_loss(T(x), T(t), size_average=False),
+                F.nll_loss(T(x), T(t), None, None, 2),  # ignore_index, fourth as in PyTorch
+                F.cross_entropy(T(x), T(t), reduce=False),
+                F.mse_loss(T(x), T(y), size_average=False),
+                F.mse_loss(T(x), T(y), weight=T(w)),
+                F.l1_loss(T(x), T(y), reduction="none", weight=T(w)),
+                F.binary_cross_entropy(T(x), T(y), None, False),
+                F.binary_cross_entropy_with_logits(T(x), T(y), None, None, None, "sum", T(w[0])),
+                nn.MSELoss(size_average=False)(T(x), T(y)),
+                nn.L1Loss(None, False)(T(x), T(y)),
+                nn.CrossEntropyLoss(None, None, 1)(T(x), T(t)),
+                nn.NLLLoss(reduce=False)(T(x), T(t)),
+                nn.BCELoss(size_average=False)(T(x), T(y)),
+                nn.BCEWithLogitsLoss(None, None, None, "sum", T(w[0]))(T(x), T(y)),
+            )]  # fmt: skip
+
+    for a, b in zip(run(engine), run(torch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
