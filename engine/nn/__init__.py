@@ -166,3 +166,8 @@ __all__ += [
     "SoftMarginLoss",
     "TripletMarginLoss",
 ]
+
+# more ranks of batch and instance normalisation
+from engine.nn.normalization import BatchNorm3d, InstanceNorm1d, InstanceNorm3d  # noqa: E402
+
+__all__ += ["BatchNorm3d", "InstanceNorm1d", "InstanceNorm3d"]

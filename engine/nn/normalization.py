@@ -123,6 +123,12 @@ class BatchNorm2d(_BatchNorm):
     dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) input, per channel."""
+
+    dims = (5,)
+
+
 class LayerNorm(Module):
     """Normalisation over the trailing normalized_shape dims of each sample."""
 
@@ -231,9 +237,12 @@ class GroupNorm(Module):
         )
 
 
-class InstanceNorm2d(_BatchNorm):
-    """Normalisation of each channel of each sample of (N, C, H, W) or (C, H, W) input by its
-    own statistics; without affine parameters or running statistics unless asked."""
+class _InstanceNorm(_BatchNorm):
+    """Normalisation of each channel of each sample by its own statistics over `spatial`
+    trailing dims, batched or not; without affine parameters or running statistics unless
+    asked."""
+
+    spatial = 2
 
     def __init__(
         self,
@@ -252,9 +261,10 @@ class InstanceNorm2d(_BatchNorm):
         )
 
     def forward(self, input):
-        if input.ndim not in (3, 4):
-            raise ValueError(f"expected 3D or 4D input (got {input.ndim}D input)")
-        channel_dim = input.ndim - 3
+        full = self.spatial + 2
+        if input.ndim not in (full - 1, full):
+            raise ValueError(f"expected {full - 1}D or {full}D input (got {input.ndim}D input)")
+        channel_dim = input.ndim - full + 1
         if input.shape[channel_dim] != self.num_features:
             if self.affine:
                 raise ValueError(
@@ -267,7 +277,7 @@ class InstanceNorm2d(_BatchNorm):
                 "because affine=False",
                 stacklevel=2,
             )
-        batched = input if input.ndim == 4 else input.unsqueeze(0)
+        batched = input if input.ndim == full else input.unsqueeze(0)
         out = F.instance_norm(
             batched,
             self.running_mean,
@@ -278,7 +288,7 @@ class InstanceNorm2d(_BatchNorm):
             self.momentum if self.momentum is not None else 0.0,
             self.eps,
         )
-        return out if input.ndim == 4 else out.squeeze(0)
+        return out if input.ndim == full else out.squeeze(0)
 
     def extra_repr(self) -> str:
         return (
@@ -286,3 +296,21 @@ class InstanceNorm2d(_BatchNorm):
             f"affine={self.affine}, bias={self.bias is not None}, "
             f"track_running_stats={self.track_running_stats}"
         )
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L) input."""
+
+    spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W) input."""
+
+    spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) input."""
+
+    spatial = 3

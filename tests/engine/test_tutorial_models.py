@@ -365,3 +365,29 @@ def test_losses_take_the_legacy_flags_in_pytorchs_positions():
 
     for a, b in zip(run(engine), run(torch), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [("InstanceNorm1d", (2, 3, 5)), ("InstanceNorm1d", (3, 5)), ("InstanceNorm3d", (2, 3, 2, 3, 4)),
+     ("InstanceNorm3d", (3, 2, 3, 4)), ("BatchNorm3d", (2, 3, 2, 3, 4))],
+)  # fmt: skip
+def test_more_norm_ranks_train_and_eval(name, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    kw = {"affine": True, "track_running_stats": True} if "Instance" in name else {}
+    results = []
+    for lib in (engine, torch):
+        layer = getattr(lib.nn, name)(3, **kw)
+        t = lib.tensor(x, requires_grad=True)
+        train_out = layer(t)
+        (train_out * train_out).sum().backward()
+        layer(lib.tensor(x * 2))
+        layer.eval()
+        state = [arr(v) for v in layer.state_dict().values()]
+        results.append([arr(train_out), arr(t.grad), arr(layer(t)), *state, repr(layer)])
+    ours, theirs = results
+    assert ours[-1] == theirs[-1]
+    for a, b in zip(ours[:-1], theirs[:-1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError):
+        getattr(engine.nn, name)(3)(engine.zeros(*(1,) * (len(shape) + 1)))
