@@ -76,14 +76,42 @@ def _check_devices(op, input, *others) -> None:
         backend.check_same_device(op, [input._data] + [t._data for t in others if t is not None])
 
 
-def _check_targets(input, target, op):
-    if target._data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold class indices (int64), got {target.dtype}")
-    expect = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
-    if tuple(target.shape) != expect:
-        raise ValueError(
-            f"{op}: input of shape {tuple(input.shape)} needs target of shape {expect}, "
-            f"got {tuple(target.shape)}"
+def _check_targets(input, target, op, weight=None):
+    """PyTorch's checks of class-index targets (and of the class weights), with its errors."""
+    name = target._data.dtype.name
+    if name not in ("int64", "uint8"):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {scalar_name(target._data.dtype)}"
+        )
+    if input.ndim >= 3 and name == "uint8":
+        raise RuntimeError("expected scalar type Long but found Byte")
+    if input.ndim <= 2:
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if input.ndim == 2 and target.shape[0] != input.shape[0]:
+            raise ValueError(
+                f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                f"({target.shape[0]})."
+            )
+        if input.ndim == 1 and target.ndim != 0:
+            raise ValueError(
+                f"{op}: a 1-D input (one sample of {input.shape[0]} classes) needs a 0-D "
+                f"target, got shape {tuple(target.shape)}"
+            )
+    else:
+        expect = (input.shape[0],) + tuple(input.shape[2:])
+        if target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(
+                f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                f"({target.shape[0]})."
+            )
+        if tuple(target.shape) != expect:
+            raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != classes):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {classes} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)}"
         )
 
 
@@ -93,7 +121,7 @@ def nll_loss(
 ):  # fmt: skip
     """Negative log-likelihood of class indices under log-probabilities."""
     reduction = _reduction_of(size_average, reduce, reduction)
-    _check_targets(input, target, "nll_loss")
+    _check_targets(input, target, "nll_loss", weight)
     _check_devices("nll_loss", input, target, weight)
     _reduce_name(reduction)
     return NLLLossOp.apply(

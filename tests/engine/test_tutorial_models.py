@@ -391,3 +391,31 @@ def test_more_norm_ranks_train_and_eval(name, shape):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError):
         getattr(engine.nn, name)(3)(engine.zeros(*(1,) * (len(shape) + 1)))
+
+
+def test_class_target_checks_as_torch():
+    def outcome(lib, input_shape, target, dtype="int64", weight=None):
+        F = lib.nn.functional
+        x = lib.zeros(*input_shape)
+        t = lib.tensor(np.asarray(target), dtype=getattr(lib, dtype))
+        w = None if weight is None else lib.ones(*weight)
+        try:
+            return arr(F.nll_loss(x, t, weight=w)).item()
+        except Exception as err:  # the type is what must match
+            return type(err).__name__
+
+    cases = [
+        ((4, 3), [0, 1, 2, 1], "int32"),
+        ((4, 3), [0, 1, 2, 1], "uint8"),
+        ((4, 3), [0, 1, 2, 1], "bool"),
+        ((2, 3, 4), np.zeros((2, 4), int), "uint8"),
+        ((4, 3), [0, 1, 2]),
+        ((4, 3), np.zeros((4, 1), int)),
+        ((2, 3, 4), np.zeros((3, 4), int)),
+        ((2, 3, 4, 5), np.zeros((2, 3, 5), int)),
+        ((4, 3), [0, 1, 2, 1], "int64", (4,)),
+        ((4, 3), [0, 1, 2, 1], "int64", (3, 1)),
+        ((2, 3, 4), np.zeros((2, 4), int), "int64", (2,)),
+    ]
+    for case in cases:
+        assert outcome(engine, *case) == outcome(torch, *case), case
