@@ -419,3 +419,16 @@ def test_class_target_checks_as_torch():
     ]
     for case in cases:
         assert outcome(engine, *case) == outcome(torch, *case), case
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_check_op(mode):
+    from tests.engine.gradcheck import check_op
+
+    psw = rng.uniform(0.5, 2.0, 7) if mode == "sum" else None
+    check_op(
+        lambda lib, w, text, offsets, psw: lib.nn.functional.embedding_bag(
+            text, w, offsets, mode=mode, per_sample_weights=psw, padding_idx=3
+        ),
+        rng.standard_normal((6, 4)), np.array([1, 3, 0, 5, 5, 2, 4]), np.array([0, 3, 3, 5]), psw,
+    )  # fmt: skip
