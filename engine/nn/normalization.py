@@ -82,8 +82,8 @@ class _BatchNorm(Module):
             raise ValueError(
                 f"{type(self).__name__}: expected {expected} input (got {input.ndim}D input)"
             )
-        if input.shape[1] != self.num_features:
-            raise ValueError(
+        if input.shape[1] != self.num_features:  # PyTorch's error type
+            raise RuntimeError(
                 f"{type(self).__name__}: expected {self.num_features} channels in dim 1, "
                 f"got input of shape {tuple(input.shape)}"
             )

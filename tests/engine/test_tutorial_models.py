@@ -432,3 +432,26 @@ def test_embedding_bag_check_op(mode):
         ),
         rng.standard_normal((6, 4)), np.array([1, 3, 0, 5, 5, 2, 4]), np.array([0, 3, 3, 5]), psw,
     )  # fmt: skip
+
+
+def test_norm_layer_errors_as_torch():
+    def outcome(lib, call):
+        try:
+            call(lib)
+            return "ok"
+        except Exception as err:
+            return "RuntimeError" if isinstance(err, RuntimeError) else type(err).__name__
+
+    calls = [
+        lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(1, 3)),
+        lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(1, 3, 1)),
+        lambda lib: lib.nn.BatchNorm1d(3).eval()(lib.ones(1, 3)),
+        lambda lib: lib.nn.BatchNorm2d(3)(lib.ones(2, 4, 2, 2)),
+        lambda lib: lib.nn.functional.batch_norm(lib.ones(2, 4), lib.zeros(3), lib.ones(3)),
+        lambda lib: lib.nn.functional.batch_norm(
+            lib.ones(2, 3), lib.zeros(3), lib.ones(3), weight=lib.ones(4)
+        ),
+        lambda lib: lib.nn.LayerNorm(4)(lib.ones(2, 3)),
+    ]
+    for call in calls:
+        assert outcome(engine, call) == outcome(torch, call)
