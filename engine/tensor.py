@@ -196,6 +196,12 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
+    def __format__(self, format_spec: str) -> str:
+        # as PyTorch's: a 0-d tensor (not a Parameter) formats as its number, f"{loss:.4f}"
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def __repr__(self) -> str:
         from engine.printing import format_array
 

@@ -35,7 +35,7 @@ from engine.nn.container import (
     Sequential,
 )
 from engine.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
-from engine.nn.linear import Embedding, Flatten, Identity, Linear, Unflatten
+from engine.nn.linear import Embedding, EmbeddingBag, Flatten, Identity, Linear, Unflatten
 from engine.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -50,7 +50,14 @@ from engine.nn.loss import (
 from engine.nn.module import Module, Parameter
 from engine.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from engine.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from engine.nn.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from engine.nn.transformer import (
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ELU",
@@ -76,6 +83,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
+    "EmbeddingBag",
     "Flatten",
     "GELU",
     "Identity",
@@ -109,6 +117,9 @@ __all__ = [
     "RNNCellBase",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
 ]
 
 # torch.nn.utils: a subpackage, reachable as `nn.utils` as in PyTorch
@@ -138,50 +149,37 @@ from engine.nn.more_layers import (  # noqa: E402
     AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AlphaDropout,
-    BatchNorm3d,
     Bilinear,
     ChannelShuffle,
     ConstantPad1d,
     ConstantPad2d,
     ConstantPad3d,
     ConvTranspose1d,
-    CosineEmbeddingLoss,
     CosineSimilarity,
     CTCLoss,
     Dropout1d,
-    EmbeddingBag,
     FeatureAlphaDropout,
-    GaussianNLLLoss,
     Hardshrink,
-    HingeEmbeddingLoss,
-    InstanceNorm1d,
-    InstanceNorm3d,
     LazyLinear,
     LocalResponseNorm,
     LPPool1d,
     LPPool2d,
-    MarginRankingLoss,
     MaxUnpool1d,
     MaxUnpool2d,
     MultiLabelMarginLoss,
-    MultiLabelSoftMarginLoss,
-    MultiMarginLoss,
     PairwiseDistance,
     PixelShuffle,
     PixelUnshuffle,
-    PoissonNLLLoss,
     ReflectionPad1d,
     ReflectionPad2d,
     ReplicationPad1d,
     ReplicationPad2d,
     RMSNorm,
     RReLU,
-    SoftMarginLoss,
     Softmax2d,
     Softmin,
     Softshrink,
     Threshold,
-    TripletMarginLoss,
     TripletMarginWithDistanceLoss,
     UninitializedParameter,
     UpsamplingBilinear2d,
@@ -192,14 +190,44 @@ from engine.nn.more_layers import (  # noqa: E402
 __all__ += [
     "CELU", "AlphaDropout", "CosineSimilarity", "Dropout1d", "FeatureAlphaDropout", "Hardshrink",
     "PairwiseDistance", "RReLU", "Softmax2d", "Softmin", "Softshrink", "Threshold",
-    "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "BatchNorm3d", "ChannelShuffle", "ConstantPad1d",
+    "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "ChannelShuffle", "ConstantPad1d",
     "ConstantPad2d", "ConstantPad3d", "ConvTranspose1d", "LPPool1d", "LPPool2d", "MaxUnpool1d",
     "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d",
     "ReplicationPad1d", "ReplicationPad2d", "UpsamplingBilinear2d", "UpsamplingNearest2d",
-    "ZeroPad1d", "Bilinear", "EmbeddingBag", "InstanceNorm1d", "InstanceNorm3d", "LazyLinear",
-    "LocalResponseNorm", "RMSNorm", "UninitializedParameter", "CosineEmbeddingLoss",
-    "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelMarginLoss",
-    "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss", "SoftMarginLoss",
-    "TripletMarginLoss", "TripletMarginWithDistanceLoss", "AdaptiveAvgPool3d",
+    "ZeroPad1d", "Bilinear", "LazyLinear",
+    "LocalResponseNorm", "RMSNorm", "UninitializedParameter",
+    "MultiLabelMarginLoss",
+
+    "TripletMarginWithDistanceLoss", "AdaptiveAvgPool3d",
     "CTCLoss",
 ]  # fmt: skip
+
+# margin, ranking, embedding and likelihood losses
+from engine.nn.loss import (  # noqa: E402
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
+
+__all__ += [
+    "CosineEmbeddingLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PoissonNLLLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+]
+
+# more ranks of batch and instance normalisation
+from engine.nn.normalization import BatchNorm3d, InstanceNorm1d, InstanceNorm3d  # noqa: E402
+
+__all__ += ["BatchNorm3d", "InstanceNorm1d", "InstanceNorm3d"]

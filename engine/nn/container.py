@@ -38,13 +38,7 @@ class Sequential(Module):
         self.add_module(name, module)
 
     def __delitem__(self, index) -> None:
-        names = list(self._modules)
-        for name in (
-            names[index]
-            if isinstance(index, slice)
-            else [names[_index(index, len(names), "Sequential")]]
-        ):
-            del self._modules[name]
+        _delete_and_renumber(self, index, "Sequential")
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -55,6 +49,45 @@ class Sequential(Module):
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, sequential: Iterable[Module]) -> Sequential:
+        for module in sequential:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        values = list(self._modules.values())
+        values.insert(index + n if index < 0 else index, module)
+        self._modules.clear()
+        for i, m in enumerate(values):
+            self.add_module(str(i), m)
+        return self
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def __add__(self, other) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                "add operator supports only objects of Sequential class, but "
+                f"{type(other)} is given."
+            )
+        return Sequential().extend(self).extend(other)
+
+    def __iadd__(self, other) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                "add operator supports only objects of Sequential class, but "
+                f"{type(other)} is given."
+            )
+        return self.extend(list(other))
 
 
 class ModuleList(Module):
@@ -73,6 +106,20 @@ class ModuleList(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         self.add_module(str(_index(index, len(self), "ModuleList")), module)
+
+    def __delitem__(self, index) -> None:
+        _delete_and_renumber(self, index, "ModuleList")
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def __iadd__(self, other: Iterable[Module]) -> ModuleList:
+        return self.extend(other)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -96,6 +143,24 @@ class ModuleList(Module):
         for i, m in enumerate(values):
             self.add_module(str(i), m)
 
+    def __repr__(self) -> str:
+        # as PyTorch's: a run of children with the same repr shows once, as "(i-j): n x ..."
+        runs: list[list] = []  # [first index, last index, repr]
+        for i, module in enumerate(self._modules.values()):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return "ModuleList()"
+        lines = []
+        for first, last, text in runs:
+            head = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
+            sep = ":" if first == last else ""
+            lines.append(f"{head}{sep} " + text.replace("\n", "\n  "))
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class Residual(Module):
     """output = input + body(input): a skip connection around `body`.
@@ -117,6 +182,20 @@ class Residual(Module):
                 f"{tuple(input.shape)} to be added to it"
             )
         return input + out
+
+
+def _delete_and_renumber(container: Module, index, kind: str) -> None:
+    """Remove the child(ren) at `index` and name the rest 0, 1, ... again, as PyTorch does
+    (a Sequential built from an OrderedDict loses its names too)."""
+    items = list(container._modules.items())
+    if isinstance(index, slice):
+        gone = set(range(len(items))[index])
+    else:
+        gone = {_index(index, len(items), kind)}
+    kept = [module for i, (_, module) in enumerate(items) if i not in gone]
+    container._modules.clear()
+    for i, module in enumerate(kept):
+        container._modules[str(i)] = module
 
 
 def _index(index: int, length: int, kind: str) -> int:

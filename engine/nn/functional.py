@@ -193,41 +193,31 @@ from engine.ops.more_nn import (  # noqa: E402
     celu_,
     channel_shuffle,
     conv_transpose1d,
-    cosine_embedding_loss,
     ctc_loss,
     dropout1d,
     elu_,
-    embedding_bag,
     feature_alpha_dropout,
-    gaussian_nll_loss,
     gumbel_softmax,
     hardshrink,
     hardtanh_,
-    hinge_embedding_loss,
     leaky_relu_,
     local_response_norm,
     lp_pool1d,
     lp_pool2d,
-    margin_ranking_loss,
     max_unpool1d,
     max_unpool2d,
-    multi_margin_loss,
     multilabel_margin_loss,
-    multilabel_soft_margin_loss,
     pixel_shuffle,
     pixel_unshuffle,
-    poisson_nll_loss,
     relu_,
     rms_norm,
     rrelu,
     rrelu_,
     selu_,
-    soft_margin_loss,
     softmin,
     softshrink,
     threshold,
     threshold_,
-    triplet_margin_loss,
     triplet_margin_with_distance_loss,
     upsample,
 )
@@ -238,9 +228,33 @@ __all__ += [
     "selu_", "softmin", "softshrink", "threshold", "threshold_", "upsample",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "channel_shuffle", "conv_transpose1d",
     "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d", "pixel_shuffle", "pixel_unshuffle",
-    "bilinear", "embedding_bag", "local_response_norm", "rms_norm", "cosine_embedding_loss",
-    "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss", "multi_margin_loss",
-    "multilabel_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss",
-    "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "bilinear", "local_response_norm", "rms_norm",
+
+    "multilabel_margin_loss",
+    "triplet_margin_with_distance_loss",
     "adaptive_avg_pool3d", "ctc_loss",
+]  # fmt: skip
+
+# ----- bags of embeddings ----------------------------------------------------------------
+from engine.ops.embedding import embedding_bag  # noqa: E402
+
+__all__ += ["embedding_bag"]
+
+# ----- margin, ranking, embedding and likelihood losses -----------------------------------
+from engine.ops.margin_losses import (  # noqa: E402
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+
+__all__ += [
+    "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss",
 ]  # fmt: skip

@@ -144,6 +144,26 @@ class _BackwardHookState:
         return grad_input
 
 
+class _KwargsHook:
+    """A hook registered with with_kwargs=True: called with the keyword arguments too."""
+
+    _with_kwargs = True
+
+    def __init__(self, hook: Callable):
+        self.hook = hook
+
+    def __call__(self, *args):
+        return self.hook(*args)
+
+
+def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool, with_kwargs: bool):
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = _KwargsHook(hook) if with_kwargs else hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
 class Module:
     """Base class of every layer: holds parameters, buffers and sub-modules by name."""
 
@@ -171,6 +191,16 @@ class Module:
 
     def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
+            if getattr(hook, "_with_kwargs", False):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {result}."
+                        )
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
@@ -184,7 +214,10 @@ class Module:
         else:
             out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, out)
+            if getattr(hook, "_with_kwargs", False):
+                result = hook(self, args, kwargs, out)
+            else:
+                result = hook(self, args, out)
             if result is not None:
                 out = result
         if backward_hooks:
@@ -198,17 +231,20 @@ class Module:
         self._backward_hooks[handle.id] = hook
         return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """hook(module, inputs, output) runs after forward; a non-None result replaces output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:  # fmt: skip
+        """hook(module, inputs, output) (with_kwargs: hook(module, inputs, kwargs, output)) runs
+        after forward; a non-None result replaces output. prepend runs it before the others."""
+        return _add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """hook(module, inputs) runs before forward; a non-None result replaces inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """hook(module, inputs) runs before forward; a non-None result replaces inputs. With
+        with_kwargs, hook(module, inputs, kwargs) may return (new_inputs, new_kwargs)."""
+        return _add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
     # ----- attributes -----------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
@@ -295,19 +331,56 @@ class Module:
             raise KeyError(f'name must be a non-empty string without ".", got {name!r}')
 
     # ----- walking the tree -----------------------------------------------
-    def named_modules(self, memo=None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo=None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
-        if self in memo:
-            return
-        memo.add(self)
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(
+                    memo, f"{prefix}.{name}" if prefix else name, remove_duplicate
+                )
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path `target` ("" is this module)."""
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path `target`."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path `target`."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(module, name)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
@@ -320,27 +393,33 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, store: str, prefix: str, recurse: bool):
+    def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for mod_prefix, module in modules:
             for name, value in getattr(module, store).items():
-                if value is None or id(value) in seen:
+                if value is None or (remove_duplicate and id(value) in seen):
                     continue
                 seen.add(id(value))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
 
     def named_parameters(
-        self, prefix: str = "", recurse: bool = True
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
-        return self._named_members("_parameters", prefix, recurse)
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        return self._named_members("_buffers", prefix, recurse)
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
@@ -423,6 +502,9 @@ class Module:
     def double(self) -> Module:
         return self.to(dtype="float64")
 
+    def half(self) -> Module:
+        return self.to(dtype="float16")
+
     # ----- state ----------------------------------------------------------
     def state_dict(
         self, destination=None, prefix: str = "", keep_vars: bool = False
@@ -448,7 +530,15 @@ class Module:
         that is not a tensor is an error, as is a wrong shape.
         """
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
+        # as PyTorch's for a dict without version metadata (an old checkpoint): a norm layer's
+        # absent num_batches_tracked keeps its value and is not reported missing
+        kept = {
+            f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+            for name, module in self.named_modules()
+            if getattr(module, "track_running_stats", False)
+            and isinstance(getattr(module, "num_batches_tracked", None), Tensor)
+        }
+        missing = [k for k in own if k not in state_dict and k not in kept]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
         if strict and unexpected:

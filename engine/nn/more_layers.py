@@ -455,63 +455,12 @@ class ConvTranspose1d(ConvTranspose2d):
         return _conv_extra_repr(self, (0,), (1,))
 
 
-from engine.nn.normalization import _BatchNorm  # noqa: E402
-
-
-class BatchNorm3d(_BatchNorm):
-    """Batch normalisation of (N, C, D, H, W) input, per channel."""
-
-    dims = (5,)
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        device=None,
-        dtype=None,
-        *,
-        bias: bool = True,
-    ):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
-        if affine and not bias:
-            self.register_parameter("bias", None)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
-        )
-
-
 # ----- norms, bags of embeddings, bilinear and lazy linear maps -----------------------------
 import math  # noqa: E402
 
 from engine import creation  # noqa: E402
 from engine.nn import init  # noqa: E402
 from engine.nn.module import Parameter  # noqa: E402
-from engine.nn.normalization import InstanceNorm2d  # noqa: E402
-
-
-class InstanceNorm1d(InstanceNorm2d):
-    """Instance normalisation of (N, C, L) or (C, L) input."""
-
-    def forward(self, input):
-        if input.ndim not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
-        return super().forward(input.unsqueeze(-1)).squeeze(-1)
-
-
-class InstanceNorm3d(InstanceNorm2d):
-    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) input."""
-
-    def forward(self, input):
-        if input.ndim not in (4, 5):
-            raise ValueError(f"expected 4D or 5D input (got {input.ndim}D input)")
-        shape = tuple(input.shape)
-        return super().forward(input.reshape(*shape[:-2], shape[-2] * shape[-1])).reshape(shape)
 
 
 class LocalResponseNorm(Module):
@@ -558,87 +507,6 @@ class RMSNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
-
-
-class EmbeddingBag(Module):
-    """Sums, means or maxima of bags of embedding rows, without building the rows' tensor
-    for the caller."""
-
-    def __init__(
-        self,
-        num_embeddings: int,
-        embedding_dim: int,
-        max_norm=None,
-        norm_type: float = 2.0,
-        scale_grad_by_freq: bool = False,
-        mode: str = "mean",
-        sparse: bool = False,
-        _weight=None,
-        include_last_offset: bool = False,
-        padding_idx=None,
-        device=None,
-        dtype=None,
-    ):
-        super().__init__()
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.max_norm, self.norm_type = max_norm, norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0:
-                assert padding_idx < num_embeddings, "padding_idx must be within num_embeddings"
-            elif padding_idx < 0:
-                assert padding_idx >= -num_embeddings, "padding_idx must be within num_embeddings"
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
-        if _weight is None:
-            self.weight = Parameter(
-                creation.empty(num_embeddings, embedding_dim, dtype=dtype, device=device)
-            )
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise AssertionError(
-                    "Shape of weight does not match num_embeddings and embedding_dim"
-                )
-            self.weight = Parameter(_weight)
-        self.mode, self.sparse = mode, sparse
-        self.include_last_offset = include_last_offset
-
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            from engine.autograd import no_grad
-
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
-
-    def forward(self, input, offsets=None, per_sample_weights=None):
-        return F.embedding_bag(
-            input,
-            self.weight,
-            offsets,
-            self.max_norm,
-            self.norm_type,
-            self.scale_grad_by_freq,
-            self.mode,
-            self.sparse,
-            per_sample_weights,
-            self.include_last_offset,
-            self.padding_idx,
-        )
-
-    def extra_repr(self) -> str:
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
-        s += f", mode={self.mode!r}"
-        if self.padding_idx is not None:
-            s += f", padding_idx={self.padding_idx}"
-        return s
 
 
 class Bilinear(Module):
@@ -740,126 +608,11 @@ class _MoreLoss(Module):
         self.reduction = reduction
 
 
-class _MoreWeightedLoss(_MoreLoss):
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-
-
-class CosineEmbeddingLoss(_MoreLoss):
-    """1 - cos(x1, x2) for similar pairs (target 1), max(0, cos - margin) for dissimilar."""
-
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1, input2, target):
-        return F.cosine_embedding_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
-        )
-
-
-class HingeEmbeddingLoss(_MoreLoss):
-    """x where target is 1, max(0, margin - x) where it is -1."""
-
-    def __init__(self, margin: float = 1.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input, target):
-        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
-
-
-class MarginRankingLoss(_MoreLoss):
-    """max(0, -target * (x1 - x2) + margin)."""
-
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1, input2, target):
-        return F.margin_ranking_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
-        )
-
-
-class MultiMarginLoss(_MoreWeightedLoss):
-    """Multi-class hinge loss over the wrong classes, to the power p (1 or 2)."""
-
-    def __init__(
-        self,
-        p: int = 1,
-        margin: float = 1.0,
-        weight=None,
-        size_average=None,
-        reduce=None,
-        reduction: str = "mean",
-    ):
-        super().__init__(weight, size_average, reduce, reduction)
-        if p not in (1, 2):
-            raise ValueError("only p == 1 and p == 2 supported")
-        if weight is not None and weight.ndim != 1:
-            raise ValueError(
-                f"MultiMarginLoss: expected weight to be None or 1D tensor, got {weight.ndim}D "
-                "instead"
-            )
-        self.p, self.margin = p, margin
-
-    def forward(self, input, target):
-        return F.multi_margin_loss(
-            input, target, p=self.p, margin=self.margin, weight=self.weight,
-            reduction=self.reduction,
-        )  # fmt: skip
-
-
 class MultiLabelMarginLoss(_MoreLoss):
     """Multi-class multi-label hinge loss: listed classes against the others."""
 
     def forward(self, input, target):
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
-
-
-class MultiLabelSoftMarginLoss(_MoreWeightedLoss):
-    """Per-class binary cross-entropy of sigmoid(x), averaged over classes."""
-
-    def forward(self, input, target):
-        return F.multilabel_soft_margin_loss(
-            input, target, weight=self.weight, reduction=self.reduction
-        )
-
-
-class SoftMarginLoss(_MoreLoss):
-    """log(1 + exp(-target * x))."""
-
-    def forward(self, input, target):
-        return F.soft_margin_loss(input, target, reduction=self.reduction)
-
-
-class TripletMarginLoss(_MoreLoss):
-    """max(0, margin + d(a, p) - d(a, n)) with the p-norm distance."""
-
-    def __init__(
-        self,
-        margin: float = 1.0,
-        p: float = 2.0,
-        eps: float = 1e-6,
-        swap: bool = False,
-        size_average=None,
-        reduce=None,
-        reduction: str = "mean",
-    ):
-        super().__init__(size_average, reduce, reduction)
-        if margin <= 0:
-            raise ValueError(
-                f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead"
-            )
-        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
-
-    def forward(self, anchor, positive, negative):
-        return F.triplet_margin_loss(
-            anchor, positive, negative, margin=self.margin, p=self.p, eps=self.eps,
-            swap=self.swap, reduction=self.reduction,
-        )  # fmt: skip
 
 
 class TripletMarginWithDistanceLoss(_MoreLoss):
@@ -884,41 +637,6 @@ class TripletMarginWithDistanceLoss(_MoreLoss):
             anchor, positive, negative, distance_function=self.distance_function,
             margin=self.margin, swap=self.swap, reduction=self.reduction,
         )  # fmt: skip
-
-
-class PoissonNLLLoss(_MoreLoss):
-    """Negative log-likelihood of a Poisson-distributed target."""
-
-    def __init__(
-        self,
-        log_input: bool = True,
-        full: bool = False,
-        size_average=None,
-        eps: float = 1e-8,
-        reduce=None,
-        reduction: str = "mean",
-    ):
-        super().__init__(size_average, reduce, reduction)
-        self.log_input, self.full, self.eps = log_input, full, eps
-
-    def forward(self, log_input, target):
-        return F.poisson_nll_loss(
-            log_input, target, log_input=self.log_input, full=self.full, eps=self.eps,
-            reduction=self.reduction,
-        )  # fmt: skip
-
-
-class GaussianNLLLoss(_MoreLoss):
-    """Negative log-likelihood of target under N(input, var)."""
-
-    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
-        super().__init__(reduction=reduction)
-        self.full, self.eps = full, eps
-
-    def forward(self, input, target, var):
-        return F.gaussian_nll_loss(
-            input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
-        )
 
 
 class AdaptiveAvgPool3d(Module):

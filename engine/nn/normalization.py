@@ -24,6 +24,8 @@ class _BatchNorm(Module):
         track_running_stats: bool = True,
         device=None,
         dtype=None,
+        *,
+        bias: bool = True,
     ):
         super().__init__()
         name = type(self).__name__
@@ -36,12 +38,15 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         _checks.allocation(
             f"{name}({num_features}): its parameters and running statistics",
-            [(num_features,)] * (2 * affine + 2 * track_running_stats),
+            [(num_features,)] * (affine * (1 + bool(bias)) + 2 * track_running_stats),
             dtype,
         )
         if affine:
             self.weight = Parameter(creation.empty(num_features, dtype=dtype, device=device))
-            self.bias = Parameter(creation.empty(num_features, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(creation.empty(num_features, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -68,7 +73,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, input):
         if input.ndim not in self.dims:
@@ -76,8 +82,8 @@ class _BatchNorm(Module):
             raise ValueError(
                 f"{type(self).__name__}: expected {expected} input (got {input.ndim}D input)"
             )
-        if input.shape[1] != self.num_features:
-            raise ValueError(
+        if input.shape[1] != self.num_features:  # PyTorch's error type
+            raise RuntimeError(
                 f"{type(self).__name__}: expected {self.num_features} channels in dim 1, "
                 f"got input of shape {tuple(input.shape)}"
             )
@@ -101,7 +107,7 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 
@@ -115,6 +121,12 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) input, per channel."""
 
     dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) input, per channel."""
+
+    dims = (5,)
 
 
 class LayerNorm(Module):
@@ -162,7 +174,8 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
         )
 
 
@@ -224,9 +237,12 @@ class GroupNorm(Module):
         )
 
 
-class InstanceNorm2d(_BatchNorm):
-    """Normalisation of each channel of each sample of (N, C, H, W) or (C, H, W) input by its
-    own statistics; without affine parameters or running statistics unless asked."""
+class _InstanceNorm(_BatchNorm):
+    """Normalisation of each channel of each sample by its own statistics over `spatial`
+    trailing dims, batched or not; without affine parameters or running statistics unless
+    asked."""
+
+    spatial = 2
 
     def __init__(
         self,
@@ -240,21 +256,15 @@ class InstanceNorm2d(_BatchNorm):
         *,
         bias: bool = True,
     ):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
-        if affine and not bias:
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
 
     def forward(self, input):
-        if input.ndim not in (3, 4):
-            raise ValueError(f"expected 3D or 4D input (got {input.ndim}D input)")
-        channel_dim = input.ndim - 3
+        full = self.spatial + 2
+        if input.ndim not in (full - 1, full):
+            raise ValueError(f"expected {full - 1}D or {full}D input (got {input.ndim}D input)")
+        channel_dim = input.ndim - full + 1
         if input.shape[channel_dim] != self.num_features:
             if self.affine:
                 raise ValueError(
@@ -267,7 +277,7 @@ class InstanceNorm2d(_BatchNorm):
                 "because affine=False",
                 stacklevel=2,
             )
-        batched = input if input.ndim == 4 else input.unsqueeze(0)
+        batched = input if input.ndim == full else input.unsqueeze(0)
         out = F.instance_norm(
             batched,
             self.running_mean,
@@ -278,7 +288,7 @@ class InstanceNorm2d(_BatchNorm):
             self.momentum if self.momentum is not None else 0.0,
             self.eps,
         )
-        return out if input.ndim == 4 else out.squeeze(0)
+        return out if input.ndim == full else out.squeeze(0)
 
     def extra_repr(self) -> str:
         return (
@@ -286,3 +296,21 @@ class InstanceNorm2d(_BatchNorm):
             f"affine={self.affine}, bias={self.bias is not None}, "
             f"track_running_stats={self.track_running_stats}"
         )
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L) input."""
+
+    spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W) input."""
+
+    spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W) input."""
+
+    spatial = 3

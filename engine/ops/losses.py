@@ -76,20 +76,52 @@ def _check_devices(op, input, *others) -> None:
         backend.check_same_device(op, [input._data] + [t._data for t in others if t is not None])
 
 
-def _check_targets(input, target, op):
-    if target._data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold class indices (int64), got {target.dtype}")
-    expect = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()
-    if tuple(target.shape) != expect:
-        raise ValueError(
-            f"{op}: input of shape {tuple(input.shape)} needs target of shape {expect}, "
-            f"got {tuple(target.shape)}"
+def _check_targets(input, target, op, weight=None):
+    """PyTorch's checks of class-index targets (and of the class weights), with its errors."""
+    name = target._data.dtype.name
+    if name not in ("int64", "uint8"):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {scalar_name(target._data.dtype)}"
+        )
+    if input.ndim >= 3 and name == "uint8":
+        raise RuntimeError("expected scalar type Long but found Byte")
+    if input.ndim <= 2:
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if input.ndim == 2 and target.shape[0] != input.shape[0]:
+            raise ValueError(
+                f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                f"({target.shape[0]})."
+            )
+        if input.ndim == 1 and target.ndim != 0:
+            raise ValueError(
+                f"{op}: a 1-D input (one sample of {input.shape[0]} classes) needs a 0-D "
+                f"target, got shape {tuple(target.shape)}"
+            )
+    else:
+        expect = (input.shape[0],) + tuple(input.shape[2:])
+        if target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(
+                f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                f"({target.shape[0]})."
+            )
+        if tuple(target.shape) != expect:
+            raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != classes):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {classes} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)}"
         )
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+    reduction="mean",
+):  # fmt: skip
     """Negative log-likelihood of class indices under log-probabilities."""
-    _check_targets(input, target, "nll_loss")
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_targets(input, target, "nll_loss", weight)
     _check_devices("nll_loss", input, target, weight)
     _reduce_name(reduction)
     return NLLLossOp.apply(
@@ -110,28 +142,34 @@ def cross_entropy(
     input,
     target,
     weight=None,
+    size_average=None,
     ignore_index=-100,
+    reduce=None,
     reduction="mean",
     label_smoothing=0.0,
 ):
     """log_softmax over dim 1, then nll_loss (or soft targets of the input's shape)."""
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    reduction = _reduction_of(size_average, reduce, reduction)
+    if label_smoothing > 1.0:  # PyTorch's check (a negative value passes through it too)
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     _reduce_name(reduction)
     logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     class_shape = (classes,) + (1,) * (input.ndim - 2) if input.ndim > 1 else (classes,)
     if target._data.dtype.kind == "f":  # class probabilities
-        if tuple(target.shape) != tuple(input.shape):
-            raise ValueError(
-                f"cross_entropy: soft targets must have the input's shape {tuple(input.shape)}, "
-                f"got {tuple(target.shape)}"
+        if tuple(target.shape) != tuple(input.shape):  # then read as class indices
+            kind = "Double" if target._data.dtype.itemsize == 8 else "Float"
+            raise RuntimeError(
+                f"expected target dtype to be Long or Byte, but got {kind} (soft targets need "
+                f"the input's shape {tuple(input.shape)}, got {tuple(target.shape)})"
             )
-        probs = target * (1 - label_smoothing) + label_smoothing / classes
+        probs = target
+        if label_smoothing > 0:  # PyTorch smooths only then (a negative value means none)
+            probs = target * (1 - label_smoothing) + label_smoothing / classes
         weighted = logp * probs if weight is None else logp * probs * weight.reshape(class_shape)
         return _reduce(-weighted.sum(dim=1 if input.ndim > 1 else 0), reduction)
-    loss = nll_loss(logp, target, weight, ignore_index, reduction)
-    if label_smoothing == 0:
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
         return loss
     w = 1.0 if weight is None else weight.reshape(class_shape)
     valid = target != ignore_index
@@ -172,14 +210,30 @@ class MSELossOp(Function):
         )
 
 
-def mse_loss(input, target, reduction="mean"):
+def _weighted(loss, weight, input, reduction: str):
+    """PyTorch's weighted mse/l1: weight has the input's size; 'mean' divides by its sum."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _check_same_shape(input, target, "mse_loss")
+    reduction = _reduction_of(size_average, reduce, reduction)
     x, t = _operands(input, target)
+    if weight is not None:
+        return _weighted(MSELossOp.apply(x, t), weight, input, reduction)
     return _reduce(MSELossOp.apply(x, t), reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _check_same_shape(input, target, "l1_loss")
+    reduction = _reduction_of(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted(unary.abs(input - target), weight, input, reduction)
     return _reduce(unary.abs(input - target), reduction)
 
 
@@ -217,7 +271,10 @@ def _as_input_dtype(target: Tensor, input: Tensor) -> Tensor:
     return target if target.dtype == input.dtype else target.to(input.dtype)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean"
+):
+    reduction = _reduction_of(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
@@ -282,10 +339,13 @@ def binary_cross_entropy_with_logits(
     input,
     target,
     weight=None,
+    size_average=None,
+    reduce=None,
     reduction="mean",
     pos_weight=None,
 ):
     """Sigmoid and binary cross-entropy in one numerically stable step."""
+    reduction = _reduction_of(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must match "
@@ -308,14 +368,21 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
-def _legacy_reduction(size_average, reduce) -> str:
+def _reduction_of(size_average, reduce, reduction: str) -> str:
+    """`reduction`, or the one the deprecated size_average and reduce flags stand for."""
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce, stacklevel=4)
+    return reduction
+
+
+def _legacy_reduction(size_average, reduce, stacklevel: int = 3) -> str:
     """The reduction that PyTorch's deprecated size_average and reduce flags stand for."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     name = ("mean" if size_average else "sum") if reduce else "none"
     warnings.warn(
         f"size_average and reduce args will be deprecated, please use reduction='{name}' instead.",
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return name
 

@@ -471,113 +471,6 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     return out if weight is None else out * weight
 
 
-def _bags(op, input, offsets, include_last_offset):
-    """The (start, end) of each bag over the flattened indices."""
-    if input.ndim == 2:
-        if offsets is not None:
-            raise ValueError(
-                "if input is 2D, then offsets has to be None, as input is treated is a "
-                "mini-batch of fixed length sequences. However, found offsets of type "
-                f"{type(offsets)}"
-            )
-        b, n = input.shape
-        return [(i * n, (i + 1) * n) for i in range(b)]
-    if input.ndim != 1:
-        raise ValueError(
-            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
-        )
-    if offsets is None:
-        raise ValueError("offsets has to be a 1D Tensor but got None")
-    if offsets.ndim != 1:
-        raise ValueError("offsets has to be a 1D Tensor")
-    starts = [int(v) for v in backend.to_numpy(offsets._data).tolist()]
-    total = input.shape[0]
-    if include_last_offset:
-        return [(starts[i], min(starts[i + 1], total)) for i in range(len(starts) - 1)]
-    ends = starts[1:] + [total]
-    return [(s, e) for s, e in zip(starts, ends, strict=True)]
-
-
-def embedding_bag(
-    input,
-    weight,
-    offsets=None,
-    max_norm=None,
-    norm_type=2,
-    scale_grad_by_freq=False,
-    mode="mean",
-    sparse=False,
-    per_sample_weights=None,
-    include_last_offset=False,
-    padding_idx=None,
-):
-    """Sums, means or maxima of bags of embedding rows: each row of a 2-D `input`, or the
-    slices of a 1-D `input` that start at `offsets`; `padding_idx`'s entries are left out."""
-    from engine import creation
-    from engine.ops.embedding import embedding
-
-    if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
-    if per_sample_weights is not None:
-        if mode != "sum":
-            raise NotImplementedError(
-                "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
-                f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
-                "on GitHub."
-            )
-        if tuple(per_sample_weights.shape) != tuple(input.shape):
-            raise ValueError(
-                f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is "
-                f"not None, then it must have the same shape as the input ({tuple(input.shape)})"
-            )
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError(
-            "embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported"
-        )
-    bags = _bags("embedding_bag", input, offsets, include_last_offset)
-    num = weight.shape[0]
-    if padding_idx is not None:
-        if not -num <= padding_idx < num:
-            raise AssertionError("padding_idx must be within num_embeddings")
-        padding_idx %= num
-    flat = input.reshape(-1)
-    if flat._data.dtype.kind not in "iu":
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {input.dtype} instead (while checking arguments for "
-            "embedding_bag)"
-        )
-    idx = backend.to_numpy(flat._data)
-    bad = np.flatnonzero((idx < 0) | (idx >= num))
-    if bad.size:
-        raise RuntimeError(
-            f"Index {bad[0]} of input takes value {idx[bad[0]]} which is not in the valid "
-            f"range [0, {num})"
-        )
-    rows = embedding(flat, weight)
-    if per_sample_weights is not None:
-        rows = rows * per_sample_weights.reshape(-1, 1)
-    keep = np.ones(len(idx), dtype=bool) if padding_idx is None else idx != padding_idx
-    b, m = len(bags), len(idx)
-    if mode == "max":
-        pieces = []
-        for start, end in bags:
-            members = [j for j in range(start, end) if keep[j]]
-            if members:
-                pieces.append(rows[members].max(0).values)
-            else:
-                pieces.append(creation.zeros(weight.shape[1], dtype=weight.dtype))
-        if not pieces:
-            return creation.zeros(0, weight.shape[1], dtype=weight.dtype)
-        return ops.stack(pieces)
-    mix = np.zeros((b, m), dtype=weight._data.dtype)
-    for i, (start, end) in enumerate(bags):
-        members = [j for j in range(start, end) if keep[j]]
-        if members:
-            mix[i, members] = 1.0 / len(members) if mode == "mean" else 1.0
-    return _const(weight, mix) @ rows
-
-
 def bilinear(input1, input2, weight, bias=None):
     """y_o = x1ᵀ W_o x2 + b_o over the last dims of input1 and input2."""
     if input1.shape[:-1] != input2.shape[:-1]:
@@ -610,51 +503,6 @@ def _reduction(size_average, reduce, reduction):
     return reduction
 
 
-def cosine_embedding_loss(
-    input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
-):
-    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
-    reduction = _reduction(size_average, reduce, reduction)
-    if input1.ndim not in (1, 2) or input1.shape != input2.shape:
-        raise RuntimeError(
-            f"cosine_embedding_loss: expected 1D or 2D inputs of one shape, got "
-            f"{tuple(input1.shape)} and {tuple(input2.shape)}"
-        )
-    if target.ndim != input1.ndim - 1:
-        raise RuntimeError(
-            f"{input1.ndim - 1}D target tensor expected, {target.ndim}D target tensor given"
-        )
-    eps = 1e-12
-    dot = (input1 * input2).sum(-1)
-    norms = unary.sqrt(((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps))
-    cos = dot / norms
-    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, ops.relu(cos - margin), 0.0)
-    return _reduce(loss, reduction)
-
-
-def hinge_embedding_loss(
-    input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
-):
-    """input where target is 1, max(0, margin - input) where it is -1."""
-    reduction = _reduction(size_average, reduce, reduction)
-    loss = where(target != 1, ops.relu(margin - input), 0.0) + where(target != -1, input, 0.0)
-    return _reduce(loss, reduction)
-
-
-def margin_ranking_loss(
-    input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
-):
-    """max(0, -target * (input1 - input2) + margin)."""
-    reduction = _reduction(size_average, reduce, reduction)
-    if not input1.ndim == input2.ndim == target.ndim:
-        raise RuntimeError(
-            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
-            f"input1: {tuple(input1.shape)}, input2: {tuple(input2.shape)}, "
-            f"target: {tuple(target.shape)} "
-        )
-    return _reduce(ops.relu(-target * (input1 - input2) + margin), reduction)
-
-
 def _class_targets(op, input, target):
     if input.ndim not in (1, 2) or (input.ndim == 2 and input.shape[1] == 0):
         raise RuntimeError(
@@ -663,49 +511,6 @@ def _class_targets(op, input, target):
         )
     rows = 1 if input.ndim == 1 else input.shape[0]
     return rows, input.shape[-1]
-
-
-def multi_margin_loss(
-    input,
-    target,
-    p=1,
-    margin=1.0,
-    weight=None,
-    size_average=None,
-    reduce=None,
-    reduction="mean",
-):
-    """Sum over the wrong classes j of max(0, margin - x[y] + x[j]) ** p, weighted by
-    weight[y], over the number of classes."""
-    reduction = _reduction(size_average, reduce, reduction)
-    if p not in (1, 2):
-        raise ValueError("only p == 1 and p == 2 supported")
-    if weight is not None and weight.ndim != 1:
-        raise ValueError(
-            f"weight must be one-dimensional, but got a {weight.ndim}-dimensional tensor"
-        )
-    rows, classes = _class_targets("multi_margin_loss", input, target)
-    x = input.reshape(rows, classes)
-    t = target.reshape(-1)
-    if t.shape[0] != rows:
-        raise RuntimeError(
-            f"inconsistent target size, expected {rows} but got {tuple(target.shape)}"
-        )
-    host = backend.to_numpy(t._data)
-    if host.size and (host.min() < 0 or host.max() >= classes):
-        raise RuntimeError("target out of range")
-    picked = x.gather(1, t.reshape(-1, 1))
-    terms = ops.relu(x - picked + margin)
-    if p == 2:
-        terms = terms * terms
-    if weight is not None:
-        terms = terms * weight[t].reshape(-1, 1)
-    wrong = np.ones((rows, classes), dtype=x._data.dtype)
-    wrong[np.arange(rows), host] = 0
-    loss = (terms * _const(x, wrong)).sum(1) / classes
-    if input.ndim == 1:
-        loss = loss.reshape(())
-    return _reduce(loss, reduction)
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -738,72 +543,12 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     return _reduce(loss, reduction)
 
 
-def multilabel_soft_margin_loss(
-    input, target, weight=None, size_average=None, reduce=None, reduction="mean"
-):
-    """Binary cross-entropy of sigmoid(input) against 0/1 targets, averaged over classes."""
-    reduction = _reduction(size_average, reduce, reduction)
-    loss = -(target * ops.logsigmoid(input) + (1 - target) * ops.logsigmoid(-input))
-    if weight is not None:
-        loss = loss * weight
-    loss = loss.sum(-1) / input.shape[-1]
-    return _reduce(loss, reduction)
-
-
-def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """log(1 + exp(-target * input))."""
-    reduction = _reduction(size_average, reduce, reduction)
-    from engine.autograd import is_grad_enabled
-
-    if target.requires_grad and is_grad_enabled():
-        raise RuntimeError(
-            "The function 'soft_margin_loss' is not differentiable with respect to argument "
-            "'target'. This input cannot have requires_grad True."
-        )
-    return _reduce(ops.log1p(unary.exp(-target * input)), reduction)
-
-
 def _triplet(anchor, positive, negative, distance, margin, swap, reduction):
     d_pos = distance(anchor, positive)
     d_neg = distance(anchor, negative)
     if swap:
         d_neg = ops.minimum(d_neg, distance(positive, negative))
     return _reduce(ops.relu(margin + d_pos - d_neg), reduction)
-
-
-def triplet_margin_loss(
-    anchor,
-    positive,
-    negative,
-    margin=1.0,
-    p=2,
-    eps=1e-6,
-    swap=False,
-    size_average=None,
-    reduce=None,
-    reduction="mean",
-):
-    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with the p-norm distance;
-    with `swap`, d(positive, negative) stands in for the second distance when smaller."""
-    from engine.ops.similarity import pairwise_distance
-
-    reduction = _reduction(size_average, reduce, reduction)
-    dims = (anchor.ndim, positive.ndim, negative.ndim)
-    if len(set(dims)) != 1:
-        raise RuntimeError(
-            "The anchor, positive, and negative tensors are expected to have the same number "
-            f"of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
-            f"{dims[2]}D inputs"
-        )
-    return _triplet(
-        anchor,
-        positive,
-        negative,
-        lambda a, b: pairwise_distance(a, b, p, eps),
-        margin,
-        swap,
-        reduction,
-    )
 
 
 def triplet_margin_with_distance_loss(
@@ -827,59 +572,6 @@ def triplet_margin_with_distance_loss(
         )
     distance = distance_function if distance_function is not None else pairwise_distance
     return _triplet(anchor, positive, negative, distance, margin, swap, reduction)
-
-
-def poisson_nll_loss(
-    input,
-    target,
-    log_input=True,
-    full=False,
-    size_average=None,
-    eps=1e-8,
-    reduce=None,
-    reduction="mean",
-):
-    """Negative log-likelihood of target under Poisson(rate): exp(input) - target * input
-    for log-rates, input - target * log(input + eps) for rates; with `full`, Stirling's
-    approximation of log(target!) is added where target > 1."""
-    reduction = _reduction(size_average, reduce, reduction)
-    if log_input:
-        loss = unary.exp(input) - target * input
-    else:
-        loss = input - target * unary.log(input + eps)
-    if full:
-        big = target > 1
-        safe = where(big, target, 1.0)
-        stirling = safe * unary.log(safe) - safe + 0.5 * unary.log(2 * math.pi * safe)
-        loss = loss + where(big, stirling, 0.0)
-    return _reduce(loss, reduction)
-
-
-def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    """0.5 * (log(var) + (input - target)² / var), var clamped below at eps (the clamp passes
-    gradients through unchanged); with `full`, plus 0.5 * log(2 pi)."""
-    from engine import creation
-
-    if not isinstance(var, Tensor):
-        if var < 0:
-            raise ValueError("var has negative entry/entries")
-        var = creation.full_like(input, float(var))
-    if tuple(var.shape) != tuple(input.shape):
-        if tuple(input.shape[:-1]) == tuple(var.shape):
-            var = var.unsqueeze(-1)
-        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
-            pass
-        else:
-            raise ValueError("var is of incorrect size")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(reduction + " is not valid")
-    if bool((var < 0).any()):
-        raise ValueError("var has negative entry/entries")
-    var = var + (var.detach().clamp(min=eps) - var.detach())
-    loss = 0.5 * (unary.log(var) + (input - target) ** 2 / var)
-    if full:
-        loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
 
 
 def adaptive_avg_pool3d(input, output_size):

@@ -98,22 +98,25 @@ def batch_norm(
     eps=1e-5,
 ):
     """Normalise each channel (dim 1) by batch statistics or the running ones."""
-    if input.ndim < 2:
-        raise ValueError(
-            f"batch_norm: expected input with 2 or more dimensions, got {tuple(input.shape)}"
-        )
-    channels = input.shape[1]
+    # PyTorch's checks, types and words
+    channels = input.shape[1] if input.ndim >= 2 else 0
     for name, t in (
         ("running_mean", running_mean),
         ("running_var", running_var),
         ("weight", weight),
         ("bias", bias),
     ):
-        if t is not None and tuple(t.shape) != (channels,):
-            raise ValueError(
-                f"batch_norm: {name} has shape {tuple(t.shape)} but the input has {channels} "
-                f"channels (input {tuple(input.shape)})"
-            )
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"batch_norm: expected input with 2 or more dimensions, got {tuple(input.shape)}"
+        )
+    if training and input.shape[0] * math.prod(input.shape[2:]) == 1:
+        raise ValueError(
+            "Expected more than 1 value per channel when training, got input size "
+            f"{list(input.shape)}"
+        )
     _same_dtype("batch_norm", input, running_mean, running_var, weight, bias)
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
@@ -133,7 +136,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last len(normalized_shape) dims."""
     norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[-len(norm) :]) != norm:
-        raise ValueError(
+        raise RuntimeError(
             f"layer_norm: normalized_shape {list(norm)} does not match the last dimensions "
             f"of the input {tuple(input.shape)}"
         )

@@ -1,8 +1,10 @@
-"""Resizing the spatial dims of (N, C, ...) arrays: F.interpolate's nearest and linear modes.
+"""Resizing the spatial dims of (N, C, ...) arrays: F.interpolate's nearest, linear and
+bicubic modes.
 
-Both are separable: each spatial axis is resampled in turn, gathering source rows (and,
-for linear modes, mixing two of them with PyTorch's weights). Backward adds each output
-row's gradient back to the rows it read, so a non-finite gradient stays where it was.
+All are separable: each spatial axis is resampled in turn, gathering source rows (and,
+for linear and bicubic modes, mixing two or four of them with PyTorch's weights). Backward
+adds each output row's gradient back to the rows it read, so a non-finite gradient stays
+where it was.
 """
 
 from __future__ import annotations
@@ -64,6 +66,34 @@ def linear_weights(n_in: int, n_out: int, factor, align_corners: bool, dtype):
     return first, second, (dtype.type(1) - lam).astype(dtype), lam
 
 
+def cubic_weights(n_in: int, n_out: int, factor, align_corners: bool, dtype):
+    """The four source indices (clamped to the axis) of each output position and their cubic
+    convolution weights (A = -0.75, as PyTorch's bicubic), in `dtype`."""
+    dtype = np.dtype(dtype)
+    dst = np.arange(n_out)
+    if n_in == n_out:  # as PyTorch: a copy
+        zeros = np.zeros(n_out, dtype)
+        return [(dst, zeros), (dst, np.ones(n_out, dtype)), (dst, zeros), (dst, zeros)]
+    scale = _scale(n_in, n_out, factor, align_corners, dtype)
+    if align_corners:
+        real = (scale * dst.astype(dtype)).astype(dtype)
+    else:
+        real = (np.float64(scale) * (dst + 0.5) - 0.5).astype(dtype)
+    base = np.floor(real).astype(np.int64)
+    t = (real - base.astype(dtype)).astype(dtype)
+    a = dtype.type(-0.75)
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    one = dtype.type(1)
+    weights = (far(t + one), near(t), near(one - t), far(dtype.type(2) - t))
+    return [(np.clip(base + k - 1, 0, n_in - 1), w.astype(dtype)) for k, w in enumerate(weights)]
+
+
 def _index_add_axis(out, axis: int, index, values) -> None:
     """out[..., index[k], ...] += values[..., k, ...] along `axis`, repeats adding up."""
     xp = backend.array_module(out)
@@ -96,12 +126,18 @@ class InterpolateOp(Function):
                 self.plans.append((axis, n_in, xp.asarray(back)))
                 y = xp.take(y, xp.asarray(src), axis=axis)
                 continue
-            first, second, w0, w1 = linear_weights(n_in, n_out, factor, align_corners, x.dtype)
+            if mode == "bicubic":
+                taps = cubic_weights(n_in, n_out, factor, align_corners, x.dtype)
+            else:
+                first, second, w0, w1 = linear_weights(n_in, n_out, factor, align_corners, x.dtype)
+                taps = [(first, w0), (second, w1)]
             shape = (n_out,) + (1,) * (x.ndim - 1 - axis)
-            w0, w1 = xp.asarray(w0).reshape(shape), xp.asarray(w1).reshape(shape)
-            first, second = xp.asarray(first), xp.asarray(second)
-            self.plans.append((axis, n_in, first, second, w0, w1))
-            y = xp.take(y, first, axis=axis) * w0 + xp.take(y, second, axis=axis) * w1
+            taps = [(xp.asarray(i), xp.asarray(w).reshape(shape)) for i, w in taps]
+            self.plans.append((axis, n_in, taps))
+            out = xp.take(y, taps[0][0], axis=axis) * taps[0][1]
+            for index, weight in taps[1:]:
+                out = out + xp.take(y, index, axis=axis) * weight
+            y = out
         return xp.ascontiguousarray(y)
 
     def backward(self, g):
@@ -109,12 +145,11 @@ class InterpolateOp(Function):
         for axis, n_in, *plan in reversed(self.plans):
             shape = g.shape[:axis] + (n_in,) + g.shape[axis + 1 :]
             out = xp.zeros(shape, g.dtype)
-            if len(plan) == 1:
+            if not isinstance(plan[0], list):
                 _index_add_axis(out, axis, plan[0], g)
             else:
-                first, second, w0, w1 = plan
-                _index_add_axis(out, axis, first, g * w0)
-                _index_add_axis(out, axis, second, g * w1)
+                for index, weight in plan[0]:
+                    _index_add_axis(out, axis, index, g * weight)
             g = out
         return (g,)
 
@@ -130,7 +165,7 @@ def interpolate(
 ) -> Tensor:
     """Resize the spatial dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to
     `size`, or by `scale_factor`, with 'nearest', 'nearest-exact' or the linear mode of
-    its rank ('linear', 'bilinear', 'trilinear')."""
+    its rank ('linear', 'bilinear', 'trilinear'), or 'bicubic' for 4-D input."""
     dims = input.ndim - 2
     spatial = tuple(input.shape[2:])
     if size is not None and scale_factor is not None:
@@ -177,12 +212,16 @@ def interpolate(
     if mode in _LINEAR.values() and _LINEAR.get(input.ndim) != mode:
         need = {v: k for k, v in _LINEAR.items()}[mode]
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {need}D input")
+    if mode == "bicubic" and input.ndim != 4:
+        raise NotImplementedError(f"Got {input.ndim}D input, but bicubic mode needs 4D input")
     modes = ("nearest", "nearest-exact", *_LINEAR.values())
-    if not (input.ndim in _LINEAR and mode in modes or input.ndim in (3, 4) and mode == "area"):
+    if not (
+        input.ndim in _LINEAR and mode in modes or input.ndim in (3, 4) and mode == "area"
+    ) and not (input.ndim == 4 and mode == "bicubic"):
         raise NotImplementedError(
             f"interpolate: input of {input.ndim} dims and mode {mode!r}: this engine supports "
             "3-D, 4-D and 5-D input with the modes nearest | nearest-exact | linear | "
-            "bilinear | trilinear, and 'area' for 3-D and 4-D input"
+            "bilinear | trilinear, 'bicubic' for 4-D input and 'area' for 3-D and 4-D input"
         )
     for n in sizes:
         if not isinstance(n, int | np.integer) or isinstance(n, bool):

@@ -120,9 +120,10 @@ class StepLR(LRScheduler):
     """Multiply every lr by `gamma` each `step_size` epochs."""
 
     def __init__(
-        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+        self, optimizer: Optimizer, step_size: float, gamma: float = 0.1, last_epoch: int = -1
     ):
-        if not isinstance(step_size, int) or step_size <= 0:
+        # a positive number: PyTorch's tutorials pass a float (StepLR(opt, 1.0, gamma=0.95))
+        if not isinstance(step_size, (int, float)) or not step_size > 0:
             raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma

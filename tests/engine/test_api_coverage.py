@@ -81,6 +81,90 @@ SURFACE = {
     """,
 }
 
+# more of what courses and answers use, beyond the list above
+MORE = {
+    "": """
+        abs absolute add addcdiv addcmul argmax argmin atleast_1d atleast_2d baddbmm
+        bincount bitwise_and block_diag broadcast_tensors broadcast_to bucketize
+        cartesian_prod cdist clip clone column_stack combinations concat concatenate
+        count_nonzero cross cummax cummin deg2rad det diag_embed diagflat diagonal
+        diff digamma dist div divide dsplit dstack eq erfc erfinv exp exp2 flatten
+        fliplr flipud float_power fmax fmin frac gcd ge ger gt heaviside histc
+        hsplit hstack hypot inner inverse is_floating_point is_nonzero is_tensor
+        isin isneginf isposinf isreal kron kthvalue lcm ldexp le lgamma log
+        logaddexp logaddexp2 logcumsumexp logdet logit logspace lt matrix_exp max
+        maximum mean median min minimum mode moveaxis movedim msort mul multiply
+        nanmean nanmedian nansum ne neg negative not_equal numel permute pinverse
+        pow quantile rad2deg ravel renorm reshape searchsorted select sgn sigmoid
+        signbit sin sinc slogdet sqrt squeeze std std_mean sub subtract sum svd
+        swapaxes swapdims t take take_along_dim tanh tensor_split tensordot
+        transpose trapezoid trapz tril_indices triu_indices true_divide
+        unique_consecutive unravel_index unsqueeze vander var var_mean vsplit vstack
+        xlogy seed initial_seed get_rng_state set_rng_state inference_mode
+        is_inference_mode_enabled set_printoptions set_num_threads get_num_threads
+        device dtype finfo iinfo Size Generator float32 float64 float16 int8 int16
+        int32 int64 uint8 bool long half double is_complex cuda
+    """,
+    "Tensor": """
+        abs add addcmul_ addcdiv_ apply_ argmax argmin bernoulli_ bool byte char
+        clamp clip clone copy_ cos cpu cuda data data_ptr detach_ device diagonal
+        div double dtype element_size eq equal exp expand fill_diagonal_ flatten
+        float ge get_device grad grad_fn gt half index_copy_ index_fill_ index_put_
+        int is_cuda is_floating_point is_leaf le log long lt map_ masked_scatter_
+        matmul max mean min mm mul nansum ndim ndimension ne neg nelement new_empty
+        pin_memory pow put_ random_ relu requires_grad resize_ retains_grad select
+        shape short sigmoid sin sqrt squeeze std sub sum sum_to_size swapaxes t t_
+        tanh to type unfold unsqueeze unsqueeze_ var where T H mH itemsize nbytes
+        argwhere count_nonzero diff exponential_ geometric_ log_normal_ cauchy_
+        lerp_ addmm_ baddbmm_ ger kthvalue median mode msort nan_to_num_ positive
+        sgn signbit std var aminmax frac take
+    """,
+    "nn": """
+        AdaptiveAvgPool1d AdaptiveAvgPool3d AdaptiveMaxPool1d AlphaDropout
+        BatchNorm3d Bilinear CELU CTCLoss ChannelShuffle ConstantPad1d ConstantPad2d
+        ConvTranspose1d CosineEmbeddingLoss CosineSimilarity Dropout1d EmbeddingBag
+        Fold GLU GRUCell GaussianNLLLoss Hardshrink Hardsigmoid Hardswish
+        HingeEmbeddingLoss InstanceNorm1d LPPool2d LSTMCell LazyLinear
+        LocalResponseNorm MarginRankingLoss MaxUnpool2d MultiLabelMarginLoss
+        MultiLabelSoftMarginLoss MultiMarginLoss PairwiseDistance PixelShuffle
+        PixelUnshuffle PoissonNLLLoss RMSNorm RNNCell RReLU ReflectionPad1d
+        ReflectionPad2d ReplicationPad1d ReplicationPad2d SoftMarginLoss Softmax2d
+        Softmin Softshrink Softsign Tanhshrink Threshold Transformer
+        TransformerDecoder TransformerDecoderLayer TransformerEncoder
+        TripletMarginLoss Unfold UpsamplingBilinear2d UpsamplingNearest2d ZeroPad1d
+        init utils functional
+    """,
+    "nn.functional": """
+        adaptive_avg_pool1d adaptive_max_pool1d bilinear celu conv_transpose1d
+        cosine_embedding_loss dropout1d embedding_bag gaussian_nll_loss
+        gumbel_softmax hardshrink hardsigmoid hinge_embedding_loss linear
+        local_response_norm lp_pool2d margin_ranking_loss max_unpool2d
+        multi_margin_loss multilabel_margin_loss multilabel_soft_margin_loss pdist
+        pixel_shuffle pixel_unshuffle poisson_nll_loss prelu relu_ rms_norm rrelu
+        soft_margin_loss softmin softshrink softsign tanhshrink threshold
+        triplet_margin_loss upsample
+    """,
+    "optim": """
+        ASGD LBFGS Optimizer Rprop SparseAdam lr_scheduler
+    """,
+    "optim.lr_scheduler": """
+        LRScheduler
+    """,
+    "autograd": """
+        gradgradcheck Variable set_detect_anomaly detect_anomaly no_grad enable_grad
+        set_grad_enabled functional
+    """,
+    "nn.init": """
+        calculate_gain dirac_ eye_ sparse_ xavier_uniform
+    """,
+    "nn.utils": """
+        rnn weight_norm spectral_norm parametrizations
+    """,
+    "utils.data": """
+        IterableDataset default_collate get_worker_info ChainDataset StackDataset
+    """,
+}
+
 # torchvision's names, which the engine keeps under engine.datasets
 VISION = {
     ("datasets", "datasets"): "MNIST FashionMNIST CIFAR10 ImageFolder",
@@ -89,7 +173,12 @@ VISION = {
     """,
 }
 
-CASES = [(space, name) for space, names in SURFACE.items() for name in names.split()]
+CASES = [
+    (space, name)
+    for table in (SURFACE, MORE)
+    for space, names in table.items()
+    for name in names.split()
+]
 VISION_CASES = [(spaces, name) for spaces, names in VISION.items() for name in names.split()]
 
 

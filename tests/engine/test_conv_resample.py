@@ -175,6 +175,10 @@ INTERP = [
         interp(size=(3, 2, 4), mode="trilinear", align_corners=True),
         randn(1, 2, 2, 3, 3),
     ),
+    ("bicubic", interp(size=(7, 3), mode="bicubic"), X4),
+    ("bicubic_corners", interp(size=(7, 9), mode="bicubic", align_corners=True), X4),
+    ("bicubic_scale", interp(scale_factor=(2, 0.6), mode="bicubic"), X4),
+    ("bicubic_same_size", interp(scale_factor=1.0, mode="bicubic"), X4),
 ]
 
 

@@ -73,6 +73,24 @@ try:  # collected again here, on cuda; the module skips itself without PyTorch
 except pytest.skip.Exception:
     pass
 
+try:  # collected again here, on cuda; the modules skip themselves without PyTorch
+    from tests.engine.test_margin_losses import (  # noqa: F401
+        test_cosine_embedding,
+        test_gaussian_nll,
+        test_hinge_embedding,
+        test_margin_ranking,
+        test_multi_margin,
+        test_multilabel_soft_margin,
+        test_poisson_nll,
+        test_soft_margin,
+        test_triplet_margin,
+    )
+    from tests.engine.test_tutorial_models import (  # noqa: F401
+        test_embedding_bag_check_op,
+    )
+except pytest.skip.Exception:
+    pass
+
 pytestmark = pytest.mark.gpu
 
 
