@@ -227,6 +227,8 @@ class Pow(Function):
         self.python_bool, self.wrapped_base, self.number = python_bool, wrapped_base, number
         if a.dtype.kind in "iu" and b.dtype.kind == "i" and (b < 0).any():
             self.out = _int_pow(_xp(a), a, b)
+        elif number in (0.5, -0.5) and a.dtype.kind == "f" and b.dtype == a.dtype:
+            self.out = _scalar_power(_xp(a), a, number).astype(a.dtype, copy=False)
         else:
             self.out = a**b
         return self.out
@@ -248,7 +250,7 @@ class Pow(Function):
                 power = a ** (b - 1)
             else:  # a Python exponent: PyTorch takes its x ** (n - 1) in float64, where an
                 # odd n - 1 stays odd (2 ** 40 - 1 in float32 is 2 ** 40)
-                power = (a.astype(np.float64) ** (self.number - 1)).astype(a.dtype)
+                power = _scalar_power(xp, a.astype(np.float64), self.number - 1).astype(a.dtype)
             ga = unbroadcast(_fast.select(xp, b != 0, g * b * power), a.shape)
         if self.needs(1) and self.wrapped_base:
             # a Python int base past int64 (2 ** 63 ** x): PyTorch's backward takes the log
@@ -440,6 +442,16 @@ def pow(input, exponent):
         wrapped_base=wrapped,
         number=number,
     )
+
+
+def _scalar_power(xp, a, e: float):
+    """a ** e as PyTorch's kernel takes a Python exponent: +-0.5 through sqrt and rsqrt,
+    whose -inf and -0 give NaN and -0 (or -inf) where pow gives inf and 0."""
+    if e == 0.5:
+        return xp.sqrt(a)
+    if e == -0.5:
+        return 1 / xp.sqrt(a)
+    return a**e
 
 
 class PowTensor(Pow):

@@ -119,6 +119,7 @@ class Gather(Function):
     """out[i][j] = a[i][index[i][j]] (for dim 1); the gradient adds up where indices repeat."""
 
     op = "gather"
+    saves = ((0, 0),)  # PyTorch's gather saves its input, so a change in place to it fails backward
     saves_others = True
 
     def forward(self, a, index, axis, shape):

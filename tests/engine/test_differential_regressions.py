@@ -934,3 +934,24 @@ def test_sort_flip_and_clone_keep_their_inputs_layout_and_roll_does_not():
             v2 = v1.is_contiguous()
             v3 = v1.view(12)
         """)
+
+
+def test_the_gradient_of_a_power_by_one_and_a_half_or_a_half_takes_roots_as_pytorch():
+    # PyTorch's x ** (n - 1) for n = 0.5 and 1.5 is rsqrt and sqrt: NaN at -inf
+    assert_same("""
+        v0 = torch.tensor([-inf, -0.0, 0.0, 4.0, inf, -2.0], requires_grad=True)
+        v1 = torch.pow(v0, 0.5)
+        v2 = v0 ** 1.5
+        v3 = torch.tensor([-inf, -0.0, 4.0], dtype=torch.float64, requires_grad=True) ** -0.5
+    """)
+
+
+def test_gather_saves_its_input_so_a_change_in_place_fails_backward():
+    assert_same("""
+        v0 = torch.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+        v1 = v0.cos()
+        v2 = v1.gather(0, torch.tensor([1, 1]))
+        v1 += 1
+        loss = v2.sum()
+        loss.backward()
+    """)
