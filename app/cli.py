@@ -100,7 +100,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace FILE even if it is not an earlier export"
     )
     _budget_argument(export)
+    commands.add_parser(
+        "run",
+        help="run your own PyTorch script on the engine (see 'stepgrad run --help')",
+        add_help=False,
+    )
     return parser
+
+
+RUN_USAGE = """usage: stepgrad run SCRIPT.py [ARGS ...]
+
+Run your own PyTorch script on stepgrad's engine, as `python SCRIPT.py ARGS` would run
+it on PyTorch: `import torch` (and torch.nn, torch.nn.functional, torch.optim,
+torch.utils.data, torchvision.datasets and torchvision.transforms) resolves to the
+engine's modules for this run only. The exit status is the script's. When the script
+fails inside tensor code, stderr gets FILE:LINE: the op and the problem, the line, the
+shape and dtype of each tensor it names, and your own calling frames; exit 1.
+
+This executes the script, as python would. Opening a design or an exported .py with
+plain `stepgrad FILE` never executes anything."""
+
+
+def run_command(args: list[str]) -> int:
+    """`stepgrad run SCRIPT.py [ARGS...]`: the script's exit status."""
+    from app.sessions.scripts import run_script
+
+    if not args or args[0] in ("-h", "--help"):
+        print(RUN_USAGE)
+        return 0 if args else EXIT_USAGE
+    if args[0].startswith("-"):
+        return _fail(f"run: unknown option {args[0]!r} (see 'stepgrad run --help')")
+    return run_script(args[0], args[1:])
 
 
 def _budget_argument(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `stepgrad` command; returns the process exit status."""
     engine.backend.tune()
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "run":
+        return run_command(args_list[1:])
     try:
         if not any(arg in COMMANDS or arg in ("-h", "--help", "--version") for arg in args_list):
             return open_app(*_app_arguments(args_list))
