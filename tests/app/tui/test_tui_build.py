@@ -186,7 +186,12 @@ async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path):
     # ReLU (a row more, the copy selected) and undoing it change no widget's size.
     app = app_on("mlp_digits", tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.editor.select((1,))
+        # the first frames of a new app may still lay out (its size and breakpoint class
+        # arrive as events): go once through both rows and let it settle before counting
+        for row in ((3,), (1,)):
+            app.editor.select(row)
+            await settled(pilot)
+        await pilot.pause(0.2)
         await settled(pilot)
         with layout_passes() as passes:
             form = app.screen.query_one("#args", ParamForm)
