@@ -246,8 +246,8 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-class Dropout2d(Module):
-    """Zeroes whole channels with probability p while training, scaling the rest by 1/(1-p)."""
+class _DropoutNd(Module):
+    """A dropout layer that calls `_fn(input, p, training, inplace)`."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
@@ -256,10 +256,16 @@ class Dropout2d(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return F.dropout2d(input, self.p, self.training, self.inplace)
+        return self._fn(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole channels with probability p while training, scaling the rest by 1/(1-p)."""
+
+    _fn = staticmethod(F.dropout2d)
 
 
 class PReLU(Module):
