@@ -10,6 +10,7 @@ import numpy as np
 
 from engine import return_types
 from engine.autograd import Function
+from engine.dtypes import scalar_name
 from engine.ops import aggregate, indexing, movement, reduce
 from engine.ops.elementwise import _xp, tensor_arg
 from engine.tensor import Tensor
@@ -396,7 +397,7 @@ def logcumsumexp(input, dim):
     tensor_arg("logcumsumexp", input)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(
-            f"\"logcumsumexp_out_cpu\" not implemented for '{_type_name(input)}'"
+            f"\"logcumsumexp_out_cpu\" not implemented for '{scalar_name(input._data.dtype)}'"
         )
     if input.ndim == 0:
         return input.clone()
@@ -474,7 +475,9 @@ def histc(input, bins=100, min=0, max=0):
     a = input._data
     xp = _xp(a)
     if a.dtype.kind != "f":
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_name(input)}'")
+        raise NotImplementedError(
+            f"\"histogram_cpu\" not implemented for '{scalar_name(input._data.dtype)}'"
+        )
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0")
     lo, hi = float(min), float(max)
@@ -492,12 +495,6 @@ def histc(input, bins=100, min=0, max=0):
     pos = xp.minimum(pos, bins - 1)
     counts = xp.bincount(pos, minlength=bins)[:bins]
     return Tensor._make(counts.astype(a.dtype), False, None)
-
-
-def _type_name(t) -> str:
-    names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte"}
-    names.update(float64="Double", float32="Float", float16="Half", bool="Bool")
-    return names.get(t._data.dtype.name, t._data.dtype.name)
 
 
 def _search_side(right, side) -> str:
