@@ -531,8 +531,11 @@ class ScriptDebugSession:
         self.stepper.interrupt()
 
     def add_line_breakpoint(self, text: str) -> str:
-        """Break at every op run from FILE:LINE (the file as the script names it)."""
-        file, _, line = text.strip().rpartition(":")
+        """Break at every op run from FILE:LINE, or LINE of the script itself."""
+        text = text.strip()
+        if text.isdigit():
+            text = f"{self.script.name}:{text}"
+        file, _, line = text.rpartition(":")
         if not file or not line.isdigit():
             raise ValueError(f"a line breakpoint is FILE:LINE, such as train.py:42; got {text!r}")
         target = os.path.abspath(file) if os.sep in file else file

@@ -213,7 +213,7 @@ class ScriptDebugScreen(DebugScreen):
         if self.session is None:
             return
         typed = await self.app.push_screen_wait(
-            PromptScreen("Break at FILE:LINE", f"{self.app.script.name}:")
+            PromptScreen(f"Break at a line of {self.app.script.name} (or at FILE:LINE)")
         )
         if not typed:
             return
@@ -239,10 +239,16 @@ def frames_table(frames: list[FrameView]) -> Group | Text:
         )
         table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
         for column in ("name", "shape", "dtype", "min", "max", "mean", "std", "nan/inf"):
-            table.add_column(column, justify="left" if column in ("name", "dtype") else "right")
+            table.add_column(
+                column,
+                justify="left" if column in ("name", "shape", "dtype") else "right",
+                no_wrap=True,
+                overflow="ellipsis",
+                max_width=36 if column == "shape" else None,
+            )
         for local in frame.locals:
             if local.kind != "tensor":
-                table.add_row(local.name, local.text, local.kind, "", "", "", "", "")
+                table.add_row(local.name, Text(local.text, "dim"), local.kind, *[""] * 5)
                 continue
             st = local.stats
             grad = " ∂" if local.requires_grad else ""
