@@ -166,7 +166,11 @@ def debug_command(args: list[str]) -> int:
         return _fail(f"debug: {args[0]}: no such file")
     from app.tui.script.app import ScriptApp  # the app's imports stay off the headless commands
 
-    status = ScriptApp(args[0], args[1:]).run()
+    app = ScriptApp(args[0], args[1:])
+    status = app.run()
+    report = app.session.report if app.session is not None else None
+    if report is not None:  # what the screen showed stays in the terminal
+        print(report.text(), file=sys.stderr)
     return status if isinstance(status, int) else 0
 
 

@@ -98,7 +98,11 @@ class ScriptDebugScreen(DebugScreen):
         text = Text()
         phase = session.phase
         text.append(f" {phase} ", style="bold reverse" if phase != "error" else "bold white on red")
-        text.append(f" {describe_event(session.current)}")
+        event = session.current
+        if event is not None and event.phase == "error":
+            text.append(f" the script failed: {event.error}")
+        else:
+            text.append(f" {describe_event(event)}")
         pages = session.iterations
         text.append(f" · iteration {session.iteration}", style="bold")
         if session.page is not None:
@@ -142,6 +146,9 @@ class ScriptDebugScreen(DebugScreen):
         if shown == self._output_shown:
             return
         self._output_shown = shown
+        if not lines:
+            box.update(Text("output: nothing printed yet", "dim"))
+            return
         title = Text(f"output ({len(lines)} lines; {key_of('script.output')}: more)\n", "dim")
         box.update(title + Text("\n".join(shown)))
 
