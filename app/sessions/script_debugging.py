@@ -116,15 +116,27 @@ class _ScriptTracer(_StepTracer):
         super().__init__(stepper, level, value_cap)
         self.roots: dict[str, engine.nn.Module] = {}  # name the script calls it by -> module
         self.module_shapes: dict[str, str] = {}  # module scope -> its output's shape, last call
+        self._walking = False  # inside a backward walk
 
     def apply(self, cls, inputs, kwargs):
-        if not state.grad_enabled or _loading_data():
+        # ops a backward walk runs (hooks, a custom backward) are not the forward graph
+        if not state.grad_enabled or self._walking or _loading_data():
             return cls.run(inputs, kwargs)
         self.stepper._before_forward()
         out = super().apply(cls, inputs, kwargs)
         if out._ctx is not None:
             out._ctx.trace_page = self.stepper.iteration
         return out
+
+    def custom(self, cls, args, outputs, ctx):
+        if self._walking or _loading_data():
+            return None
+        self.stepper._before_forward()
+        rec = super().custom(cls, args, outputs, ctx)
+        for node in [ctx] + [o._ctx for o in outputs if isinstance(o, engine.Tensor)]:
+            if node is not None:
+                node.trace_page = self.stepper.iteration
+        return rec
 
     def on_before_forward(self, rec, inputs) -> None:
         rec.source = _script_source(sys._getframe(3))
@@ -148,21 +160,29 @@ class _ScriptTracer(_StepTracer):
             self._param_names.setdefault(id(p), f"{name}.{sub}")
 
     def backward(self, steps) -> None:
+        if self._walking:  # a backward inside a backward (a hook's): walked, not shown
+            for _ in steps:
+                pass
+            return
         self.stepper._before_backward()
-        page = self.stepper.iteration
-        for step in steps:
-            node = step.node
-            rec = None
-            if node.trace_id is not None and getattr(node, "trace_page", None) == page:
-                rec = self.trace.nodes[node.trace_id]
-                rec.backward_index = len(self.trace.backward_order)
-                self.trace.backward_order.append(rec.id)
-                self._observe_grad(rec, step.grad_output)
-            self.on_backward(rec, step)
+        page, trace = self.stepper.iteration, self.trace
+        self._walking = True
+        try:
+            for step in steps:
+                node = step.node
+                rec = None
+                if node.trace_id is not None and getattr(node, "trace_page", None) == page:
+                    rec = trace.nodes[node.trace_id]
+                    rec.backward_index = len(trace.backward_order)
+                    trace.backward_order.append(rec.id)
+                    self._observe_grad(rec, step.grad_output)
+                self.on_backward(rec, step)
+        finally:
+            self._walking = False
         for rid, ref in self._leaf_tensors.items():
             t = ref()
             if t is not None and t.grad is not None:
-                self._observe_grad(self.trace.nodes[rid], t.grad._data)
+                self._observe_grad(trace.nodes[rid], t.grad._data)
 
     def update(self, optimizer, p, update, group) -> None:
         self.stepper._before_update()

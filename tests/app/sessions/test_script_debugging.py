@@ -225,3 +225,44 @@ def test_closing_stops_the_script_and_gives_stdout_back(tmp_path, session_on):
         time.sleep(0.01)
     assert not thread.is_alive() and sys.stdout is before
     assert threading.active_count() >= 1
+
+
+def test_a_custom_function_is_one_node_and_backward_hooks_stay_out_of_the_graph(
+    tmp_path, session_on
+):
+    text = """
+        import torch
+        import torch.nn as nn
+
+
+        class Clip(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x.clamp(min=0)
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * (x > 0).float()
+
+
+        lin = nn.Linear(3, 2)
+        for step in range(2):
+            h = lin(torch.randn(4, 3))
+            h.register_hook(lambda g: g * 2)
+            Clip.apply(h).sum().backward()
+    """
+    path = script(tmp_path, text, name="custom.py")
+    session = session_on(path)
+    session.start()
+    ops = [r.op for r in session.trace.nodes if not r.is_leaf]
+    assert ops == ["linear", "Clip", "sum"]
+    clip = next(r for r in session.trace.nodes if r.op == "Clip")
+    assert clip.source.endswith(f":{line_of(path, 'Clip.apply(h)')}")
+    events = []
+    while (event := session.step()).phase == "backward":
+        events.append(event.node.op)
+    assert events == ["Clip", "linear"]  # the hook's and the custom backward's ops are not nodes
+    assert clip.grad_stats is not None and clip.grad_stats.count == 8
+    assert session.resume().phase == "done" and session.stepper.backward_calls == 2
