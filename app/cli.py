@@ -145,11 +145,12 @@ DEBUG_USAGE = """usage: stepgrad debug SCRIPT.py [ARGS ...]
 Open the Debug screen on your own PyTorch script, run on stepgrad's engine as under
 `stepgrad run`. It stops at the script's first call of backward(), with that
 iteration's forward graph recorded (each op with your file, line and module); then
-n/o/u step (op, over a module, out of it), c continues to a breakpoint, x runs to the
-next backward(), s to the next optimizer.step(), m to the next call of the selected
-module, l sets a FILE:LINE breakpoint, ! runs to the first NaN/Inf, e to an exception;
-< and > move between iterations, f shows the script's frames and their tensors, p its
-output. 1 shows the model read-only. q stops the script and quits.
+n/o/u step (op, over a module, out of it), c continues to a breakpoint (pressed
+again while the script runs, it pauses), x runs to the next backward(), s to the next
+optimizer.step(), m to the next call of the selected module, l sets a FILE:LINE
+breakpoint, ! runs to the first NaN/Inf, e to an exception; < and > move between
+iterations, f shows the script's frames and their tensors, p its output. 1 shows the
+model read-only. q stops the script and quits.
 
 This executes the script, as python would. Opening a design or an exported .py with
 plain `stepgrad FILE` never executes anything."""

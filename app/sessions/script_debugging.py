@@ -36,6 +36,7 @@ from engine.debug.trace import DEFAULT_VALUE_CAP, in_scope
 MAX_KEPT_NODES = 60_000  # nodes kept over all the earlier pages (each with its statistics)
 MAX_PAGE_NODES = 20_000  # a page that never reaches backward() is cut here
 OUTPUT_LINES = 2_000  # the script's printed lines kept for the output panel
+PARTIAL_CHARS = 10_000  # of one printed line
 _ENGINE_DIR = str(Path(engine.__file__).resolve().parent)
 _APP_DIR = str(Path(__file__).resolve().parents[1])
 _DATA_DIRS = tuple(os.path.join(_ENGINE_DIR, d) for d in ("utils", "datasets"))
@@ -96,8 +97,8 @@ class OutputCapture(io.TextIOBase):
             return self.previous.write(text)
         with self._lock:
             parts = (self._partial + text).split("\n")
-            self._partial = parts.pop()
-            self.lines.extend(parts)
+            self._partial = parts.pop()[-PARTIAL_CHARS:]  # a line that never ends: its tail
+            self.lines.extend(line[:PARTIAL_CHARS] for line in parts)
         return len(text)
 
     def flush(self) -> None:

@@ -194,7 +194,6 @@ ACTIONS: tuple[Action, ...] = (
         "page(1)",
         key_display=">",
     ),
-    Action("script.pause", "space", "Pause", "script: pause the running script", "script", "pause"),
     Action(
         "script.frames", "f", "Frames", "script: its frames and their tensors", "script", "frames"
     ),

@@ -101,6 +101,8 @@ class ScriptDebugScreen(DebugScreen):
         event = session.current
         if event is not None and event.phase == "error":
             text.append(f" the script failed: {event.error}")
+        elif event is not None and event.phase == "done":
+            text.append(f" the script ended (exit status {session.stepper.exit_status})")
         else:
             text.append(f" {describe_event(event)}")
         pages = session.iterations
@@ -162,7 +164,7 @@ class ScriptDebugScreen(DebugScreen):
                 (" running ", "bold reverse"),
                 f" iteration {stepper.iteration} · {stepper.backward_calls} backward() · "
                 f"{stepper.update_runs} optimizer steps",
-                (f"   {key_of('script.pause')}: pause", "dim"),
+                (f"   {key_of('debug.resume')}: pause", "dim"),
             ),
             layout=False,
         )
@@ -198,9 +200,12 @@ class ScriptDebugScreen(DebugScreen):
             self.notify(f"iteration {shown} is the {where} one", timeout=2)
         self.show_state()
 
-    def action_pause(self) -> None:
+    def action_resume(self) -> None:
+        """Continue to a breakpoint; pressed while the script runs on its own, pause it."""
         if self.session is not None and self.busy:
             self.session.interrupt()
+            return
+        super().action_resume()
 
     def action_frames(self) -> None:
         self.query_one("#tabs", Tabs).active = "frames"

@@ -189,3 +189,26 @@ def test_the_command_line_refuses_what_it_cannot_open(args, tmp_path):
 
     assert main(["debug", *args]) == 2
     assert main(["debug", str(tmp_path / "missing.py")]) == 2
+
+
+async def test_c_pauses_a_script_that_runs_on_its_own(tmp_path):
+    path = tmp_path / "forever.py"
+    path.write_text(
+        "import torch\nw = torch.ones(3, requires_grad=True)\n"
+        "while True:\n    (w * 2).sum().backward()\n"
+    )
+    app = ScriptApp(path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot)
+        await pilot.press("c")  # no breakpoint: it would run forever
+        while screen.session.stepper.backward_calls < 20:
+            await pilot.pause(0.01)
+        assert screen.busy and "running" in text_of(app, "#status")
+        await press(pilot, "c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not screen.busy and screen.session.current.phase in ("forward", "backward")
+        calls = screen.session.stepper.backward_calls
+        await pilot.pause(0.2)
+        assert screen.session.stepper.backward_calls == calls  # it holds
+        await press(pilot, "q")
