@@ -249,7 +249,8 @@ class ScriptStepper(Stepper):
         self._page_backward = 0
         self.exit_status: int | None = None
         self.report: Report | None = None
-        self.frames: list[FrameView] = []  # the script's frames where the run last stopped
+        self._stack: list = []  # (frame, line) of the script's frames where the run stopped
+        self._frames: list[FrameView] | None = []
         self.threads: set[int] = set()  # the script's thread, for the output panel
         self.kept_nodes = 0
 
@@ -279,9 +280,10 @@ class ScriptStepper(Stepper):
             self.tracer.trace.error = exc
             self.exit_status = 130 if isinstance(exc, KeyboardInterrupt) else 1
             self.report = describe_failure(exc, self.script)
-            self.frames = [_frame_view(f, line) for f, line in _script_frames(exc.__traceback__)]
+            self._stopped_in(_script_frames(exc.__traceback__))
             self._finish(Event(0, "error", self._failed_node(), error=exc, trace=self.trace))
             return
+        self._stopped_in([])
         self._finish(Event(0, "done", None, trace=self.trace))
 
     def _emit(self, event: Event) -> None:
@@ -289,11 +291,23 @@ class ScriptStepper(Stepper):
             raise _Closed
         self._record(event)
         if self._predicate(event) or any(bp.matches(event) for bp in self.breakpoints.values()):
-            self.frames = [_frame_view(f, f.f_lineno) for f in _stack_frames(sys._getframe(1))]
+            self._stopped_in([(f, f.f_lineno) for f in _stack_frames(sys._getframe(1))])
             self._to_main.put(event)
             self._go.acquire()
             if self._closing:
                 raise _Closed
+
+    def _stopped_in(self, stack: list) -> None:
+        self._stack, self._frames = stack, None
+
+    @property
+    def frames(self) -> list[FrameView]:
+        """The script's frames where the run stopped, innermost first, with their tensors.
+
+        Read while the run is stopped (the frames are described on first reading)."""
+        if self._frames is None:
+            self._frames = [_frame_view(f, line) for f, line in self._stack]
+        return self._frames
 
     def interrupt(self) -> None:
         """Stop at the next event (from any thread): a pause for a run going on its own."""
