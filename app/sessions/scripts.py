@@ -51,7 +51,7 @@ _TORCH_MODULES = {
     "torch.utils.data.dataset": "engine.utils.data",
     "torch.utils.data.sampler": "engine.utils.data",
     "torch.cuda": "engine.cuda",
-    "torchvision": "engine.datasets",
+    "torchvision": "torchvision",  # a package holding the two below
     "torchvision.datasets": "engine.datasets",
     "torchvision.transforms": "engine.datasets.transforms",
 }
@@ -79,6 +79,13 @@ class _EngineModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.machinery.ModuleSpec(fullname, self, origin=target_name)
 
     def create_module(self, spec):
+        if spec.name == "torchvision":
+            # its own package, so `from torchvision import datasets, transforms` finds both
+            module = types.ModuleType("torchvision")
+            module.__path__ = []
+            module.datasets = importlib.import_module("engine.datasets")
+            module.transforms = importlib.import_module("engine.datasets.transforms")
+            return module
         return importlib.import_module(spec.origin)
 
     def exec_module(self, module):
