@@ -44,7 +44,10 @@ def load_data(data_dir):
         train_set = datasets.MNIST(data_dir, train=True, transform=transform)
         test_set = datasets.MNIST(data_dir, train=False, transform=transform)
     else:
-        transform = transforms.Compose([transforms.Resize(28), transforms.Normalize((0.3,), (0.4,))])
+        # the 8x8 digits scaled up to MNIST's 28x28
+        transform = transforms.Compose(
+            [transforms.Resize(28), transforms.Normalize((0.3,), (0.4,))]
+        )
         train_set = datasets.Digits(train=True, transform=transform)
         test_set = datasets.Digits(train=False, transform=transform)
     return train_set, test_set
@@ -77,7 +80,7 @@ def test(model, loader):
 
 def main():
     parser = argparse.ArgumentParser(description="LeNet-5 on handwritten digits")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--data", metavar="DIR", help="a folder with MNIST's IDX files")
     args = parser.parse_args()
 
