@@ -451,7 +451,14 @@ class _Line:
     def provenance(self, text: str, value) -> str:
         """' from EXPR at FILE:LINE' for a local tensor last assigned above the failing
         line in the same function, or ''."""
-        if not isinstance(value, engine.Tensor) or text not in self.frame.f_code.co_varnames:
+        code = self.frame.f_code
+        if code.co_name == "<module>":
+            names = self.frame.f_globals
+        elif code.co_name.startswith("<"):
+            return ""  # a comprehension or lambda: its own scope
+        else:
+            names = code.co_varnames
+        if not isinstance(value, engine.Tensor) or text not in names:
             return ""
         if self.tree is None:
             return ""
@@ -643,14 +650,15 @@ def _conv_fix(err, line: _Line, modules: _Modules) -> str:
     channels = shape[1] if x.ndim == k + 2 else shape[0]
     if channels == layer.in_channels:
         return ""
-    if x.ndim == k + 1 and layer.in_channels == 1:
+    if x.ndim == k + 1 and layer.in_channels == 1 and shape[0] != 1:
         return (
             f"the input {shape} has no channel dimension; add one with .unsqueeze(1) "
             f"to get {(shape[0], 1, *shape[1:])}"
         )
     size = kernel[0] if len(set(kernel)) == 1 else kernel
     return (
-        f"the input has {channels} channels; set in_channels={channels} "
+        f"the input has {channels} channel{'s' if channels != 1 else ''}; "
+        f"set in_channels={channels} "
         f"({type(layer).__name__}({channels}, {layer.out_channels}, kernel_size={size}))"
     )
 
@@ -682,8 +690,8 @@ def _view_fix(err, line: _Line, modules: _Modules) -> str:
                 f"{name}.{method.attr}({name}.size(0), -1) or {name}.{method.attr}(-1, {per})"
             )
         return (
-            f"the tensor has {counted} values per sample; use "
-            f".{method.attr}(-1, {per}) or flatten with .{method.attr}(N, -1)"
+            f"the tensor has {counted} values per sample; use .{method.attr}(-1, {per}), "
+            "or .flatten(1), which always fits"
         )
     return ""
 
