@@ -448,6 +448,10 @@ class _Line:
             return _UNKNOWN
         return fn(*values, **named)
 
+    def text_of(self, value, default: str) -> str:
+        """The text of the line's first operand that is `value` itself, or `default`."""
+        return next((text for text, v in self.operands() if v is value), default)
+
     def provenance(self, text: str, value) -> str:
         """' from EXPR at FILE:LINE' for a local tensor last assigned above the failing
         line in the same function, or ''."""
@@ -713,24 +717,25 @@ _TARGET_LOSSES = ("cross_entropy", "nll_loss")
 def _target_fix(err, line: _Line, modules: _Modules) -> str:
     if not isinstance(err, RuntimeError | ValueError | IndexError):
         return ""
-    for node, fn, args, keywords in line.calls():
-        is_loss = isinstance(fn, engine.nn.CrossEntropyLoss | engine.nn.NLLLoss) or (
+    pairs = []
+    if isinstance(modules.failing, engine.nn.CrossEntropyLoss | engine.nn.NLLLoss):
+        frame = modules.chain[-1][1]
+        pairs.append([frame.f_locals.get(name) for name in frame.f_code.co_varnames[1:3]])
+    for _, fn, args, keywords in line.calls():
+        if (
             isinstance(fn, types.FunctionType)
             and fn.__name__ in _TARGET_LOSSES
             and (fn.__module__ or "").startswith("engine")
-        )
-        if not is_loss or not isinstance(node, ast.Call):
-            continue
-        x = args[0] if args else keywords.get("input")
-        target = args[1] if len(args) > 1 else keywords.get("target")
-        if not isinstance(x, engine.Tensor) or not isinstance(target, engine.Tensor):
-            continue
-        texts = [ast.unparse(a) for a in node.args] + ["input", "target"]
-        if "target" in keywords:
-            texts[1] = ast.unparse(next(k.value for k in node.keywords if k.arg == "target"))
-        fix = _target_remedy(x, target, texts[0], texts[1])
-        if fix:
-            return fix
+        ):
+            x = args[0] if args else keywords.get("input")
+            pairs.append([x, args[1] if len(args) > 1 else keywords.get("target")])
+    for x, target in pairs:
+        if isinstance(x, engine.Tensor) and isinstance(target, engine.Tensor):
+            fix = _target_remedy(
+                x, target, line.text_of(x, "the input"), line.text_of(target, "the target")
+            )
+            if fix:
+                return fix
     return ""
 
 
