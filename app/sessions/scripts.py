@@ -224,27 +224,36 @@ def describe_failure(err: BaseException, script: Path) -> Report:
         code = outer.f_code
         text = linecache.getline(code.co_filename, outer_line).strip()
         callers.append(f"{_shown_path(code.co_filename)}:{outer_line} in {code.co_name}: {text}")
+    try:
+        rows, fix, caret = _details(err, frames, raw)
+    except Exception:  # a report without its details rather than a crash of its own
+        rows, fix, caret = [], "", ""
+    return Report(
+        f"{_shown_path(filename)}:{lineno}", message, raw.strip(), rows, callers, fix, caret
+    )
+
+
+def _details(err: BaseException, frames: list, raw: str) -> tuple[list, str, str]:
+    """The operand rows, the fix and the caret of the report of `err`, which the
+    innermost of the script's `frames` raised at its line `raw`."""
+    tb = err.__traceback__
+    frame, lineno = frames[-1]
     line = _Line(frame, lineno, _callee_frame(tb, frame))
     modules = _Modules(tb, frames)
     operands = [(text, value) for text, value in line.operands() if modules.shows(value)]
     failing = modules.failing
     if failing is not None and all(value is not failing for _, value in operands):
-        own = frame.f_locals.get("self") is failing
-        operands.append(("self" if own else modules.path(failing), failing))
+        if frame.f_locals.get("self") is failing:
+            name = "self"
+        else:
+            name = modules.path(failing) or type(failing).__name__
+        operands.append((name, failing))
     rows = [
         (text, desc + modules.where(value, text) + line.provenance(text, value))
         for text, value in operands
         if (desc := _describe(value)) is not None
     ]
-    return Report(
-        f"{_shown_path(filename)}:{lineno}",
-        message,
-        raw.strip(),
-        rows,
-        callers,
-        _fix(err, line, modules),
-        _caret(raw, lineno, frame, tb),
-    )
+    return rows, _fix(err, line, modules), _caret(raw, lineno, frame, tb)
 
 
 def _callee_frame(tb, frame: types.FrameType) -> types.FrameType | None:
@@ -354,9 +363,11 @@ class _Line:
                 return [statement.iter]
             case ast.With() | ast.AsyncWith():
                 return [item.context_expr for item in statement.items]
-            case ast.Return() | ast.Assign() | ast.AugAssign() | ast.AnnAssign() | ast.Expr():
-                return [statement]
-        return []
+            case ast.Match():
+                return [statement.subject]
+            case ast.stmt() if not hasattr(statement, "body"):
+                return [statement]  # a simple statement: all of it
+        return []  # a def, class or try: its line runs nothing to show
 
     def operands(self) -> list[tuple[str, object]]:
         """Each name, attribute and evaluated sub-expression with its value, in source order."""
