@@ -18,6 +18,7 @@ import importlib.machinery
 import inspect
 import linecache
 import math
+import operator
 import os
 import runpy
 import sys
@@ -289,6 +290,7 @@ def _caret(raw: str, lineno: int, frame: types.FrameType, tb) -> str:
 
 
 _OPERAND_NODES = ast.Name | ast.Attribute | ast.Subscript | ast.Call | ast.BinOp
+_LOOKUPS = ast.Name | ast.Attribute | ast.Constant | ast.Tuple | ast.List
 _UNKNOWN = object()  # a sub-expression that was not (or could not be) evaluated
 
 # Tensor methods and engine functions that compute a new value from their operands and
@@ -304,12 +306,12 @@ _PURE_FUNCTIONS = frozenset(
     "matmul mm bmm softmax log_softmax relu sigmoid tanh exp log sqrt abs numel linear".split()
 )
 _ARITHMETIC = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.FloorDiv: lambda a, b: a // b,
-    ast.MatMult: lambda a, b: a @ b,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.MatMult: operator.matmul,
 }
 
 
@@ -340,6 +342,7 @@ class _Line:
             key=lambda n: (n.lineno, n.col_offset, -n.end_col_offset),
         )
         self._values: dict[int, object] = {}
+        self._operands: list[tuple[str, object]] | None = None
         self._live = engine.autograd.state.instrument is None  # no op reaches a debugger
         with engine.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -371,11 +374,14 @@ class _Line:
 
     def operands(self) -> list[tuple[str, object]]:
         """Each name, attribute and evaluated sub-expression with its value, in source order."""
+        if self._operands is None:
+            self._operands = self._find_operands()
+        return self._operands
+
+    def _find_operands(self) -> list[tuple[str, object]]:
         seen, found = set(), []
         for node in self.nodes:
-            if not isinstance(
-                node, ast.Name | ast.Attribute | ast.Subscript | ast.Call | ast.BinOp
-            ):
+            if not isinstance(node, _OPERAND_NODES):
                 continue
             if isinstance(getattr(node, "ctx", None), ast.Store | ast.Del):
                 continue  # an assignment's target still holds its old value
@@ -390,8 +396,8 @@ class _Line:
         return found
 
     def calls(self) -> list[tuple[ast.AST, object, list, dict]]:
-        """Each call and `@` in the line: (node, callee, arguments, keywords), values or
-        _UNKNOWN; a method's receiver comes first among the arguments of `@`."""
+        """Each call and `@` in the line: (node, callee, arguments, keywords), each a value
+        or _UNKNOWN; for `@` the callee is the string "@" and the arguments its sides."""
         found = []
         for node in self.nodes:
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
@@ -413,6 +419,8 @@ class _Line:
         return self._values[key]
 
     def _evaluate(self, node: ast.AST):
+        if not self._live and not isinstance(node, _LOOKUPS):
+            return _UNKNOWN  # an op would reach the debugger's instrument
         match node:
             case ast.Name(id=name):
                 scope = self.frame.f_locals if name in self.frame.f_locals else self.frame.f_globals
@@ -430,7 +438,7 @@ class _Line:
                 return -value if _is_operand(value) else _UNKNOWN
             case ast.BinOp(left=left, op=op, right=right) if type(op) in _ARITHMETIC:
                 left, right = self.value(left), self.value(right)
-                if not (_is_operand(left) and _is_operand(right)) or not self._live:
+                if not (_is_operand(left) and _is_operand(right)):
                     return _UNKNOWN
                 return _ARITHMETIC[type(op)](left, right)
             case ast.Subscript(value=container, slice=index):
@@ -447,7 +455,7 @@ class _Line:
 
     def _call(self, func, args, keywords):
         fn = self.value(func)
-        if not self._live or not _is_pure(fn) or any(isinstance(a, ast.Starred) for a in args):
+        if not _is_pure(fn) or any(isinstance(a, ast.Starred) for a in args):
             return _UNKNOWN
         if any(k.arg is None or k.arg in ("out", "inplace") for k in keywords):
             return _UNKNOWN
@@ -478,8 +486,7 @@ class _Line:
         if self.tree is None:
             return ""
         scope = self._scope()
-        assigned = [(node, value) for node, value in _assignments(scope, text)]
-        before = [(n, v) for n, v in assigned if n.end_lineno < self.lineno]
+        before = [(n, v) for n, v in _assignments(scope, text) if n.end_lineno < self.lineno]
         looped = [
             loop
             for loop in _walk_body(scope)
@@ -536,15 +543,15 @@ def _walk_body(scope: ast.AST) -> Iterator[ast.AST]:
 
 
 def _assignments(scope: ast.AST, name: str) -> list[tuple[ast.stmt, ast.AST | None]]:
-    """The statements in `scope` that bind `name`, each with the expression it gets
-    (None for a loop variable or an augmented assignment's other forms)."""
+    """The statements in `scope` that bind `name`, each with what to show as the value's
+    origin: the assigned expression, the whole `x += ...`, or None (a loop variable, a
+    `with ... as`)."""
     found = []
     for node in _walk_body(scope):
         match node:
             case ast.Assign(targets=targets, value=value):
                 if any(_binds(t, name) for t in targets):
-                    single = any(isinstance(t, ast.Name) for t in targets)
-                    found.append((node, value if single else None))
+                    found.append((node, value))
             case ast.AnnAssign(target=target, value=value) if _binds(target, name):
                 found.append((node, value))
             case ast.AugAssign(target=target) if _binds(target, name):
