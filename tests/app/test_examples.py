@@ -10,6 +10,7 @@ import re
 import pytest
 
 from tests.app.cli_process import ROOT, stepgrad
+from tests.engine.idx_files import write_mnist
 
 EXAMPLES = ROOT / "examples"
 
@@ -63,6 +64,14 @@ def test_a_correct_example_trains_and_exits_0(name, args):
     losses = _losses(done.stdout)
     assert len(losses) == 3 and losses[-1] < 0.6 * losses[0]
     assert _accuracy(done.stdout) > 70
+
+
+def test_lenet_reads_mnist_from_a_data_folder_when_given_one(tmp_path):
+    write_mnist(tmp_path, sizes=(64, 40))
+    done = _run("lenet_mnist.py", "--epochs", "1", "--data", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert len(_losses(done.stdout)) == 1
+    assert "test accuracy: " in done.stdout and " of 40 images" in done.stdout
 
 
 def test_the_custom_loss_matches_cross_entropy_without_smoothing():
