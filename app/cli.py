@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal workbench for neural networks on stepgrad's autograd engine. "
         "`stepgrad [DESIGN] [--data DIR]` opens the app (DIR: the folder of the MNIST or "
         "Fashion-MNIST files, for designs that train on them); the commands below work "
-        "headless.",
+        "headless. Opening a design or an exported .py never executes it (an exported file "
+        "is read for its design and weights only); `run` and `debug` execute the script you "
+        "name, as python would.",
     )
     parser.add_argument("--version", action="version", version=f"stepgrad {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -105,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run your own PyTorch script on the engine (see 'stepgrad run --help')",
         add_help=False,
     )
+    commands.add_parser(
+        "debug",
+        help="step through your own PyTorch script in the app (see 'stepgrad debug --help')",
+        add_help=False,
+    )
     return parser
 
 
@@ -133,6 +140,40 @@ def run_command(args: list[str]) -> int:
     return run_script(args[0], args[1:])
 
 
+DEBUG_USAGE = """usage: stepgrad debug SCRIPT.py [ARGS ...]
+
+Open the Debug screen on your own PyTorch script, run on stepgrad's engine as under
+`stepgrad run`. It stops at the script's first call of backward(), with that
+iteration's forward graph recorded (each op with your file, line and module); then
+n/o/u step (op, over a module, out of it), c continues to a breakpoint, x runs to the
+next backward(), s to the next optimizer.step(), m to the next call of the selected
+module, l sets a FILE:LINE breakpoint, ! runs to the first NaN/Inf, e to an exception;
+< and > move between iterations, f shows the script's frames and their tensors, p its
+output. 1 shows the model read-only. q stops the script and quits.
+
+This executes the script, as python would. Opening a design or an exported .py with
+plain `stepgrad FILE` never executes anything."""
+
+
+def debug_command(args: list[str]) -> int:
+    """`stepgrad debug SCRIPT.py [ARGS...]`: the app over the script's run."""
+    if not args or args[0] in ("-h", "--help"):
+        print(DEBUG_USAGE)
+        return 0 if args else EXIT_USAGE
+    if args[0].startswith("-"):
+        return _fail(f"debug: unknown option {args[0]!r} (see 'stepgrad debug --help')")
+    if not Path(args[0]).is_file():
+        return _fail(f"debug: {args[0]}: no such file")
+    from app.tui.script.app import ScriptApp  # the app's imports stay off the headless commands
+
+    app = ScriptApp(args[0], args[1:])
+    status = app.run()
+    report = app.session.report if app.session is not None else None
+    if report is not None:  # what the screen showed stays in the terminal
+        print(report.text(), file=sys.stderr)
+    return status if isinstance(status, int) else 0
+
+
 def _budget_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-budget",
@@ -156,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] == "run":
         return run_command(args_list[1:])
+    if args_list and args_list[0] == "debug":
+        return debug_command(args_list[1:])
     try:
         if not any(arg in COMMANDS or arg in ("-h", "--help", "--version") for arg in args_list):
             return open_app(*_app_arguments(args_list))

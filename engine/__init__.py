@@ -223,7 +223,7 @@ def numel(input) -> int:
 
 # subpackages reachable as attributes, as in PyTorch (`torch.nn`, `torch.optim`); imported
 # last because they import engine.tensor, which needs engine.autograd loaded first
-from engine import datasets, linalg, nn, optim, utils  # noqa: E402
+from engine import accelerator, backends, datasets, linalg, nn, optim, utils  # noqa: E402
 
 # normalisation, similarity and unflatten as torch.* has them, with the same arguments
 # (torch.instance_norm and torch.kl_div take others: F's versions only)

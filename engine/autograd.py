@@ -387,6 +387,9 @@ def _user_apply(cls, *args, **kwargs):
             (_OUTPUT, by_id[id(t)]) if isinstance(t, Tensor) and id(t) in by_id else t
             for t in ctx.to_save
         )
+    instrument = state.instrument
+    if instrument is not None and hasattr(instrument, "custom"):
+        instrument.custom(cls, args, wrapped, ctx)
     return wrapped[0] if single else tuple(wrapped)
 
 

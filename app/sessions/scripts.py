@@ -55,6 +55,12 @@ _TORCH_MODULES = {
     "torch.utils.data.dataset": "engine.utils.data",
     "torch.utils.data.sampler": "engine.utils.data",
     "torch.cuda": "engine.cuda",
+    "torch.backends": "engine.backends",
+    "torch.backends.cudnn": "engine.backends.cudnn",
+    "torch.backends.mps": "engine.backends.mps",
+    "torch.backends.cuda": "engine.backends.cuda",
+    "torch.backends.cpu": "engine.backends.cpu",
+    "torch.accelerator": "engine.accelerator",
     "torchvision": "torchvision",  # a package holding the two below
     "torchvision.datasets": "engine.datasets",
     "torchvision.transforms": "engine.datasets.transforms",

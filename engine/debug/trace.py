@@ -192,6 +192,34 @@ class Tracer:
         self.on_forward(rec, inputs, out, cls, kwargs)
         return out
 
+    def custom(self, cls, args: tuple, outputs: list, ctx) -> NodeRecord | None:
+        """A custom autograd.Function's call: one node, which made each tensor output."""
+        inputs = tuple(a for a in args if isinstance(a, Tensor))
+        tensors = [o for o in outputs if isinstance(o, Tensor)]
+        if not tensors:
+            return None
+        parents = [self.record_of(t) for t in inputs]
+        first = tensors[0]
+        rec = NodeRecord(
+            id=next(self._ids),
+            op=cls.__name__,
+            scope=self.scope,
+            parents=[p.id for p in parents],
+            shape=first._data.shape,
+            dtype=_dtype_name(first._data.dtype),
+            source=caller_source(),
+        )
+        self.on_before_forward(rec, inputs)
+        ctx.scope, ctx.trace_id = rec.scope, rec.id
+        for out in tensors:
+            if out._ctx is not None:
+                out._ctx.scope, out._ctx.trace_id = rec.scope, rec.id
+            self._by_tensor[id(out)] = (weakref.ref(out), rec.id)
+        self.trace.nodes.append(rec)
+        self._observe_value(rec, first._data)
+        self.on_forward(rec, inputs, first, cls, {})
+        return rec
+
     def record_of(self, t: Tensor) -> NodeRecord:
         """The record that produced `t`, or a new leaf record for it."""
         known = self._by_tensor.get(id(t))

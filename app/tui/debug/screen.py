@@ -46,6 +46,8 @@ class DebugScreen(Screen):
     CSS_PATH = "debug.tcss"
     BINDINGS = bindings_for("debug")
 
+    TABS = {"value": "Value", "grad": "Gradient", "split": "Split", "update": "Update"}
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.session: DebugSession | None = None
@@ -65,20 +67,24 @@ class DebugScreen(Screen):
                 yield GraphList(id="graph")
             with Vertical(id="inspector-pane"):
                 yield Static(id="node-title")
-                yield Tabs(
-                    Tab("Value", id="value"),
-                    Tab("Gradient", id="grad"),
-                    Tab("Split", id="split"),
-                    Tab("Update", id="update"),
-                    id="tabs",
-                )
+                yield Tabs(*(Tab(label, id=tab) for tab, label in self.TABS.items()), id="tabs")
                 with ContentSwitcher(initial="tensor", id="switcher"):
                     yield TensorInspector(id="tensor")
                     yield Static(id="split-table")
+                    yield from self.extra_panes()
         yield Static(id="alert")
         yield Static(id="findings")
+        yield from self.extra_bottom()
         yield Static(id="status")
         yield Footer()
+
+    def extra_panes(self) -> ComposeResult:
+        """More panes of the inspector's switcher, for tabs beyond the four (none here)."""
+        yield from ()
+
+    def extra_bottom(self) -> ComposeResult:
+        """More lines above the status bar (none here)."""
+        yield from ()
 
     def on_mount(self) -> None:
         self.query_one("#tabs", Tabs).can_focus = False
@@ -189,7 +195,7 @@ class DebugScreen(Screen):
         title = Text.assemble(("graph ", "bold"), (f"· {phase}", "dim"))
         # fixed-height lines: repaint them without a layout pass
         self.query_one("#graph-title", Static).update(title, layout=False)
-        self.query_one("#status", Static).update(status_text(session), layout=False)
+        self.query_one("#status", Static).update(self.status(), layout=False)
         findings = findings_text(session)
         box = self.query_one("#findings", Static)
         if findings != self._findings_shown:  # the same for the whole session
@@ -198,6 +204,10 @@ class DebugScreen(Screen):
             box.update(findings or "")
         selected = graph.selected_node
         self.show_node(selected if selected is not None else node, force=True)
+
+    def status(self) -> Text:
+        """The status bar's two lines."""
+        return status_text(self.session)
 
     def show_node(self, node: int | None, force: bool = False) -> None:
         """Fill the inspector for `node` as of the event under the history cursor."""
@@ -208,6 +218,9 @@ class DebugScreen(Screen):
         self.query_one("#node-title", Static).update(node_title(self.session, view), layout=False)
         tab = self.query_one("#tabs", Tabs).active or "value"
         switcher = self.query_one("#switcher", ContentSwitcher)
+        if tab not in DebugScreen.TABS:
+            self.show_tab(tab, view)
+            return
         if tab == "split":
             switcher.current = "split-table"
             self.query_one("#split-table", Static).update(split_table(view))
@@ -232,6 +245,9 @@ class DebugScreen(Screen):
             inspector.show(
                 "[b]update[/b] (subtracted from the weight)", view.update_stats, view.update, note
             )
+
+    def show_tab(self, tab: str, view) -> None:
+        """Fill a tab beyond the four (a subclass's)."""
 
     def show_alert(self, text: Text | None) -> None:
         alert = self.query_one("#alert", Static)

@@ -12,15 +12,17 @@ from textual.widgets import Static
 from app.tui.actions import ACTIONS
 
 SCOPES = {"app": "Everywhere", "build": "Build screen"}
+TITLES = {**SCOPES, "debug": "Debug screen", "script": "Debug screen, on a script"}
 
 
-def keys_table() -> Table:
+def keys_table(scopes=tuple(SCOPES)) -> Table:
     """Key, what it does and its command-palette name, for every action with a key."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("Key", style="bold cyan", no_wrap=True)
     table.add_column("Does")
     table.add_column("Palette (ctrl+p)", style="dim")
-    for scope, title in SCOPES.items():
+    for scope in scopes:
+        title = TITLES[scope]
         table.add_row(f"[b]{title}[/b]", "", "")
         for action in ACTIONS:
             if action.scope == scope and action.key:
@@ -42,7 +44,11 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss(None)", "Close"),
     ]
 
+    def __init__(self, scopes=tuple(SCOPES)) -> None:
+        super().__init__()
+        self.scopes = scopes
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
             yield Static("[b]stepgrad keys[/b]  (Escape closes)", classes="question")
-            yield Static(keys_table())
+            yield Static(keys_table(self.scopes))

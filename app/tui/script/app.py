@@ -1,0 +1,59 @@
+"""The app of `stepgrad debug SCRIPT.py`: the script's Debug screen and its model, read-only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from app.sessions.script_debugging import ScriptDebugSession
+from app.tui.actions import ACTION_BY_ID, ActionCommands
+from app.tui.dialogs.help import HelpScreen
+from app.tui.script.debug import ScriptDebugScreen
+from app.tui.script.model import ScriptModelScreen
+
+APP_KEYS = ("screen.build", "screen.debug", "help.keys", "app.quit")
+
+
+class ScriptApp(App[int]):
+    """Debug (the default) and Build (the script's model, read-only) over one script's run.
+
+    Quitting stops the script; the app's return value is the script's exit status when
+    it ended, else None."""
+
+    CSS_PATH = "../app.tcss"
+    TITLE = "stepgrad debug"
+    COMMANDS = {ActionCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
+    MODES = {"build": ScriptModelScreen, "debug": ScriptDebugScreen}
+    DEFAULT_MODE = "debug"
+    BINDINGS = [
+        Binding(a.key, a.method, a.description, show=a.show, key_display=a.key_display, id=a.id)
+        for a in map(ACTION_BY_ID.get, APP_KEYS)
+    ] + [Binding("2", "no_train", show=False)]
+
+    def __init__(self, script: str | Path, args: list[str] | None = None) -> None:
+        super().__init__()
+        self.script, self.args = Path(script), list(args or [])
+        self.session: ScriptDebugSession | None = None
+        self.sub_title = " ".join([str(self.script), *self.args])
+
+    def script_session(self) -> ScriptDebugSession:
+        """The session over the script, made on first use (once the app captures output)."""
+        if self.session is None:
+            self.session = ScriptDebugSession(self.script, self.args)
+        return self.session
+
+    def action_no_train(self) -> None:
+        self.notify("a script trains itself: the Train screen is for designs", timeout=3)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(("debug", "script")))
+
+    async def action_quit_app(self) -> None:
+        self.exit(self.session.stepper.exit_status if self.session else None)
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()
