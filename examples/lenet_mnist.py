@@ -5,7 +5,7 @@ runs offline in seconds:
 
     stepgrad run examples/lenet_mnist.py
     stepgrad run examples/lenet_mnist.py --epochs 3
-    stepgrad run examples/lenet_mnist.py --data ../data/mnist   # real MNIST from IDX files
+    stepgrad run examples/lenet_mnist.py --data DIR   # MNIST from its IDX files in DIR
 """
 
 import argparse
