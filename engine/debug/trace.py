@@ -163,7 +163,7 @@ class Tracer:
 
     # ----- what Function.apply reports ---------------------------------------
     def apply(self, cls: type[Function], inputs: tuple, kwargs: dict) -> Tensor:
-        parents = [self.record_of(t) for t in inputs]
+        parents = [self.record_of(t) for t in inputs if isinstance(t, Tensor)]
         rec = NodeRecord(
             id=next(self._ids),
             op=cls.op,

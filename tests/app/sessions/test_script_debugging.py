@@ -266,3 +266,18 @@ def test_a_custom_function_is_one_node_and_backward_hooks_stay_out_of_the_graph(
     assert events == ["Clip", "linear"]  # the hook's and the custom backward's ops are not nodes
     assert clip.grad_stats is not None and clip.grad_stats.count == 8
     assert session.resume().phase == "done" and session.stepper.backward_calls == 2
+
+
+def test_an_op_given_a_tuple_fails_as_it_would_unrecorded(tmp_path, session_on):
+    text = """
+        import torch
+        import torch.nn.functional as F
+        x = torch.randn(3, 4, requires_grad=True)
+        y = F.relu(torch.max(x, 1))
+    """
+    path = script(tmp_path, text, name="pair.py")
+    session = session_on(path)
+    event = session.start()
+    assert event.phase == "error" and isinstance(event.error, TypeError)
+    assert session.failed_node.op == "relu"
+    assert "take .values" in session.report.text()
