@@ -18,6 +18,7 @@ os.chdir(ROOT)  # the header shows paths relative to the working folder
 
 from app.model.editor import DesignEditor  # noqa: E402
 from app.tui.app import StepgradApp  # noqa: E402
+from app.tui.script.app import ScriptApp  # noqa: E402
 from app.tui.train.screen import TrainScreen  # noqa: E402
 
 
@@ -57,8 +58,20 @@ async def debug_screen() -> None:
         app.save_screenshot("debug.svg", path=str(ROOT / "docs"))
 
 
+async def script_screen() -> None:
+    app = ScriptApp(Path("examples") / "lenet_mnist.py", ["--epochs", "1"])
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("n", "n", "n", "n", "n", "n")
+        await pilot.pause()
+        app.save_screenshot("script.svg", path=str(ROOT / "docs"))
+        await pilot.press("q")
+
+
 if __name__ == "__main__":
     asyncio.run(build_screen())
     asyncio.run(train_screen())
     asyncio.run(debug_screen())
-    print("wrote docs/build.svg, docs/train.svg and docs/debug.svg")
+    asyncio.run(script_screen())
+    print("wrote docs/build.svg, docs/train.svg, docs/debug.svg and docs/script.svg")
