@@ -281,3 +281,17 @@ def test_an_op_given_a_tuple_fails_as_it_would_unrecorded(tmp_path, session_on):
     assert event.phase == "error" and isinstance(event.error, TypeError)
     assert session.failed_node.op == "relu"
     assert "take .values" in session.report.text()
+
+
+def test_restart_runs_the_script_again_from_its_start(tmp_path, session_on):
+    session = session_on(script(tmp_path))
+    session.start()
+    old = session.stepper
+    session.run_to_backward()
+    assert session.iteration == 2 and len(session.output) == 1
+    event = session.restart()
+    assert session.stepper is not old and event.phase == "backward"
+    assert session.iteration == 1 and session.output == []
+    old._thread.join(10)
+    assert not old._thread.is_alive()
+    assert session.resume().phase == "done" and len(session.output) == 2
