@@ -97,8 +97,9 @@ class OutputCapture(io.TextIOBase):
             return self.previous.write(text)
         with self._lock:
             parts = (self._partial + text).split("\n")
-            self._partial = parts.pop()[-PARTIAL_CHARS:]  # a line that never ends: its tail
-            self.lines.extend(line[:PARTIAL_CHARS] for line in parts)
+            # a carriage return redraws its line (progress bars): what follows it stays
+            self._partial = parts.pop().rpartition("\r")[2][-PARTIAL_CHARS:]
+            self.lines.extend(line.rpartition("\r")[2][:PARTIAL_CHARS] for line in parts)
         return len(text)
 
     def flush(self) -> None:

@@ -295,3 +295,17 @@ def test_restart_runs_the_script_again_from_its_start(tmp_path, session_on):
     old._thread.join(10)
     assert not old._thread.is_alive()
     assert session.resume().phase == "done" and len(session.output) == 2
+
+
+def test_the_output_panel_keeps_what_a_progress_bar_last_drew(tmp_path, session_on):
+    text = """
+        import sys
+        for i in range(3):
+            sys.stderr.write(f"\\rstep {i}/3")
+        print()
+        print("a", "b", end="")
+        print("c")
+    """
+    session = session_on(script(tmp_path, text, name="bar.py"))
+    assert session.resume().phase == "done"
+    assert session.output == ["step 2/3", "a bc"]
