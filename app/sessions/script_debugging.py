@@ -80,14 +80,38 @@ class FrameView:
     locals: list[LocalView] = field(default_factory=list)
 
 
-class OutputCapture(io.TextIOBase):
-    """Stands in for sys.stdout/sys.stderr: the script's threads write to the panel's lines,
-    every other thread to the stream that was there before."""
+class OutputPanel:
+    """The script's printed lines, from stdout and stderr alike, the newest OUTPUT_LINES."""
 
-    def __init__(self, previous, lines: deque, threads: set) -> None:
-        self.previous, self.lines, self.threads = previous, lines, threads
-        self._partial = ""
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque(maxlen=OUTPUT_LINES)
+        self.partial = ""  # the line being written
         self._lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            parts = (self.partial + text).split("\n")
+            # a carriage return redraws its line (progress bars): what follows it stays
+            self.partial = parts.pop().rpartition("\r")[2][-PARTIAL_CHARS:]
+            self.lines.extend(line.rpartition("\r")[2][:PARTIAL_CHARS] for line in parts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.lines.clear()
+            self.partial = ""
+
+    def shown(self) -> list[str]:
+        """Every line kept, the unfinished one last."""
+        with self._lock:
+            return list(self.lines) + ([self.partial] if self.partial else [])
+
+
+class OutputCapture(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr: the script's threads write to the panel, every
+    other thread to the stream that was there before."""
+
+    def __init__(self, previous, panel: OutputPanel, threads: set) -> None:
+        self.previous, self.panel, self.threads = previous, panel, threads
 
     def writable(self) -> bool:
         return True
@@ -95,19 +119,12 @@ class OutputCapture(io.TextIOBase):
     def write(self, text: str) -> int:
         if threading.get_ident() not in self.threads:
             return self.previous.write(text)
-        with self._lock:
-            parts = (self._partial + text).split("\n")
-            # a carriage return redraws its line (progress bars): what follows it stays
-            self._partial = parts.pop().rpartition("\r")[2][-PARTIAL_CHARS:]
-            self.lines.extend(line.rpartition("\r")[2][:PARTIAL_CHARS] for line in parts)
+        self.panel.write(text)
         return len(text)
 
     def flush(self) -> None:
         if threading.get_ident() not in self.threads:
             self.previous.flush()
-
-    def pending(self) -> str:
-        return self._partial
 
 
 class _ScriptTracer(_StepTracer):
@@ -444,7 +461,7 @@ class ScriptDebugSession:
         self.stepper: ScriptStepper
         self.history: History
         self._capture: tuple | None = None
-        self._lines: deque[str] = deque(maxlen=OUTPUT_LINES)
+        self._panel = OutputPanel()
         self._threads: set[int] = set()  # every script thread this session started
         self._start()
 
@@ -459,8 +476,8 @@ class ScriptDebugSession:
 
     def _capture_output(self, threads: set) -> None:
         if self._capture is None:
-            out = OutputCapture(sys.stdout, self._lines, threads)
-            err = OutputCapture(sys.stderr, self._lines, threads)
+            out = OutputCapture(sys.stdout, self._panel, threads)
+            err = OutputCapture(sys.stderr, self._panel, threads)
             self._capture = (sys.stdout, sys.stderr, out, err)
             sys.stdout, sys.stderr = out, err
         else:
@@ -559,7 +576,7 @@ class ScriptDebugSession:
     def restart(self) -> Event:
         """Run the script again from its start, to its first backward(); breakpoints stay."""
         self.stepper.close(wait=False)
-        self._lines.clear()
+        self._panel.clear()
         self._start()
         return self.start()
 
@@ -657,9 +674,7 @@ class ScriptDebugSession:
     @property
     def output(self) -> list[str]:
         """The script's printed lines (the newest OUTPUT_LINES), the unfinished one last."""
-        lines = list(self._lines)
-        pending = self._capture[2].pending() if self._capture else ""
-        return lines + [pending] if pending else lines
+        return self._panel.shown()
 
     @property
     def frames(self) -> list[FrameView]:
