@@ -16,11 +16,11 @@ from app.model.design import Design, DesignError
 from app.sessions import nodes
 from app.sessions.breakpoints import Breakpoints
 from app.sessions.findings import failed_node, find_all, vanishing_below
-from app.sessions.history import History
+from app.sessions.history import History, Stepping
 from app.sessions.nodes import NodeView, Row
 from app.sessions.setup import SessionError, loss_target, make_loss, make_optimizer
 from engine import debug
-from engine.debug import Event, NodeRecord, Stats, Stepper, Trace, Tracer
+from engine.debug import NodeRecord, Stats, Stepper, Trace, Tracer
 from engine.debug.stepper import update_ratio
 from engine.debug.trace import DEFAULT_VALUE_CAP
 from engine.random import Generator, use_generator
@@ -54,7 +54,7 @@ class _OverviewTracer(Tracer):
         self.updates[rec.id] = (debug.stats(u, histogram=False), ratio, group.get("lr"))
 
 
-class DebugSession:
+class DebugSession(Stepping):
     """One batch of a design, stepped op by op through forward, backward and the update.
 
     The model and optimizer are copies: the weights and optimizer state of a
@@ -158,59 +158,6 @@ class DebugSession:
         self.stepper = Stepper(self.pass_fn(), "stats", self.value_cap)
         self.breakpoints.attach(self.stepper)
         self.history = History(self.stepper)
-
-    def _moved(self, event: Event) -> Event:
-        return self.history.moved(event)
-
-    def step(self) -> Event:
-        """Next event: an op forward, a node backward, or a parameter update."""
-        return self._moved(self.stepper.step())
-
-    def step_over(self) -> Event:
-        return self._moved(self.stepper.step_over())
-
-    def step_out(self) -> Event:
-        return self._moved(self.stepper.step_out())
-
-    def resume(self) -> Event:
-        """To the next breakpoint or the end."""
-        return self._moved(self.stepper.resume())
-
-    def run_to_node(self, node: int, phase: str | None = None) -> Event:
-        """To the first event on `node` (in `phase`, when given) or the end."""
-        return self._moved(
-            self.stepper.run_to(
-                lambda e: (
-                    e.node is not None and e.node.id == node and (phase is None or e.phase == phase)
-                )
-            )
-        )
-
-    def back(self) -> Event | None:
-        """One event back in the history (nothing is re-run)."""
-        return self.history.back()
-
-    def forward(self) -> Event | None:
-        """One event forward: through the history, then by stepping."""
-        return self.history.forward(self.step)
-
-    @property
-    def cursor(self) -> int:
-        """The index of the event shown; -1 before the first."""
-        return self.history.cursor
-
-    @property
-    def current(self) -> Event | None:
-        return self.history.current
-
-    @property
-    def phase(self) -> str:
-        return self.history.phase
-
-    @property
-    def live(self) -> bool:
-        """The cursor is on the newest event (not looking back through the history)."""
-        return self.history.live
 
     # ----- tools --------------------------------------------------------------------
     @cached_property

@@ -65,3 +65,64 @@ class History:
     def backward_done(self) -> bool:
         event = self.current
         return event is not None and event.phase in ("update", "done")
+
+
+class Stepping:
+    """The moves and the cursor a debugging session offers its screen, over `self.stepper`
+    and `self.history` (a History of it)."""
+
+    stepper: Stepper
+    history: History
+
+    def _moved(self, event: Event) -> Event:
+        return self.history.moved(event)
+
+    def step(self) -> Event:
+        """Next event: an op forward, a node backward, or a parameter update."""
+        return self._moved(self.stepper.step())
+
+    def step_over(self) -> Event:
+        return self._moved(self.stepper.step_over())
+
+    def step_out(self) -> Event:
+        return self._moved(self.stepper.step_out())
+
+    def resume(self) -> Event:
+        """To the next breakpoint or the end."""
+        return self._moved(self.stepper.resume())
+
+    def run_to_node(self, node: int, phase: str | None = None) -> Event:
+        """To the first event on `node` (in `phase`, when given) or the end."""
+        return self._moved(
+            self.stepper.run_to(
+                lambda e: (
+                    e.node is not None and e.node.id == node and (phase is None or e.phase == phase)
+                )
+            )
+        )
+
+    def back(self) -> Event | None:
+        """One event back in the history (nothing is re-run)."""
+        return self.history.back()
+
+    def forward(self) -> Event | None:
+        """One event forward: through the history, then by stepping."""
+        return self.history.forward(self.step)
+
+    @property
+    def cursor(self) -> int:
+        """The index of the event shown; -1 before the first."""
+        return self.history.cursor
+
+    @property
+    def current(self) -> Event | None:
+        return self.history.current
+
+    @property
+    def phase(self) -> str:
+        return self.history.phase
+
+    @property
+    def live(self) -> bool:
+        """The cursor is on the newest event (not looking back through the history)."""
+        return self.history.live

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import engine
 from app.sessions.breakpoints import Breakpoint, Breakpoints
-from app.sessions.history import History
+from app.sessions.history import History, Stepping
 from app.sessions.nodes import NodeView, Row, node_view, rows
 from app.sessions.scripts import Report, _exit_status, describe_failure, engine_as_torch
 from engine import backend, debug
@@ -37,6 +37,7 @@ MAX_KEPT_NODES = 60_000  # nodes kept over all the earlier pages (each with its 
 MAX_PAGE_NODES = 20_000  # a page that never reaches backward() is cut here
 OUTPUT_LINES = 2_000  # the script's printed lines kept for the output panel
 PARTIAL_CHARS = 10_000  # of one printed line
+RESTART_WAIT_S = 5.0  # for the old run to end on a restart
 _ENGINE_DIR = str(Path(engine.__file__).resolve().parent)
 _APP_DIR = str(Path(__file__).resolve().parents[1])
 _DATA_DIRS = tuple(os.path.join(_ENGINE_DIR, d) for d in ("utils", "datasets"))
@@ -439,7 +440,7 @@ class ModuleRow:
     shape: str  # its output's shape at its last call ("" before one)
 
 
-class ScriptDebugSession:
+class ScriptDebugSession(Stepping):
     """A person's script, run on the engine and stepped: the Debug screen's session.
 
     Offers what a design's DebugSession offers the screen (moves, breakpoints, rows,
@@ -496,29 +497,6 @@ class ScriptDebugSession:
         """Run to the first call of backward() (or to the end, or to a failure)."""
         return self.run_to_backward()
 
-    def step(self) -> Event:
-        return self._moved(self.stepper.step())
-
-    def step_over(self) -> Event:
-        return self._moved(self.stepper.step_over())
-
-    def step_out(self) -> Event:
-        return self._moved(self.stepper.step_out())
-
-    def resume(self) -> Event:
-        """To the next breakpoint, a failure or the end."""
-        return self._moved(self.stepper.resume())
-
-    def run_to_node(self, node: int, phase: str | None = None) -> Event:
-        """To the next event on node `node` (in `phase`), in this iteration or a later one."""
-        return self._moved(
-            self.stepper.run_to(
-                lambda e: (
-                    e.node is not None and e.node.id == node and (phase is None or e.phase == phase)
-                )
-            )
-        )
-
     def run_to_backward(self) -> Event:
         """To the next call of backward(): the next iteration's, once this one's has run."""
         calls = self.stepper.backward_calls
@@ -565,9 +543,6 @@ class ScriptDebugSession:
         finally:
             self.stepper.breakpoints.update(saved)
 
-    def back(self) -> Event | None:
-        return self.history.back()
-
     def forward(self) -> Event | None:
         if self.page is not None:
             return self.history.forward(lambda: self.history.current)
@@ -575,7 +550,10 @@ class ScriptDebugSession:
 
     def restart(self) -> Event:
         """Run the script again from its start, to its first backward(); breakpoints stay."""
-        self.stepper.close(wait=False)
+        try:  # the old run ends first: it gives back sys.argv and the torch modules
+            self.stepper.close(timeout=RESTART_WAIT_S)
+        except RuntimeError:  # still inside code of its own: it ends at its next op
+            pass
         self._panel.clear()
         self._start()
         return self.start()
@@ -635,18 +613,6 @@ class ScriptDebugSession:
         return target
 
     # ----- what the screen shows --------------------------------------------------------
-    @property
-    def current(self) -> Event | None:
-        return self.history.current
-
-    @property
-    def cursor(self) -> int:
-        return self.history.cursor
-
-    @property
-    def phase(self) -> str:
-        return self.history.phase
-
     @property
     def live(self) -> bool:
         return self.page is None and self.history.live
