@@ -30,7 +30,7 @@ from app.sessions.scripts import Report, _exit_status, describe_failure, engine_
 from engine import backend, debug
 from engine.autograd import state
 from engine.debug import Event, NodeRecord, Stats, Trace
-from engine.debug.stepper import Stepper, _Closed, _StepTracer
+from engine.debug.stepper import Stepper, _Closed, _host, _StepTracer
 from engine.debug.trace import DEFAULT_VALUE_CAP, in_scope
 
 MAX_KEPT_NODES = 60_000  # nodes kept over all the earlier pages (each with its statistics)
@@ -157,6 +157,10 @@ class _ScriptTracer(_StepTracer):
             if node is not None:
                 node.trace_page = self.stepper.iteration
         return rec
+
+    def on_forward(self, rec, inputs, out, cls, kwargs):
+        # the inputs' values are the events of the ops that made them: only the output is copied
+        self.stepper._emit(Event(0, "forward", rec, output=_host(out._data)))
 
     def on_before_forward(self, rec, inputs) -> None:
         rec.source = _script_source(sys._getframe(3))
