@@ -179,13 +179,19 @@ class NanWatch(Tracer):
     def update(self, optimizer, p, update, group) -> None:
         if _finite(update) and _finite(p._data - update):
             return
-        name = self._param_names.get(id(p)) or f"a parameter of shape {tuple(p.shape)}"
+        name = self._param_names.get(id(p))
+        name = f"parameter {name!r}" if name else f"a parameter of shape {tuple(p.shape)}"
         grad = p.grad._data if p.grad is not None else None
         given = [p._data] if grad is None else [p._data, grad]
+        hint = ""
         if not all(_finite(a) for a in given):
             problem = f"{name} or its gradient already held NaN or Inf before the update"
         else:
             problem = f"made {name} {_what(p._data - update)} from finite inputs"
+            hint = (
+                "the step overflowed the weight: lower the learning rate, or clip the "
+                "gradients (torch.nn.utils.clip_grad_norm_)"
+            )
         details = [("weight", _stats_text(p._data))]
         if grad is not None:
             details.append(("gradient", _stats_text(grad)))
@@ -193,10 +199,6 @@ class NanWatch(Tracer):
         details.append(("lr", str(group.get("lr"))))
         n = self.backward_calls
         details.append(("iteration", f"{n} (the step after backward() call {n})"))
-        hint = (
-            "the step overflowed the weight: lower the learning rate, or clip the gradients "
-            "(torch.nn.utils.clip_grad_norm_)"
-        )
         raise NonFiniteFound(f"{type(optimizer).__name__}.step: {problem}", details, hint)
 
     def _context(self, rec: NodeRecord) -> list[tuple[str, str]]:
