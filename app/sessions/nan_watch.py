@@ -7,8 +7,10 @@ merely pass a NaN on are never named. The report has the same form as a failure'
 
 from __future__ import annotations
 
+import itertools
 import linecache
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,19 +53,21 @@ class NonFiniteFound(BaseException):
     def explain(self, script: Path) -> Report:
         """The report, as `describe_failure` words a failure, for `script`'s run."""
         report = describe_failure(self, script)
-        report.message, report.fix = self.message, self.hint
-        if self.origin:  # the failure is at the forward op's line; backward() calls it
-            path, _, line = self.origin.rpartition(":")
-            frames = _user_frames(self.__traceback__, script)
-            if frames:
-                frame, lineno = frames[-1]
-                name = frame.f_code.co_name
-                report.callers.insert(0, f"{report.where} in {name}: {report.source}")
-            report.where = f"{_shown_path(path)}:{line}"
-            report.source = linecache.getline(path, int(line)).strip()
-            report.operands = []
-        report.operands += self.details
-        return report
+        if not self.origin:
+            report.message, report.fix = self.message, self.hint
+            report.operands += self.details
+            return report
+        # backward: reported at the forward op's line, with the backward() call first among
+        # the callers
+        callers = report.callers
+        frames = _user_frames(self.__traceback__, script)
+        if frames:
+            name = frames[-1][0].f_code.co_name
+            callers = [f"{report.where} in {name}: {report.source}", *callers]
+        path, _, line = self.origin.rpartition(":")
+        source = linecache.getline(path, int(line)).strip()
+        where = f"{_shown_path(path)}:{line}"
+        return Report(where, self.message, source, self.details, callers, self.hint)
 
 
 class NanWatch(Tracer):
@@ -77,28 +81,12 @@ class NanWatch(Tracer):
     def __init__(self):
         super().__init__("graph")
         self.backward_calls = 0
-        self._modules: list[str] = []  # "fc1 (Linear)" for each module being called
-        self._module_of: dict[int, str] = {}  # record id -> the module that ran it
-
-    # ----- recording --------------------------------------------------------
-    def call_module(self, module, args, kwargs):
-        self._modules.append(type(module).__name__)
-        try:
-            return super().call_module(module, args, kwargs)
-        finally:
-            self._modules.pop()
-
-    def on_before_forward(self, rec: NodeRecord, inputs: tuple) -> None:
-        if self._modules:
-            kind = self._modules[-1]
-            self._module_of[rec.id] = f"{rec.scope} ({kind})" if rec.scope else kind
 
     def _forget(self) -> None:
         self.trace = Trace("graph")
-        self._ids = type(self._ids)()
+        self._ids = itertools.count()
         self._by_tensor.clear()
         self._leaf_tensors.clear()
-        self._module_of.clear()
 
     def _record(self, node) -> NodeRecord | None:
         """The forward record of a graph node, if it is one of those still kept."""
@@ -167,8 +155,8 @@ class NanWatch(Tracer):
             if g is not None and hasattr(g, "dtype")
         ]
         iteration = self.backward_calls + 1
-        if rec is not None and rec.id in self._module_of:
-            details.append(("module", self._module_of[rec.id]))
+        if node.scope:
+            details.append(("module", self._scope_label(node.scope)))
         details.append(("iteration", f"{iteration} (in backward() call {iteration})"))
         found = NonFiniteFound(
             f"{node.op} (backward): {problem}", details, _BACKWARD_HINTS.get(node.op, "")
@@ -202,10 +190,31 @@ class NanWatch(Tracer):
         raise NonFiniteFound(f"{type(optimizer).__name__}.step: {problem}", details, hint)
 
     def _context(self, rec: NodeRecord) -> list[tuple[str, str]]:
-        n = self.backward_calls
-        found = [("module", self._module_of[rec.id])] if rec.id in self._module_of else []
+        """The module running now (forward) and the iteration, as report lines."""
+        n, found = self.backward_calls, []
+        module = _running_module()
+        if module is not None:
+            kind = type(module).__name__
+            found.append(("module", f"{rec.scope} ({kind})" if rec.scope else kind))
         calls = "call" if n == 1 else "calls"
         return [*found, ("iteration", f"{n + 1} (after {n} backward() {calls})")]
+
+    def _scope_label(self, scope: str) -> str:
+        """`scope` and its module's class, when it is in the model's tree."""
+        modules = dict(self._root.named_modules()) if self._root is not None else {}
+        module = modules.get(scope)
+        return f"{scope} ({type(module).__name__})" if module is not None else scope
+
+
+def _running_module():
+    """The innermost module whose forward is running (from the tracer's own frames: the
+    instrument adds no frame of its own between the script's code and the engine's)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is Tracer.call_module.__code__:
+            return frame.f_locals.get("module")
+        frame = frame.f_back
+    return None
 
 
 def _finite(arr) -> bool:

@@ -165,6 +165,29 @@ def test_an_infinite_gradient_names_the_forward_op_and_its_line(tmp_path):
     assert "the gradient of sqrt at 0 is infinite" in done.stderr
 
 
+def test_a_gradient_made_inside_a_library_module_is_placed_at_the_users_line(tmp_path):
+    path = _script(
+        tmp_path,
+        """
+        import torch
+        import torch.nn as nn
+
+        layer = nn.Linear(2, 2)
+        with torch.no_grad():
+            layer.weight.fill_(1e30)
+        x = torch.zeros(1, 2, requires_grad=True)
+        y = layer(x)
+        (y.sum() * 1e10).backward()
+        """,
+    )
+    done = stepgrad("run", "--explain-nan", "script.py", cwd=tmp_path)
+    assert done.returncode == 1
+    where = _line(path, "y = layer(x)")
+    assert done.stderr.startswith(
+        f"script.py:{where}: linear (backward): produced Inf from finite inputs\n    y = layer(x)\n"
+    )
+
+
 def test_an_exp_overflow_inside_a_module_names_the_module_path(tmp_path):
     path = _script(tmp_path, EXP_OVERFLOW)
     done = stepgrad("run", "--explain-nan", "script.py", cwd=tmp_path)
@@ -219,7 +242,7 @@ def test_what_the_watch_keeps_stays_bounded(monkeypatch):
     with NanWatch() as watch:
         for _ in range(20):
             model(engine.randn(4, 8)).pow(2).mean().backward()
-            assert watch.trace.nodes == [] and not watch._by_tensor and not watch._module_of
+            assert watch.trace.nodes == [] and not watch._by_tensor and not watch._leaf_tensors
         with engine.no_grad():
             for _ in range(200):  # no backward() at all
                 model(engine.randn(4, 8)).relu()
