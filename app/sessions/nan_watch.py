@@ -23,7 +23,7 @@ RECORD_CAP = 50_000  # op records kept between two backward() calls before the o
 
 # what usually makes an op's output non-finite, told from its inputs (forward)
 _LOG_OPS = ("log", "log2", "log10", "xlogy")
-_OVERFLOW_OPS = ("exp", "expm1", "pow", "sinh", "cosh", "logsumexp")
+_EXP_OPS = ("exp", "expm1", "sinh", "cosh")
 # what makes a gradient non-finite where the forward value was fine (backward)
 _BACKWARD_HINTS = {
     "sqrt": "the gradient of sqrt at 0 is infinite: keep its input away from 0 "
@@ -286,19 +286,20 @@ def _forward_hint(op: str, arrays: list, out) -> str:
         return "division by zero: add a small eps to the divisor, or mask the zeros out"
     if op in ("reciprocal", "rsqrt") and _lowest(abs(first)) == 0:
         return f"{op} of 0 is Inf: add a small eps to its input"
-    if op in _OVERFLOW_OPS or not _has_nan(out):
-        if getattr(out, "dtype", None) is not None and out.dtype.kind == "f":
-            big = np.finfo(out.dtype).max
-            if op in ("exp", "expm1"):
-                return (
-                    f"exp overflows past {math.log(big):.4g} in {out.dtype}: subtract the "
-                    "max first (as softmax and logsumexp do), or clamp its input"
-                )
-            return (
-                f"the result grew past the largest {out.dtype} ({big:.3g}): too high a "
-                "learning rate, missing normalization, or a value that should be clamped"
-            )
-    return ""
+    if op == "pow" and _has_nan(out) and low is not None and low < 0:
+        return "a negative base to a fractional power is NaN: take abs() or clamp the base"
+    if _has_nan(out) or out.dtype.kind != "f":
+        return ""
+    big = np.finfo(out.dtype).max  # Inf alone, from finite inputs: an overflow
+    if op in _EXP_OPS:
+        return (
+            f"{op} overflows past {math.log(big):.4g} in {out.dtype}: subtract the max first "
+            "(as softmax and logsumexp do), or clamp its input"
+        )
+    return (
+        f"the result grew past the largest {out.dtype} ({big:.3g}): too high a learning "
+        "rate, missing normalization, or a value that should be clamped"
+    )
 
 
 def _lowest(arr) -> float | None:
