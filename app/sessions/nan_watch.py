@@ -275,8 +275,9 @@ def _forward_hint(op: str, arrays: list, out) -> str:
     if op in _LOG_OPS and low is not None and low <= 0:
         what = "0 is -Inf" if low == 0 else "a negative value is NaN"
         return (
-            f"the log of {what}: keep its input positive (x.clamp(min=1e-12)), or use "
-            "log_softmax / F.cross_entropy on the logits instead of log(softmax(x))"
+            f"the log of {what}: keep its input positive (x.clamp(min=1e-12)), or compute "
+            "the loss from the logits (F.cross_entropy, F.binary_cross_entropy_with_logits, "
+            "log_softmax) instead of the log of a softmax or a sigmoid"
         )
     if op == "log1p" and low is not None and low <= -1:
         return "log1p(x) needs x > -1"
