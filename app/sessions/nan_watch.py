@@ -21,6 +21,14 @@ from engine.debug.trace import NodeRecord, Trace, Tracer
 
 RECORD_CAP = 50_000  # op records kept between two backward() calls before the oldest go
 
+# ops that only pick, move or mask their inputs' values, forward and backward: finite in,
+# finite out, so they are not checked (a LeNet step's largest arrays pass through them)
+_SELECTING_OPS = frozenset(
+    {
+        "relu", "max_pool1d", "max_pool2d", "adaptive_max_pool2d", "reshape", "permute",
+        "expand", "index", "cat", "stack", "clone", "flip", "roll", "gather", "index_select",
+    }
+)  # fmt: skip
 # what usually makes an op's output non-finite, told from its inputs (forward)
 _LOG_OPS = ("log", "log2", "log10", "xlogy")
 _EXP_OPS = ("exp", "expm1", "sinh", "cosh")
@@ -97,7 +105,7 @@ class NanWatch(Tracer):
 
     # ----- checks -----------------------------------------------------------
     def on_forward(self, rec, inputs, out, cls, kwargs) -> None:
-        if _finite(out._data):
+        if rec.op in _SELECTING_OPS or _finite(out._data):
             if len(self.trace.nodes) >= RECORD_CAP:  # a long run with no backward()
                 self._forget()
             return
@@ -124,6 +132,8 @@ class NanWatch(Tracer):
         """Run the backward walk, checking each node's input gradients."""
         with backend.quiet_float_errors():
             for step in steps:
+                if step.node.op in _SELECTING_OPS:
+                    continue
                 grads = [g for g in step.grad_inputs if g is not None and hasattr(g, "dtype")]
                 if all(_finite(g) for g in grads):
                     continue
