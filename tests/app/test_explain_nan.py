@@ -270,3 +270,41 @@ def test_the_flag_without_a_script_is_a_usage_error(tmp_path):
     assert done.returncode == 2
     assert "--explain-nan needs a script" in done.stderr
     assert "--explain-nan" in stepgrad("run", "--help", cwd=tmp_path).stdout
+
+
+def test_a_nan_in_the_data_is_reported_at_the_first_op_that_reads_it(tmp_path):
+    path = _script(
+        tmp_path,
+        """
+        import torch
+
+        x = torch.tensor([1.0, float("nan")])
+        y = x.reshape(2, 1)  # only moves values: not where it is reported
+        z = y * 2
+        """,
+    )
+    done = stepgrad("run", "--explain-nan", "script.py", cwd=tmp_path)
+    assert done.returncode == 1
+    where = _line(path, "z = y * 2")
+    assert done.stderr.startswith(f"script.py:{where}: mul: input 0 already holds NaN, made ")
+
+
+def test_a_row_masked_whole_is_reported_where_its_nan_is_made(tmp_path):
+    path = _script(
+        tmp_path,
+        """
+        import torch
+        import torch.nn.functional as F
+
+        scores = torch.randn(2, 3, requires_grad=True)
+        mask = torch.tensor([[True, False, True], [False, False, False]])
+        masked = scores.masked_fill(~mask, float("-inf"))  # -inf on purpose: not reported
+        weights = F.softmax(masked, dim=1)
+        """,
+    )
+    done = stepgrad("run", "--explain-nan", "script.py", cwd=tmp_path)
+    assert done.returncode == 1
+    where = _line(path, "weights = F.softmax(masked, dim=1)")
+    assert done.stderr.startswith(
+        f"script.py:{where}: softmax: produced NaN from inputs holding Inf\n"
+    )
