@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-RUN_USAGE = """usage: stepgrad run SCRIPT.py [ARGS ...]
+RUN_USAGE = """usage: stepgrad run [--explain-nan] SCRIPT.py [ARGS ...]
 
 Run your own PyTorch script on stepgrad's engine, as `python SCRIPT.py ARGS` would run
 it on PyTorch: `import torch` (and torch.nn, torch.nn.functional, torch.optim,
@@ -123,6 +123,11 @@ torch.utils.data, torchvision.datasets and torchvision.transforms) resolves to t
 engine's modules for this run only. The exit status is the script's. When the script
 fails inside tensor code, stderr gets FILE:LINE: the op and the problem, the line, the
 shape and dtype of each tensor it names, and your own calling frames; exit 1.
+
+  --explain-nan  also stop at the first op that produces NaN or Inf from finite
+                 inputs (forward, backward or an optimizer step), with the same kind
+                 of report: the op, its inputs' statistics, the module and the
+                 iteration (counted in backward() calls); exit 1.
 
 This executes the script, as python would. Opening a design or an exported .py with
 plain `stepgrad FILE` never executes anything."""
@@ -135,9 +140,14 @@ def run_command(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(RUN_USAGE)
         return 0 if args else EXIT_USAGE
+    explain_nan = args[0] == "--explain-nan"
+    if explain_nan:
+        args = args[1:]
+        if not args:
+            return _fail("run: --explain-nan needs a script (see 'stepgrad run --help')")
     if args[0].startswith("-"):
         return _fail(f"run: unknown option {args[0]!r} (see 'stepgrad run --help')")
-    return run_script(args[0], args[1:])
+    return run_script(args[0], args[1:], explain_nan=explain_nan)
 
 
 DEBUG_USAGE = """usage: stepgrad debug SCRIPT.py [ARGS ...]

@@ -26,7 +26,7 @@ import traceback
 import types
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,18 +147,29 @@ class Report:
         return "\n".join(lines)
 
 
-def run_script(path: str, args: list[str]) -> int:
-    """Run the script at `path` with `args` on the engine; its exit status."""
+def run_script(path: str, args: list[str], explain_nan: bool = False) -> int:
+    """Run the script at `path` with `args` on the engine; its exit status.
+
+    `explain_nan`: also stop at the first op that makes a NaN or an Inf, with a report.
+    """
     script = Path(path)
     if not script.is_file():
         print(f"stepgrad run: {path}: no such file", file=sys.stderr)
         return 2
+    watch, found = nullcontext(), ()
+    if explain_nan:  # imported only then: a plain run pays nothing for it
+        from app.sessions.nan_watch import NanWatch, NonFiniteFound
+
+        watch, found = NanWatch(), NonFiniteFound
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [str(script), *args]
     sys.path.insert(0, str(script.resolve().parent))
     try:
-        with engine_as_torch():
+        with engine_as_torch(), watch:
             runpy.run_path(str(script), run_name="__main__")
+    except found as nan:
+        print(nan.explain(script).text(), file=sys.stderr)
+        return 1
     except SystemExit as done:
         return _exit_status(done.code)
     except UnsupportedImport as err:
