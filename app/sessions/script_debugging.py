@@ -28,7 +28,7 @@ from app.sessions.history import History, Stepping
 from app.sessions.nodes import NodeView, Row, node_view, rows
 from app.sessions.scripts import Report, _exit_status, describe_failure, engine_as_torch
 from engine import backend, debug
-from engine.autograd import state
+from engine.autograd import state, version_counter
 from engine.debug import Event, NodeRecord, Stats, Trace
 from engine.debug.stepper import Stepper, _Closed, _host, _StepTracer
 from engine.debug.trace import DEFAULT_VALUE_CAP, in_scope
@@ -159,8 +159,19 @@ class _ScriptTracer(_StepTracer):
         return rec
 
     def on_forward(self, rec, inputs, out, cls, kwargs):
-        # the inputs' values are the events of the ops that made them: only the output is copied
-        self.stepper._emit(Event(0, "forward", rec, output=_host(out._data)))
+        # the inputs' values are the events of the ops that made them: only the output is
+        # kept, and copied when the run stops (unless a change in place came first)
+        self.stepper._emit_forward(Event(0, "forward", rec), out)
+
+    def on_backward(self, rec, step):
+        if rec is None:
+            return
+
+        def fill(event: Event) -> None:
+            event.grad_output = _host(step.grad_output)
+            event.grad_inputs = [None if g is None else _host(g) for g in step.grad_inputs]
+
+        self.stepper._emit(Event(0, "backward", rec), fill)
 
     def on_before_forward(self, rec, inputs) -> None:
         rec.source = _script_source(sys._getframe(3))
@@ -275,6 +286,7 @@ class ScriptStepper(Stepper):
         self._stack: list = []  # (frame, line) of the script's frames where the run stopped
         self._frames: list[FrameView] | None = []
         self.threads: set[int] = set()  # the script's thread, for the output panel
+        self._pending: list = []  # (event, output array, its version counter, version then)
         self.kept_nodes = 0
 
     # ----- the script -------------------------------------------------------------------
@@ -303,22 +315,81 @@ class ScriptStepper(Stepper):
             self.tracer.trace.error = exc
             self.exit_status = 130 if isinstance(exc, KeyboardInterrupt) else 1
             self.report = describe_failure(exc, self.script)
+            self._keep_pending()
             self._stopped_in(_script_frames(exc.__traceback__))
             self._finish(Event(0, "error", self._failed_node(), error=exc, trace=self.trace))
             return
+        self._keep_pending()
         self._stopped_in([])
         self._finish(Event(0, "done", None, trace=self.trace))
 
-    def _emit(self, event: Event) -> None:
+    # ----- events: arrays copied where the run stops, not on the way there ---------------
+    def _emit(self, event: Event, fill=None) -> None:
+        """Record `event` and pause there when the run should stop.
+
+        `fill` copies the event's arrays: at once when a condition reads them, else
+        only if the run stops here (a run going on to a later stop records the
+        statistics of what it passes, and the values of the forward ops of the
+        iteration it stops in)."""
         if self._closing:
             raise _Closed
+        eager = fill is not None and self._reads_arrays()
+        if eager:
+            fill(event)
         self._record(event)
         if self._predicate(event) or any(bp.matches(event) for bp in self.breakpoints.values()):
+            if fill is not None and not eager:
+                fill(event)
+                self._account(event)
+            self._keep_pending()
             self._stopped_in([(f, f.f_lineno) for f in _stack_frames(sys._getframe(1))])
             self._to_main.put(event)
             self._go.acquire()
             if self._closing:
                 raise _Closed
+
+    def _emit_forward(self, event: Event, out) -> None:
+        """A forward op's event: its output is held (with its version) until a stop."""
+        if self._reads_arrays():
+            event.output = _host(out._data)
+        else:
+            counter = version_counter(out)
+            self._pending.append((event, out._data, counter, counter.value))
+        self._emit(event)
+
+    def _keep_pending(self) -> None:
+        """Copy the outputs held since the last stop, those not changed in place since."""
+        for event, array, counter, version in self._pending:
+            if counter.value == version:
+                event.output = _host(array)
+                self._account(event)
+            else:  # an in-place op changed it after the event: its statistics stay
+                event.dropped = True
+        self._pending.clear()
+
+    def _reads_arrays(self) -> bool:
+        """Whether the move's target or a breakpoint reads the events' arrays."""
+        return getattr(self._predicate, "reads_arrays", False) or any(
+            bp.when is not None for bp in self.breakpoints.values()
+        )
+
+    def _record(self, event: Event) -> None:
+        event.index = len(self.history)
+        self.history.append(event)
+        self._account(event)
+
+    def _account(self, event: Event) -> None:
+        """Count the event's arrays in the history's bytes; drop the oldest past the cap."""
+        self._history_bytes += sum(a.nbytes for a in event.arrays() if a is not None)
+        for old in self.history:
+            if self._history_bytes <= self.value_cap:
+                break
+            if old.dropped or old is event:
+                continue
+            self._history_bytes -= sum(a.nbytes for a in old.arrays() if a is not None)
+            old.inputs, old.grad_inputs = [], []
+            old.output = old.grad_output = old.update = None
+            old.dropped = self.history_dropped = True
 
     def _stopped_in(self, stack: list) -> None:
         self._stack, self._frames = stack, None
@@ -368,6 +439,7 @@ class ScriptStepper(Stepper):
             self.pages_dropped += 1
         self.history = []
         self._history_bytes = 0
+        self._pending.clear()
         self.tracer.new_page(Trace(old.level))
         self.iteration += 1
         self._ended = None
@@ -532,7 +604,12 @@ class ScriptDebugSession(Stepping):
 
     def run_to_nonfinite(self) -> Event:
         """To the first op whose value, gradient or update holds NaN or Inf: its producer."""
-        return self._moved(self.stepper.run_to(debug.has_nonfinite))
+
+        def nonfinite(event: Event) -> bool:
+            return debug.has_nonfinite(event)
+
+        nonfinite.reads_arrays = True
+        return self._moved(self.stepper.run_to(nonfinite))
 
     def find_anomaly(self) -> Event:
         """The Debug screen's `!`: on a script, run to the first NaN/Inf."""
