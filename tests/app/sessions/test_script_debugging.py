@@ -309,3 +309,28 @@ def test_the_output_panel_keeps_what_a_progress_bar_last_drew(tmp_path, session_
     session = session_on(script(tmp_path, text, name="bar.py"))
     assert session.resume().phase == "done"
     assert session.output == ["step 2/3", "a bc"]
+
+
+def test_values_are_kept_for_the_iteration_it_stops_in_and_never_shown_wrong(
+    tmp_path, session_on
+):
+    text = """
+        import torch
+        w = torch.ones(4, requires_grad=True)
+        for step in range(3):
+            h = w * (step + 1.0)
+            g = h - 10
+            g.relu_()  # changes g in place after the op that made it
+            (h.sum() + g.sum()).backward()
+    """
+    session = session_on(script(tmp_path, text, name="inplace.py"))
+    session.run_to_backward()
+    session.run_to_backward()  # the second iteration: its forward ran without a stop
+    assert session.iteration == 2
+    events = {e.node.op: e for e in session.stepper.history if e.phase == "forward"}
+    assert (events["mul"].output == 2.0).all()  # kept: nothing changed it
+    sub = events["sub"]
+    assert sub.output is None and sub.dropped  # relu_ changed it: not shown as -8
+    assert sub.node.value_stats.max == -8.0  # its statistics are those of the op's result
+    first = session.stepper.pages[0]
+    assert all(e.output is None for e in first.history)  # an earlier page: statistics only
