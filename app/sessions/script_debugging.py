@@ -128,6 +128,26 @@ class OutputCapture(io.TextIOBase):
             self.previous.flush()
 
 
+class NoInput(io.TextIOBase):
+    """Stands in for sys.stdin: the terminal belongs to the app, so the script's threads
+    read an empty stream (input() raises EOFError); other threads read the real one."""
+
+    def __init__(self, previous, threads: set) -> None:
+        self.previous, self.threads = previous, threads
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        return "" if threading.get_ident() in self.threads else self.previous.read(size)
+
+    def readline(self, size: int = -1) -> str:
+        return "" if threading.get_ident() in self.threads else self.previous.readline(size)
+
+    def fileno(self) -> int:
+        return self.previous.fileno()
+
+
 class _ScriptTracer(_StepTracer):
     """The stepper's tracer, over a whole script: pages, module names from the script's
     variables, and nothing recorded for data loading or code without gradients."""
@@ -555,10 +575,11 @@ class ScriptDebugSession(Stepping):
         if self._capture is None:
             out = OutputCapture(sys.stdout, self._panel, threads)
             err = OutputCapture(sys.stderr, self._panel, threads)
-            self._capture = (sys.stdout, sys.stderr, out, err)
-            sys.stdout, sys.stderr = out, err
+            stdin = NoInput(sys.stdin, threads)
+            self._capture = (sys.stdout, sys.stderr, sys.stdin, out, err, stdin)
+            sys.stdout, sys.stderr, sys.stdin = out, err, stdin
         else:
-            for capture in self._capture[2:]:
+            for capture in self._capture[3:]:
                 capture.threads = threads
 
     # ----- moving -----------------------------------------------------------------------
@@ -786,9 +807,11 @@ class ScriptDebugSession(Stepping):
         """Stop the script (at its next op) and give the streams back."""
         self.stepper.close(wait=False)
         if self._capture is not None:
-            stdout, stderr, out, err = self._capture
+            stdout, stderr, stdin, out, err, no_input = self._capture
             if sys.stdout is out:
                 sys.stdout = stdout
             if sys.stderr is err:
                 sys.stderr = stderr
+            if sys.stdin is no_input:
+                sys.stdin = stdin
             self._capture = None

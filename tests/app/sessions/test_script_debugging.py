@@ -334,3 +334,14 @@ def test_values_are_kept_for_the_iteration_it_stops_in_and_never_shown_wrong(
     assert sub.node.value_stats.max == -8.0  # its statistics are those of the op's result
     first = session.stepper.pages[0]
     assert all(e.output is None for e in first.history)  # an earlier page: statistics only
+
+
+def test_input_in_the_script_reads_an_empty_stream_not_the_apps_terminal(tmp_path, session_on):
+    path = script(tmp_path, "answer = input('continue? ')\n", name="ask.py")
+    before = sys.stdin
+    session = session_on(path)
+    event = session.start()
+    assert event.phase == "error" and isinstance(event.error, EOFError)
+    assert session.output == ["continue? "]
+    session.close()
+    assert sys.stdin is before
