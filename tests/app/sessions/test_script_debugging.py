@@ -311,9 +311,7 @@ def test_the_output_panel_keeps_what_a_progress_bar_last_drew(tmp_path, session_
     assert session.output == ["step 2/3", "a bc"]
 
 
-def test_values_are_kept_for_the_iteration_it_stops_in_and_never_shown_wrong(
-    tmp_path, session_on
-):
+def test_values_are_kept_for_the_iteration_it_stops_in_and_never_shown_wrong(tmp_path, session_on):
     text = """
         import torch
         w = torch.ones(4, requires_grad=True)

@@ -212,3 +212,19 @@ async def test_c_pauses_a_script_that_runs_on_its_own(tmp_path):
         await pilot.pause(0.2)
         assert screen.session.stepper.backward_calls == calls  # it holds
         await press(pilot, "q")
+
+
+async def test_help_lists_the_script_keys_and_2_says_why_there_is_no_train_screen(tmp_path):
+    from app.tui.dialogs.help import HelpScreen
+
+    app = ScriptApp(write(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await press(pilot, "2")
+        assert isinstance(app.screen, ScriptDebugScreen)
+        assert any("Train screen is for designs" in str(n.message) for n in app._notifications)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = text_of(app, "HelpScreen Static:last-of-type")
+        assert "run to the next backward()" in keys and "break at FILE:LINE" in keys
+        await press(pilot, "escape", "q")
