@@ -134,20 +134,32 @@ plain `stepgrad FILE` never executes anything."""
 
 
 def run_command(args: list[str]) -> int:
-    """`stepgrad run SCRIPT.py [ARGS...]`: the script's exit status."""
+    """`stepgrad run [--explain-nan] SCRIPT.py [ARGS...]`: the script's exit status."""
     from app.sessions.scripts import run_script
 
+    parsed = _script_arguments("run", RUN_USAGE, args, ("--explain-nan",))
+    if isinstance(parsed, int):
+        return parsed
+    flags, script, script_args = parsed
+    return run_script(script, script_args, explain_nan="--explain-nan" in flags)
+
+
+def _script_arguments(command: str, usage: str, args: list[str], flags: tuple = ()):
+    """(the flags given, SCRIPT, its ARGS) of `stepgrad COMMAND [FLAGS] SCRIPT [ARGS]`, or
+    the exit status when there is no script to run (--help, a usage error)."""
     if not args or args[0] in ("-h", "--help"):
-        print(RUN_USAGE)
+        print(usage)
         return 0 if args else EXIT_USAGE
-    explain_nan = args[0] == "--explain-nan"
-    if explain_nan:
+    given = set()
+    while args and args[0] in flags:
+        given.add(args[0])
         args = args[1:]
-        if not args:
-            return _fail("run: --explain-nan needs a script (see 'stepgrad run --help')")
+    if not args:
+        return _fail(f"{command}: {' '.join(sorted(given))} needs a script "
+                     f"(see 'stepgrad {command} --help')")  # fmt: skip
     if args[0].startswith("-"):
-        return _fail(f"run: unknown option {args[0]!r} (see 'stepgrad run --help')")
-    return run_script(args[0], args[1:], explain_nan=explain_nan)
+        return _fail(f"{command}: unknown option {args[0]!r} (see 'stepgrad {command} --help')")
+    return given, args[0], args[1:]
 
 
 DEBUG_USAGE = """usage: stepgrad debug SCRIPT.py [ARGS ...]
@@ -168,16 +180,15 @@ plain `stepgrad FILE` never executes anything."""
 
 def debug_command(args: list[str]) -> int:
     """`stepgrad debug SCRIPT.py [ARGS...]`: the app over the script's run."""
-    if not args or args[0] in ("-h", "--help"):
-        print(DEBUG_USAGE)
-        return 0 if args else EXIT_USAGE
-    if args[0].startswith("-"):
-        return _fail(f"debug: unknown option {args[0]!r} (see 'stepgrad debug --help')")
-    if not Path(args[0]).is_file():
-        return _fail(f"debug: {args[0]}: no such file")
+    parsed = _script_arguments("debug", DEBUG_USAGE, args)
+    if isinstance(parsed, int):
+        return parsed
+    _, script, script_args = parsed
+    if not Path(script).is_file():
+        return _fail(f"debug: {script}: no such file")
     from app.tui.script.app import ScriptApp  # the app's imports stay off the headless commands
 
-    app = ScriptApp(args[0], args[1:])
+    app = ScriptApp(script, script_args)
     status = app.run()
     report = app.session.report if app.session is not None else None
     if report is not None:  # what the screen showed stays in the terminal
