@@ -357,7 +357,10 @@ class ScriptStepper(Stepper):
         if eager:
             fill(event)
         self._record(event)
-        if self._predicate(event) or any(bp.matches(event) for bp in self.breakpoints.values()):
+        breakpoints = self.breakpoints
+        if self._predicate(event) or (
+            breakpoints and any(bp.matches(event) for bp in breakpoints.values())
+        ):
             if fill is not None and not eager:
                 fill(event)
                 self._account(event)
@@ -389,8 +392,9 @@ class ScriptStepper(Stepper):
 
     def _reads_arrays(self) -> bool:
         """Whether the move's target or a breakpoint reads the events' arrays."""
-        return getattr(self._predicate, "reads_arrays", False) or any(
-            bp.when is not None for bp in self.breakpoints.values()
+        breakpoints = self.breakpoints
+        return getattr(self._predicate, "reads_arrays", False) or bool(
+            breakpoints and any(bp.when is not None for bp in breakpoints.values())
         )
 
     def _record(self, event: Event) -> None:
