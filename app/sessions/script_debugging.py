@@ -3,10 +3,12 @@
 The script runs in the stepper's thread on the engine, as under `stepgrad run`. Every op
 it runs with gradients on is recorded (data loading and `no_grad` code are not: they are
 not part of the graph), and the run pauses where the person wants to look: by default at
-its first call of `backward()`. Each iteration (forward, backward, update) is one page:
-the page being recorded holds the arrays of its events up to the value cap; older pages
-keep their graph and statistics only, and the oldest pages go once the kept nodes pass
-`MAX_KEPT_NODES`, so memory stays bounded however long the script runs.
+its first call of `backward()`. Each iteration (forward, backward, update) is one page.
+Every op's value and gradient statistics are recorded; arrays are copied where the run
+stops (the forward values of the iteration it stops in, the event it stops on), up to
+the value cap. Older pages keep their graph and statistics only, and the oldest pages go
+once the kept nodes pass `MAX_KEPT_NODES`, so memory stays bounded however long the
+script runs.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ class Page:
     trace: Trace
     history: list[Event]
     backward_calls: int = 0
-    updates: int = 0
 
     @property
     def stepper(self):  # a History reads its events and graph through `.stepper`
