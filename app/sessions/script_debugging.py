@@ -1,8 +1,9 @@
 """Debugging a person's own script (`stepgrad debug SCRIPT.py`): the whole run, stepped.
 
 The script runs in the stepper's thread on the engine, as under `stepgrad run`. Every op
-it runs with gradients on is recorded (data loading and `no_grad` code are not: they are
-not part of the graph), and the run pauses where the person wants to look: by default at
+it runs with gradients on is recorded, but for data loading, `no_grad` code and ops on
+constants outside every module (building a dataset, counting correct answers): they
+are not part of the graph. The run pauses where the person wants to look: by default at
 its first call of `backward()`. Each iteration (forward, backward, update) is one page.
 Every op's value and gradient statistics are recorded; arrays are copied where the run
 stops (the forward values of the iteration it stops in, the event it stops on), up to
@@ -163,7 +164,15 @@ class _ScriptTracer(_StepTracer):
         # ops a backward walk runs (hooks, a custom backward) are not the forward graph
         if not state.grad_enabled or self._walking or _loading_data():
             return cls.run(inputs, kwargs)
-        self.stepper._before_forward()
+        top = not self._scopes
+        if top and not any(getattr(t, "requires_grad", False) for t in inputs):
+            try:  # outside every module, on constants: not part of the graph
+                return cls.run(inputs, kwargs)
+            except Exception:  # but the op a script fails in is shown
+                pass
+        # an iteration begins with a module's call or an op on a parameter; other ops after
+        # backward() (counting correct answers) end the iteration before
+        self.stepper._before_forward(top and any(_is_parameter(t) for t in inputs))
         out = super().apply(cls, inputs, kwargs)
         if out._ctx is not None:
             out._ctx.trace_page = self.stepper.iteration
@@ -172,7 +181,7 @@ class _ScriptTracer(_StepTracer):
     def custom(self, cls, args, outputs, ctx):
         if self._walking or _loading_data():
             return None
-        self.stepper._before_forward()
+        self.stepper._before_forward(not self._scopes)
         rec = super().custom(cls, args, outputs, ctx)
         for node in [ctx] + [o._ctx for o in outputs if isinstance(o, engine.Tensor)]:
             if node is not None:
@@ -198,8 +207,10 @@ class _ScriptTracer(_StepTracer):
         rec.source = _script_source(sys._getframe(3))
 
     def call_module(self, module, args, kwargs):
-        if not self._scopes and id(module) not in self._module_names:
-            self._adopt(module, _bound_name(module, sys._getframe(1)))
+        if not self._scopes:
+            self.stepper._before_forward(True)
+            if id(module) not in self._module_names:
+                self._adopt(module, _bound_name(module, sys._getframe(1)))
         out = super().call_module(module, args, kwargs)
         name = self._module_names.get(id(module))
         if name is not None:
@@ -249,6 +260,11 @@ class _ScriptTracer(_StepTracer):
         self._ids = itertools.count()
         self._by_tensor.clear()
         self._leaf_tensors.clear()
+
+
+def _is_parameter(t) -> bool:
+    """A leaf that requires grad: what an optimizer updates."""
+    return isinstance(t, engine.Tensor) and t.requires_grad and t._ctx is None
 
 
 def _loading_data() -> bool:
@@ -433,8 +449,10 @@ class ScriptStepper(Stepper):
         self._predicate = lambda e: True
 
     # ----- pages ------------------------------------------------------------------------
-    def _before_forward(self) -> None:
-        if self._ended is not None or len(self.tracer.trace.nodes) >= MAX_PAGE_NODES:
+    def _before_forward(self, begins: bool = False) -> None:
+        """Before a forward op (or a top-level module call): a new page when it `begins` an
+        iteration after this one's backward(), or when this one has grown too long."""
+        if (begins and self._ended is not None) or len(self.tracer.trace.nodes) >= MAX_PAGE_NODES:
             self._new_page()
 
     def _before_backward(self) -> None:

@@ -343,3 +343,32 @@ def test_input_in_the_script_reads_an_empty_stream_not_the_apps_terminal(tmp_pat
     assert session.output == ["continue? "]
     session.close()
     assert sys.stdin is before
+
+
+def test_an_iteration_is_a_page_from_its_forward_to_what_follows_its_step(tmp_path, session_on):
+    text = """
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        table = [torch.arange(5).sum() % 2 for _ in range(50)]  # building data: no graph
+        model = nn.Linear(3, 2)
+        w = torch.zeros(2, requires_grad=True)  # a parameter used outside any module
+        opt = torch.optim.SGD([*model.parameters(), w], lr=0.1)
+        x, y = torch.randn(4, 3), torch.tensor([0, 1, 1, 0])
+        for step in range(3):
+            opt.zero_grad()
+            out = model(x) + w
+            F.cross_entropy(out, y).backward()
+            opt.step()
+            confidence = out.softmax(1).max()  # after the step: still this iteration
+        scale = w * 2  # an op on a parameter after the last step: a page of its own
+    """
+    session = session_on(script(tmp_path, text, name="pages.py"))
+    assert session.resume().phase == "done"
+    pages = [*session.stepper.pages, session.stepper]
+    ops = [[r.op for r in p.trace.nodes if not r.is_leaf] for p in pages]
+    assert ops[0][:4] == ["linear", "add", "log_softmax", "nll_loss"]
+    assert ops[0][4:] == ["softmax", "max"]
+    assert ops[1] == ops[0] and ops[2] == ops[0]
+    assert ops[3] == ["mul"] and session.stepper.iteration == 4

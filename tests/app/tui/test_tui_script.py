@@ -42,7 +42,7 @@ SCRIPT = """
         opt.zero_grad()
         out = net(x)
         scale = 0.0 if it == BAD else 1.0
-        loss = F.cross_entropy(out, y) + torch.log(torch.tensor(1.0) * scale)
+        loss = F.cross_entropy(out, y) + torch.log(out.abs().sum() * scale) * 0.001
         loss.backward()
         opt.step()
         print("iteration", it, "loss", loss.item())
