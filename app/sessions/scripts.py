@@ -230,6 +230,18 @@ def describe_failure(err: BaseException, script: Path) -> Report:
     message = str(err).splitlines()[0] if str(err) else type(err).__name__
     if not isinstance(err, RuntimeError | ValueError | TypeError | IndexError):
         message = f"{type(err).__name__}: {message}"
+    if isinstance(err, SyntaxError) and err.filename and err.lineno:  # the file never ran
+        caret = ""
+        if err.text and err.offset:
+            text = err.text.rstrip("\n")
+            indent = len(text) - len(text.lstrip())
+            caret = " " * (err.offset - 1 - indent) + "^"
+        return Report(
+            f"{_shown_path(err.filename)}:{err.lineno}",
+            f"SyntaxError: {err.msg}",
+            (err.text or "").strip(),
+            caret=caret,
+        )
     tb = err.__traceback__
     frames = _user_frames(tb, script)
     if not frames:

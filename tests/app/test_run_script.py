@@ -367,3 +367,13 @@ def test_matmul_operands_whose_inner_dimensions_differ(tmp_path, product, fix):
     )
     assert lines[0].startswith("script.py:5: matmul: ")
     assert fix in lines
+
+
+def test_a_syntax_error_is_reported_at_its_line(tmp_path):
+    path = _script(tmp_path, "import torch\nx = torch.ones(3\nprint(x)\n", "broken.py")
+    done = stepgrad("run", str(path), cwd=tmp_path)
+    assert done.returncode == 1
+    first, source, caret = done.stderr.splitlines()[:3]
+    assert first == "broken.py:2: SyntaxError: '(' was never closed"
+    assert source.strip() == "x = torch.ones(3" and caret.strip() == "^"
+    assert "Traceback" not in done.stderr
