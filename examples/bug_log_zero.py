@@ -1,11 +1,11 @@
 """A hand-written loss with one classic bug: `log(0)`.
 
-The model tells zeros from the other digits. Its loss is binary cross-entropy written
-out by hand; once the model grows confident, `torch.sigmoid` rounds to exactly 0.0 (or
-1.0) in float32, `torch.log(p)` (or `torch.log(1 - p)`) is `log(0) = -inf`, and
-`0 * -inf` makes the loss NaN, then every weight after the next step. The script runs to the end printing `nan`.
-`F.binary_cross_entropy_with_logits(logits, y)` computes the same loss without the
-log of a rounded probability; `stepgrad run --explain-nan` stops at the first NaN.
+The model tells zeros from the other digits. Its loss is binary cross-entropy written out
+by hand; once the model grows confident, `torch.sigmoid` rounds to exactly 0.0 (or 1.0)
+in float32, `torch.log(p)` (or `torch.log(1 - p)`) is `log(0) = -inf`, and `0 * -inf` makes
+the loss NaN, then every weight after the next step. The script runs on, printing `nan`.
+`F.binary_cross_entropy_with_logits(logits, y)` computes the same loss without the log of
+a rounded probability; `stepgrad run --explain-nan` stops at the first NaN or Inf.
 """
 
 import argparse
