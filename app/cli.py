@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE", required=True, help="the .py to write")
     export.add_argument("--weights", metavar="W.npz", help="trained weights (a weights.npz)")
     export.add_argument(
+        "--training",
+        action="store_true",
+        help="write a PyTorch training script (runs under torchrun too) instead",
+    )
+    export.add_argument(
         "--force", action="store_true", help="replace FILE even if it is not an earlier export"
     )
     _budget_argument(export)
@@ -468,7 +473,14 @@ def export(args: argparse.Namespace, console: Console) -> int:
     design = _valid_design(args.design)
     _check_export_target(Path(args.design), Path(args.output), args.force)
     try:
-        export_file(design, args.output, args.target, weights=args.weights)
+        if args.training:
+            from app.model.export_training import export_training_file
+
+            if args.target != "torch":
+                raise ExportError("--training writes a PyTorch script: use --target torch")
+            export_training_file(design, args.output)
+        else:
+            export_file(design, args.output, args.target, weights=args.weights)
     except ExportError as err:
         raise CLIError(str(err)) from None
     console.print(f"wrote {args.output} ({args.target})", markup=False)
