@@ -8,43 +8,57 @@ from pathlib import Path
 
 import numpy as np
 
+import engine
 from app.model.design import Design
 from app.model.export import ExportError, export_source
+from engine.datasets import Digits
 from engine.files import write_atomic
+from engine.random import Generator, use_generator
 
-DIGITS_NPZ_SUFFIX = "_digits.npz"
+IMAGE_SETS = ("digits", "mnist", "fashionmnist", "fashion_mnist", "fashion-mnist")
+INIT_SUFFIX = "_init.npz"
+DIGITS_SUFFIX = "_digits.npz"
 _MAIN = 'if __name__ == "__main__":\n'
 
 
-def training_source(design: Design, data_file: str | None = None) -> str:
-    """The design as a PyTorch file that trains it; `data_file` is the digits .npz."""
+def training_source(design: Design, init_file: str, data_file: str | None = None) -> str:
+    """The design as a PyTorch file that trains it from the weights in `init_file`.
+
+    `data_file` names the digits .npz beside the script; other image sets read IDX files.
+    """
     dataset = str(design.training.get("dataset", "digits")).lower()
-    if dataset not in ("digits", "mnist", "fashionmnist", "fashion_mnist", "fashion-mnist"):
+    if dataset not in IMAGE_SETS:
         raise ExportError(f"--training export does not yet support the {dataset!r} dataset")
-    model = export_source(design, "torch")
+    model = export_source(design, "torch", init_file)
     model = model[: model.index(_MAIN)].rstrip() + "\n"
-    head, rest = model.split('"""\n\n', 1)
-    rest = "import json\nimport os\n" + rest.replace(
-        "import torch\n", "import numpy as np\nimport torch\n", 1
+    model = model.replace(
+        "# the trained weights, a .npz written by stepgrad",
+        "# the starting weights stepgrad draws from the design's seed",
     )
-    model = head + '"""\n\n' + rest
+    head, rest = model.split('"""\n\n', 1)
+    model = head + _DOC + "import json\nimport os\n" + rest.replace("import json\n", "", 1)
+    data = json.dumps(data_file) if data_file else None
     return (
-        model.replace('"""\n', _DOC, 1)
-        + "\n\n"
-        + 'TRAINING = json.loads(DESIGN_JSON)["training"]\n'
-        + f"DIGITS_FILE = {json.dumps(data_file) if data_file else None}\n"
+        model
+        + f'\n\nTRAINING = json.loads(DESIGN_JSON)["training"]\nDIGITS_FILE = {data}\n'
         + _TRAINER
     )
 
 
 def export_training_file(design: Design, path: str | os.PathLike) -> Path:
-    """Write the training script to `path`, and the digits beside it when it needs them."""
+    """Write the training script to `path`, with its starting weights (and the digits) beside it.
+
+    The starting weights are those `stepgrad train` draws from the design's seed, so
+    the script and stepgrad start from the same network.
+    """
     path = Path(path)
+    init_file = path.stem + INIT_SUFFIX
+    with use_generator(Generator().manual_seed(int(design.training.get("seed", 0)))):
+        model = design.build()
+    engine.save(model.state_dict(), path.parent / init_file)
     data_file = None
     if str(design.training.get("dataset", "digits")).lower() == "digits":
-        from engine.datasets import Digits
-
-        data_file = path.stem + DIGITS_NPZ_SUFFIX
+        data_file = path.stem + DIGITS_SUFFIX
         train, val = Digits(train=True), Digits(train=False)
         np.savez(
             path.parent / data_file,
@@ -53,7 +67,7 @@ def export_training_file(design: Design, path: str | os.PathLike) -> Path:
             x_val=val.data.numpy(),
             y_val=val.targets.numpy(),
         )
-    write_atomic(path, training_source(design, data_file))
+    write_atomic(path, training_source(design, init_file, data_file))
     return path
 
 
@@ -64,6 +78,7 @@ Training script: `python FILE.py` (one process, CPU or CUDA) or
 GPUs; the global batch is the design's). Options: --epochs, --data DIR (MNIST IDX
 files), --out DIR (checkpoints and curves.csv), --resume CHECKPOINT.
 """
+
 '''
 
 _TRAINER = '''
