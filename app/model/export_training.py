@@ -122,6 +122,35 @@ def load_data(data_dir):
     return x_train.float(), y_train.long(), x_val.float(), y_val.long()
 
 
+class StepgradOrder(torch.utils.data.DistributedSampler):
+    """stepgrad's shuffle order: each epoch draws two permutations from numpy's PCG64
+    seeded with the design's seed, and uses the first; each global batch is split into
+    one contiguous share per process, so any process count sees the same batches."""
+
+    def __init__(self, dataset, batch, num_replicas, rank, seed):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, seed=seed)
+        self.batch = batch
+
+    def shares(self):
+        rng = np.random.default_rng(self.seed)
+        n = len(self.dataset)
+        for _ in range(2 * self.epoch):
+            rng.permutation(n)
+        order = rng.permutation(n)
+        for start in range(0, n, self.batch):
+            chunk = order[start : start + self.batch]
+            if len(chunk) < self.num_replicas:
+                return
+            yield np.array_split(chunk, self.num_replicas)[self.rank]
+
+    def __iter__(self):
+        for share in self.shares():
+            yield from share.tolist()
+
+    def __len__(self):
+        return sum(len(share) for share in self.shares())
+
+
 def make_optimizer(params):
     settings = dict(TRAINING.get("optimizer") or {"type": "SGD", "lr": 0.01})
     kind = settings.pop("type")
@@ -214,9 +243,7 @@ def main():
     batch = int(TRAINING.get("batch_size", 32))
     if batch % world:
         raise SystemExit(f"batch size {batch} does not split over {world} processes")
-    sampler = torch.utils.data.DistributedSampler(
-        dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed
-    )
+    sampler = StepgradOrder(dataset, batch, world, rank, seed)
     loader = torch.utils.data.DataLoader(dataset, batch // world, sampler=sampler)
     if rank == 0:
         os.makedirs(args.out, exist_ok=True)
