@@ -230,11 +230,28 @@ class DebugSession(Stepping):
             self.stepper.close(wait=False)
 
 
+ENGINE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(engine.__file__)))
+
+
+def source_path(filename: str) -> str:
+    """`filename` as shown in a source link: an engine file from the engine package
+    (engine/nn/linear.py), any other relative to the working directory where shorter."""
+    absolute = os.path.abspath(filename)
+    engine_dir = os.path.join(ENGINE_ROOT, "engine")
+    if os.path.commonpath([absolute, engine_dir]) == engine_dir:
+        return os.path.relpath(absolute, ENGINE_ROOT).replace(os.sep, "/")
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive
+        return filename
+    return relative if len(relative) < len(absolute) else absolute
+
+
 def _forward_line(cls: type) -> str:
     """Where a layer's forward returns its result, as "file:line: code"."""
     try:
         lines, start = inspect.getsourcelines(cls.forward)
-        path = os.path.relpath(inspect.getsourcefile(cls.forward) or "")
+        path = source_path(inspect.getsourcefile(cls.forward) or "")
     except (OSError, TypeError):
         return ""
     for offset, line in enumerate(lines):
