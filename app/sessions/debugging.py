@@ -86,6 +86,7 @@ class DebugSession(Stepping):
             make_loss(self.loss_name)
         except (DesignError, SessionError, TypeError, ValueError) as err:
             raise DebugError(f"cannot debug {design.name!r}: {err}") from None
+        self.weights = weights_label(training)
         self._model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._modules = dict(model.named_modules())  # read for names and types only
         self._optimizer_state = optimizer.state_dict()
@@ -228,6 +229,15 @@ class DebugSession(Stepping):
         """Tell the stepper's thread to stop; returns at once (the thread ends on its own)."""
         if self.stepper is not None:
             self.stepper.close(wait=False)
+
+
+def weights_label(training) -> str:
+    """Which weights a pass uses: the design's initial ones, or a training run's at its step."""
+    if training is None or not training.global_step:
+        return "initial weights"
+    if training.batch:  # stopped inside an epoch
+        return f"weights in epoch {training.epoch + 1}, step {training.global_step}"
+    return f"weights after epoch {training.epoch}, step {training.global_step}"
 
 
 ENGINE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(engine.__file__)))

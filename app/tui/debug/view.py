@@ -48,6 +48,9 @@ def status_text(session: DebugSession) -> Text:
         text.append(" · breakpoints: ", style="dim")
         text.append(", ".join(marks), style="red")
     text.append(f" · batch: {session.batch.origin}", style="dim")
+    weights = getattr(session, "weights", "")  # a script's pass has no weights of its own
+    if weights:
+        text.append(f" · {weights}", style="dim")
     return text
 
 
