@@ -37,6 +37,9 @@ def status_text(session: DebugSession) -> Text:
     if history:
         where = f"event {session.cursor + 1}/{len(history)}"
         text.append(f" · {where}" + ("" if session.live else " (history)"), style="dim")
+    fired = session.conditions_fired
+    if fired:
+        text.append(" · stopped by " + ", ".join(fired), style="bold red")
     text.append("\n")
     cap = f"history {megabytes(session.history_bytes)} of {megabytes(session.value_cap)} cap"
     if session.stepper.history_dropped:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.tui.debug.screen import DebugScreen
-from tests.app.tui.test_tui_debug import SIZE, open_debug, press, text
+from tests.app.tui.test_tui_debug import SIZE, answer_condition, open_debug, press, text
 from tests.app.tui.tui_helpers import app_on
 
 
@@ -21,3 +21,18 @@ class TestWeights:
             status = text(app, "#status")
             assert f"weights after epoch {epochs}, step {steps}" in status, status
             assert "initial weights" not in status
+
+
+class TestConditions:
+    async def test_the_status_names_the_condition_that_stopped_the_run(self, tmp_path):
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_debug(pilot)
+            await answer_condition(pilot, "norm", "1000000")
+            await answer_condition(pilot, "norm", "30")
+            await press(pilot, "c")
+            first_line = text(app, "#status").splitlines()[0]
+            assert "stopped by norm > 30" in first_line, first_line
+            assert "norm > 1e+06" not in first_line
+            await press(pilot, "left")  # looking back: that event did not stop a run
+            assert "stopped by" not in text(app, "#status")
