@@ -93,7 +93,9 @@ class DebugSession(Stepping):
         self.batch = batch or self._first_batch(seed, data_dir)
         self.breakpoints = Breakpoints()
         self.overview, self.updates = self._overview()
-        self.findings = find_all(self.overview, self.updates, lambda: self._anomaly)
+        self.findings = find_all(
+            self.overview, self.updates, lambda: self._anomaly, settings.get("optimizer")
+        )
         self._vanishing_below = vanishing_below(self.overview)
         self.stepper: Stepper | None = None
         self.history: History  # the cursor over this pass's events (set by restart)

@@ -19,6 +19,7 @@ FINDING_STYLE = {
     "dead": "yellow",
     "vanishing": "magenta",
     "update": "yellow",
+    "settings": "yellow",
 }
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from app.tui.debug.screen import DebugScreen
-from tests.app.tui.test_tui_debug import SIZE, answer_condition, open_debug, press, text
+from tests.app.tui.test_tui_debug import (
+    SIZE,
+    answer_condition,
+    open_debug,
+    press,
+    shown,
+    text,
+)
 from tests.app.tui.tui_helpers import app_on
 
 
@@ -36,3 +43,22 @@ class TestConditions:
             assert "norm > 1e+06" not in first_line
             await press(pilot, "left")  # looking back: that event did not stop a run
             assert "stopped by" not in text(app, "#status")
+
+
+class TestCauses:
+    async def test_dead_relu_names_its_learning_rate_before_and_after_training(self, tmp_path):
+        app = app_on("dead_relu", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_debug(pilot)
+            before = shown(app, "#findings")
+            assert "lr 1 is high for SGD" in before and "ReLUs dead" in before, before
+            await press(pilot, "2", "space", "3")
+            after = shown(app, "#findings")
+            assert "relu1" in after and "dead" in after, after
+            assert "likely cause: lr 1 is high for SGD" in after, after
+
+    async def test_a_usual_learning_rate_gives_no_finding(self, tmp_path):
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_debug(pilot)
+            assert not app.screen.query_one("#findings").display
