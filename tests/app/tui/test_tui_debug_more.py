@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
+
+import pytest
+
 from app.tui.debug.screen import DebugScreen
 from tests.app.tui.test_tui_debug import (
     SIZE,
     answer_condition,
+    graph,
     open_debug,
     press,
     shown,
@@ -62,3 +68,21 @@ class TestCauses:
         async with app.run_test(size=SIZE) as pilot:
             await open_debug(pilot)
             assert not app.screen.query_one("#findings").display
+
+
+class TestGraphPane:
+    @pytest.mark.parametrize("size", [(120, 35), (80, 24)])
+    async def test_every_gradient_norm_shows_whole(self, size, tmp_path):
+        app = app_on("vanishing_sigmoid", tmp_path)
+        async with app.run_test(size=size) as pilot:
+            await open_debug(pilot)
+            await press(pilot, "c")  # to the end: every gradient known
+            norms = [row.detail for row in graph(app).rows if row.detail]
+            assert len(norms) > 20
+            pane = app.screen.query_one("#graph")
+            assert pane.scrollable_content_region.width >= graph(app).content_width() - 2
+            lines = html.unescape(app.export_screenshot()).replace("\xa0", " ")
+            seen = re.findall(r"‖g‖ [^<]*", lines)
+            assert seen, "no gradient norm on screen"
+            cut = [s for s in seen if s.strip() not in norms]
+            assert not cut, cut
