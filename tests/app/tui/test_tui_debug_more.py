@@ -6,8 +6,11 @@ import html
 import re
 
 import pytest
+from rich.console import Console
 
+from app.tui.actions import ACTIONS
 from app.tui.debug.screen import DebugScreen
+from app.tui.dialogs.help import HelpScreen
 from tests.app.tui.test_tui_debug import (
     SIZE,
     answer_condition,
@@ -86,3 +89,33 @@ class TestGraphPane:
             assert seen, "no gradient norm on screen"
             cut = [s for s in seen if s.strip() not in norms]
             assert not cut, cut
+
+
+def help_text(app) -> str:
+    """The help's table of keys as plain text."""
+    console = Console(width=200)
+    with console.capture() as captured:
+        console.print(app.screen.query_one("#help-keys Static:last-of-type").content)
+    return captured.get()
+
+
+class TestHelp:
+    async def test_help_on_debug_lists_its_keys_first_then_every_screen(self, tmp_path):
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_debug(pilot)
+            await press(pilot, "question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            keys = help_text(app)
+            titles = [t for t in ("Debug screen", "Everywhere", "Build screen", "Train screen")]
+            places = [keys.index(t) for t in titles]
+            assert places == sorted(places), places
+            for action in ACTIONS:
+                if action.scope == "debug" and action.key:
+                    assert action.description in keys, action.description
+            scroll = app.screen.query_one("#help-keys")
+            await press(pilot, "pagedown")
+            assert scroll.scroll_y > 0
+            await press(pilot, "escape", "1", "question_mark")
+            keys = help_text(app)
+            assert keys.index("Build screen") < keys.index("Debug screen")
