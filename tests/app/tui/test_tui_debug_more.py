@@ -107,7 +107,7 @@ class TestHelp:
             await press(pilot, "question_mark")
             assert isinstance(app.screen, HelpScreen)
             keys = help_text(app)
-            titles = [t for t in ("Debug screen", "Everywhere", "Build screen", "Train screen")]
+            titles = ("Debug screen", "Everywhere", "Build screen", "Train screen")
             places = [keys.index(t) for t in titles]
             assert places == sorted(places), places
             for action in ACTIONS:
@@ -119,3 +119,43 @@ class TestHelp:
             await press(pilot, "escape", "1", "question_mark")
             keys = help_text(app)
             assert keys.index("Build screen") < keys.index("Debug screen")
+
+
+class TestPalette:
+    async def test_the_palette_lists_other_screens_commands_with_their_keys(self, tmp_path):
+        from textual.command import CommandPalette
+        from textual.widgets import OptionList
+
+        app = app_on("mlp_digits", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_debug(pilot)
+            await press(pilot, "ctrl+p")
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press(*"pause")
+            options = app.screen.query_one(OptionList)
+            for _ in range(200):  # the palette searches in a worker of its own
+                await pilot.pause(0.02)
+                if options.option_count and "pause" in str(options.get_option_at_index(0).prompt):
+                    break
+            prompts = [
+                str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+            ]
+            wanted = "train: start, pause or resume"
+            assert any(wanted in p and "space" in p for p in prompts), prompts
+            await press(pilot, "escape", "escape", "1", "ctrl+p")
+            await pilot.press(*"next op")
+            options = app.screen.query_one(OptionList)
+            for _ in range(200):  # until the search has answered
+                await pilot.pause(0.02)
+                if options.option_count and "next op" in str(options.get_option_at_index(0).prompt):
+                    break
+            assert "debug: next op" in str(options.get_option_at_index(0).prompt)
+            await pilot.press("enter")
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if isinstance(app.screen, DebugScreen):
+                    break
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, DebugScreen)
+            assert app.screen.session is not None and app.screen.session.current is not None
