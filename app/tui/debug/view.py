@@ -51,10 +51,10 @@ def status_text(session: DebugSession) -> Text:
     if marks:
         text.append(" · breakpoints: ", style="dim")
         text.append(", ".join(marks), style="red")
-    text.append(f" · batch: {session.batch.origin}", style="dim")
     weights = getattr(session, "weights", "")  # a script's pass has no weights of its own
     if weights:
         text.append(f" · {weights}", style="dim")
+    text.append(f" · batch: {session.batch.origin}", style="dim")
     return text
 
 
