@@ -6,6 +6,7 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import key_to_character
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -44,7 +45,11 @@ def keys_table(scopes=tuple(SCOPES)) -> Table:
 
 
 def _key_name(key: str) -> str:
-    return {"question_mark": "?", "slash": "/"}.get(key, key)
+    """A key as typed: "]" for right_square_bracket; named keys (space, left) keep their name."""
+    character = key_to_character(key)
+    if character and character.isprintable() and character != " ":
+        return character
+    return {"slash": "/"}.get(key, key)
 
 
 class HelpScreen(ModalScreen[None]):
