@@ -22,6 +22,7 @@ GLYPHS = {
 }
 BREAKPOINT = ("●", "bold red")
 CURRENT = "▶"
+DETAIL_WIDTH = len("  ‖g‖ 1.2e-05")  # room kept for a gradient norm before it is known
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,15 @@ class GraphList(Tree[Key]):
         for group_node in self._group_nodes:
             if group_node.data in changed_groups:
                 group_node.set_label(self._group_label(group_node.data))
+
+    def content_width(self) -> int:
+        """Columns the widest row needs, its gradient norm included (room is kept for one
+        before it is known), plus the vertical scrollbar: a pane this wide cuts nothing."""
+        if not self.rows:
+            return 0
+        op_end, shape_width = self._measure()
+        detail = max(DETAIL_WIDTH, *(2 + len(r.detail) for r in self.rows))
+        return 6 + op_end + shape_width + detail + self.styles.scrollbar_size_vertical
 
     def _measure(self) -> tuple[int, int]:
         """Widths that align the shape and detail columns: indent plus op, and shape."""

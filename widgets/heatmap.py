@@ -66,7 +66,9 @@ def strides(rows: int, cols: int, max_rows: int, max_cols: int) -> tuple[int, in
 def describe(values: np.ndarray, row_step: int = 1, col_step: int = 1) -> str:
     """A caption: the finite range, the size and any subsampling."""
     finite = values[np.isfinite(values)]
-    low, high = (f"{finite.min():.4g}", f"{finite.max():.4g}") if finite.size else ("–", "–")
+    low, high = ("–", "–")
+    if finite.size:  # + 0.0: never "-0"
+        low, high = f"{finite.min() + 0.0:.4g}", f"{finite.max() + 0.0:.4g}"
     caption = f"min {low} max {high}, {values.shape[0]}×{values.shape[1]}"
     if row_step > 1 or col_step > 1:
         caption += f", stride {row_step}×{col_step}"

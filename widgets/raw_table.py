@@ -61,7 +61,7 @@ class RawTable(ScrollView, can_focus=True):
         self.caption = ""
         if block.shape != values.shape:
             self.caption = f"showing {rows}×{cols} of {values.shape[0]}×{values.shape[1]}"
-        texts = [f"{v:.4g}" for v in block.ravel().tolist()]
+        texts = [f"{v + 0.0:.4g}" for v in block.ravel().tolist()]  # + 0.0: never "-0"
         columns = [str(col_offset + c) for c in range(cols)]
         width = max([MIN_WIDTH, *map(len, texts), *map(len, columns)])
         cell = self._cell = width + 1

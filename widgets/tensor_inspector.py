@@ -142,7 +142,8 @@ class TensorInspector(Vertical):
         self._stats = key
         text = Text(no_wrap=True, overflow="ellipsis")
         rows = [("shape", str(tuple(stats.shape)), ""), ("count", f"{stats.count:,}", "")]
-        rows += [(n, f"{getattr(stats, n):.4g}", "") for n in ("min", "max", "mean", "std", "norm")]
+        moments = ("min", "max", "mean", "std", "norm")
+        rows += [(n, f"{getattr(stats, n) + 0.0:.4g}", "") for n in moments]  # never "-0"
         rows += [
             ("NaN", f"{stats.nan_count:,}", "bold red" if stats.nan_count else ""),
             ("Inf", f"{stats.inf_count:,}", "bold red" if stats.inf_count else ""),

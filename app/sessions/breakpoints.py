@@ -70,6 +70,10 @@ class Breakpoints:
         if self._stepper is not None:
             self._stepper.add_breakpoint(node=spec.node, scope=spec.scope, when=spec.when)
 
+    def fired(self, event: Event) -> list[str]:
+        """The labels of the conditions that hold at `event`: why a run stopped there."""
+        return [s.label for s in self.specs if s.when is not None and s.when(event)]
+
     @property
     def nodes(self) -> set[int]:
         return {s.node for s in self.specs if s.node is not None and s.when is None}

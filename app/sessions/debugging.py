@@ -86,13 +86,16 @@ class DebugSession(Stepping):
             make_loss(self.loss_name)
         except (DesignError, SessionError, TypeError, ValueError) as err:
             raise DebugError(f"cannot debug {design.name!r}: {err}") from None
+        self.weights = weights_label(training)
         self._model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._modules = dict(model.named_modules())  # read for names and types only
         self._optimizer_state = optimizer.state_dict()
         self.batch = batch or self._first_batch(seed, data_dir)
         self.breakpoints = Breakpoints()
         self.overview, self.updates = self._overview()
-        self.findings = find_all(self.overview, self.updates, lambda: self._anomaly)
+        self.findings = find_all(
+            self.overview, self.updates, lambda: self._anomaly, settings.get("optimizer")
+        )
         self._vanishing_below = vanishing_below(self.overview)
         self.stepper: Stepper | None = None
         self.history: History  # the cursor over this pass's events (set by restart)
@@ -230,11 +233,37 @@ class DebugSession(Stepping):
             self.stepper.close(wait=False)
 
 
+def weights_label(training) -> str:
+    """Which weights a pass uses: the design's initial ones, or a training run's at its step."""
+    if training is None or not training.global_step:
+        return "initial weights"
+    if training.batch:  # stopped inside an epoch
+        return f"weights in epoch {training.epoch + 1}, step {training.global_step}"
+    return f"weights after epoch {training.epoch}, step {training.global_step}"
+
+
+ENGINE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(engine.__file__)))
+
+
+def source_path(filename: str) -> str:
+    """`filename` as shown in a source link: an engine file from the engine package
+    (engine/nn/linear.py), any other relative to the working directory where shorter."""
+    absolute = os.path.abspath(filename)
+    engine_dir = os.path.join(ENGINE_ROOT, "engine")
+    if os.path.commonpath([absolute, engine_dir]) == engine_dir:
+        return os.path.relpath(absolute, ENGINE_ROOT).replace(os.sep, "/")
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive
+        return filename
+    return relative if len(relative) < len(absolute) else absolute
+
+
 def _forward_line(cls: type) -> str:
     """Where a layer's forward returns its result, as "file:line: code"."""
     try:
         lines, start = inspect.getsourcelines(cls.forward)
-        path = os.path.relpath(inspect.getsourcefile(cls.forward) or "")
+        path = source_path(inspect.getsourcefile(cls.forward) or "")
     except (OSError, TypeError):
         return ""
     for offset, line in enumerate(lines):

@@ -13,6 +13,7 @@ from engine.debug import AnomalyError, NodeRecord, Stats, Trace
 DEAD_UNITS = 0.5  # a ReLU with at least this fraction of units zero for every sample is reported
 VANISHING = 1e-4  # gradient rms below this fraction of the largest parameter's: vanishing
 UPDATE_ALERT = 1.0  # an update larger than the weight it changes is reported
+HIGH_LR = {"SGD": 0.5, "Adam": 0.05, "AdamW": 0.05, "RMSprop": 0.05}  # above: a likely cause
 
 # per parameter node id: (the update's stats, ‖update‖ / ‖weight‖, lr)
 Updates = dict[int, tuple[Stats, float, float | None]]
@@ -21,7 +22,8 @@ Updates = dict[int, tuple[Stats, float, float | None]]
 @dataclass(frozen=True)
 class Finding:
     """Something wrong in the pass over the batch: `kind` is "error", "nonfinite", "dead",
-    "vanishing" or "update"; `node` the record to look at."""
+    "vanishing", "update" or "settings" (a setting likely to cause trouble soon);
+    `node` the record to look at, if any."""
 
     kind: str
     node: int | None
@@ -29,21 +31,47 @@ class Finding:
 
 
 def find_all(
-    trace: Trace, updates: Updates, anomaly: Callable[[], AnomalyError | None]
+    trace: Trace,
+    updates: Updates,
+    anomaly: Callable[[], AnomalyError | None],
+    optimizer: dict | None = None,
 ) -> list[Finding]:
     """Every finding of a traced pass; a failed forward pass is the only one then.
 
     `anomaly` runs the pass under anomaly detection; it is called only when some
-    value, gradient or update is not finite.
+    value, gradient or update is not finite. `optimizer` (the design's settings)
+    names the likely cause of dead ReLUs, or is a finding of its own when nothing
+    has gone wrong yet.
     """
     if trace.error is not None:
         return [failed_pass(trace)]
-    return (
+    found = (
         first_nonfinite(trace, updates, anomaly)
         + dead_relus(trace)
         + vanishing_gradients(trace)
         + big_updates(trace, updates)
     )
+    cause = high_lr(optimizer)
+    if not cause or any(f.kind in ("nonfinite", "update") for f in found):
+        return found  # those already say the learning rate is too large
+    if any(f.kind == "dead" for f in found):
+        return [
+            Finding(f.kind, f.node, f"{f.text}; likely cause: {cause}") if f.kind == "dead" else f
+            for f in found
+        ]
+    relus = any(r.op == "relu" for r in trace.nodes)
+    harm = "can leave ReLUs dead for good" if relus else "can make the loss jump or explode"
+    return [*found, Finding("settings", None, f"{cause}: steps that large {harm}")]
+
+
+def high_lr(optimizer: dict | None) -> str:
+    """The learning rate as a likely cause of trouble, when high for its optimizer; else ""."""
+    if not isinstance(optimizer, dict):
+        return ""
+    kind, lr = str(optimizer.get("type", "")), optimizer.get("lr")
+    if kind not in HIGH_LR or not isinstance(lr, int | float) or not lr > HIGH_LR[kind]:
+        return ""
+    return f"lr {lr:g} is high for {kind} (above {HIGH_LR[kind]:g})"
 
 
 def failed_node(trace: Trace) -> NodeRecord | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.sessions.breakpoints import Breakpoints
 from engine.debug import Event, Stepper
 
 
@@ -73,6 +74,8 @@ class Stepping:
 
     stepper: Stepper
     history: History
+    breakpoints: Breakpoints
+    _stopped_by: tuple[Event, list[str]] | None = None  # the event a resume stopped at, and why
 
     def _moved(self, event: Event) -> Event:
         return self.history.moved(event)
@@ -89,7 +92,16 @@ class Stepping:
 
     def resume(self) -> Event:
         """To the next breakpoint or the end."""
-        return self._moved(self.stepper.resume())
+        event = self._moved(self.stepper.resume())
+        self._stopped_by = (event, self.breakpoints.fired(event))
+        return event
+
+    @property
+    def conditions_fired(self) -> list[str]:
+        """The conditions that stopped the last resume, while the cursor is on that event."""
+        if self._stopped_by is None or self._stopped_by[0] is not self.history.current:
+            return []
+        return self._stopped_by[1]
 
     def run_to_node(self, node: int, phase: str | None = None) -> Event:
         """To the first event on `node` (in `phase`, when given) or the end."""

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import engine
 from app.sessions.breakpoints import Breakpoint, Breakpoints
+from app.sessions.debugging import source_path
 from app.sessions.history import History, Stepping
 from app.sessions.nodes import NodeView, Row, node_view, rows
 from app.sessions.scripts import Report, _exit_status, describe_failure, engine_as_torch
@@ -541,10 +542,7 @@ def _local_view(name: str, value) -> LocalView | None:
 
 
 def _shown(filename: str) -> str:
-    try:
-        return os.path.relpath(filename)
-    except ValueError:
-        return filename
+    return source_path(filename)
 
 
 @dataclass

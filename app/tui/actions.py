@@ -7,6 +7,7 @@ from functools import partial
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 from app.model.registry import REGISTRY
 
@@ -235,25 +236,43 @@ def actions_for(scope: str | None) -> list[Action]:
 
 
 class ActionCommands(Provider):
-    """The command palette: the active screen's actions and `layer: add <Type>` for every type."""
+    """The command palette: every screen's actions, each with its key, and `layer: add <Type>`
+    for every type. Another screen's action switches to that screen, then runs there."""
 
     def _commands(self):
         screen = self.screen
         scope = getattr(screen, "SCOPE", None)
-        for action in actions_for(scope):
-            target = self.app if action.scope == "app" else screen
-            yield action.palette, partial(target.run_action, action.method), action.description
+        modes = getattr(self.app, "MODES", {})
+        scopes = ("app", *modes) if scope in modes else ("app", scope)
+        for action in ACTIONS:
+            if action.scope not in scopes:
+                continue
+            if action.scope == "app":
+                run = partial(self.app.run_action, action.method)
+            elif action.scope == scope:
+                run = partial(screen.run_action, action.method)
+            else:
+                run = partial(self._elsewhere, action)
+            key = f"  {key_of(action.id)}" if action.key else ""
+            yield action.palette, key, run, action.description
         for type_name, layer_spec in REGISTRY.items():
             run = partial(self.app.run_action, f"add_layer('{type_name}')")
-            yield f"layer: add {type_name}", run, layer_spec.help
+            yield f"layer: add {type_name}", "", run, layer_spec.help
+
+    async def _elsewhere(self, action: Action) -> None:
+        """Switch to the screen `action` belongs to, then run it there."""
+        await self.app.switch_mode(action.scope)
+        await self.app.screen.run_action(action.method)
 
     async def discover(self) -> Hits:
-        for name, run, help_text in self._commands():
-            yield DiscoveryHit(name, run, help=help_text)
+        for name, key, run, help_text in self._commands():
+            shown = Content(name) + Content.styled(key, "bold")
+            yield DiscoveryHit(shown, run, text=name, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, run, help_text in self._commands():
+        for name, key, run, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), run, help=help_text)
+                shown = matcher.highlight(name) + Content.styled(key, "bold")
+                yield Hit(score, shown, run, text=name, help=help_text)

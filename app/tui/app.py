@@ -19,7 +19,7 @@ from app.tui.debug.screen import DebugScreen
 from app.tui.dialogs.choose import ChooseScreen
 from app.tui.dialogs.confirm import ConfirmScreen
 from app.tui.dialogs.export import ExportDialog
-from app.tui.dialogs.help import HelpScreen
+from app.tui.dialogs.help import SCREENS, HelpScreen, scopes_for
 from app.tui.dialogs.open import OpenDialog
 from app.tui.dialogs.prompt import PromptScreen
 from app.tui.state import BadBatchKept, CheckpointSaved, RunStarted, SharedState
@@ -162,10 +162,11 @@ class StepgradApp(App[int]):
 
     # ----- actions -------------------------------------------------------------------
     def action_help(self) -> None:
-        # built once and kept: composing its table of keys took 80 ms a time
-        if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(), "help")
-        self.push_screen("help")
+        # built once a screen and kept: composing its table of keys took 80 ms a time
+        mode = self.current_mode if self.current_mode in SCREENS else "build"
+        if not self.is_screen_installed(f"help-{mode}"):
+            self.install_screen(HelpScreen(scopes_for(mode)), f"help-{mode}")
+        self.push_screen(f"help-{mode}")
 
     def action_add_layer(self, type_name: str) -> None:
         self.switch_mode("build")

@@ -39,6 +39,9 @@ PHASE_TAB = {"forward": "value", "backward": "grad", "update": "update"}
 PAUSE_POLL_S = 0.05  # how often the wait for a run's pause looks whether it was cancelled
 
 
+GRAPH_SHARE = 0.6  # the most of the screen's width the graph pane takes
+
+
 class DebugScreen(Screen):
     """Draws what a DebugSession knows; every key moves the session, then the screen redraws."""
 
@@ -93,6 +96,18 @@ class DebugScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.open_session()
+
+    def on_resize(self) -> None:
+        self._fit_graph_pane()
+
+    def _fit_graph_pane(self) -> None:
+        """Make the graph pane as wide as its rows, gradient norms included, up to
+        GRAPH_SHARE of the screen (the inspector keeps the rest); never under 30 columns."""
+        pane, graph = self.query_one("#graph-pane"), self.query_one("#graph", GraphList)
+        wanted = graph.content_width() + 1  # the border
+        width = max(30, min(wanted, int(self.size.width * GRAPH_SHARE)))
+        if pane.styles.width is None or pane.styles.width.value != width:
+            pane.styles.width = width
 
     def on_unmount(self) -> None:
         if self.session is not None:
@@ -172,6 +187,7 @@ class DebugScreen(Screen):
         graph = self.query_one("#graph", GraphList)
         rows = session.rows()
         graph.show([graph_row(r) for r in rows])
+        self._fit_graph_pane()
         self._scope_of = {  # the graph list names a group by its labels
             tuple(group_label(g) for g in r.groups[:i]): scope_of(r.groups[:i])
             for r in rows

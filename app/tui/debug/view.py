@@ -19,6 +19,7 @@ FINDING_STYLE = {
     "dead": "yellow",
     "vanishing": "magenta",
     "update": "yellow",
+    "settings": "yellow",
 }
 
 
@@ -37,6 +38,9 @@ def status_text(session: DebugSession) -> Text:
     if history:
         where = f"event {session.cursor + 1}/{len(history)}"
         text.append(f" · {where}" + ("" if session.live else " (history)"), style="dim")
+    fired = session.conditions_fired
+    if fired:
+        text.append(" · stopped by " + ", ".join(fired), style="bold red")
     text.append("\n")
     cap = f"history {megabytes(session.history_bytes)} of {megabytes(session.value_cap)} cap"
     if session.stepper.history_dropped:
@@ -47,6 +51,9 @@ def status_text(session: DebugSession) -> Text:
     if marks:
         text.append(" · breakpoints: ", style="dim")
         text.append(", ".join(marks), style="red")
+    weights = getattr(session, "weights", "")  # a script's pass has no weights of its own
+    if weights:
+        text.append(f" · {weights}", style="dim")
     text.append(f" · batch: {session.batch.origin}", style="dim")
     return text
 

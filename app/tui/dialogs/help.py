@@ -6,13 +6,25 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import key_to_character
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from app.tui.actions import ACTIONS
 
 SCOPES = {"app": "Everywhere", "build": "Build screen"}
-TITLES = {**SCOPES, "debug": "Debug screen", "script": "Debug screen, on a script"}
+TITLES = {
+    **SCOPES,
+    "train": "Train screen",
+    "debug": "Debug screen",
+    "script": "Debug screen, on a script",
+}
+SCREENS = ("build", "train", "debug")  # the app's screens, as their actions' scope
+
+
+def scopes_for(screen: str) -> tuple[str, ...]:
+    """The current screen's keys first, then those that work everywhere, then the others'."""
+    return (screen, "app", *(s for s in SCREENS if s != screen))
 
 
 def keys_table(scopes=tuple(SCOPES)) -> Table:
@@ -33,11 +45,16 @@ def keys_table(scopes=tuple(SCOPES)) -> Table:
 
 
 def _key_name(key: str) -> str:
-    return {"question_mark": "?", "slash": "/"}.get(key, key)
+    """A key as typed: "]" for right_square_bracket; named keys (space, left) keep their name."""
+    character = key_to_character(key)
+    if character and character.isprintable() and character != " ":
+        return character
+    return {"slash": "/"}.get(key, key)
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys, grouped by where they work; any of Escape, q or ? closes it."""
+    """The keys, grouped by where they work; any of Escape, q or ? closes it, and the
+    arrows, Page Up/Down, Home and End scroll it."""
 
     CSS_PATH = "dialog.tcss"
     BINDINGS = [
@@ -49,6 +66,9 @@ class HelpScreen(ModalScreen[None]):
         self.scopes = scopes
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
+        with VerticalScroll(classes="dialog", id="help-keys"):
             yield Static("[b]stepgrad keys[/b]  (Escape closes)", classes="question")
             yield Static(keys_table(self.scopes))
+
+    def on_mount(self) -> None:
+        self.query_one("#help-keys").focus()  # the keys scroll it

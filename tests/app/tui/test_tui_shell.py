@@ -50,8 +50,11 @@ async def test_number_keys_switch_screens_and_help_lists_every_binding(tmp_path)
         help_screen = app.screen
         await pilot.press("escape")
         assert app.screen.SCOPE == "build"
-        await pilot.press("2", "question_mark")  # the same help, from another screen
+        await pilot.press("question_mark")  # the same help again: built once a screen
         assert app.screen is help_screen
+        await pilot.press("escape", "2", "question_mark")  # the Train screen's keys first
+        assert isinstance(app.screen, HelpScreen) and app.screen is not help_screen
+        assert app.screen.scopes[0] == "train"
         await pilot.press("q")
         assert isinstance(app.screen, TrainScreen)
 
