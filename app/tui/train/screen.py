@@ -85,6 +85,7 @@ class TrainScreen(Screen):
         self.session: TrainingSession | None = None
         self.monitor: Monitor | None = None
         self.latest: BatchReport | None = None
+        self.nonfinite: NonFiniteReport | None = None  # the batch that stopped this run
         self.run_epochs = 0  # the epochs the current run goes to
         self.finished = threading.Event()  # clear while a worker trains
         self.finished.set()
@@ -140,6 +141,11 @@ class TrainScreen(Screen):
             return "ready"
         if self.running and self.session.paused:
             return "paused"
+        if self.session.status == "nonfinite" and self.nonfinite is not None:
+            bad = self.nonfinite
+            return (
+                f"non-finite loss at epoch {bad.epoch} batch {bad.batch} (step {bad.global_step})"
+            )
         return {"nonfinite": "non-finite loss"}.get(self.session.status, self.session.status)
 
     def _epochs_wanted(self) -> int:
@@ -157,6 +163,8 @@ class TrainScreen(Screen):
         epochs = self.run_epochs if self.running else self._epochs_wanted()
         batch_size = self.session.batch_size if self.session else 1
         text = progress_text(self.run_status, epochs, self.latest, self.show_timing, batch_size)
+        if self.session is not None and self.session.status == "nonfinite" and self.nonfinite:
+            text = f"{self.run_status} · loss {self.nonfinite.loss} · {epochs} epochs"
         self.query_one("#progress", Static).update(text, layout=False)  # fixed height: no layout
 
     def show_alert(self, text: Text | str | None) -> None:
@@ -202,6 +210,7 @@ class TrainScreen(Screen):
         if event.latest is not None:
             self.latest = event.latest
         if isinstance(report, NonFiniteReport):
+            self.nonfinite = report
             self.post_message(BadBatchKept(self.session.bad_batch))
             self.show_alert(
                 Text.assemble(
@@ -256,6 +265,9 @@ class TrainScreen(Screen):
         self.show_alert(None)
         self._show_kind(str(design.training.get("dataset")))
         self.query_one("#health", Static).update("", layout=False)
+        self.query_one("#confusion", Static).update("")  # every view is of this run
+        self.query_one(ImageStrip).show(())
+        self.nonfinite = None
         self.show_curves()
         return True
 

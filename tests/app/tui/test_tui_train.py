@@ -364,3 +364,29 @@ async def test_opening_debug_mid_run_leaves_a_seeded_run_as_it_would_have_been(t
     expected = weights(straight.model)
     assert trained.keys() == expected.keys()
     assert all(np.array_equal(trained[k], expected[k]) for k in expected)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+async def test_the_status_line_names_the_batch_and_step_of_the_non_finite_loss(tmp_path):
+    app = app_on("exploding_lr", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        bad = screen.session.bad_batch
+        line = str(screen.query_one("#progress").render())
+        assert screen.nonfinite is not None
+        where = f"batch {screen.nonfinite.batch} (step {screen.nonfinite.global_step})"
+        assert line.startswith("non-finite loss at epoch") and where in line, line
+        assert bad is not None
+
+
+async def test_a_new_run_clears_the_last_runs_confusion_and_worst_images(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=1)
+        screen.query_one("#confusion", Static).update("old confusion")
+        screen.query_one(ImageStrip).examples = ("old",)
+        assert screen._new_session()
+        assert str(screen.query_one("#confusion").render()) == ""
+        assert screen.query_one(ImageStrip).examples == ()
