@@ -208,6 +208,7 @@ ACTIONS: tuple[Action, ...] = (
         "train",
         "unfocus",
     ),
+    Action("train.log_y", "y", "Log y", "train: log or linear loss axis", "train", "toggle_log"),
 )
 
 

@@ -356,6 +356,9 @@ class TrainScreen(Screen):
             self.session.request_pause()
         self.show_progress()
 
+    def action_toggle_log(self) -> None:
+        self.query_one("#loss-plot", LinePlot).toggle_log()
+
     def action_stop(self) -> None:
         if self.running:
             self.session.request_stop()

@@ -24,7 +24,7 @@ from engine.utils.data import DataLoader, TensorDataset
 from tests.app.tui.tui_helpers import app_on
 from widgets.decision_map import DecisionMap
 from widgets.image_strip import ImageStrip, caption
-from widgets.plots import LinePlot
+from widgets.plots import LinePlot, Series, compact
 
 
 async def wait_for(condition, timeout: float = 20.0) -> None:
@@ -390,3 +390,26 @@ async def test_a_new_run_clears_the_last_runs_confusion_and_worst_images(tmp_pat
         assert screen._new_session()
         assert str(screen.query_one("#confusion").render()) == ""
         assert screen.query_one(ImageStrip).examples == ()
+
+
+async def test_a_loss_spanning_decades_gets_a_log_axis_with_short_labels_y_toggles_it(tmp_path):
+    assert [compact(v) for v in (1e31, 2.5e-7, 0.25, 1500.0, 0)] == [
+        "1e31",
+        "2e-7",
+        "0.25",
+        "1500",
+        "0",
+    ]
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app)
+        plot = screen.query_one("#loss-plot", LinePlot)
+        plot.show([Series("train", (1, 2, 3, 4), (1e31, 1e10, 1.0, 0.5), color="cyan")])
+        await pilot.pause()
+        assert plot.uses_log()
+        shot = app.export_screenshot()
+        assert "1e27" in shot and "e+" not in shot
+        await pilot.press("y")
+        assert not plot.uses_log()
+        await pilot.press("y")
+        assert plot.uses_log()
