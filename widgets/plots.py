@@ -106,12 +106,10 @@ class LinePlot(PlotextPlot):
         plt.clear_data()
         plt.title(self.plot_title)
         plt.xlabel(self.xlabel)
-        top = -math.inf
         for line in self.series:
             if not line.xs:
                 continue
             plt.plot(line.xs, line.ys, label=line.label, color=line.color, marker=line.marker)
-            top = max([top, *(y for y in line.ys if math.isfinite(y))])
         ys = [y for line in self.series for y in line.ys if math.isfinite(y)]
         log = self.uses_log()
         plt.yscale("log" if log else "linear")
@@ -120,5 +118,5 @@ class LinePlot(PlotextPlot):
             plt.yticks(ticks, [compact(t) for t in ticks])
         for mark in self.marks:
             plt.vline(mark.x, "red")
-            if math.isfinite(top):
-                plt.text(mark.label, mark.x, top, color="red")
+            if ys:  # at the bottom: the legend sits at the top
+                plt.text(mark.label, mark.x, min(ys), color="red")

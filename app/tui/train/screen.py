@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -392,6 +393,10 @@ class TrainScreen(Screen):
             self.app.editor.set_training(key, value)
             return
         self.session.set_lr(value["lr"])
+        self.app.editor.set_training(key, value)  # the settings panel shows it at once
+        if self.latest is not None:
+            self.latest = dataclasses.replace(self.latest, lr=value["lr"])
+        self.show_progress()
         self.show_curves()
         self.notify(f"lr {value['lr']:g} from the next batch on", timeout=3)
 

@@ -413,3 +413,21 @@ async def test_a_loss_spanning_decades_gets_a_log_axis_with_short_labels_y_toggl
         assert not plot.uses_log()
         await pilot.press("y")
         assert plot.uses_log()
+
+
+async def test_an_lr_set_while_paused_shows_at_once_and_its_mark_keeps_the_legend(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=10_000)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 20)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.paused and screen.latest is not None)
+        await answer_prompt(pilot, "l", "0.0042")
+        await pilot.pause()
+        assert "lr 0.0042" in str(screen.query_one("#progress").render())
+        assert app.editor.design.training["optimizer"]["lr"] == 0.0042
+        shot = app.export_screenshot()
+        assert "train (smoothed)" in shot.replace("&#160;", " ")
+        await send_keys(app, "s")
+        await wait_for(lambda: not screen.running)
