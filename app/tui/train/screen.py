@@ -86,6 +86,7 @@ class TrainScreen(Screen):
         self.session: TrainingSession | None = None
         self.monitor: Monitor | None = None
         self.latest: BatchReport | None = None
+        self.pace: float | None = None  # steps per second while watching; None: full speed
         self.nonfinite: NonFiniteReport | None = None  # the batch that stopped this run
         self.run_epochs = 0  # the epochs the current run goes to
         self.finished = threading.Event()  # clear while a worker trains
@@ -256,6 +257,7 @@ class TrainScreen(Screen):
         if self.monitor is not None:
             self.monitor.close()
         self.session, self.latest = session, None
+        session.steps_per_second = self.pace
         self.post_message(RunStarted(session))  # the Debug screen copies its weights
         self.monitor = Monitor(session.model, every=self.health_every)
         session.step_hooks.append(self.monitor.step)
@@ -356,6 +358,18 @@ class TrainScreen(Screen):
         else:
             self.session.request_pause()
         self.show_progress()
+
+    def action_step_once(self) -> None:
+        if self.session is not None and self.running and self.session.paused:
+            self.session.step_once()
+
+    def action_speed(self) -> None:
+        """Cycle the pace: as fast as it goes, then 20, 5 and 1 steps per second."""
+        paces = (None, 20.0, 5.0, 1.0)
+        self.pace = paces[(paces.index(self.pace) + 1) % len(paces)]
+        if self.session is not None:
+            self.session.steps_per_second = self.pace
+        self.notify(f"speed: {'max' if self.pace is None else f'{self.pace:g} steps/s'}", timeout=2)
 
     def action_toggle_log(self) -> None:
         self.query_one("#loss-plot", LinePlot).toggle_log()

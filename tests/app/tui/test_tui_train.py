@@ -431,3 +431,23 @@ async def test_an_lr_set_while_paused_shows_at_once_and_its_mark_keeps_the_legen
         assert "train (smoothed)" in shot.replace("&#160;", " ")
         await send_keys(app, "s")
         await wait_for(lambda: not screen.running)
+
+
+async def test_v_sets_the_pace_and_dot_steps_one_batch_from_a_pause(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=10_000)
+        await pilot.press("v")
+        assert screen.pace == 20.0
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 0)
+        assert screen.session.steps_per_second == 20.0
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.paused and screen.session.wait_paused(0))
+        step = screen.session.global_step
+        await pilot.press("full_stop")
+        await wait_for(lambda: screen.session.global_step == step + 1)
+        await wait_for(lambda: screen.session.paused and screen.session.wait_paused(0))
+        assert screen.session.global_step == step + 1
+        await send_keys(app, "s")
+        await wait_for(lambda: not screen.running)
