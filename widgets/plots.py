@@ -43,12 +43,14 @@ def compact(value: float) -> str:
 
 def y_ticks(low: float, high: float, log: bool, count: int = 5) -> list[float]:
     """Evenly spread ticks from `low` to `high` (by powers of ten on a log axis)."""
-    if log:
+    if log and high / low >= 100:
         first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
         step = max(1, math.ceil((last - first) / count))
         return [10.0**e for e in range(first, last + 1, step)]
     if high == low:
         return [low]
+    if log:  # within two decades: evenly spread on the log axis
+        return [low * (high / low) ** (i / (count - 1)) for i in range(count)]
     return [low + (high - low) * i / (count - 1) for i in range(count)]
 
 
