@@ -28,6 +28,32 @@ class Mark:
     label: str
 
 
+LOG_SPAN = 1e3  # values spanning this factor are drawn on a log axis
+
+
+def compact(value: float) -> str:
+    """A short axis label: 0.25, 1.5k, 1e31."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        mantissa, exponent = f"{value:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.4g}"
+
+
+def y_ticks(low: float, high: float, log: bool, count: int = 5) -> list[float]:
+    """Evenly spread ticks from `low` to `high` (by powers of ten on a log axis)."""
+    if log and high / low >= 100:
+        first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+        step = max(1, math.ceil((last - first) / count))
+        return [10.0**e for e in range(first, last + 1, step)]
+    if high == low:
+        return [low]
+    if log:  # within two decades: evenly spread on the log axis
+        return [low * (high / low) ** (i / (count - 1)) for i in range(count)]
+    return [low + (high - low) * i / (count - 1) for i in range(count)]
+
+
 class LinePlot(PlotextPlot):
     """Shows the lines and marks it is given through `show`; it redraws only when they change."""
 
@@ -41,6 +67,7 @@ class LinePlot(PlotextPlot):
         self.marks: tuple[Mark, ...] = ()
         self.plot_title, self.xlabel = title, xlabel
         self._rendered: tuple[tuple, object] | None = None  # (what it shows, its rendering)
+        self.log_y: bool | None = None  # None: log when the values span LOG_SPAN or more
         self._draw()
 
     def show(self, series: Sequence[Series], marks: Sequence[Mark] = ()) -> None:
@@ -52,13 +79,26 @@ class LinePlot(PlotextPlot):
         self._draw()
         self.refresh()
 
+    def toggle_log(self) -> None:
+        """Switch the y axis between log and linear (from whichever it shows now)."""
+        self.log_y = not self.uses_log()
+        self._draw()
+        self._rendered = None
+        self.refresh()
+
+    def uses_log(self) -> bool:
+        if self.log_y is not None:
+            return self.log_y
+        ys = [y for line in self.series for y in line.ys if math.isfinite(y)]
+        return bool(ys) and min(ys) > 0 and max(ys) / min(ys) >= LOG_SPAN
+
     def render(self):
         """The plot, built again only when the lines, the size or the theme have changed.
 
         plotext builds a plot in 10-20 ms; a screen repaints a plot that has not changed
         whenever something above it closes (a dialog, the help) or lays out.
         """
-        key = (self.series, self.marks, self.size, self.app.theme)
+        key = (self.series, self.marks, self.size, self.app.theme, self.log_y)
         if self._rendered is None or self._rendered[0] != key:
             self._rendered = (key, super().render())
         return self._rendered[1]
@@ -68,13 +108,17 @@ class LinePlot(PlotextPlot):
         plt.clear_data()
         plt.title(self.plot_title)
         plt.xlabel(self.xlabel)
-        top = -math.inf
         for line in self.series:
             if not line.xs:
                 continue
             plt.plot(line.xs, line.ys, label=line.label, color=line.color, marker=line.marker)
-            top = max([top, *(y for y in line.ys if math.isfinite(y))])
+        ys = [y for line in self.series for y in line.ys if math.isfinite(y)]
+        log = self.uses_log()
+        plt.yscale("log" if log else "linear")
+        if ys:
+            ticks = y_ticks(min(ys), max(ys), log)
+            plt.yticks(ticks, [compact(t) for t in ticks])
         for mark in self.marks:
             plt.vline(mark.x, "red")
-            if math.isfinite(top):
-                plt.text(mark.label, mark.x, top, color="red")
+            if ys:  # at the bottom: the legend sits at the top
+                plt.text(mark.label, mark.x, min(ys), color="red")

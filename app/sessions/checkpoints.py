@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import ctypes
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -29,6 +31,8 @@ FILES = ("weights.npz", "optimizer.npz", "metrics.json", "design.json", "session
 JSON_BYTES = 2**20  # session.json and manifest.json: a few hundred bytes
 METRICS_BYTES = 256 * 2**20  # metrics.json: every batch's loss, some 20 bytes each
 JSON_DEPTH = 8
+CURVES = "metrics.csv"  # the curves for a spreadsheet; not read back, so not in the manifest
+CURVE_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
 
 def write(session: TrainingSession, folder: Path) -> Path:
@@ -63,6 +67,7 @@ def write(session: TrainingSession, folder: Path) -> Path:
             "losses": session.losses,
         }
         write_atomic(staging / "metrics.json", json.dumps(metrics) + "\n")
+        write_atomic(staging / CURVES, curves_csv(session.history))
         write_atomic(staging / "design.json", session.design.to_json())
         position = {
             "format": CHECKPOINT_FORMAT,
@@ -205,7 +210,18 @@ def _replaceable(folder: Path) -> bool:
     if not folder.is_dir():
         return False
     names = {p.name for p in folder.iterdir()}
-    return names <= set(FILES) | {MANIFEST}
+    return names <= set(FILES) | {MANIFEST, CURVES}
+
+
+def curves_csv(history: list[dict]) -> str:
+    """One line per finished epoch: epoch, global step, train and val loss/acc, lr."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CURVE_COLUMNS)
+    for row in history:
+        values = {**row, "step": row.get("global_step")}
+        writer.writerow("" if values.get(c) is None else values[c] for c in CURVE_COLUMNS)
+    return out.getvalue()
 
 
 def _put_in_place(staging: Path, folder: Path) -> None:

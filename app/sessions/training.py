@@ -104,13 +104,21 @@ class TrainingSession:
         self._way_until = 0.0
         self._lock = threading.Lock()
         self._pending_lr: float | None = None
+        self.steps_per_second: float | None = None  # a cap for watching it learn; None: no cap
+        self._one_step = False  # paused again after the next batch
         self._running = False
         self._last_report = -math.inf
+        self._last_step = -math.inf
 
     # ----- control, from any thread --------------------------------------
     def request_pause(self) -> None:
         """Block the running thread after the current batch until `resume` or `request_stop`."""
         self._gate.clear()
+
+    def step_once(self) -> None:
+        """From a pause: train one batch, report it, and pause again."""
+        self._one_step = True
+        self._gate.set()
 
     def wait_paused(self, timeout: float | None = None) -> bool:
         """Wait until the run is held between batches or not running; False on timeout.
@@ -241,8 +249,21 @@ class TrainingSession:
             self.losses.append(value)
             self._count(out, target, value, len(y))
             samples += len(y)
+            one_step, self._one_step = self._one_step, False
+            if one_step:
+                self._gate.clear()
+            if self.steps_per_second:
+                self._stop.wait(
+                    max(0.0, self._last_step + 1 / self.steps_per_second - time.perf_counter())
+                )
             now = time.perf_counter()
-            if self.batch == batches or now - self._last_report >= self.report_interval:
+            self._last_step = now
+            if (
+                one_step
+                or self.steps_per_second
+                or self.batch == batches
+                or now - self._last_report >= self.report_interval
+            ):
                 self._last_report = now
                 elapsed = now - start
                 on_report(

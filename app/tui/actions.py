@@ -209,6 +209,19 @@ ACTIONS: tuple[Action, ...] = (
         "train",
         "unfocus",
     ),
+    Action("train.log_y", "y", "Log y", "train: log or linear loss axis", "train", "toggle_log"),
+    Action(
+        "train.step",
+        "full_stop",
+        "Step",
+        "train: one batch, from a pause",
+        "train",
+        "step_once",
+        key_display=".",
+    ),
+    Action(
+        "train.speed", "v", "Speed", "train: steps per second (max, 20, 5, 1)", "train", "speed"
+    ),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -85,6 +86,8 @@ class TrainScreen(Screen):
         self.session: TrainingSession | None = None
         self.monitor: Monitor | None = None
         self.latest: BatchReport | None = None
+        self.pace: float | None = None  # steps per second while watching; None: full speed
+        self.nonfinite: NonFiniteReport | None = None  # the batch that stopped this run
         self.run_epochs = 0  # the epochs the current run goes to
         self.finished = threading.Event()  # clear while a worker trains
         self.finished.set()
@@ -140,6 +143,11 @@ class TrainScreen(Screen):
             return "ready"
         if self.running and self.session.paused:
             return "paused"
+        if self.session.status == "nonfinite" and self.nonfinite is not None:
+            bad = self.nonfinite
+            return (
+                f"non-finite loss at epoch {bad.epoch} batch {bad.batch} (step {bad.global_step})"
+            )
         return {"nonfinite": "non-finite loss"}.get(self.session.status, self.session.status)
 
     def _epochs_wanted(self) -> int:
@@ -157,6 +165,8 @@ class TrainScreen(Screen):
         epochs = self.run_epochs if self.running else self._epochs_wanted()
         batch_size = self.session.batch_size if self.session else 1
         text = progress_text(self.run_status, epochs, self.latest, self.show_timing, batch_size)
+        if self.session is not None and self.session.status == "nonfinite" and self.nonfinite:
+            text = f"{self.run_status} · loss {self.nonfinite.loss} · {epochs} epochs"
         self.query_one("#progress", Static).update(text, layout=False)  # fixed height: no layout
 
     def show_alert(self, text: Text | str | None) -> None:
@@ -202,6 +212,7 @@ class TrainScreen(Screen):
         if event.latest is not None:
             self.latest = event.latest
         if isinstance(report, NonFiniteReport):
+            self.nonfinite = report
             self.post_message(BadBatchKept(self.session.bad_batch))
             self.show_alert(
                 Text.assemble(
@@ -246,6 +257,7 @@ class TrainScreen(Screen):
         if self.monitor is not None:
             self.monitor.close()
         self.session, self.latest = session, None
+        session.steps_per_second = self.pace
         self.post_message(RunStarted(session))  # the Debug screen copies its weights
         self.monitor = Monitor(session.model, every=self.health_every)
         session.step_hooks.append(self.monitor.step)
@@ -256,6 +268,9 @@ class TrainScreen(Screen):
         self.show_alert(None)
         self._show_kind(str(design.training.get("dataset")))
         self.query_one("#health", Static).update("", layout=False)
+        self.query_one("#confusion", Static).update("")  # every view is of this run
+        self.query_one(ImageStrip).show(())
+        self.nonfinite = None
         self.show_curves()
         return True
 
@@ -344,6 +359,21 @@ class TrainScreen(Screen):
             self.session.request_pause()
         self.show_progress()
 
+    def action_step_once(self) -> None:
+        if self.session is not None and self.running and self.session.paused:
+            self.session.step_once()
+
+    def action_speed(self) -> None:
+        """Cycle the pace: as fast as it goes, then 20, 5 and 1 steps per second."""
+        paces = (None, 20.0, 5.0, 1.0)
+        self.pace = paces[(paces.index(self.pace) + 1) % len(paces)]
+        if self.session is not None:
+            self.session.steps_per_second = self.pace
+        self.notify(f"speed: {'max' if self.pace is None else f'{self.pace:g} steps/s'}", timeout=2)
+
+    def action_toggle_log(self) -> None:
+        self.query_one("#loss-plot", LinePlot).toggle_log()
+
     def action_stop(self) -> None:
         if self.running:
             self.session.request_stop()
@@ -377,6 +407,10 @@ class TrainScreen(Screen):
             self.app.editor.set_training(key, value)
             return
         self.session.set_lr(value["lr"])
+        self.app.editor.set_training(key, value)  # the settings panel shows it at once
+        if self.latest is not None:
+            self.latest = dataclasses.replace(self.latest, lr=value["lr"])
+        self.show_progress()
         self.show_curves()
         self.notify(f"lr {value['lr']:g} from the next batch on", timeout=3)
 

@@ -24,7 +24,7 @@ from engine.utils.data import DataLoader, TensorDataset
 from tests.app.tui.tui_helpers import app_on
 from widgets.decision_map import DecisionMap
 from widgets.image_strip import ImageStrip, caption
-from widgets.plots import LinePlot
+from widgets.plots import LinePlot, Series, compact
 
 
 async def wait_for(condition, timeout: float = 20.0) -> None:
@@ -364,3 +364,90 @@ async def test_opening_debug_mid_run_leaves_a_seeded_run_as_it_would_have_been(t
     expected = weights(straight.model)
     assert trained.keys() == expected.keys()
     assert all(np.array_equal(trained[k], expected[k]) for k in expected)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+async def test_the_status_line_names_the_batch_and_step_of_the_non_finite_loss(tmp_path):
+    app = app_on("exploding_lr", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        bad = screen.session.bad_batch
+        line = str(screen.query_one("#progress").render())
+        assert screen.nonfinite is not None
+        where = f"batch {screen.nonfinite.batch} (step {screen.nonfinite.global_step})"
+        assert line.startswith("non-finite loss at epoch") and where in line, line
+        assert bad is not None
+
+
+async def test_a_new_run_clears_the_last_runs_confusion_and_worst_images(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=1)
+        screen.query_one("#confusion", Static).update("old confusion")
+        screen.query_one(ImageStrip).examples = ("old",)
+        assert screen._new_session()
+        assert str(screen.query_one("#confusion").render()) == ""
+        assert screen.query_one(ImageStrip).examples == ()
+
+
+async def test_a_loss_spanning_decades_gets_a_log_axis_with_short_labels_y_toggles_it(tmp_path):
+    assert [compact(v) for v in (1e31, 2.5e-7, 0.25, 1500.0, 0)] == [
+        "1e31",
+        "2e-7",
+        "0.25",
+        "1500",
+        "0",
+    ]
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app)
+        plot = screen.query_one("#loss-plot", LinePlot)
+        plot.show([Series("train", (1, 2, 3, 4), (1e31, 1e10, 1.0, 0.5), color="cyan")])
+        await pilot.pause()
+        assert plot.uses_log()
+        shot = app.export_screenshot()
+        assert "1e27" in shot and "e+" not in shot
+        await pilot.press("y")
+        assert not plot.uses_log()
+        await pilot.press("y")
+        assert plot.uses_log()
+
+
+async def test_an_lr_set_while_paused_shows_at_once_and_its_mark_keeps_the_legend(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=10_000)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 20)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.paused and screen.latest is not None)
+        await answer_prompt(pilot, "l", "0.0042")
+        await pilot.pause()
+        assert "lr 0.0042" in str(screen.query_one("#progress").render())
+        assert app.editor.design.training["optimizer"]["lr"] == 0.0042
+        shot = app.export_screenshot()
+        assert "train (smoothed)" in shot.replace("&#160;", " ")
+        await send_keys(app, "s")
+        await wait_for(lambda: not screen.running)
+
+
+async def test_v_sets_the_pace_and_dot_steps_one_batch_from_a_pause(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_train(pilot, app, epochs=10_000)
+        await pilot.press("v")
+        assert screen.pace == 20.0
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 0)
+        assert screen.session.steps_per_second == 20.0
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.paused and screen.session.wait_paused(0))
+        step = screen.session.global_step
+        await pilot.press("full_stop")
+        await wait_for(lambda: screen.session.global_step == step + 1)
+        await wait_for(lambda: screen.session.paused and screen.session.wait_paused(0))
+        assert screen.session.global_step == step + 1
+        await send_keys(app, "s")
+        await wait_for(lambda: not screen.running)
