@@ -14,7 +14,11 @@ class ConfirmScreen(ModalScreen[str | None]):
     """Dismisses with the id of the answer chosen; Escape dismisses with None."""
 
     CSS_PATH = "dialog.tcss"
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("left", "move(-1)", "Previous answer", show=False),
+        Binding("right", "move(1)", "Next answer", show=False),
+    ]
 
     def __init__(self, question: str, answers: list[tuple[str, str, str]], **kwargs) -> None:
         """`answers`: (id, label, variant) for each button, the first one focused."""
@@ -30,6 +34,12 @@ class ConfirmScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()
+
+    def action_move(self, step: int) -> None:
+        """Focus the answer `step` buttons along from the focused one, wrapping at the ends."""
+        buttons = list(self.query(Button))
+        here = buttons.index(self.focused) if self.focused in buttons else 0
+        buttons[(here + step) % len(buttons)].focus()
 
     @on(Button.Pressed)
     def _answer(self, event: Button.Pressed) -> None:
