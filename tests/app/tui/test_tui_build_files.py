@@ -30,3 +30,42 @@ async def test_left_and_right_move_between_confirm_answers(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
     assert answers == ["c"]
+
+
+async def test_ctrl_n_offers_a_blank_design(tmp_path):
+    app = app_on("cnn_digits", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press("home", "enter")
+        await pilot.pause()
+        assert app.editor.design.layers == []
+        assert app.editor.path is None
+
+
+async def test_unsaved_changes_default_to_cancel_and_name_the_problems(tmp_path):
+    app = app_on("shape_mismatch", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.editor.modified = True
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.focused.id == "answer-cancel"
+        assert "1 problem" in str(app.screen.query_one(".question").render())
+        await pilot.press("enter")  # Cancel: nothing is written
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.editor.modified
+
+
+async def test_saving_a_design_with_problems_says_so(tmp_path):
+    app = app_on("shape_mismatch", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.editor.modified = True
+        await app.action_save().wait()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("1 problem" in m for m in messages), messages
