@@ -40,6 +40,7 @@ class StepgradApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "stepgrad"
+    export_target = "engine"  # the export dialog's target the last time it closed
     BINDINGS = bindings_for("app")
     COMMANDS = {ActionCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
@@ -237,8 +238,12 @@ class StepgradApp(App[int]):
         elif name is not None:
             self.use_editor(editor_from_sample(name))
 
-    def action_export(self, target: str = "engine") -> None:
-        self.push_screen(ExportDialog(self.editor.design, target, self.state.trained_weights))
+    def action_export(self, target: str | None = None) -> None:
+        """The export dialog, on `target` or else the target chosen the last time."""
+        dialog = ExportDialog(
+            self.editor.design, target or self.export_target, self.state.trained_weights
+        )
+        self.push_screen(dialog, lambda _: setattr(self, "export_target", dialog.target))
 
     @work
     async def action_quit_app(self) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button
+from textual.widgets import Button, Checkbox, Input, RadioSet
 
 from app.tui.dialogs.confirm import ConfirmScreen
+from app.tui.dialogs.export import ExportDialog
 from tests.app.tui.tui_helpers import app_on
 
 
@@ -69,3 +70,48 @@ async def test_saving_a_design_with_problems_says_so(tmp_path):
         await pilot.pause()
         messages = [n.message for n in app._notifications]
         assert any("1 problem" in m for m in messages), messages
+
+
+async def test_export_dialog_keeps_its_path_from_a_space_and_remembers_the_target(tmp_path):
+    app = app_on("cnn_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        dialog = app.screen
+        path = dialog.query_one("#export-path", Input).value
+        assert path == "cnn_digits_engine.py"
+        assert not isinstance(app.focused, Input)
+        await pilot.press("space")
+        assert dialog.query_one("#export-path", Input).value != ""
+        dialog.query_one("#export-target", RadioSet).focus()
+        await pilot.press("down", "enter")  # PyTorch
+        await pilot.pause()
+        assert dialog.target == "torch"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert app.screen.target == "torch"
+        assert app.screen.query_one("#export-path", Input).value == "cnn_digits_torch.py"
+
+
+async def test_export_weights_box_says_its_state_and_the_preview_names_the_file_written(
+    tmp_path,
+):
+    app = app_on("cnn_digits", tmp_path)
+    weights = tmp_path / "runs" / "cnn_digits" / "weights.npz"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.push_screen(ExportDialog(app.editor.design, "engine", weights))
+        await pilot.pause()
+        dialog = app.screen
+        box = dialog.query_one("#export-weights", Checkbox)
+        assert "no" in str(box.label)
+        box.value = True
+        await pilot.pause()
+        assert "yes" in str(box.label)
+        dialog.query_one("#export-path", Input).value = str(tmp_path / "out" / "model.py")
+        await pilot.pause()
+        code = dialog.query_one("#export-preview").code
+        assert "../runs/cnn_digits/weights.npz" in code
