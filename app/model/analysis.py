@@ -59,6 +59,9 @@ class Analysis:
     output_shape: tuple | None
     total_params: int
     activation_bytes: int  # per sample: every layer's output, float32
+    # what builds and runs but will not learn the task: no layers, an output that does
+    # not match the dataset's classes
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -104,7 +107,7 @@ def analyse(design: Design, train_size: int | None = None) -> Analysis:
     shape = tuple(out.shape[1:]) if out is not None else None
     problems += check_training(design, infos, train_size)
     problems.sort(key=lambda p: p.path)
-    return Analysis(infos, problems, shape, total, act)
+    return Analysis(infos, problems, shape, total, act, check_output(design, shape))
 
 
 class _Meter:
@@ -238,6 +241,26 @@ def check_training(design: Design, infos: list[LayerInfo], train_size: int | Non
     if single and batch is not None:
         problems.extend(_single_sample_batches(single[0], batch, training, train_size))
     return problems
+
+
+# the classes of the datasets whose count the settings cannot change
+FIXED_CLASSES = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "moons": 2, "circles": 2, "xor": 2}
+CLASS_LOSSES = ("CrossEntropyLoss", "NLLLoss")  # one output per class
+
+
+def check_output(design: Design, shape: tuple | None) -> list[str]:
+    """The network's output against what the dataset and loss expect of it."""
+    if not design.layers:
+        return ["the network has no layers: add one with a"]
+    training = design.training
+    classes = FIXED_CLASSES.get(training.get("dataset"))
+    loss = training.get("loss")
+    if shape is None or classes is None or loss not in CLASS_LOSSES or shape == (classes,):
+        return []
+    return [
+        f"the network's output is {shape} but {loss} on {training['dataset']} wants "
+        f"({classes},), one value per class: end with a layer of {classes} outputs"
+    ]
 
 
 def _single_sample_batches(info, batch: int, training: dict, train_size: int | None):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Button, Checkbox, Input, RadioSet
 
+from app.model.design import Design
+from app.model.editor import DesignEditor
 from app.tui.dialogs.confirm import ConfirmScreen
 from app.tui.dialogs.export import ExportDialog
 from tests.app.tui.tui_helpers import app_on
@@ -115,3 +117,23 @@ async def test_export_weights_box_says_its_state_and_the_preview_names_the_file_
         await pilot.pause()
         code = dialog.query_one("#export-preview").code
         assert "../runs/cnn_digits/weights.npz" in code
+
+
+async def test_every_shape_fits_only_when_the_output_suits_the_dataset_and_loss(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        problem = app.screen.query_one("#problem")
+        assert "every shape fits" in str(problem.render())
+        last = app.editor.design.layers[-1]
+        assert last.type == "Linear" and last.args["out_features"] == 10
+        app.editor.select((len(app.editor.design.layers) - 1,))
+        app.editor.set_arg("out_features", 64)
+        await pilot.pause()
+        text = str(problem.render())
+        assert "every shape fits" not in text
+        assert "(64,)" in text and "(10,)" in text
+        app.use_editor(DesignEditor(Design()))
+        await pilot.pause()
+        text = str(app.screen.query_one("#problem").render())
+        assert "every shape fits" not in text and "no layers" in text
