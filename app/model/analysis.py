@@ -48,6 +48,7 @@ class LayerInfo:
     output_shape: tuple | None
     params: int = 0
     problem: Problem | None = None
+    counted: bool = True  # False when an error before it left its parameters unknown
 
 
 @dataclass
@@ -66,6 +67,11 @@ class Analysis:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def all_counted(self) -> bool:
+        """Whether total_params counts every layer (no error left one unknown)."""
+        return all(i.counted for i in self.layers)
 
     def info(self, path: tuple[int, ...]) -> LayerInfo | None:
         return next((i for i in self.layers if i.path == path), None)
@@ -341,9 +347,9 @@ def _run(nodes, prefix, x, infos, problems, bad_paths, meter, built=None):
             y = _run(
                 node.layers, path, x if fits else None, infos, problems, bad_paths, meter, children
             )
-            info.params = sum(
-                j.params for j in infos if j.path[: len(path)] == path and j.node.layers is None
-            )
+            inside = [j for j in infos if j.path[: len(path)] == path and j.node.layers is None]
+            info.params = sum(j.params for j in inside)
+            info.counted = all(j.counted for j in inside)
             try:
                 module = assemble(node, children) if y is not None and fits else None
             except KeyError:  # a child's name a module cannot hold: check_names reports it
@@ -353,9 +359,10 @@ def _run(nodes, prefix, x, infos, problems, bad_paths, meter, built=None):
             else:
                 x = _run_container(module, node, path, x, y, info, problems)
         elif x is None or path in bad_paths:
-            x = None
+            x, info.counted = None, False
         else:
             module, x = _run_layer(node, path, x, info, problems, meter)
+            info.counted = module is not None
         if built is not None:
             built.append((module_name(node, i), module))
         info.output_shape = tuple(x.shape[1:]) if x is not None else None

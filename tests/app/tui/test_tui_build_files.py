@@ -9,6 +9,7 @@ from app.model.editor import DesignEditor
 from app.tui.dialogs.confirm import ConfirmScreen
 from app.tui.dialogs.export import ExportDialog
 from tests.app.tui.tui_helpers import app_on
+from widgets.layer_tree import LayerTree
 
 
 async def test_left_and_right_move_between_confirm_answers(tmp_path):
@@ -137,3 +138,15 @@ async def test_every_shape_fits_only_when_the_output_suits_the_dataset_and_loss(
         await pilot.pause()
         text = str(app.screen.query_one("#problem").render())
         assert "every shape fits" not in text and "no layers" in text
+
+
+async def test_parameters_after_an_error_show_a_question_mark(tmp_path):
+    app = app_on("shape_mismatch", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        rows = app.screen.query_one(LayerTree).rows
+        at = next(i for i, r in enumerate(rows) if r.problem)
+        after = rows[at + 1 :]
+        assert after and all(r.params == "?" for r in after)
+        assert rows[0].params != "?"
+        assert str(app.screen.query_one("#totals").render()).startswith("? params")
