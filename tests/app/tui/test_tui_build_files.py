@@ -150,3 +150,21 @@ async def test_parameters_after_an_error_show_a_question_mark(tmp_path):
         assert after and all(r.params == "?" for r in after)
         assert rows[0].params != "?"
         assert str(app.screen.query_one("#totals").render()).startswith("? params")
+
+
+async def test_new_layers_are_named_by_type_and_keep_their_names(tmp_path):
+    app = app_on("cnn_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.press("a", *"linear", "enter")
+        await pilot.pause()
+        names = [n.name for n in app.editor.design.layers]
+        added = names[-1]
+        assert added.startswith("fc") and names.count(added) == 1
+        app.editor.select((0,))
+        await pilot.press("a", *"linear", "enter")
+        await pilot.pause()
+        layers = app.editor.design.layers
+        assert layers[1].name.startswith("fc") and layers[1].name != added
+        assert layers[-1].name == added  # inserting before it did not rename it
