@@ -257,7 +257,7 @@ CLASS_LOSSES = ("CrossEntropyLoss", "NLLLoss")  # one output per class
 def check_output(design: Design, shape: tuple | None) -> list[str]:
     """The network's output against what the dataset and loss expect of it."""
     if not design.layers:
-        return ["the network has no layers: add one with a"]
+        return ["the network has no layers: press a to add one"]
     training = design.training
     classes = FIXED_CLASSES.get(training.get("dataset"))
     loss = training.get("loss")
