@@ -48,6 +48,7 @@ class LayerInfo:
     output_shape: tuple | None
     params: int = 0
     problem: Problem | None = None
+    counted: bool = True  # False when an error before it left its parameters unknown
 
 
 @dataclass
@@ -59,10 +60,18 @@ class Analysis:
     output_shape: tuple | None
     total_params: int
     activation_bytes: int  # per sample: every layer's output, float32
+    # what builds and runs but will not learn the task: no layers, an output that does
+    # not match the dataset's classes
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def all_counted(self) -> bool:
+        """Whether total_params counts every layer (no error left one unknown)."""
+        return all(i.counted for i in self.layers)
 
     def info(self, path: tuple[int, ...]) -> LayerInfo | None:
         return next((i for i in self.layers if i.path == path), None)
@@ -104,7 +113,7 @@ def analyse(design: Design, train_size: int | None = None) -> Analysis:
     shape = tuple(out.shape[1:]) if out is not None else None
     problems += check_training(design, infos, train_size)
     problems.sort(key=lambda p: p.path)
-    return Analysis(infos, problems, shape, total, act)
+    return Analysis(infos, problems, shape, total, act, check_output(design, shape))
 
 
 class _Meter:
@@ -240,6 +249,26 @@ def check_training(design: Design, infos: list[LayerInfo], train_size: int | Non
     return problems
 
 
+# the classes of the datasets whose count the settings cannot change
+FIXED_CLASSES = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "moons": 2, "circles": 2, "xor": 2}
+CLASS_LOSSES = ("CrossEntropyLoss", "NLLLoss")  # one output per class
+
+
+def check_output(design: Design, shape: tuple | None) -> list[str]:
+    """The network's output against what the dataset and loss expect of it."""
+    if not design.layers:
+        return ["the network has no layers: press a to add one"]
+    training = design.training
+    classes = FIXED_CLASSES.get(training.get("dataset"))
+    loss = training.get("loss")
+    if shape is None or classes is None or loss not in CLASS_LOSSES or shape == (classes,):
+        return []
+    return [
+        f"the network's output is {shape} but {loss} on {training['dataset']} wants "
+        f"({classes},), one value per class: end with a layer of {classes} outputs"
+    ]
+
+
 def _single_sample_batches(info, batch: int, training: dict, train_size: int | None):
     """A batch norm over one value per channel fails on a batch of one sample."""
     where = describe(info.path, info.node)
@@ -318,9 +347,9 @@ def _run(nodes, prefix, x, infos, problems, bad_paths, meter, built=None):
             y = _run(
                 node.layers, path, x if fits else None, infos, problems, bad_paths, meter, children
             )
-            info.params = sum(
-                j.params for j in infos if j.path[: len(path)] == path and j.node.layers is None
-            )
+            inside = [j for j in infos if j.path[: len(path)] == path and j.node.layers is None]
+            info.params = sum(j.params for j in inside)
+            info.counted = all(j.counted for j in inside)
             try:
                 module = assemble(node, children) if y is not None and fits else None
             except KeyError:  # a child's name a module cannot hold: check_names reports it
@@ -330,9 +359,10 @@ def _run(nodes, prefix, x, infos, problems, bad_paths, meter, built=None):
             else:
                 x = _run_container(module, node, path, x, y, info, problems)
         elif x is None or path in bad_paths:
-            x = None
+            x, info.counted = None, False
         else:
             module, x = _run_layer(node, path, x, info, problems, meter)
+            info.counted = module is not None
         if built is not None:
             built.append((module_name(node, i), module))
         info.output_shape = tuple(x.shape[1:]) if x is not None else None

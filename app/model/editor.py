@@ -24,6 +24,18 @@ class Snapshot:
     selection: Path_ | None
 
 
+NAME_PREFIXES = {
+    "Conv2d": "conv",
+    "Linear": "fc",
+    "BatchNorm1d": "bn",
+    "BatchNorm2d": "bn",
+    "MaxPool2d": "pool",
+    "AvgPool2d": "pool",
+    "Dropout": "drop",
+    "Residual": "res",
+}
+
+
 class DesignEditor:
     """The open design, its selection, undo/redo history and file.
 
@@ -113,13 +125,29 @@ class DesignEditor:
             path, incoming = sel[:-1] + (sel[-1] + 1,), self.incoming_shape(sel)
         if args is None:
             args = {} if layer_spec.container else suggested_args(type_name, incoming)
-        node = LayerNode(type_name, dict(args), layers=[] if layer_spec.container else None)
+        node = LayerNode(
+            type_name,
+            dict(args),
+            name=self._fresh_name(type_name),
+            layers=[] if layer_spec.container else None,
+        )
 
         def edit():
             self.design.siblings(path).insert(path[-1], node)
             return path
 
         return self._edit(edit)
+
+    def _fresh_name(self, type_name: str) -> str:
+        """A name by type that no layer has (conv1, conv2, fc1): a layer keeps it when
+        others are inserted, so the parameter names in a checkpoint stay the same."""
+        prefix = NAME_PREFIXES.get(type_name) or type_name.lower().removesuffix("2d")
+        taken, stack = set(), list(self.design.layers)
+        while stack:
+            node = stack.pop()
+            taken.add(node.name)
+            stack.extend(node.layers or [])
+        return next(f"{prefix}{n}" for n in range(1, len(taken) + 2) if f"{prefix}{n}" not in taken)
 
     def delete(self) -> None:
         sel = self.selection

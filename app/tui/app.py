@@ -40,6 +40,7 @@ class StepgradApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "stepgrad"
+    export_target = "engine"  # the export dialog's target the last time it closed
     BINDINGS = bindings_for("app")
     COMMANDS = {ActionCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
@@ -200,7 +201,15 @@ class StepgradApp(App[int]):
         except (OSError, ValueError) as err:
             self.notify(f"not saved: {err}", severity="error")
             return False
-        self.notify(f"saved {saved}", timeout=3)
+        problems = self.editor.analysis.problems
+        if problems:
+            self.notify(
+                f"saved {saved}, with {plural(len(problems), 'problem')}: {problems[0].message}",
+                severity="warning",
+                timeout=8,
+            )
+        else:
+            self.notify(f"saved {saved}", timeout=3)
         return True
 
     @work
@@ -223,13 +232,19 @@ class StepgradApp(App[int]):
     async def action_new(self) -> None:
         if not await self._may_replace():
             return
-        options = [(n, n) for n in sample_names()]
-        name = await self.push_screen_wait(ChooseScreen("New design from a sample", options))
-        if name is not None:
+        options = [(BLANK, "blank design (no layers)")] + [(n, n) for n in sample_names()]
+        name = await self.push_screen_wait(ChooseScreen("New design", options))
+        if name == BLANK:
+            self.use_editor(DesignEditor(Design()))
+        elif name is not None:
             self.use_editor(editor_from_sample(name))
 
-    def action_export(self, target: str = "engine") -> None:
-        self.push_screen(ExportDialog(self.editor.design, target, self.state.trained_weights))
+    def action_export(self, target: str | None = None) -> None:
+        """The export dialog, on `target` or else the target chosen the last time."""
+        dialog = ExportDialog(
+            self.editor.design, target or self.export_target, self.state.trained_weights
+        )
+        self.push_screen(dialog, lambda _: setattr(self, "export_target", dialog.target))
 
     @work
     async def action_quit_app(self) -> None:
@@ -245,14 +260,17 @@ class StepgradApp(App[int]):
         if not self.editor.modified:
             return True
         verb = "Quit" if leaving else "Continue"
+        problems = self.editor.analysis.problems
+        warning = f" It has {plural(len(problems), 'problem')}." if problems else ""
         answer = await self.push_screen_wait(
             ConfirmScreen(
-                f"[b]{self.editor.design.name}[/b] has unsaved changes.",
+                f"[b]{self.editor.design.name}[/b] has unsaved changes.{warning}",
                 [
                     ("save", "Save", "primary"),
                     ("discard", f"{verb} without saving", "error"),
                     ("cancel", "Cancel", "default"),
                 ],
+                focus="cancel",
             )
         )
         if answer == "save":
@@ -261,6 +279,13 @@ class StepgradApp(App[int]):
             self.editor.discard_recovery()
             return True
         return False
+
+
+BLANK = "(blank)"  # the new-design choice that is no sample (no sample has parentheses)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def display_path(path: Path) -> str:

@@ -97,7 +97,9 @@ class BuildScreen(Screen):
         box = self.query_one("#problem", Static)
         text = self._problem_text(editor)
         box.set_class(text is not None, "-problem")
-        if text is None:
+        if text is None and editor.analysis.warnings:
+            text = Text.assemble(("⚠ ", "bold yellow"), editor.analysis.warnings[0])
+        elif text is None:
             text = Text("✓ every shape fits", style="green")
         if box.content != text:
             box.update(text, layout=False)

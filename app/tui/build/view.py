@@ -46,7 +46,7 @@ def _row(info: LayerInfo) -> LayerRow:
         type=node.type,
         args=key_args(node),
         shape=shape,
-        params=f"{info.params:,}",
+        params=f"{info.params:,}" if info.counted else "?",
         container=node.layers is not None,
         problem=info.problem.message if info.problem else None,
     )
@@ -54,8 +54,9 @@ def _row(info: LayerInfo) -> LayerRow:
 
 def totals_text(design: Design, analysis: Analysis) -> str:
     """The total line: parameters, activation memory per sample, output shape, problems."""
+    total = f"{analysis.total_params:,}" if analysis.all_counted else "?"
     text = (
-        f"{analysis.total_params:,} params · activations {size_text(analysis.activation_bytes)}"
+        f"{total} params · activations {size_text(analysis.activation_bytes)}"
         f"/sample · out {shape_text(analysis.output_shape)}"
     )
     if analysis.problems:

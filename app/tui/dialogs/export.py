@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from app.model.design import Design
-from app.model.export import ExportError, export_file, export_source
+from app.model.export import ExportError, _relative, export_file, export_source
 from app.tui.dialogs.confirm import ConfirmScreen
 from widgets.code_view import CodeView
 
@@ -21,6 +21,11 @@ TARGETS = {"engine": "stepgrad engine", "torch": "PyTorch"}
 
 def default_export_path(design: Design, target: str) -> str:
     return f"{design.name}_{target}.py"
+
+
+def weights_label(included: bool) -> str:
+    """The box's label says its state in words, so it reads without the tick's colour."""
+    return f"include weights: {'yes' if included else 'no'}"
 
 
 class ExportDialog(ModalScreen[Path | None]):
@@ -43,7 +48,7 @@ class ExportDialog(ModalScreen[Path | None]):
                     for target, label in TARGETS.items():
                         yield RadioButton(label, value=target == self.target, name=target)
                 yield Checkbox(
-                    "include weights",
+                    weights_label(False),
                     False,
                     id="export-weights",
                     disabled=self.weights is None,
@@ -62,7 +67,11 @@ class ExportDialog(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         self._preview()
-        self.query_one("#export-path", Input).focus()
+        # not the path: focused, its text is selected and the first key typed replaces it
+        self.query_one("#export-target", RadioSet).focus()
+
+    def _path(self) -> Path:
+        return Path(self.query_one("#export-path", Input).value.strip()).expanduser()
 
     def _weights(self) -> Path | None:
         include = self.query_one("#export-weights", Checkbox).value
@@ -72,7 +81,9 @@ class ExportDialog(ModalScreen[Path | None]):
         status = self.query_one("#export-status", Static)
         weights = self._weights()
         try:
-            code = export_source(self.design, self.target, weights.name if weights else None)
+            # the same relative path as the file written will hold
+            named = _relative(weights, self._path().parent) if weights else None
+            code = export_source(self.design, self.target, named)
         except ExportError as err:
             status.update(f"[red]{err}[/red]")
             self.query_one("#export-write", Button).disabled = True
@@ -91,8 +102,14 @@ class ExportDialog(ModalScreen[Path | None]):
         self._preview()
 
     @on(Checkbox.Changed, "#export-weights")
-    def _weights_changed(self) -> None:
+    def _weights_changed(self, event: Checkbox.Changed) -> None:
+        event.checkbox.label = weights_label(event.value)
         self._preview()
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self) -> None:
+        if self._weights() is not None:
+            self._preview()
 
     @on(Button.Pressed, "#export-cancel")
     def _cancel(self) -> None:
@@ -106,7 +123,7 @@ class ExportDialog(ModalScreen[Path | None]):
     @work
     async def write(self) -> None:
         """Write the file, asking first when it would replace one."""
-        path = Path(self.query_one("#export-path", Input).value.strip()).expanduser()
+        path = self._path()
         if path.suffix != ".py":
             self.query_one("#export-status", Static).update("[red]the file must end in .py[/red]")
             return

@@ -206,7 +206,7 @@ async def test_new_from_a_sample_is_unsaved_and_asks_where_to_save(tmp_path, mon
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("ctrl+n")
         await pilot.pause()
-        await pilot.press("home", "enter")  # the first sample, cnn_digits
+        await pilot.press("home", "down", "enter")  # the first sample, cnn_digits
         await pilot.pause()
         assert app.editor.design.name == "cnn_digits" and app.editor.path is None
         await pilot.press("ctrl+s", "enter")  # accept the proposed cnn_digits.json
