@@ -259,8 +259,8 @@ def check_output(design: Design, shape: tuple | None) -> list[str]:
     if not design.layers:
         return ["the network has no layers: press a to add one"]
     training = design.training
-    classes = FIXED_CLASSES.get(training.get("dataset"))
-    loss = training.get("loss")
+    dataset, loss = training.get("dataset"), training.get("loss")
+    classes = FIXED_CLASSES.get(dataset) if isinstance(dataset, str) else None
     if shape is None or classes is None or loss not in CLASS_LOSSES or shape == (classes,):
         return []
     return [
