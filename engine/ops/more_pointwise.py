@@ -333,28 +333,22 @@ class Hypot(_Binary):
 
 class Logaddexp(_Binary):
     op = "logaddexp"
+    power = "exp"  # the base's power function: each input's share is 1 / (1 + power(other - it))
 
     def compute(self, xp, a, b):
         return xp.logaddexp(a, b)
 
     def grads(self, xp, g):
-        a, b = self.a, self.b
-        sa = 1.0 / (1.0 + xp.exp(b - a))
-        sb = 1.0 / (1.0 + xp.exp(a - b))
-        return g * sa, g * sb
+        a, b, power = self.a, self.b, getattr(xp, self.power)
+        return g * (1.0 / (1.0 + power(b - a))), g * (1.0 / (1.0 + power(a - b)))
 
 
 class Logaddexp2(Logaddexp):
     op = "logaddexp2"
+    power = "exp2"
 
     def compute(self, xp, a, b):
         return xp.logaddexp2(a, b)
-
-    def grads(self, xp, g):
-        a, b = self.a, self.b
-        sa = 1.0 / (1.0 + xp.exp2(b - a))
-        sb = 1.0 / (1.0 + xp.exp2(a - b))
-        return g * sa, g * sb
 
 
 class Xlogy(_Binary):
