@@ -204,8 +204,8 @@ class _ScriptTracer(_StepTracer):
 
         self.stepper._emit(Event(0, "backward", rec), fill)
 
-    def on_before_forward(self, rec, inputs) -> None:
-        rec.source = _script_source(sys._getframe(3))
+    def source(self) -> str:
+        return _script_source(sys._getframe(1))
 
     def call_module(self, module, args, kwargs):
         if not self._scopes:
@@ -519,7 +519,7 @@ def _is_script_code(filename: str) -> bool:
 
 def _frame_view(frame, lineno: int) -> FrameView:
     code = frame.f_code
-    where = f"{_shown(code.co_filename)}:{lineno}"
+    where = f"{source_path(code.co_filename)}:{lineno}"
     view = FrameView(where, code.co_name, linecache.getline(code.co_filename, lineno).strip())
     for name, value in list(frame.f_locals.items()):
         local = _local_view(name, value)
@@ -539,10 +539,6 @@ def _local_view(name: str, value) -> LocalView | None:
     if isinstance(value, tuple) and value and all(isinstance(v, engine.Tensor) for v in value):
         return LocalView(name, "tuple", text=", ".join(str(tuple(v.shape)) for v in value))
     return None
-
-
-def _shown(filename: str) -> str:
-    return source_path(filename)
 
 
 @dataclass
@@ -818,7 +814,7 @@ class ScriptDebugSession(Stepping):
         if rec.source:
             file, _, line = rec.source.rpartition(":")
             text = linecache.getline(file, int(line)).strip() if line.isdigit() else ""
-            parts.append(f"at {_shown(file)}:{line}" + (f": {text}" if text else ""))
+            parts.append(f"at {source_path(file)}:{line}" + (f": {text}" if text else ""))
         return "\n".join(parts)
 
     def gradcheck(self, node: int):

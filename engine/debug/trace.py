@@ -95,9 +95,10 @@ def in_scope(scope: str, module: str) -> bool:
     return module == "" or scope == module or scope.startswith(module + ".")
 
 
-def caller_source() -> str:
-    """file:line of the innermost frame outside the engine package (the user's line)."""
-    frame = sys._getframe(2)
+def caller_source(depth: int = 2) -> str:
+    """file:line of the innermost frame outside the engine package (the user's line),
+    looking from `depth` frames above this one."""
+    frame = sys._getframe(depth)
     while frame is not None and frame.f_code.co_filename.startswith(_ENGINE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -171,7 +172,7 @@ class Tracer:
             parents=[p.id for p in parents],
             shape=(),
             dtype="",
-            source=caller_source(),
+            source=self.source(),
             op_class=cls,
             op_kwargs=kwargs,
         )
@@ -207,7 +208,7 @@ class Tracer:
             parents=[p.id for p in parents],
             shape=first._data.shape,
             dtype=_dtype_name(first._data.dtype),
-            source=caller_source(),
+            source=self.source(),
         )
         self.on_before_forward(rec, inputs)
         ctx.scope, ctx.trace_id = rec.scope, rec.id
@@ -301,6 +302,10 @@ class Tracer:
         self._by_tensor.clear()
 
     # ----- hooks for subclasses --------------------------------------------
+    def source(self) -> str:
+        """file:line of the op being recorded (called from `apply` and `custom`)."""
+        return caller_source(3)
+
     def on_leaf(self, rec: NodeRecord, t: Tensor) -> None:
         pass
 
