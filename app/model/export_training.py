@@ -169,8 +169,11 @@ def read_idx(path):
     import gzip
 
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except OSError as err:
+        raise SystemExit(f"{path}: {err}") from None
     if len(raw) < 4 or raw[:3] != b"\\0\\0\\x08":
         raise SystemExit(f"{path}: not an IDX file of unsigned bytes")
     dims = raw[3]
