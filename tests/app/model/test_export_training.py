@@ -230,6 +230,56 @@ def test_the_script_reads_idx_files_as_stepgrad_does(tmp_path, target, dataset, 
         assert ours[0].shape[1:] == (1, 28, 28) and ours[0].dtype == np.float32
 
 
+FAKE_TORCHVISION = """
+import os
+
+import numpy as np
+import torch
+
+used = []
+
+
+class MNIST:
+    def __init__(self, root, train=True):
+        name = ("train" if train else "t10k") + "-{}-idx{}-ubyte"
+        folder = os.path.join(root, "MNIST", "raw")
+        if not os.path.isfile(os.path.join(folder, name.format("images", 3))):
+            raise RuntimeError("Dataset not found. You can use download=True to download it")
+        used.append(train)
+        arrays = []
+        for kind, dims in (("images", 3), ("labels", 1)):
+            with open(os.path.join(folder, name.format(kind, dims)), "rb") as f:
+                raw = f.read()
+            shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+            arrays.append(np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape))
+        self.data = torch.from_numpy(arrays[0].copy())
+        self.targets = torch.from_numpy(arrays[1].astype(np.int64))
+"""
+
+
+def test_the_torch_script_reads_torchvisions_layout_through_torchvision(tmp_path, monkeypatch):
+    fake = tmp_path / "site" / "torchvision"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "datasets.py").write_text(FAKE_TORCHVISION)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    for name in ("torchvision", "torchvision.datasets"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    script = script_module(export(tmp_path, "lenet_mnist", "torch"))
+    import torchvision.datasets
+
+    unzipped, zipped = tmp_path / "unzipped", tmp_path / "zipped"
+    small_idx_set(unzipped / "MNIST" / "raw", gz=False)
+    small_idx_set(zipped / "MNIST" / "raw", gz=True)
+    through_torchvision = script.load_data(str(unzipped))
+    assert torchvision.datasets.used == [True, False]
+    own_reader = script.load_data(str(zipped))  # torchvision reads no .gz: the script does
+    assert torchvision.datasets.used == [True, False]
+    for a, b in zip(through_torchvision, own_reader, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+
+
 def test_missing_idx_files_are_named_with_their_folder(tmp_path):
     script = script_module(export(tmp_path, "lenet_mnist", "torch"))
     data = tmp_path / "data"
