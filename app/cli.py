@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--training",
         action="store_true",
-        help="write a PyTorch training script (runs under torchrun too) instead",
+        help="write a training script instead (for torch, it runs under torchrun too)",
     )
     export.add_argument(
         "--force", action="store_true", help="replace FILE even if it is not an earlier export"
@@ -476,9 +476,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
         if args.training:
             from app.model.export_training import export_training_file
 
-            if args.target != "torch":
-                raise ExportError("--training writes a PyTorch script: use --target torch")
-            export_training_file(design, args.output)
+            export_training_file(design, args.output, args.target)
         else:
             export_file(design, args.output, args.target, weights=args.weights)
     except ExportError as err:
