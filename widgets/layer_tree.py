@@ -102,6 +102,7 @@ class LayerTree(ScrollView, can_focus=True):
         self._last: set[Path_] = set()  # paths of the last layer of their container
         self._columns = (0, 0)  # widths of the shape and parameters columns
         self._strips: dict[int, Strip] = {}  # line -> what it draws; built on use
+        self._strips_width = 0  # the width the lines in _strips were drawn to
         self._styles: dict[str, Style] = {}  # component class -> its style; looked up on use
 
     def show(self, rows: list[LayerRow], selection: Path_ | None) -> None:
@@ -238,7 +239,9 @@ class LayerTree(ScrollView, can_focus=True):
 
     # ----- drawing ----------------------------------------------------------------------
     def on_resize(self) -> None:
-        self._strips.clear()  # labels are laid out to the width
+        # labels are laid out to the width: lines drawn at the old one are redrawn
+        self._strips.clear()
+        self.refresh()
         self._scroll_to_cursor()
 
     def notify_style_update(self) -> None:
@@ -251,6 +254,9 @@ class LayerTree(ScrollView, can_focus=True):
         line = self.scroll_offset.y + y
         if line >= len(self._lines):
             return Strip.blank(self.size.width, self._style(""))
+        if self._strips_width != self.size.width:  # a line drawn before a resize was seen
+            self._strips.clear()
+            self._strips_width = self.size.width
         if line not in self._strips:
             self._strips[line] = self._draw(line)
         return self._strips[line]
