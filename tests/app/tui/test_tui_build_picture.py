@@ -6,7 +6,13 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
+from types import SimpleNamespace
 
+from textual.widgets import Input
+
+from app.model.design import Design
+from app.model.editor import DesignEditor
+from app.tui.app import StepgradApp
 from tests.app.tui.tui_helpers import app_on, settled
 
 
@@ -32,3 +38,70 @@ async def test_tree_keeps_shape_and_params_columns_through_a_resize():
             await settled(pilot)
             conv = row_of(app, "conv2")
             assert "(32, 4, 4)" in conv and "4,640" in conv, (size, conv)
+
+
+async def answer_prompt(pilot, text: str) -> None:
+    """Type `text` over what the open prompt offers, and accept it."""
+    pilot.app.screen.query_one("#prompt-input", Input).value = text
+    await pilot.press("enter")
+    await settled(pilot)
+
+
+async def test_save_as_names_the_design_after_the_new_file(tmp_path):
+    app = app_on("cnn_digits", tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        app.state.training = SimpleNamespace(design=Design(name="cnn_digits"), status="done")
+        await app.run_action("save(True)")
+        await pilot.pause()
+        await answer_prompt(pilot, str(tmp_path / "bigger.json"))
+        assert app.editor.design.name == "bigger" and app.title == "bigger"
+        assert Design.load(tmp_path / "bigger.json").name == "bigger"
+        assert Design.load(tmp_path / "cnn_digits.json").name == "cnn_digits"  # left as it was
+        assert app.state.training.design.name == "bigger"  # its checkpoints' default folder
+        # undoing an edit made before the save keeps the new name
+        await pilot.press("d")
+        await pilot.press("ctrl+z")
+        assert app.editor.design.name == "bigger"
+        await pilot.press("ctrl+e")
+        await settled(pilot)
+        assert app.screen.query_one("#export-path", Input).value.startswith("bigger_")
+
+
+async def test_shift_r_renames_the_design_and_its_file(tmp_path):
+    app = app_on("cnn_digits", tmp_path)
+    old = tmp_path / "cnn_digits.json"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        await pilot.press("d")  # an unsaved change, which stays unsaved
+        await pilot.press("R")
+        await settled(pilot)
+        await answer_prompt(pilot, "small cnn")
+        new = tmp_path / "small cnn.json"
+        assert not old.exists() and new.exists()
+        saved = Design.load(new)
+        assert saved.name == "small cnn" and len(saved.layers) == len(app.editor.design.layers) + 1
+        assert app.editor.path == new and app.editor.modified
+        assert app.title == "small cnn ●" and "small cnn.json" in app.sub_title
+        # a name whose file is there is refused, and nothing changes
+        (tmp_path / "taken.json").write_text("my notes")
+        await pilot.press("R")
+        await settled(pilot)
+        await answer_prompt(pilot, "taken")
+        assert (tmp_path / "taken.json").read_text() == "my notes" and new.exists()
+        assert app.editor.design.name == "small cnn"
+        messages = [str(n.message) for n in app._notifications]
+        assert any("not renamed" in m and "taken.json is already there" in m for m in messages)
+
+
+async def test_renaming_an_unsaved_design_changes_its_title_and_default_file(tmp_path):
+    app = StepgradApp(DesignEditor(Design(name="untitled")), offer_recovery=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        await pilot.press("R")
+        await settled(pilot)
+        await answer_prompt(pilot, "probe")
+        assert app.title == "probe ●" and app.editor.path is None
+        await pilot.press("ctrl+s")
+        await settled(pilot)
+        assert app.screen.query_one("#prompt-input", Input).value == "probe.json"
