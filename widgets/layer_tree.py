@@ -31,6 +31,7 @@ class LayerRow:
     params: str
     container: bool = False
     problem: str | None = None
+    warning: str | None = None  # what builds and runs but will not learn
 
 
 class LayerTree(ScrollView, can_focus=True):
@@ -292,6 +293,8 @@ def layer_label(row: LayerRow, width: int, columns: tuple[int, int]) -> Text:
     head = Text()
     if row.problem:
         head.append("✗ ", style="bold red")
+    elif row.warning:
+        head.append("⚠ ", style="bold yellow")
     if row.name:
         head.append(row.name + " ", style="bold")
     head.append(row.type, style="cyan")
@@ -299,7 +302,9 @@ def layer_label(row: LayerRow, width: int, columns: tuple[int, int]) -> Text:
         head.append(f" {row.args}", style="dim")
     room = min(max(width - shape_width - params_width, 6), 44)
     head.truncate(room, overflow="ellipsis", pad=True)
-    shape_style = "bold red" if row.problem else "green"
+    shape_style = "bold red" if row.problem else "yellow" if row.warning else "green"
+    if row.shape == "?":  # unknown: an error upstream
+        shape_style = "dim"
     head.append(row.shape.rjust(shape_width), style=shape_style)
-    head.append(row.params.rjust(params_width), style="")
+    head.append(row.params.rjust(params_width), style="dim" if row.params == "?" else "")
     return head

@@ -97,6 +97,7 @@ class BuildScreen(Screen):
         box = self.query_one("#problem", Static)
         text = self._problem_text(editor)
         box.set_class(text is not None, "-problem")
+        box.set_class(text is None and bool(editor.analysis.warnings), "-warning")
         if text is None and editor.analysis.warnings:
             text = Text.assemble(("⚠ ", "bold yellow"), editor.analysis.warnings[0])
         elif text is None:

@@ -26,7 +26,9 @@ def screen_rows(app) -> list[str]:
 
 
 def row_of(app, name: str) -> str:
-    return next(row for row in screen_rows(app) if f"{name} " in row)
+    """The tree's row of the layer `name`, as the screen shows it (inside the tree's border)."""
+    inside = (re.search(r"│(.*)│", row) for row in screen_rows(app))
+    return next(m.group(1) for m in inside if m and re.search(rf"\b{name} ", m.group(1)))
 
 
 async def test_tree_keeps_shape_and_params_columns_through_a_resize():
@@ -105,3 +107,34 @@ async def test_renaming_an_unsaved_design_changes_its_title_and_default_file(tmp
         await pilot.press("ctrl+s")
         await settled(pilot)
         assert app.screen.query_one("#prompt-input", Input).value == "probe.json"
+
+
+async def test_an_output_that_misses_the_classes_is_a_warning_not_a_problem(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settled(pilot)
+        last = len(app.editor.design.layers) - 1
+        app.editor.select((last,))
+        app.editor.set_arg("out_features", 64)
+        await settled(pilot)
+        box = app.screen.query_one("#problem")
+        assert box.has_class("-warning") and not box.has_class("-problem")
+        text = str(box.render())
+        assert text.startswith("⚠") and "training runs" in text
+        totals = str(app.screen.query_one("#totals").render())
+        assert "1 warning" in totals and "problem" not in totals
+        name = app.editor.design.layers[last].name
+        assert "⚠" in row_of(app, name) and "(64,)" in row_of(app, name)
+        app.editor.set_arg("out_features", 5)
+        await settled(pilot)
+        assert "training refuses it" in str(box.render()) and box.has_class("-warning")
+
+
+async def test_layers_after_an_error_show_unknown_shapes_and_counts(tmp_path):
+    app = app_on("shape_mismatch", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settled(pilot)
+        assert "error" in row_of(app, "fc1") and "8,256" in row_of(app, "fc1")
+        for name in ("relu2", "out"):  # with parameters or without, after the error
+            assert row_of(app, name).split()[-2:] == ["?", "?"], row_of(app, name)
+        assert str(app.screen.query_one("#totals").render()).startswith("? params")
