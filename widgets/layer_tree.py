@@ -303,7 +303,7 @@ def layer_label(row: LayerRow, width: int, columns: tuple[int, int]) -> Text:
     room = min(max(width - shape_width - params_width, 6), 44)
     head.truncate(room, overflow="ellipsis", pad=True)
     shape_style = "bold red" if row.problem else "yellow" if row.warning else "green"
-    if row.shape == "?":  # unknown: an error upstream
+    if row.shape == "?" and not row.problem:  # unknown: an error upstream
         shape_style = "dim"
     head.append(row.shape.rjust(shape_width), style=shape_style)
     head.append(row.params.rjust(params_width), style="dim" if row.params == "?" else "")

@@ -14,6 +14,9 @@ from app.model.design import Design
 from app.model.editor import DesignEditor
 from app.tui.app import StepgradApp
 from tests.app.tui.tui_helpers import app_on, settled
+from widgets.layer_tree import LayerTree
+from widgets.network_picture import NetworkPicture
+from widgets.param_form import ParamForm
 
 
 def screen_rows(app) -> list[str]:
@@ -138,3 +141,50 @@ async def test_layers_after_an_error_show_unknown_shapes_and_counts(tmp_path):
         for name in ("relu2", "out"):  # with parameters or without, after the error
             assert row_of(app, name).split()[-2:] == ["?", "?"], row_of(app, name)
         assert str(app.screen.query_one("#totals").render()).startswith("? params")
+
+
+async def test_p_toggles_the_picture_which_follows_and_moves_the_selection(tmp_path):
+    app = app_on("residual_mlp", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)
+        tree, picture = app.screen.query_one(LayerTree), app.screen.query_one(NetworkPicture)
+        await pilot.press("p")
+        await settled(pilot)
+        assert not tree.display and not app.screen.query_one("#palette").display
+        assert app.focused is picture
+        shown = "\n".join(screen_rows(app))
+        assert "input" in shown and "(1, 8, 8) │" in shown and "┃ flatten Flatten" in shown
+        assert "out Linear" not in shown  # taller than the screen
+        await pilot.press("down", "down", "down")  # stem, relu, the residual block
+        await settled(pilot)
+        assert app.editor.selection == (3,)
+        shown = "\n".join(screen_rows(app))
+        assert "block1 Residual ┝━" in shown and "⊕━" in shown  # the whole block in view
+        await pilot.press("end")
+        await settled(pilot)
+        shown = "\n".join(screen_rows(app))
+        assert app.editor.selection == (6,) and "┃ out Linear" in shown and "input" not in shown
+        await pilot.press("d")  # edits redraw it
+        await settled(pilot)
+        assert "out Linear" not in "\n".join(screen_rows(app))
+        await pilot.press("p")
+        await settled(pilot)
+        assert tree.display and app.focused is tree and not picture.display
+        assert max(len(row) for row in screen_rows(app)) <= 80
+
+
+async def test_arguments_changed_elsewhere_while_the_form_shows_them_stay_changed(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settled(pilot)
+        last = (len(app.editor.design.layers) - 1,)
+        edits = []
+        app.editor.select(last)  # the form is filled in for it, its fields post their values
+        app.editor.listeners.append(lambda editor: edits.append(editor.design.node(last).args))
+        app.editor.set_arg("out_features", 64)  # as a fix or an undo changes it
+        await settled(pilot)
+        app.editor.set_arg("out_features", 5)
+        await settled(pilot)
+        assert app.editor.design.node(last).args["out_features"] == 5
+        assert len(edits) == 2  # the two above, and no edit the form made of its own
+        assert app.screen.query_one("#args", ParamForm).value_of("out_features") == "5"
