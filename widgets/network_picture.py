@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -164,7 +165,7 @@ class _Canvas:
 class NetworkPicture(ScrollView, can_focus=True):
     """Shows `draw_network` of the rows given through `show`, the selected layer marked.
 
-    Up and down select the layer before or after (posting `NetworkPicture.Selected`).
+    Up and down, or a click, select a layer (posting `NetworkPicture.Selected`).
     """
 
     COMPONENT_CLASSES = {"network-picture--cursor"}
@@ -256,6 +257,14 @@ class NetworkPicture(ScrollView, can_focus=True):
                 self.refresh()
                 self.post_message(self.Selected(path))
             self._scroll_to_selection()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y + self.scroll_offset.y >= len(self.lines):
+            return
+        path = self.lines[offset.y + self.scroll_offset.y].path
+        if path is not None:
+            self.action_move_to([row.path for row in self.rows].index(path))
 
     def action_scroll_page(self, pages: int) -> None:
         self.scroll_to(y=self.scroll_offset.y + pages * self.size.height, animate=False)

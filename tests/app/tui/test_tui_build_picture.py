@@ -164,7 +164,11 @@ async def test_p_toggles_the_picture_which_follows_and_moves_the_selection(tmp_p
         await settled(pilot)
         shown = "\n".join(screen_rows(app))
         assert app.editor.selection == (6,) and "┃ out Linear" in shown and "input" not in shown
-        await pilot.press("d")  # edits redraw it
+        picture = app.screen.query_one(NetworkPicture)
+        line = max(i for i, ln in enumerate(picture.lines) if "fc_b" in ln.text)
+        await pilot.click(picture, offset=(30, line - picture.scroll_offset.y + 1))
+        assert app.editor.selection == (5, 2)  # block2's fc_b
+        await pilot.press("end", "d")  # edits redraw it
         await settled(pilot)
         assert "out Linear" not in "\n".join(screen_rows(app))
         await pilot.press("p")
