@@ -19,7 +19,9 @@ from widgets.layer_tree import LayerRow
 Path_ = tuple[int, ...]
 SKIP_GAP = 3  # columns between the boxes' right edge and a skip line, and between skip lines
 MIN_BOX, MAX_BOX = 20, 44  # the width of a layer's box
-HEAVY = str.maketrans("┌┐└┘─│┴┬├", "┏┓┗┛━┃┷┯┝")  # the selected layer's lines
+# the selected layer's lines drawn heavy; a residual's skip stays light where it joins
+HEAVY = str.maketrans("┌┐└┘─│┴┬", "┏┓┗┛━┃┷┯")
+HEAVY_SKIP = str.maketrans("┐┘─├", "┑┙━┝")
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,9 @@ class NetworkPicture(ScrollView, can_focus=True):
         selected = drawn.path is not None and drawn.path == self.selection and end > start
         plain = drawn.text
         if selected:  # heavy lines: the selection shows without colour too
-            plain = plain[:start] + plain[start:end].translate(HEAVY) + plain[end:]
+            part = plain[start:end]
+            part = part.translate(HEAVY_SKIP if "├" in part or "⊕" in part else HEAVY)
+            plain = plain[:start] + part + plain[end:]
         text = Text(plain, style=self.rich_style)
         if drawn.mark == "problem":
             text.stylize("bold red", start, end)

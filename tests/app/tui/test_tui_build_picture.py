@@ -159,7 +159,9 @@ async def test_p_toggles_the_picture_which_follows_and_moves_the_selection(tmp_p
         await settled(pilot)
         assert app.editor.selection == (3,)
         shown = "\n".join(screen_rows(app))
-        assert "block1 Residual ┝━" in shown and "⊕━" in shown  # the whole block in view
+        assert (
+            "block1 Residual ┝━" in shown and "⊕━" in shown and "━┙" in shown
+        )  # the whole block in view
         await pilot.press("end")
         await settled(pilot)
         shown = "\n".join(screen_rows(app))
