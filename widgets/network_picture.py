@@ -213,6 +213,7 @@ class NetworkPicture(ScrollView, can_focus=True):
         self.selection: Path_ | None = None
         self.lines: list[PictureLine] = []
         self._drawn_width = 0
+        self._lines_of: dict[Path_ | None, tuple[int, int]] = {}  # a layer's first and last line
 
     def show(self, rows: list[LayerRow], input_shape: str, selection: Path_ | None) -> None:
         """Draw `rows` after an input of `input_shape`, marking `selection`."""
@@ -230,6 +231,10 @@ class NetworkPicture(ScrollView, can_focus=True):
         if width and width != self._drawn_width:
             self._drawn_width = width
             self.lines = draw_network(self.rows, self.input_shape, width)
+            self._lines_of = {}
+            for i, line in enumerate(self.lines):
+                first, _ = self._lines_of.get(line.path, (i, i))
+                self._lines_of[line.path] = (first, i)
             resize_content(self, Size(0, len(self.lines)))
             self.refresh()
 
@@ -238,9 +243,9 @@ class NetworkPicture(ScrollView, can_focus=True):
         self._scroll_to_selection()
 
     def _scroll_to_selection(self) -> None:
-        lines = [i for i, line in enumerate(self.lines) if line.path == self.selection]
-        if lines:
-            region = Region(0, lines[0], 1, lines[-1] - lines[0] + 1)
+        lines = self._lines_of.get(self.selection)
+        if lines is not None:
+            region = Region(0, lines[0], 1, lines[1] - lines[0] + 1)
             self.scroll_to_region(region, animate=False, immediate=True)
 
     # ----- keys ----------------------------------------------------------------------
