@@ -112,9 +112,13 @@ class _Canvas:
             else:
                 self.layer(row, skips)
 
+    def border(self, corners: str) -> str:
+        """A box's top or bottom: left corner, the main line's joint, right corner."""
+        left, joint, right = corners
+        return left + "─" * (self.centre - 1) + joint + "─" * (self.box - self.centre - 2) + right
+
     def layer(self, row: LayerRow, skips: set[int]) -> None:
-        box, centre = self.box, self.centre
-        inner = box - 4
+        inner = self.box - 4
         params = "" if row.params == "0" else row.params
         head = ("✗ " if row.problem else "⚠ " if row.warning else "") + row.name
         head = " ".join(part for part in (head, row.type, row.args) if part)
@@ -122,22 +126,9 @@ class _Canvas:
         if len(head) > room:
             head = head[: max(0, room - 1)] + "…"
         label = head.ljust(room) + (" " + params if params else "")
-        span, mark = (0, box), _mark(row)
-        self.add(
-            "┌" + "─" * (centre - 1) + "┴" + "─" * (box - centre - 2) + "┐",
-            skips,
-            row.path,
-            span,
-            mark,
-        )
-        self.add("│ " + label + " │", skips, row.path, span, mark)
-        self.add(
-            "└" + "─" * (centre - 1) + "┬" + "─" * (box - centre - 2) + "┘",
-            skips,
-            row.path,
-            span,
-            mark,
-        )
+        span, mark = (0, self.box), _mark(row)
+        for text in (self.border("┌┴┐"), "│ " + label + " │", self.border("└┬┘")):
+            self.add(text, skips, row.path, span, mark)
         self.edge(row.shape, skips, row.path, mark)
 
     def residual(self, row: LayerRow, children, skips: set[int], depth: int) -> None:
