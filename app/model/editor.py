@@ -251,7 +251,12 @@ class DesignEditor:
 
     def apply_fix(self, fix: Fix) -> None:
         def edit():
-            self.design.apply(fix.edits)
+            for change in fix.edits:  # one by one: a layer inserted takes a name no layer has
+                layer = change.get("layer")
+                if change["op"] == "insert" and not layer.get("name"):
+                    named = {**layer, "name": self._fresh_name(layer["type"])}
+                    change = {**change, "layer": named}
+                self.design.apply([change])
             inserted = [e for e in fix.edits if e["op"] == "insert"]
             return tuple(inserted[0]["path"]) if inserted else self.selection
 

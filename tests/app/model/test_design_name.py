@@ -6,6 +6,7 @@ import pytest
 
 from app.model.design import Design, LayerNode
 from app.model.editor import DesignEditor
+from tests.app.tui.tui_helpers import SAMPLES
 
 
 def editor(name: str = "net") -> DesignEditor:
@@ -63,3 +64,11 @@ def test_renaming_a_design_read_from_an_exported_file_leaves_that_file(tmp_path)
     ed = DesignEditor.open(source)
     ed.rename_design("kept")
     assert ed.design.name == "kept" and ed.modified and ed.path == source and source.exists()
+
+
+def test_a_layer_a_fix_inserts_is_named_by_its_type():
+    design = Design.load(SAMPLES / "shape_mismatch.json")
+    ed = DesignEditor(design)
+    problem = ed.analysis.problems[0]
+    ed.apply_fix(next(f for f in problem.fixes if f.label == "insert Flatten before it"))
+    assert [n.name for n in ed.design.layers][3:5] == ["flatten1", "fc1"]
