@@ -11,7 +11,7 @@ from textual.widgets import Collapsible, Footer, Static
 
 from app.model.editor import DesignEditor
 from app.model.registry import by_category, spec
-from app.tui.actions import bindings_for
+from app.tui.actions import bindings_for, key_of
 from app.tui.build.view import (
     layer_fields,
     layer_rows,
@@ -65,6 +65,8 @@ class BuildScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        picture = self.query_one(NetworkPicture)
+        picture.border_title = f"the network · {key_of('design.picture')} for the tree"
         self.app.editor_listeners.append(self.show)
         self.show(self.editor)
         self.query_one(LayerTree).focus()
