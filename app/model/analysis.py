@@ -269,12 +269,12 @@ def check_output(design: Design, shape: tuple | None) -> list[str]:
         return []
     # as TrainingSession: more outputs than classes train (the extra ones unused), fewer refuse
     if len(shape) == 1 and shape[0] > classes:
-        outcome = f"training runs, but {shape[0] - classes} outputs belong to no class"
+        outcome = f"training runs, {shape[0] - classes} outputs unused"
     else:
         outcome = "training refuses it"
     return [
-        f"the network's output is {shape} but {loss} on {dataset} wants ({classes},), "
-        f"one value per class; {outcome}: end with a layer of {classes} outputs"
+        f"the output is {shape}, {loss} on {dataset} wants ({classes},): {outcome}; "
+        f"end with a layer of {classes} outputs"
     ]
 
 

@@ -29,4 +29,4 @@ def test_an_output_that_misses_the_classes_is_a_warning_with_status_0(tmp_path, 
     path.write_text(json.dumps(data))
     assert main(["summary", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "warning: the network's output is (64,)" in out and "training runs" in out
+    assert "warning: the output is (64,)" in out and "training runs" in out

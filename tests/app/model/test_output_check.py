@@ -21,7 +21,7 @@ def test_more_outputs_than_classes_warn_on_the_last_layer_and_train():
     design = mlp(64)
     analysis = analyse(design)
     assert analysis.ok and len(analysis.warnings) == 1
-    assert "training runs, but 54 outputs belong to no class" in analysis.warnings[0]
+    assert "training runs, 54 outputs unused" in analysis.warnings[0]
     warned = [i.path for i in analysis.layers if i.warning]
     assert warned == [(len(design.layers) - 1,)]
     TrainingSession(design)  # refuses nothing
