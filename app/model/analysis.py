@@ -274,7 +274,7 @@ def check_output(design: Design, shape: tuple | None) -> list[str]:
         outcome = "training refuses it"
     return [
         f"the output is {shape}, {loss} on {dataset} wants ({classes},): {outcome}; "
-        f"end with a layer of {classes} outputs"
+        f"end with {classes} outputs"
     ]
 
 
