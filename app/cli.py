@@ -296,8 +296,13 @@ def summary(args: argparse.Namespace, console: Console) -> int:
     print(
         f"Input shape: {_shape(design.input_shape)}  output shape: {_shape(analysis.output_shape)}"
     )
-    print(f"Total parameters: {analysis.total_params:,}")
+    total = (
+        f"{analysis.total_params:,}" if analysis.all_counted else "? (an error leaves some unknown)"
+    )
+    print(f"Total parameters: {total}")
     print(f"Activation memory per sample: {_size(analysis.activation_bytes)} (float32)")
+    for warning in analysis.warnings:  # it builds and runs: the status stays 0
+        print(f"warning: {warning}")
     if not analysis.problems:
         return 0
     print(f"{len(analysis.problems)} problem{'s' if len(analysis.problems) > 1 else ''}:")
@@ -322,6 +327,8 @@ def summary_table(design: Design, analysis: Analysis) -> Table:
         )
         shape = "error" if info.problem else _shape(info.output_shape)
         params = "--" if info.node.layers is not None else f"{info.params:,}"
+        if not info.counted and info.node.layers is None:  # after an error: not known
+            params = "?"
         table.add_row(Text(label), Text(info.node.type), Text(shape), Text(params))
     return table
 

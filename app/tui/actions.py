@@ -52,6 +52,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit.undo", "ctrl+z", "Undo", "edit: undo", "build", "undo", True),
     Action("edit.redo", "ctrl+y", "Redo", "edit: redo", "build", "redo"),
     Action("design.training", "t", "Training", "design: training settings", "build", "training"),
+    Action("design.rename", "R", "Rename design", "design: rename", "build", "app.rename_design"),
+    Action("design.picture", "p", "Picture", "design: picture of the network", "build", "picture"),
     Action(
         "train.toggle",
         "space",
