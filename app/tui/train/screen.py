@@ -67,9 +67,15 @@ class TrainScreen(Screen):
         the newest batch report (which may have been held back)."""
 
         def __init__(
-            self, report: Report | None, status: str, extras: dict, latest: BatchReport | None
+            self,
+            session: TrainingSession,
+            report: Report | None,
+            status: str,
+            extras: dict,
+            latest: BatchReport | None,
         ) -> None:
-            self.report, self.status, self.extras, self.latest = report, status, extras, latest
+            self.session, self.report, self.status = session, report, status
+            self.extras, self.latest = extras, latest
             super().__init__()
 
         def can_replace(self, message: Message) -> bool:
@@ -208,6 +214,8 @@ class TrainScreen(Screen):
     # ----- reports from the worker -----------------------------------------------------
     @on(Reported)
     def _reported(self, event: Reported) -> None:
+        if event.session is not self.session:
+            return  # the last run's final report, handled after a new run began
         report = event.report
         if event.latest is not None:
             self.latest = event.latest
@@ -265,14 +273,27 @@ class TrainScreen(Screen):
         if session.data.name in IMAGE_SETS:  # the confusion and worst images, from the
             self.tally = Tally(session.data.num_classes, every=self.ui_interval)  # session's pass
             session.val_hooks.append(self.tally.add)
-        self.show_alert(None)
-        self._show_kind(str(design.training.get("dataset")))
-        self.query_one("#health", Static).update("", layout=False)
-        self.query_one("#confusion", Static).update("")  # every view is of this run
-        self.query_one(ImageStrip).show(())
         self.nonfinite = None
-        self.show_curves()
+        self._clear_views()
         return True
+
+    def _clear_views(self) -> None:
+        """Every view shows the new run only: its fresh network's map, or nothing yet."""
+        session = self.session
+        self._pending_extras, self._health_shown = {}, None
+        self.show_alert(None)
+        self._show_kind(session.data.name)
+        self.query_one("#health", Static).update("", layout=False)
+        self.query_one("#confusion", Static).update("")
+        self.query_one(ImageStrip).show(())
+        decision = self.query_one(DecisionMap)
+        if session.data.name in TOY_SETS:  # where the boundary starts from
+            g = decision_grid(session.model, session.data.train, session.device)
+            decision.show(g.classes, g.points, g.labels, g.extent)
+        else:
+            decision.clear()
+        self.show_curves()
+        self.show_progress()
 
     def _same_network(self) -> bool:
         return same_network(self.app.editor.design, self.session.design)
@@ -315,14 +336,14 @@ class TrainScreen(Screen):
             if routine and now - posted_at < session.report_interval:
                 return
             posted_at = now
-            self.post_message(self.Reported(report, session.status, dict(held), latest))
+            self.post_message(self.Reported(session, report, session.status, dict(held), latest))
             held.clear()
 
         try:
             with quiet_float_errors():  # a diverging run shows its NaN, not warnings on screen
                 status = session.run(epochs, on_report=relay)
             held.update(self._extras(None))
-            self.post_message(self.Reported(None, status, held, latest))
+            self.post_message(self.Reported(session, None, status, held, latest))
             return status
         finally:
             self.finished.set()
@@ -332,20 +353,20 @@ class TrainScreen(Screen):
         session, extras = self.session, {}
         if self.monitor is not None and self.monitor.reports:
             extras["health"] = self.monitor.reports[-1]
-        dataset = session.data.name
         final = report is None
-        if not (isinstance(report, EpochReport) or final):
-            return extras
-        evaluation = self.tally.take() if self.tally is not None else None
-        if evaluation is not None:
-            extras["evaluation"] = evaluation
-        # the decision map costs a pass over the points: no more often than it is drawn
+        if (isinstance(report, EpochReport) or final) and self.tally is not None:
+            evaluation = self.tally.take()
+            if evaluation is not None:
+                extras["evaluation"] = evaluation
+        # the decision map costs a pass over the grid: no more often than it is drawn, and
+        # mid-epoch too, so a slow pace or single steps show the boundary move
         now = time.monotonic()
-        if not final and now - self._last_drawn < self.ui_interval:
+        if session.data.name not in TOY_SETS or (
+            not final and now - self._last_drawn < self.ui_interval
+        ):
             return extras
         self._last_drawn = now
-        if dataset in TOY_SETS:
-            extras["grid"] = decision_grid(session.model, session.data.train, session.device)
+        extras["grid"] = decision_grid(session.model, session.data.train, session.device)
         return extras
 
     # ----- actions ---------------------------------------------------------------------
@@ -446,8 +467,7 @@ class TrainScreen(Screen):
             self.notify(str(err), severity="error", timeout=8)
             return
         self.post_message(CheckpointSaved(Path(typed).expanduser() / "weights.npz"))
-        self.show_curves()
-        self.show_progress()
+        self._clear_views()  # the map of the loaded weights
         self.notify(f"loaded {typed}: epoch {self.session.epoch}, step {self.session.global_step}")
 
     # ----- the settings form ---------------------------------------------------------------

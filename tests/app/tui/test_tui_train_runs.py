@@ -1,0 +1,87 @@
+"""Pilot tests of the Train screen across runs and at small sizes: a new run clears the
+last one's views, every panel can be reached at 80×24, speed and ETA only while running,
+and the previous run's curves drawn beside the new ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textual.widgets import Static
+
+from app.tui.train.screen import TrainScreen
+from app.tui.train.view import decision_grid, health_rows, health_text
+from tests.app.tui.test_tui_train import answer_prompt, open_train, run_ends, send_keys, wait_for
+from tests.app.tui.tui_helpers import app_on
+from widgets.decision_map import DecisionMap
+from widgets.image_strip import ImageStrip
+from widgets.plots import LinePlot
+
+
+async def paused_early(pilot, screen: TrainScreen, *keys: str) -> None:
+    """Press `keys` (which start a run) at one step a second, and pause it at its first step."""
+    screen.pace = 1.0  # the second step waits a second: the pause comes before it
+    await send_keys(pilot.app, *keys)
+    await wait_for(lambda: screen.running and screen.session.global_step >= 1)
+    await send_keys(pilot.app, "space")
+    await wait_for(lambda: screen.session.paused and screen.session.wait_paused(0))
+    await wait_for(lambda: screen.latest is not None and screen.latest.global_step >= 1)
+    await pilot.pause()
+
+
+def assert_only_this_run(screen: TrainScreen) -> None:
+    """Every view holds what the screen's session did, and nothing of another run."""
+    session = screen.session
+    step = session.global_step
+    progress = str(screen.query_one("#progress").render())
+    assert progress.startswith("paused") and f"step {step} " in progress, progress
+    assert not screen.query_one("#alert").display
+    for plot in screen.query(LinePlot):
+        for line in plot.series:
+            if not line.label.startswith("previous"):
+                assert all(x <= step for x in line.xs), (plot.plot_title, line)
+    assert not screen.query_one("#acc-plot", LinePlot).series[0].xs  # no epoch ended
+    health = screen.query_one("#health", Static).content
+    shown = str(health)
+    if screen.monitor.reports:
+        assert shown == str(health_text(health_rows(screen.monitor.reports[-1])))
+    else:
+        assert shown == ""
+    if session.data.name == "spirals":
+        drawn = screen.query_one(DecisionMap).predicted
+        now = decision_grid(session.model, session.data.train, session.device).classes
+        np.testing.assert_array_equal(drawn, now)
+    else:
+        assert str(screen.query_one("#confusion", Static).content) == ""
+        assert screen.query_one(ImageStrip).examples == ()
+
+
+@pytest.mark.parametrize("sample", ["spiral_mlp", "mlp_digits"])
+async def test_a_restarted_run_shows_only_itself_in_every_view(tmp_path, monkeypatch, sample):
+    monkeypatch.setattr(TrainScreen, "ui_interval", 0.0)  # each report drawn: none held back
+    app = app_on(sample, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await open_train(pilot, app, epochs=2)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        assert screen.session.history
+        await paused_early(pilot, screen, "r")
+        assert_only_this_run(screen)
+        await send_keys(app, "s")
+        await run_ends(pilot, screen)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+async def test_a_run_after_a_non_finite_stop_drops_its_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(TrainScreen, "ui_interval", 0.0)
+    app = app_on("exploding_lr", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await open_train(pilot, app)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        assert screen.session.status == "nonfinite" and screen.query_one("#alert").display
+        await answer_prompt(pilot, "l", "0.001")
+        await paused_early(pilot, screen, "space")
+        assert_only_this_run(screen)
+        assert app.state.bad_batch is None
+        await send_keys(app, "s")
+        await run_ends(pilot, screen)
