@@ -23,7 +23,7 @@ from app.model.design import Design
 from app.sessions.reports import BatchReport, EpochReport, NonFiniteReport, Report
 from app.sessions.setup import SessionError
 from app.sessions.training import TrainingSession, divergence, same_network
-from app.tui.actions import bindings_for
+from app.tui.actions import bindings_for, key_of
 from app.tui.build.view import parse_training, training_fields
 from app.tui.dialogs.prompt import PromptScreen
 from app.tui.state import BadBatchKept, CheckpointSaved, RunStarted
@@ -46,6 +46,15 @@ from widgets.image_strip import ImageStrip
 from widgets.param_form import ParamForm
 from widgets.plots import LinePlot
 
+# what the main area shows: everything, or one panel alone ("map": the decision map, or
+# the worst images and the confusion matrix of an image set)
+VIEWS = ("all", "curves", "map", "health")
+VIEW_NAMES = {
+    "all": "all panels",
+    "curves": "curves",
+    "map": "decision map",
+    "health": "layer health",
+}
 FRAME_S = 0.05  # the longest closing the screen waits for the run's thread
 
 
@@ -103,6 +112,8 @@ class TrainScreen(Screen):
         self._progress_at = 0.0  # and of the last progress line
         self._pending_extras: dict = {}  # views computed by the worker, not drawn yet
         self.tally: Tally | None = None  # the last validation pass, for image sets
+        self.view = "all"  # one of VIEWS
+        self.dataset = ""  # the name of the data the views are for
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -191,10 +202,18 @@ class TrainScreen(Screen):
         self.query_one("#acc-plot", LinePlot).show(accuracy_series(session.history))
 
     def _show_kind(self, dataset: str) -> None:
-        """The decision map for toy sets, the confusion matrix and worst images for image sets."""
-        self.query_one(DecisionMap).display = dataset in TOY_SETS
-        self.query_one("#confusion").display = dataset in IMAGE_SETS
-        self.query_one(ImageStrip).display = dataset in IMAGE_SETS
+        """The decision map for toy sets, the confusion matrix and worst images for image sets,
+        each shown in the views that hold it."""
+        self.dataset = dataset
+        toy, images, view = dataset in TOY_SETS, dataset in IMAGE_SETS, self.view
+        main = self.query_one("#main")
+        main.set_classes([f"-view-{view}", "-images" if images else "-toy"])
+        self.query_one("#plots").display = view in ("all", "curves")
+        self.query_one("#lower").display = view != "curves"
+        self.query_one("#health").display = view in ("all", "health")
+        self.query_one(DecisionMap).display = toy and view in ("all", "map")
+        self.query_one("#confusion").display = images and view in ("all", "map")
+        self.query_one(ImageStrip).display = images and view in ("all", "map")
 
     def _show_extras(self, extras: dict) -> None:
         if "grid" in extras:
@@ -391,6 +410,14 @@ class TrainScreen(Screen):
         if self.session is not None:
             self.session.steps_per_second = self.pace
         self.notify(f"speed: {'max' if self.pace is None else f'{self.pace:g} steps/s'}", timeout=2)
+
+    def action_next_view(self) -> None:
+        """Show everything, or one panel filling the screen: curves, map or images, health."""
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self._show_kind(self.dataset)
+        images = self.dataset in IMAGE_SETS
+        name = VIEW_NAMES[self.view] if self.view != "map" or not images else "worst images"
+        self.notify(f"view: {name} ({key_of('train.view')}: next)", timeout=2)
 
     def action_toggle_log(self) -> None:
         self.query_one("#loss-plot", LinePlot).toggle_log()

@@ -4,11 +4,17 @@ and the previous run's curves drawn beside the new ones."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from rich.console import Console
+from textual.geometry import Region
 from textual.widgets import Static
 
-from app.tui.train.screen import TrainScreen
+from app.tui.actions import key_of
+from app.tui.dialogs.help import keys_table
+from app.tui.train.screen import VIEWS, TrainScreen
 from app.tui.train.view import decision_grid, health_rows, health_text
 from tests.app.tui.test_tui_train import answer_prompt, open_train, run_ends, send_keys, wait_for
 from tests.app.tui.tui_helpers import app_on
@@ -85,3 +91,53 @@ async def test_a_run_after_a_non_finite_stop_drops_its_message(tmp_path, monkeyp
         assert app.state.bad_batch is None
         await send_keys(app, "s")
         await run_ends(pilot, screen)
+
+
+def lines_of(text) -> list[str]:
+    console = Console(width=500, record=True, file=io.StringIO())
+    console.print(text)
+    return console.export_text().rstrip("\n").splitlines()
+
+
+def whole(screen: TrainScreen, selector: str, text=None, lines: int = 1) -> bool:
+    """The panel is shown, inside the screen, with room for all of `text` (or `lines`)."""
+    widget = screen.query_one(selector)
+    region = widget.content_region
+    if not widget.display or not Region(0, 0, *screen.size).contains_region(widget.region):
+        return False
+    if text is None:
+        return region.height >= lines
+    drawn = lines_of(text)
+    return region.height >= len(drawn) and region.width >= max(len(line) for line in drawn)
+
+
+@pytest.mark.parametrize("sample", ["spiral_mlp", "mlp_digits"])
+async def test_at_80x24_a_listed_key_shows_each_panel_whole(tmp_path, sample):
+    app = app_on(sample, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_train(pilot, app, epochs=1)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        key = key_of("train.view")
+        shown = screen.active_bindings[key].binding  # what the footer lists
+        assert shown.show and shown.description == "View"
+        assert any(line.split()[:2] == [key, "View"] for line in lines_of(keys_table(("train",))))
+        panels = {
+            "#health": lambda: whole(screen, "#health", screen.query_one("#health").content),
+            "#loss-plot": lambda: whole(screen, "#loss-plot", lines=10),
+            "#acc-plot": lambda: whole(screen, "#acc-plot", lines=10),
+        }
+        if sample == "spiral_mlp":
+            panels["#decision"] = lambda: whole(screen, "#decision", lines=12)
+        else:
+            panels["#confusion"] = lambda: whole(
+                screen, "#confusion", screen.query_one("#confusion").content
+            )
+            panels["#worst"] = lambda: whole(screen, "#worst", lines=6)
+        seen = set()
+        for _ in VIEWS:
+            seen |= {name for name, shown in panels.items() if shown()}
+            await pilot.press(key)
+            await pilot.pause()
+        assert seen == set(panels)
+        assert screen.view == "all"  # round the views and back
