@@ -31,7 +31,11 @@ def duration_text(seconds: float) -> str:
 def progress_text(
     status: str, epochs: int, report: BatchReport | None, timing: bool, batch_size: int = 1
 ) -> str:
-    """The progress line: status, epoch, batch, step, loss, lr; speed and ETA when `timing`."""
+    """The progress line: status, epoch, batch, step, loss, lr; speed and ETA when `timing`.
+
+    A paused run shows neither: single steps apart say nothing of the speed. A run that
+    has ended shows the speed it had, and no ETA.
+    """
     if report is None:
         return f"{status} · {epochs} epochs · press space to start"
     parts = [
@@ -45,9 +49,9 @@ def progress_text(
     left = report.batches - report.batch + (epochs - report.epoch) * report.batches
     if not timing:
         parts.append("—/s")
-    elif report.samples_per_s > 0:
+    elif report.samples_per_s > 0 and status != "paused":
         parts.append(f"{report.samples_per_s:,.0f}/s")
-        if status in ("running", "paused"):
+        if status == "running":
             parts.append(f"ETA {duration_text(left * batch_size / report.samples_per_s)}")
     return " · ".join(parts)
 

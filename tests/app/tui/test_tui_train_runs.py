@@ -141,3 +141,24 @@ async def test_at_80x24_a_listed_key_shows_each_panel_whole(tmp_path, sample):
             await pilot.pause()
         assert seen == set(panels)
         assert screen.view == "all"  # round the views and back
+
+
+async def test_single_steps_show_no_speed_or_eta(tmp_path, monkeypatch):
+    monkeypatch.setattr(TrainScreen, "ui_interval", 0.0)
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await open_train(pilot, app, epochs=100)
+        await paused_early(pilot, screen, "space")
+        step = screen.session.global_step
+        for _ in range(2):
+            await pilot.press("full_stop")
+            step += 1
+            await wait_for(lambda s=step: screen.latest.global_step == s)
+            await wait_for(lambda: screen.session.wait_paused(0))
+            await pilot.pause()
+            line = str(screen.query_one("#progress").render())
+            assert line.startswith("paused") and f"step {step} " in line, line
+            assert "/s" not in line and "ETA" not in line, line
+        await send_keys(app, "s")
+        await run_ends(pilot, screen)
+        assert "/s" in str(screen.query_one("#progress").render())
