@@ -85,7 +85,9 @@ def loss_series(losses: list[float], history: list[dict]) -> list[Series]:
 
 
 def lr_marks(lr_changes: list[dict]) -> list[Mark]:
-    return [Mark(change["step"], f"lr {change['lr']:.3g}") for change in lr_changes]
+    """One mark per step where the lr changed, labelled with the rate it ended at there."""
+    last = {change["step"]: change["lr"] for change in lr_changes}
+    return [Mark(step, f"lr {lr:.3g}") for step, lr in last.items()]
 
 
 def accuracy_series(history: list[dict]) -> list[Series]:
