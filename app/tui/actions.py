@@ -231,6 +231,14 @@ ACTIONS: tuple[Action, ...] = (
         "next_view",
         True,
     ),
+    Action(
+        "train.compare",
+        "p",
+        "Compare",
+        "train: show or hide the previous run's curves",
+        "train",
+        "compare",
+    ),
 )
 
 

@@ -28,6 +28,7 @@ from app.tui.build.view import parse_training, training_fields
 from app.tui.dialogs.prompt import PromptScreen
 from app.tui.state import BadBatchKept, CheckpointSaved, RunStarted
 from app.tui.train.view import (
+    PreviousRun,
     Tally,
     accuracy_series,
     confusion_text,
@@ -36,6 +37,7 @@ from app.tui.train.view import (
     health_text,
     loss_series,
     lr_marks,
+    previous_run,
     progress_text,
 )
 from engine.backend import quiet_float_errors
@@ -113,6 +115,8 @@ class TrainScreen(Screen):
         self._pending_extras: dict = {}  # views computed by the worker, not drawn yet
         self.tally: Tally | None = None  # the last validation pass, for image sets
         self.view = "all"  # one of VIEWS
+        self.previous: PreviousRun | None = None  # the curves of the run before this one
+        self.compare = True  # whether the plots show them
         self.dataset = ""  # the name of the data the views are for
 
     def compose(self) -> ComposeResult:
@@ -196,10 +200,12 @@ class TrainScreen(Screen):
         if session is None:
             return
         marks = lr_marks(session.lr_changes)
-        self.query_one("#loss-plot", LinePlot).show(
-            loss_series(session.losses[: session.global_step], session.history), marks
-        )
-        self.query_one("#acc-plot", LinePlot).show(accuracy_series(session.history))
+        loss = loss_series(session.losses[: session.global_step], session.history)
+        accuracy = accuracy_series(session.history)
+        if self.previous is not None and self.compare:  # drawn first: beneath this run's
+            loss, accuracy = [self.previous.loss, *loss], [self.previous.accuracy, *accuracy]
+        self.query_one("#loss-plot", LinePlot).show(loss, marks)
+        self.query_one("#acc-plot", LinePlot).show(accuracy)
 
     def _show_kind(self, dataset: str) -> None:
         """The decision map for toy sets, the confusion matrix and worst images for image sets,
@@ -283,6 +289,8 @@ class TrainScreen(Screen):
             return False
         if self.monitor is not None:
             self.monitor.close()
+        if self.session is not None and self.session.global_step:
+            self.previous = previous_run(self.session, design)
         self.session, self.latest = session, None
         session.steps_per_second = self.pace
         self.post_message(RunStarted(session))  # the Debug screen copies its weights
@@ -418,6 +426,15 @@ class TrainScreen(Screen):
         images = self.dataset in IMAGE_SETS
         name = VIEW_NAMES[self.view] if self.view != "map" or not images else "worst images"
         self.notify(f"view: {name} ({key_of('train.view')}: next)", timeout=2)
+
+    def action_compare(self) -> None:
+        """Show or hide the previous run's curves."""
+        if self.previous is None:
+            self.notify("no previous run yet: its curves stay when a new run starts", timeout=3)
+            return
+        self.compare = not self.compare
+        self.show_curves()
+        self.notify(f"{self.previous.loss.label}: {'shown' if self.compare else 'hidden'}")
 
     def action_toggle_log(self) -> None:
         self.query_one("#loss-plot", LinePlot).toggle_log()

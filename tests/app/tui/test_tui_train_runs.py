@@ -12,12 +12,20 @@ from rich.console import Console
 from textual.geometry import Region
 from textual.widgets import Static
 
+from app.model.design import Design
 from app.tui.actions import key_of
 from app.tui.dialogs.help import keys_table
 from app.tui.train.screen import VIEWS, TrainScreen
-from app.tui.train.view import decision_grid, health_rows, health_text
+from app.tui.train.view import (
+    accuracy_series,
+    decision_grid,
+    health_rows,
+    health_text,
+    loss_series,
+    run_difference,
+)
 from tests.app.tui.test_tui_train import answer_prompt, open_train, run_ends, send_keys, wait_for
-from tests.app.tui.tui_helpers import app_on
+from tests.app.tui.tui_helpers import SAMPLES, app_on
 from widgets.decision_map import DecisionMap
 from widgets.image_strip import ImageStrip
 from widgets.plots import LinePlot
@@ -45,7 +53,8 @@ def assert_only_this_run(screen: TrainScreen) -> None:
         for line in plot.series:
             if not line.label.startswith("previous"):
                 assert all(x <= step for x in line.xs), (plot.plot_title, line)
-    assert not screen.query_one("#acc-plot", LinePlot).series[0].xs  # no epoch ended
+    accuracy = screen.query_one("#acc-plot", LinePlot).series
+    assert not [s.xs for s in accuracy if s.xs and not s.label.startswith("previous")]
     health = screen.query_one("#health", Static).content
     shown = str(health)
     if screen.monitor.reports:
@@ -162,3 +171,52 @@ async def test_single_steps_show_no_speed_or_eta(tmp_path, monkeypatch):
         await send_keys(app, "s")
         await run_ends(pilot, screen)
         assert "/s" in str(screen.query_one("#progress").render())
+
+
+async def test_the_previous_runs_curves_stay_beside_the_new_ones_until_p_hides_them(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await open_train(pilot, app, epochs=2)
+        await pilot.press("space")
+        await run_ends(pilot, screen)
+        first = screen.session
+        first_loss = loss_series(first.losses, first.history)[0]
+        first_acc = accuracy_series(first.history)[1]  # validation
+        await answer_prompt(pilot, "l", "0.002")
+        app.editor.design.training["epochs"] = 1
+        await pilot.press("space")  # another lr: a new run
+        await run_ends(pilot, screen)
+        assert screen.session is not first and screen.session.epoch == 1
+        loss, accuracy = screen.query_one("#loss-plot", LinePlot), screen.query_one("#acc-plot")
+        assert [s.label for s in loss.series] == ["previous: lr 0.01", "train (smoothed)", "val"]
+        assert [s.label for s in accuracy.series] == ["previous: lr 0.01", "train", "val"]
+        before = loss.series[0]
+        assert (before.xs, before.ys) == (first_loss.xs, first_loss.ys)
+        assert before.color == "gray" and loss.series[1].color != "gray"
+        assert (accuracy.series[0].xs, accuracy.series[0].ys) == (first_acc.xs, first_acc.ys)
+        assert loss.series[1].xs[-1] == screen.session.global_step  # this run's own
+        shot = app.export_screenshot().replace("&#160;", " ")
+        assert "previous: lr 0.01" in shot
+        await pilot.press("p")
+        assert [s.label for s in loss.series] == ["train (smoothed)", "val"]
+        assert [s.label for s in accuracy.series] == ["train", "val"]
+        await pilot.press("p")
+        assert loss.series[0] == before
+        await pilot.press("r")  # the same settings again
+        await run_ends(pilot, screen)
+        assert loss.series[0].label == "previous run"
+
+
+def test_a_previous_run_is_named_by_the_settings_it_had():
+    old = Design.load(SAMPLES / "spiral_mlp.json")
+    new = Design.load(SAMPLES / "spiral_mlp.json")
+    new.training["epochs"] = 5
+    assert run_difference(old, new) == ""
+    new.training["optimizer"] = {"type": "SGD", "lr": 0.1}
+    assert run_difference(old, new) == "Adam, lr 0.01"
+    new.training["optimizer"] = dict(old.training["optimizer"])
+    new.training["batch_size"] = 64
+    new.layers.pop()
+    assert run_difference(old, new) == "batch_size 32, other layers"
+    new.training["schedule"] = {"type": "StepLR", "step_size": 5}
+    assert run_difference(old, new) == "batch_size 32, no schedule, …"
