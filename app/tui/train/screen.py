@@ -434,7 +434,8 @@ class TrainScreen(Screen):
             return
         self.compare = not self.compare
         self.show_curves()
-        self.notify(f"{self.previous.loss.label}: {'shown' if self.compare else 'hidden'}")
+        shown = "shown" if self.compare else "hidden"
+        self.notify(f"the previous run's curves ({self.previous.loss.label}): {shown}", timeout=3)
 
     def action_toggle_log(self) -> None:
         self.query_one("#loss-plot", LinePlot).toggle_log()

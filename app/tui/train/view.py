@@ -117,12 +117,13 @@ class PreviousRun:
 def previous_run(session, design: Design) -> PreviousRun:
     """The curves `session` drew, named for how its design differs from `design`."""
     named = run_difference(session.design, design)
-    label = f"previous: {named}" if named else "previous run"
+    # short: plotext leaves out a legend wider than its plot (at 80 columns, 22 wide)
+    label = f"prev: {named}" if named else "previous run"
     train = loss_series(session.losses[: session.global_step], session.history)[0]
     val = accuracy_series(session.history)[1]
     return PreviousRun(
         replace(train, label=label, color=PREVIOUS_COLOR),
-        replace(val, label=label, color=PREVIOUS_COLOR),
+        replace(val, label=label, color=PREVIOUS_COLOR, marker="braille"),  # finer than •
     )
 
 

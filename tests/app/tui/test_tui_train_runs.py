@@ -51,10 +51,10 @@ def assert_only_this_run(screen: TrainScreen) -> None:
     assert not screen.query_one("#alert").display
     for plot in screen.query(LinePlot):
         for line in plot.series:
-            if not line.label.startswith("previous"):
+            if not line.label.startswith("prev"):
                 assert all(x <= step for x in line.xs), (plot.plot_title, line)
     accuracy = screen.query_one("#acc-plot", LinePlot).series
-    assert not [s.xs for s in accuracy if s.xs and not s.label.startswith("previous")]
+    assert not [s.xs for s in accuracy if s.xs and not s.label.startswith("prev")]
     health = screen.query_one("#health", Static).content
     shown = str(health)
     if screen.monitor.reports:
@@ -188,15 +188,15 @@ async def test_the_previous_runs_curves_stay_beside_the_new_ones_until_p_hides_t
         await run_ends(pilot, screen)
         assert screen.session is not first and screen.session.epoch == 1
         loss, accuracy = screen.query_one("#loss-plot", LinePlot), screen.query_one("#acc-plot")
-        assert [s.label for s in loss.series] == ["previous: lr 0.01", "train (smoothed)", "val"]
-        assert [s.label for s in accuracy.series] == ["previous: lr 0.01", "train", "val"]
+        assert [s.label for s in loss.series] == ["prev: lr 0.01", "train (smoothed)", "val"]
+        assert [s.label for s in accuracy.series] == ["prev: lr 0.01", "train", "val"]
         before = loss.series[0]
         assert (before.xs, before.ys) == (first_loss.xs, first_loss.ys)
         assert before.color == "gray" and loss.series[1].color != "gray"
         assert (accuracy.series[0].xs, accuracy.series[0].ys) == (first_acc.xs, first_acc.ys)
         assert loss.series[1].xs[-1] == screen.session.global_step  # this run's own
         shot = app.export_screenshot().replace("&#160;", " ")
-        assert "previous: lr 0.01" in shot
+        assert "prev: lr 0.01" in shot
         await pilot.press("p")
         assert [s.label for s in loss.series] == ["train (smoothed)", "val"]
         assert [s.label for s in accuracy.series] == ["train", "val"]
