@@ -67,7 +67,8 @@ class TrainScreen(Screen):
     CSS_PATH = "train.tcss"
     BINDINGS = bindings_for("train")
     AUTO_FOCUS = None  # keys such as space go to the screen, not to the settings form
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]  # tall: room for larger images
+    # low: the worst images only in their own view; tall: room for larger images
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (30, "-short"), (40, "-tall")]
     show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
     health_every: ClassVar[int] = 50  # steps between layer-health samples (a few a second)
     ui_interval: ClassVar[float] = 1.0  # seconds between redraws of the views mid-run
@@ -209,17 +210,10 @@ class TrainScreen(Screen):
 
     def _show_kind(self, dataset: str) -> None:
         """The decision map for toy sets, the confusion matrix and worst images for image sets,
-        each shown in the views that hold it."""
+        each in the views that hold it (train.tcss says which)."""
         self.dataset = dataset
-        toy, images, view = dataset in TOY_SETS, dataset in IMAGE_SETS, self.view
-        main = self.query_one("#main")
-        main.set_classes([f"-view-{view}", "-images" if images else "-toy"])
-        self.query_one("#plots").display = view in ("all", "curves")
-        self.query_one("#lower").display = view != "curves"
-        self.query_one("#health").display = view in ("all", "health")
-        self.query_one(DecisionMap).display = toy and view in ("all", "map")
-        self.query_one("#confusion").display = images and view in ("all", "map")
-        self.query_one(ImageStrip).display = images and view in ("all", "map")
+        kind = "toy" if dataset in TOY_SETS else "images" if dataset in IMAGE_SETS else "plain"
+        self.query_one("#main").set_classes([f"-view-{self.view}", f"-{kind}"])
 
     def _show_extras(self, extras: dict) -> None:
         if "grid" in extras:
