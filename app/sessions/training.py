@@ -261,6 +261,7 @@ class TrainingSession:
             self._last_step = now
             if (
                 one_step
+                or not self._gate.is_set()  # the batch a pause holds at: where it is
                 or self.steps_per_second
                 or self.batch == batches
                 or now - self._last_report >= self.report_interval

@@ -258,10 +258,10 @@ class TrainScreen(Screen):
         # competes with the training thread for the interpreter: mid-run, they are drawn
         # every ui_interval seconds (the interface's share of a small MLP's run: 15% of
         # the time at 0.5 s, 8% at 1 s), the one-line progress more often; the end of a
-        # run and a stop are always drawn.
+        # run, a stop and a pause are always drawn.
         self._pending_extras.update(event.extras)
         now = time.monotonic()
-        mid_run = isinstance(report, BatchReport | EpochReport)
+        mid_run = isinstance(report, BatchReport | EpochReport) and not self.session.paused
         if mid_run and now - self._drawn_at < self.ui_interval:
             if now - self._progress_at >= self.progress_interval:
                 self._progress_at = now
@@ -353,7 +353,7 @@ class TrainScreen(Screen):
             if isinstance(report, BatchReport):
                 latest = report
             now = time.monotonic()
-            routine = isinstance(report, BatchReport | EpochReport)
+            routine = isinstance(report, BatchReport | EpochReport) and not session.paused
             if routine and now - posted_at < session.report_interval:
                 return
             posted_at = now

@@ -220,3 +220,20 @@ def test_a_previous_run_is_named_by_the_settings_it_had():
     assert run_difference(old, new) == "batch_size 32, other layers"
     new.training["schedule"] = {"type": "StepLR", "step_size": 5}
     assert run_difference(old, new) == "batch_size 32, no schedule, …"
+
+
+async def test_a_pause_shows_the_step_it_holds_at(tmp_path):
+    app = app_on("spiral_mlp", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await open_train(pilot, app, epochs=10_000)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.running and screen.session.global_step > 50)
+        await send_keys(app, "space")
+        await wait_for(lambda: screen.session.paused and screen.session.wait_paused(0))
+        step = screen.session.global_step
+        await wait_for(lambda: screen.latest.global_step == step, timeout=5)
+        await pilot.pause()
+        line = str(screen.query_one("#progress").render())
+        assert line.startswith("paused") and f"step {step} " in line, line
+        await send_keys(app, "s")
+        await run_ends(pilot, screen)
