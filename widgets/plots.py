@@ -77,12 +77,21 @@ def nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -
 
 
 def y_ticks(low: float, high: float, log: bool, count: int = 5) -> list[float]:
-    """Round ticks from `low` to `high` (powers of ten on a log axis spanning two decades)."""
-    if log and high / low >= 100:
-        first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    """Round ticks from `low` to `high`. On a log axis: powers of ten over two decades or
+    more; 1, 2 and 5 times them over less, spread evenly on it as the axis is."""
+    if not log:
+        return nice_ticks(low, high, count)
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    if high / low >= 100:
         step = max(1, math.ceil((last - first) / count))
         return [10.0**e for e in range(first, last + 1, step)]
-    return nice_ticks(low, high, count)
+    ticks = [
+        round(m * 10.0**e, 12)
+        for e in range(first, last + 1)
+        for m in (1, 2, 5)
+        if low <= m * 10.0**e <= high
+    ]
+    return ticks if len(ticks) >= 3 else nice_ticks(low, high, count)  # near 1 decade: linear
 
 
 class LinePlot(PlotextPlot):

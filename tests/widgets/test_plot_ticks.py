@@ -47,3 +47,9 @@ def test_steps_and_epochs_get_whole_round_ticks():
 def test_two_lr_changes_at_one_step_make_one_mark():
     changes = [{"step": 30, "lr": 0.01}, {"step": 30, "lr": 0.002}, {"step": 90, "lr": 0.1}]
     assert [(m.x, m.label) for m in lr_marks(changes)] == [(30, "lr 0.002"), (90, "lr 0.1")]
+
+
+def test_a_log_axis_gets_powers_of_ten_or_one_two_five_within_two_decades():
+    assert tick_labels(y_ticks(0.5, 1e31, log=True)) == ["0.1", "1e6", "1e13", "1e20", "1e27"]
+    assert tick_labels(y_ticks(1.5, 90, log=True)) == ["2", "5", "10", "20", "50"]
+    assert tick_labels(y_ticks(0.9, 1.2, log=True)) == ["0.9", "1", "1.1", "1.2"]
