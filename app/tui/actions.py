@@ -224,6 +224,23 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "train.speed", "v", "Speed", "train: steps per second (max, 20, 5, 1)", "train", "speed"
     ),
+    Action(
+        "train.view",
+        "w",
+        "View",
+        "train: next view (all, curves, map or images, layer health)",
+        "train",
+        "next_view",
+        True,
+    ),
+    Action(
+        "train.compare",
+        "p",
+        "Compare",
+        "train: show or hide the previous run's curves",
+        "train",
+        "compare",
+    ),
 )
 
 
