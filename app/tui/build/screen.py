@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Collapsible, Footer, Static
+from textual.widgets import Collapsible, Static
 
 from app.model.editor import DesignEditor
 from app.model.registry import by_category, spec
@@ -21,6 +21,7 @@ from app.tui.build.view import (
     totals_text,
     training_fields,
 )
+from widgets.footer import FittingFooter
 from widgets.header import AppHeader
 from widgets.layer_palette import LayerPalette
 from widgets.layer_tree import LayerTree
@@ -62,7 +63,7 @@ class BuildScreen(Screen):
                 yield ParamForm(id="args", notes=False)  # its errors show in #problem
                 with Collapsible(title="Training settings", id="training-panel"):
                     yield ParamForm(id="training")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         picture = self.query_one(NetworkPicture)

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from app.model.data import IMAGE_SETS, TOY_SETS, DatasetError
@@ -43,6 +43,7 @@ from app.tui.train.view import (
 from engine.backend import quiet_float_errors
 from engine.debug.monitor import Monitor
 from widgets.decision_map import DecisionMap
+from widgets.footer import FittingFooter
 from widgets.header import AppHeader
 from widgets.image_strip import ImageStrip
 from widgets.param_form import ParamForm
@@ -136,7 +137,7 @@ class TrainScreen(Screen):
                     yield DecisionMap(id="decision")
                     yield Static(id="confusion")
                     yield Static(id="health")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#alert").display = False
