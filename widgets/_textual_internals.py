@@ -9,17 +9,31 @@ from textual.app import App
 from textual.screen import Screen
 from textual.widget import Widget
 
+# The footer's key widget: textual 8.2.8 exports it from no public module.
+from textual.widgets._footer import FooterKey
+
 # The header's title widget: textual 8.2.8 exports it from no public module.
 from textual.widgets._header import HeaderTitle
 
 __all__ = [
+    "FooterKey",
     "HeaderTitle",
+    "footer_bindings_ready",
     "layout_passes",
     "layout_pending",
     "on_frame_written",
     "screen_pending",
     "update_scrollbars",
 ]
+
+
+def footer_bindings_ready(footer: Widget) -> bool:
+    """Whether a Footer has been told its screen's bindings, so composing it shows them.
+
+    Checked against textual 8.2.8: `Footer._bindings_ready` turns true in
+    `Footer.bindings_changed`, and `Footer.compose` yields nothing before it.
+    """
+    return footer._bindings_ready
 
 
 def update_scrollbars(view: Widget, virtual) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from textual import events
 from textual.app import ComposeResult
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from widgets._textual_internals import FooterKey, footer_bindings_ready
 
 KEPT_APP_ACTIONS = frozenset({"help", "quit_app", "quit"})  # never dropped: the way to the rest
 
@@ -42,7 +43,7 @@ class FittingFooter(Footer):
     """The screen's keys in one row that is never cut: see `fitting_keys`."""
 
     def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
+        if not footer_bindings_ready(self):
             return
         app = self.app
         shown = [
@@ -97,5 +98,5 @@ class FittingFooter(Footer):
             )
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.is_attached and self._bindings_ready:
+        if self.is_attached and footer_bindings_ready(self):
             self.call_after_refresh(self.recompose)
