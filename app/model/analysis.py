@@ -64,6 +64,7 @@ class Analysis:
     # what builds and runs but will not learn the task: no layers, an output that does
     # not match the dataset's classes
     warnings: list[str] = field(default_factory=list)
+    output_fixes: list[Fix] = field(default_factory=list)  # repairs for the output warning
 
     @property
     def ok(self) -> bool:
@@ -115,9 +116,12 @@ def analyse(design: Design, train_size: int | None = None) -> Analysis:
     problems += check_training(design, infos, train_size)
     problems.sort(key=lambda p: p.path)
     warnings = check_output(design, shape)
+    fixes = []
     if warnings and design.layers:  # about the output: the last layer's row shows it
-        [i for i in infos if len(i.path) == 1][-1].warning = warnings[0]
-    return Analysis(infos, problems, shape, total, act, warnings)
+        last = [i for i in infos if len(i.path) == 1][-1]
+        last.warning = warnings[0]
+        fixes = output_fixes(design, last, shape)
+    return Analysis(infos, problems, shape, total, act, warnings, fixes)
 
 
 class _Meter:
@@ -276,6 +280,31 @@ def check_output(design: Design, shape: tuple | None) -> list[str]:
         f"the output is {shape}, {loss} on {dataset} wants ({classes},): {outcome}; "
         f"end with {classes} outputs"
     ]
+
+
+def output_fixes(design: Design, last: LayerInfo, shape: tuple | None) -> list[Fix]:
+    """Repairs for an output that misses the dataset's classes: a last Linear gets that
+    many outputs; any other flat output gets a Linear to them added at the end."""
+    dataset = design.training.get("dataset")
+    classes = FIXED_CLASSES.get(dataset) if isinstance(dataset, str) else None
+    if shape is None or classes is None:
+        return []
+    end = len(design.layers)
+    if len(shape) != 1:
+        flat = math.prod(shape)
+        linear = {"type": "Linear", "args": {"in_features": flat, "out_features": classes}}
+        edits = [
+            {"op": "insert", "path": [end], "layer": {"type": "Flatten", "args": {}}},
+            {"op": "insert", "path": [end + 1], "layer": linear},
+        ]
+        return [Fix(f"add Flatten and Linear({flat}, {classes}) at the end", edits)]
+    if last.node.type == "Linear":
+        path = list(last.path)
+        edit = {"op": "set", "path": path, "arg": "out_features", "value": classes}
+        return [Fix(f"set out_features={classes}", [edit])]
+    layer = {"type": "Linear", "args": {"in_features": shape[0], "out_features": classes}}
+    edit = {"op": "insert", "path": [end], "layer": layer}
+    return [Fix(f"add Linear({shape[0]}, {classes}) at the end", [edit])]
 
 
 def _single_sample_batches(info, batch: int, training: dict, train_size: int | None):

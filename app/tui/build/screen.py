@@ -115,6 +115,10 @@ class BuildScreen(Screen):
         box.set_class(text is None and bool(editor.analysis.warnings), "-warning")
         if text is None and editor.analysis.warnings:
             text = Text.assemble(("⚠ ", "bold yellow"), editor.analysis.warnings[0])
+            if editor.analysis.output_fixes:
+                text.append("\npress ")
+                text.append("f", style="bold reverse")
+                text.append(f" to {editor.analysis.output_fixes[0].label}")
         elif text is None:
             text = Text("✓ every shape fits", style="green")
         if box.content != text:
@@ -283,10 +287,11 @@ class BuildScreen(Screen):
 
     def action_fix(self) -> None:
         problem = self._current_problem()
-        if problem is None or not problem.fixes:
+        fixes = problem.fixes if problem is not None else self.editor.analysis.output_fixes
+        if not fixes:
             self.notify("nothing to fix here" if problem is None else "no fix on offer")
             return
-        fix = problem.fixes[0]
+        fix = fixes[0]
         self.editor.apply_fix(fix)
         self.notify(f"fixed: {fix.label}", timeout=3)
 

@@ -33,3 +33,28 @@ def test_fewer_outputs_than_classes_warn_that_training_refuses_them():
     assert analysis.ok and "training refuses it" in analysis.warnings[0]
     with pytest.raises(SessionError, match="one score per class"):
         TrainingSession(design)
+
+
+@pytest.mark.parametrize("out_features", [5, 64])
+def test_the_fix_for_a_last_linear_sets_its_outputs_to_the_classes(out_features):
+    design = mlp(out_features)
+    [fix] = analyse(design).output_fixes
+    assert fix.label == "set out_features=10"
+    design.apply(fix.edits)
+    fixed = analyse(design)
+    assert fixed.output_shape == (10,) and not fixed.warnings and not fixed.output_fixes
+
+
+@pytest.mark.parametrize("drop", [1, 3])
+def test_the_fix_for_another_last_layer_adds_a_linear_to_the_classes(drop):
+    design = Design.load(SAMPLES / "cnn_digits.json")
+    del design.layers[-drop:]  # ends in a Dropout (flat) or a feature map
+    analysis = analyse(design)
+    assert analysis.ok and analysis.warnings
+    shape = analysis.output_shape
+    [fix] = analysis.output_fixes
+    assert ("Flatten" in fix.label) == (len(shape) > 1)
+    design.apply(fix.edits)
+    fixed = analyse(design)
+    assert fixed.ok and fixed.output_shape == (10,) and not fixed.warnings
+    assert design.layers[-1].type == "Linear"

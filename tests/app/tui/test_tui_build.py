@@ -218,3 +218,16 @@ async def test_selecting_duplicating_and_undoing_lay_out_nothing(tmp_path):
             await settled(pilot)
             assert [r.name for r in tree_rows(app)] == ["flatten", "fc1", "relu1", "out"]
         assert passes == []
+
+
+async def test_f_fixes_an_output_that_misses_the_classes(tmp_path):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        app.editor.select((len(app.editor.design.layers) - 1,))
+        app.editor.set_arg("out_features", 64)
+        await pilot.pause()
+        assert "press f to set out_features=10" in str(app.screen.query_one("#problem").content)
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.editor.analysis.output_shape == (10,)
+        assert not app.editor.analysis.warnings
