@@ -1,11 +1,18 @@
 """How the Debug screen writes values and source links."""
 
+import io
 import os
 
 import numpy as np
+from rich.console import Console
 
 import engine.nn as nn
 from app.sessions.debugging import _forward_line, source_path
+from app.sessions.nodes import NodeView
+from app.sessions.script_debugging import FrameView, LocalView
+from app.tui.debug.view import split_table
+from app.tui.script.debug import frames_table
+from engine.debug import NodeRecord, stats
 from widgets.raw_table import RawTable
 
 
@@ -27,3 +34,21 @@ def test_raw_values_never_print_minus_zero():
     table.show(np.array([[-0.0, 0.0], [-1.5, 2.0]]))
     texts = [text for line in table._texts[1:] for text in line]
     assert texts == ["0", "0", "-1.5", "2"]
+
+
+def rendered(renderable) -> str:
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_split_and_frame_tables_never_print_minus_zero():
+    grad = stats(np.array([-0.0, -0.0, 0.0], dtype=np.float32))
+    parent = NodeRecord(id=1, op="relu", scope="", parents=[], shape=(3,), dtype="float32")
+    child = NodeRecord(id=2, op="sum", scope="", parents=[1], shape=(), dtype="float32")
+    view = NodeView(record=child, reached=True, split=[(parent, grad, 1.0)])
+    split = rendered(split_table(view))
+    local = LocalView("h", "tensor", (3,), "float32", stats=grad)
+    frames = rendered(frames_table([FrameView("train.py:3", "main", "h = x", [local])]))
+    for text in (split, frames):
+        assert "-0" not in text and " 0 " in text, text

@@ -47,6 +47,7 @@ class DebugScreen(Screen):
 
     SCOPE = "debug"
     CSS_PATH = "debug.tcss"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-roomy")]
     BINDINGS = bindings_for("debug")
 
     TABS = {"value": "Value", "grad": "Gradient", "split": "Split", "update": "Update"}
@@ -250,7 +251,7 @@ class DebugScreen(Screen):
             inspector.show("[b]value[/b]", view.value_stats, view.value, note)
         elif tab == "grad":
             note = missing_note(view, "grad")
-            where = "" if view.record.is_leaf else " (arriving at the output)"
+            where = "" if view.record.is_leaf else " at the output"
             inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
         else:
             note = update_note(view) or (

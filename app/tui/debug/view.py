@@ -121,8 +121,8 @@ def split_table(view: NodeView) -> Table | Text:
             str(st.shape),
             Text(f"{st.norm:.4g}", style="bold red" if bad else ""),
             f"{share:.0%}",
-            f"{st.min:.3g}",
-            f"{st.max:.3g}",
+            f"{st.min + 0.0:.3g}",  # + 0.0: never "-0"
+            f"{st.max + 0.0:.3g}",
         )
     return table
 

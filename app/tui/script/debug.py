@@ -272,10 +272,7 @@ def frames_table(frames: list[FrameView]) -> Group | Text:
                 local.name,
                 str(local.shape),
                 local.dtype + grad,
-                f"{st.min:.4g}",
-                f"{st.max:.4g}",
-                f"{st.mean:.4g}",
-                f"{st.std:.4g}",
+                *(f"{v + 0.0:.4g}" for v in (st.min, st.max, st.mean, st.std)),  # never "-0"
                 Text(f"{st.nan_count}/{st.inf_count}", style="bold red" if bad else "dim"),
             )
         parts += [table, Text("")]
