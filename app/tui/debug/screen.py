@@ -80,7 +80,7 @@ class DebugScreen(Screen):
         yield Static(id="findings")
         yield from self.extra_bottom()
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)  # every key shown fits 80 columns
 
     def extra_panes(self) -> ComposeResult:
         """More panes of the inspector's switcher, for tabs beyond the four (none here)."""
@@ -103,10 +103,12 @@ class DebugScreen(Screen):
 
     def _fit_graph_pane(self) -> None:
         """Make the graph pane as wide as its rows, gradient norms included, up to
-        GRAPH_SHARE of the screen (the inspector keeps the rest); never under 30 columns."""
+        GRAPH_SHARE of the screen (the inspector keeps the rest); never under 30 columns.
+        Rows too wide for that take their compact form (32×6×24×24, single spaces)."""
         pane, graph = self.query_one("#graph-pane"), self.query_one("#graph", GraphList)
-        wanted = graph.content_width() + 1  # the border
-        width = max(30, min(wanted, int(self.size.width * GRAPH_SHARE)))
+        limit = max(30, int(self.size.width * GRAPH_SHARE))
+        graph.set_compact(graph.content_width(compact=False) + 1 > limit)  # + 1: the border
+        width = max(30, min(graph.content_width() + 1, limit))
         if pane.styles.width is None or pane.styles.width.value != width:
             pane.styles.width = width
 

@@ -187,8 +187,14 @@ def graph_row(row: Row) -> GraphRow:
         str(row.shape),
         row.health,
         "" if row.grad_norm is None else f"‖g‖ {row.grad_norm:.2g}",
-        row.name,
+        short_name(row.name),
     )
+
+
+def short_name(name: str) -> str:
+    """A parameter's name as a row under its module shows it: the module and the parameter
+    (model.fc1.weight as fc1.weight), the scopes around them being the groups above."""
+    return ".".join(name.split(".")[-2:])
 
 
 def group_label(group: Group) -> str:

@@ -49,7 +49,7 @@ class ScriptApp(App[int]):
         self.notify("a script trains itself: the Train screen is for designs", timeout=3)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(("debug", "script")))
+        self.push_screen(HelpScreen(("script", "debug", "app"), APP_KEYS))
 
     async def action_quit_app(self) -> None:
         self.exit(self.session.stepper.exit_status if self.session else None)

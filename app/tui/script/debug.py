@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -27,7 +29,10 @@ class ScriptDebugScreen(DebugScreen):
 
     SCOPE = "script"
     CSS_PATH = ["../debug/debug.tcss", "script.tcss"]
-    BINDINGS = bindings_for("debug") + bindings_for("script")
+    # "run to" leaves the footer (it stays in help and the palette): the footer fits 80 columns
+    BINDINGS = [
+        replace(b, show=False) if b.id == "debug.run_to" else b for b in bindings_for("debug")
+    ] + bindings_for("script")
     TABS = {**DebugScreen.TABS, "frames": "Frames"}
 
     def __init__(self, **kwargs) -> None:

@@ -27,7 +27,7 @@ class ScriptModelScreen(Screen):
         yield Static(id="model-title")
         with VerticalScroll(id="model"):
             yield Static(id="model-table")
-        yield Footer()
+        yield Footer(compact=True)  # every key shown fits 80 columns
 
     def on_screen_resume(self) -> None:
         session = self.app.script_session()

@@ -11,14 +11,24 @@ from tests.app.tui.test_tui_debug import graph, open_debug, press
 from tests.app.tui.tui_helpers import app_on, settled
 from widgets.histogram import Histogram
 
+CELL_PX = 12.2  # the width of a cell in Textual's screenshots
 SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 35)], ids=["80x24", "120x35"])
 
 
 def screen_text(app) -> str:
-    """What the terminal shows, as plain text."""
+    """What the terminal shows, as plain text, line by line."""
+    rows: dict[float, list[tuple[float, str]]] = {}
     svg = app.export_screenshot()
-    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg)
-    return html.unescape("".join(lines)).replace("\xa0", " ")
+    for x, y, text in re.findall(r'<text[^>]* x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        rows.setdefault(float(y), []).append((float(x), html.unescape(text).replace("\xa0", " ")))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[y]):
+            column = round(x / CELL_PX)
+            line = line.ljust(column)[:column] + text
+        lines.append(line)
+    return "\n".join(lines)
 
 
 async def conv_gradient(pilot):

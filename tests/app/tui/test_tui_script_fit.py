@@ -1,0 +1,58 @@
+"""`stepgrad debug` on the LeNet example at 80×24 and 120×35: every number and key whole."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.tui.dialogs.help import HelpScreen
+from app.tui.script.app import ScriptApp
+from tests.app.tui.test_tui_debug_fit import screen_text
+from tests.app.tui.test_tui_script import opened, press, text_of
+from tests.app.tui.tui_helpers import ROOT
+from widgets.graph_list import GraphList, compact_shape
+
+SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 35)], ids=["80x24", "120x35"])
+
+
+@pytest.fixture
+def lenet(monkeypatch) -> ScriptApp:
+    monkeypatch.chdir(ROOT)
+    return ScriptApp(Path("examples/lenet_mnist.py"))
+
+
+def test_compact_shapes():
+    assert compact_shape("(32, 6, 24, 24)") == "32×6×24×24"
+    assert compact_shape("(64,)") == "64" and compact_shape("()") == "()"
+
+
+@SIZES
+async def test_gradient_norms_tabs_and_footer_show_whole(lenet, size):
+    async with lenet.run_test(size=size) as pilot:
+        await opened(pilot)
+        await press(pilot, *"nnnn")
+        graph = lenet.screen.query_one("#graph", GraphList)
+        assert graph.compact == (size[0] == 80)  # LeNet's rows fit 120 columns as they are
+        norms = [row.detail for row in graph.rows if row.detail]
+        assert len(norms) >= 4
+        shown = screen_text(lenet)
+        for norm in norms:
+            assert re.search(f" {re.escape(norm)} *[▕▇▆▅▄▃▂▁█]", shown), norm  # whole
+        assert "fc1.weight" in shown and "model.fc1.weight" not in shown  # under its module
+        assert "Value Gradient Split Update Frames" in shown
+        for key in ("n Next", "c Continue", "x Next iter", "? Help", "q Quit"):
+            assert key in shown, key
+
+
+async def test_help_lists_the_script_keys_first_and_the_keys_that_work_everywhere(lenet):
+    async with lenet.run_test(size=(80, 24)) as pilot:
+        await opened(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(lenet.screen, HelpScreen)
+        keys = text_of(lenet, "HelpScreen Static:last-of-type")
+        order = [keys.index(title) for title in ("Script debugger", "Debug screen", "Everywhere")]
+        assert order == sorted(order), keys
+        assert "screen: build" in keys and "app: quit" in keys
+        assert "design: save" not in keys  # the script's app has no design to save
