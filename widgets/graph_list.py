@@ -78,9 +78,10 @@ class GraphList(Tree[Key]):
 
     @property
     def selected_node(self) -> int | None:
-        """The node id under the cursor; None when the cursor is on a group or nowhere."""
+        """The node id under the cursor; None when the cursor is on a group or nowhere (the
+        tree's cursor may still name a row of the rows shown before)."""
         data = self.cursor_node.data if self.cursor_node is not None else None
-        return data if isinstance(data, int) else None
+        return data if isinstance(data, int) and data in self._rows_by_node else None
 
     @property
     def selected_group(self) -> Group | None:

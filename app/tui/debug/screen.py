@@ -232,6 +232,8 @@ class DebugScreen(Screen):
         """Fill the inspector for `node` as of the event under the history cursor."""
         if self.session is None or node is None or (node == self.shown_node and not force):
             return
+        if node >= len(self.session.trace.nodes):  # a row of a page no longer shown
+            return
         self.shown_node = node
         view = self.session.view(node)
         self.query_one("#node-title", Static).update(node_title(self.session, view), layout=False)

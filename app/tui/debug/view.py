@@ -23,8 +23,9 @@ FINDING_STYLE = {
 }
 
 
-def megabytes(n: int) -> str:
-    return f"{n / 2**20:.1f} MB"
+def history_text(used: int, cap: int) -> str:
+    """The memory the history holds against its cap, short: "history 1.3 of 256 MB"."""
+    return f"history {used / 2**20:.1f} of {cap / 2**20:.4g} MB"
 
 
 def status_text(session: DebugSession) -> Text:
@@ -42,7 +43,7 @@ def status_text(session: DebugSession) -> Text:
     if fired:
         text.append(" · stopped by " + ", ".join(fired), style="bold red")
     text.append("\n")
-    cap = f"history {megabytes(session.history_bytes)} of {megabytes(session.value_cap)} cap"
+    cap = history_text(session.history_bytes, session.value_cap)
     if session.stepper.history_dropped:
         cap += ", oldest values dropped (stats kept)"
     text.append(cap, style="dim")

@@ -15,7 +15,7 @@ from textual.widgets import Static, Tabs
 from app.sessions.script_debugging import FrameView, ScriptDebugSession
 from app.tui.actions import bindings_for, key_of
 from app.tui.debug.screen import DebugScreen
-from app.tui.debug.view import describe_event, megabytes
+from app.tui.debug.view import describe_event, history_text
 from app.tui.dialogs.prompt import PromptScreen
 from widgets.graph_list import GraphList
 
@@ -119,9 +119,9 @@ class ScriptDebugScreen(DebugScreen):
             text.append(f", 1–{pages[0] - 1} dropped", style="dim")
         text.append("\n")
         text.append(
-            f"history {megabytes(session.history_bytes)} of {megabytes(session.value_cap)} cap"
+            f"{history_text(session.history_bytes, session.value_cap)}"
             f" · {session.stepper.backward_calls} backward() · "
-            f"{session.stepper.update_runs} optimizer steps",
+            f"{session.stepper.update_runs} step()",
             style="dim",
         )
         marks = [f"#{n}" for n in sorted(session.breakpoints.nodes)]

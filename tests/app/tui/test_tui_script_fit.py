@@ -56,3 +56,38 @@ async def test_help_lists_the_script_keys_first_and_the_keys_that_work_everywher
         assert order == sorted(order), keys
         assert "screen: build" in keys and "app: quit" in keys
         assert "design: save" not in keys  # the script's app has no design to save
+
+
+EVALUATES_AT_THE_END = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+net = nn.Linear(4, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+x, y = torch.randn(5, 4), torch.randint(0, 2, (5,))
+for it in range(2):
+    opt.zero_grad()
+    loss = F.cross_entropy(net(x), y)
+    loss.backward()
+    opt.step()
+with torch.no_grad():
+    print("accuracy", (net(x).argmax(1) == y).float().mean().item())
+"""
+
+
+@pytest.mark.parametrize("key", ["e", "exclamation_mark"])
+async def test_running_to_the_end_past_a_last_part_without_ops_draws_the_end(tmp_path, key):
+    """After the loop, a no_grad evaluation leaves a page with no op: the graph empties and
+    the inspector keeps the last node, with no error from the rows shown before."""
+    script = tmp_path / "train.py"
+    script.write_text(EVALUATES_AT_THE_END)
+    app = ScriptApp(script)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        await press(pilot, key)
+        assert screen.session.phase == "done"
+        assert "ended with exit status 0" in text_of(app, "#alert")
+        assert "accuracy" in text_of(app, "#output")
+        assert screen.query_one("#graph", GraphList).selected_node is None
