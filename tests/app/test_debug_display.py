@@ -49,6 +49,22 @@ def test_split_and_frame_tables_never_print_minus_zero():
     view = NodeView(record=child, reached=True, split=[(parent, grad, 1.0)])
     split = rendered(split_table(view))
     local = LocalView("h", "tensor", (3,), "float32", stats=grad)
-    frames = rendered(frames_table([FrameView("train.py:3", "main", "h = x", [local])]))
-    for text in (split, frames):
+    frame = FrameView("train.py:3", "main", "h = x", [local])
+    frames, narrow = rendered(frames_table([frame])), rendered(frames_table([frame], 30))
+    for text in (split, frames, narrow):
         assert "-0" not in text and " 0 " in text, text
+
+
+def test_frames_at_a_narrow_width_give_each_tensor_two_whole_lines():
+    values = stats(np.array([[-1.5, 2.25], [0.125, 3.0]], dtype=np.float32))
+    local = LocalView("activations", "tensor", (2, 2), "float32", True, stats=values)
+    module = LocalView("model", "module", text="LeNet(")
+    frame = FrameView("train.py:9", "step", "loss.backward()", [module, local])
+    console = Console(width=34, record=True, file=io.StringIO())
+    console.print(frames_table([frame], 34))
+    lines = console.export_text().splitlines()
+    assert "…" not in "".join(lines)
+    assert "activations (2, 2) float32 ∂" in lines
+    body = " ".join(lines)
+    for whole in ("min -1.5", "max 3", "mean 0.9688", "nan/inf 0/0"):
+        assert whole in body, whole

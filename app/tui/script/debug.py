@@ -141,7 +141,8 @@ class ScriptDebugScreen(DebugScreen):
         if tab != "frames" or self.session is None:
             return
         self.query_one("#switcher").current = "frames-pane"
-        self.query_one("#frames", Static).update(frames_table(self.session.frames))
+        width = self.query_one("#switcher").size.width
+        self.query_one("#frames", Static).update(frames_table(self.session.frames, width))
 
     def _show_output(self) -> None:
         if self.session is None:
@@ -243,8 +244,12 @@ class ScriptDebugScreen(DebugScreen):
         self.show_state(select_current=False)
 
 
-def frames_table(frames: list[FrameView]) -> Group | Text:
-    """The script's frames where it stopped, innermost first, each with its tensors."""
+NARROW_FRAMES = 72  # columns under which each tensor takes two lines instead of a table row
+
+
+def frames_table(frames: list[FrameView], width: int = 200) -> Group | Text:
+    """The script's frames where it stopped, innermost first, each with its tensors: a table
+    where `width` allows one, else each tensor in two lines (what it is, then its values)."""
     if not frames:
         return Text("no frame of the script: it has not stopped inside its own code", "dim")
     parts = []
@@ -254,31 +259,53 @@ def frames_table(frames: list[FrameView]) -> Group | Text:
                 (f"{frame.where}", "bold"), f" in {frame.function}: ", (frame.source, "cyan")
             )
         )
-        table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
-        for column in ("name", "shape", "dtype", "min", "max", "mean", "std", "nan/inf"):
-            table.add_column(
-                column,
-                justify="left" if column in ("name", "shape", "dtype") else "right",
-                no_wrap=True,
-                overflow="ellipsis",
-                max_width=36 if column == "shape" else None,
-            )
-        for local in frame.locals:
-            if local.kind != "tensor":
-                table.add_row(local.name, Text(local.text, "dim"), local.kind, *[""] * 5)
-                continue
-            st = local.stats
-            grad = " ∂" if local.requires_grad else ""
-            if st is None:
-                table.add_row(local.name, str(local.shape), local.dtype + grad, *[""] * 5)
-                continue
-            bad = st.nan_count + st.inf_count
-            table.add_row(
-                local.name,
-                str(local.shape),
-                local.dtype + grad,
-                *(f"{v + 0.0:.4g}" for v in (st.min, st.max, st.mean, st.std)),  # never "-0"
-                Text(f"{st.nan_count}/{st.inf_count}", style="bold red" if bad else "dim"),
-            )
-        parts += [table, Text("")]
+        rows = [_local_cells(local) for local in frame.locals]
+        parts += [_locals_table(rows) if width >= NARROW_FRAMES else _locals_lines(rows), Text("")]
     return Group(*parts)
+
+
+COLUMNS = ("name", "shape", "dtype", "min", "max", "mean", "std", "nan/inf")
+
+
+def _local_cells(local) -> list[str | Text]:
+    """A frame's local as the cells of COLUMNS; a module or tuple describes itself as its shape."""
+    if local.kind != "tensor":
+        return [local.name, Text(local.text, "dim"), local.kind, *[""] * 5]
+    st = local.stats
+    dtype = local.dtype + (" ∂" if local.requires_grad else "")
+    if st is None:
+        return [local.name, str(local.shape), dtype, *[""] * 5]
+    bad = st.nan_count + st.inf_count
+    values = [f"{v + 0.0:.4g}" for v in (st.min, st.max, st.mean, st.std)]  # never "-0"
+    counts = Text(f"{st.nan_count}/{st.inf_count}", style="bold red" if bad else "dim")
+    return [local.name, str(local.shape), dtype, *values, counts]
+
+
+def _locals_table(rows: list[list[str | Text]]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    for column in COLUMNS:
+        table.add_column(
+            column,
+            justify="left" if column in ("name", "shape", "dtype") else "right",
+            no_wrap=True,
+            overflow="ellipsis",
+            max_width=36 if column == "shape" else None,
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _locals_lines(rows: list[list[str | Text]]) -> Text:
+    text = Text()
+    for i, (name, shape, dtype, *values) in enumerate(rows):
+        text.append(("\n" if i else "") + name, style="bold")
+        text.append(" ")
+        text.append(shape) if isinstance(shape, Text) else text.append(shape)
+        text.append(f" {dtype}", style="dim")
+        if values[0]:
+            text.append("\n ")
+            for label, value in zip(COLUMNS[3:], values, strict=True):
+                text.append(f" {label} ", style="dim")
+                text.append(value)
+    return text
