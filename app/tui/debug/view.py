@@ -50,7 +50,7 @@ def status_text(session: DebugSession) -> Text:
     marks = [f"#{n}" for n in sorted(session.breakpoints.nodes)]
     marks += sorted(session.breakpoints.scopes) + session.breakpoints.conditions
     if marks:
-        text.append(" · breakpoints: ", style="dim")
+        text.append(" · break: ", style="dim")
         text.append(", ".join(marks), style="red")
     weights = getattr(session, "weights", "")  # a script's pass has no weights of its own
     if weights:

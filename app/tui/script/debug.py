@@ -127,7 +127,7 @@ class ScriptDebugScreen(DebugScreen):
         marks = [f"#{n}" for n in sorted(session.breakpoints.nodes)]
         marks += sorted(session.breakpoints.scopes) + session.breakpoints.conditions
         if marks:
-            text.append(" · breakpoints: ", style="dim")
+            text.append(" · break: ", style="dim")
             text.append(", ".join(marks), style="red")
         return text
 

@@ -236,7 +236,7 @@ class TestBreakpoints:
             assert not label_of(app, target).startswith(BREAKPOINT[0])
             await press(pilot, "b")
             assert label_of(app, target).startswith(BREAKPOINT[0])
-            assert f"breakpoints: #{target}" in text(app, "#status")
+            assert f"break: #{target}" in text(app, "#status")
             await press(pilot, "c")
             assert graph(app).current == target
             assert status_phase(app) == "forward"
@@ -259,7 +259,7 @@ class TestBreakpoints:
             await press(pilot, "b")
             assert session.breakpoints.scopes == {"out"}
             assert BREAKPOINT[0] in label_of(app, group)
-            assert "breakpoints: out" in text(app, "#status")
+            assert "break: out" in text(app, "#status")
             await press(pilot, "c")
             assert graph(app).current == node_id(session, "linear", "out")
             assert "linear in out" in text(app, "#status")
@@ -269,7 +269,7 @@ class TestBreakpoints:
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_debug(pilot)
             await answer_condition(pilot, "norm", "30")
-            assert "breakpoints: norm > 30" in text(app, "#status")
+            assert "break: norm > 30" in text(app, "#status")
             await press(pilot, "c")
             event = screen.session.current
             assert event is not None and event.index > 0, "30 should let some events through"
@@ -285,7 +285,7 @@ class TestBreakpoints:
         async with app.run_test(size=SIZE) as pilot:
             screen = await debug_bad_batch(pilot)
             await answer_condition(pilot, "nonfinite")
-            assert "breakpoints: NaN/Inf" in text(app, "#status")
+            assert "break: NaN/Inf" in text(app, "#status")
             await press(pilot, "c")
             session = screen.session
             failing = node_id(session, "linear", "out")
@@ -335,7 +335,7 @@ class TestRestart:
             assert session.stepper.history == [] and session.current is None
             assert session.breakpoints.nodes == {relu}
             assert label_of(app, relu).startswith(BREAKPOINT[0])
-            assert f"breakpoints: #{relu}" in text(app, "#status")
+            assert f"break: #{relu}" in text(app, "#status")
             await press(pilot, "c")
             assert graph(app).current == relu and status_phase(app) == "forward"
 

@@ -91,3 +91,14 @@ async def test_running_to_the_end_past_a_last_part_without_ops_draws_the_end(tmp
         assert "ended with exit status 0" in text_of(app, "#alert")
         assert "accuracy" in text_of(app, "#output")
         assert screen.query_one("#graph", GraphList).selected_node is None
+
+
+async def test_the_status_shows_a_line_breakpoint_whole_at_80_columns(lenet):
+    async with lenet.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        label = screen.session.add_line_breakpoint("62")
+        await press(pilot, "c")
+        assert screen.session.current.phase == "forward"
+        lines = screen_text(lenet).splitlines()
+        status = next(line for line in lines if line.startswith(" history"))
+        assert status.rstrip().endswith(f"break: {label}"), status
