@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.command import CommandPalette
+from textual.widgets import OptionList
 
 from app.tui.dialogs.help import HelpScreen
 from app.tui.script.app import ScriptApp
@@ -102,3 +104,35 @@ async def test_the_status_shows_a_line_breakpoint_whole_at_80_columns(lenet):
         lines = screen_text(lenet).splitlines()
         status = next(line for line in lines if line.startswith(" history"))
         assert status.rstrip().endswith(f"break: {label}"), status
+
+
+async def palette_prompts(pilot, query: str) -> list[str]:
+    """The command palette's entries for `query`, once its search has answered."""
+    await press(pilot, "ctrl+p")
+    assert isinstance(pilot.app.screen, CommandPalette)
+    await pilot.press(*query)
+    options = pilot.app.screen.query_one(OptionList)
+    for _ in range(100):  # the palette searches in a worker of its own
+        await pilot.pause(0.02)
+        if options.option_count:
+            break
+    await pilot.pause(0.1)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def test_the_palette_offers_the_debuggers_commands_not_a_designs(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(EVALUATES_AT_THE_END)
+    app = ScriptApp(script)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        before = screen.session.current
+        await press(pilot, "1")  # the model screen: the palette steps the Debug screen
+        prompts = await palette_prompts(pilot, "next op")
+        assert "debug: next op" in prompts[0], prompts
+        await press(pilot, "enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert pilot.app.screen is screen and screen.session.current is not before
+        prompts = await palette_prompts(pilot, "save")
+        assert not any("design:" in p or "layer:" in p for p in prompts), prompts
