@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,22 @@ async def test_the_palette_offers_the_debuggers_commands_not_a_designs(tmp_path)
         assert pilot.app.screen is screen and screen.session.current is not before
         prompts = await palette_prompts(pilot, "save")
         assert not any("design:" in p or "layer:" in p for p in prompts), prompts
+
+
+def test_installed_libraries_are_not_the_scripts_own_frames(tmp_path):
+    import numpy
+
+    from app.sessions.script_debugging import _is_script_code
+
+    assert not _is_script_code(numpy.__file__)  # numpy's wrappers sit on the stack of an op
+    assert not _is_script_code(threading.__file__)
+    assert _is_script_code(str(tmp_path / "train.py"))
+
+
+async def test_the_frames_at_an_optimizer_step_are_the_scripts_own(lenet):
+    async with lenet.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        await press(pilot, "s")
+        assert screen.session.current.phase == "update"
+        wheres = [frame.where for frame in screen.session.frames]
+        assert wheres and all(w.startswith("examples/lenet_mnist.py:") for w in wheres), wheres
