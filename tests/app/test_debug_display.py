@@ -47,11 +47,11 @@ def test_split_and_frame_tables_never_print_minus_zero():
     parent = NodeRecord(id=1, op="relu", scope="", parents=[], shape=(3,), dtype="float32")
     child = NodeRecord(id=2, op="sum", scope="", parents=[1], shape=(), dtype="float32")
     view = NodeView(record=child, reached=True, split=[(parent, grad, 1.0)])
-    split = rendered(split_table(view))
+    split, narrow_split = rendered(split_table(view)), rendered(split_table(view, 30))
     local = LocalView("h", "tensor", (3,), "float32", stats=grad)
     frame = FrameView("train.py:3", "main", "h = x", [local])
     frames, narrow = rendered(frames_table([frame])), rendered(frames_table([frame], 30))
-    for text in (split, frames, narrow):
+    for text in (split, narrow_split, frames, narrow):
         assert "-0" not in text and " 0 " in text, text
 
 

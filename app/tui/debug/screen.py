@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from rich.text import Text
 from textual import on, work
@@ -40,6 +41,10 @@ PAUSE_POLL_S = 0.05  # how often the wait for a run's pause looks whether it was
 
 
 GRAPH_SHARE = 0.6  # the most of the screen's width the graph pane takes
+# "run to" stays out of the footer (help and the palette list it): the footer fits 80 columns
+DEBUG_BINDINGS = [
+    replace(b, show=False) if b.id == "debug.run_to" else b for b in bindings_for("debug")
+]
 
 
 class DebugScreen(Screen):
@@ -48,7 +53,7 @@ class DebugScreen(Screen):
     SCOPE = "debug"
     CSS_PATH = "debug.tcss"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-roomy")]
-    BINDINGS = bindings_for("debug")
+    BINDINGS = DEBUG_BINDINGS
 
     TABS = {"value": "Value", "grad": "Gradient", "split": "Split", "update": "Update"}
 
@@ -244,7 +249,8 @@ class DebugScreen(Screen):
             return
         if tab == "split":
             switcher.current = "split-table"
-            self.query_one("#split-table", Static).update(split_table(view))
+            width = self.query_one("#switcher").size.width
+            self.query_one("#split-table", Static).update(split_table(view, width))
             return
         switcher.current = "tensor"
         inspector = self.query_one("#tensor", TensorInspector)

@@ -103,28 +103,46 @@ def _short(rec) -> str:
     return f"#{rec.id} {rec.name or rec.op}"
 
 
-def split_table(view: NodeView) -> Table | Text:
-    """How the gradient arriving at a node's output goes on to each of its inputs."""
+SPLIT_COLUMNS = ("input", "shape", "‖grad‖", "share", "min", "max")
+NARROW_SPLIT = 60  # columns under which each input takes two lines instead of a table row
+
+
+def split_table(view: NodeView, width: int = 200) -> Table | Text:
+    """How the gradient arriving at a node's output goes on to each of its inputs: a table
+    where `width` allows one, else each input in two lines (which, then its gradient)."""
     if not view.split:
         if view.record.is_leaf:
             return Text("a leaf: the gradient ends here (see the Gradient tab)", style="dim")
         return Text("backward has not reached this node yet", style="dim")
-    table = Table(box=None, header_style="bold", expand=False, pad_edge=False)
-    for column in ("input", "shape", "‖grad‖", "share", "min", "max"):
-        table.add_column(column, justify="left" if column == "input" else "right")
+    rows = []
     for parent, st, share in view.split:
         if st is None:
-            table.add_row(_short(parent), str(tuple(parent.shape)), "—", "—", "—", "no grad")
+            rows.append([_short(parent), str(tuple(parent.shape)), "—", "—", "—", "no grad"])
             continue
-        bad = not st.finite
-        table.add_row(
-            _short(parent),
-            str(st.shape),
-            Text(f"{st.norm:.4g}", style="bold red" if bad else ""),
-            f"{share:.0%}",
-            f"{st.min + 0.0:.3g}",  # + 0.0: never "-0"
-            f"{st.max + 0.0:.3g}",
+        rows.append(
+            [
+                _short(parent),
+                str(st.shape),
+                Text(f"{st.norm:.4g}", style="bold red" if not st.finite else ""),
+                f"{share:.0%}",
+                f"{st.min + 0.0:.3g}",  # + 0.0: never "-0"
+                f"{st.max + 0.0:.3g}",
+            ]
         )
+    if width < NARROW_SPLIT:
+        text = Text()
+        for i, (name, shape, *values) in enumerate(rows):
+            text.append(("\n" if i else "") + name, style="bold")
+            text.append(f" {shape}\n ", style="dim")
+            for label, value in zip(SPLIT_COLUMNS[2:], values, strict=True):
+                text.append(f" {label} ", style="dim")
+                text.append(value)
+        return text
+    table = Table(box=None, header_style="bold", expand=False, pad_edge=False)
+    for column in SPLIT_COLUMNS:
+        table.add_column(column, justify="left" if column == "input" else "right")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -14,7 +12,7 @@ from textual.widgets import Static, Tabs
 
 from app.sessions.script_debugging import FrameView, ScriptDebugSession
 from app.tui.actions import bindings_for, key_of
-from app.tui.debug.screen import DebugScreen
+from app.tui.debug.screen import DEBUG_BINDINGS, DebugScreen
 from app.tui.debug.view import describe_event, history_text
 from app.tui.dialogs.prompt import PromptScreen
 from widgets.graph_list import GraphList
@@ -29,10 +27,7 @@ class ScriptDebugScreen(DebugScreen):
 
     SCOPE = "script"
     CSS_PATH = ["../debug/debug.tcss", "script.tcss"]
-    # "run to" leaves the footer (it stays in help and the palette): the footer fits 80 columns
-    BINDINGS = [
-        replace(b, show=False) if b.id == "debug.run_to" else b for b in bindings_for("debug")
-    ] + bindings_for("script")
+    BINDINGS = DEBUG_BINDINGS + bindings_for("script")
     TABS = {**DebugScreen.TABS, "frames": "Frames"}
 
     def __init__(self, **kwargs) -> None:
