@@ -70,3 +70,28 @@ async def test_every_statistic_and_the_node_title_show_whole(size, tmp_path):
         title = ("#3 conv2d in conv1", "layer conv1: Conv2d(", "engine/nn/conv.py:", "inputs:")
         for start in title:
             assert start in shown, start  # each on its own line, none wrapped off the title
+
+
+async def test_every_footer_key_shows_whole_at_80_columns(tmp_path):
+    app = app_on("cnn_digits", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_debug(pilot)
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("n Next", "c Continue", "b Break", "! Find NaN", "? Help", "^e Export"):
+            assert key in footer, footer
+        assert "q Quit" in footer, footer
+
+
+async def test_the_split_tab_at_80_columns_keeps_each_number_whole(tmp_path):
+    app = app_on("cnn_digits", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, conv = await conv_gradient(pilot)
+        relu = next(r for r in screen.session.trace.nodes if r.op == "relu")
+        graph(app).select(relu.id)
+        await press(pilot, "v")  # from Gradient
+        assert screen.query_one("#tabs").active == "split"
+        inspector = [line.split("▕", 1)[1] for line in screen_text(app).splitlines() if "▕" in line]
+        tabs = next(i for i, line in enumerate(inspector) if line.startswith("Value Gradient"))
+        below_tabs = "\n".join(inspector[tabs + 1 :])
+        assert "‖grad‖ " in below_tabs and "share 100%" in below_tabs, below_tabs
+        assert "…" not in below_tabs, below_tabs
