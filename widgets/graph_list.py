@@ -246,6 +246,11 @@ class GraphList(Tree[Key]):
             text.append(*BREAKPOINT)
         return text
 
+    def on_resize(self) -> None:
+        """Keep the cursor in view when the list gets shorter (an alert opening below it)."""
+        if self.cursor_line >= 0:
+            self.call_after_refresh(self.scroll_to_line, self.cursor_line, animate=False)
+
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()
         data = event.node.data

@@ -156,3 +156,16 @@ async def test_the_frames_at_an_optimizer_step_are_the_scripts_own(lenet):
         assert screen.session.current.phase == "update"
         wheres = [frame.where for frame in screen.session.frames]
         assert wheres and all(w.startswith("examples/lenet_mnist.py:") for w in wheres), wheres
+
+
+async def test_the_failing_node_stays_in_view_when_the_alert_opens_at_80x24(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    app = ScriptApp(Path("examples/bug_in_features.py"))  # fc1 fails, low in a long graph
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        assert screen.session.current.phase == "error"
+        await pilot.pause(0.1)
+        graph = screen.query_one("#graph", GraphList)
+        assert graph.selected_node == screen.session.failed_node.id
+        top = graph.scroll_offset.y
+        assert top <= graph.cursor_line < top + graph.scrollable_content_region.height
