@@ -41,6 +41,7 @@ PAUSE_POLL_S = 0.05  # how often the wait for a run's pause looks whether it was
 
 
 GRAPH_SHARE = 0.6  # the most of the screen's width the graph pane takes
+INSPECTOR_MIN = 34  # columns the inspector keeps: its statistics and a script's five tabs
 # "run to" stays out of the footer (help and the palette list it): the footer fits 80 columns
 DEBUG_BINDINGS = [
     replace(b, show=False) if b.id == "debug.run_to" else b for b in bindings_for("debug")
@@ -108,10 +109,11 @@ class DebugScreen(Screen):
 
     def _fit_graph_pane(self) -> None:
         """Make the graph pane as wide as its rows, gradient norms included, up to
-        GRAPH_SHARE of the screen (the inspector keeps the rest); never under 30 columns.
+        GRAPH_SHARE of the screen, the inspector keeping INSPECTOR_MIN; never under 30 columns.
         Rows too wide for that take their compact form (32×6×24×24, single spaces)."""
         pane, graph = self.query_one("#graph-pane"), self.query_one("#graph", GraphList)
-        limit = max(30, int(self.size.width * GRAPH_SHARE))
+        share = int(self.size.width * GRAPH_SHARE)
+        limit = max(30, min(share, self.size.width - INSPECTOR_MIN))
         graph.set_compact(graph.content_width(compact=False) + 1 > limit)  # + 1: the border
         width = max(30, min(graph.content_width() + 1, limit))
         if pane.styles.width is None or pane.styles.width.value != width:
