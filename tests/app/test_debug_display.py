@@ -10,7 +10,7 @@ import engine.nn as nn
 from app.sessions.debugging import _forward_line, source_path
 from app.sessions.nodes import NodeView
 from app.sessions.script_debugging import FrameView, LocalView
-from app.tui.debug.view import split_table
+from app.tui.debug.view import missing_note, split_table
 from app.tui.script.debug import frames_table
 from engine.debug import NodeRecord, stats
 from widgets.raw_table import RawTable
@@ -68,3 +68,9 @@ def test_frames_at_a_narrow_width_give_each_tensor_two_whole_lines():
     body = " ".join(lines)
     for whole in ("min -1.5", "max 3", "mean 0.9688", "nan/inf 0/0"):
         assert whole in body, whole
+
+
+def test_an_input_without_a_gradient_is_not_said_to_be_unreached():
+    record = NodeRecord(id=0, op="input", scope="", parents=[], shape=(2, 3), dtype="float32")
+    note = missing_note(NodeView(record=record, reached=True), "grad")
+    assert "requires grad" in note and "not reached" not in note

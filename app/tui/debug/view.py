@@ -233,6 +233,8 @@ def missing_note(view: NodeView, what: str) -> str:
         if view.value is None:
             return "values dropped to keep the history under its cap (stats kept)"
         return ""
+    if view.grad_stats is None and view.record.op in ("input", "constant"):
+        return "no gradient: an input gets one only when it requires grad"
     if view.grad_stats is None:
         return "the backward pass has not reached this node yet"
     if view.grad is None:
