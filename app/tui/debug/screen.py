@@ -228,6 +228,11 @@ class DebugScreen(Screen):
             self._findings_shown = findings
             box.display = findings is not None
             box.update(findings or "")
+        if not rows:  # a part of a script's run with no op (an evaluation under no_grad)
+            self.shown_node = None
+            self.query_one("#node-title", Static).update(Text("no op recorded here", "dim"))
+            self.query_one(TensorInspector).show("", None, None)
+            return
         selected = graph.selected_node
         self.show_node(selected if selected is not None else node, force=True)
 

@@ -82,8 +82,8 @@ with torch.no_grad():
 
 @pytest.mark.parametrize("key", ["e", "exclamation_mark"])
 async def test_running_to_the_end_past_a_last_part_without_ops_draws_the_end(tmp_path, key):
-    """After the loop, a no_grad evaluation leaves a page with no op: the graph empties and
-    the inspector keeps the last node, with no error from the rows shown before."""
+    """After the loop, a no_grad evaluation leaves a page with no op: the graph empties, the
+    inspector says so, and no error comes from the rows shown before."""
     script = tmp_path / "train.py"
     script.write_text(EVALUATES_AT_THE_END)
     app = ScriptApp(script)
@@ -94,6 +94,7 @@ async def test_running_to_the_end_past_a_last_part_without_ops_draws_the_end(tmp
         assert "ended with exit status 0" in text_of(app, "#alert")
         assert "accuracy" in text_of(app, "#output")
         assert screen.query_one("#graph", GraphList).selected_node is None
+        assert text_of(app, "#node-title").strip() == "no op recorded here"  # not a stale node
 
 
 async def test_the_status_shows_a_line_breakpoint_whole_at_80_columns(lenet):
