@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--training",
         action="store_true",
-        help="write a PyTorch training script (runs under torchrun too) instead",
+        help="write a training script instead (for torch, it runs under torchrun too)",
     )
     export.add_argument(
         "--force", action="store_true", help="replace FILE even if it is not an earlier export"
@@ -296,8 +296,13 @@ def summary(args: argparse.Namespace, console: Console) -> int:
     print(
         f"Input shape: {_shape(design.input_shape)}  output shape: {_shape(analysis.output_shape)}"
     )
-    print(f"Total parameters: {analysis.total_params:,}")
+    total = (
+        f"{analysis.total_params:,}" if analysis.all_counted else "? (an error leaves some unknown)"
+    )
+    print(f"Total parameters: {total}")
     print(f"Activation memory per sample: {_size(analysis.activation_bytes)} (float32)")
+    for warning in analysis.warnings:  # it builds and runs: the status stays 0
+        print(f"warning: {warning}")
     if not analysis.problems:
         return 0
     print(f"{len(analysis.problems)} problem{'s' if len(analysis.problems) > 1 else ''}:")
@@ -322,6 +327,8 @@ def summary_table(design: Design, analysis: Analysis) -> Table:
         )
         shape = "error" if info.problem else _shape(info.output_shape)
         params = "--" if info.node.layers is not None else f"{info.params:,}"
+        if not info.counted and info.node.layers is None:  # after an error: not known
+            params = "?"
         table.add_row(Text(label), Text(info.node.type), Text(shape), Text(params))
     return table
 
@@ -476,9 +483,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
         if args.training:
             from app.model.export_training import export_training_file
 
-            if args.target != "torch":
-                raise ExportError("--training writes a PyTorch script: use --target torch")
-            export_training_file(design, args.output)
+            export_training_file(design, args.output, args.target)
         else:
             export_file(design, args.output, args.target, weights=args.weights)
     except ExportError as err:

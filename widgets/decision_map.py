@@ -54,6 +54,11 @@ class DecisionMap(Widget):
         self._pixels = None
         self.refresh()
 
+    def clear(self) -> None:
+        """Draw nothing until the next `show`."""
+        self.predicted, self._pixels = None, None
+        self.refresh()
+
     def on_resize(self) -> None:
         self._pixels = None
 

@@ -31,6 +31,7 @@ class LayerRow:
     params: str
     container: bool = False
     problem: str | None = None
+    warning: str | None = None  # what builds and runs but will not learn
 
 
 class LayerTree(ScrollView, can_focus=True):
@@ -102,6 +103,7 @@ class LayerTree(ScrollView, can_focus=True):
         self._last: set[Path_] = set()  # paths of the last layer of their container
         self._columns = (0, 0)  # widths of the shape and parameters columns
         self._strips: dict[int, Strip] = {}  # line -> what it draws; built on use
+        self._strips_width = 0  # the width the lines in _strips were drawn to
         self._styles: dict[str, Style] = {}  # component class -> its style; looked up on use
 
     def show(self, rows: list[LayerRow], selection: Path_ | None) -> None:
@@ -238,7 +240,9 @@ class LayerTree(ScrollView, can_focus=True):
 
     # ----- drawing ----------------------------------------------------------------------
     def on_resize(self) -> None:
-        self._strips.clear()  # labels are laid out to the width
+        # labels are laid out to the width: lines drawn at the old one are redrawn
+        self._strips.clear()
+        self.refresh()
         self._scroll_to_cursor()
 
     def notify_style_update(self) -> None:
@@ -251,6 +255,9 @@ class LayerTree(ScrollView, can_focus=True):
         line = self.scroll_offset.y + y
         if line >= len(self._lines):
             return Strip.blank(self.size.width, self._style(""))
+        if self._strips_width != self.size.width:  # a line drawn before a resize was seen
+            self._strips.clear()
+            self._strips_width = self.size.width
         if line not in self._strips:
             self._strips[line] = self._draw(line)
         return self._strips[line]
@@ -286,6 +293,8 @@ def layer_label(row: LayerRow, width: int, columns: tuple[int, int]) -> Text:
     head = Text()
     if row.problem:
         head.append("✗ ", style="bold red")
+    elif row.warning:
+        head.append("⚠ ", style="bold yellow")
     if row.name:
         head.append(row.name + " ", style="bold")
     head.append(row.type, style="cyan")
@@ -293,7 +302,9 @@ def layer_label(row: LayerRow, width: int, columns: tuple[int, int]) -> Text:
         head.append(f" {row.args}", style="dim")
     room = min(max(width - shape_width - params_width, 6), 44)
     head.truncate(room, overflow="ellipsis", pad=True)
-    shape_style = "bold red" if row.problem else "green"
+    shape_style = "bold red" if row.problem else "yellow" if row.warning else "green"
+    if row.shape == "?" and not row.problem:  # unknown: an error upstream
+        shape_style = "dim"
     head.append(row.shape.rjust(shape_width), style=shape_style)
-    head.append(row.params.rjust(params_width), style="")
+    head.append(row.params.rjust(params_width), style="dim" if row.params == "?" else "")
     return head

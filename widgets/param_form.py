@@ -189,7 +189,9 @@ class ParamForm(Vertical):
         if self._quiet or name not in self._inputs or self._inputs[name] is not event.control:
             return
         value = event.value
-        if value is Select.BLANK or self._values.get(name) == value:
+        if value is Select.BLANK or self._values.get(name) == value or value != event.control.value:
+            # a value the form set, or one the field has moved on from: the Changed message
+            # of a value set in _update_values arrives after it, when the form shows another
             return
         self._values[name] = value
         self.post_message(self.Changed(self, name, value))

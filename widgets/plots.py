@@ -31,27 +31,67 @@ class Mark:
 LOG_SPAN = 1e3  # values spanning this factor are drawn on a log axis
 
 
-def compact(value: float) -> str:
-    """A short axis label: 0.25, 1.5k, 1e31."""
+def compact(value: float, digits: int | None = None) -> str:
+    """A short axis label: 0.25, 1500, 1e31; with `digits`, that many decimals (of the
+    mantissa past 1e4 or under 1e-3), trailing zeros dropped: 2.5e-7."""
     if value == 0:
         return "0"
     if abs(value) >= 1e4 or abs(value) < 1e-3:
-        mantissa, exponent = f"{value:.0e}".split("e")
-        return f"{mantissa}e{int(exponent)}"
-    return f"{value:.4g}"
+        mantissa, exponent = f"{value:.{digits or 0}e}".split("e")
+        return f"{_trimmed(mantissa)}e{int(exponent)}"
+    return f"{value:.4g}" if digits is None else _trimmed(f"{value:.{digits}f}")
+
+
+def _trimmed(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """The shortest labels, one precision for all, that differ from one another and each
+    read within half a percent of its tick and of the axis's span."""
+    span = (max(ticks) - min(ticks)) if len(ticks) > 1 else abs(ticks[0]) if ticks else 0
+    labels: list[str] = []
+    for digits in range(12):
+        labels = [compact(t, digits) for t in ticks]
+        errors = [abs(float(label) - t) for label, t in zip(labels, ticks, strict=True)]
+        close = all(e <= 0.005 * min(span, abs(t)) for e, t in zip(errors, ticks, strict=True))
+        if close and len(set(labels)) == len(labels):
+            break
+    return labels
+
+
+def nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -> list[float]:
+    """Round ticks (multiples of 1, 2 or 5 times a power of ten) from `low` to `high`: the
+    most of them up to `count`; whole numbers only when `integer`; the ends when none fit."""
+    if not high > low:
+        return [low]
+    magnitude = 10.0 ** math.floor(math.log10((high - low) / max(count - 1, 1)))
+    best: list[float] = []
+    for step in (m * magnitude for m in (1, 2, 5, 10)):
+        if integer and step < 1:
+            continue
+        first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+        if len(best) < last - first + 1 <= count:
+            best = [round(k * step, 12) for k in range(first, last + 1)]
+    return best if len(best) >= 2 else [low, high]
 
 
 def y_ticks(low: float, high: float, log: bool, count: int = 5) -> list[float]:
-    """Evenly spread ticks from `low` to `high` (by powers of ten on a log axis)."""
-    if log and high / low >= 100:
-        first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    """Round ticks from `low` to `high`. On a log axis: powers of ten over two decades or
+    more; 1, 2 and 5 times them over less, spread evenly on it as the axis is."""
+    if not log:
+        return nice_ticks(low, high, count)
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    if high / low >= 100:
         step = max(1, math.ceil((last - first) / count))
         return [10.0**e for e in range(first, last + 1, step)]
-    if high == low:
-        return [low]
-    if log:  # within two decades: evenly spread on the log axis
-        return [low * (high / low) ** (i / (count - 1)) for i in range(count)]
-    return [low + (high - low) * i / (count - 1) for i in range(count)]
+    ticks = [
+        round(m * 10.0**e, 12)
+        for e in range(first, last + 1)
+        for m in (1, 2, 5)
+        if low <= m * 10.0**e <= high
+    ]
+    return ticks if len(ticks) >= 3 else nice_ticks(low, high, count)  # near 1 decade: linear
 
 
 class LinePlot(PlotextPlot):
@@ -117,7 +157,11 @@ class LinePlot(PlotextPlot):
         plt.yscale("log" if log else "linear")
         if ys:
             ticks = y_ticks(min(ys), max(ys), log)
-            plt.yticks(ticks, [compact(t) for t in ticks])
+            plt.yticks(ticks, tick_labels(ticks))
+        xs = [x for line in self.series for x in line.xs]
+        if xs:
+            ticks = nice_ticks(min(xs), max(xs), integer=all(float(x).is_integer() for x in xs))
+            plt.xticks(ticks, tick_labels(ticks))
         for mark in self.marks:
             plt.vline(mark.x, "red")
             if ys:  # at the bottom: the legend sits at the top

@@ -49,6 +49,7 @@ class LayerInfo:
     params: int = 0
     problem: Problem | None = None
     counted: bool = True  # False when an error before it left its parameters unknown
+    warning: str | None = None  # what builds and runs but will not learn (the output layer)
 
 
 @dataclass
@@ -113,7 +114,10 @@ def analyse(design: Design, train_size: int | None = None) -> Analysis:
     shape = tuple(out.shape[1:]) if out is not None else None
     problems += check_training(design, infos, train_size)
     problems.sort(key=lambda p: p.path)
-    return Analysis(infos, problems, shape, total, act, check_output(design, shape))
+    warnings = check_output(design, shape)
+    if warnings and design.layers:  # about the output: the last layer's row shows it
+        [i for i in infos if len(i.path) == 1][-1].warning = warnings[0]
+    return Analysis(infos, problems, shape, total, act, warnings)
 
 
 class _Meter:
@@ -263,9 +267,14 @@ def check_output(design: Design, shape: tuple | None) -> list[str]:
     classes = FIXED_CLASSES.get(dataset) if isinstance(dataset, str) else None
     if shape is None or classes is None or loss not in CLASS_LOSSES or shape == (classes,):
         return []
+    # as TrainingSession: more outputs than classes train (the extra ones unused), fewer refuse
+    if len(shape) == 1 and shape[0] > classes:
+        outcome = f"training runs, {shape[0] - classes} outputs unused"
+    else:
+        outcome = "training refuses it"
     return [
-        f"the network's output is {shape} but {loss} on {training['dataset']} wants "
-        f"({classes},), one value per class: end with a layer of {classes} outputs"
+        f"the output is {shape}, {loss} on {dataset} wants ({classes},): {outcome}; "
+        f"end with {classes} outputs"
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import reprlib
 from dataclasses import dataclass
@@ -121,7 +122,16 @@ def image_size(shape: tuple) -> str:
     return "×".join(str(d) for d in shape[1:])
 
 
-def _toy_sets(name: str, training: dict) -> DataSplit:
+def toy_settings(name: str, training: dict) -> tuple[dict, float]:
+    """The keyword arguments (defaults filled in) `make_datasets` draws toy set `name`
+    with, and the fraction of it that validates; a DatasetError for a bad value."""
+    kwargs, fraction = _toy_settings(name, training)
+    bound = inspect.signature(TOY_SETS[name]).bind(**kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments), fraction
+
+
+def _toy_settings(name: str, training: dict) -> tuple[dict, float]:
     n = training.get("n", 400)
     if not _is_int(n) or not 2 <= n <= MAX_TOY_SAMPLES:
         raise DatasetError(
@@ -144,6 +154,11 @@ def _toy_sets(name: str, training: dict) -> DataSplit:
         raise DatasetError(
             f"training.val_fraction must be a number between 0 and 1, got {reprlib.repr(fraction)}"
         )
+    return kwargs, fraction
+
+
+def _toy_sets(name: str, training: dict) -> DataSplit:
+    kwargs, fraction = _toy_settings(name, training)
     try:
         x, y = TOY_SETS[name](**kwargs)
     except (TypeError, ValueError) as err:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.model.analysis import Analysis, Fix, analyse, suggested_args
-from app.model.design import Design, LayerNode, module_name, name_problem
+from app.model.design import Design, LayerNode, module_name, name_problem, shown
 from app.model.recovery import Autosave
 from app.model.registry import spec
 
 Path_ = tuple[int, ...]
 UNDO_LIMIT = 200
+MAX_DESIGN_NAME = 100
 
 
 @dataclass
@@ -64,17 +65,28 @@ class DesignEditor:
         """Save to `path` (or the file it came from); .py files are re-saved as .json beside.
 
         A file other than the one the design came from is never replaced unless `replace`:
-        FileExistsError says it is there.
+        FileExistsError says it is there. Saved as another file, the design takes that
+        file's name (a copy saved as `big.json` is the design `big`).
         """
         target = Path(path) if path else self.path
         if target is None:
             raise ValueError("no file to save to: give a path")
+        elsewhere = self.path is None or not _same_file(target, self.path)
         if target.suffix == ".py":
             target = target.with_suffix(".json")
         ours = self.path is not None and self.path.suffix != ".py" and _same_file(target, self.path)
         if target.exists() and not ours and not replace:
             raise FileExistsError(errno.EEXIST, "another file is there", str(target))
-        self.design.save(target)
+        if elsewhere and target.stem != self.design.name:
+            name = self.design.name
+            self._set_name(target.stem)
+            try:
+                self.design.save(target)
+            except OSError:
+                self._set_name(name)
+                raise
+        else:
+            self.design.save(target)
         self.path, self.modified = target, False
         self.discard_recovery()
         self._notify()
@@ -239,7 +251,12 @@ class DesignEditor:
 
     def apply_fix(self, fix: Fix) -> None:
         def edit():
-            self.design.apply(fix.edits)
+            for change in fix.edits:  # one by one: a layer inserted takes a name no layer has
+                layer = change.get("layer")
+                if change["op"] == "insert" and not layer.get("name"):
+                    named = {**layer, "name": self._fresh_name(layer["type"])}
+                    change = {**change, "layer": named}
+                self.design.apply([change])
             inserted = [e for e in fix.edits if e["op"] == "insert"]
             return tuple(inserted[0]["path"]) if inserted else self.selection
 
@@ -252,8 +269,41 @@ class DesignEditor:
 
         self._edit(edit, key=("training", key))
 
-    def set_name(self, name: str) -> None:
-        self._edit(lambda: (setattr(self.design, "name", name), self.selection)[1])
+    def rename_design(self, name: str) -> None:
+        """Give the design another name; a saved design's file is renamed to match.
+
+        The file keeps what it holds but the name (unsaved changes stay unsaved), and
+        a file of that name already there is never replaced: ValueError says so.
+        """
+        name = name.strip()
+        if (why := design_name_problem(name)) is not None:
+            raise ValueError(why)
+        if name == self.design.name:
+            return
+        if self.path is None or self.path.suffix == ".py":  # no file of its own yet
+            self._set_name(name)
+            self.modified = True
+            self.autosave()
+            self._notify()
+            return
+        target = self.path.with_name(name + ".json")
+        if target.exists() and not _same_file(target, self.path):
+            raise ValueError(f"{target} is already there: choose another name")
+        on_disk = Design.load(self.path)  # DesignError (a ValueError) names the file
+        on_disk.name = name
+        on_disk.save(target)
+        if not _same_file(target, self.path):
+            self.path.unlink()
+        self.path = target
+        self._set_name(name)
+        self.autosave()  # the recovery copy, if any, now belongs to the new file
+        self._notify()
+
+    def _set_name(self, name: str) -> None:
+        """The design's name, in the undo history too: undoing an edit keeps the file's name."""
+        self.design.name = name
+        for snap in self._undo + self._redo:
+            snap.design["name"] = name
 
     # ----- undo -------------------------------------------------------------
     def undo(self) -> bool:
@@ -329,3 +379,16 @@ def _fresh_name(name: str, siblings: list[LayerNode]) -> str:
 
 def _same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
+
+
+def design_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a design (it names its file too), or None if it can."""
+    if not name or name in (".", ".."):
+        return "a design needs a name"
+    if len(name) > MAX_DESIGN_NAME:
+        return f"a design name has at most {MAX_DESIGN_NAME} characters, got {len(name)}"
+    if not name.isprintable() or any(c in name for c in "/\\"):
+        return f"a design name is printable text without / or \\, got {shown(name)}"
+    if name.startswith("."):
+        return f"a design name cannot start with '.' (a hidden file), got {shown(name)}"
+    return None

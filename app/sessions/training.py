@@ -213,6 +213,7 @@ class TrainingSession:
         self.shuffle_generator.set_state(self._epoch_shuffle_state)  # the epoch's own order
         batches, skip = len(self.train_loader), self.batch
         start, samples = time.perf_counter(), 0
+        paused_s = 0.0  # time held in a pause: speed and ETA count the running time only
         for index, (x, y) in enumerate(self.train_loader):
             if index < skip:
                 continue  # done before a checkpoint
@@ -260,12 +261,13 @@ class TrainingSession:
             self._last_step = now
             if (
                 one_step
+                or not self._gate.is_set()  # the batch a pause holds at: where it is
                 or self.steps_per_second
                 or self.batch == batches
                 or now - self._last_report >= self.report_interval
             ):
                 self._last_report = now
-                elapsed = now - start
+                elapsed = now - start - paused_s
                 on_report(
                     BatchReport(
                         self.epoch + 1,
@@ -282,12 +284,14 @@ class TrainingSession:
             if not self._gate.is_set():
                 self.status = "paused"
                 self._at_rest.set()
+                held_at = time.perf_counter()
                 self._gate.wait()
+                paused_s += time.perf_counter() - held_at
                 self._at_rest.clear()
                 self.status = "running"
             if self._stop.is_set():
                 return "stopped"
-        on_report(self._finish_epoch(time.perf_counter() - start))
+        on_report(self._finish_epoch(time.perf_counter() - start - paused_s))
         return "running"
 
     def _finish_epoch(self, seconds: float) -> EpochReport:

@@ -52,6 +52,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit.undo", "ctrl+z", "Undo", "edit: undo", "build", "undo", True),
     Action("edit.redo", "ctrl+y", "Redo", "edit: redo", "build", "redo"),
     Action("design.training", "t", "Training", "design: training settings", "build", "training"),
+    Action("design.rename", "R", "Rename design", "design: rename", "build", "app.rename_design"),
+    Action("design.picture", "p", "Picture", "design: picture of the network", "build", "picture"),
     Action(
         "train.toggle",
         "space",
@@ -221,6 +223,23 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "train.speed", "v", "Speed", "train: steps per second (max, 20, 5, 1)", "train", "speed"
+    ),
+    Action(
+        "train.view",
+        "w",
+        "View",
+        "train: next view (all, curves, map or images, layer health)",
+        "train",
+        "next_view",
+        True,
+    ),
+    Action(
+        "train.compare",
+        "p",
+        "Compare",
+        "train: show or hide the previous run's curves",
+        "train",
+        "compare",
     ),
 )
 

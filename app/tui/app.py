@@ -176,7 +176,7 @@ class StepgradApp(App[int]):
     @work
     async def action_save(self, ask: bool = False) -> bool:
         """Save to the design's file, asking for one when it has none."""
-        path = self.editor.path
+        path, name = self.editor.path, self.editor.design.name
         if path is None or ask:
             default = str(path or Path(f"{self.editor.design.name}.json"))
             typed = await self.push_screen_wait(PromptScreen("Save the design as", default))
@@ -201,6 +201,7 @@ class StepgradApp(App[int]):
         except (OSError, ValueError) as err:
             self.notify(f"not saved: {err}", severity="error")
             return False
+        self._follow_rename(name)  # saved as another file, the design has that file's name
         problems = self.editor.analysis.problems
         if problems:
             self.notify(
@@ -211,6 +212,29 @@ class StepgradApp(App[int]):
         else:
             self.notify(f"saved {saved}", timeout=3)
         return True
+
+    @work
+    async def action_rename_design(self) -> None:
+        """Ask for a new name for the design (and its file, when it has one)."""
+        name = self.editor.design.name
+        typed = await self.push_screen_wait(PromptScreen("Rename the design", name))
+        if typed is None:
+            return
+        try:
+            self.editor.rename_design(typed)
+        except (OSError, ValueError) as err:
+            self.notify(f"not renamed: {err}", severity="error", timeout=8)
+            return
+        self._follow_rename(name)
+        path = self.editor.path
+        where = f": {display_path(path)}" if path is not None and path.suffix == ".json" else ""
+        self.notify(f"renamed {name} to {self.editor.design.name}{where}", timeout=4)
+
+    def _follow_rename(self, old: str) -> None:
+        """A run of the design goes on under its new name, and saves its checkpoints so."""
+        session = self.state.training
+        if session is not None and session.design.name == old:
+            session.design.name = self.editor.design.name
 
     @work
     async def action_open(self) -> None:

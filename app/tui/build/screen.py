@@ -7,22 +7,25 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Collapsible, Footer, Static
+from textual.widgets import Collapsible, Static
 
 from app.model.editor import DesignEditor
 from app.model.registry import by_category, spec
-from app.tui.actions import bindings_for
+from app.tui.actions import bindings_for, key_of
 from app.tui.build.view import (
     layer_fields,
     layer_rows,
     parse_arg,
     parse_training,
+    shape_text,
     totals_text,
     training_fields,
 )
+from widgets.footer import FittingFooter
 from widgets.header import AppHeader
 from widgets.layer_palette import LayerPalette
 from widgets.layer_tree import LayerTree
+from widgets.network_picture import NetworkPicture
 from widgets.param_form import ParamForm
 
 
@@ -37,6 +40,7 @@ class BuildScreen(Screen):
         super().__init__(**kwargs)
         self.typed_errors: dict[str, str] = {}  # fields whose text does not parse
         self._form_key: object = None
+        self.picture_shown = False  # the network's picture in place of the tree
 
     @property
     def editor(self) -> DesignEditor:
@@ -52,15 +56,18 @@ class BuildScreen(Screen):
             yield LayerPalette(groups, id="palette")
             with Vertical(id="centre"):
                 yield LayerTree(id="tree")
+                yield NetworkPicture(id="picture")
                 yield Static(id="problem")
                 yield Static(id="totals")
             with VerticalScroll(id="side"):
                 yield ParamForm(id="args", notes=False)  # its errors show in #problem
                 with Collapsible(title="Training settings", id="training-panel"):
                     yield ParamForm(id="training")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
+        picture = self.query_one(NetworkPicture)
+        picture.border_title = f"the network · {key_of('design.picture')} for the tree"
         self.app.editor_listeners.append(self.show)
         self.show(self.editor)
         self.query_one(LayerTree).focus()
@@ -79,6 +86,8 @@ class BuildScreen(Screen):
             tree.show(rows, sel)
         elif sel != tree.selection:
             tree.show(rows, sel)
+        if self.picture_shown:
+            self._show_picture(editor)
         self._show_form(editor)
         self._show_problem(editor)
         totals, text = self.query_one("#totals", Static), totals_text(editor.design, analysis)
@@ -86,6 +95,12 @@ class BuildScreen(Screen):
             totals.update(text, layout=False)  # a fixed height
         self.query_one("#training", ParamForm).show(
             "training", "", training_fields(editor.design.training)
+        )
+
+    def _show_picture(self, editor: DesignEditor) -> None:
+        picture = self.query_one(NetworkPicture)
+        picture.show(
+            self.query_one(LayerTree).rows, shape_text(editor.design.input_shape), editor.selection
         )
 
     def _show_problem(self, editor: DesignEditor) -> None:
@@ -97,6 +112,7 @@ class BuildScreen(Screen):
         box = self.query_one("#problem", Static)
         text = self._problem_text(editor)
         box.set_class(text is not None, "-problem")
+        box.set_class(text is None and bool(editor.analysis.warnings), "-warning")
         if text is None and editor.analysis.warnings:
             text = Text.assemble(("⚠ ", "bold yellow"), editor.analysis.warnings[0])
         elif text is None:
@@ -160,6 +176,11 @@ class BuildScreen(Screen):
         if event.path == self.query_one(LayerTree).selection != self.editor.selection:
             self.editor.select(event.path)
 
+    @on(NetworkPicture.Selected)
+    def _picture_selected(self, event: NetworkPicture.Selected) -> None:
+        if event.path != self.editor.selection:
+            self.editor.select(event.path)
+
     @on(LayerTree.Activated)
     def _activated(self, event: LayerTree.Activated) -> None:
         self.action_edit_args()
@@ -213,13 +234,24 @@ class BuildScreen(Screen):
     def add_layer(self, type_name: str) -> None:
         self.editor.add_layer(type_name)
 
+    def action_picture(self, shown: bool | None = None) -> None:
+        """Show the picture of the network in place of the tree, or the tree again."""
+        self.picture_shown = not self.picture_shown if shown is None else shown
+        self.query_one("#build").set_class(self.picture_shown, "-picture")
+        if self.picture_shown:
+            self._show_picture(self.editor)
+            self.query_one(NetworkPicture).focus()
+        else:
+            self.query_one(LayerTree).focus()
+
     def action_focus_palette(self) -> None:
+        self.action_picture(False)  # the palette adds after the layer the tree shows
         palette = self.query_one(LayerPalette)
         palette.query_one("#palette-filter").value = ""
         palette.focus_filter()
 
     def action_focus_tree(self) -> None:
-        self.query_one(LayerTree).focus()
+        self.action_picture(False)
 
     def action_delete(self) -> None:
         self.editor.delete()

@@ -49,6 +49,7 @@ def _row(info: LayerInfo) -> LayerRow:
         params=f"{info.params:,}" if info.counted else "?",
         container=node.layers is not None,
         problem=info.problem.message if info.problem else None,
+        warning=info.warning,
     )
 
 
@@ -62,6 +63,9 @@ def totals_text(design: Design, analysis: Analysis) -> str:
     if analysis.problems:
         n = len(analysis.problems)
         text += f" · {n} problem{'s' if n > 1 else ''}"
+    if analysis.warnings:
+        n = len(analysis.warnings)
+        text += f" · {n} warning{'s' if n > 1 else ''}"
     return text
 
 

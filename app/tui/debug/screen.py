@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static, Tab, Tabs
+from textual.widgets import ContentSwitcher, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
 from app.model.design import Design
@@ -32,6 +32,7 @@ from app.tui.debug.view import (
 )
 from app.tui.dialogs.choose import ChooseScreen
 from app.tui.dialogs.prompt import PromptScreen
+from widgets.footer import FittingFooter
 from widgets.graph_list import GraphList
 from widgets.header import AppHeader
 from widgets.tensor_inspector import TensorInspector
@@ -86,7 +87,7 @@ class DebugScreen(Screen):
         yield Static(id="findings")
         yield from self.extra_bottom()
         yield Static(id="status")
-        yield Footer(compact=True)  # every key shown fits 80 columns
+        yield FittingFooter()
 
     def extra_panes(self) -> ComposeResult:
         """More panes of the inspector's switcher, for tabs beyond the four (none here)."""

@@ -1,4 +1,5 @@
-"""Export the design as Python for the engine or PyTorch, with a preview of the code."""
+"""Export the design as Python for the engine or PyTorch (the model, or a training script),
+with a preview of the code."""
 
 from __future__ import annotations
 
@@ -13,19 +14,24 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 
 from app.model.design import Design
 from app.model.export import ExportError, _relative, export_file, export_source
+from app.model.export_training import export_training_file, training_source
 from app.tui.dialogs.confirm import ConfirmScreen
 from widgets.code_view import CodeView
 
 TARGETS = {"engine": "stepgrad engine", "torch": "PyTorch"}
 
 
-def default_export_path(design: Design, target: str) -> str:
-    return f"{design.name}_{target}.py"
+def default_export_path(design: Design, target: str, training: bool = False) -> str:
+    return f"{design.name}_{target}{'_train' if training else ''}.py"
 
 
 def weights_label(included: bool) -> str:
     """The box's label says its state in words, so it reads without the tick's colour."""
     return f"include weights: {'yes' if included else 'no'}"
+
+
+def training_label(training: bool) -> str:
+    return f"training script: {'yes' if training else 'no'}"
 
 
 class ExportDialog(ModalScreen[Path | None]):
@@ -47,14 +53,23 @@ class ExportDialog(ModalScreen[Path | None]):
                 with RadioSet(id="export-target"):
                     for target, label in TARGETS.items():
                         yield RadioButton(label, value=target == self.target, name=target)
-                yield Checkbox(
-                    weights_label(False),
-                    False,
-                    id="export-weights",
-                    disabled=self.weights is None,
-                    tooltip=None if self.weights else "train the model in this session first",
-                    compact=True,
-                )
+                with Vertical(id="export-choices"):
+                    yield Checkbox(
+                        weights_label(False),
+                        False,
+                        id="export-weights",
+                        disabled=self.weights is None,
+                        tooltip=None if self.weights else "train the model in this session first",
+                        compact=True,
+                    )
+                    yield Checkbox(
+                        training_label(False),
+                        False,
+                        id="export-training",
+                        tooltip="a script that trains the design as stepgrad does, with its "
+                        "starting weights and data beside it (torch: also under torchrun)",
+                        compact=True,
+                    )
             yield Label("write to")
             yield Input(
                 default_export_path(self.design, self.target), id="export-path", compact=True
@@ -75,7 +90,10 @@ class ExportDialog(ModalScreen[Path | None]):
 
     def _weights(self) -> Path | None:
         include = self.query_one("#export-weights", Checkbox).value
-        return self.weights if include else None
+        return self.weights if include and not self._training() else None
+
+    def _training(self) -> bool:
+        return self.query_one("#export-training", Checkbox).value
 
     def _preview(self) -> None:
         status = self.query_one("#export-status", Static)
@@ -83,7 +101,10 @@ class ExportDialog(ModalScreen[Path | None]):
         try:
             # the same relative path as the file written will hold
             named = _relative(weights, self._path().parent) if weights else None
-            code = export_source(self.design, self.target, named)
+            if self._training():
+                code = training_source(self.design, self._path(), self.target)
+            else:
+                code = export_source(self.design, self.target, named)
         except ExportError as err:
             status.update(f"[red]{err}[/red]")
             self.query_one("#export-write", Button).disabled = True
@@ -94,21 +115,33 @@ class ExportDialog(ModalScreen[Path | None]):
 
     @on(RadioSet.Changed)
     def _target(self, event: RadioSet.Changed) -> None:
-        old = default_export_path(self.design, self.target)
+        old = default_export_path(self.design, self.target, self._training())
         self.target = event.pressed.name
+        self._default_path(old)
+        self._preview()
+
+    def _default_path(self, old: str) -> None:
+        """Follow the choices with the file's name, unless the person typed one."""
         path = self.query_one("#export-path", Input)
         if path.value == old:
-            path.value = default_export_path(self.design, self.target)
-        self._preview()
+            path.value = default_export_path(self.design, self.target, self._training())
 
     @on(Checkbox.Changed, "#export-weights")
     def _weights_changed(self, event: Checkbox.Changed) -> None:
         event.checkbox.label = weights_label(event.value)
         self._preview()
 
+    @on(Checkbox.Changed, "#export-training")
+    def _training_changed(self, event: Checkbox.Changed) -> None:
+        event.checkbox.label = training_label(event.value)
+        # a training script starts from the design's seed, not from trained weights
+        self.query_one("#export-weights", Checkbox).disabled = event.value or self.weights is None
+        self._default_path(default_export_path(self.design, self.target, not event.value))
+        self._preview()
+
     @on(Input.Changed, "#export-path")
     def _path_changed(self) -> None:
-        if self._weights() is not None:
+        if self._weights() is not None or self._training():
             self._preview()
 
     @on(Button.Pressed, "#export-cancel")
@@ -137,9 +170,13 @@ class ExportDialog(ModalScreen[Path | None]):
             if answer != "replace":
                 return
         try:
-            export_file(self.design, path, self.target, weights=self._weights())
+            if self._training():
+                export_training_file(self.design, path, self.target)
+            else:
+                export_file(self.design, path, self.target, weights=self._weights())
         except (ExportError, OSError) as err:
             self.query_one("#export-status", Static).update(f"[red]{err}[/red]")
             return
-        self.notify(f"wrote {path} ({TARGETS[self.target]})")
+        what = "training script" if self._training() else "model"
+        self.notify(f"wrote {path} ({TARGETS[self.target]} {what})")
         self.dismiss(path)

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from app.model.data import IMAGE_SETS, TOY_SETS, DatasetError
@@ -23,11 +23,12 @@ from app.model.design import Design
 from app.sessions.reports import BatchReport, EpochReport, NonFiniteReport, Report
 from app.sessions.setup import SessionError
 from app.sessions.training import TrainingSession, divergence, same_network
-from app.tui.actions import bindings_for
+from app.tui.actions import bindings_for, key_of
 from app.tui.build.view import parse_training, training_fields
 from app.tui.dialogs.prompt import PromptScreen
 from app.tui.state import BadBatchKept, CheckpointSaved, RunStarted
 from app.tui.train.view import (
+    PreviousRun,
     Tally,
     accuracy_series,
     confusion_text,
@@ -36,16 +37,27 @@ from app.tui.train.view import (
     health_text,
     loss_series,
     lr_marks,
+    previous_run,
     progress_text,
 )
 from engine.backend import quiet_float_errors
 from engine.debug.monitor import Monitor
 from widgets.decision_map import DecisionMap
+from widgets.footer import FittingFooter
 from widgets.header import AppHeader
 from widgets.image_strip import ImageStrip
 from widgets.param_form import ParamForm
 from widgets.plots import LinePlot
 
+# what the main area shows: everything, or one panel alone ("map": the decision map, or
+# the worst images and the confusion matrix of an image set)
+VIEWS = ("all", "curves", "map", "health")
+VIEW_NAMES = {
+    "all": "all panels",
+    "curves": "curves",
+    "map": "decision map",
+    "health": "layer health",
+}
 FRAME_S = 0.05  # the longest closing the screen waits for the run's thread
 
 
@@ -56,7 +68,8 @@ class TrainScreen(Screen):
     CSS_PATH = "train.tcss"
     BINDINGS = bindings_for("train")
     AUTO_FOCUS = None  # keys such as space go to the screen, not to the settings form
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]  # tall: room for larger images
+    # low: the worst images only in their own view; tall: room for larger images
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (30, "-short"), (40, "-tall")]
     show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
     health_every: ClassVar[int] = 50  # steps between layer-health samples (a few a second)
     ui_interval: ClassVar[float] = 1.0  # seconds between redraws of the views mid-run
@@ -67,9 +80,15 @@ class TrainScreen(Screen):
         the newest batch report (which may have been held back)."""
 
         def __init__(
-            self, report: Report | None, status: str, extras: dict, latest: BatchReport | None
+            self,
+            session: TrainingSession,
+            report: Report | None,
+            status: str,
+            extras: dict,
+            latest: BatchReport | None,
         ) -> None:
-            self.report, self.status, self.extras, self.latest = report, status, extras, latest
+            self.session, self.report, self.status = session, report, status
+            self.extras, self.latest = extras, latest
             super().__init__()
 
         def can_replace(self, message: Message) -> bool:
@@ -97,6 +116,10 @@ class TrainScreen(Screen):
         self._progress_at = 0.0  # and of the last progress line
         self._pending_extras: dict = {}  # views computed by the worker, not drawn yet
         self.tally: Tally | None = None  # the last validation pass, for image sets
+        self.view = "all"  # one of VIEWS
+        self.previous: PreviousRun | None = None  # the curves of the run before this one
+        self.compare = True  # whether the plots show them
+        self.dataset = ""  # the name of the data the views are for
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -114,7 +137,7 @@ class TrainScreen(Screen):
                     yield DecisionMap(id="decision")
                     yield Static(id="confusion")
                     yield Static(id="health")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#alert").display = False
@@ -179,16 +202,19 @@ class TrainScreen(Screen):
         if session is None:
             return
         marks = lr_marks(session.lr_changes)
-        self.query_one("#loss-plot", LinePlot).show(
-            loss_series(session.losses[: session.global_step], session.history), marks
-        )
-        self.query_one("#acc-plot", LinePlot).show(accuracy_series(session.history))
+        loss = loss_series(session.losses[: session.global_step], session.history)
+        accuracy = accuracy_series(session.history)
+        if self.previous is not None and self.compare:  # drawn first: beneath this run's
+            loss, accuracy = [self.previous.loss, *loss], [self.previous.accuracy, *accuracy]
+        self.query_one("#loss-plot", LinePlot).show(loss, marks)
+        self.query_one("#acc-plot", LinePlot).show(accuracy)
 
     def _show_kind(self, dataset: str) -> None:
-        """The decision map for toy sets, the confusion matrix and worst images for image sets."""
-        self.query_one(DecisionMap).display = dataset in TOY_SETS
-        self.query_one("#confusion").display = dataset in IMAGE_SETS
-        self.query_one(ImageStrip).display = dataset in IMAGE_SETS
+        """The decision map for toy sets, the confusion matrix and worst images for image sets,
+        each in the views that hold it (train.tcss says which)."""
+        self.dataset = dataset
+        kind = "toy" if dataset in TOY_SETS else "images" if dataset in IMAGE_SETS else "plain"
+        self.query_one("#main").set_classes([f"-view-{self.view}", f"-{kind}"])
 
     def _show_extras(self, extras: dict) -> None:
         if "grid" in extras:
@@ -208,6 +234,8 @@ class TrainScreen(Screen):
     # ----- reports from the worker -----------------------------------------------------
     @on(Reported)
     def _reported(self, event: Reported) -> None:
+        if event.session is not self.session:
+            return  # the last run's final report, handled after a new run began
         report = event.report
         if event.latest is not None:
             self.latest = event.latest
@@ -231,10 +259,10 @@ class TrainScreen(Screen):
         # competes with the training thread for the interpreter: mid-run, they are drawn
         # every ui_interval seconds (the interface's share of a small MLP's run: 15% of
         # the time at 0.5 s, 8% at 1 s), the one-line progress more often; the end of a
-        # run and a stop are always drawn.
+        # run, a stop and a pause are always drawn.
         self._pending_extras.update(event.extras)
         now = time.monotonic()
-        mid_run = isinstance(report, BatchReport | EpochReport)
+        mid_run = isinstance(report, BatchReport | EpochReport) and not self.session.paused
         if mid_run and now - self._drawn_at < self.ui_interval:
             if now - self._progress_at >= self.progress_interval:
                 self._progress_at = now
@@ -256,6 +284,8 @@ class TrainScreen(Screen):
             return False
         if self.monitor is not None:
             self.monitor.close()
+        if self.session is not None and self.session.global_step:
+            self.previous = previous_run(self.session, design)
         self.session, self.latest = session, None
         session.steps_per_second = self.pace
         self.post_message(RunStarted(session))  # the Debug screen copies its weights
@@ -265,14 +295,27 @@ class TrainScreen(Screen):
         if session.data.name in IMAGE_SETS:  # the confusion and worst images, from the
             self.tally = Tally(session.data.num_classes, every=self.ui_interval)  # session's pass
             session.val_hooks.append(self.tally.add)
-        self.show_alert(None)
-        self._show_kind(str(design.training.get("dataset")))
-        self.query_one("#health", Static).update("", layout=False)
-        self.query_one("#confusion", Static).update("")  # every view is of this run
-        self.query_one(ImageStrip).show(())
         self.nonfinite = None
-        self.show_curves()
+        self._clear_views()
         return True
+
+    def _clear_views(self) -> None:
+        """Every view shows the new run only: its fresh network's map, or nothing yet."""
+        session = self.session
+        self._pending_extras, self._health_shown = {}, None
+        self.show_alert(None)
+        self._show_kind(session.data.name)
+        self.query_one("#health", Static).update("", layout=False)
+        self.query_one("#confusion", Static).update("")
+        self.query_one(ImageStrip).show(())
+        decision = self.query_one(DecisionMap)
+        if session.data.name in TOY_SETS:  # where the boundary starts from
+            g = decision_grid(session.model, session.data.train, session.device)
+            decision.show(g.classes, g.points, g.labels, g.extent)
+        else:
+            decision.clear()
+        self.show_curves()
+        self.show_progress()
 
     def _same_network(self) -> bool:
         return same_network(self.app.editor.design, self.session.design)
@@ -311,18 +354,18 @@ class TrainScreen(Screen):
             if isinstance(report, BatchReport):
                 latest = report
             now = time.monotonic()
-            routine = isinstance(report, BatchReport | EpochReport)
+            routine = isinstance(report, BatchReport | EpochReport) and not session.paused
             if routine and now - posted_at < session.report_interval:
                 return
             posted_at = now
-            self.post_message(self.Reported(report, session.status, dict(held), latest))
+            self.post_message(self.Reported(session, report, session.status, dict(held), latest))
             held.clear()
 
         try:
             with quiet_float_errors():  # a diverging run shows its NaN, not warnings on screen
                 status = session.run(epochs, on_report=relay)
             held.update(self._extras(None))
-            self.post_message(self.Reported(None, status, held, latest))
+            self.post_message(self.Reported(session, None, status, held, latest))
             return status
         finally:
             self.finished.set()
@@ -332,20 +375,20 @@ class TrainScreen(Screen):
         session, extras = self.session, {}
         if self.monitor is not None and self.monitor.reports:
             extras["health"] = self.monitor.reports[-1]
-        dataset = session.data.name
         final = report is None
-        if not (isinstance(report, EpochReport) or final):
-            return extras
-        evaluation = self.tally.take() if self.tally is not None else None
-        if evaluation is not None:
-            extras["evaluation"] = evaluation
-        # the decision map costs a pass over the points: no more often than it is drawn
+        if (isinstance(report, EpochReport) or final) and self.tally is not None:
+            evaluation = self.tally.take()
+            if evaluation is not None:
+                extras["evaluation"] = evaluation
+        # the decision map costs a pass over the grid: no more often than it is drawn, and
+        # mid-epoch too, so a slow pace or single steps show the boundary move
         now = time.monotonic()
-        if not final and now - self._last_drawn < self.ui_interval:
+        if session.data.name not in TOY_SETS or (
+            not final and now - self._last_drawn < self.ui_interval
+        ):
             return extras
         self._last_drawn = now
-        if dataset in TOY_SETS:
-            extras["grid"] = decision_grid(session.model, session.data.train, session.device)
+        extras["grid"] = decision_grid(session.model, session.data.train, session.device)
         return extras
 
     # ----- actions ---------------------------------------------------------------------
@@ -370,6 +413,24 @@ class TrainScreen(Screen):
         if self.session is not None:
             self.session.steps_per_second = self.pace
         self.notify(f"speed: {'max' if self.pace is None else f'{self.pace:g} steps/s'}", timeout=2)
+
+    def action_next_view(self) -> None:
+        """Show everything, or one panel filling the screen: curves, map or images, health."""
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self._show_kind(self.dataset)
+        images = self.dataset in IMAGE_SETS
+        name = VIEW_NAMES[self.view] if self.view != "map" or not images else "worst images"
+        self.notify(f"view: {name} ({key_of('train.view')}: next)", timeout=2)
+
+    def action_compare(self) -> None:
+        """Show or hide the previous run's curves."""
+        if self.previous is None:
+            self.notify("no previous run yet: its curves stay when a new run starts", timeout=3)
+            return
+        self.compare = not self.compare
+        self.show_curves()
+        shown = "shown" if self.compare else "hidden"
+        self.notify(f"the previous run's curves ({self.previous.loss.label}): {shown}", timeout=3)
 
     def action_toggle_log(self) -> None:
         self.query_one("#loss-plot", LinePlot).toggle_log()
@@ -446,8 +507,7 @@ class TrainScreen(Screen):
             self.notify(str(err), severity="error", timeout=8)
             return
         self.post_message(CheckpointSaved(Path(typed).expanduser() / "weights.npz"))
-        self.show_curves()
-        self.show_progress()
+        self._clear_views()  # the map of the loaded weights
         self.notify(f"loaded {typed}: epoch {self.session.epoch}, step {self.session.global_step}")
 
     # ----- the settings form ---------------------------------------------------------------

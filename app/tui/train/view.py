@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rich.text import Text
 
 import engine
+from app.model.design import Design
 from app.sessions.reports import BatchReport
 from app.sessions.training import SMOOTHING
 from engine.debug.monitor import HealthReport
@@ -31,7 +32,11 @@ def duration_text(seconds: float) -> str:
 def progress_text(
     status: str, epochs: int, report: BatchReport | None, timing: bool, batch_size: int = 1
 ) -> str:
-    """The progress line: status, epoch, batch, step, loss, lr; speed and ETA when `timing`."""
+    """The progress line: status, epoch, batch, step, loss, lr; speed and ETA when `timing`.
+
+    A paused run shows neither: single steps apart say nothing of the speed. A run that
+    has ended shows the speed it had, and no ETA.
+    """
     if report is None:
         return f"{status} · {epochs} epochs · press space to start"
     parts = [
@@ -45,9 +50,9 @@ def progress_text(
     left = report.batches - report.batch + (epochs - report.epoch) * report.batches
     if not timing:
         parts.append("—/s")
-    elif report.samples_per_s > 0:
+    elif report.samples_per_s > 0 and status != "paused":
         parts.append(f"{report.samples_per_s:,.0f}/s")
-        if status in ("running", "paused"):
+        if status == "running":
             parts.append(f"ETA {duration_text(left * batch_size / report.samples_per_s)}")
     return " · ".join(parts)
 
@@ -81,7 +86,9 @@ def loss_series(losses: list[float], history: list[dict]) -> list[Series]:
 
 
 def lr_marks(lr_changes: list[dict]) -> list[Mark]:
-    return [Mark(change["step"], f"lr {change['lr']:.3g}") for change in lr_changes]
+    """One mark per step where the lr changed, labelled with the rate it ended at there."""
+    last = {change["step"]: change["lr"] for change in lr_changes}
+    return [Mark(step, f"lr {lr:.3g}") for step, lr in last.items()]
 
 
 def accuracy_series(history: list[dict]) -> list[Series]:
@@ -92,6 +99,66 @@ def accuracy_series(history: list[dict]) -> list[Series]:
         Series("train", *thinned(epochs, [h["train_acc"] for h in rows]), "cyan", "dot"),
         Series("val", *thinned(epochs, [h["val_acc"] for h in rows]), "orange", "dot"),
     ]
+
+
+# ----- the previous run, drawn faintly beside the current one ------------------------------
+PREVIOUS_COLOR = "gray"
+DIFFERENCES_NAMED = 2  # settings a legend names before "…"
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """The curves of the run before the current one, labelled with what it did differently."""
+
+    loss: Series  # the smoothed training loss per step
+    accuracy: Series  # the validation accuracy per epoch (no points for regression)
+
+
+def previous_run(session, design: Design) -> PreviousRun:
+    """The curves `session` drew, named for how its design differs from `design`."""
+    named = run_difference(session.design, design)
+    # short: plotext leaves out a legend wider than its plot (at 80 columns, 22 wide)
+    label = f"prev: {named}" if named else "previous run"
+    train = loss_series(session.losses[: session.global_step], session.history)[0]
+    val = accuracy_series(session.history)[1]
+    return PreviousRun(
+        replace(train, label=label, color=PREVIOUS_COLOR),
+        replace(val, label=label, color=PREVIOUS_COLOR, marker="braille"),  # finer than •
+    )
+
+
+def run_difference(old: Design, new: Design) -> str:
+    """The settings `old` trained with that `new` does not, in a few words: "lr 0.1",
+    "SGD, batch_size 64", "other layers"; "" when only the epochs differ."""
+    before, after = _settings(old.training), _settings(new.training)
+    words = [word for name, word in before.items() if after.get(name) != word]
+    words += [f"no {name}" for name in after if name not in before]
+    if (old.to_dict()["layers"], old.input_shape) != (new.to_dict()["layers"], new.input_shape):
+        words.append("other layers")
+    if len(words) > DIFFERENCES_NAMED:
+        words = [*words[:DIFFERENCES_NAMED], "…"]
+    return ", ".join(words)
+
+
+def _settings(training: dict) -> dict[str, str]:
+    """Each training setting but the epochs, as a word to show: "batch_size 32"; an
+    optimizer or schedule by its type ("Adam") and its arguments ("lr 0.01")."""
+    words = {}
+    for key, value in training.items():
+        if key == "epochs":
+            continue
+        if not isinstance(value, dict):
+            words[key] = f"{key} {_shown(value)}"
+            continue
+        for arg, v in value.items():
+            words[key if arg == "type" else f"{key}.{arg}"] = (
+                str(v) if arg == "type" else f"{arg} {_shown(v)}"
+            )
+    return words
+
+
+def _shown(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 # ----- the decision map of 2-D toy sets --------------------------------------------
