@@ -22,7 +22,13 @@ GLYPHS = {
 }
 BREAKPOINT = ("●", "bold red")
 CURRENT = "▶"
-DETAIL_WIDTH = len("  ‖g‖ 1.2e-05")  # room kept for a gradient norm before it is known
+DETAIL_WIDTH = len("‖g‖ 1.2e-05")  # room kept for a gradient norm before it is known
+
+
+def compact_shape(shape: str) -> str:
+    """A shape written "(32, 6, 24, 24)" as "32×6×24×24" ("(64,)" as "64"; "()" stays)."""
+    inner = shape.strip("()").rstrip(",")
+    return inner.replace(", ", "×") if inner and shape.startswith("(") else shape
 
 
 @dataclass(frozen=True)
@@ -68,12 +74,14 @@ class GraphList(Tree[Key]):
         self._group_nodes: list[TreeNode[Key]] = []
         self._rows_by_node: dict[int, GraphRow] = {}
         self._columns = (0, 0)
+        self.compact = False  # shapes as 32×6×24×24 and one space between columns
 
     @property
     def selected_node(self) -> int | None:
-        """The node id under the cursor; None when the cursor is on a group or nowhere."""
+        """The node id under the cursor; None when the cursor is on a group or nowhere (the
+        tree's cursor may still name a row of the rows shown before)."""
         data = self.cursor_node.data if self.cursor_node is not None else None
-        return data if isinstance(data, int) else None
+        return data if isinstance(data, int) and data in self._rows_by_node else None
 
     @property
     def selected_group(self) -> Group | None:
@@ -134,21 +142,36 @@ class GraphList(Tree[Key]):
             if group_node.data in changed_groups:
                 group_node.set_label(self._group_label(group_node.data))
 
-    def content_width(self) -> int:
+    def content_width(self, compact: bool | None = None) -> int:
         """Columns the widest row needs, its gradient norm included (room is kept for one
-        before it is known), plus the vertical scrollbar: a pane this wide cuts nothing."""
+        before it is known), plus the vertical scrollbar: a pane this wide cuts nothing.
+        `compact` (the current form when None) measures that form."""
         if not self.rows:
             return 0
-        op_end, shape_width = self._measure()
-        detail = max(DETAIL_WIDTH, *(2 + len(r.detail) for r in self.rows))
-        return 6 + op_end + shape_width + detail + self.styles.scrollbar_size_vertical
+        compact = self.compact if compact is None else compact
+        op_end, shape_width = self._measure(compact)
+        detail = max(DETAIL_WIDTH, *(len(r.detail) for r in self.rows))
+        gaps = 2 if compact else 4
+        return 4 + op_end + gaps + shape_width + detail + self.styles.scrollbar_size_vertical
 
-    def _measure(self) -> tuple[int, int]:
+    def set_compact(self, compact: bool) -> None:
+        """Draw rows in the compact form (for a pane too narrow for the usual one) or not."""
+        if compact != self.compact:
+            self.compact = compact
+            self._columns = self._measure()
+            for node, tree_node in self._row_nodes.items():
+                tree_node.set_label(self._label(self._rows_by_node[node]))
+
+    def _shape(self, row: GraphRow, compact: bool | None = None) -> str:
+        compact = self.compact if compact is None else compact
+        return compact_shape(row.shape) if compact else row.shape
+
+    def _measure(self, compact: bool | None = None) -> tuple[int, int]:
         """Widths that align the shape and detail columns: indent plus op, and shape."""
         op_end = max(
             (self.guide_depth * len(r.groups) + len(r.name or r.op) for r in self.rows), default=0
         )
-        return op_end, max((len(r.shape) for r in self.rows), default=0)
+        return op_end, max((len(self._shape(r, compact)) for r in self.rows), default=0)
 
     def _draw(self) -> None:
         cursor = self.cursor_node.data if self.cursor_node is not None else None
@@ -207,9 +230,10 @@ class GraphList(Tree[Key]):
             text.append(" " + row.name.ljust(op_width), style="dim")
         else:
             text.append(" " + row.op.ljust(op_width), style="cyan")
-        text.append("  " + row.shape.ljust(shape_width), style="green")
+        gap = " " if self.compact else "  "
+        text.append(gap + self._shape(row).ljust(shape_width), style="green")
         if row.detail:
-            text.append("  " + row.detail)
+            text.append(gap + row.detail)
         if row.node == self.current:
             text.stylize("bold reverse", start)
         return text
@@ -221,6 +245,11 @@ class GraphList(Tree[Key]):
             text.append(" ")
             text.append(*BREAKPOINT)
         return text
+
+    def on_resize(self) -> None:
+        """Keep the cursor in view when the list gets shorter (an alert opening below it)."""
+        if self.cursor_line >= 0:
+            self.call_after_refresh(self.scroll_to_line, self.cursor_line, animate=False)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()

@@ -10,6 +10,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
+LABEL_WIDTH = 4  # the most a count label takes: 950, 1.2k, 12k
 
 
 def bar_heights(counts: Sequence[int], rows: int) -> list[int]:
@@ -21,16 +22,51 @@ def bar_heights(counts: Sequence[int], rows: int) -> list[int]:
     return [max(1, round(8 * rows * c / top)) if c > 0 else 0 for c in counts]
 
 
+def count_label(count: int) -> str:
+    """A count in at most four characters: 950, 1.2k, 12k, 3.4M."""
+    if count < 1000:
+        return str(count)
+    for unit, suffix in ((10**3, "k"), (10**6, "M"), (10**9, "G")):
+        value = count / unit
+        if round(value, 1) < 10:
+            return f"{value:.1f}{suffix}"
+        if round(value) < 1000:
+            return f"{round(value)}{suffix}"
+    return f"{count:.0e}".replace("+", "")
+
+
+def edge_label(value: float, digits: int = 3) -> str:
+    """A bin edge in `digits` significant digits, never "-0"."""
+    return f"{value + 0.0:.{digits}g}"
+
+
 def axis_labels(edges: Sequence[float], width: int) -> str:
-    """The first, middle and last bin edges spread over `width` columns."""
+    """The first, middle and last bin edges spread over `width` columns, in fewer digits
+    where three do not fit; a label that does not fit whole is left out, never cut."""
     if len(edges) < 2 or width <= 0:
         return ""
-    low, mid, high = f"{edges[0]:.3g}", f"{(edges[0] + edges[-1]) / 2:.3g}", f"{edges[-1]:.3g}"
+    first, last = edges[0], edges[-1]
+    middle = (first + last) / 2
+    if abs(middle) < 1e-9 * max(abs(first), abs(last)):  # a range around 0: not -1.1e-17
+        middle = 0.0
+    for digits in (3, 2, 1):
+        low, mid, high = (edge_label(v, digits) for v in (first, middle, last))
+        if len(low) + 1 + len(high) <= width:
+            break
+    else:
+        return low.ljust(width) if len(low) <= width else ""
     line = low.ljust(width)
     start = max(len(low) + 1, (width - len(mid)) // 2)
     if start + len(mid) < width - len(high) - 1:
         line = line[:start] + mid + line[start + len(mid) :]
-    return (line[: width - len(high)] + high)[:width] if width > len(low) + len(high) else low
+    return line[: width - len(high)] + high
+
+
+def merged(counts: Sequence[int], columns: int) -> list[int]:
+    """Neighbouring bins added in runs, the shortest runs that fit `columns` columns (the
+    last run may be shorter)."""
+    run = max(1, -(-len(counts) // max(1, columns)))
+    return [sum(counts[i : i + run]) for i in range(0, len(counts), run)]
 
 
 class Histogram(Widget):
@@ -66,7 +102,8 @@ class Histogram(Widget):
         self._lines = []
         if not counts or width < 8 or height < 3:
             return
-        label = f"{max(counts):,}"
+        counts = merged(counts, width - LABEL_WIDTH - 1)
+        label = count_label(max(counts))
         gutter = len(label) + 1
         cell = max(1, (width - gutter) // len(counts))  # columns per bin
         rows = height - 1  # the last line holds the range

@@ -17,6 +17,7 @@ from widgets.slicing import default_slice, parse_slice, shift_index
 
 TABLE_ROWS, TABLE_COLUMNS = 128, 32  # a 28×28 or 32×32 feature map fits whole
 HEATMAP_ROWS, HEATMAP_COLUMNS = 64, 64  # rows of values: two to a line of text
+NARROW = 60  # columns under which the histogram goes below the statistics
 NOT_RECORDED = Text("values not recorded", style="dim")
 
 
@@ -25,17 +26,22 @@ class TensorInspector(Vertical):
 
     DEFAULT_CSS = """
     TensorInspector { height: 1fr; }
-    TensorInspector #title { height: 2; }
-    TensorInspector #top { height: 12; max-height: 50%; }
+    TensorInspector #title { height: auto; max-height: 4; }
+    TensorInspector #top { height: 6; }
+    TensorInspector.-narrow #top { layout: vertical; height: 11; }
     TensorInspector Histogram { max-width: 64; }
-    TensorInspector #stats { width: 28; height: 10; padding: 0 1; }
+    TensorInspector #stats {
+        width: 33; height: 5; padding: 0 0 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    TensorInspector.-narrow #stats { width: 1fr; }
+    TensorInspector.-narrow Histogram { height: 6; max-width: 100%; }
     TensorInspector #no-histogram { width: 1fr; color: $text-muted; content-align: center middle; }
     TensorInspector #slice { height: 1; }
     TensorInspector #slice-error { color: $error; height: auto; }
     TensorInspector #bottom { height: 1fr; }
     TensorInspector #bottom > Vertical { width: 1fr; height: 1fr; }
     TensorInspector #heatmap { height: 1fr; }
-    TensorInspector .caption { height: 1; color: $text-muted; }
+    TensorInspector .caption { height: auto; color: $text-muted; }
     TensorInspector RawTable { height: 1fr; }
     """
 
@@ -54,6 +60,7 @@ class TensorInspector(Vertical):
         self._title: tuple[str, str] | None = None
         self._stats: tuple | str | None = None  # what the statistics show, or "none"
         self._view: np.ndarray | None = None  # a copy of what the heatmap and table show
+        self._captions: dict[str, str] = {}  # selector -> the caption it shows
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -71,6 +78,9 @@ class TensorInspector(Vertical):
                 yield Static(classes="caption", id="table-caption")
                 yield RawTable(TABLE_ROWS, TABLE_COLUMNS, id="table")
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
+
     def show(self, title: str, stats, array: np.ndarray | None, note: str = "") -> None:
         """Show a tensor's statistics (None: not known yet) and, when recorded, its values;
         skips what did not change."""
@@ -78,7 +88,7 @@ class TensorInspector(Vertical):
             self._title = (title, note)
             if note:
                 title += f"\n[dim]{escape(note)}[/]"
-            self.query_one("#title", Static).update(title, layout=False)
+            self.query_one("#title", Static).update(title)  # one line or more: a layout
         self._show_stats(stats)
         self.array = array
         if array is None:
@@ -104,7 +114,7 @@ class TensorInspector(Vertical):
     def on_heatmap_redrawn(self, event: Heatmap.Redrawn) -> None:
         event.stop()
         caption = self.query_one(Heatmap).caption
-        self.query_one("#heatmap-caption", Static).update(caption, layout=False)
+        self._caption("#heatmap-caption", caption)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -140,19 +150,7 @@ class TensorInspector(Vertical):
         if key == self._stats:
             return
         self._stats = key
-        text = Text(no_wrap=True, overflow="ellipsis")
-        rows = [("shape", str(tuple(stats.shape)), ""), ("count", f"{stats.count:,}", "")]
-        moments = ("min", "max", "mean", "std", "norm")
-        rows += [(n, f"{getattr(stats, n) + 0.0:.4g}", "") for n in moments]  # never "-0"
-        rows += [
-            ("NaN", f"{stats.nan_count:,}", "bold red" if stats.nan_count else ""),
-            ("Inf", f"{stats.inf_count:,}", "bold red" if stats.inf_count else ""),
-            ("zeros", f"{100 * stats.zero_fraction:.1f}%", ""),
-        ]
-        for i, (label, value, style) in enumerate(rows):
-            text.append(("\n" if i else "") + f"{label:<6} ", style="dim")
-            text.append(value, style=style)
-        self.query_one("#stats", Static).update(text, layout=False)
+        self.query_one("#stats", Static).update(stats_text(stats), layout=False)
         self._show_histogram(stats.hist_edges, stats.hist_counts)
 
     def _show_histogram(self, edges, counts) -> None:
@@ -182,10 +180,10 @@ class TensorInspector(Vertical):
         self._view = view.copy()
         heatmap = self.query_one(Heatmap)
         heatmap.show(view)
-        self.query_one("#heatmap-caption", Static).update(heatmap.caption, layout=False)
+        self._caption("#heatmap-caption", heatmap.caption)
         table = self.query_one(RawTable)
         table.show(view)
-        self.query_one("#table-caption", Static).update(table.caption, layout=False)
+        self._caption("#table-caption", table.caption)
         self._set_display(True)
 
     def _show_error(self, error: str) -> None:
@@ -198,8 +196,16 @@ class TensorInspector(Vertical):
     def _show_message(self, message: Text) -> None:
         """Say `message` where the heatmap and the table go."""
         self._set_display(False)
-        self.query_one("#heatmap-caption", Static).update(message, layout=False)
-        self.query_one("#table-caption", Static).update(message, layout=False)
+        self._caption("#heatmap-caption", message)
+        self._caption("#table-caption", message)
+
+    def _caption(self, selector: str, caption: str | Text) -> None:
+        """Show a caption; it wraps where its column is narrow, so a layout is needed only
+        when the old or the new one takes more than a line."""
+        line = self.query_one(selector, Static)
+        longest = max(len(str(caption)), len(self._captions.get(selector, "")))
+        self._captions[selector] = str(caption)
+        line.update(caption, layout=longest > (line.size.width or self.size.width))
 
     def _set_display(self, shown: bool) -> None:
         """Show or hide the heatmap and table; setting `display` unchanged still costs a layout."""
@@ -207,3 +213,40 @@ class TensorInspector(Vertical):
             widget = self.query_one(selector)
             if widget.display != shown:
                 widget.display = shown
+
+
+def short_number(value: float) -> str:
+    """Four significant digits, the exponent without padding (1.575e-5), never "-0"."""
+    text = f"{value + 0.0:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def stats_text(stats) -> Text:
+    """A tensor's statistics in five lines of two columns, at most 31 characters wide
+    (shape aside): short enough for the inspector of an 80-column screen."""
+    bad = "bold red"
+    pairs = [
+        (("count", f"{stats.count:,}", ""), ("zeros", f"{100 * stats.zero_fraction:.1f}%", "")),
+        (("min", short_number(stats.min), ""), ("max", short_number(stats.max), "")),
+        (("mean", short_number(stats.mean), ""), ("std", short_number(stats.std), "")),
+        (
+            ("norm", short_number(stats.norm), ""),
+            ("NaN", f"{stats.nan_count:,}", bad if stats.nan_count else ""),
+        ),
+    ]
+    left = max(len(value) for (_, value, _), _ in pairs)
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("shape ", style="dim")
+    text.append(str(tuple(stats.shape)))
+    for (name, value, style), (right_name, right_value, right_style) in pairs:
+        text.append(f"\n{name:<5} ", style="dim")
+        text.append(value.ljust(left) + " ", style=style)
+        text.append(f"{right_name:<5} " if right_name != "NaN" else "NaN ", style="dim")
+        text.append(right_value, style=right_style)
+        if right_name == "NaN":
+            text.append("  Inf ", style="dim")
+            text.append(f"{stats.inf_count:,}", style=bad if stats.inf_count else "")
+    return text

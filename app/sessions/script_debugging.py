@@ -20,6 +20,7 @@ import linecache
 import os
 import runpy
 import sys
+import sysconfig
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ PARTIAL_CHARS = 10_000  # of one printed line
 RESTART_WAIT_S = 5.0  # for the old run to end on a restart
 _ENGINE_DIR = str(Path(engine.__file__).resolve().parent)
 _APP_DIR = str(Path(__file__).resolve().parents[1])
+# installed libraries (numpy's wrappers sit on the stack of an op) and the standard library
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")})
 _DATA_DIRS = tuple(os.path.join(_ENGINE_DIR, d) for d in ("utils", "datasets"))
 
 
@@ -514,7 +517,7 @@ def _is_script_code(filename: str) -> bool:
     if filename.startswith("<"):
         return False
     path = os.path.abspath(filename)
-    return not path.startswith((_ENGINE_DIR, _APP_DIR, os.path.dirname(threading.__file__)))
+    return not path.startswith((_ENGINE_DIR, _APP_DIR, *_LIBRARY_DIRS))
 
 
 def _frame_view(frame, lineno: int) -> FrameView:

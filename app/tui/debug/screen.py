@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from rich.text import Text
 from textual import on, work
@@ -41,6 +42,11 @@ PAUSE_POLL_S = 0.05  # how often the wait for a run's pause looks whether it was
 
 
 GRAPH_SHARE = 0.6  # the most of the screen's width the graph pane takes
+INSPECTOR_MIN = 34  # columns the inspector keeps: its statistics and a script's five tabs
+# "run to" stays out of the footer (help and the palette list it): the footer fits 80 columns
+DEBUG_BINDINGS = [
+    replace(b, show=False) if b.id == "debug.run_to" else b for b in bindings_for("debug")
+]
 
 
 class DebugScreen(Screen):
@@ -48,7 +54,8 @@ class DebugScreen(Screen):
 
     SCOPE = "debug"
     CSS_PATH = "debug.tcss"
-    BINDINGS = bindings_for("debug")
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-roomy")]
+    BINDINGS = DEBUG_BINDINGS
 
     TABS = {"value": "Value", "grad": "Gradient", "split": "Split", "update": "Update"}
 
@@ -103,10 +110,13 @@ class DebugScreen(Screen):
 
     def _fit_graph_pane(self) -> None:
         """Make the graph pane as wide as its rows, gradient norms included, up to
-        GRAPH_SHARE of the screen (the inspector keeps the rest); never under 30 columns."""
+        GRAPH_SHARE of the screen, the inspector keeping INSPECTOR_MIN; never under 30 columns.
+        Rows too wide for that take their compact form (32×6×24×24, single spaces)."""
         pane, graph = self.query_one("#graph-pane"), self.query_one("#graph", GraphList)
-        wanted = graph.content_width() + 1  # the border
-        width = max(30, min(wanted, int(self.size.width * GRAPH_SHARE)))
+        share = int(self.size.width * GRAPH_SHARE)
+        limit = max(30, min(share, self.size.width - INSPECTOR_MIN))
+        graph.set_compact(graph.content_width(compact=False) + 1 > limit)  # + 1: the border
+        width = max(30, min(graph.content_width() + 1, limit))
         if pane.styles.width is None or pane.styles.width.value != width:
             pane.styles.width = width
 
@@ -219,6 +229,11 @@ class DebugScreen(Screen):
             self._findings_shown = findings
             box.display = findings is not None
             box.update(findings or "")
+        if not rows:  # a part of a script's run with no op (an evaluation under no_grad)
+            self.shown_node = None
+            self.query_one("#node-title", Static).update(Text("no op recorded here", "dim"))
+            self.query_one(TensorInspector).show("", None, None)
+            return
         selected = graph.selected_node
         self.show_node(selected if selected is not None else node, force=True)
 
@@ -230,6 +245,8 @@ class DebugScreen(Screen):
         """Fill the inspector for `node` as of the event under the history cursor."""
         if self.session is None or node is None or (node == self.shown_node and not force):
             return
+        if node >= len(self.session.trace.nodes):  # a row of a page no longer shown
+            return
         self.shown_node = node
         view = self.session.view(node)
         self.query_one("#node-title", Static).update(node_title(self.session, view), layout=False)
@@ -240,7 +257,8 @@ class DebugScreen(Screen):
             return
         if tab == "split":
             switcher.current = "split-table"
-            self.query_one("#split-table", Static).update(split_table(view))
+            width = self.query_one("#switcher").size.width
+            self.query_one("#split-table", Static).update(split_table(view, width))
             return
         switcher.current = "tensor"
         inspector = self.query_one("#tensor", TensorInspector)
@@ -251,7 +269,7 @@ class DebugScreen(Screen):
             inspector.show("[b]value[/b]", view.value_stats, view.value, note)
         elif tab == "grad":
             note = missing_note(view, "grad")
-            where = "" if view.record.is_leaf else " (arriving at the output)"
+            where = "" if view.record.is_leaf else " at the output"
             inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
         else:
             note = update_note(view) or (

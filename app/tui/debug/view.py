@@ -23,8 +23,9 @@ FINDING_STYLE = {
 }
 
 
-def megabytes(n: int) -> str:
-    return f"{n / 2**20:.1f} MB"
+def history_text(used: int, cap: int) -> str:
+    """The memory the history holds against its cap, short: "history 1.3 of 256 MB"."""
+    return f"history {used / 2**20:.1f} of {cap / 2**20:.4g} MB"
 
 
 def status_text(session: DebugSession) -> Text:
@@ -42,14 +43,14 @@ def status_text(session: DebugSession) -> Text:
     if fired:
         text.append(" · stopped by " + ", ".join(fired), style="bold red")
     text.append("\n")
-    cap = f"history {megabytes(session.history_bytes)} of {megabytes(session.value_cap)} cap"
+    cap = history_text(session.history_bytes, session.value_cap)
     if session.stepper.history_dropped:
         cap += ", oldest values dropped (stats kept)"
     text.append(cap, style="dim")
     marks = [f"#{n}" for n in sorted(session.breakpoints.nodes)]
     marks += sorted(session.breakpoints.scopes) + session.breakpoints.conditions
     if marks:
-        text.append(" · breakpoints: ", style="dim")
+        text.append(" · break: ", style="dim")
         text.append(", ".join(marks), style="red")
     weights = getattr(session, "weights", "")  # a script's pass has no weights of its own
     if weights:
@@ -102,28 +103,46 @@ def _short(rec) -> str:
     return f"#{rec.id} {rec.name or rec.op}"
 
 
-def split_table(view: NodeView) -> Table | Text:
-    """How the gradient arriving at a node's output goes on to each of its inputs."""
+SPLIT_COLUMNS = ("input", "shape", "‖grad‖", "share", "min", "max")
+NARROW_SPLIT = 60  # columns under which each input takes two lines instead of a table row
+
+
+def split_table(view: NodeView, width: int = 200) -> Table | Text:
+    """How the gradient arriving at a node's output goes on to each of its inputs: a table
+    where `width` allows one, else each input in two lines (which, then its gradient)."""
     if not view.split:
         if view.record.is_leaf:
             return Text("a leaf: the gradient ends here (see the Gradient tab)", style="dim")
         return Text("backward has not reached this node yet", style="dim")
-    table = Table(box=None, header_style="bold", expand=False, pad_edge=False)
-    for column in ("input", "shape", "‖grad‖", "share", "min", "max"):
-        table.add_column(column, justify="left" if column == "input" else "right")
+    rows = []
     for parent, st, share in view.split:
         if st is None:
-            table.add_row(_short(parent), str(tuple(parent.shape)), "—", "—", "—", "no grad")
+            rows.append([_short(parent), str(tuple(parent.shape)), "—", "—", "—", "no grad"])
             continue
-        bad = not st.finite
-        table.add_row(
-            _short(parent),
-            str(st.shape),
-            Text(f"{st.norm:.4g}", style="bold red" if bad else ""),
-            f"{share:.0%}",
-            f"{st.min:.3g}",
-            f"{st.max:.3g}",
+        rows.append(
+            [
+                _short(parent),
+                str(st.shape),
+                Text(f"{st.norm:.4g}", style="bold red" if not st.finite else ""),
+                f"{share:.0%}",
+                f"{st.min + 0.0:.3g}",  # + 0.0: never "-0"
+                f"{st.max + 0.0:.3g}",
+            ]
         )
+    if width < NARROW_SPLIT:
+        text = Text()
+        for i, (name, shape, *values) in enumerate(rows):
+            text.append(("\n" if i else "") + name, style="bold")
+            text.append(f" {shape}\n ", style="dim")
+            for label, value in zip(SPLIT_COLUMNS[2:], values, strict=True):
+                text.append(f" {label} ", style="dim")
+                text.append(value)
+        return text
+    table = Table(box=None, header_style="bold", expand=False, pad_edge=False)
+    for column in SPLIT_COLUMNS:
+        table.add_column(column, justify="left" if column == "input" else "right")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
@@ -187,8 +206,14 @@ def graph_row(row: Row) -> GraphRow:
         str(row.shape),
         row.health,
         "" if row.grad_norm is None else f"‖g‖ {row.grad_norm:.2g}",
-        row.name,
+        short_name(row.name),
     )
+
+
+def short_name(name: str) -> str:
+    """A parameter's name as a row under its module shows it: the module and the parameter
+    (model.fc1.weight as fc1.weight), the scopes around them being the groups above."""
+    return ".".join(name.split(".")[-2:])
 
 
 def group_label(group: Group) -> str:
@@ -208,6 +233,8 @@ def missing_note(view: NodeView, what: str) -> str:
         if view.value is None:
             return "values dropped to keep the history under its cap (stats kept)"
         return ""
+    if view.grad_stats is None and view.record.op in ("input", "constant"):
+        return "no gradient: an input gets one only when it requires grad"
     if view.grad_stats is None:
         return "the backward pass has not reached this node yet"
     if view.grad is None:

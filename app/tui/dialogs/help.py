@@ -17,7 +17,7 @@ TITLES = {
     **SCOPES,
     "train": "Train screen",
     "debug": "Debug screen",
-    "script": "Debug screen, on a script",
+    "script": "Script debugger",
 }
 SCREENS = ("build", "train", "debug")  # the app's screens, as their actions' scope
 
@@ -27,8 +27,9 @@ def scopes_for(screen: str) -> tuple[str, ...]:
     return (screen, "app", *(s for s in SCREENS if s != screen))
 
 
-def keys_table(scopes=tuple(SCOPES)) -> Table:
-    """Key, what it does and its command-palette name, for every action with a key."""
+def keys_table(scopes=tuple(SCOPES), app_keys: tuple[str, ...] | None = None) -> Table:
+    """Key, what it does and its command-palette name, for every action with a key; of the
+    keys that work everywhere, only the ids in `app_keys` when given (an app with fewer)."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("Key", style="bold cyan", no_wrap=True)
     table.add_column("Does")
@@ -38,6 +39,8 @@ def keys_table(scopes=tuple(SCOPES)) -> Table:
         table.add_row(f"[b]{title}[/b]", "", "")
         for action in ACTIONS:
             if action.scope == scope and action.key:
+                if scope == "app" and app_keys is not None and action.id not in app_keys:
+                    continue
                 keys = ", ".join(_key_name(k) for k in action.key.split(","))
                 table.add_row(keys, action.description, action.palette)
     table.add_row("ctrl+p", "Command palette", "")
@@ -61,14 +64,14 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss(None)", "Close"),
     ]
 
-    def __init__(self, scopes=tuple(SCOPES)) -> None:
+    def __init__(self, scopes=tuple(SCOPES), app_keys: tuple[str, ...] | None = None) -> None:
         super().__init__()
-        self.scopes = scopes
+        self.scopes, self.app_keys = scopes, app_keys
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="help-keys"):
             yield Static("[b]stepgrad keys[/b]  (Escape closes)", classes="question")
-            yield Static(keys_table(self.scopes))
+            yield Static(keys_table(self.scopes, self.app_keys))
 
     def on_mount(self) -> None:
         self.query_one("#help-keys").focus()  # the keys scroll it

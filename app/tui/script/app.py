@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 
 from app.sessions.script_debugging import ScriptDebugSession
-from app.tui.actions import ACTION_BY_ID, ActionCommands
+from app.tui.actions import ACTION_BY_ID, ACTIONS, Action, ActionCommands, key_of
 from app.tui.dialogs.help import HelpScreen
 from app.tui.script.debug import ScriptDebugScreen
 from app.tui.script.model import ScriptModelScreen
 
 APP_KEYS = ("screen.build", "screen.debug", "help.keys", "app.quit")
+
+
+class ScriptCommands(ActionCommands):
+    """The palette of `stepgrad debug`: the app keys it has and the Debug screen's actions,
+    not a design's (saving, exporting, adding a layer have nothing to act on here)."""
+
+    def _commands(self):
+        for action in ACTIONS:
+            if action.scope == "app" and action.id in APP_KEYS:
+                run = partial(self.app.run_action, action.method)
+            elif action.scope in ("debug", "script"):
+                run = partial(self._on_debug_screen, action)
+            else:
+                continue
+            key = f"  {key_of(action.id)}" if action.key else ""
+            yield action.palette, key, run, action.description
+
+    async def _on_debug_screen(self, action: Action) -> None:
+        if not isinstance(self.app.screen, ScriptDebugScreen):
+            await self.app.switch_mode("debug")
+        await self.app.screen.run_action(action.method)
 
 
 class ScriptApp(App[int]):
@@ -24,7 +46,7 @@ class ScriptApp(App[int]):
 
     CSS_PATH = "../app.tcss"
     TITLE = "stepgrad debug"
-    COMMANDS = {ActionCommands}
+    COMMANDS = {ScriptCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     MODES = {"build": ScriptModelScreen, "debug": ScriptDebugScreen}
     DEFAULT_MODE = "debug"
@@ -49,7 +71,7 @@ class ScriptApp(App[int]):
         self.notify("a script trains itself: the Train screen is for designs", timeout=3)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(("debug", "script")))
+        self.push_screen(HelpScreen(("script", "debug", "app"), APP_KEYS))
 
     async def action_quit_app(self) -> None:
         self.exit(self.session.stepper.exit_status if self.session else None)

@@ -12,8 +12,8 @@ from textual.widgets import Static, Tabs
 
 from app.sessions.script_debugging import FrameView, ScriptDebugSession
 from app.tui.actions import bindings_for, key_of
-from app.tui.debug.screen import DebugScreen
-from app.tui.debug.view import describe_event, megabytes
+from app.tui.debug.screen import DEBUG_BINDINGS, DebugScreen
+from app.tui.debug.view import describe_event, history_text
 from app.tui.dialogs.prompt import PromptScreen
 from widgets.graph_list import GraphList
 
@@ -27,7 +27,7 @@ class ScriptDebugScreen(DebugScreen):
 
     SCOPE = "script"
     CSS_PATH = ["../debug/debug.tcss", "script.tcss"]
-    BINDINGS = bindings_for("debug") + bindings_for("script")
+    BINDINGS = DEBUG_BINDINGS + bindings_for("script")
     TABS = {**DebugScreen.TABS, "frames": "Frames"}
 
     def __init__(self, **kwargs) -> None:
@@ -114,15 +114,15 @@ class ScriptDebugScreen(DebugScreen):
             text.append(f", 1–{pages[0] - 1} dropped", style="dim")
         text.append("\n")
         text.append(
-            f"history {megabytes(session.history_bytes)} of {megabytes(session.value_cap)} cap"
+            f"{history_text(session.history_bytes, session.value_cap)}"
             f" · {session.stepper.backward_calls} backward() · "
-            f"{session.stepper.update_runs} optimizer steps",
+            f"{session.stepper.update_runs} step()",
             style="dim",
         )
         marks = [f"#{n}" for n in sorted(session.breakpoints.nodes)]
         marks += sorted(session.breakpoints.scopes) + session.breakpoints.conditions
         if marks:
-            text.append(" · breakpoints: ", style="dim")
+            text.append(" · break: ", style="dim")
             text.append(", ".join(marks), style="red")
         return text
 
@@ -136,7 +136,8 @@ class ScriptDebugScreen(DebugScreen):
         if tab != "frames" or self.session is None:
             return
         self.query_one("#switcher").current = "frames-pane"
-        self.query_one("#frames", Static).update(frames_table(self.session.frames))
+        width = self.query_one("#switcher").size.width
+        self.query_one("#frames", Static).update(frames_table(self.session.frames, width))
 
     def _show_output(self) -> None:
         if self.session is None:
@@ -238,8 +239,12 @@ class ScriptDebugScreen(DebugScreen):
         self.show_state(select_current=False)
 
 
-def frames_table(frames: list[FrameView]) -> Group | Text:
-    """The script's frames where it stopped, innermost first, each with its tensors."""
+NARROW_FRAMES = 72  # columns under which each tensor takes two lines instead of a table row
+
+
+def frames_table(frames: list[FrameView], width: int = 200) -> Group | Text:
+    """The script's frames where it stopped, innermost first, each with its tensors: a table
+    where `width` allows one, else each tensor in two lines (what it is, then its values)."""
     if not frames:
         return Text("no frame of the script: it has not stopped inside its own code", "dim")
     parts = []
@@ -249,34 +254,53 @@ def frames_table(frames: list[FrameView]) -> Group | Text:
                 (f"{frame.where}", "bold"), f" in {frame.function}: ", (frame.source, "cyan")
             )
         )
-        table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
-        for column in ("name", "shape", "dtype", "min", "max", "mean", "std", "nan/inf"):
-            table.add_column(
-                column,
-                justify="left" if column in ("name", "shape", "dtype") else "right",
-                no_wrap=True,
-                overflow="ellipsis",
-                max_width=36 if column == "shape" else None,
-            )
-        for local in frame.locals:
-            if local.kind != "tensor":
-                table.add_row(local.name, Text(local.text, "dim"), local.kind, *[""] * 5)
-                continue
-            st = local.stats
-            grad = " ∂" if local.requires_grad else ""
-            if st is None:
-                table.add_row(local.name, str(local.shape), local.dtype + grad, *[""] * 5)
-                continue
-            bad = st.nan_count + st.inf_count
-            table.add_row(
-                local.name,
-                str(local.shape),
-                local.dtype + grad,
-                f"{st.min:.4g}",
-                f"{st.max:.4g}",
-                f"{st.mean:.4g}",
-                f"{st.std:.4g}",
-                Text(f"{st.nan_count}/{st.inf_count}", style="bold red" if bad else "dim"),
-            )
-        parts += [table, Text("")]
+        rows = [_local_cells(local) for local in frame.locals]
+        parts += [_locals_table(rows) if width >= NARROW_FRAMES else _locals_lines(rows), Text("")]
     return Group(*parts)
+
+
+COLUMNS = ("name", "shape", "dtype", "min", "max", "mean", "std", "nan/inf")
+
+
+def _local_cells(local) -> list[str | Text]:
+    """A frame's local as the cells of COLUMNS; a module or tuple describes itself as its shape."""
+    if local.kind != "tensor":
+        return [local.name, Text(local.text, "dim"), local.kind, *[""] * 5]
+    st = local.stats
+    dtype = local.dtype + (" ∂" if local.requires_grad else "")
+    if st is None:
+        return [local.name, str(local.shape), dtype, *[""] * 5]
+    bad = st.nan_count + st.inf_count
+    values = [f"{v + 0.0:.4g}" for v in (st.min, st.max, st.mean, st.std)]  # never "-0"
+    counts = Text(f"{st.nan_count}/{st.inf_count}", style="bold red" if bad else "dim")
+    return [local.name, str(local.shape), dtype, *values, counts]
+
+
+def _locals_table(rows: list[list[str | Text]]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    for column in COLUMNS:
+        table.add_column(
+            column,
+            justify="left" if column in ("name", "shape", "dtype") else "right",
+            no_wrap=True,
+            overflow="ellipsis",
+            max_width=36 if column == "shape" else None,
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _locals_lines(rows: list[list[str | Text]]) -> Text:
+    text = Text()
+    for i, (name, shape, dtype, *values) in enumerate(rows):
+        text.append(("\n" if i else "") + name, style="bold")
+        text.append(" ")
+        text.append(shape) if isinstance(shape, Text) else text.append(shape)
+        text.append(f" {dtype}", style="dim")
+        if values[0]:
+            text.append("\n ")
+            for label, value in zip(COLUMNS[3:], values, strict=True):
+                text.append(f" {label} ", style="dim")
+                text.append(value)
+    return text

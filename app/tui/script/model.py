@@ -7,8 +7,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from widgets.footer import FittingFooter
 from widgets.header import AppHeader
 
 
@@ -27,7 +28,7 @@ class ScriptModelScreen(Screen):
         yield Static(id="model-title")
         with VerticalScroll(id="model"):
             yield Static(id="model-table")
-        yield Footer()
+        yield FittingFooter()
 
     def on_screen_resume(self) -> None:
         session = self.app.script_session()

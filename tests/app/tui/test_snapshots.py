@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
+from app.tui.script.app import ScriptApp
 from app.tui.train.screen import TrainScreen
-from tests.app.tui.tui_helpers import app_on
+from tests.app.tui.tui_helpers import ROOT, app_on, settled
 
 
 class TestBuildScreen:
@@ -45,7 +47,8 @@ def trained(sample: str, epochs: int):
         await pilot.press("2", "space")
         while app.screen.running:
             await asyncio.sleep(0.01)
-        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()  # the run's last report, drawn
+        await settled(pilot)
 
     return app, train
 
@@ -75,4 +78,105 @@ class TestDebugScreen:
     def test_mid_backward(self, snap_compare, size):
         """Three nodes into backward: the Gradient tab, rows with gradient norms."""
         run = self.stepped_to("backward", 3)
+        assert snap_compare(app_on("mlp_digits"), run_before=run, terminal_size=size)
+
+
+BOTH = pytest.mark.parametrize("size", [(80, 24), (120, 35)], ids=["80x24", "120x35"])
+
+
+async def settle_workers(pilot) -> None:
+    """Let every move running in a worker finish, and the screen redraw after it."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+class TestBusiestStates:
+    """Each screen in its fullest state, at the smallest size it supports and a usual one."""
+
+    @BOTH
+    def test_build_residual_with_error_selected(self, snap_compare, size):
+        """A residual block whose last layer breaks the skip's shape; that layer selected."""
+        app = app_on("residual_mlp")
+        app.editor.select((3, 2))  # block1.fc_b
+        app.editor.set_arg("out_features", 32)
+        assert snap_compare(app, terminal_size=size)
+
+    @pytest.mark.parametrize(
+        "size",
+        [
+            pytest.param(
+                (80, 24),
+                marks=pytest.mark.skip(reason="the plots' tick labels at 3 rows vary run to run"),
+            ),
+            (120, 35),
+        ],
+        ids=["80x24", "120x35"],
+    )
+    def test_train_digits_with_confusion_and_health(self, snap_compare, size, monkeypatch):
+        monkeypatch.setattr(TrainScreen, "show_timing", False)
+        app, train = trained("mlp_digits", 2)
+        assert snap_compare(app, run_before=train, terminal_size=size)
+
+    @BOTH
+    def test_train_spirals_with_decision_map(self, snap_compare, size, monkeypatch):
+        monkeypatch.setattr(TrainScreen, "show_timing", False)
+        app, train = trained("spiral_mlp", 10)
+        assert snap_compare(app, run_before=train, terminal_size=size)
+
+    @BOTH
+    def test_debug_mid_backward_gradient_histogram(self, snap_compare, size):
+        """cnn_digits in backward, the first convolution's output selected: thousands of
+        gradient values in its histogram."""
+
+        async def run(pilot):
+            await pilot.press("3")
+            screen = pilot.app.screen
+            while screen.session.phase != "backward":
+                await pilot.press("n")
+            conv = next(r for r in screen.session.trace.nodes if r.op == "conv2d")
+            while screen.session.view(conv.id).grad_stats is None:
+                await pilot.press("n")
+            screen.query_one("#graph").select(conv.id)
+            await pilot.pause()
+
+        assert snap_compare(app_on("cnn_digits"), run_before=run, terminal_size=size)
+
+    @BOTH
+    def test_debug_nan_found(self, snap_compare, size, monkeypatch):
+        """exploding_lr trained until its loss is not finite, then `!` on that batch."""
+        monkeypatch.setattr(TrainScreen, "show_timing", False)
+        app, train = trained("exploding_lr", 1)
+
+        async def run(pilot):
+            await train(pilot)
+            await pilot.press("3")
+            await settle_workers(pilot)
+            await pilot.press("exclamation_mark")
+            await settle_workers(pilot)
+
+        assert snap_compare(app, run_before=run, terminal_size=size)
+
+    @BOTH
+    def test_script_debugger_mid_backward(self, snap_compare, size, monkeypatch):
+        """`stepgrad debug examples/lenet_mnist.py`, five nodes into its first backward()."""
+        monkeypatch.chdir(ROOT)
+        app = ScriptApp(Path("examples/lenet_mnist.py"))
+
+        async def run(pilot):
+            await settle_workers(pilot)
+            for _ in range(5):
+                await pilot.press("n")
+            await pilot.pause()
+
+        assert snap_compare(app, run_before=run, terminal_size=size)
+
+    @BOTH
+    def test_help_on_the_debug_screen(self, snap_compare, size):
+        async def run(pilot):
+            await pilot.press("3")
+            await settle_workers(pilot)
+            await pilot.press("question_mark")
+            await pilot.pause()
+
         assert snap_compare(app_on("mlp_digits"), run_before=run, terminal_size=size)
