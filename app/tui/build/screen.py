@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -27,6 +27,9 @@ from widgets.layer_palette import LayerPalette
 from widgets.layer_tree import LayerTree
 from widgets.network_picture import NetworkPicture
 from widgets.param_form import ParamForm
+
+
+COMPACT_WIDTH = 100  # narrower: the palette shows only while it is in use, the tree has its room
 
 
 class BuildScreen(Screen):
@@ -71,6 +74,14 @@ class BuildScreen(Screen):
         self.app.editor_listeners.append(self.show)
         self.show(self.editor)
         self.query_one(LayerTree).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#build").set_class(event.size.width < COMPACT_WIDTH, "-compact")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        palette = self.query_one(LayerPalette)
+        if palette not in event.widget.ancestors_with_self:  # the palette is left: it folds away
+            self.query_one("#build").remove_class("-palette-open")
 
     def on_unmount(self) -> None:
         if self.show in self.app.editor_listeners:
@@ -251,6 +262,7 @@ class BuildScreen(Screen):
     def action_focus_palette(self) -> None:
         self.action_picture(False)  # the palette adds after the layer the tree shows
         palette = self.query_one(LayerPalette)
+        self.query_one("#build").add_class("-palette-open")
         palette.query_one("#palette-filter").value = ""
         palette.focus_filter()
 
