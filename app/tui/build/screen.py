@@ -28,7 +28,6 @@ from widgets.layer_tree import LayerTree
 from widgets.network_picture import NetworkPicture
 from widgets.param_form import ParamForm
 
-
 COMPACT_WIDTH = 100  # narrower: the palette shows only while it is in use, the tree has its room
 
 
