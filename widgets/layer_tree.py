@@ -99,6 +99,7 @@ class LayerTree(ScrollView, can_focus=True):
         self.rows: list[LayerRow] = []
         self.selection: Path_ | None = None
         self.collapsed: set[Path_] = set()
+        self.empty_text = ""  # what the first line says while there are no rows
         self._lines: list[LayerRow] = []  # the rows not inside a folded container
         self._line_of: dict[Path_, int] = {}  # path -> its line
         self._last: set[Path_] = set()  # paths of the last layer of their container
@@ -255,6 +256,10 @@ class LayerTree(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         line = self.scroll_offset.y + y
         if line >= len(self._lines):
+            if line == 0 and self.empty_text:
+                text = Text(self.empty_text, style=self._style("layer-tree--guides"))
+                strip = Strip(text.render(self.app.console))
+                return strip.crop_extend(0, self.size.width, self._style(""))
             return Strip.blank(self.size.width, self._style(""))
         if self._strips_width != self.size.width:  # a line drawn before a resize was seen
             self._strips.clear()
