@@ -68,6 +68,11 @@ class LayerPalette(Vertical):
     def focus_filter(self) -> None:
         self.query_one(Input).focus()
 
+    def clear_filter(self) -> None:
+        """Empty the filter box: every type listed again."""
+        self.query_one(Input).value = ""
+        self.show_matching("")
+
     @on(Input.Changed, "#palette-filter")
     def _filter(self, event: Input.Changed) -> None:
         event.stop()

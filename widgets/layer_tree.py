@@ -17,6 +17,7 @@ from widgets.fixed_size import resize_content
 
 Path_ = tuple[int, ...]
 FOLDED, UNFOLDED = "▶ ", "▼ "  # the fold marker in front of a container's label
+MAX_LABEL = 44  # the widest a label gets before the shape column, on wide screens
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class LayerTree(ScrollView, can_focus=True):
         self.rows: list[LayerRow] = []
         self.selection: Path_ | None = None
         self.collapsed: set[Path_] = set()
+        self.empty_text = ""  # what the first line says while there are no rows
         self._lines: list[LayerRow] = []  # the rows not inside a folded container
         self._line_of: dict[Path_, int] = {}  # path -> its line
         self._last: set[Path_] = set()  # paths of the last layer of their container
@@ -254,6 +256,10 @@ class LayerTree(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         line = self.scroll_offset.y + y
         if line >= len(self._lines):
+            if line == 0 and self.empty_text:
+                text = Text(self.empty_text, style=self._style("layer-tree--guides"))
+                strip = Strip(text.render(self.app.console))
+                return strip.crop_extend(0, self.size.width, self._style(""))
             return Strip.blank(self.size.width, self._style(""))
         if self._strips_width != self.size.width:  # a line drawn before a resize was seen
             self._strips.clear()
@@ -277,8 +283,9 @@ class LayerTree(ScrollView, can_focus=True):
         if len(path) > 1:
             guides += "└ " if path in self._last else "├ "
         marker = (FOLDED if path in self.collapsed else UNFOLDED) if row.container else ""
-        width = self.scrollable_content_region.width - len(guides) - len(marker) - 1
-        label = layer_label(row, width, self._columns)
+        indent = len(guides) + len(marker)
+        width = self.scrollable_content_region.width - indent - 1
+        label = layer_label(row, width, self._columns, indent)
         if line == self._cursor:
             label.stylize(self._style("layer-tree--cursor"))
         guide_style = self._style("layer-tree--guides")
@@ -287,9 +294,15 @@ class LayerTree(ScrollView, can_focus=True):
         return strip.crop_extend(0, self.size.width, self._style(""))
 
 
-def layer_label(row: LayerRow, width: int, columns: tuple[int, int]) -> Text:
-    """Name, type and arguments, then output shape and parameters in right-aligned columns."""
+def layer_label(row: LayerRow, width: int, columns: tuple[int, int], indent: int = 0) -> Text:
+    """Name, type and arguments, then output shape and parameters in right-aligned columns.
+
+    Where the label has too little room, the arguments go first, then the end of the type;
+    the name, the shape and the parameters are never cut. `indent` is the room the row's
+    guides take on the left: the columns line up across rows of every depth.
+    """
     shape_width, params_width = columns
+    room = min(max(width - shape_width - params_width, 6), MAX_LABEL - indent)
     head = Text()
     if row.problem:
         head.append("✗ ", style="bold red")
@@ -297,11 +310,14 @@ def layer_label(row: LayerRow, width: int, columns: tuple[int, int]) -> Text:
         head.append("⚠ ", style="bold yellow")
     if row.name:
         head.append(row.name + " ", style="bold")
-    head.append(row.type, style="cyan")
-    if row.args:
-        head.append(f" {row.args}", style="dim")
-    room = min(max(width - shape_width - params_width, 6), 44)
-    head.truncate(room, overflow="ellipsis", pad=True)
+    type_room = room - len(head)
+    if len(row.type) <= type_room:
+        head.append(row.type, style="cyan")
+        if row.args and len(head) + 1 + len(row.args) <= room:
+            head.append(f" {row.args}", style="dim")
+    elif type_room >= 2:  # a type cut to its first letters, then the name alone
+        head.append(row.type[: type_room - 1] + "…", style="cyan")
+    head.pad_right(max(0, room - len(head)))
     shape_style = "bold red" if row.problem else "yellow" if row.warning else "green"
     if row.shape == "?" and not row.problem:  # unknown: an error upstream
         shape_style = "dim"

@@ -1,4 +1,5 @@
-"""The network drawn top to bottom: a box a layer, the shapes on the edges, skips beside."""
+"""The network drawn top to bottom: a one-line box a layer, the shapes on the edges between
+them, residual skips beside."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from widgets.layer_tree import LayerRow
 Path_ = tuple[int, ...]
 SKIP_GAP = 3  # columns between the boxes' right edge and a skip line, and between skip lines
 MIN_BOX, MAX_BOX = 20, 44  # the width of a layer's box
-# the selected layer's lines drawn heavy; a residual's skip stays light where it joins
-HEAVY = str.maketrans("┌┐└┘─│┴┬", "┏┓┗┛━┃┷┯")
+BOX_ENDS, SELECTED_ENDS = "[]", "┃┃"  # a layer's box; the selected one's, seen without colour
+# a selected residual block's branch and add lines drawn heavy; its skip stays light
 HEAVY_SKIP = str.maketrans("┐┘─├", "┑┙━┝")
 
 
@@ -37,7 +38,8 @@ class PictureLine:
 def draw_network(rows: list[LayerRow], input_shape: str, width: int) -> list[PictureLine]:
     """The picture of the layers in `rows` (depth-first, as the tree shows them).
 
-    Each layer is a box; the edge below it carries its output shape. A Residual block
+    Each layer is a one-line box, `[ name type args  params ]`; the edge below it carries
+    its output shape: two lines a layer. A Residual block
     branches (├──┐) before its layers, its skip runs down beside them, and rejoins where
     its input is added (⊕──┘); nested blocks skip nearer the boxes than the block around
     them, so no lines cross. Other containers draw their layers in line, after their name.
@@ -112,11 +114,6 @@ class _Canvas:
             else:
                 self.layer(row, skips)
 
-    def border(self, corners: str) -> str:
-        """A box's top or bottom: left corner, the main line's joint, right corner."""
-        left, joint, right = corners
-        return left + "─" * (self.centre - 1) + joint + "─" * (self.box - self.centre - 2) + right
-
     def layer(self, row: LayerRow, skips: set[int]) -> None:
         inner = self.box - 4
         params = "" if row.params == "0" else row.params
@@ -126,9 +123,10 @@ class _Canvas:
         if len(head) > room:
             head = head[: max(0, room - 1)] + "…"
         label = head.ljust(room) + (" " + params if params else "")
-        span, mark = (0, self.box), _mark(row)
-        for text in (self.border("┌┴┐"), "│ " + label + " │", self.border("└┬┘")):
-            self.add(text, skips, row.path, span, mark)
+        mark = _mark(row)
+        self.add(
+            BOX_ENDS[0] + " " + label + " " + BOX_ENDS[1], skips, row.path, (0, self.box), mark
+        )
         self.edge(row.shape, skips, row.path, mark)
 
     def residual(self, row: LayerRow, children, skips: set[int], depth: int) -> None:
@@ -279,7 +277,10 @@ class NetworkPicture(ScrollView, can_focus=True):
         plain = drawn.text
         if selected:  # heavy lines: the selection shows without colour too
             part = plain[start:end]
-            part = part.translate(HEAVY_SKIP if "├" in part or "⊕" in part else HEAVY)
+            if part[:1] == BOX_ENDS[0] and part[-1:] == BOX_ENDS[1]:
+                part = SELECTED_ENDS[0] + part[1:-1] + SELECTED_ENDS[1]
+            elif "├" in part or "⊕" in part:
+                part = part.translate(HEAVY_SKIP)
             plain = plain[:start] + part + plain[end:]
         text = Text(plain, style=self.rich_style)
         if drawn.mark == "problem":

@@ -277,9 +277,17 @@ def check_output(design: Design, shape: tuple | None) -> list[str]:
     else:
         outcome = "training refuses it"
     return [
-        f"the output is {shape}, {loss} on {dataset} wants ({classes},): {outcome}; "
-        f"end with {classes} outputs"
+        f"the output is {shape}, {loss} on {dataset} wants ({classes},): {outcome}"
+        f"{OUTPUT_ADVICE}{classes} outputs"
     ]
+
+
+OUTPUT_ADVICE = "; end with "  # how an output warning ends: the advice a fix can stand for
+
+
+def without_advice(warning: str) -> str:
+    """A warning of `check_output` without its closing advice, for where a fix is offered."""
+    return warning.split(OUTPUT_ADVICE)[0]
 
 
 def output_fixes(design: Design, last: LayerInfo, shape: tuple | None) -> list[Fix]:

@@ -81,15 +81,47 @@ async def test_rows_are_drawn_in_order_with_guides_fold_markers_and_columns():
         assert {s.text.strip(): s.style.color.name for s in tree.render_line(0)}["(64,)"] == "green"
 
 
-async def test_long_labels_are_cut_to_the_width_with_an_ellipsis():
+async def test_long_labels_drop_the_arguments_then_cut_the_type_never_the_name():
+    norm = LayerRow((0,), "norm", "LayerNorm", "normalized_shape=64", "(64,)", "128")
+    row = LayerRow((1,), "block1", "Residual", "", "(64,)", "8,320", container=True)
+    inner = LayerRow((1, 0), "fc_a", "Linear", "64→64", "(64,)", "4,160")
+    drawn = {}
+    for width in (60, 36, 30, 26):
+        app = TreeApp()
+        async with app.run_test(size=(width, 5)) as pilot:
+            app.query_one(LayerTree).show([norm, row, inner], None)
+            await pilot.pause()
+            drawn[width] = lines(app.query_one(LayerTree))
+    assert drawn[60][0].startswith("norm LayerNorm normalized_shape=64 ")
+    assert drawn[36] == [
+        "norm LayerNorm        (64,)    128",  # the arguments go whole, not cut
+        "▼ block1 Residual     (64,)  8,320",
+        "└ fc_a Linear 64→64   (64,)  4,160",
+    ]
+    assert drawn[30] == [
+        "norm LayerNorm  (64,)    128",
+        "▼ block1 Resi…  (64,)  8,320",  # then the end of the type
+        "└ fc_a Linear   (64,)  4,160",
+    ]
+    assert drawn[26] == [
+        "norm Laye…  (64,)    128",
+        "▼ block1    (64,)  8,320",  # then the name alone
+        "└ fc_a Li…  (64,)  4,160",
+    ]
+
+
+async def test_columns_line_up_at_every_depth_when_the_label_room_is_capped():
+    rows = [
+        LayerRow((0,), "stem", "Linear", "64→64", "(64,)", "4,160"),
+        LayerRow((1,), "block1", "Residual", "", "(64,)", "8,320", container=True),
+        LayerRow((1, 0), "fc_a", "Linear", "64→64", "(64,)", "4,160"),
+    ]
     app = TreeApp()
-    async with app.run_test(size=(40, 5)) as pilot:
-        tree = app.query_one(LayerTree)
-        tree.show(
-            [LayerRow((0,), "norm", "LayerNorm", "normalized_shape=64", "(64,)", "128")], None
-        )
+    async with app.run_test(size=(100, 5)) as pilot:
+        app.query_one(LayerTree).show(rows, None)
         await pilot.pause()
-        assert lines(tree) == ["norm LayerNorm normalized…  (64,)  128"]
+        drawn = lines(app.query_one(LayerTree))
+    assert len({line.index("(64,)") for line in drawn}) == 1, drawn
 
 
 async def test_show_places_the_cursor_without_posting_selected():

@@ -21,19 +21,21 @@ def index(lines, text: str) -> int:
     return next(i for i, line in enumerate(lines) if text in line.text)
 
 
-def test_a_plain_network_is_boxes_joined_by_edges_that_carry_the_shapes():
-    lines = picture(Design.load(SAMPLES / "cnn_digits.json"))
+def test_a_plain_network_is_one_line_boxes_joined_by_edges_that_carry_the_shapes():
+    design = Design.load(SAMPLES / "cnn_digits.json")
+    lines = picture(design)
     texts = [line.text for line in lines]
     assert texts[0].strip() == "input" and texts[-1].strip() == "output"
     assert texts[1].split() == ["(1,", "8,", "8)", "│"]
     conv = index(lines, "conv1 Conv2d 1→16 k3 p1")
-    assert texts[conv].strip().startswith("│") and texts[conv].rstrip().endswith("160 │")
-    assert "┴" in texts[conv - 1] and "┬" in texts[conv + 1]
-    assert texts[conv + 2].split() == ["(16,", "8,", "8)", "│"]  # its output, on the edge
-    centre = texts[conv - 1].index("┴")
-    between = [t for t in texts[1:-2] if not t.strip().startswith("│ ")]  # all but box labels
-    assert all(t[centre] in "┴┬│" for t in between)  # one main line, top to bottom
-    assert {line.path for line in lines[conv - 1 : conv + 3]} == {(0,)}
+    assert texts[conv].strip().startswith("[ conv1") and texts[conv].rstrip().endswith("160 ]")
+    assert texts[conv + 1].split() == ["(16,", "8,", "8)", "│"]  # its output, on the edge
+    assert len(lines) == 2 * len(design.layers) + 4  # two lines a layer
+    centre = texts[1].index("│")
+    edges = texts[1:-2:2]
+    assert all(t[centre] == "│" for t in edges)  # one main line, top to bottom
+    assert all(t.strip()[0] + t.strip()[-1] == "[]" for t in texts[2:-2:2])
+    assert {line.path for line in lines[conv : conv + 2]} == {(0,)}
     assert max(len(t) for t in texts) <= 80 and "⊕" not in "".join(texts)
 
 
@@ -54,7 +56,7 @@ def test_a_residual_block_branches_beside_its_layers_and_rejoins_at_the_add():
     assert texts[merge].rstrip().endswith("┘") and texts[merge].rstrip().index("┘") == skip
     inside = range(branch + 1, merge)
     assert all(texts[i][skip] == "│" for i in inside)  # the skip runs beside the block
-    assert texts[branch + 1][skip - 3 : skip] == "┐  "  # beside the boxes, not through them
+    assert texts[branch + 1][skip - 3 : skip] == "]  "  # beside the boxes, not through them
     assert index(lines, "fc_a") in inside and index(lines, "act ReLU") in inside
     assert index(lines, "stem") < branch and index(lines, "head") > merge
     assert texts[merge + 1].split() == ["(8,)", "│"]  # the sum's shape

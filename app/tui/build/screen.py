@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Collapsible, Static
 
+from app.model.analysis import without_advice
 from app.model.editor import DesignEditor
 from app.model.registry import by_category, spec
 from app.tui.actions import bindings_for, key_of
@@ -27,6 +28,8 @@ from widgets.layer_palette import LayerPalette
 from widgets.layer_tree import LayerTree
 from widgets.network_picture import NetworkPicture
 from widgets.param_form import ParamForm
+
+COMPACT_WIDTH = 100  # narrower: the palette shows only while it is in use, the tree has its room
 
 
 class BuildScreen(Screen):
@@ -68,9 +71,19 @@ class BuildScreen(Screen):
     def on_mount(self) -> None:
         picture = self.query_one(NetworkPicture)
         picture.border_title = f"the network · {key_of('design.picture')} for the tree"
+        add = key_of("layer.add")
+        self.query_one(LayerTree).empty_text = f"press {add} to add the first layer"
         self.app.editor_listeners.append(self.show)
         self.show(self.editor)
         self.query_one(LayerTree).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#build").set_class(event.size.width < COMPACT_WIDTH, "-compact")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        palette = self.query_one(LayerPalette)
+        if palette not in event.widget.ancestors_with_self:  # the palette is left: it folds away
+            self.query_one("#build").remove_class("-palette-open")
 
     def on_unmount(self) -> None:
         if self.show in self.app.editor_listeners:
@@ -86,6 +99,9 @@ class BuildScreen(Screen):
             tree.show(rows, sel)
         elif sel != tree.selection:
             tree.show(rows, sel)
+        title = f"input {shape_text(editor.design.input_shape)}"
+        if tree.border_title != title:
+            tree.border_title = title
         if self.picture_shown:
             self._show_picture(editor)
         self._show_form(editor)
@@ -114,7 +130,10 @@ class BuildScreen(Screen):
         box.set_class(text is not None, "-problem")
         box.set_class(text is None and bool(editor.analysis.warnings), "-warning")
         if text is None and editor.analysis.warnings:
-            text = Text.assemble(("⚠ ", "bold yellow"), editor.analysis.warnings[0])
+            warning = editor.analysis.warnings[0]
+            if editor.analysis.output_fixes:  # the fix says how: the advice goes, the key stays
+                warning = without_advice(warning)
+            text = Text.assemble(("⚠ ", "bold yellow"), warning)
             if editor.analysis.output_fixes:
                 text.append("\npress ")
                 text.append("f", style="bold reverse")
@@ -154,8 +173,8 @@ class BuildScreen(Screen):
     def _show_form(self, editor: DesignEditor) -> None:
         form = self.query_one("#args", ParamForm)
         node = editor.selected
-        if node is None:
-            form.show(None, "no layer selected: press a to add one", [])
+        if node is None:  # one line, in the form's narrow column
+            form.show(None, "no layer selected" if editor.design.layers else "no layers yet", [])
             return
         key = (editor.selection, node.type)
         if key != self._form_key:
@@ -193,6 +212,7 @@ class BuildScreen(Screen):
     def _chosen(self, event: LayerPalette.Chosen) -> None:
         self.add_layer(event.type_name)
         if self.query_one("#palette-filter").has_focus:
+            self.query_one(LayerPalette).clear_filter()  # a narrowed list would stay in view
             self.query_one(LayerTree).focus()
 
     @on(ParamForm.Changed, "#args")
@@ -251,7 +271,8 @@ class BuildScreen(Screen):
     def action_focus_palette(self) -> None:
         self.action_picture(False)  # the palette adds after the layer the tree shows
         palette = self.query_one(LayerPalette)
-        palette.query_one("#palette-filter").value = ""
+        self.query_one("#build").add_class("-palette-open")
+        palette.clear_filter()
         palette.focus_filter()
 
     def action_focus_tree(self) -> None:

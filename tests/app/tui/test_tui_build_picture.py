@@ -154,7 +154,7 @@ async def test_p_toggles_the_picture_which_follows_and_moves_the_selection(tmp_p
         assert app.focused is picture
         shown = "\n".join(screen_rows(app))
         assert "input" in shown and "(1, 8, 8) │" in shown and "┃ flatten Flatten" in shown
-        assert "out Linear" not in shown  # taller than the screen
+        assert "relu_a ReLU" in shown and "out Linear" not in shown  # two lines a layer
         await pilot.press("down", "down", "down")  # stem, relu, the residual block
         await settled(pilot)
         assert app.editor.selection == (3,)
