@@ -13,7 +13,7 @@ from textual.widgets import Static, Tabs
 from app.sessions.script_debugging import FrameView, ScriptDebugSession
 from app.tui.actions import bindings_for, key_of
 from app.tui.debug.screen import DEBUG_BINDINGS, DebugScreen
-from app.tui.debug.view import describe_event, history_text
+from app.tui.debug.view import describe_event, history_text, nonfinite_text
 from app.tui.dialogs.prompt import PromptScreen
 from widgets.graph_list import GraphList
 
@@ -65,7 +65,10 @@ class ScriptDebugScreen(DebugScreen):
     def _after_move(self, session, method: str, result) -> None:
         if session is not self.session:
             return
-        self.show_alert(self._report_alert())
+        if method == "find_anomaly" and result is not None and result.phase != "error":
+            self.show_alert(nonfinite_text(session, result))
+        else:
+            self.show_alert(self._report_alert())
         self.show_state()
         if session.current is not None and session.current.phase == "error":
             failed = session.failed_node
