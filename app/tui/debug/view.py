@@ -14,6 +14,7 @@ from app.sessions.nodes import Group, NodeView, Row
 from app.tui.actions import key_of
 from engine.debug import AnomalyError, Event, GradCheck, stats
 from engine.debug.anomaly import describe
+from engine.debug.stepper import has_nonfinite
 from widgets.graph_list import GraphRow
 
 FINDING_STYLE = {
@@ -190,6 +191,8 @@ def nonfinite_text(session, event: Event | None) -> Text:
     the first NaN/Inf, its module and source line, its inputs' statistics, the likely cause."""
     if event is None or event.node is None or event.phase not in ("forward", "backward", "update"):
         return Text("✓ no NaN or Inf before the script stopped", style="green")
+    if not has_nonfinite(event):  # paused on the way: nothing found yet
+        return Text(f"no NaN or Inf up to here ({key_of('debug.anomaly')} goes on)", "yellow")
     rec = event.node
     where = f" in {rec.scope}" if rec.scope and not rec.is_leaf else ""
     named: list[tuple[str, object]] = []

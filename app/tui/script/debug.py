@@ -65,8 +65,14 @@ class ScriptDebugScreen(DebugScreen):
     def _after_move(self, session, method: str, result) -> None:
         if session is not self.session:
             return
-        if method == "find_anomaly" and result is not None and result.phase != "error":
-            self.show_alert(nonfinite_text(session, result))
+        phase = session.current.phase if session.current is not None else None
+        if method == "find_anomaly" and phase in ("forward", "backward", "update"):
+            self.show_alert(nonfinite_text(session, session.current))
+        elif method == "find_anomaly" and phase == "done":
+            status = session.stepper.exit_status
+            self.show_alert(
+                Text(f"✓ no NaN or Inf: the script ended with exit status {status}", "green")
+            )
         else:
             self.show_alert(self._report_alert())
         self.show_state()
