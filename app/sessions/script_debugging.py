@@ -533,9 +533,11 @@ def _frame_view(frame, lineno: int) -> FrameView:
 
 def module_text(module) -> str:
     """A module as a frame's local describes it: its class and parameter count,
-    "LeNet (61,706 params)" (its repr's lines are the Build screen's business)."""
+    "LeNet (module, 61,706 params)" (its repr's lines are the Build screen's business)."""
     params = sum(p.numel() for p in module.parameters())
-    return f"{type(module).__name__} ({params:,} param{'s' if params != 1 else ''})"
+    if not params:
+        return f"{type(module).__name__} (module)"
+    return f"{type(module).__name__} (module, {params:,} param{'s' if params != 1 else ''})"
 
 
 def _local_view(name: str, value) -> LocalView | None:
@@ -819,7 +821,9 @@ class ScriptDebugSession(Stepping):
         module = self.modules().get(scope) if scope else None
         parts = []
         if module is not None:
-            parts.append(f"module {scope}: {type(module).__name__}({module.extra_repr()})")
+            kind, args = type(module).__name__, module.extra_repr()
+            container = not args and any(True for _ in module.children())
+            parts.append(f"module {scope}: {kind}" + ("" if container else f"({args})"))
         if rec.source:
             file, _, line = rec.source.rpartition(":")
             text = linecache.getline(file, int(line)).strip() if line.isdigit() else ""

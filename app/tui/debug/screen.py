@@ -273,11 +273,13 @@ class DebugScreen(Screen):
             where = "" if view.record.is_leaf else " at the output"
             inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
         else:
-            note = update_note(view) or (
-                "not a parameter: nothing to update"
-                if view.record.op != "parameter"
-                else "the update phase has not reached this parameter yet"
-            )
+            note = update_note(view)
+            if not note and view.record.op != "parameter":
+                note = "not a parameter: nothing to update"
+            elif not note and view.lr is not None:  # updated, its values since dropped
+                note = f"lr {view.lr:g} · values dropped: a past iteration keeps statistics only"
+            elif not note:
+                note = "the update phase has not reached this parameter yet"
             inspector.show(
                 "[b]update[/b] (subtracted from the weight)", view.update_stats, view.update, note
             )

@@ -82,8 +82,8 @@ async def test_a_module_in_the_frames_reads_as_its_class_and_parameters(monkeypa
             if local.name in ("model", "net")
         )  # fmt: skip
         params = sum(p.numel() for p in screen.session.modules()[model.name].parameters())
-        assert model.text == f"LeNet ({params:,} params)", model.text
-        assert f"LeNet ({params:,} params)" in screen_text(app)
+        assert model.text == f"LeNet (module, {params:,} params)", model.text
+        assert f"LeNet (module, {params:,} params)" in screen_text(app)
         assert "LeNet(" not in screen_text(app)
 
 
@@ -99,3 +99,40 @@ async def test_find_nan_in_a_script_names_the_op_its_line_inputs_and_cause(monke
         assert "bug_log_zero.py:21" in alert and "torch.log(p)" in alert
         assert "input 0 (#" in alert and "zeros" in alert
         assert "likely cause: the log of 0 is -Inf" in alert
+
+
+async def test_a_past_iterations_update_says_its_values_were_dropped(monkeypatch):
+    app = script_app(monkeypatch, "lenet_mnist.py")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        await press(pilot, "x", "less_than_sign")
+        assert screen.session.current.phase == "update"
+        title = str(screen.query_one("#tensor #title").render())
+        assert "not reached" not in title and "lr 0.01" in title, title
+        assert "past iteration keeps statistics only" in title
+
+
+async def test_a_module_line_names_a_container_without_empty_brackets(monkeypatch):
+    app = script_app(monkeypatch, "lenet_mnist.py")
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await opened(pilot)
+        relu = next(r for r in screen.session.trace.nodes if r.op == "relu")
+        layer = screen.session.layer_of(relu)
+        assert layer.startswith("module model: LeNet\n"), layer
+        fc1 = next(r for r in screen.session.trace.nodes if r.scope == "model.fc1")
+        assert "Linear(in_features=256" in screen.session.layer_of(fc1)
+
+
+async def test_the_frames_at_80x24_cut_and_wrap_no_statistic(monkeypatch):
+    app = script_app(monkeypatch, "lenet_mnist.py")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(pilot)
+        await press(pilot, "f")
+        shown = screen_text(app)
+        for whole in (
+            "min -0.75 max 1.75",
+            "std 0.8156",
+            "nan/inf 0/0",
+            "CrossEntropyLoss (module)",
+        ):
+            assert whole in shown, whole
