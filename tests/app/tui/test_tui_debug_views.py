@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.tui.dialogs.help import HelpScreen
 from app.tui.script.app import ScriptApp
-from tests.app.tui.test_tui_debug import inspector
+from tests.app.tui.test_tui_debug import inspector, open_debug
 from tests.app.tui.test_tui_debug_fit import conv_gradient, screen_text
 from tests.app.tui.test_tui_script import opened, press, text_of
 from tests.app.tui.tui_helpers import ROOT, app_on, settled
@@ -136,3 +136,14 @@ async def test_the_frames_at_80x24_cut_and_wrap_no_statistic(monkeypatch):
             "CrossEntropyLoss (module)",
         ):
             assert whole in shown, whole
+
+
+async def test_the_split_tab_of_the_input_does_not_call_it_a_leaf_with_a_gradient(tmp_path):
+    app = app_on("dead_relu", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_debug(pilot)
+        screen.query_one("#tabs").active = "split"
+        await settled(pilot)
+        shown = screen_text(app)
+        assert "an input of the pass: no gradient goes on from here" in shown
+        assert "see the Gradient tab" not in shown
