@@ -116,7 +116,7 @@ def split_table(view: NodeView, width: int = 200) -> Table | Text:
     where `width` allows one, else each input in two lines (which, then its gradient)."""
     if not view.split:
         if view.record.op in ("input", "constant"):
-            return Text("an input of the pass: no gradient goes on from here", style="dim")
+            return Text("an input: no gradient flows into it", style="dim")
         if view.record.is_leaf:
             return Text("a leaf: the gradient ends here (see the Gradient tab)", style="dim")
         return Text("backward has not reached this node yet", style="dim")

@@ -138,12 +138,12 @@ async def test_the_frames_at_80x24_cut_and_wrap_no_statistic(monkeypatch):
             assert whole in shown, whole
 
 
-async def test_the_split_tab_of_the_input_does_not_call_it_a_leaf_with_a_gradient(tmp_path):
+async def test_the_split_tab_of_the_input_says_no_gradient_flows_into_it(tmp_path):
     app = app_on("dead_relu", tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_debug(pilot)
         screen.query_one("#tabs").active = "split"
         await settled(pilot)
         shown = screen_text(app)
-        assert "an input of the pass: no gradient goes on from here" in shown
+        assert "an input: no gradient flows into it" in shown
         assert "see the Gradient tab" not in shown
