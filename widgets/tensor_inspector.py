@@ -18,6 +18,9 @@ from widgets.slicing import default_slice, parse_slice, shift_index
 TABLE_ROWS, TABLE_COLUMNS = 128, 32  # a 28×28 or 32×32 feature map fits whole
 HEATMAP_ROWS, HEATMAP_COLUMNS = 64, 64  # rows of values: two to a line of text
 NARROW = 60  # columns under which the histogram goes below the statistics
+BOTTOM_MIN = 5  # rows the heatmap and table need, caption included, to show under the histogram
+VIEWS = ("all", "heatmap", "raw")  # what the inspector shows: everything, or one view of the slice
+VIEW_NAMES = {"all": "histogram", "heatmap": "heatmap", "raw": "raw values"}
 NOT_RECORDED = Text("values not recorded", style="dim")
 
 
@@ -36,7 +39,9 @@ class TensorInspector(Vertical):
     TensorInspector.-narrow #stats { width: 1fr; }
     TensorInspector.-narrow Histogram { height: 6; max-width: 100%; }
     TensorInspector #no-histogram { width: 1fr; color: $text-muted; content-align: center middle; }
-    TensorInspector #slice { height: 1; }
+    TensorInspector #slice-row { height: 1; }
+    TensorInspector #slice { width: 1fr; }
+    TensorInspector #view-hint { width: auto; color: $text-muted; padding: 0 0 0 1; }
     TensorInspector #slice-error { color: $error; height: auto; }
     TensorInspector #bottom { height: 1fr; }
     TensorInspector #bottom > Vertical { width: 1fr; height: 1fr; }
@@ -61,6 +66,8 @@ class TensorInspector(Vertical):
         self._stats: tuple | str | None = None  # what the statistics show, or "none"
         self._view: np.ndarray | None = None  # a copy of what the heatmap and table show
         self._captions: dict[str, str] = {}  # selector -> the caption it shows
+        self.view = "all"  # one of VIEWS
+        self.view_key = ""  # the key that calls `next_view`, named in the hint beside the slice
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -68,18 +75,62 @@ class TensorInspector(Vertical):
             yield Static(id="stats")
             yield Histogram(id="histogram")
             yield Static("no histogram", id="no-histogram")
-        yield Input(placeholder="slice, e.g. [0, :, 3]", id="slice", compact=True)
+        with Horizontal(id="slice-row"):
+            yield Input(placeholder="slice, e.g. [0, :, 3]", id="slice", compact=True)
+            yield Static(id="view-hint")
         yield Static(id="slice-error")
         with Horizontal(id="bottom"):
-            with Vertical():
+            with Vertical(id="heatmap-column"):
                 yield Static(classes="caption", id="heatmap-caption")
                 yield Heatmap(HEATMAP_ROWS, HEATMAP_COLUMNS, id="heatmap")
-            with Vertical():
+            with Vertical(id="table-column"):
                 yield Static(classes="caption", id="table-caption")
                 yield RawTable(TABLE_ROWS, TABLE_COLUMNS, id="table")
 
+    def on_mount(self) -> None:
+        self._show_view_choice()
+
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")
+        self._show_view_choice()
+
+    @property
+    def short(self) -> bool:
+        """Too few rows for the heatmap and table under the statistics and histogram."""
+        top = 11 if self.size.width < NARROW else 6
+        return self.size.height < top + 2 + BOTTOM_MIN  # + 2: the title and the slice
+
+    def next_view(self) -> str:
+        """Show the next of VIEWS: everything (where it fits), the heatmap alone, the raw
+        values alone; returns the view now shown."""
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self._show_view_choice()
+        return self.view
+
+    def _show_view_choice(self) -> None:
+        """Show the parts the view asks for, and beside the slice the key to the next view."""
+        view = self.view
+        shown = {
+            "#top": view == "all",
+            "#bottom": view != "all" or not self.short,
+            "#heatmap-column": view != "raw",
+            "#table-column": view != "heatmap",
+        }
+        for selector, on in shown.items():
+            widget = self.query_one(selector)
+            if widget.display != on:  # setting display, even unchanged, lays out again
+                widget.display = on
+        following = VIEWS[(VIEWS.index(view) + 1) % len(VIEWS)]
+        hint = ""
+        if self.view_key:
+            what = VIEW_NAMES[following] if following != "all" or self.short else "all"
+            hint = f"{self.view_key}: {what}"
+        self.query_one("#view-hint", Static).update(Text(hint))
+
+    def set_view_key(self, key: str) -> None:
+        """Name `key` beside the slice as the key to the next view."""
+        self.view_key = key
+        self._show_view_choice()
 
     def show(self, title: str, stats, array: np.ndarray | None, note: str = "") -> None:
         """Show a tensor's statistics (None: not known yet) and, when recorded, its values;

@@ -531,14 +531,22 @@ def _frame_view(frame, lineno: int) -> FrameView:
     return view
 
 
+def module_text(module) -> str:
+    """A module as a frame's local describes it: its class and parameter count,
+    "LeNet (module, 61,706 params)" (its repr's lines are the Build screen's business)."""
+    params = sum(p.numel() for p in module.parameters())
+    if not params:
+        return f"{type(module).__name__} (module)"
+    return f"{type(module).__name__} (module, {params:,} param{'s' if params != 1 else ''})"
+
+
 def _local_view(name: str, value) -> LocalView | None:
     if isinstance(value, engine.Tensor):
         st = debug.stats(value._data) if value.numel() else None
         dtype = str(value.dtype).removeprefix("engine.")
         return LocalView(name, "tensor", tuple(value.shape), dtype, value.requires_grad, st)
     if isinstance(value, engine.nn.Module):
-        first = repr(value).splitlines()[0]
-        return LocalView(name, "module", text=first if len(first) < 80 else type(value).__name__)
+        return LocalView(name, "module", text=module_text(value))
     if isinstance(value, tuple) and value and all(isinstance(v, engine.Tensor) for v in value):
         return LocalView(name, "tuple", text=", ".join(str(tuple(v.shape)) for v in value))
     return None
@@ -813,7 +821,9 @@ class ScriptDebugSession(Stepping):
         module = self.modules().get(scope) if scope else None
         parts = []
         if module is not None:
-            parts.append(f"module {scope}: {type(module).__name__}({module.extra_repr()})")
+            kind, args = type(module).__name__, module.extra_repr()
+            container = not args and any(True for _ in module.children())
+            parts.append(f"module {scope}: {kind}" + ("" if container else f"({args})"))
         if rec.source:
             file, _, line = rec.source.rpartition(":")
             text = linecache.getline(file, int(line)).strip() if line.isdigit() else ""

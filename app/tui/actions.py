@@ -114,6 +114,14 @@ ACTIONS: tuple[Action, ...] = (
     Action("debug.input", "i", "Input", "debug: select an input of the node", "debug", "input"),
     Action("debug.tab", "v", "View", "debug: next inspector tab", "debug", "next_tab"),
     Action(
+        "debug.values",
+        "w",
+        "Values",
+        "debug: histogram, heatmap or raw values of the slice",
+        "debug",
+        "values_view",
+    ),
+    Action(
         "debug.channel_up",
         "right_square_bracket",
         "Channel +",

@@ -100,6 +100,7 @@ class DebugScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#tabs", Tabs).can_focus = False
         self.query_one("#alert").display = False
+        self.query_one("#tensor", TensorInspector).set_view_key(key_of("debug.values"))
         self.query_one("#graph", GraphList).focus()
 
     def on_screen_resume(self) -> None:
@@ -272,11 +273,13 @@ class DebugScreen(Screen):
             where = "" if view.record.is_leaf else " at the output"
             inspector.show(f"[b]gradient[/b]{where}", view.grad_stats, view.grad, note)
         else:
-            note = update_note(view) or (
-                "not a parameter: nothing to update"
-                if view.record.op != "parameter"
-                else "the update phase has not reached this parameter yet"
-            )
+            note = update_note(view)
+            if not note and view.record.op != "parameter":
+                note = "not a parameter: nothing to update"
+            elif not note and view.lr is not None:  # updated, its values since dropped
+                note = f"lr {view.lr:g} · values dropped: a past iteration keeps statistics only"
+            elif not note:
+                note = "the update phase has not reached this parameter yet"
             inspector.show(
                 "[b]update[/b] (subtracted from the weight)", view.update_stats, view.update, note
             )
@@ -392,6 +395,13 @@ class DebugScreen(Screen):
     def _is_input(self, node: int) -> bool:
         child = self._input_walk[0] if self._input_walk else None
         return child is not None and node in self.session.trace.nodes[child].parents
+
+    def action_values_view(self) -> None:
+        """Switch the inspector between its histogram, its heatmap and its raw values (on the
+        Value tab when a tab without them is open)."""
+        self.query_one("#tensor", TensorInspector).next_view()
+        if self.query_one("#switcher", ContentSwitcher).current != "tensor":
+            self.query_one("#tabs", Tabs).active = "value"
 
     def action_slice(self, axis: int, delta: int) -> None:
         self.query_one("#tensor", TensorInspector).shift_slice(axis, delta)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from rich.table import Table
 from rich.text import Text
 
 from app.sessions.debugging import DebugSession
+from app.sessions.nan_watch import _BACKWARD_HINTS, _forward_hint
 from app.sessions.nodes import Group, NodeView, Row
 from app.tui.actions import key_of
-from engine.debug import AnomalyError, Event, GradCheck
+from engine.debug import AnomalyError, Event, GradCheck, stats
+from engine.debug.anomaly import describe
+from engine.debug.stepper import has_nonfinite
 from widgets.graph_list import GraphRow
 
 FINDING_STYLE = {
@@ -111,6 +115,8 @@ def split_table(view: NodeView, width: int = 200) -> Table | Text:
     """How the gradient arriving at a node's output goes on to each of its inputs: a table
     where `width` allows one, else each input in two lines (which, then its gradient)."""
     if not view.split:
+        if view.record.op in ("input", "constant"):
+            return Text("an input: no gradient flows into it", style="dim")
         if view.record.is_leaf:
             return Text("a leaf: the gradient ends here (see the Gradient tab)", style="dim")
         return Text("backward has not reached this node yet", style="dim")
@@ -168,6 +174,66 @@ def anomaly_text(session: DebugSession, err: AnomalyError | None) -> Text:
     for line in rest:
         if not line.strip().startswith("called at") or err.source in layer:
             text.append("\n" + line)
+    return text
+
+
+def _nonfinite(arr) -> bool:
+    return arr is not None and arr.dtype.kind == "f" and not np.isfinite(arr).all()
+
+
+def _counted(arr) -> str:
+    st = stats(arr, histogram=False)
+    parts = [f"{st.nan_count:,} NaN" if st.nan_count else "", f"{st.inf_count:,} Inf"]
+    parts = [p for p in parts if p and not p.startswith("0 ")]
+    return " and ".join(parts) + f" of {st.count:,} values"
+
+
+def nonfinite_text(session, event: Event | None) -> Text:
+    """What `!` found in a script's run, as anomaly_text says it for a design: the op that made
+    the first NaN/Inf, its module and source line, its inputs' statistics, the likely cause."""
+    if event is None or event.node is None or event.phase not in ("forward", "backward", "update"):
+        return Text("✓ no NaN or Inf before the script stopped", style="green")
+    if not has_nonfinite(event):  # paused on the way: nothing found yet
+        return Text(f"no NaN or Inf up to here ({key_of('debug.anomaly')} goes on)", "yellow")
+    rec = event.node
+    where = f" in {rec.scope}" if rec.scope and not rec.is_leaf else ""
+    named: list[tuple[str, object]] = []
+    hint = ""
+    if event.phase == "forward":
+        made = f"produced {_counted(event.output)}"
+        for i, parent in enumerate(rec.parents):
+            arr = event.inputs[i] if i < len(event.inputs) else session.view(parent).value
+            named.append((f"input {i} ({session.trace.nodes[parent].label})", arr))
+        arrays = [a for _, a in named if hasattr(a, "dtype")]
+        if any(_nonfinite(a) for a in arrays):
+            made += ", but an input already held NaN or Inf: go to it with " + key_of("debug.input")
+        elif hasattr(event.output, "dtype"):
+            hint = _forward_hint(rec.op, arrays, event.output)
+    elif event.phase == "backward":
+        bad = next((g for g in event.grad_inputs if _nonfinite(g)), None)
+        made = f"produced a gradient with {_counted(bad)}" if bad is not None else "holds NaN/Inf"
+        named.append(("incoming gradient", event.grad_output))
+        if _nonfinite(event.grad_output):
+            made += " from an incoming gradient that already held NaN or Inf"
+        else:
+            hint = _BACKWARD_HINTS.get(rec.op, "")
+    else:
+        made = f"update holds {_counted(event.update)}"
+        named += [("weight", event.inputs[0] if event.inputs else None)]
+        if event.lr is not None:
+            made += f" (lr {event.lr:g})"
+    text = Text()
+    text.append("✗ first NaN/Inf: ", style="bold red")
+    text.append(f"{event.phase} pass: {rec.op} (#{rec.id}{where}) {made}", style="bold")
+    layer = session.layer_of(rec)
+    if layer:
+        text.append("\n  " + layer.replace("\n", "\n  "))
+    for name, arr in named:
+        if hasattr(arr, "dtype") and arr.dtype.kind in "fiu":
+            text.append(f"\n  {name}: {describe(stats(arr, histogram=False))}")
+    if hint:
+        text.append("\n  likely cause: ", style="bold")
+        text.append(hint)
     return text
 
 

@@ -13,7 +13,7 @@ from textual.widgets import Static, Tabs
 from app.sessions.script_debugging import FrameView, ScriptDebugSession
 from app.tui.actions import bindings_for, key_of
 from app.tui.debug.screen import DEBUG_BINDINGS, DebugScreen
-from app.tui.debug.view import describe_event, history_text
+from app.tui.debug.view import describe_event, history_text, nonfinite_text
 from app.tui.dialogs.prompt import PromptScreen
 from widgets.graph_list import GraphList
 
@@ -65,7 +65,16 @@ class ScriptDebugScreen(DebugScreen):
     def _after_move(self, session, method: str, result) -> None:
         if session is not self.session:
             return
-        self.show_alert(self._report_alert())
+        phase = session.current.phase if session.current is not None else None
+        if method == "find_anomaly" and phase in ("forward", "backward", "update"):
+            self.show_alert(nonfinite_text(session, session.current))
+        elif method == "find_anomaly" and phase == "done":
+            status = session.stepper.exit_status
+            self.show_alert(
+                Text(f"✓ no NaN or Inf: the script ended with exit status {status}", "green")
+            )
+        else:
+            self.show_alert(self._report_alert())
         self.show_state()
         if session.current is not None and session.current.phase == "error":
             failed = session.failed_node
@@ -255,7 +264,8 @@ def frames_table(frames: list[FrameView], width: int = 200) -> Group | Text:
             )
         )
         rows = [_local_cells(local) for local in frame.locals]
-        parts += [_locals_table(rows) if width >= NARROW_FRAMES else _locals_lines(rows), Text("")]
+        wide = width >= NARROW_FRAMES
+        parts += [_locals_table(rows) if wide else _locals_lines(rows, width - 4), Text("")]
     return Group(*parts)
 
 
@@ -264,6 +274,8 @@ COLUMNS = ("name", "shape", "dtype", "min", "max", "mean", "std", "nan/inf")
 
 def _local_cells(local) -> list[str | Text]:
     """A frame's local as the cells of COLUMNS; a module or tuple describes itself as its shape."""
+    if local.kind == "module":  # its text says it is one
+        return [local.name, Text(local.text, "dim"), "", *[""] * 5]
     if local.kind != "tensor":
         return [local.name, Text(local.text, "dim"), local.kind, *[""] * 5]
     st = local.stats
@@ -291,16 +303,29 @@ def _locals_table(rows: list[list[str | Text]]) -> Table:
     return table
 
 
-def _locals_lines(rows: list[list[str | Text]]) -> Text:
+def _locals_lines(rows: list[list[str | Text]], width: int) -> Text:
+    """Each local in a few lines no wider than `width`: its name and shape (a module's or
+    tuple's description on a line of its own), then its statistics, a whole pair to a line
+    where two do not fit."""
     text = Text()
     for i, (name, shape, dtype, *values) in enumerate(rows):
         text.append(("\n" if i else "") + name, style="bold")
-        text.append(" ")
-        text.append(shape) if isinstance(shape, Text) else text.append(shape)
-        text.append(f" {dtype}", style="dim")
-        if values[0]:
+        if isinstance(shape, Text):  # a module or a tuple
             text.append("\n ")
-            for label, value in zip(COLUMNS[3:], values, strict=True):
-                text.append(f" {label} ", style="dim")
-                text.append(value)
+            text.append(shape)
+            continue
+        text.append(f" {shape}")
+        if dtype:
+            text.append(f" {dtype}", style="dim")
+        if not values[0]:
+            continue
+        used = width
+        for label, value in zip(COLUMNS[3:], values, strict=True):
+            pair = len(label) + 1 + len(str(value))
+            if used + 1 + pair > width:
+                text.append("\n ")
+                used = 1
+            text.append(f" {label} ", style="dim")
+            text.append(value)
+            used += 1 + pair
     return text
