@@ -66,7 +66,8 @@ class LayerPalette(Vertical):
         return listing.get_option_at_index(listing.highlighted).id
 
     def focus_filter(self) -> None:
-        self.query_one(Input).focus()
+        """Focus the filter box at once (the keys read after `a` follow the focus)."""
+        self.screen.set_focus(self.query_one(Input))
 
     def clear_filter(self) -> None:
         """Empty the filter box: every type listed again."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import gc
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +35,10 @@ KEY_WAY_SECONDS = 0.25  # the longest a training run waits for a key to be answe
 def editor_from_sample(name: str = DEFAULT_SAMPLE) -> DesignEditor:
     """A new, unsaved design copied from a shipped sample (saving asks where)."""
     return DesignEditor(Design.load(sample_path(name)))
+
+
+# the widget each key was sent to, until the key comes back to the app (or is dropped)
+KEY_SENT_TO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class StepgradApp(App[int]):
@@ -74,7 +80,24 @@ class StepgradApp(App[int]):
             if session.status == "running":
                 session.make_way(KEY_WAY_SECONDS)
                 self.call_after_refresh(session.go_on)
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            KEY_SENT_TO[event] = self.focused
         await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key the app sent to a widget that has since lost the focus: keys read together
+        (`a` and a layer's name, as a paste or a fast typist sends them) all go to the widget
+        focused when the first was read, before `a` moves the focus to the palette's filter.
+        Each is read again, in order, so it goes to the widget focused now.
+        """
+        sent_to = KEY_SENT_TO.pop(event, None)
+        focused = self.focused
+        if sent_to is not None and focused is not None and sent_to is not focused:
+            event.prevent_default()
+            event.stop()
+            # read again, as from the terminal: made outside any widget's context, so that
+            # it bubbles back to the app's bindings from wherever it is sent
+            self.post_message(contextvars.Context().run(events.Key, event.key, event.character))
 
     # ----- the shared state: written here, from the screens' messages --------------------
     @on(RunStarted)

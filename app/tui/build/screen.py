@@ -258,18 +258,18 @@ class BuildScreen(Screen):
     def add_layer(self, type_name: str) -> None:
         self.editor.add_layer(type_name)
 
-    def action_picture(self, shown: bool | None = None) -> None:
+    def action_picture(self, shown: bool | None = None, focus: bool = True) -> None:
         """Show the picture of the network in place of the tree, or the tree again."""
         self.picture_shown = not self.picture_shown if shown is None else shown
         self.query_one("#build").set_class(self.picture_shown, "-picture")
         if self.picture_shown:
             self._show_picture(self.editor)
-            self.query_one(NetworkPicture).focus()
-        else:
-            self.query_one(LayerTree).focus()
+        if focus:
+            self.set_focus(self.query_one(NetworkPicture if self.picture_shown else LayerTree))
 
     def action_focus_palette(self) -> None:
-        self.action_picture(False)  # the palette adds after the layer the tree shows
+        # the palette adds after the layer the tree shows
+        self.action_picture(False, focus=False)
         palette = self.query_one(LayerPalette)
         self.query_one("#build").add_class("-palette-open")
         palette.clear_filter()

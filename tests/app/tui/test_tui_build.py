@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
+
+import pytest
+from textual import events
+
 from app.model.design import Design
 from tests.app.tui.tui_helpers import app_on, settled
 from widgets._textual_internals import layout_passes
@@ -231,3 +236,26 @@ async def test_f_fixes_an_output_that_misses_the_classes(tmp_path):
         await pilot.pause()
         assert app.editor.analysis.output_shape == (10,)
         assert not app.editor.analysis.warnings
+
+
+def typed_at_once(app, keys: list[tuple[str, str | None]]) -> None:
+    """Keys read in one go, as a terminal hands over a paste or fast typing: all queued
+    before the app handles the first."""
+    for key, character in keys:
+        app.post_message(contextvars.Context().run(events.Key, key, character))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 35)])
+@pytest.mark.parametrize("picture", [False, True])
+async def test_a_and_a_layer_name_typed_at_once_add_that_layer(tmp_path, size, picture):
+    app = app_on("mlp_digits", tmp_path)
+    async with app.run_test(size=size) as pilot:
+        if picture:
+            await pilot.press("p")
+        before = [node.type for node in app.editor.design.layers]
+        typed_at_once(app, [("a", "a"), *((c, c) for c in "conv2d"), ("enter", "\r")])
+        await pilot.pause()
+        await pilot.pause()
+        after = [node.type for node in app.editor.design.layers]
+        assert app.current_mode == "build"  # the 2 of conv2d switched no screen
+        assert sorted(after) == sorted([*before, "Conv2d"])  # c duplicated nothing
