@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from textual_plotext import PlotextPlot
 
@@ -108,7 +109,6 @@ class LinePlot(PlotextPlot):
         self.plot_title, self.xlabel = title, xlabel
         self._rendered: tuple[tuple, object] | None = None  # (what it shows, its rendering)
         self.log_y: bool | None = None  # None: log when the values span LOG_SPAN or more
-        self._draw()
 
     def show(self, series: Sequence[Series], marks: Sequence[Mark] = ()) -> None:
         """Draw `series` and `marks` in place of what was drawn."""
@@ -116,14 +116,11 @@ class LinePlot(PlotextPlot):
         if (series, marks) == (self.series, self.marks):
             return
         self.series, self.marks = series, marks
-        self._draw()
         self.refresh()
 
     def toggle_log(self) -> None:
         """Switch the y axis between log and linear (from whichever it shows now)."""
         self.log_y = not self.uses_log()
-        self._draw()
-        self._rendered = None
         self.refresh()
 
     def uses_log(self) -> bool:
@@ -140,10 +137,14 @@ class LinePlot(PlotextPlot):
         """
         key = (self.series, self.marks, self.size, self.app.theme, self.log_y)
         if self._rendered is None or self._rendered[0] != key:
+            self._draw()
             self._rendered = (key, super().render())
         return self._rendered[1]
 
     def _draw(self) -> None:
+        """Give plotext the lines, and ticks for the plot's size: no two on one row or
+        overlapping (plotext draws ticks in an order that varies from run to run, so
+        of two that collide either may show)."""
         plt = self.plt
         plt.clear_data()
         plt.title(self.plot_title)
@@ -155,14 +156,67 @@ class LinePlot(PlotextPlot):
         ys = [y for line in self.series for y in line.ys if math.isfinite(y)]
         log = self.uses_log()
         plt.yscale("log" if log else "linear")
+        width, height = self.size
+        y_width = 0
         if ys:
-            ticks = y_ticks(min(ys), max(ys), log)
-            plt.yticks(ticks, tick_labels(ticks))
+            rows = height - PLOT_FRAME_ROWS
+
+            def inside(tick: float) -> bool:  # a log axis's powers of ten may lie beyond
+                return min(ys) * (1 - 1e-9) <= tick <= max(ys) * (1 + 1e-9)
+
+            scale = math.log10 if log and min(ys) > 0 else float
+            ticks = spread_ticks(
+                lambda count: [t for t in y_ticks(min(ys), max(ys), log, count) if inside(t)],
+                lambda ticks: apart(
+                    [scale(t) for t in ticks], scale(min(ys)), scale(max(ys)), rows
+                ),
+            )
+            labels = tick_labels(ticks)
+            plt.yticks(ticks, labels)
+            y_width = max(map(len, labels), default=0)
         xs = [x for line in self.series for x in line.xs]
         if xs:
-            ticks = nice_ticks(min(xs), max(xs), integer=all(float(x).is_integer() for x in xs))
+            reach = [*xs, *(m.x for m in self.marks)]  # plotext's x axis holds the marks
+            low, high = min(reach), max(reach)
+            integer = all(float(x).is_integer() for x in xs)
+            columns = width - 2 - y_width  # the canvas: less the axes and the y labels
+
+            def fit(ticks: list[float]) -> bool:
+                labels = tick_labels(ticks)
+                widths = [len(label) for label in labels]
+                gaps = [a + b + 1 for a, b in pairwise(widths)]
+                return apart(ticks, low, high, columns, gaps)
+
+            ticks = spread_ticks(lambda count: nice_ticks(min(xs), max(xs), count, integer), fit)
             plt.xticks(ticks, tick_labels(ticks))
         for mark in self.marks:
             plt.vline(mark.x, "red")
             if ys:  # at the bottom: the legend sits at the top
                 plt.text(mark.label, mark.x, min(ys), color="red")
+
+
+PLOT_FRAME_ROWS = 5  # a plot's rows besides its canvas: title, x label, x ticks, two axes
+
+
+def spread_ticks(make, fits, most: int = 5) -> list[float]:
+    """The ticks `make(count)` gives for the largest count up to `most` that `fits`; else
+    the first of two."""
+    for count in range(most, 1, -1):
+        ticks = make(count)
+        if fits(ticks):
+            return ticks
+    return make(2)[:1]
+
+
+def apart(ticks: Sequence[float], low: float, high: float, cells: int, gaps=1) -> bool:
+    """Whether `ticks` (ascending, from `low` to `high`) on an axis of `cells` rows or
+    columns land, as plotext places them, at least `gaps` cells apart: one gap for all,
+    or one per neighbouring pair."""
+    if cells < 1:
+        return False
+    span = high - low
+    places = [
+        math.floor(round(0.5 + (cells - 1) * (t - low) / span, 8)) if span else 0 for t in ticks
+    ]
+    gaps = [gaps] * (len(places) - 1) if isinstance(gaps, int) else gaps
+    return all(b - a >= gap for (a, b), gap in zip(pairwise(places), gaps, strict=True))
