@@ -30,31 +30,46 @@ def duration_text(seconds: float) -> str:
 
 
 def progress_text(
-    status: str, epochs: int, report: BatchReport | None, timing: bool, batch_size: int = 1
+    status: str,
+    epochs: int,
+    report: BatchReport | None,
+    timing: bool,
+    batch_size: int = 1,
+    width: int | None = None,
 ) -> str:
     """The progress line: status, epoch, batch, step, loss, lr; speed and ETA when `timing`.
 
     A paused run shows neither: single steps apart say nothing of the speed. A run that
-    has ended shows the speed it had, and no ETA.
+    has ended shows the speed it had, and no ETA. Within `width` columns when given:
+    the step goes first, then the word "batch", then the speed, then the ETA.
     """
     if report is None:
-        return f"{status} · {epochs} epochs · press space to start"
-    parts = [
-        status,
-        f"epoch {report.epoch}/{epochs}",
-        f"batch {report.batch}/{report.batches}",
-        f"step {report.global_step}",
-        f"loss {report.smooth_loss:.4g}",
-        f"lr {report.lr:.3g}",
-    ]
+        lines = [f"{status} · {epochs} epochs · press space to start", f"{status} · space: start"]
+        return fitted(lines, width)
+    batch = f"{report.batch}/{report.batches}"
+    head = [status, f"epoch {report.epoch}/{epochs}"]
+    tail = [f"loss {report.smooth_loss:.4g}", f"lr {report.lr:.3g}"]
+    speed, eta = [], []
     left = report.batches - report.batch + (epochs - report.epoch) * report.batches
     if not timing:
-        parts.append("—/s")
+        speed = ["—/s"]
     elif report.samples_per_s > 0 and status != "paused":
-        parts.append(f"{report.samples_per_s:,.0f}/s")
+        speed = [f"{report.samples_per_s:,.0f}/s"]
         if status == "running":
-            parts.append(f"ETA {duration_text(left * batch_size / report.samples_per_s)}")
-    return " · ".join(parts)
+            eta = [f"ETA {duration_text(left * batch_size / report.samples_per_s)}"]
+    lines = [
+        [*head, f"batch {batch}", f"step {report.global_step}", *tail, *speed, *eta],
+        [*head, f"batch {batch}", *tail, *speed, *eta],
+        [*head, batch, *tail, *speed, *eta],
+        [*head, batch, *tail, *eta],
+        [*head, batch, *tail],
+    ]
+    return fitted([" · ".join(parts) for parts in lines], width)
+
+
+def fitted(lines: list[str], width: int | None) -> str:
+    """The first of `lines` (longest first) within `width` columns; the shortest if none is."""
+    return next((line for line in lines if width is None or len(line) <= width), lines[-1])
 
 
 def smoothed(losses: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -360,6 +375,11 @@ class Tally:
             self.worst, images, labels, predicted, softmax(scores), self.seen, self.keep
         )
         self.seen += len(labels)
+
+    def count_next(self) -> None:
+        """Count the next pass however soon it comes: the one a run ends with is always
+        shown, so a finished run shows the same whatever the timing."""
+        self._taken_at = -math.inf
 
     def take(self) -> Evaluation | None:
         """What the pass since the last take adds up to; None if it was not counted."""
