@@ -106,16 +106,18 @@ class LinePlot(PlotextPlot):
         super().__init__(**kwargs)
         self.series: tuple[Series, ...] = ()
         self.marks: tuple[Mark, ...] = ()
+        self.empty = ""  # the title's note while no line has a point
         self.plot_title, self.xlabel = title, xlabel
         self._rendered: tuple[tuple, object] | None = None  # (what it shows, its rendering)
         self.log_y: bool | None = None  # None: log when the values span LOG_SPAN or more
 
-    def show(self, series: Sequence[Series], marks: Sequence[Mark] = ()) -> None:
-        """Draw `series` and `marks` in place of what was drawn."""
+    def show(self, series: Sequence[Series], marks: Sequence[Mark] = (), empty: str = "") -> None:
+        """Draw `series` and `marks` in place of what was drawn; while no line has a point,
+        the title says `empty` (when points will come, say)."""
         series, marks = tuple(series), tuple(marks)
-        if (series, marks) == (self.series, self.marks):
+        if (series, marks, empty) == (self.series, self.marks, self.empty):
             return
-        self.series, self.marks = series, marks
+        self.series, self.marks, self.empty = series, marks, empty
         self.refresh()
 
     def toggle_log(self) -> None:
@@ -135,7 +137,7 @@ class LinePlot(PlotextPlot):
         plotext builds a plot in 10-20 ms; a screen repaints a plot that has not changed
         whenever something above it closes (a dialog, the help) or lays out.
         """
-        key = (self.series, self.marks, self.size, self.app.theme, self.log_y)
+        key = (self.series, self.marks, self.empty, self.size, self.app.theme, self.log_y)
         if self._rendered is None or self._rendered[0] != key:
             self._draw()
             self._rendered = (key, super().render())
@@ -147,7 +149,8 @@ class LinePlot(PlotextPlot):
         of two that collide either may show)."""
         plt = self.plt
         plt.clear_data()
-        plt.title(self.plot_title)
+        blank = self.empty and not any(line.xs for line in self.series)
+        plt.title(f"{self.plot_title}: {self.empty}" if blank else self.plot_title)
         plt.xlabel(self.xlabel)
         for line in self.series:
             if not line.xs:

@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 from app.model.data import IMAGE_SETS, TOY_SETS, DatasetError
 from app.model.design import Design
 from app.sessions.reports import BatchReport, EpochReport, NonFiniteReport, Report
-from app.sessions.setup import SessionError
+from app.sessions.setup import BINARY_LOSSES, CLASSIFICATION_LOSSES, SessionError
 from app.sessions.training import TrainingSession, divergence, same_network
 from app.tui.actions import bindings_for, key_of
 from app.tui.build.view import parse_training, training_fields
@@ -208,7 +208,12 @@ class TrainScreen(Screen):
         progress.update(text, layout=False)  # fixed height: no layout
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self.show_progress)  # the line fits its new width
+        self.call_after_refresh(self.refit)
+
+    def refit(self) -> None:
+        """Draw again what fits its width: the progress line and the health table."""
+        self.show_progress()
+        self.show_health()
 
     def show_alert(self, text: Text | str | None) -> None:
         alert = self.query_one("#alert", Static)
@@ -225,7 +230,9 @@ class TrainScreen(Screen):
         if self.previous is not None and self.compare:  # drawn first: beneath this run's
             loss, accuracy = [self.previous.loss, *loss], [self.previous.accuracy, *accuracy]
         self.query_one("#loss-plot", LinePlot).show(loss, marks)
-        self.query_one("#acc-plot", LinePlot).show(accuracy)
+        classifies = session.loss_name in CLASSIFICATION_LOSSES + BINARY_LOSSES
+        waiting = "after each epoch" if classifies else "none for this loss"
+        self.query_one("#acc-plot", LinePlot).show(accuracy, empty=waiting)
 
     def _show_kind(self, dataset: str) -> None:
         """The decision map for toy sets, the confusion matrix and worst images for image sets,
@@ -241,14 +248,21 @@ class TrainScreen(Screen):
             self.query_one(DecisionMap).show(g.classes, g.points, g.labels, g.extent)
         if "health" in extras and extras["health"] is not self._health_shown:
             self._health_shown = extras["health"]
-            text = health_text(health_rows(extras["health"]))
-            self.query_one("#health", Static).update(text, layout=False)  # a fixed size
+            self.show_health()
         if "evaluation" in extras:
             evaluation = extras["evaluation"]
             box = self.query_one("#confusion", Static)
             # the table keeps its size from one epoch to the next: repaint, no layout
             box.update(confusion_text(evaluation.confusion), layout=not box.content)
             self.query_one(ImageStrip).show(evaluation.worst)  # fixed height: a repaint
+
+    def show_health(self) -> None:
+        """The last health sample, compact where the panel is too narrow for the full table."""
+        if self._health_shown is None:
+            return
+        box = self.query_one("#health", Static)
+        text = health_text(health_rows(self._health_shown), box.content_size.width or None)
+        box.update(text, layout=False)  # a fixed size
 
     # ----- reports from the worker -----------------------------------------------------
     @on(Reported)
@@ -439,7 +453,7 @@ class TrainScreen(Screen):
         """Show everything, or one panel filling the screen: curves, map or images, health."""
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
         self._show_kind(self.dataset)
-        self.call_after_refresh(self.show_progress)  # the settings may have made room
+        self.call_after_refresh(self.refit)  # the settings may have made room or taken it
         images = self.dataset in IMAGE_SETS
         name = VIEW_NAMES[self.view] if self.view != "map" or not images else "worst images"
         self.notify(f"view: {name} ({key_of('train.view')}: next)", timeout=2)

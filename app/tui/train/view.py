@@ -255,23 +255,35 @@ def health_rows(report: HealthReport) -> list[HealthRow]:
 
 
 HEALTH_COLUMNS = ("layer", "dead", "act std", "upd/w")
+HEALTH_COMPACT = ("layer", "dead", "std", "upd/w")  # and each layer by its name alone
 
 
-def health_text(rows: list[HealthRow]) -> Text:
-    """The health table as lines of aligned columns, a warning badge where one applies.
+def health_text(rows: list[HealthRow], width: int | None = None) -> Text:
+    """The health table as lines of aligned columns, a warning badge where one applies;
+    compact (short headers, layers without their type) when wider than `width`.
 
     Plain lines, not a table widget: redrawn a few times a second while training, a
     DataTable's rows and a Rich table's measuring cost more than the drawing.
     """
-    lines = [HEALTH_COLUMNS, *[(r.layer, r.dead, r.act_std, r.update_ratio) for r in rows]]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEALTH_COLUMNS))]
+    full = _health_lines(HEALTH_COLUMNS, rows, [r.layer for r in rows])
+    if width is None or max(map(len, full.plain.splitlines())) <= width:
+        return full
+    return _health_lines(HEALTH_COMPACT, rows, [r.layer.split(" ")[0] for r in rows])
+
+
+def _health_lines(columns: tuple[str, ...], rows: list[HealthRow], names: list[str]) -> Text:
+    lines = [
+        columns,
+        *[(n, r.dead, r.act_std, r.update_ratio) for n, r in zip(names, rows, strict=True)],
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
 
     def aligned(line: tuple) -> str:  # the layer's name to the left, numbers to the right
         cells = zip(line, widths, strict=True)
         return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells))
 
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(aligned(HEALTH_COLUMNS), style="bold dim")
+    text.append(aligned(columns), style="bold dim")
     for row, line in zip(rows, lines[1:], strict=True):
         text.append("\n" + aligned(line))
         if row.warning:
