@@ -107,6 +107,7 @@ class LinePlot(PlotextPlot):
         self.series: tuple[Series, ...] = ()
         self.marks: tuple[Mark, ...] = ()
         self.empty = ""  # the title's note while no line has a point
+        self.tick_labels_given: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # y, x
         self.plot_title, self.xlabel = title, xlabel
         self._rendered: tuple[tuple, object] | None = None  # (what it shows, its rendering)
         self.log_y: bool | None = None  # None: log when the values span LOG_SPAN or more
@@ -160,7 +161,7 @@ class LinePlot(PlotextPlot):
         log = self.uses_log()
         plt.yscale("log" if log else "linear")
         width, height = self.size
-        y_width = 0
+        y_labels, x_labels = [], []
         if ys:
             rows = height - PLOT_FRAME_ROWS
 
@@ -174,15 +175,14 @@ class LinePlot(PlotextPlot):
                     [scale(t) for t in ticks], scale(min(ys)), scale(max(ys)), rows
                 ),
             )
-            labels = tick_labels(ticks)
-            plt.yticks(ticks, labels)
-            y_width = max(map(len, labels), default=0)
+            y_labels = tick_labels(ticks)
+            plt.yticks(ticks, y_labels)
         xs = [x for line in self.series for x in line.xs]
         if xs:
             reach = [*xs, *(m.x for m in self.marks)]  # plotext's x axis holds the marks
             low, high = min(reach), max(reach)
             integer = all(float(x).is_integer() for x in xs)
-            columns = width - 2 - y_width  # the canvas: less the axes and the y labels
+            columns = width - 2 - max(map(len, y_labels), default=0)  # less axes and labels
 
             def fit(ticks: list[float]) -> bool:
                 labels = tick_labels(ticks)
@@ -191,7 +191,9 @@ class LinePlot(PlotextPlot):
                 return apart(ticks, low, high, columns, gaps)
 
             ticks = spread_ticks(lambda count: nice_ticks(min(xs), max(xs), count, integer), fit)
-            plt.xticks(ticks, tick_labels(ticks))
+            x_labels = tick_labels(ticks)
+            plt.xticks(ticks, x_labels)
+        self.tick_labels_given = (tuple(y_labels), tuple(x_labels))
         for mark in self.marks:
             plt.vline(mark.x, "red")
             if ys:  # at the bottom: the legend sits at the top
