@@ -41,7 +41,7 @@ def progress_text(
 
     A paused run shows neither: single steps apart say nothing of the speed. A run that
     has ended shows the speed it had, and no ETA. Within `width` columns when given:
-    the step goes first, then the word "batch", then the speed, then the ETA.
+    the step goes first, then the word "batch", the speed, the lr and the ETA.
     """
     if report is None:
         lines = [f"{status} · {epochs} epochs · press space to start", f"{status} · space: start"]
@@ -57,12 +57,14 @@ def progress_text(
         speed = [f"{report.samples_per_s:,.0f}/s"]
         if status == "running":
             eta = [f"ETA {duration_text(left * batch_size / report.samples_per_s)}"]
+    loss = tail[:1]  # the lr alone: the settings beside the line show it too
     lines = [
         [*head, f"batch {batch}", f"step {report.global_step}", *tail, *speed, *eta],
         [*head, f"batch {batch}", *tail, *speed, *eta],
         [*head, batch, *tail, *speed, *eta],
         [*head, batch, *tail, *eta],
-        [*head, batch, *tail],
+        [*head, batch, *loss, *eta],
+        [*head, batch, *loss],
     ]
     return fitted([" · ".join(parts) for parts in lines], width)
 

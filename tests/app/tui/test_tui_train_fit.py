@@ -8,8 +8,9 @@ import re
 import pytest
 from textual.app import App, ComposeResult
 
+from app.sessions.reports import BatchReport
 from app.tui.train.screen import VIEWS, TrainScreen
-from app.tui.train.view import Tally, health_rows, health_text
+from app.tui.train.view import Tally, health_rows, health_text, progress_text
 from engine.debug.monitor import HealthReport, LayerHealth, ParamHealth
 from tests.app.tui.test_tui_debug_fit import screen_text
 from tests.app.tui.test_tui_train import logit_loader, open_train, run_ends
@@ -156,3 +157,16 @@ async def test_each_tick_label_shows_whole_on_its_own_row_or_columns(size):
         assert ys == list(reversed(y_labels)) and len(ys) >= 1
         axis = next(i for i, line in enumerate(lines) if "└" in line)
         assert lines[axis + 1].split() == list(x_labels)
+
+
+@pytest.mark.parametrize("status", ["running", "paused", "finished"])
+def test_the_status_line_drops_words_to_fit_and_keeps_epoch_batch_and_loss(status):
+    report = BatchReport(10, 46, 46, 460, 0.04, 0.04221, 14_000.0, 0.2, 0.003)
+    full = progress_text(status, 10, report, timing=True, batch_size=32)
+    assert "batch 46/46 · step 460 · loss 0.04221 · lr 0.003" in full
+    for width in range(46, len(full) + 1):
+        line = progress_text(status, 10, report, timing=True, batch_size=32, width=width)
+        assert len(line) <= width, (width, line)
+        assert line.startswith(f"{status} · epoch 10/10 · ") and "46/46 · " in line, line
+        assert "· loss 0.04221" in line, line
+    assert progress_text(status, 10, report, True, 32, width=len(full)) == full
