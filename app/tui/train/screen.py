@@ -456,7 +456,9 @@ class TrainScreen(Screen):
         self.call_after_refresh(self.refit)  # the settings may have made room or taken it
         images = self.dataset in IMAGE_SETS
         name = VIEW_NAMES[self.view] if self.view != "map" or not images else "worst images"
-        self.notify(f"view: {name} ({key_of('train.view')}: next)", timeout=2)
+        hidden = self.has_class("-slim") and self.view != "all"  # the settings, for room
+        where = ", settings in all panels" if hidden else ""
+        self.notify(f"view: {name} ({key_of('train.view')}: next{where})", timeout=2)
 
     def action_compare(self) -> None:
         """Show or hide the previous run's curves."""

@@ -89,6 +89,8 @@ async def test_at_80_columns_a_single_panel_takes_the_settings_room_and_all_give
         await pilot.press("w")
         await settled(pilot)
         assert screen.view == "curves" and not settings.display
+        said = [str(n.message) for n in app._notifications]
+        assert "view: curves (w: next, settings in all panels)" in said
         assert "batch 46/46" in str(screen.query_one("#progress").render())  # room for it now
         for _ in VIEWS[1:]:  # round the other views
             await pilot.press("w")
