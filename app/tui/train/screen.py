@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 from app.model.data import IMAGE_SETS, TOY_SETS, DatasetError
 from app.model.design import Design
 from app.sessions.reports import BatchReport, EpochReport, NonFiniteReport, Report
-from app.sessions.setup import BINARY_LOSSES, CLASSIFICATION_LOSSES, SessionError
+from app.sessions.setup import SessionError
 from app.sessions.training import TrainingSession, divergence, same_network
 from app.tui.actions import bindings_for, key_of
 from app.tui.build.view import parse_training, training_fields
@@ -230,8 +230,7 @@ class TrainScreen(Screen):
         if self.previous is not None and self.compare:  # drawn first: beneath this run's
             loss, accuracy = [self.previous.loss, *loss], [self.previous.accuracy, *accuracy]
         self.query_one("#loss-plot", LinePlot).show(loss, marks)
-        classifies = session.loss_name in CLASSIFICATION_LOSSES + BINARY_LOSSES
-        waiting = "after each epoch" if classifies else "none for this loss"
+        waiting = "after each epoch" if session.classifies else "none for this loss"
         self.query_one("#acc-plot", LinePlot).show(accuracy, empty=waiting)
 
     def _show_kind(self, dataset: str) -> None:
