@@ -169,12 +169,16 @@ class LinePlot(PlotextPlot):
                 return min(ys) * (1 - 1e-9) <= tick <= max(ys) * (1 + 1e-9)
 
             scale = math.log10 if log and min(ys) > 0 else float
-            ticks = spread_ticks(
-                lambda count: [t for t in y_ticks(min(ys), max(ys), log, count) if inside(t)],
-                lambda ticks: apart(
-                    [scale(t) for t in ticks], scale(min(ys)), scale(max(ys)), rows
-                ),
-            )
+
+            def make(count: int) -> list[float]:
+                return [t for t in y_ticks(min(ys), max(ys), log, count) if inside(t)]
+
+            def rows_apart(gap: int):
+                low, high = scale(min(ys)), scale(max(ys))
+                return lambda ticks: apart([scale(t) for t in ticks], low, high, rows, gap)
+
+            # a blank row between ticks where three or more fit so; else any on rows of their own
+            ticks = spread_ticks(make, rows_apart(2), least=3) or spread_ticks(make, rows_apart(1))
             y_labels = tick_labels(ticks)
             plt.yticks(ticks, y_labels)
         xs = [x for line in self.series for x in line.xs]
@@ -203,14 +207,14 @@ class LinePlot(PlotextPlot):
 PLOT_FRAME_ROWS = 5  # a plot's rows besides its canvas: title, x label, x ticks, two axes
 
 
-def spread_ticks(make, fits, most: int = 5) -> list[float]:
-    """The ticks `make(count)` gives for the largest count up to `most` that `fits`; else
-    the first of two."""
-    for count in range(most, 1, -1):
+def spread_ticks(make, fits, most: int = 5, least: int = 2) -> list[float] | None:
+    """The ticks `make(count)` gives for the largest count from `most` down to `least` that
+    `fits`; with `least` 2, the first of two if none does, else None."""
+    for count in range(most, least - 1, -1):
         ticks = make(count)
         if fits(ticks):
             return ticks
-    return make(2)[:1]
+    return make(2)[:1] if least == 2 else None
 
 
 def apart(ticks: Sequence[float], low: float, high: float, cells: int, gaps=1) -> bool:

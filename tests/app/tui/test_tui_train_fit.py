@@ -157,6 +157,9 @@ async def test_each_tick_label_shows_whole_on_its_own_row_or_columns(size):
         ys = [line.split("┤")[0].strip() for line in lines if "┤" in line]
         y_labels, x_labels = plot.tick_labels_given
         assert ys == list(reversed(y_labels)) and len(ys) >= 1
+        rows = [i for i, line in enumerate(lines) if "┤" in line]
+        if len(rows) >= 3:  # evenly apart: a blank row between each two
+            assert all(b - a >= 2 for a, b in zip(rows, rows[1:], strict=False)), lines
         axis = next(i for i, line in enumerate(lines) if "└" in line)
         assert lines[axis + 1].split() == list(x_labels)
 
