@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from textual_plotext import PlotextPlot
 
@@ -105,25 +106,24 @@ class LinePlot(PlotextPlot):
         super().__init__(**kwargs)
         self.series: tuple[Series, ...] = ()
         self.marks: tuple[Mark, ...] = ()
+        self.empty = ""  # the title's note while no line has a point
+        self.tick_labels_given: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # y, x
         self.plot_title, self.xlabel = title, xlabel
         self._rendered: tuple[tuple, object] | None = None  # (what it shows, its rendering)
         self.log_y: bool | None = None  # None: log when the values span LOG_SPAN or more
-        self._draw()
 
-    def show(self, series: Sequence[Series], marks: Sequence[Mark] = ()) -> None:
-        """Draw `series` and `marks` in place of what was drawn."""
+    def show(self, series: Sequence[Series], marks: Sequence[Mark] = (), empty: str = "") -> None:
+        """Draw `series` and `marks` in place of what was drawn; while no line has a point,
+        the title says `empty` (when points will come, say)."""
         series, marks = tuple(series), tuple(marks)
-        if (series, marks) == (self.series, self.marks):
+        if (series, marks, empty) == (self.series, self.marks, self.empty):
             return
-        self.series, self.marks = series, marks
-        self._draw()
+        self.series, self.marks, self.empty = series, marks, empty
         self.refresh()
 
     def toggle_log(self) -> None:
         """Switch the y axis between log and linear (from whichever it shows now)."""
         self.log_y = not self.uses_log()
-        self._draw()
-        self._rendered = None
         self.refresh()
 
     def uses_log(self) -> bool:
@@ -138,15 +138,20 @@ class LinePlot(PlotextPlot):
         plotext builds a plot in 10-20 ms; a screen repaints a plot that has not changed
         whenever something above it closes (a dialog, the help) or lays out.
         """
-        key = (self.series, self.marks, self.size, self.app.theme, self.log_y)
+        key = (self.series, self.marks, self.empty, self.size, self.app.theme, self.log_y)
         if self._rendered is None or self._rendered[0] != key:
+            self._draw()
             self._rendered = (key, super().render())
         return self._rendered[1]
 
     def _draw(self) -> None:
+        """Give plotext the lines, and ticks for the plot's size: no two on one row or
+        overlapping (plotext draws ticks in an order that varies from run to run, so
+        of two that collide either may show)."""
         plt = self.plt
         plt.clear_data()
-        plt.title(self.plot_title)
+        blank = self.empty and not any(line.xs for line in self.series)
+        plt.title(f"{self.plot_title}: {self.empty}" if blank else self.plot_title)
         plt.xlabel(self.xlabel)
         for line in self.series:
             if not line.xs:
@@ -155,14 +160,72 @@ class LinePlot(PlotextPlot):
         ys = [y for line in self.series for y in line.ys if math.isfinite(y)]
         log = self.uses_log()
         plt.yscale("log" if log else "linear")
+        width, height = self.size
+        y_labels, x_labels = [], []
         if ys:
-            ticks = y_ticks(min(ys), max(ys), log)
-            plt.yticks(ticks, tick_labels(ticks))
+            rows = height - PLOT_FRAME_ROWS
+
+            def inside(tick: float) -> bool:  # a log axis's powers of ten may lie beyond
+                return min(ys) * (1 - 1e-9) <= tick <= max(ys) * (1 + 1e-9)
+
+            scale = math.log10 if log and min(ys) > 0 else float
+
+            def make(count: int) -> list[float]:
+                return [t for t in y_ticks(min(ys), max(ys), log, count) if inside(t)]
+
+            def rows_apart(gap: int):
+                low, high = scale(min(ys)), scale(max(ys))
+                return lambda ticks: apart([scale(t) for t in ticks], low, high, rows, gap)
+
+            # a blank row between ticks where three or more fit so; else any on rows of their own
+            ticks = spread_ticks(make, rows_apart(2), least=3) or spread_ticks(make, rows_apart(1))
+            y_labels = tick_labels(ticks)
+            plt.yticks(ticks, y_labels)
         xs = [x for line in self.series for x in line.xs]
         if xs:
-            ticks = nice_ticks(min(xs), max(xs), integer=all(float(x).is_integer() for x in xs))
-            plt.xticks(ticks, tick_labels(ticks))
+            reach = [*xs, *(m.x for m in self.marks)]  # plotext's x axis holds the marks
+            low, high = min(reach), max(reach)
+            integer = all(float(x).is_integer() for x in xs)
+            columns = width - 2 - max(map(len, y_labels), default=0)  # less axes and labels
+
+            def fit(ticks: list[float]) -> bool:
+                labels = tick_labels(ticks)
+                widths = [len(label) for label in labels]
+                gaps = [a + b + 1 for a, b in pairwise(widths)]
+                return apart(ticks, low, high, columns, gaps)
+
+            ticks = spread_ticks(lambda count: nice_ticks(min(xs), max(xs), count, integer), fit)
+            x_labels = tick_labels(ticks)
+            plt.xticks(ticks, x_labels)
+        self.tick_labels_given = (tuple(y_labels), tuple(x_labels))
         for mark in self.marks:
             plt.vline(mark.x, "red")
             if ys:  # at the bottom: the legend sits at the top
                 plt.text(mark.label, mark.x, min(ys), color="red")
+
+
+PLOT_FRAME_ROWS = 5  # a plot's rows besides its canvas: title, x label, x ticks, two axes
+
+
+def spread_ticks(make, fits, most: int = 5, least: int = 2) -> list[float] | None:
+    """The ticks `make(count)` gives for the largest count from `most` down to `least` that
+    `fits`; with `least` 2, the first of two if none does, else None."""
+    for count in range(most, least - 1, -1):
+        ticks = make(count)
+        if fits(ticks):
+            return ticks
+    return make(2)[:1] if least == 2 else None
+
+
+def apart(ticks: Sequence[float], low: float, high: float, cells: int, gaps=1) -> bool:
+    """Whether `ticks` (ascending, from `low` to `high`) on an axis of `cells` rows or
+    columns land, as plotext places them, at least `gaps` cells apart: one gap for all,
+    or one per neighbouring pair."""
+    if cells < 1:
+        return False
+    span = high - low
+    places = [
+        math.floor(round(0.5 + (cells - 1) * (t - low) / span, 8)) if span else 0 for t in ticks
+    ]
+    gaps = [gaps] * (len(places) - 1) if isinstance(gaps, int) else gaps
+    return all(b - a >= gap for (a, b), gap in zip(pairwise(places), gaps, strict=True))

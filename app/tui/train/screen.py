@@ -33,6 +33,7 @@ from app.tui.train.view import (
     accuracy_series,
     confusion_text,
     decision_grid,
+    fitted,
     health_rows,
     health_text,
     loss_series,
@@ -70,6 +71,8 @@ class TrainScreen(Screen):
     AUTO_FOCUS = None  # keys such as space go to the screen, not to the settings form
     # low: the worst images only in their own view; tall: room for larger images
     VERTICAL_BREAKPOINTS = [(0, "-low"), (30, "-short"), (40, "-tall")]
+    # slim: fewer panels beside the settings, which a single panel's view hides
+    HORIZONTAL_BREAKPOINTS = [(0, "-slim"), (100, "-narrow"), (150, "-wide")]
     show_timing: ClassVar[bool] = True  # samples/s and ETA; tests that snapshot turn it off
     health_every: ClassVar[int] = 50  # steps between layer-health samples (a few a second)
     ui_interval: ClassVar[float] = 1.0  # seconds between redraws of the views mid-run
@@ -185,12 +188,32 @@ class TrainScreen(Screen):
         )
 
     def show_progress(self) -> None:
+        progress = self.query_one("#progress", Static)
+        width = progress.content_size.width or None  # None: not laid out yet
         epochs = self.run_epochs if self.running else self._epochs_wanted()
         batch_size = self.session.batch_size if self.session else 1
-        text = progress_text(self.run_status, epochs, self.latest, self.show_timing, batch_size)
+        text = progress_text(
+            self.run_status, epochs, self.latest, self.show_timing, batch_size, width
+        )
         if self.session is not None and self.session.status == "nonfinite" and self.nonfinite:
-            text = f"{self.run_status} · loss {self.nonfinite.loss} · {epochs} epochs"
-        self.query_one("#progress", Static).update(text, layout=False)  # fixed height: no layout
+            bad = self.nonfinite
+            where = f"non-finite loss at epoch {bad.epoch} batch {bad.batch}"
+            lines = [
+                f"{self.run_status} · loss {bad.loss} · {epochs} epochs",
+                f"{self.run_status} · loss {bad.loss}",
+                f"{where} · loss {bad.loss}",
+                where,
+            ]
+            text = fitted(lines, width)
+        progress.update(text, layout=False)  # fixed height: no layout
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refit)
+
+    def refit(self) -> None:
+        """Draw again what fits its width: the progress line and the health table."""
+        self.show_progress()
+        self.show_health()
 
     def show_alert(self, text: Text | str | None) -> None:
         alert = self.query_one("#alert", Static)
@@ -207,7 +230,8 @@ class TrainScreen(Screen):
         if self.previous is not None and self.compare:  # drawn first: beneath this run's
             loss, accuracy = [self.previous.loss, *loss], [self.previous.accuracy, *accuracy]
         self.query_one("#loss-plot", LinePlot).show(loss, marks)
-        self.query_one("#acc-plot", LinePlot).show(accuracy)
+        waiting = "after each epoch" if session.classifies else "none for this loss"
+        self.query_one("#acc-plot", LinePlot).show(accuracy, empty=waiting)
 
     def _show_kind(self, dataset: str) -> None:
         """The decision map for toy sets, the confusion matrix and worst images for image sets,
@@ -215,6 +239,7 @@ class TrainScreen(Screen):
         self.dataset = dataset
         kind = "toy" if dataset in TOY_SETS else "images" if dataset in IMAGE_SETS else "plain"
         self.query_one("#main").set_classes([f"-view-{self.view}", f"-{kind}"])
+        self.set_class(self.view != "all", "-one-panel")  # a narrow screen gives it the width
 
     def _show_extras(self, extras: dict) -> None:
         if "grid" in extras:
@@ -222,14 +247,21 @@ class TrainScreen(Screen):
             self.query_one(DecisionMap).show(g.classes, g.points, g.labels, g.extent)
         if "health" in extras and extras["health"] is not self._health_shown:
             self._health_shown = extras["health"]
-            text = health_text(health_rows(extras["health"]))
-            self.query_one("#health", Static).update(text, layout=False)  # a fixed size
+            self.show_health()
         if "evaluation" in extras:
             evaluation = extras["evaluation"]
             box = self.query_one("#confusion", Static)
             # the table keeps its size from one epoch to the next: repaint, no layout
             box.update(confusion_text(evaluation.confusion), layout=not box.content)
             self.query_one(ImageStrip).show(evaluation.worst)  # fixed height: a repaint
+
+    def show_health(self) -> None:
+        """The last health sample, compact where the panel is too narrow for the full table."""
+        if self._health_shown is None:
+            return
+        box = self.query_one("#health", Static)
+        text = health_text(health_rows(self._health_shown), box.content_size.width or None)
+        box.update(text, layout=False)  # a fixed size
 
     # ----- reports from the worker -----------------------------------------------------
     @on(Reported)
@@ -380,6 +412,8 @@ class TrainScreen(Screen):
             evaluation = self.tally.take()
             if evaluation is not None:
                 extras["evaluation"] = evaluation
+            if not final and report.epoch == self.run_epochs - 1:
+                self.tally.count_next()
         # the decision map costs a pass over the grid: no more often than it is drawn, and
         # mid-epoch too, so a slow pace or single steps show the boundary move
         now = time.monotonic()
@@ -418,9 +452,12 @@ class TrainScreen(Screen):
         """Show everything, or one panel filling the screen: curves, map or images, health."""
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
         self._show_kind(self.dataset)
+        self.call_after_refresh(self.refit)  # the settings may have made room or taken it
         images = self.dataset in IMAGE_SETS
         name = VIEW_NAMES[self.view] if self.view != "map" or not images else "worst images"
-        self.notify(f"view: {name} ({key_of('train.view')}: next)", timeout=2)
+        hidden = self.has_class("-slim") and self.view != "all"  # the settings, for room
+        where = ", settings in all panels" if hidden else ""
+        self.notify(f"view: {name} ({key_of('train.view')}: next{where})", timeout=2)
 
     def action_compare(self) -> None:
         """Show or hide the previous run's curves."""

@@ -30,31 +30,48 @@ def duration_text(seconds: float) -> str:
 
 
 def progress_text(
-    status: str, epochs: int, report: BatchReport | None, timing: bool, batch_size: int = 1
+    status: str,
+    epochs: int,
+    report: BatchReport | None,
+    timing: bool,
+    batch_size: int = 1,
+    width: int | None = None,
 ) -> str:
     """The progress line: status, epoch, batch, step, loss, lr; speed and ETA when `timing`.
 
     A paused run shows neither: single steps apart say nothing of the speed. A run that
-    has ended shows the speed it had, and no ETA.
+    has ended shows the speed it had, and no ETA. Within `width` columns when given:
+    the step goes first, then the word "batch", the speed, the lr and the ETA.
     """
     if report is None:
-        return f"{status} · {epochs} epochs · press space to start"
-    parts = [
-        status,
-        f"epoch {report.epoch}/{epochs}",
-        f"batch {report.batch}/{report.batches}",
-        f"step {report.global_step}",
-        f"loss {report.smooth_loss:.4g}",
-        f"lr {report.lr:.3g}",
-    ]
+        lines = [f"{status} · {epochs} epochs · press space to start", f"{status} · space: start"]
+        return fitted(lines, width)
+    batch = f"{report.batch}/{report.batches}"
+    head = [status, f"epoch {report.epoch}/{epochs}"]
+    tail = [f"loss {report.smooth_loss:.4g}", f"lr {report.lr:.3g}"]
+    speed, eta = [], []
     left = report.batches - report.batch + (epochs - report.epoch) * report.batches
     if not timing:
-        parts.append("—/s")
+        speed = ["—/s"]
     elif report.samples_per_s > 0 and status != "paused":
-        parts.append(f"{report.samples_per_s:,.0f}/s")
+        speed = [f"{report.samples_per_s:,.0f}/s"]
         if status == "running":
-            parts.append(f"ETA {duration_text(left * batch_size / report.samples_per_s)}")
-    return " · ".join(parts)
+            eta = [f"ETA {duration_text(left * batch_size / report.samples_per_s)}"]
+    loss = tail[:1]  # the lr alone: the settings beside the line show it too
+    lines = [
+        [*head, f"batch {batch}", f"step {report.global_step}", *tail, *speed, *eta],
+        [*head, f"batch {batch}", *tail, *speed, *eta],
+        [*head, batch, *tail, *speed, *eta],
+        [*head, batch, *tail, *eta],
+        [*head, batch, *loss, *eta],
+        [*head, batch, *loss],
+    ]
+    return fitted([" · ".join(parts) for parts in lines], width)
+
+
+def fitted(lines: list[str], width: int | None) -> str:
+    """The first of `lines` (longest first) within `width` columns; the shortest if none is."""
+    return next((line for line in lines if width is None or len(line) <= width), lines[-1])
 
 
 def smoothed(losses: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -240,23 +257,35 @@ def health_rows(report: HealthReport) -> list[HealthRow]:
 
 
 HEALTH_COLUMNS = ("layer", "dead", "act std", "upd/w")
+HEALTH_COMPACT = ("layer", "dead", "std", "upd/w")  # and each layer by its name alone
 
 
-def health_text(rows: list[HealthRow]) -> Text:
-    """The health table as lines of aligned columns, a warning badge where one applies.
+def health_text(rows: list[HealthRow], width: int | None = None) -> Text:
+    """The health table as lines of aligned columns, a warning badge where one applies;
+    compact (short headers, layers without their type) when wider than `width`.
 
     Plain lines, not a table widget: redrawn a few times a second while training, a
     DataTable's rows and a Rich table's measuring cost more than the drawing.
     """
-    lines = [HEALTH_COLUMNS, *[(r.layer, r.dead, r.act_std, r.update_ratio) for r in rows]]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEALTH_COLUMNS))]
+    full = _health_lines(HEALTH_COLUMNS, rows, [r.layer for r in rows])
+    if width is None or max(map(len, full.plain.splitlines())) <= width:
+        return full
+    return _health_lines(HEALTH_COMPACT, rows, [r.layer.split(" ")[0] for r in rows])
+
+
+def _health_lines(columns: tuple[str, ...], rows: list[HealthRow], names: list[str]) -> Text:
+    lines = [
+        columns,
+        *[(n, r.dead, r.act_std, r.update_ratio) for n, r in zip(names, rows, strict=True)],
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
 
     def aligned(line: tuple) -> str:  # the layer's name to the left, numbers to the right
         cells = zip(line, widths, strict=True)
         return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(cells))
 
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(aligned(HEALTH_COLUMNS), style="bold dim")
+    text.append(aligned(columns), style="bold dim")
     for row, line in zip(rows, lines[1:], strict=True):
         text.append("\n" + aligned(line))
         if row.warning:
@@ -360,6 +389,11 @@ class Tally:
             self.worst, images, labels, predicted, softmax(scores), self.seen, self.keep
         )
         self.seen += len(labels)
+
+    def count_next(self) -> None:
+        """Count the next pass however soon it comes: the one a run ends with is always
+        shown, so a finished run shows the same whatever the timing."""
+        self._taken_at = -math.inf
 
     def take(self) -> Evaluation | None:
         """What the pass since the last take adds up to; None if it was not counted."""

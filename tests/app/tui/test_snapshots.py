@@ -102,17 +102,7 @@ class TestBusiestStates:
         app.editor.set_arg("out_features", 32)
         assert snap_compare(app, terminal_size=size)
 
-    @pytest.mark.parametrize(
-        "size",
-        [
-            pytest.param(
-                (80, 24),
-                marks=pytest.mark.skip(reason="the plots' tick labels at 3 rows vary run to run"),
-            ),
-            (120, 35),
-        ],
-        ids=["80x24", "120x35"],
-    )
+    @BOTH
     def test_train_digits_with_confusion_and_health(self, snap_compare, size, monkeypatch):
         monkeypatch.setattr(TrainScreen, "show_timing", False)
         app, train = trained("mlp_digits", 2)

@@ -55,10 +55,11 @@ def assert_only_this_run(screen: TrainScreen) -> None:
                 assert all(x <= step for x in line.xs), (plot.plot_title, line)
     accuracy = screen.query_one("#acc-plot", LinePlot).series
     assert not [s.xs for s in accuracy if s.xs and not s.label.startswith("prev")]
-    health = screen.query_one("#health", Static).content
-    shown = str(health)
+    health = screen.query_one("#health", Static)
+    shown = str(health.content)
     if screen.monitor.reports:
-        assert shown == str(health_text(health_rows(screen.monitor.reports[-1])))
+        rows = health_rows(screen.monitor.reports[-1])
+        assert shown == str(health_text(rows, health.content_size.width))
     else:
         assert shown == ""
     if session.data.name == "spirals":
