@@ -48,7 +48,7 @@ class ExportDialog(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="export"):
-            yield Static(f"[b]Export[/b] {self.design.name}", classes="question")
+            yield Static(self._title(), classes="question", id="export-title")
             with Horizontal(id="export-options"):
                 with RadioSet(id="export-target"):
                     for target, label in TARGETS.items():
@@ -79,6 +79,10 @@ class ExportDialog(ModalScreen[Path | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="export-cancel", compact=True)
                 yield Button("Write", id="export-write", variant="primary", compact=True)
+
+    def _title(self) -> str:
+        """The title names the target chosen, in words: the radio buttons tell it by colour."""
+        return f"[b]Export[/b] {self.design.name} · target: {TARGETS[self.target]}"
 
     def on_mount(self) -> None:
         self._preview()
@@ -117,6 +121,7 @@ class ExportDialog(ModalScreen[Path | None]):
     def _target(self, event: RadioSet.Changed) -> None:
         old = default_export_path(self.design, self.target, self._training())
         self.target = event.pressed.name
+        self.query_one("#export-title", Static).update(self._title())
         self._default_path(old)
         self._preview()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button, Checkbox, Input, RadioSet
+from textual.widgets import Button, Checkbox, Input, RadioSet, Static
 
 from app.model.design import Design
 from app.model.editor import DesignEditor
@@ -88,9 +88,12 @@ async def test_export_dialog_keeps_its_path_from_a_space_and_remembers_the_targe
         await pilot.press("space")
         assert dialog.query_one("#export-path", Input).value != ""
         dialog.query_one("#export-target", RadioSet).focus()
+        title = dialog.query_one("#export-title", Static)
+        assert str(title.content).endswith("target: stepgrad engine")
         await pilot.press("down", "enter")  # PyTorch
         await pilot.pause()
         assert dialog.target == "torch"
+        assert str(title.content).endswith("target: PyTorch")  # in words, not only in colour
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("ctrl+e")
