@@ -266,15 +266,20 @@ def test_the_torch_script_reads_torchvisions_layout_through_torchvision(tmp_path
     for name in ("torchvision", "torchvision.datasets"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     script = script_module(export(tmp_path, "lenet_mnist", "torch"))
-    import torchvision.datasets
+    try:
+        import torchvision.datasets
 
-    unzipped, zipped = tmp_path / "unzipped", tmp_path / "zipped"
-    small_idx_set(unzipped / "MNIST" / "raw", gz=False)
-    small_idx_set(zipped / "MNIST" / "raw", gz=True)
-    through_torchvision = script.load_data(str(unzipped))
-    assert torchvision.datasets.used == [True, False]
-    own_reader = script.load_data(str(zipped))  # torchvision reads no .gz: the script does
-    assert torchvision.datasets.used == [True, False]
+        unzipped, zipped = tmp_path / "unzipped", tmp_path / "zipped"
+        small_idx_set(unzipped / "MNIST" / "raw", gz=False)
+        small_idx_set(zipped / "MNIST" / "raw", gz=True)
+        through_torchvision = script.load_data(str(unzipped))
+        assert torchvision.datasets.used == [True, False]
+        own_reader = script.load_data(str(zipped))  # torchvision reads no .gz: the script does
+        assert torchvision.datasets.used == [True, False]
+    finally:  # the stand-in must not pass for torchvision in the tests that run after
+        for name in ("torchvision", "torchvision.datasets"):
+            if (getattr(sys.modules.get(name), "__file__", None) or "").startswith(str(tmp_path)):
+                del sys.modules[name]
     for a, b in zip(through_torchvision, own_reader, strict=True):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
