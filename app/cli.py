@@ -481,14 +481,30 @@ def export(args: argparse.Namespace, console: Console) -> int:
     _check_export_target(Path(args.design), Path(args.output), args.force)
     try:
         if args.training:
-            from app.model.export_training import export_training_file
+            from app.model.export_training import (
+                export_training_file,
+                how_to_run,
+                training_files,
+            )
 
             export_training_file(design, args.output, args.target)
         else:
             export_file(design, args.output, args.target, weights=args.weights)
     except ExportError as err:
         raise CLIError(str(err)) from None
-    console.print(f"wrote {args.output} ({args.target})", markup=False)
+    if not args.training:
+        console.print(f"wrote {args.output} ({args.target})", markup=False)
+        return 0
+    script, *beside = training_files(design, args.output)
+    console.print(
+        f"wrote {script} ({args.target} training script), with "
+        + " and ".join(p.name for p in beside)
+        + " beside it; run it with:",
+        markup=False,
+        soft_wrap=True,
+    )
+    for line in how_to_run(design, args.output, args.target):
+        console.print(f"  {line}", markup=False, soft_wrap=True)
     return 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import engine
 from app.model.design import Design
 from app.model.export import TARGETS, export_source
-from app.model.export_data import DIGITS_SUFFIX, data_source, dataset_name
+from app.model.export_data import DIGITS_SUFFIX, IDX_SETS, data_source, dataset_name
 from engine.datasets import Digits
 from engine.files import write_atomic
 from engine.random import Generator, use_generator
@@ -50,6 +50,25 @@ def training_source(design: Design, path: str | os.PathLike, target: str = "torc
     )
 
 
+def training_files(design: Design, path: str | os.PathLike) -> list[Path]:
+    """What `export_training_file` writes for `path`: the script and the files beside it."""
+    path = Path(path)
+    files = [path, path.parent / (path.stem + INIT_SUFFIX)]
+    if dataset_name(design) == "digits":
+        files.append(path.parent / (path.stem + DIGITS_SUFFIX))
+    return files
+
+
+def how_to_run(design: Design, path: str | os.PathLike, target: str) -> list[str]:
+    """The command lines that run the script written to `path`."""
+    data = " --data DIR" if dataset_name(design) in IDX_SETS else ""
+    name = Path(path).name
+    lines = [f"python {name}{data}"]
+    if target == "torch":
+        lines.append(f"torchrun --nproc_per_node N {name}{data}")
+    return lines
+
+
 def export_training_file(design: Design, path: str | os.PathLike, target: str = "torch") -> Path:
     """Write the training script to `path`, with its starting weights (and the digits) beside it.
 
@@ -60,11 +79,12 @@ def export_training_file(design: Design, path: str | os.PathLike, target: str = 
     source = training_source(design, path, target)
     with use_generator(Generator().manual_seed(int(design.training.get("seed", 0)))):
         model = design.build()
-    engine.save(model.state_dict(), path.parent / (path.stem + INIT_SUFFIX))
-    if dataset_name(design) == "digits":
+    _, init, *digits = training_files(design, path)
+    engine.save(model.state_dict(), init)
+    if digits:
         train, val = Digits(train=True), Digits(train=False)
         np.savez(
-            path.parent / (path.stem + DIGITS_SUFFIX),
+            digits[0],
             x_train=train.data.numpy(),
             y_train=train.targets.numpy(),
             x_val=val.data.numpy(),

@@ -95,10 +95,19 @@ def test_cli_writes_the_script_for_either_target(tmp_path):
     done = stepgrad("export", design, "--target", "torch", "--training", "-o", "t.py", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.py", "t_digits.npz", "t_init.npz"]
+    # it says what it wrote and how to run it, on one process and under torchrun
+    said = done.stdout.splitlines()
+    assert "t_init.npz and t_digits.npz beside it" in said[0]
+    assert said[1:] == ["  python t.py", "  torchrun --nproc_per_node N t.py"]
     done = stepgrad("export", design, "--training", "-o", "e.py", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "import engine as torch" in (tmp_path / "e.py").read_text()
     assert {"e.py", "e_digits.npz", "e_init.npz"} <= {p.name for p in tmp_path.iterdir()}
+    assert done.stdout.splitlines()[1:] == ["  python e.py"]  # one process: no torchrun
+    mnist = str(SAMPLES / "lenet_mnist.json")
+    done = stepgrad("export", mnist, "--target", "torch", "--training", "-o", "m.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "  python m.py --data DIR" in done.stdout.splitlines()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="needs ruff")
