@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextvars
 import gc
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from app.tui.dialogs.open import OpenDialog
 from app.tui.dialogs.prompt import PromptScreen
 from app.tui.state import BadBatchKept, CheckpointSaved, RunStarted, SharedState
 from app.tui.train.screen import TrainScreen
+from app.tui.typing_ahead import TypingAhead
 from sample_models import DEFAULT_SAMPLE, sample_names, sample_path
 
 REGISTRY_METHODS = {a.method.split("(")[0] for a in ACTIONS if a.scope == "app"}
@@ -37,11 +36,7 @@ def editor_from_sample(name: str = DEFAULT_SAMPLE) -> DesignEditor:
     return DesignEditor(Design.load(sample_path(name)))
 
 
-# the widget each key was sent to, until the key comes back to the app (or is dropped)
-KEY_SENT_TO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-class StepgradApp(App[int]):
+class StepgradApp(TypingAhead, App[int]):
     """stepgrad's terminal app: Build, Train and Debug screens over the open design."""
 
     CSS_PATH = "app.tcss"
@@ -64,6 +59,7 @@ class StepgradApp(App[int]):
         data_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self._typing_ahead_setup()
         self.editor_listeners: list[Callable[[DesignEditor], None]] = []
         self.editor = editor or editor_from_sample()
         self.editor.listeners.append(self._editor_changed)
@@ -80,24 +76,9 @@ class StepgradApp(App[int]):
             if session.status == "running":
                 session.make_way(KEY_WAY_SECONDS)
                 self.call_after_refresh(session.go_on)
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            KEY_SENT_TO[event] = self.focused
+        if self.hold_or_note(event):
+            return
         await super().on_event(event)
-
-    def on_key(self, event: events.Key) -> None:
-        """A key the app sent to a widget that has since lost the focus: keys read together
-        (`a` and a layer's name, as a paste or a fast typist sends them) all go to the widget
-        focused when the first was read, before `a` moves the focus to the palette's filter.
-        Each is read again, in order, so it goes to the widget focused now.
-        """
-        sent_to = KEY_SENT_TO.pop(event, None)
-        focused = self.focused
-        if sent_to is not None and focused is not None and sent_to is not focused:
-            event.prevent_default()
-            event.stop()
-            # read again, as from the terminal: made outside any widget's context, so that
-            # it bubbles back to the app's bindings from wherever it is sent
-            self.post_message(contextvars.Context().run(events.Key, event.key, event.character))
 
     # ----- the shared state: written here, from the screens' messages --------------------
     @on(RunStarted)

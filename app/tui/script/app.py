@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -13,6 +14,7 @@ from app.tui.actions import ACTION_BY_ID, ACTIONS, Action, ActionCommands, key_o
 from app.tui.dialogs.help import HelpScreen
 from app.tui.script.debug import ScriptDebugScreen
 from app.tui.script.model import ScriptModelScreen
+from app.tui.typing_ahead import TypingAhead
 
 APP_KEYS = ("screen.build", "screen.debug", "help.keys", "app.quit")
 
@@ -38,7 +40,7 @@ class ScriptCommands(ActionCommands):
         await self.app.screen.run_action(action.method)
 
 
-class ScriptApp(App[int]):
+class ScriptApp(TypingAhead, App[int]):
     """Debug (the default) and Build (the script's model, read-only) over one script's run.
 
     Quitting stops the script; the app's return value is the script's exit status when
@@ -57,9 +59,14 @@ class ScriptApp(App[int]):
 
     def __init__(self, script: str | Path, args: list[str] | None = None) -> None:
         super().__init__()
+        self._typing_ahead_setup()
         self.script, self.args = Path(script), list(args or [])
         self.session: ScriptDebugSession | None = None
         self.sub_title = " ".join([str(self.script), *self.args])
+
+    async def on_event(self, event: events.Event) -> None:
+        if not self.hold_or_note(event):
+            await super().on_event(event)
 
     def script_session(self) -> ScriptDebugSession:
         """The session over the script, made on first use (once the app captures output)."""
