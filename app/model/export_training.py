@@ -164,6 +164,21 @@ def evaluate(model, loss_fn, x, y, device, batch):
     return loss / total, correct / total if classifies else None
 
 
+def train_epoch(net, loader, loss_fn, optimizer, device):
+    """One pass over `loader`, a step a batch: the mean training loss."""
+    seen, total = 0, 0.0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        out = net(xb)
+        loss = loss_fn(out, loss_target(out, yb))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(xb)
+        seen += len(xb)
+    return total / seen
+
+
 def tensors(arrays):
     """Float inputs and integer labels as tensors."""
     x_train, y_train, x_val, y_val = (torch.from_numpy(np.asarray(a)) for a in arrays)
@@ -301,22 +316,14 @@ def main():
 
     for epoch in range(start_epoch, args.epochs):
         sampler.set_epoch(epoch)
-        began, seen, total = time.perf_counter(), 0, 0.0
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            out = net(xb)
-            loss = loss_fn(out, loss_target(out, yb))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(xb)
-            seen += len(xb)
+        began = time.perf_counter()
+        train_loss = train_epoch(net, loader, loss_fn, optimizer, device)
         val_loss, val_acc = evaluate(model, loss_fn, x_val, y_val, device, batch)
         step_scheduler(scheduler, val_loss)
-        curves.append([epoch + 1, total / seen, val_loss, val_acc])
+        curves.append([epoch + 1, train_loss, val_loss, val_acc])
         if rank == 0:
             seconds = time.perf_counter() - began
-            report(epoch + 1, args.epochs, total / seen, val_loss, val_acc, seconds)
+            report(epoch + 1, args.epochs, train_loss, val_loss, val_acc, seconds)
             state = {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -370,21 +377,13 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     for epoch in range(start_epoch, args.epochs):
-        began, seen, total = time.perf_counter(), 0, 0.0
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
-            out = model(xb)
-            loss = loss_fn(out, loss_target(out, yb))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(xb)
-            seen += len(xb)
+        began = time.perf_counter()
+        train_loss = train_epoch(model, loader, loss_fn, optimizer, device)
         val_loss, val_acc = evaluate(model, loss_fn, x_val, y_val, device, batch)
         step_scheduler(scheduler, val_loss)
-        curves.append([epoch + 1, total / seen, val_loss, val_acc])
+        curves.append([epoch + 1, train_loss, val_loss, val_acc])
         seconds = time.perf_counter() - began
-        report(epoch + 1, args.epochs, total / seen, val_loss, val_acc, seconds)
+        report(epoch + 1, args.epochs, train_loss, val_loss, val_acc, seconds)
         state = {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
